@@ -1,0 +1,182 @@
+//! The errors every module shares.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::tags::OWNER_TAG;
+use crate::validate::Invalid;
+use crate::BoxError;
+
+/// What went wrong while converging.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The inputs break a rule; nothing was called.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+
+    /// An AWS call failed.
+    #[error("{operation} on {resource} failed{}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Aws {
+        /// The API operation, e.g. `CreateVpc`.
+        operation: &'static str,
+        /// The resource it was for, e.g. `aws_vpc "blog-vpc"`.
+        resource: String,
+        /// The AWS error code, when AWS gave one.
+        code: Option<String>,
+        /// The SDK's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// AWS did not reach a state in time.
+    #[error("timed out after {waited:.0?} waiting for {what}")]
+    WaitTimedOut {
+        /// What was waited for.
+        what: String,
+        /// How long.
+        waited: Duration,
+    },
+
+    /// A resource found by name lacks our ownership tag; it was not touched.
+    #[error("{kind} {id} is not tagged {OWNER_TAG}={owner}: left untouched")]
+    NotOwned {
+        /// The kind of resource.
+        kind: String,
+        /// Its id.
+        id: String,
+        /// The ownership tag value we expected.
+        owner: String,
+    },
+
+    /// AWS reported a resource in a failed state.
+    #[error("{resource} failed: {reason}")]
+    Failed {
+        /// The resource.
+        resource: String,
+        /// AWS's failure code and message.
+        reason: String,
+    },
+
+    /// A run stopped part way; what it had made by then is still there.
+    #[error("stopped after making {}; apply again to finish, or destroy to remove them", left_behind.join(", "))]
+    Incomplete {
+        /// The resources made before the failure.
+        left_behind: Vec<String>,
+        /// Why it stopped.
+        #[source]
+        source: Box<Error>,
+    },
+}
+
+impl Error {
+    /// The AWS error code, when the failure came from AWS.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Aws { code, .. } => code.as_deref(),
+            Error::Incomplete { source, .. } => source.code(),
+            _ => None,
+        }
+    }
+
+    /// Whether AWS said the resource does not exist, which destroy counts as done.
+    pub fn is_not_found(&self) -> bool {
+        self.code()
+            .is_some_and(|c| c.ends_with("NotFound") || c.starts_with("NoSuch"))
+    }
+}
+
+/// Turns an SDK result into one whose error names the operation and the resource.
+pub trait AwsResultExt<T> {
+    /// Names the `operation` and `resource` of a failed call.
+    fn context(self, operation: &'static str, resource: impl fmt::Display) -> Result<T, Error>;
+}
+
+impl<T, E, R> AwsResultExt<T> for Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
+{
+    fn context(self, operation: &'static str, resource: impl fmt::Display) -> Result<T, Error> {
+        self.map_err(|err| Error::Aws {
+            operation,
+            resource: resource.to_string(),
+            code: err.code().map(str::to_owned),
+            source: Box::new(err),
+        })
+    }
+}
+
+/// The resources a run has made so far, so a failure can say what it left behind. Clones
+/// share the list, so concurrent steps can record into one.
+#[derive(Clone, Debug, Default)]
+pub struct Progress {
+    made: Arc<Mutex<Vec<String>>>,
+}
+
+impl Progress {
+    /// Nothing made yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `resource` was made.
+    pub fn made(&self, resource: impl fmt::Display) {
+        self.made
+            .lock()
+            .expect("progress poisoned")
+            .push(resource.to_string());
+    }
+
+    /// What was made.
+    pub fn list(&self) -> Vec<String> {
+        self.made.lock().expect("progress poisoned").clone()
+    }
+
+    /// Wraps a failure in [`Error::Incomplete`] when something was made before it.
+    pub fn fail(&self, err: Error) -> Error {
+        let left_behind = self.list();
+        if left_behind.is_empty() {
+            err
+        } else {
+            Error::Incomplete {
+                left_behind,
+                source: Box::new(err),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incomplete_says_what_was_left_behind_without_repeating_the_source() {
+        let progress = Progress::new();
+        let cause = Error::WaitTimedOut {
+            what: "NAT gateway nat-1 to be available".into(),
+            waited: Duration::from_secs(600),
+        };
+        assert!(matches!(progress.fail(cause), Error::WaitTimedOut { .. }));
+
+        progress.made("aws_vpc \"blog-vpc\" (vpc-1)");
+        let err = progress.fail(Error::Failed {
+            resource: "aws_nat_gateway \"blog-nat\"".into(),
+            reason: "InsufficientFreeAddressesInSubnet".into(),
+        });
+        assert_eq!(
+            err.to_string(),
+            "stopped after making aws_vpc \"blog-vpc\" (vpc-1); apply again to finish, or destroy to remove them"
+        );
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        assert_eq!(
+            source,
+            "aws_nat_gateway \"blog-nat\" failed: InsufficientFreeAddressesInSubnet"
+        );
+    }
+}

@@ -1,0 +1,54 @@
+//! The machinery every module of this workspace shares.
+//!
+//! A module (the VPC, an ECS service, a fleet of ECS instances) converges AWS resources towards
+//! typed inputs. What it needs around that lives here, once:
+//!
+//! - [`Aws`]: the bundle of SDK clients, from the default chain or handed in (mocks);
+//! - [`Tags`]: the `Name`, `Environment` and ownership tags that are a resource's identity;
+//! - [`Plan`] and [`Change`]: what an apply would do, printed like `terraform plan`;
+//! - [`Wait`] and [`Retry`]: bounded waits and retries for AWS's eventual consistency;
+//! - [`ApiCalls`]: an SDK interceptor that counts the calls a run makes;
+//! - [`Error`], [`Invalid`] and [`Progress`]: errors that name the resource, the operation, the
+//!   AWS error code and what was left behind.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn run() {
+//! let aws = converge::Aws::from_env().await;
+//! let tags = converge::Tags::new("vpc", "blog");
+//! let spec = tags.ec2_spec(aws_sdk_ec2::types::ResourceType::Vpc, "blog-vpc");
+//! let vpc = aws
+//!     .ec2()
+//!     .create_vpc()
+//!     .cidr_block("10.0.0.0/16")
+//!     .tag_specifications(spec)
+//!     .send()
+//!     .await;
+//! println!("{:?} after {}", vpc.is_ok(), aws.calls().report());
+//! # }
+//! ```
+
+mod aws;
+mod error;
+mod metrics;
+mod plan;
+mod retry;
+mod tags;
+mod validate;
+mod wait;
+
+pub use aws::{Aws, AwsBuilder};
+pub use error::{AwsResultExt, Error, Progress};
+pub use metrics::{ApiCalls, CallReport};
+pub use plan::{Action, Change, Diff, Plan};
+pub use retry::{Retry, Transient};
+pub use tags::{ec2_name, ec2_pairs, Tags, ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG};
+pub use validate::{Invalid, Problem};
+pub use wait::Wait;
+
+/// A boxed error, as the SDK's own.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The SDK's trait for an error's code and message, for matching on AWS error codes.
+pub use aws_smithy_types::error::metadata::ProvideErrorMetadata;

@@ -1,0 +1,151 @@
+//! Counting the API calls a run makes, by operation, with an SDK interceptor.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::ConfigBag;
+use serde::Serialize;
+
+/// A shared counter of API calls, installed as an interceptor on every client of an
+/// [`Aws`](crate::Aws). Clones share the same counts.
+#[derive(Clone, Debug, Default)]
+pub struct ApiCalls {
+    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+impl ApiCalls {
+    /// A counter at zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts one call of `operation` (e.g. `CreateVpc`).
+    pub fn record(&self, operation: &str) {
+        let mut counts = self.counts.lock().expect("API call counter poisoned");
+        *counts.entry(operation.to_owned()).or_default() += 1;
+    }
+
+    /// Sets every count back to zero, so a test or benchmark can measure one step.
+    pub fn reset(&self) {
+        self.counts
+            .lock()
+            .expect("API call counter poisoned")
+            .clear();
+    }
+
+    /// The counts so far.
+    pub fn report(&self) -> CallReport {
+        let by_operation = self
+            .counts
+            .lock()
+            .expect("API call counter poisoned")
+            .clone();
+        let mutating = by_operation
+            .iter()
+            .filter(|(op, _)| is_mutating(op))
+            .map(|(_, n)| n)
+            .sum();
+        let total: u64 = by_operation.values().sum();
+        CallReport {
+            total,
+            reads: total - mutating,
+            mutating,
+            by_operation,
+        }
+    }
+}
+
+/// Whether an operation changes anything, judged by AWS's naming: reads are `Describe*`,
+/// `List*` and `Get*`.
+pub fn is_mutating(operation: &str) -> bool {
+    const READS: [&str; 3] = ["Describe", "List", "Get"];
+    !READS.iter().any(|prefix| operation.starts_with(prefix))
+}
+
+impl Intercept for ApiCalls {
+    fn name(&self) -> &'static str {
+        "ApiCalls"
+    }
+
+    // Once per operation, not per attempt: the SDK's own retries of a throttled call are not
+    // calls the module chose to make.
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(metadata) = cfg.load::<Metadata>() {
+            self.record(metadata.name());
+        }
+        Ok(())
+    }
+}
+
+/// A snapshot of [`ApiCalls`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CallReport {
+    /// All calls.
+    pub total: u64,
+    /// Calls that only read.
+    pub reads: u64,
+    /// Calls that create, change or delete.
+    pub mutating: u64,
+    /// Calls per operation name.
+    pub by_operation: BTreeMap<String, u64>,
+}
+
+impl CallReport {
+    /// The mutating operations and their counts, for assertions that name what was called.
+    pub fn mutations(&self) -> BTreeMap<&str, u64> {
+        self.by_operation
+            .iter()
+            .filter(|(op, _)| is_mutating(op))
+            .map(|(op, n)| (op.as_str(), *n))
+            .collect()
+    }
+}
+
+impl fmt::Display for CallReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} API calls ({} mutating, {} reads)",
+            self.total, self.mutating, self.reads
+        )?;
+        if f.alternate() {
+            for (op, n) in &self.by_operation {
+                write!(f, "\n  {op:<40} {n}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_reads_and_mutations() {
+        let calls = ApiCalls::new();
+        for op in [
+            "DescribeVpcs",
+            "DescribeVpcs",
+            "CreateVpc",
+            "ListHostedZonesByName",
+        ] {
+            calls.record(op);
+        }
+        let report = calls.report();
+        assert_eq!((report.total, report.reads, report.mutating), (4, 3, 1));
+        assert_eq!(report.mutations(), BTreeMap::from([("CreateVpc", 1)]));
+        assert_eq!(report.to_string(), "4 API calls (1 mutating, 3 reads)");
+        calls.reset();
+        assert_eq!(calls.report().total, 0);
+    }
+}

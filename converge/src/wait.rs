@@ -1,0 +1,110 @@
+//! Waiting for AWS to reach a state, with a timeout and backoff, saying what was waited for.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+
+/// How long and how often to poll.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wait {
+    /// Give up after this long.
+    pub timeout: Duration,
+    /// The first pause between polls.
+    pub initial_delay: Duration,
+    /// The longest pause between polls.
+    pub max_delay: Duration,
+}
+
+impl Default for Wait {
+    /// Ten minutes: NAT gateways and load balancers take a few.
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(600),
+            initial_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(15),
+        }
+    }
+}
+
+impl Wait {
+    /// A wait of at most `timeout`.
+    pub fn timeout(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            ..Self::default()
+        }
+    }
+
+    /// Polls until `poll` returns `Some`, an error, or the timeout passes, which is an
+    /// [`Error::WaitTimedOut`] naming `what`.
+    pub async fn until<T, F, Fut>(&self, what: &str, mut poll: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Option<T>, Error>>,
+    {
+        let start = Instant::now();
+        let mut delay = self.initial_delay;
+        loop {
+            if let Some(done) = poll().await? {
+                tracing::info!(what, elapsed = ?start.elapsed(), "done waiting");
+                return Ok(done);
+            }
+            let waited = start.elapsed();
+            if waited >= self.timeout {
+                return Err(Error::WaitTimedOut {
+                    what: what.to_owned(),
+                    waited,
+                });
+            }
+            tracing::debug!(what, ?waited, "waiting");
+            tokio::time::sleep(delay.min(self.timeout - waited)).await;
+            delay = (delay * 2).min(self.max_delay);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn returns_when_ready() {
+        let mut polls = 0;
+        let wait = Wait {
+            timeout: Duration::from_secs(1),
+            initial_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+        };
+        let got = wait
+            .until("the thing", || {
+                polls += 1;
+                let ready = polls == 3;
+                async move { Ok(ready.then_some("ok")) }
+            })
+            .await
+            .unwrap();
+        assert_eq!((got, polls), ("ok", 3));
+    }
+
+    #[tokio::test]
+    async fn timeout_names_what_it_waited_for() {
+        let wait = Wait {
+            timeout: Duration::from_millis(10),
+            initial_delay: Duration::from_millis(2),
+            max_delay: Duration::from_millis(2),
+        };
+        let err = wait
+            .until("NAT gateway nat-1 to be available", || async {
+                Ok(None::<()>)
+            })
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("timed out after ")
+                && text.ends_with("waiting for NAT gateway nat-1 to be available"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,25 @@
+//! Typed, async infrastructure modules for AWS ECS: Rust ports of npalm's Terraform modules on
+//! the AWS SDK for Rust, with no HCL and no state file.
+//!
+//! This crate re-exports the workspace's crates; depend on one of them alone if that is all
+//! you need.
+//!
+//! - [`converge`]: the shared machinery (clients, tags, plans, waits, retries, metrics);
+//! - [`vpc`]: the VPC module.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use ecs_modules::{converge::Aws, vpc::Vpc};
+//!
+//! let aws = Aws::from_env().await;
+//! let network = Vpc::builder().environment("blog").build()?;
+//! let out = network.apply(&aws).await?;
+//! println!("{}", serde_json::to_string_pretty(&out)?);
+//! # Ok(())
+//! # }
+//! ```
+
+pub use converge;
+pub use vpc;

@@ -1,0 +1,132 @@
+//! The VPC itself: find, create, update DNS attributes, delete.
+
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
+use converge::{ec2_name, Aws, AwsResultExt, Error, Tags};
+
+/// A VPC we own, as AWS has it.
+#[derive(Clone, Debug)]
+pub(crate) struct FoundVpc {
+    pub id: String,
+    pub name: String,
+    pub cidr: String,
+    pub dns_support: bool,
+    pub dns_hostnames: bool,
+}
+
+pub(crate) const KIND: &str = "aws_vpc";
+
+/// Every VPC carrying our ownership tag, with its DNS attributes.
+pub(crate) async fn find(aws: &Aws, tags: &Tags) -> Result<Vec<FoundVpc>, Error> {
+    let out = aws
+        .ec2()
+        .describe_vpcs()
+        .filters(tags.ec2_filter())
+        .send()
+        .await
+        .context("DescribeVpcs", tags.owner())?;
+    let mut found = Vec::new();
+    for vpc in out.vpcs() {
+        let (Some(id), true) = (vpc.vpc_id(), tags.ec2_owned(vpc.tags())) else {
+            continue;
+        };
+        let (dns_support, dns_hostnames) = tokio::try_join!(
+            attribute(aws, id, VpcAttributeName::EnableDnsSupport),
+            attribute(aws, id, VpcAttributeName::EnableDnsHostnames),
+        )?;
+        found.push(FoundVpc {
+            id: id.to_owned(),
+            name: ec2_name(vpc.tags()).unwrap_or_default().to_owned(),
+            cidr: vpc.cidr_block().unwrap_or_default().to_owned(),
+            dns_support,
+            dns_hostnames,
+        });
+    }
+    Ok(found)
+}
+
+async fn attribute(aws: &Aws, id: &str, name: VpcAttributeName) -> Result<bool, Error> {
+    let out = aws
+        .ec2()
+        .describe_vpc_attribute()
+        .vpc_id(id)
+        .attribute(name.clone())
+        .send()
+        .await
+        .context("DescribeVpcAttribute", id)?;
+    let value = match name {
+        VpcAttributeName::EnableDnsSupport => out.enable_dns_support(),
+        _ => out.enable_dns_hostnames(),
+    };
+    Ok(value.and_then(|v| v.value()).unwrap_or(false))
+}
+
+/// Creates the VPC, tagged in the same call, and returns its id.
+pub(crate) async fn create(
+    aws: &Aws,
+    tags: &Tags,
+    name: &str,
+    cidr: &str,
+) -> Result<String, Error> {
+    let out = aws
+        .ec2()
+        .create_vpc()
+        .cidr_block(cidr)
+        .tag_specifications(tags.ec2_spec(ResourceType::Vpc, name))
+        .send()
+        .await
+        .context("CreateVpc", format_args!("{KIND} \"{name}\""))?;
+    Ok(out
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// Turns on DNS support and hostnames, as the module does (one attribute per call: EC2's rule).
+pub(crate) async fn enable_dns(
+    aws: &Aws,
+    id: &str,
+    support: bool,
+    hostnames: bool,
+) -> Result<(), Error> {
+    let on = || AttributeBooleanValue::builder().value(true).build();
+    if !support {
+        aws.ec2()
+            .modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_support(on())
+            .send()
+            .await
+            .context("ModifyVpcAttribute", id)?;
+    }
+    if !hostnames {
+        aws.ec2()
+            .modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_hostnames(on())
+            .send()
+            .await
+            .context("ModifyVpcAttribute", id)?;
+    }
+    Ok(())
+}
+
+/// Deletes the VPC; gone already counts as done.
+pub(crate) async fn delete(aws: &Aws, id: &str) -> Result<(), Error> {
+    let result = aws
+        .retry()
+        .run(id, converge::Transient::DEPENDENCY, || {
+            aws.ec2().delete_vpc().vpc_id(id).send()
+        })
+        .await
+        .context("DeleteVpc", id);
+    ignore_not_found(result)
+}
+
+/// Destroy's rule: a resource already gone is done.
+pub(crate) fn ignore_not_found<T>(result: Result<T, Error>) -> Result<(), Error> {
+    match result {
+        Err(err) if !err.is_not_found() => Err(err),
+        _ => Ok(()),
+    }
+}
