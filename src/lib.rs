@@ -5,7 +5,8 @@
 //! you need.
 //!
 //! - [`converge`]: the shared machinery (clients, tags, plans, waits, retries, metrics);
-//! - [`vpc`]: the VPC module.
+//! - [`vpc`]: the VPC module;
+//! - [`target`]: the local AWS emulator or a real account, for the examples and tests.
 //!
 //! # Example
 //!
@@ -20,6 +21,8 @@
 //! # Ok(())
 //! # }
 //! ```
+
+pub mod target;
 
 pub use converge;
 pub use vpc;

@@ -1,0 +1,123 @@
+//! Where the examples and tests run: the local AWS emulator, or a real AWS account.
+//!
+//! The emulator is moto in server mode, installed into `.emulator/venv` and started on
+//! 127.0.0.1 by `scripts/emulator`, which this module calls.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use converge::Aws;
+
+/// The emulator's default port (`MOTO_PORT` overrides it).
+pub const DEFAULT_PORT: u16 = 5000;
+
+/// Which AWS to talk to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Target {
+    /// `AWS_ENDPOINT_URL` when set; a real account when credentials are configured
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_PROFILE`, web identity); the local emulator otherwise.
+    #[default]
+    Auto,
+    /// The local emulator, started if needed.
+    Local,
+    /// The SDK's default chain, as the AWS CLI would use it.
+    Aws,
+}
+
+impl std::str::FromStr for Target {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(Target::Auto),
+            "local" => Ok(Target::Local),
+            "aws" => Ok(Target::Aws),
+            other => Err(format!(
+                "unknown target {other:?}: expected auto, local or aws"
+            )),
+        }
+    }
+}
+
+/// The emulator could not be started.
+#[derive(Debug, thiserror::Error)]
+#[error("the local AWS emulator did not start ({detail}); start it by hand with `scripts/emulator start` and see .emulator/moto.log")]
+pub struct EmulatorError {
+    detail: String,
+}
+
+/// The emulator's URL.
+pub fn emulator_url() -> String {
+    let port = std::env::var("MOTO_PORT").unwrap_or_else(|_| DEFAULT_PORT.to_string());
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Starts the local emulator, installing it on first use, or reuses the one running.
+pub fn start_emulator() -> Result<String, EmulatorError> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/emulator");
+    let status = Command::new(&script)
+        .arg("start")
+        .status()
+        .map_err(|err| EmulatorError {
+            detail: format!("could not run {}: {err}", script.display()),
+        })?;
+    if !status.success() {
+        return Err(EmulatorError {
+            detail: format!("{} start exited with {status}", script.display()),
+        });
+    }
+    Ok(emulator_url())
+}
+
+/// Clients for the local emulator (started if needed), with static test credentials.
+pub async fn emulator() -> Result<Aws, EmulatorError> {
+    let url = start_emulator()?;
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(Region::new(region))
+        .credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "local-emulator",
+        ))
+        .load()
+        .await;
+    Ok(Aws::from_sdk_config(&config))
+}
+
+/// Clients for `target`, and a sentence saying which AWS that is.
+pub async fn connect(target: Target) -> Result<(Aws, String), EmulatorError> {
+    let has = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
+    let target = match target {
+        Target::Auto if has("AWS_ENDPOINT_URL") => Target::Aws,
+        Target::Auto
+            if has("AWS_ACCESS_KEY_ID")
+                || has("AWS_PROFILE")
+                || has("AWS_WEB_IDENTITY_TOKEN_FILE") =>
+        {
+            Target::Aws
+        }
+        Target::Auto => Target::Local,
+        other => other,
+    };
+    if target == Target::Local {
+        let aws = emulator().await?;
+        let where_ = format!(
+            "the local AWS emulator at {} ({})",
+            emulator_url(),
+            aws.region()
+        );
+        return Ok((aws, where_));
+    }
+    let aws = Aws::from_env().await;
+    let where_ = match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(url) if !url.is_empty() => format!("the endpoint {url} ({})", aws.region()),
+        _ => format!("your AWS account, region {}", aws.region()),
+    };
+    Ok((aws, where_))
+}
