@@ -73,7 +73,11 @@ pub fn start_emulator() -> Result<String, EmulatorError> {
 
 /// Clients for the local emulator (started if needed), with static test credentials.
 pub async fn emulator() -> Result<Aws, EmulatorError> {
-    let url = start_emulator()?;
+    Ok(emulator_clients(&start_emulator()?).await)
+}
+
+/// Clients for an emulator already running at `url`.
+pub async fn emulator_clients(url: &str) -> Aws {
     let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
     let config = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(url)
@@ -87,7 +91,7 @@ pub async fn emulator() -> Result<Aws, EmulatorError> {
         ))
         .load()
         .await;
-    Ok(Aws::from_sdk_config(&config))
+    Aws::from_sdk_config(&config)
 }
 
 /// Clients for `target`, and a sentence saying which AWS that is.

@@ -1,0 +1,402 @@
+//! The VPC module against the emulator.
+
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use converge::{Action, Aws};
+use ecs_modules::vpc::{NatGateways, Vpc, VpcOutputs};
+
+use crate::util::{self, aws, environment};
+
+fn network(env: &str) -> Vpc {
+    Vpc::builder()
+        .environment(env)
+        .wait(util::fast_wait())
+        .build()
+        .unwrap()
+}
+
+async fn subnet_layout(aws: &Aws, ids: &[String]) -> Vec<(String, String)> {
+    let out = aws
+        .ec2()
+        .describe_subnets()
+        .set_subnet_ids(Some(ids.to_vec()))
+        .send()
+        .await
+        .unwrap();
+    // In the order of `ids`, which is the outputs' AZ order.
+    ids.iter()
+        .map(|id| {
+            let s = out
+                .subnets()
+                .iter()
+                .find(|s| s.subnet_id() == Some(id))
+                .unwrap();
+            (
+                s.cidr_block().unwrap().to_owned(),
+                s.availability_zone().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn apply_returns_the_modules_network() {
+    let aws = aws().await;
+    let env = environment("apply");
+    let net = network(&env);
+    let out = net.apply(&aws).await.unwrap();
+    println!("apply: {:#}", aws.calls().report());
+
+    assert_eq!(out.vpc_cidr, "10.0.0.0/16");
+    assert_eq!(
+        out.availability_zones,
+        ["us-east-1a", "us-east-1b", "us-east-1c"]
+    );
+    let pairs = |cidrs: [&str; 3]| -> Vec<(String, String)> {
+        cidrs
+            .iter()
+            .zip(&out.availability_zones)
+            .map(|(c, az)| (c.to_string(), az.clone()))
+            .collect()
+    };
+    assert_eq!(
+        subnet_layout(&aws, &out.public_subnets).await,
+        pairs(["10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24"])
+    );
+    assert_eq!(
+        subnet_layout(&aws, &out.private_subnets).await,
+        pairs(["10.0.3.0/24", "10.0.4.0/24", "10.0.5.0/24"])
+    );
+    assert_eq!(out.nat_gateway_ids.len(), 1);
+    assert_eq!(out.private_dns_zone_id, None);
+
+    // The NAT sits in the first public subnet; the private route goes through it.
+    let nat = aws
+        .ec2()
+        .describe_nat_gateways()
+        .nat_gateway_ids(&out.nat_gateway_ids[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        nat.nat_gateways()[0].subnet_id(),
+        Some(out.public_subnets[0].as_str())
+    );
+    let private_rt = aws
+        .ec2()
+        .describe_route_tables()
+        .filters(
+            Filter::builder()
+                .name("association.subnet-id")
+                .values(&out.private_subnets[1])
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let routes = private_rt.route_tables()[0].routes();
+    assert!(routes
+        .iter()
+        .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0")
+            && r.nat_gateway_id() == Some(out.nat_gateway_ids[0].as_str())));
+
+    // DNS support and hostnames, as the module.
+    let hostnames = aws
+        .ec2()
+        .describe_vpc_attribute()
+        .vpc_id(&out.vpc_id)
+        .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        hostnames.enable_dns_hostnames().and_then(|v| v.value()),
+        Some(true)
+    );
+
+    net.destroy(&aws).await.unwrap();
+}
+
+#[tokio::test]
+async fn second_apply_makes_no_mutating_call() {
+    let aws = aws().await;
+    let env = environment("noop");
+    let net = network(&env);
+    let first = net.apply(&aws).await.unwrap();
+    let created = aws.calls().report();
+
+    aws.calls().reset();
+    let second = net.apply(&aws).await.unwrap();
+    let again = aws.calls().report();
+    println!("first apply: {created:#}\nsecond apply: {again:#}");
+    assert_eq!(again.mutating, 0, "{again:#}");
+    assert_eq!(first, second);
+    assert!(net.plan(&aws).await.unwrap().is_empty());
+
+    aws.calls().reset();
+    net.destroy(&aws).await.unwrap();
+    println!("destroy: {:#}", aws.calls().report());
+}
+
+#[tokio::test]
+async fn plan_shows_drift_and_apply_repairs_it() {
+    let aws = aws().await;
+    let env = environment("drift");
+    let net = network(&env);
+    let out = net.apply(&aws).await.unwrap();
+
+    // Out of band: the private default route and a public subnet go.
+    let private_rt = aws
+        .ec2()
+        .describe_route_tables()
+        .filters(
+            Filter::builder()
+                .name("association.subnet-id")
+                .values(&out.private_subnets[0])
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .route_tables()[0]
+        .clone();
+    aws.ec2()
+        .delete_route()
+        .route_table_id(private_rt.route_table_id().unwrap())
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+    let public_rt = aws
+        .ec2()
+        .describe_route_tables()
+        .filters(
+            Filter::builder()
+                .name("association.subnet-id")
+                .values(&out.public_subnets[2])
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .route_tables()[0]
+        .clone();
+    let association = public_rt
+        .associations()
+        .iter()
+        .find(|a| a.subnet_id() == Some(out.public_subnets[2].as_str()))
+        .unwrap();
+    aws.ec2()
+        .disassociate_route_table()
+        .association_id(association.route_table_association_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    aws.ec2()
+        .delete_subnet()
+        .subnet_id(&out.public_subnets[2])
+        .send()
+        .await
+        .unwrap();
+
+    let plan = net.plan(&aws).await.unwrap();
+    println!("{plan}");
+    let route = plan
+        .find("aws_route_table", &format!("{env}-private-routetable"))
+        .unwrap();
+    assert_eq!(route.action, Action::Update);
+    assert_eq!(route.diffs[0].field, "route 0.0.0.0/0");
+    assert_eq!(route.diffs[0].before, None);
+    assert_eq!(
+        route.diffs[0].after.as_deref(),
+        Some(out.nat_gateway_ids[0].as_str())
+    );
+    let subnet = plan
+        .find("aws_subnet", &format!("{env}-us-east-1c-public"))
+        .unwrap();
+    assert_eq!(subnet.action, Action::Create);
+    assert_eq!(
+        plan.summary(),
+        (1, 2, 0),
+        "the subnet, and the two route tables"
+    );
+
+    aws.calls().reset();
+    let repaired = net.apply(&aws).await.unwrap();
+    println!("repair: {:#}", aws.calls().report());
+    let mutations = aws
+        .calls()
+        .report()
+        .mutations()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        mutations,
+        [
+            ("AssociateRouteTable".to_owned(), 1),
+            ("CreateRoute".to_owned(), 1),
+            ("CreateSubnet".to_owned(), 1)
+        ]
+    );
+    assert_ne!(repaired.public_subnets[2], out.public_subnets[2]);
+    assert!(net.plan(&aws).await.unwrap().is_empty());
+
+    net.destroy(&aws).await.unwrap();
+}
+
+#[tokio::test]
+async fn destroy_leaves_nothing_tagged_and_tolerates_half_built_stacks() {
+    let aws = aws().await;
+    let env = environment("destroy");
+    let net = Vpc::builder()
+        .environment(&env)
+        .nat_gateways(NatGateways::PerAz)
+        .create_private_hosted_zone(true)
+        .wait(util::fast_wait())
+        .build()
+        .unwrap();
+    let out = net.apply(&aws).await.unwrap();
+    assert_eq!(out.nat_gateway_ids.len(), 3);
+    assert_eq!(
+        out.private_domain_name.as_deref(),
+        Some(format!("{env}.local").as_str())
+    );
+    let zone_id = out.private_dns_zone_id.clone().unwrap();
+
+    let deleted = net.destroy(&aws).await.unwrap();
+    assert_eq!(
+        deleted.summary(),
+        (0, 0, 1 + 6 + 1 + 4 + 3 + 3 + 1),
+        "{deleted}"
+    );
+    assert!(net.plan_destroy(&aws).await.unwrap().is_empty());
+    let left = util::tagged(&aws, &env).await;
+    assert!(left.iter().all(|(_, n)| *n == 0), "left behind: {left:?}");
+    let zone = aws.route53().get_hosted_zone().id(&zone_id).send().await;
+    assert!(zone.is_err(), "hosted zone {zone_id} survived");
+
+    // Destroying an absent stack is done at once.
+    assert!(net.destroy(&aws).await.unwrap().is_empty());
+
+    // A half-built stack: a VPC and one subnet, as a crash after two calls would leave them.
+    let tags = converge::Tags::new("vpc", &env);
+    let vpc_id = aws
+        .ec2()
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .tag_specifications(tags.ec2_spec(ResourceType::Vpc, &format!("{env}-vpc")))
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    aws.ec2()
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block("10.0.0.0/24")
+        .tag_specifications(
+            tags.ec2_spec(ResourceType::Subnet, &format!("{env}-us-east-1a-public")),
+        )
+        .send()
+        .await
+        .unwrap();
+    let deleted = net.destroy(&aws).await.unwrap();
+    assert_eq!(deleted.summary(), (0, 0, 2));
+    assert!(util::nothing_tagged(&aws, &env).await);
+}
+
+#[tokio::test]
+async fn an_untagged_look_alike_survives_destroy() {
+    let aws = aws().await;
+    let env = environment("alike");
+    // Same name and Environment tag as ours, but no ownership tag.
+    let look_alike = TagSpecification::builder()
+        .resource_type(ResourceType::Vpc)
+        .tags(
+            Tag::builder()
+                .key("Name")
+                .value(format!("{env}-vpc"))
+                .build(),
+        )
+        .tags(Tag::builder().key("Environment").value(&env).build())
+        .build();
+    let alike_id = aws
+        .ec2()
+        .create_vpc()
+        .cidr_block("10.9.0.0/16")
+        .tag_specifications(look_alike)
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+
+    let net = network(&env);
+    let out = net.apply(&aws).await.unwrap();
+    assert_ne!(out.vpc_id, alike_id, "apply adopted a VPC it does not own");
+    net.destroy(&aws).await.unwrap();
+
+    let still = aws
+        .ec2()
+        .describe_vpcs()
+        .vpc_ids(&alike_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.vpcs().len(), 1, "the look-alike was deleted");
+    aws.ec2()
+        .delete_vpc()
+        .vpc_id(&alike_id)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn two_environments_side_by_side() {
+    let aws = aws().await;
+    let (a, b) = (
+        network(&environment("side-a")),
+        network(&environment("side-b")),
+    );
+    let (out_a, out_b): (VpcOutputs, VpcOutputs) =
+        tokio::try_join!(a.apply(&aws), b.apply(&aws)).unwrap();
+    assert_ne!(out_a.vpc_id, out_b.vpc_id);
+
+    a.destroy(&aws).await.unwrap();
+    assert!(util::nothing_tagged(&aws, a.environment()).await);
+    let plan_b = b.plan(&aws).await.unwrap();
+    assert!(
+        plan_b.is_empty(),
+        "destroying one environment touched the other:\n{plan_b}"
+    );
+    assert_eq!(b.apply(&aws).await.unwrap(), out_b);
+    b.destroy(&aws).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_zone_the_region_lacks_is_refused_before_any_change() {
+    let aws = aws().await;
+    let net = Vpc::builder()
+        .environment(environment("zones"))
+        .availability_zones(["us-east-1a", "us-west-2a"])
+        .build()
+        .unwrap();
+    let err = net.apply(&aws).await.unwrap_err();
+    let converge::Error::Invalid(invalid) = &err else {
+        panic!("expected invalid input, got {err}");
+    };
+    assert!(invalid.has("availability_zones[1]"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("us-west-2a is not an available zone of region us-east-1"),
+        "{err}"
+    );
+    assert_eq!(aws.calls().report().mutating, 0);
+}
