@@ -26,3 +26,8 @@ pub mod target;
 
 pub use converge;
 pub use vpc;
+
+// Keeps the README's Rust example compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -335,6 +335,23 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_error() {
+        let err = Vpc::builder()
+            .environment("9-bad")
+            .cidr_block("10.0.0.1/16")
+            .availability_zones(["us-east-1a", "us-east-1a"])
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "3 invalid inputs:\n  \
+             - environment: \"9-bad\" must be letters, digits and hyphens, start with a letter and not end with a hyphen (it becomes a DNS name)\n  \
+             - cidr_block: \"10.0.0.1/16\" has host bits set (did you mean 10.0.0.0/16?)\n  \
+             - availability_zones[1]: us-east-1a is listed twice"
+        );
+    }
+
+    #[test]
     fn cidr_must_leave_room_for_the_carving() {
         let err = Vpc::builder()
             .environment("blog")
