@@ -1,6 +1,6 @@
 //! The VPC module against the emulator.
 
-use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{Filter, ResourceType, RouteTable, Tag, TagSpecification};
 use converge::{Action, Aws};
 use ecs_modules::vpc::{NatGateways, Vpc, VpcOutputs};
 
@@ -36,6 +36,23 @@ async fn subnet_layout(aws: &Aws, ids: &[String]) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// The route table a subnet is associated with.
+async fn route_table_of(aws: &Aws, subnet_id: &str) -> RouteTable {
+    let out = aws
+        .ec2()
+        .describe_route_tables()
+        .filters(
+            Filter::builder()
+                .name("association.subnet-id")
+                .values(subnet_id)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    out.route_tables()[0].clone()
 }
 
 #[tokio::test]
@@ -81,19 +98,8 @@ async fn apply_returns_the_modules_network() {
         nat.nat_gateways()[0].subnet_id(),
         Some(out.public_subnets[0].as_str())
     );
-    let private_rt = aws
-        .ec2()
-        .describe_route_tables()
-        .filters(
-            Filter::builder()
-                .name("association.subnet-id")
-                .values(&out.private_subnets[1])
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let routes = private_rt.route_tables()[0].routes();
+    let private_rt = route_table_of(&aws, &out.private_subnets[1]).await;
+    let routes = private_rt.routes();
     assert!(routes
         .iter()
         .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0")
@@ -145,20 +151,7 @@ async fn plan_shows_drift_and_apply_repairs_it() {
     let out = net.apply(&aws).await.unwrap();
 
     // Out of band: the private default route and a public subnet go.
-    let private_rt = aws
-        .ec2()
-        .describe_route_tables()
-        .filters(
-            Filter::builder()
-                .name("association.subnet-id")
-                .values(&out.private_subnets[0])
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .route_tables()[0]
-        .clone();
+    let private_rt = route_table_of(&aws, &out.private_subnets[0]).await;
     aws.ec2()
         .delete_route()
         .route_table_id(private_rt.route_table_id().unwrap())
@@ -166,20 +159,7 @@ async fn plan_shows_drift_and_apply_repairs_it() {
         .send()
         .await
         .unwrap();
-    let public_rt = aws
-        .ec2()
-        .describe_route_tables()
-        .filters(
-            Filter::builder()
-                .name("association.subnet-id")
-                .values(&out.public_subnets[2])
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .route_tables()[0]
-        .clone();
+    let public_rt = route_table_of(&aws, &out.public_subnets[2]).await;
     let association = public_rt
         .associations()
         .iter()
