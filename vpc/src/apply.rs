@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_ec2::types::NatGatewayState;
 use converge::{Action, Aws, Error, Plan, Progress, Tags};
 use futures::future::try_join_all;
 
@@ -143,8 +144,9 @@ impl Run<'_> {
                 }
             };
             let subnet = &subnet_id[spec.subnet.as_str()];
-            let id = match existing.nat(&spec.name).filter(|n| &n.subnet_id == subnet) {
-                Some(n) => n.id.clone(),
+            let (id, available) = match existing.nat(&spec.name).filter(|n| &n.subnet_id == subnet)
+            {
+                Some(n) => (n.id.clone(), n.state == NatGatewayState::Available),
                 None => {
                     let id =
                         nat_gateways::create(aws, &self.tags, &spec.name, subnet, &eip).await?;
@@ -153,10 +155,12 @@ impl Run<'_> {
                         nat_gateways::NAT_KIND,
                         spec.name
                     ));
-                    id
+                    (id, false)
                 }
             };
-            nat_gateways::wait_available(aws, &self.vpc.wait, &id).await?;
+            if !available {
+                nat_gateways::wait_available(aws, &self.vpc.wait, &id).await?;
+            }
             Ok::<_, Error>((spec.name.clone(), id))
         }))
         .await?;
