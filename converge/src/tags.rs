@@ -35,6 +35,16 @@ impl Tags {
         }
     }
 
+    /// The tags of one instance of `module` named `instance` (e.g. a task definition family),
+    /// in `environment`: the ownership tag's value is `<module>/<instance>`.
+    pub fn for_instance(module: &str, environment: &str, instance: &str) -> Self {
+        Self {
+            environment: environment.to_owned(),
+            owner: format!("{module}/{instance}"),
+            extra: BTreeMap::new(),
+        }
+    }
+
     /// Adds tags the user asked for. They never override `Name`, `Environment` or ownership.
     pub fn with_extra(mut self, extra: BTreeMap<String, String>) -> Self {
         self.extra = extra;
@@ -125,6 +135,16 @@ impl Tags {
                     .value(v)
                     .build()
             })
+            .collect()
+    }
+}
+
+impl Tags {
+    /// ECS tags for a resource called `name`.
+    pub fn ecs(&self, name: &str) -> Vec<aws_sdk_ecs::types::Tag> {
+        self.for_resource(name)
+            .into_iter()
+            .map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build())
             .collect()
     }
 }

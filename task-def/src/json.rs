@@ -1,0 +1,191 @@
+//! Container definitions as JSON: the document `aws ecs register-task-definition` and
+//! Terraform's `container_definitions` take, optionally a template with `${name}` variables
+//! as Terraform's `template_file` fills them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use converge::Invalid;
+use serde_json::Value;
+
+use crate::container::ContainerDefinition;
+
+/// Reads a JSON array of container definitions. An unknown field or a wrong type is an error
+/// naming its JSON path, e.g. `[0].portMappings[0].containerPort`. `null` reads as absent, as
+/// ECS reads it.
+pub fn from_json(json: &str) -> Result<Vec<ContainerDefinition>, Invalid> {
+    let value: Value = serde_json::from_str(json).map_err(|err| syntax(&err))?;
+    from_value(value)
+}
+
+/// Reads a JSON template: each `${name}` is replaced by `variables[name]` (JSON-escaped
+/// inside a string, as is outside one, so `"containerPort": ${port}` works), `$${` stands for
+/// a literal `${`. A variable the template uses but `variables` lacks, and one `variables` has
+/// but the template never uses, are errors; all are reported at once.
+pub fn from_template<K, V>(
+    template: &str,
+    variables: impl IntoIterator<Item = (K, V)>,
+) -> Result<Vec<ContainerDefinition>, Invalid>
+where
+    K: Into<String>,
+    V: Into<String>,
+{
+    let variables: BTreeMap<String, String> = variables
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    let filled = fill(template, &variables);
+    let value: Value = serde_json::from_str(&filled.text).map_err(|err| syntax(&err))?;
+
+    let mut invalid = Invalid::new();
+    for name in &filled.unknown {
+        let mut paths = Vec::new();
+        find_placeholder(&value, &format!("${{{name}}}"), String::new(), &mut paths);
+        let known: Vec<_> = variables.keys().map(String::as_str).collect();
+        let rule = format!(
+            "uses ${{{name}}}, which is not a variable (variables: {})",
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        );
+        for path in paths {
+            invalid.push(path, &rule);
+        }
+    }
+    for name in variables.keys().filter(|k| !filled.used.contains(*k)) {
+        invalid.push(format!("variables.{name}"), "is not used by the template");
+    }
+    invalid.into_result(())?;
+    from_value(value)
+}
+
+/// Writes container definitions as the JSON ECS takes, pretty-printed.
+pub fn to_json(containers: &[ContainerDefinition]) -> String {
+    serde_json::to_string_pretty(containers).expect("container definitions always serialize")
+}
+
+fn from_value(mut value: Value) -> Result<Vec<ContainerDefinition>, Invalid> {
+    strip_nulls(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let mut invalid = Invalid::new();
+        let path = err.path().to_string();
+        invalid.push(path, err.into_inner());
+        invalid
+    })
+}
+
+fn syntax(err: &serde_json::Error) -> Invalid {
+    let mut invalid = Invalid::new();
+    invalid.push(
+        format!("line {} column {}", err.line(), err.column()),
+        format_args!("is not JSON: {err}"),
+    );
+    invalid
+}
+
+/// `null` means absent to ECS; dropping it keeps `"memoryReservation": null` readable into
+/// an `Option` and an unknown field set to `null` still an error.
+fn strip_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
+struct Filled {
+    text: String,
+    used: BTreeSet<String>,
+    unknown: BTreeSet<String>,
+}
+
+/// Replaces the variables, tracking whether each sits inside a JSON string.
+fn fill(template: &str, variables: &BTreeMap<String, String>) -> Filled {
+    let mut out = String::with_capacity(template.len());
+    let (mut used, mut unknown) = (BTreeSet::new(), BTreeSet::new());
+    let mut in_string = false;
+    let mut rest = template;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("$${") {
+            out.push_str("${");
+            rest = after;
+            continue;
+        }
+        if let Some(after) = rest.strip_prefix("${") {
+            if let Some(end) = after.find('}') {
+                let name = &after[..end];
+                if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    match variables.get(name) {
+                        Some(value) if in_string => {
+                            let quoted = serde_json::to_string(value).expect("strings serialize");
+                            out.push_str(&quoted[1..quoted.len() - 1]);
+                        }
+                        Some(value) => out.push_str(value),
+                        // Left as a string, so the document still parses and the placeholder
+                        // can be found by its JSON path.
+                        None if in_string => out.push_str(&format!("${{{name}}}")),
+                        None => out.push_str(&format!("\"${{{name}}}\"")),
+                    }
+                    if variables.contains_key(name) {
+                        used.insert(name.to_owned());
+                    } else {
+                        unknown.insert(name.to_owned());
+                    }
+                    rest = &after[end + 1..];
+                    continue;
+                }
+            }
+        }
+        if in_string && c == '\\' {
+            // An escape: copy it and the escaped character as they are.
+            let mut chars = rest.chars();
+            out.push(chars.next().expect("backslash"));
+            if let Some(escaped) = chars.next() {
+                out.push(escaped);
+            }
+            rest = chars.as_str();
+            continue;
+        }
+        if c == '"' {
+            in_string = !in_string;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    Filled {
+        text: out,
+        used,
+        unknown,
+    }
+}
+
+/// The JSON paths of the strings that contain `needle`, in serde_path_to_error's notation.
+fn find_placeholder(value: &Value, needle: &str, path: String, found: &mut Vec<String>) {
+    match value {
+        Value::String(s) if s.contains(needle) => found.push(if path.is_empty() {
+            ".".to_owned()
+        } else {
+            path
+        }),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                find_placeholder(item, needle, format!("{path}[{i}]"), found);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                find_placeholder(item, needle, path, found);
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,55 @@
+//! Typed ECS task and container definitions.
+//!
+//! Container definitions are Rust types in the shape of the ECS API's JSON, so the JSON that
+//! `aws ecs register-task-definition` and Terraform's `container_definitions` take reads
+//! straight into them, `${name}` template variables included ([`json::from_template`]).
+//! [`TaskDefinition::builder`] checks everything AWS would reject (Fargate's CPU and memory
+//! pairs, awsvpc host ports, essential containers, awslogs options, ...) before any AWS call,
+//! and reports every problem at once, each naming its field. [`TaskDefinition::register`]
+//! makes a new revision only when the definition differs from the latest ACTIVE one.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use task_def::{json, Compatibility, NetworkMode, TaskDefinition};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let containers = json::from_template(
+//!     r#"[{"name": "${name}", "image": "${image}", "essential": true,
+//!          "portMappings": [{"containerPort": ${port}}]}]"#,
+//!     [("name", "blog"), ("image", "npalm/040code.github.io:latest"), ("port", "80")],
+//! )?;
+//! let task = TaskDefinition::builder()
+//!     .family("blog")
+//!     .containers(containers)
+//!     .requires_compatibility(Compatibility::Fargate)
+//!     .network_mode(NetworkMode::Awsvpc)
+//!     .cpu(256)
+//!     .memory(512)
+//!     .build()?;
+//! task.check_load_balancer_target("blog", 80)?;
+//!
+//! let aws = converge::Aws::from_env().await;
+//! let arn = task.register(&aws).await?; // the same ARN when nothing changed
+//! # Ok(())
+//! # }
+//! ```
+
+mod container;
+pub mod json;
+mod register;
+mod sdk;
+mod sizes;
+mod task;
+mod validate;
+
+pub use container::{
+    ContainerDefinition, ContainerDefinitionBuilder, ContainerDependency, DependencyCondition,
+    EnvironmentVariable, HealthCheck, LogConfiguration, MountPoint, PortMapping, Protocol, Secret,
+    Ulimit, AWSLOGS_OPTIONS,
+};
+pub use converge::{Error, Invalid, Problem};
+pub use sizes::{fargate_accepts, FARGATE_CPU};
+pub use task::{
+    Compatibility, NetworkMode, RuntimePlatform, TaskDefinition, TaskDefinitionBuilder, Volume,
+};
