@@ -189,3 +189,129 @@ fn find_placeholder(value: &Value, needle: &str, path: String, found: &mut Vec<S
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The blog post's container definition template, with its five variables.
+    pub(crate) const BLOG_TEMPLATE: &str = r#"[
+  {
+    "essential": true,
+    "memoryReservation": null,
+    "image": "${image}",
+    "name": "${container_name}",
+    "portMappings": [
+      {
+        "containerPort": ${container_port}
+      }
+    ],
+    "logConfiguration": {
+      "logDriver": "awslogs",
+      "options": {
+        "awslogs-group": "${log_group_name}",
+        "awslogs-region": "${log_group_region}",
+        "awslogs-stream-prefix": "${container_name}"
+      }
+    }
+  }
+]"#;
+
+    fn blog_variables() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("image", "npalm/040code.github.io:latest"),
+            ("container_name", "blog"),
+            ("container_port", "80"),
+            ("log_group_name", "blog"),
+            ("log_group_region", "us-east-1"),
+        ]
+    }
+
+    #[test]
+    fn the_blog_template_reads_and_round_trips() {
+        let containers = from_template(BLOG_TEMPLATE, blog_variables()).unwrap();
+        assert_eq!(containers.len(), 1);
+        let c = &containers[0];
+        assert_eq!(c.name, "blog");
+        assert_eq!(c.image, "npalm/040code.github.io:latest");
+        assert_eq!(c.essential, Some(true));
+        assert_eq!(c.memory_reservation, None);
+        assert_eq!(c.port_mappings[0].container_port, 80);
+        let logs = c.log_configuration.as_ref().unwrap();
+        assert_eq!(logs.options["awslogs-region"], "us-east-1");
+        assert_eq!(logs.options["awslogs-stream-prefix"], "blog");
+
+        // Written back, it is the filled-in document (its `null` read as absent, as ECS does).
+        let written: Value = serde_json::from_str(&to_json(&containers)).unwrap();
+        let mut filled: Value = serde_json::from_str(
+            &fill(
+                BLOG_TEMPLATE,
+                &blog_variables()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect(),
+            )
+            .text,
+        )
+        .unwrap();
+        strip_nulls(&mut filled);
+        assert_eq!(written, filled);
+        assert_eq!(from_json(&to_json(&containers)).unwrap(), containers);
+    }
+
+    #[test]
+    fn unknown_and_unused_variables_name_their_place() {
+        let mut vars = blog_variables();
+        vars.retain(|(k, _)| *k != "log_group_region" && *k != "container_port");
+        vars.push(("cpu", "256"));
+        let err = from_template(BLOG_TEMPLATE, vars).unwrap_err();
+        let found: Vec<_> = err
+            .problems
+            .iter()
+            .map(|p| (p.field.as_str(), p.rule.as_str()))
+            .collect();
+        assert_eq!(found.len(), 3, "{err}");
+        assert_eq!(found[0].0, "[0].portMappings[0].containerPort");
+        assert!(found[0].1.starts_with("uses ${container_port}, which is not a variable (variables: container_name, cpu, image"));
+        assert_eq!(found[1].0, "[0].logConfiguration.options.awslogs-region");
+        assert_eq!(found[2], ("variables.cpu", "is not used by the template"));
+    }
+
+    #[test]
+    fn unknown_fields_and_wrong_types_name_the_json_path() {
+        let err = from_json(
+            r#"[{"name": "a", "image": "b", "portMappings": [{"containerPort": "80"}]}]"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.problems[0].field, "[0].portMappings[0].containerPort");
+        assert!(
+            err.problems[0]
+                .rule
+                .starts_with("invalid type: string \"80\", expected i32"),
+            "{err}"
+        );
+
+        let err =
+            from_json(r#"[{"name": "a", "image": "b", "memoryReservaton": 128}]"#).unwrap_err();
+        assert_eq!(err.problems[0].field, "[0].memoryReservaton");
+        assert!(
+            err.problems[0]
+                .rule
+                .starts_with("unknown field `memoryReservaton`"),
+            "{err}"
+        );
+
+        let err = from_json(r#"[{"name": "a", "image": "b",}]"#).unwrap_err();
+        assert_eq!(err.problems[0].field, "line 1 column 29");
+    }
+
+    #[test]
+    fn values_are_escaped_inside_strings_and_dollars_can_be_literal() {
+        let containers = from_template(
+            r#"[{"name": "a", "image": "b", "command": ["echo", "${greeting}", "$${HOME}"]}]"#,
+            [("greeting", "say \"hi\"")],
+        )
+        .unwrap();
+        assert_eq!(containers[0].command, ["echo", "say \"hi\"", "${HOME}"]);
+    }
+}

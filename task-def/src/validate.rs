@@ -183,3 +183,233 @@ pub(crate) fn check(task: &TaskDefinition, invalid: &mut Invalid) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::container::{
+        ContainerDefinition, DependencyCondition, LogConfiguration, MountPoint, PortMapping,
+    };
+    use crate::task::{Compatibility, NetworkMode, TaskDefinition, TaskDefinitionBuilder};
+
+    fn blog() -> ContainerDefinition {
+        ContainerDefinition::builder()
+            .name("blog")
+            .image("npalm/040code.github.io:latest")
+            .essential(true)
+            .port_mapping(PortMapping::tcp(80))
+            .log_configuration(LogConfiguration::awslogs("blog", "us-east-1", "blog"))
+            .build()
+    }
+
+    fn fargate(container: ContainerDefinition) -> TaskDefinitionBuilder {
+        TaskDefinition::builder()
+            .family("blog")
+            .container(container)
+            .requires_compatibility(Compatibility::Fargate)
+            .network_mode(NetworkMode::Awsvpc)
+            .cpu(256)
+            .memory(512)
+    }
+
+    fn fields(builder: TaskDefinitionBuilder) -> Vec<String> {
+        builder
+            .build()
+            .unwrap_err()
+            .problems
+            .into_iter()
+            .map(|p| p.field)
+            .collect()
+    }
+
+    #[test]
+    fn the_blog_task_is_valid() {
+        let task = fargate(blog()).build().unwrap();
+        assert_eq!(task.family(), "blog");
+        assert!(task.check_load_balancer_target("blog", 80).is_ok());
+    }
+
+    #[test]
+    fn fargate_needs_awsvpc_and_task_sizes() {
+        let builder = TaskDefinition::builder()
+            .family("blog")
+            .container(blog())
+            .requires_compatibility(Compatibility::Fargate)
+            .network_mode(NetworkMode::Bridge);
+        assert_eq!(fields(builder), ["network_mode", "cpu", "memory"]);
+        let err = fargate(blog()).memory(4096).build().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid input: memory: 256 CPU units with 4096 MiB: with 256 CPU units Fargate takes 512, 1024 or 2048 MiB"
+        );
+        let no_mode = TaskDefinition::builder()
+            .family("blog")
+            .container(blog())
+            .requires_compatibility(Compatibility::Fargate)
+            .cpu(256)
+            .memory(512)
+            .build()
+            .unwrap_err();
+        assert!(no_mode
+            .to_string()
+            .contains("Fargate requires awsvpc, not the default (bridge)"));
+    }
+
+    #[test]
+    fn awsvpc_host_port_must_match() {
+        let mut c = blog();
+        c.port_mappings = vec![PortMapping::tcp(80).host_port(8080)];
+        let err = fargate(c.clone()).build().unwrap_err();
+        assert_eq!(
+            err.problems[0].field,
+            "containers[0].port_mappings[0].host_port"
+        );
+        assert!(err.problems[0]
+            .rule
+            .contains("equal to the container port 80"));
+        c.port_mappings = vec![PortMapping::tcp(80).host_port(80)];
+        assert!(fargate(c.clone()).build().is_ok());
+        // Bridge mode maps any host port (0: dynamic).
+        c.port_mappings = vec![PortMapping::tcp(80).host_port(0)];
+        let ec2 = TaskDefinition::builder()
+            .family("blog")
+            .container(c)
+            .requires_compatibility(Compatibility::Ec2)
+            .memory(512)
+            .build();
+        assert!(ec2.is_ok(), "{ec2:?}");
+        let mut bad_port = blog();
+        bad_port.port_mappings = vec![PortMapping::tcp(70000)];
+        assert_eq!(
+            fields(fargate(bad_port)),
+            ["containers[0].port_mappings[0].container_port"]
+        );
+    }
+
+    #[test]
+    fn at_least_one_essential_container() {
+        let mut c = blog();
+        c.essential = Some(false);
+        assert_eq!(fields(fargate(c)), ["containers"]);
+        let none = TaskDefinition::builder()
+            .family("blog")
+            .build()
+            .unwrap_err();
+        assert!(none.has("containers"));
+    }
+
+    #[test]
+    fn names_unique_and_valid_and_image_present() {
+        let mut bad = blog();
+        bad.name = "blog web".into();
+        bad.image = " ".into();
+        let builder = fargate(blog())
+            .container(blog())
+            .container(bad)
+            .family("blog!");
+        assert_eq!(
+            fields(builder),
+            [
+                "family",
+                "containers[1].name",
+                "containers[2].name",
+                "containers[2].image"
+            ]
+        );
+    }
+
+    #[test]
+    fn container_memory_within_task_memory() {
+        let mut a = blog();
+        a.memory = Some(300);
+        let mut b = blog();
+        b.name = "sidecar".into();
+        b.memory_reservation = Some(300);
+        let err = fargate(a.clone()).container(b).build().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid input: memory: the containers claim 600 MiB, more than the task's 512 MiB"
+        );
+        a.memory_reservation = Some(400);
+        assert_eq!(fields(fargate(a)), ["containers[0].memory_reservation"]);
+        // On EC2 without task memory, each container needs its own.
+        let ec2 = TaskDefinition::builder()
+            .family("blog")
+            .container(blog())
+            .requires_compatibility(Compatibility::Ec2);
+        assert_eq!(fields(ec2), ["containers[0].memory"]);
+    }
+
+    #[test]
+    fn awslogs_needs_group_region_and_prefix() {
+        let mut c = blog();
+        c.log_configuration = Some(LogConfiguration::driver(
+            "awslogs",
+            [("awslogs-group", "blog")],
+        ));
+        assert_eq!(
+            fields(fargate(c)),
+            [
+                "containers[0].log_configuration.options[\"awslogs-region\"]",
+                "containers[0].log_configuration.options[\"awslogs-stream-prefix\"]"
+            ]
+        );
+        let mut other = blog();
+        other.log_configuration = Some(LogConfiguration::driver("fluentd", [("tag", "blog")]));
+        assert!(fargate(other).build().is_ok());
+    }
+
+    #[test]
+    fn dependencies_and_mounts_refer_to_the_task() {
+        let mut c = blog();
+        c.depends_on.push(crate::ContainerDependency {
+            container_name: "db".into(),
+            condition: DependencyCondition::Healthy,
+        });
+        c.mount_points.push(MountPoint {
+            source_volume: "data".into(),
+            container_path: "/data".into(),
+            read_only: None,
+        });
+        assert_eq!(
+            fields(fargate(c)),
+            [
+                "containers[0].depends_on[0].container_name",
+                "containers[0].mount_points[0].source_volume"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_problem_at_once() {
+        let mut c = blog();
+        c.name = String::new();
+        c.port_mappings = vec![PortMapping::tcp(80).host_port(81)];
+        let builder = TaskDefinition::builder()
+            .family("")
+            .container(c)
+            .requires_compatibility(Compatibility::Fargate)
+            .network_mode(NetworkMode::Host)
+            .cpu(300)
+            .memory(512);
+        let err = builder.build().unwrap_err();
+        assert_eq!(err.problems.len(), 4, "{err}");
+        assert!(err.to_string().starts_with("4 invalid inputs:"));
+    }
+
+    #[test]
+    fn load_balancer_target_names_what_is_missing() {
+        let task = fargate(blog()).build().unwrap();
+        let err = task.check_load_balancer_target("web", 80).unwrap_err();
+        assert_eq!(err.field, "container_name");
+        assert_eq!(
+            err.rule,
+            "task definition blog has no container \"web\" (it has blog)"
+        );
+        let err = task.check_load_balancer_target("blog", 8080).unwrap_err();
+        assert_eq!(err.field, "container_port");
+        assert_eq!(
+            err.rule,
+            "container \"blog\" of task definition blog maps no port 8080 (it maps 80)"
+        );
+    }
+}
