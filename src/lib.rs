@@ -6,6 +6,7 @@
 //!
 //! - [`converge`]: the shared machinery (clients, tags, plans, waits, retries, metrics);
 //! - [`vpc`]: the VPC module;
+//! - [`task_def`]: typed ECS task and container definitions;
 //! - [`target`]: the local AWS emulator or a real account, for the examples and tests.
 //!
 //! # Example
@@ -25,6 +26,7 @@
 pub mod target;
 
 pub use converge;
+pub use task_def;
 pub use vpc;
 
 // Keeps the README's Rust example compiling.
