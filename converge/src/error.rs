@@ -15,7 +15,7 @@ use crate::BoxError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The inputs break a rule; nothing was called.
+    /// The inputs break a rule; nothing was changed.
     #[error(transparent)]
     Invalid(#[from] Invalid),
 

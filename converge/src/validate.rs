@@ -5,7 +5,8 @@ use std::fmt;
 use serde::Serialize;
 
 /// One input that breaks one rule.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{field}: {rule}")]
 pub struct Problem {
     /// The input, e.g. `cidr_block` or `availability_zones[2]`.
     pub field: String,
@@ -56,14 +57,22 @@ impl Invalid {
     }
 }
 
+impl From<Problem> for Invalid {
+    fn from(problem: Problem) -> Self {
+        Invalid {
+            problems: vec![problem],
+        }
+    }
+}
+
 impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.problems.as_slice() {
-            [one] => write!(f, "invalid input: {}: {}", one.field, one.rule),
+            [one] => write!(f, "invalid input: {one}"),
             many => {
                 write!(f, "{} invalid inputs:", many.len())?;
                 for p in many {
-                    write!(f, "\n  - {}: {}", p.field, p.rule)?;
+                    write!(f, "\n  - {p}")?;
                 }
                 Ok(())
             }

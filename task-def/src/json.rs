@@ -194,37 +194,59 @@ fn find_placeholder(value: &Value, needle: &str, path: String, found: &mut Vec<S
 mod tests {
     use super::*;
 
-    /// The blog post's container definition template, with its five variables.
+    /// The blog post's container definition template (npalm/terraform-aws-ecs-service's
+    /// `test/task-definition/blog.json`), with its five variables.
     pub(crate) const BLOG_TEMPLATE: &str = r#"[
   {
     "essential": true,
     "memoryReservation": null,
-    "image": "${image}",
+    "image": "npalm/040code.github.io:latest",
     "name": "${container_name}",
     "portMappings": [
       {
+        "hostPort": ${container_port},
+        "protocol": "tcp",
         "containerPort": ${container_port}
       }
     ],
+    "environment": [],
     "logConfiguration": {
       "logDriver": "awslogs",
       "options": {
         "awslogs-group": "${log_group_name}",
         "awslogs-region": "${log_group_region}",
-        "awslogs-stream-prefix": "${container_name}"
+        "awslogs-stream-prefix": "${log_group_prefix}"
       }
     }
   }
-]"#;
+]
+"#;
 
     fn blog_variables() -> Vec<(&'static str, &'static str)> {
         vec![
-            ("image", "npalm/040code.github.io:latest"),
             ("container_name", "blog"),
             ("container_port", "80"),
             ("log_group_name", "blog"),
             ("log_group_region", "us-east-1"),
+            ("log_group_prefix", "blog"),
         ]
+    }
+
+    /// ECS reads `null` and `[]` as absent; the comparison does too.
+    fn absent_dropped(mut value: Value) -> Value {
+        strip_nulls(&mut value);
+        fn drop_empty(v: &mut Value) {
+            match v {
+                Value::Object(map) => {
+                    map.retain(|_, v| !matches!(v, Value::Array(a) if a.is_empty()));
+                    map.values_mut().for_each(drop_empty);
+                }
+                Value::Array(items) => items.iter_mut().for_each(drop_empty),
+                _ => {}
+            }
+        }
+        drop_empty(&mut value);
+        value
     }
 
     #[test]
@@ -235,27 +257,22 @@ mod tests {
         assert_eq!(c.name, "blog");
         assert_eq!(c.image, "npalm/040code.github.io:latest");
         assert_eq!(c.essential, Some(true));
+        assert_eq!(c.port_mappings[0].host_port, Some(80));
         assert_eq!(c.memory_reservation, None);
         assert_eq!(c.port_mappings[0].container_port, 80);
         let logs = c.log_configuration.as_ref().unwrap();
         assert_eq!(logs.options["awslogs-region"], "us-east-1");
         assert_eq!(logs.options["awslogs-stream-prefix"], "blog");
+        assert!(c.environment.is_empty());
 
-        // Written back, it is the filled-in document (its `null` read as absent, as ECS does).
+        // Written back, it is the filled-in document, but for what ECS reads as absent.
         let written: Value = serde_json::from_str(&to_json(&containers)).unwrap();
-        let mut filled: Value = serde_json::from_str(
-            &fill(
-                BLOG_TEMPLATE,
-                &blog_variables()
-                    .into_iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect(),
-            )
-            .text,
-        )
-        .unwrap();
-        strip_nulls(&mut filled);
-        assert_eq!(written, filled);
+        let variables = blog_variables()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let filled: Value = serde_json::from_str(&fill(BLOG_TEMPLATE, &variables).text).unwrap();
+        assert_eq!(written, absent_dropped(filled));
         assert_eq!(from_json(&to_json(&containers)).unwrap(), containers);
     }
 
@@ -270,11 +287,14 @@ mod tests {
             .iter()
             .map(|p| (p.field.as_str(), p.rule.as_str()))
             .collect();
-        assert_eq!(found.len(), 3, "{err}");
-        assert_eq!(found[0].0, "[0].portMappings[0].containerPort");
-        assert!(found[0].1.starts_with("uses ${container_port}, which is not a variable (variables: container_name, cpu, image"));
-        assert_eq!(found[1].0, "[0].logConfiguration.options.awslogs-region");
-        assert_eq!(found[2], ("variables.cpu", "is not used by the template"));
+        assert_eq!(found.len(), 4, "{err}");
+        assert_eq!(found[0].0, "[0].portMappings[0].hostPort");
+        assert_eq!(found[1].0, "[0].portMappings[0].containerPort");
+        assert!(found[0].1.starts_with(
+            "uses ${container_port}, which is not a variable (variables: container_name, cpu, log_group_name"
+        ));
+        assert_eq!(found[2].0, "[0].logConfiguration.options.awslogs-region");
+        assert_eq!(found[3], ("variables.cpu", "is not used by the template"));
     }
 
     #[test]

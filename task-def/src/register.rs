@@ -125,8 +125,17 @@ impl TaskDefinition {
             .await;
         let out = match described {
             Ok(out) => out,
-            // ECS answers a family with no ACTIVE revision with a ClientException.
-            Err(err) if err.code() == Some("ClientException") => return Ok(None),
+            // ECS answers a family with no ACTIVE revision with this ClientException.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_client_exception())
+                    && err
+                        .message()
+                        .is_some_and(|m| m.contains("Unable to describe task definition")) =>
+            {
+                return Ok(None)
+            }
             Err(err) => return Err(err).context("DescribeTaskDefinition", &self.family),
         };
         let Some(td) = out.task_definition() else {

@@ -386,9 +386,18 @@ fn normal_container(mut c: ContainerDefinition, mode: NetworkMode) -> ContainerD
     c.cpu = c.cpu.filter(|cpu| *cpu != 0);
     for p in &mut c.port_mappings {
         p.protocol = Some(p.protocol.unwrap_or(Protocol::Tcp));
-        if mode == NetworkMode::Awsvpc || mode == NetworkMode::Host {
-            p.host_port = Some(p.host_port.unwrap_or(p.container_port));
-        }
+        p.host_port = Some(p.host_port.unwrap_or(match mode {
+            NetworkMode::Awsvpc | NetworkMode::Host => p.container_port,
+            // Bridge mode: no host port means a dynamic one, which ECS shows as 0.
+            NetworkMode::Bridge | NetworkMode::None => 0,
+        }));
+    }
+    // ECS answers with Docker's health check defaults filled in.
+    if let Some(h) = &mut c.health_check {
+        h.interval.get_or_insert(30);
+        h.timeout.get_or_insert(5);
+        h.retries.get_or_insert(3);
+        h.start_period = h.start_period.filter(|s| *s != 0);
     }
     c.environment.sort_by(|a, b| a.name.cmp(&b.name));
     c.secrets.sort_by(|a, b| a.name.cmp(&b.name));

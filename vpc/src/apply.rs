@@ -240,9 +240,10 @@ impl Run<'_> {
                 Some(z) => z.id.clone(),
                 None => {
                     let name = format!("{}-route53-private-hosted-zone", self.vpc.environment);
-                    let id = hosted_zones::create(aws, &self.tags, domain, &name, &vpc_id).await?;
+                    let id = hosted_zones::create(aws, &self.tags, domain, &vpc_id).await?;
                     self.progress
                         .made(format_args!("{} \"{domain}\" ({id})", hosted_zones::KIND));
+                    hosted_zones::tag(aws, &self.tags, &id, &name).await?;
                     id
                 }
             }),
@@ -281,7 +282,22 @@ impl Run<'_> {
     async fn ensure_igw(&self, existing: &Existing, vpc_id: &str) -> Result<String, Error> {
         let name = &self.desired.igw_name;
         let (id, attached) = match existing.igw(name) {
-            Some(g) => (g.id.clone(), g.attached_to.iter().any(|v| v == vpc_id)),
+            Some(g) => {
+                // Still attached to a VPC of ours that was replaced: a gateway takes one VPC.
+                if g.attached_to.iter().any(|v| v != vpc_id) {
+                    let stale = internet_gateways::FoundIgw {
+                        attached_to: g
+                            .attached_to
+                            .iter()
+                            .filter(|v| *v != vpc_id)
+                            .cloned()
+                            .collect(),
+                        ..g.clone()
+                    };
+                    internet_gateways::detach(self.aws, &stale).await?;
+                }
+                (g.id.clone(), g.attached_to.iter().any(|v| v == vpc_id))
+            }
             None => {
                 let id = internet_gateways::create(self.aws, &self.tags, name).await?;
                 self.progress.made(format_args!(
@@ -321,6 +337,9 @@ impl Run<'_> {
                 let id = subnets::create(self.aws, &self.tags, vpc_id, spec).await?;
                 self.progress
                     .made(format_args!("{} \"{}\" ({id})", subnets::KIND, spec.name));
+                if spec.map_public_ip {
+                    subnets::set_map_public_ip(self.aws, &id, true).await?;
+                }
                 Ok(id)
             }
         }

@@ -52,18 +52,17 @@ fn bare_id(id: &str) -> &str {
     id.trim_start_matches("/hostedzone/")
 }
 
+/// Creates the private zone attached to `vpc_id`; [`tag`] it next.
 pub(crate) async fn create(
     aws: &Aws,
     tags: &Tags,
     domain: &str,
-    name: &str,
     vpc_id: &str,
 ) -> Result<String, Error> {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    let resource = format!("{KIND} \"{domain}\"");
     let out = aws
         .route53()
         .create_hosted_zone()
@@ -86,17 +85,21 @@ pub(crate) async fn create(
         )
         .send()
         .await
-        .context("CreateHostedZone", &resource)?;
-    let id = bare_id(out.hosted_zone().map(|z| z.id()).unwrap_or_default()).to_owned();
+        .context("CreateHostedZone", format_args!("{KIND} \"{domain}\""))?;
+    Ok(bare_id(out.hosted_zone().map(|z| z.id()).unwrap_or_default()).to_owned())
+}
+
+/// Tags the zone `name` (Route 53 takes no tags in the create call).
+pub(crate) async fn tag(aws: &Aws, tags: &Tags, id: &str, name: &str) -> Result<(), Error> {
     aws.route53()
         .change_tags_for_resource()
         .resource_type(TagResourceType::Hostedzone)
-        .resource_id(&id)
+        .resource_id(id)
         .set_add_tags(Some(tags.route53(name)))
         .send()
         .await
-        .context("ChangeTagsForResource", &resource)?;
-    Ok(id)
+        .context("ChangeTagsForResource", format_args!("{KIND} {id}"))?;
+    Ok(())
 }
 
 pub(crate) async fn delete(aws: &Aws, id: &str) -> Result<(), Error> {

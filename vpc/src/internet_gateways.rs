@@ -68,9 +68,9 @@ pub(crate) async fn attach(aws: &Aws, id: &str, vpc_id: &str) -> Result<(), Erro
     Ok(())
 }
 
-/// Detaches from every VPC, then deletes. Detaching waits out the public addresses (NAT, load
-/// balancers) still mapped in the VPC, which EC2 reports as a dependency.
-pub(crate) async fn delete(aws: &Aws, igw: &FoundIgw) -> Result<(), Error> {
+/// Detaches from every VPC it is attached to. Detaching waits out the public addresses (NAT,
+/// load balancers) still mapped in the VPC, which EC2 reports as a dependency.
+pub(crate) async fn detach(aws: &Aws, igw: &FoundIgw) -> Result<(), Error> {
     for vpc_id in &igw.attached_to {
         let result = aws
             .retry()
@@ -87,6 +87,12 @@ pub(crate) async fn delete(aws: &Aws, igw: &FoundIgw) -> Result<(), Error> {
             ignore_not_found(result)?;
         }
     }
+    Ok(())
+}
+
+/// Detaches, then deletes.
+pub(crate) async fn delete(aws: &Aws, igw: &FoundIgw) -> Result<(), Error> {
+    detach(aws, igw).await?;
     let result = aws
         .ec2()
         .delete_internet_gateway()

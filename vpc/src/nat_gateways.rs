@@ -129,7 +129,12 @@ pub(crate) async fn wait_available(aws: &Aws, wait: &Wait, id: &str) -> Result<(
             .nat_gateway_ids(id)
             .send()
             .await
-            .context("DescribeNatGateways", id)?;
+            .context("DescribeNatGateways", id);
+        let out = match out {
+            // Just made, not yet visible: keep waiting.
+            Err(err) if err.is_not_found() => return Ok(None),
+            other => other?,
+        };
         let Some(nat) = out.nat_gateways().first() else {
             return Ok(None);
         };

@@ -61,15 +61,11 @@ pub(crate) async fn create(
         })
         .await
         .context("CreateSubnet", format_args!("{KIND} \"{}\"", spec.name))?;
-    let id = out
+    Ok(out
         .subnet()
         .and_then(|s| s.subnet_id())
         .unwrap_or_default()
-        .to_owned();
-    if spec.map_public_ip {
-        set_map_public_ip(aws, &id, true).await?;
-    }
-    Ok(id)
+        .to_owned())
 }
 
 pub(crate) async fn set_map_public_ip(aws: &Aws, id: &str, map: bool) -> Result<(), Error> {

@@ -1,7 +1,7 @@
 //! The VPC itself: find, create, update DNS attributes, delete.
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
-use converge::{ec2_name, Aws, AwsResultExt, Error, Tags};
+use converge::{ec2_name, Aws, AwsResultExt, Error, Tags, Transient};
 
 /// A VPC we own, as AWS has it.
 #[derive(Clone, Debug)]
@@ -82,7 +82,7 @@ pub(crate) async fn create(
         .to_owned())
 }
 
-/// Turns on DNS support and hostnames, as the module does (one attribute per call: EC2's rule).
+/// Turns on DNS support and hostnames where they are off, as the module does.
 pub(crate) async fn enable_dns(
     aws: &Aws,
     id: &str,
@@ -90,21 +90,21 @@ pub(crate) async fn enable_dns(
     hostnames: bool,
 ) -> Result<(), Error> {
     let on = || AttributeBooleanValue::builder().value(true).build();
-    if !support {
-        aws.ec2()
-            .modify_vpc_attribute()
-            .vpc_id(id)
-            .enable_dns_support(on())
-            .send()
-            .await
-            .context("ModifyVpcAttribute", id)?;
-    }
-    if !hostnames {
-        aws.ec2()
-            .modify_vpc_attribute()
-            .vpc_id(id)
-            .enable_dns_hostnames(on())
-            .send()
+    // One attribute per call (EC2's rule); a VPC just made may not be visible yet.
+    for (needed, is_hostnames) in [(!support, false), (!hostnames, true)] {
+        if !needed {
+            continue;
+        }
+        aws.retry()
+            .run(id, Transient::EC2_JUST_CREATED, || {
+                let call = aws.ec2().modify_vpc_attribute().vpc_id(id);
+                if is_hostnames {
+                    call.enable_dns_hostnames(on())
+                } else {
+                    call.enable_dns_support(on())
+                }
+                .send()
+            })
             .await
             .context("ModifyVpcAttribute", id)?;
     }
@@ -115,7 +115,7 @@ pub(crate) async fn enable_dns(
 pub(crate) async fn delete(aws: &Aws, id: &str) -> Result<(), Error> {
     let result = aws
         .retry()
-        .run(id, converge::Transient::DEPENDENCY, || {
+        .run(id, Transient::DEPENDENCY, || {
             aws.ec2().delete_vpc().vpc_id(id).send()
         })
         .await

@@ -1,0 +1,375 @@
+//! Registration and deregistration against aws-smithy-mocks: no AWS, no emulator.
+//!
+//! Every rule is `RuleMode::MatchAny` and matches only well-formed requests, so a request the
+//! module gets wrong matches no rule and the mock panics, naming the request.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ecs::config::retry::RetryConfig;
+use aws_sdk_ecs::error::ErrorMetadata;
+use aws_sdk_ecs::operation::deregister_task_definition::DeregisterTaskDefinitionOutput;
+use aws_sdk_ecs::operation::describe_task_definition::{
+    DescribeTaskDefinitionError, DescribeTaskDefinitionInput, DescribeTaskDefinitionOutput,
+};
+use aws_sdk_ecs::operation::list_task_definitions::ListTaskDefinitionsOutput;
+use aws_sdk_ecs::operation::register_task_definition::{
+    RegisterTaskDefinitionInput, RegisterTaskDefinitionOutput,
+};
+use aws_sdk_ecs::types::error::ClientException;
+use aws_sdk_ecs::types::{self as ecs, TaskDefinitionField, TaskDefinitionStatus};
+use aws_sdk_ecs::Client as Ecs;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use converge::{Action, Aws};
+use task_def::{
+    Compatibility, ContainerDefinition, HealthCheck, LogConfiguration, NetworkMode, PortMapping,
+    TaskDefinition,
+};
+
+const FAMILY: &str = "blog";
+const ENVIRONMENT: &str = "production";
+const IMAGE: &str = "npalm/040code.github.io:latest";
+const OLD_IMAGE: &str = "npalm/040code.github.io:2019-01";
+const EXECUTION_ROLE: &str = "arn:aws:iam::123456789012:role/blog-execution";
+const DB_SECRET: &str = "arn:aws:ssm:us-east-1:123456789012:parameter/blog/db-password";
+const KIND: &str = "aws_ecs_task_definition";
+
+/// The ARN of revision `revision` of `family`.
+fn arn(family: &str, revision: u32) -> String {
+    format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{family}:{revision}")
+}
+
+/// The blog's only container, leaving out what ECS fills in (cpu, essential, protocol, host
+/// port).
+fn blog_container() -> ContainerDefinition {
+    ContainerDefinition::builder()
+        .name(FAMILY)
+        .image(IMAGE)
+        .port_mapping(PortMapping::tcp(80))
+        .environment("PORT", "80")
+        .environment("LOG_LEVEL", "info")
+        .secret("DB_PASSWORD", DB_SECRET)
+        // Timings left out: ECS describes them as Docker's defaults, 30/5/3.
+        .health_check(HealthCheck {
+            command: vec![
+                "CMD-SHELL".into(),
+                "curl -f http://localhost/ || exit 1".into(),
+            ],
+            interval: None,
+            timeout: None,
+            retries: None,
+            start_period: Some(10),
+        })
+        .log_configuration(LogConfiguration::awslogs(FAMILY, "us-east-1", FAMILY))
+        .build()
+}
+
+/// The blog's task: Fargate, 256 CPU units, 512 MiB, one extra tag.
+fn blog() -> TaskDefinition {
+    TaskDefinition::builder()
+        .family(FAMILY)
+        .environment(ENVIRONMENT)
+        .container(blog_container())
+        .requires_compatibility(Compatibility::Fargate)
+        .network_mode(NetworkMode::Awsvpc)
+        .cpu(256)
+        .memory(512)
+        .execution_role_arn(EXECUTION_ROLE)
+        .tag("Team", "platform")
+        .build()
+        .expect("valid task definition")
+}
+
+/// The tags the module puts on the blog's revisions.
+fn owned_tags() -> BTreeMap<&'static str, &'static str> {
+    BTreeMap::from([
+        ("Name", FAMILY),
+        ("Environment", ENVIRONMENT),
+        ("ecs-modules:owner", "task-def/blog"),
+        ("Team", "platform"),
+    ])
+}
+
+fn ecs_tags(tags: &BTreeMap<&str, &str>) -> Vec<ecs::Tag> {
+    tags.iter()
+        .map(|(k, v)| ecs::Tag::builder().key(*k).value(*v).build())
+        .collect()
+}
+
+/// The blog's container in the SDK's type, written out by hand rather than converted, so the
+/// crate's conversion is checked against it. `filled_by_ecs`: as DescribeTaskDefinition
+/// returns it, with ECS's defaults filled in and the environment in another order.
+fn sdk_container(image: &str, filled_by_ecs: bool) -> ecs::ContainerDefinition {
+    let env =
+        |name: &str, value: &str| ecs::KeyValuePair::builder().name(name).value(value).build();
+    let mut environment = vec![env("PORT", "80"), env("LOG_LEVEL", "info")];
+    let mut port = ecs::PortMapping::builder().container_port(80);
+    let mut container = ecs::ContainerDefinition::builder();
+    if filled_by_ecs {
+        environment.reverse();
+        port = port.host_port(80).protocol(ecs::TransportProtocol::Tcp);
+        container = container.cpu(0).essential(true);
+    }
+    container
+        .name(FAMILY)
+        .image(image)
+        .port_mappings(port.build())
+        .set_environment(Some(environment))
+        .secrets(
+            ecs::Secret::builder()
+                .name("DB_PASSWORD")
+                .value_from(DB_SECRET)
+                .build()
+                .expect("name and valueFrom set"),
+        )
+        .health_check(
+            ecs::HealthCheck::builder()
+                .command("CMD-SHELL")
+                .command("curl -f http://localhost/ || exit 1")
+                .set_interval(filled_by_ecs.then_some(30))
+                .set_timeout(filled_by_ecs.then_some(5))
+                .set_retries(filled_by_ecs.then_some(3))
+                .start_period(10)
+                .build()
+                .expect("command set"),
+        )
+        .log_configuration(
+            ecs::LogConfiguration::builder()
+                .log_driver(ecs::LogDriver::Awslogs)
+                .options("awslogs-group", FAMILY)
+                .options("awslogs-region", "us-east-1")
+                .options("awslogs-stream-prefix", FAMILY)
+                .build()
+                .expect("log driver set"),
+        )
+        .build()
+}
+
+/// An ACTIVE revision of the blog as ECS describes it, running `image`.
+fn described_blog(revision: u32, image: &str) -> DescribeTaskDefinitionOutput {
+    let task = ecs::TaskDefinition::builder()
+        .task_definition_arn(arn(FAMILY, revision))
+        .family(FAMILY)
+        .revision(revision as i32)
+        .status(TaskDefinitionStatus::Active)
+        .container_definitions(sdk_container(image, true))
+        .cpu("256")
+        .memory("512")
+        .network_mode(ecs::NetworkMode::Awsvpc)
+        .requires_compatibilities(ecs::Compatibility::Fargate)
+        .compatibilities(ecs::Compatibility::Ec2)
+        .compatibilities(ecs::Compatibility::Fargate)
+        .execution_role_arn(EXECUTION_ROLE)
+        .build();
+    DescribeTaskDefinitionOutput::builder()
+        .task_definition(task)
+        .set_tags(Some(ecs_tags(&owned_tags())))
+        .build()
+}
+
+/// Whether a describe call asks for `task_definition` with its tags (without them ownership
+/// cannot be told).
+fn describes(r: &DescribeTaskDefinitionInput, task_definition: &str) -> bool {
+    r.task_definition() == Some(task_definition) && r.include().contains(&TaskDefinitionField::Tags)
+}
+
+/// DescribeTaskDefinition of the family answering the latest revision, `revision`, running
+/// `image`.
+fn latest_is(revision: u32, image: &'static str) -> Rule {
+    mock!(Ecs::describe_task_definition)
+        .match_requests(|r| describes(r, FAMILY))
+        .then_output(move || described_blog(revision, image))
+}
+
+/// Whether a RegisterTaskDefinition request is the blog's, running `image`, tagged.
+fn registers_blog(r: &RegisterTaskDefinitionInput, image: &str) -> bool {
+    let tags: BTreeMap<_, _> = r
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()))
+        .collect();
+    r.family() == Some(FAMILY)
+        && r.cpu() == Some("256")
+        && r.memory() == Some("512")
+        && r.network_mode() == Some(&ecs::NetworkMode::Awsvpc)
+        && r.requires_compatibilities() == [ecs::Compatibility::Fargate]
+        && r.execution_role_arn() == Some(EXECUTION_ROLE)
+        && r.task_role_arn().is_none()
+        && r.container_definitions() == [sdk_container(image, false)]
+        && r.tags().len() == tags.len()
+        && tags == owned_tags()
+}
+
+/// RegisterTaskDefinition of the blog as desired, answering revision `revision`.
+fn register_blog(revision: u32) -> Rule {
+    mock!(Ecs::register_task_definition)
+        .match_requests(|r| registers_blog(r, IMAGE))
+        .then_output(move || {
+            RegisterTaskDefinitionOutput::builder()
+                .task_definition(
+                    ecs::TaskDefinition::builder()
+                        .task_definition_arn(arn(FAMILY, revision))
+                        .build(),
+                )
+                .build()
+        })
+}
+
+/// Clients answering from `rules`. SDK retries are off: a retried mock error would silently
+/// consume the next response.
+fn aws(rules: &[&Rule]) -> Aws {
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules, |c| c
+        .retry_config(RetryConfig::disabled()));
+    Aws::builder().ecs(ecs).build()
+}
+
+#[tokio::test]
+async fn registers_when_no_revision_exists() {
+    // ECS's answer for a family with no ACTIVE revision. The error code is in the metadata,
+    // as the SDK's deserializer puts it there; the crate matches on that code.
+    let no_revision = mock!(Ecs::describe_task_definition)
+        .match_requests(|r| describes(r, FAMILY))
+        .then_error(|| {
+            DescribeTaskDefinitionError::ClientException(
+                ClientException::builder()
+                    .message("Unable to describe task definition.")
+                    .meta(
+                        ErrorMetadata::builder()
+                            .code("ClientException")
+                            .message("Unable to describe task definition.")
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+    let register = register_blog(1);
+    let aws = aws(&[&no_revision, &register]);
+    let task = blog();
+
+    let plan = task.plan(&aws).await.expect("plan");
+    let change = plan.find(KIND, FAMILY).expect("a change for the family");
+    assert_eq!(change.action, Action::Create, "{plan}");
+
+    assert_eq!(task.register(&aws).await.expect("register"), arn(FAMILY, 1));
+    assert_eq!(register.num_calls(), 1);
+    assert_eq!(
+        aws.calls().report().mutations(),
+        BTreeMap::from([("RegisterTaskDefinition", 1)])
+    );
+}
+
+#[tokio::test]
+async fn same_definition_makes_no_call() {
+    let latest = latest_is(3, IMAGE);
+    let register = register_blog(4);
+    let aws = aws(&[&latest, &register]);
+    let task = blog();
+
+    let plan = task.plan(&aws).await.expect("plan");
+    assert!(plan.is_empty(), "{plan:#?}");
+
+    assert_eq!(task.register(&aws).await.expect("register"), arn(FAMILY, 3));
+    assert_eq!(register.num_calls(), 0);
+    let report = aws.calls().report();
+    assert_eq!(report.mutating, 0, "{report:#}");
+}
+
+#[tokio::test]
+async fn a_changed_image_registers_a_new_revision() {
+    let latest = latest_is(3, OLD_IMAGE);
+    let register = register_blog(4);
+    let aws = aws(&[&latest, &register]);
+    let task = blog();
+
+    let plan = task.plan(&aws).await.expect("plan");
+    let change = plan.find(KIND, FAMILY).expect("a change for the family");
+    assert_eq!(change.action, Action::Replace, "{plan}");
+    assert_eq!(change.id.as_deref(), Some(arn(FAMILY, 3).as_str()));
+    let fields: Vec<_> = change.diffs.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(fields, ["container_definitions"], "{plan}");
+
+    assert_eq!(task.register(&aws).await.expect("register"), arn(FAMILY, 4));
+    assert_eq!(register.num_calls(), 1);
+    assert_eq!(
+        aws.calls().report().mutations(),
+        BTreeMap::from([("RegisterTaskDefinition", 1)])
+    );
+}
+
+/// DescribeTaskDefinition of the revision `task_definition`, answering it ACTIVE with `tags`.
+fn revision_tagged(task_definition: String, tags: BTreeMap<&'static str, &'static str>) -> Rule {
+    let answer = task_definition.clone();
+    mock!(Ecs::describe_task_definition)
+        .match_requests(move |r| describes(r, &task_definition))
+        .then_output(move || {
+            DescribeTaskDefinitionOutput::builder()
+                .task_definition(
+                    ecs::TaskDefinition::builder()
+                        .task_definition_arn(&answer)
+                        .status(TaskDefinitionStatus::Active)
+                        .build(),
+                )
+                .set_tags(Some(ecs_tags(&tags)))
+                .build()
+        })
+}
+
+#[tokio::test]
+async fn deregister_only_touches_owned_revisions() {
+    let (owned, foreign, other_family) = (arn(FAMILY, 1), arn(FAMILY, 2), arn("blog-worker", 1));
+    let arns = [owned.clone(), foreign.clone(), other_family.clone()];
+    // `blog` is a prefix of `blog-worker`, so ECS lists both families.
+    let list = mock!(Ecs::list_task_definitions)
+        .match_requests(|r| {
+            r.family_prefix() == Some(FAMILY) && r.status() == Some(&TaskDefinitionStatus::Active)
+        })
+        .then_output(move || {
+            ListTaskDefinitionsOutput::builder()
+                .set_task_definition_arns(Some(arns.to_vec()))
+                .build()
+        });
+    let describe_owned = revision_tagged(owned.clone(), owned_tags());
+    // Named and in the environment like ours, but not tagged as made by this module.
+    let describe_foreign = revision_tagged(
+        foreign,
+        BTreeMap::from([("Name", FAMILY), ("Environment", ENVIRONMENT)]),
+    );
+    let describe_other_family = revision_tagged(other_family, owned_tags());
+    let deregister_owned = {
+        let owned = owned.clone();
+        mock!(Ecs::deregister_task_definition)
+            .match_requests(move |r| r.task_definition() == Some(owned.as_str()))
+            .then_output(|| DeregisterTaskDefinitionOutput::builder().build())
+    };
+    // Catches any other deregistration, so the test fails on a count rather than a panic.
+    let deregister_other = mock!(Ecs::deregister_task_definition)
+        .then_output(|| DeregisterTaskDefinitionOutput::builder().build());
+    let aws = aws(&[
+        &list,
+        &describe_owned,
+        &describe_foreign,
+        &describe_other_family,
+        &deregister_owned,
+        &deregister_other,
+    ]);
+
+    let deregistered = blog().deregister(&aws).await.expect("deregister");
+
+    assert_eq!(deregistered, [owned]);
+    assert_eq!(list.num_calls(), 1);
+    assert_eq!(describe_owned.num_calls(), 1);
+    assert_eq!(
+        describe_other_family.num_calls(),
+        0,
+        "other family described"
+    );
+    assert_eq!(deregister_owned.num_calls(), 1);
+    assert_eq!(
+        deregister_other.num_calls(),
+        0,
+        "unowned revision deregistered"
+    );
+    assert_eq!(
+        aws.calls().report().mutations(),
+        BTreeMap::from([("DeregisterTaskDefinition", 1)])
+    );
+}
