@@ -7,6 +7,7 @@
 //! - [`converge`]: the shared machinery (clients, tags, plans, waits, retries, metrics);
 //! - [`vpc`]: the VPC module;
 //! - [`task_def`]: typed ECS task and container definitions;
+//! - [`ecs_service`]: the ECS service module, with cluster, log group and execution role;
 //! - [`target`]: the local AWS emulator or a real account, for the examples and tests.
 //!
 //! # Example
@@ -26,6 +27,7 @@
 pub mod target;
 
 pub use converge;
+pub use ecs_service;
 pub use task_def;
 pub use vpc;
 

@@ -140,6 +140,27 @@ impl Tags {
 }
 
 impl Tags {
+    /// Pairs for a service whose tags are a plain string map (CloudWatch Logs).
+    pub fn map(&self, name: &str) -> std::collections::HashMap<String, String> {
+        self.for_resource(name).into_iter().collect()
+    }
+
+    /// IAM tags for a resource called `name`.
+    pub fn iam(&self, name: &str) -> Vec<aws_sdk_iam::types::Tag> {
+        self.for_resource(name)
+            .into_iter()
+            .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build().expect("key and value set"))
+            .collect()
+    }
+
+    /// Elastic Load Balancing tags for a resource called `name`.
+    pub fn elbv2(&self, name: &str) -> Vec<aws_sdk_elasticloadbalancingv2::types::Tag> {
+        self.for_resource(name)
+            .into_iter()
+            .map(|(k, v)| aws_sdk_elasticloadbalancingv2::types::Tag::builder().key(k).value(v).build())
+            .collect()
+    }
+
     /// ECS tags for a resource called `name`.
     pub fn ecs(&self, name: &str) -> Vec<aws_sdk_ecs::types::Tag> {
         self.for_resource(name)

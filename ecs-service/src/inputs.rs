@@ -1,0 +1,607 @@
+//! The service's inputs: the Terraform module's variables, typed, with its defaults.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use converge::{Invalid, Wait};
+use serde::{Deserialize, Serialize};
+use task_def::{Compatibility, ContainerDefinition, NetworkMode, TaskDefinition};
+
+use crate::names::{shorten, valid_lb_name, MAX_LB_NAME};
+
+/// Where the service's tasks run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LaunchType {
+    /// AWS Fargate.
+    #[default]
+    Fargate,
+    /// The cluster's EC2 container instances.
+    Ec2,
+}
+
+/// The listener's protocol.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ListenerProtocol {
+    /// Plain HTTP.
+    #[default]
+    Http,
+    /// HTTPS, which needs a certificate.
+    Https,
+}
+
+/// The TLS policy used when none is given: TLS 1.3 and 1.2 only (the module's default,
+/// `ELBSecurityPolicy-TLS-1-1-2017-01`, still allows TLS 1.1).
+pub const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+/// The load balancer's listener.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listener {
+    /// The port (default 80).
+    pub port: i32,
+    /// HTTP, or HTTPS when a certificate is given.
+    pub protocol: ListenerProtocol,
+    /// The ACM certificate ARN for HTTPS.
+    pub certificate_arn: Option<String>,
+    /// The TLS policy for HTTPS (default [`DEFAULT_SSL_POLICY`]).
+    pub ssl_policy: Option<String>,
+}
+
+impl Default for Listener {
+    fn default() -> Self {
+        Self {
+            port: 80,
+            protocol: ListenerProtocol::Http,
+            certificate_arn: None,
+            ssl_policy: None,
+        }
+    }
+}
+
+/// How the load balancer reaches the containers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetGroup {
+    /// The container traffic goes to (default: the service name).
+    pub container_name: Option<String>,
+    /// Its port (default 8080, as the module).
+    pub container_port: i32,
+    /// The target group's port (default 80, as the module).
+    pub host_port: i32,
+    /// `HTTP` (default) or `HTTPS`.
+    pub protocol: ListenerProtocol,
+    /// Seconds a draining target keeps its connections (default 300).
+    pub deregistration_delay: i32,
+}
+
+impl Default for TargetGroup {
+    fn default() -> Self {
+        Self {
+            container_name: None,
+            container_port: 8080,
+            host_port: 80,
+            protocol: ListenerProtocol::Http,
+            deregistration_delay: 300,
+        }
+    }
+}
+
+/// The target group's health check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthCheck {
+    /// The path (default `/`).
+    pub path: String,
+    /// The HTTP codes that count as healthy (default `200`).
+    pub matcher: String,
+    /// Seconds between checks (default 30).
+    pub interval: i32,
+    /// Seconds before a check fails (default 5).
+    pub timeout: i32,
+    /// Successes before healthy (default 5).
+    pub healthy_threshold: i32,
+    /// Failures before unhealthy (default 2).
+    pub unhealthy_threshold: i32,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        Self {
+            path: "/".to_owned(),
+            matcher: "200".to_owned(),
+            interval: 30,
+            timeout: 5,
+            healthy_threshold: 5,
+            unhealthy_threshold: 2,
+        }
+    }
+}
+
+/// Who may reach the tasks on their port.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskIngress {
+    /// Only the load balancer's security group, on the container port (the default).
+    #[default]
+    LoadBalancerOnly,
+    /// Every TCP port from the whole VPC CIDR: what the blog post does. An explicit choice.
+    VpcCidrAllTcp,
+}
+
+/// The load balancer in front of the service (`enable_lb`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadBalancer {
+    /// Internal (default, as the module) or internet-facing.
+    pub internal: bool,
+    /// Its subnets (public ones when internet-facing).
+    pub subnets: Vec<String>,
+    /// The listener.
+    pub listener: Listener,
+    /// The target group.
+    pub target_group: TargetGroup,
+    /// The health check.
+    pub health_check: HealthCheck,
+    /// CIDRs allowed to reach an internet-facing listener (default `0.0.0.0/0`).
+    pub whitelist: Vec<String>,
+    /// Extra security groups for the load balancer.
+    pub security_group_ids: Vec<String>,
+    /// Seconds ECS ignores failing health checks after a task starts.
+    pub health_check_grace_period_seconds: Option<i32>,
+}
+
+impl Default for LoadBalancer {
+    fn default() -> Self {
+        Self {
+            internal: true,
+            subnets: Vec::new(),
+            listener: Listener::default(),
+            target_group: TargetGroup::default(),
+            health_check: HealthCheck::default(),
+            whitelist: vec!["0.0.0.0/0".to_owned()],
+            security_group_ids: Vec::new(),
+            health_check_grace_period_seconds: None,
+        }
+    }
+}
+
+/// An ECS service, optionally behind an application load balancer: the port of
+/// npalm/terraform-aws-ecs-service.
+#[derive(Clone, Debug)]
+pub struct Service {
+    pub(crate) environment: String,
+    pub(crate) service_name: String,
+    pub(crate) vpc_id: String,
+    pub(crate) vpc_cidr: String,
+    pub(crate) cluster: String,
+    pub(crate) task_definition: TaskDefinition,
+    pub(crate) launch_type: LaunchType,
+    pub(crate) desired_count: i32,
+    pub(crate) load_balancer: Option<LoadBalancer>,
+    pub(crate) subnets: Vec<String>,
+    pub(crate) security_group_ids: Vec<String>,
+    pub(crate) task_ingress: TaskIngress,
+    pub(crate) ecs_service_role: Option<String>,
+    pub(crate) circuit_breaker: bool,
+    pub(crate) minimum_healthy_percent: Option<i32>,
+    pub(crate) maximum_percent: Option<i32>,
+    pub(crate) steady_state: Option<Wait>,
+    pub(crate) propagate_tags: bool,
+    pub(crate) tags: BTreeMap<String, String>,
+    pub(crate) lb_name: String,
+}
+
+impl Service {
+    /// A builder with the module's defaults.
+    pub fn builder() -> ServiceBuilder {
+        ServiceBuilder::default()
+    }
+
+    /// `<environment>-<service_name>`, the base of every name.
+    pub fn full_name(&self) -> String {
+        format!("{}-{}", self.environment, self.service_name)
+    }
+
+    /// The network mode of the tasks.
+    pub fn network_mode(&self) -> NetworkMode {
+        self.task_definition
+            .network_mode()
+            .unwrap_or(NetworkMode::Bridge)
+    }
+
+    /// The container and port the load balancer targets.
+    pub(crate) fn target(&self) -> Option<(String, i32)> {
+        self.load_balancer.as_ref().map(|lb| {
+            (
+                lb.target_group
+                    .container_name
+                    .clone()
+                    .unwrap_or_else(|| self.service_name.clone()),
+                lb.target_group.container_port,
+            )
+        })
+    }
+}
+
+/// Builds a [`Service`]; `build` checks every input before any AWS call.
+#[derive(Clone, Debug, Default)]
+pub struct ServiceBuilder {
+    environment: Option<String>,
+    service_name: Option<String>,
+    vpc_id: Option<String>,
+    vpc_cidr: Option<String>,
+    cluster: Option<String>,
+    task_definition: Option<TaskDefinition>,
+    containers: Vec<ContainerDefinition>,
+    containers_json_error: Option<Invalid>,
+    task_network_mode: Option<NetworkMode>,
+    task_cpu: Option<u32>,
+    task_memory: Option<u32>,
+    task_role_arn: Option<String>,
+    execution_role_arn: Option<String>,
+    launch_type: LaunchType,
+    desired_count: Option<i32>,
+    load_balancer: Option<LoadBalancer>,
+    subnets: Vec<String>,
+    security_group_ids: Vec<String>,
+    task_ingress: TaskIngress,
+    ecs_service_role: Option<String>,
+    circuit_breaker: Option<bool>,
+    minimum_healthy_percent: Option<i32>,
+    maximum_percent: Option<i32>,
+    steady_state: Option<Wait>,
+    propagate_tags: bool,
+    tags: BTreeMap<String, String>,
+}
+
+impl ServiceBuilder {
+    /// Required. The name prefix and `Environment` tag.
+    pub fn environment(mut self, environment: impl Into<String>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+    /// Required. The service's name.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+    /// The VPC's id and CIDR, and its private subnets for the tasks, from the `vpc` module.
+    pub fn network(mut self, vpc: &vpc::VpcOutputs) -> Self {
+        self.vpc_id = Some(vpc.vpc_id.clone());
+        self.vpc_cidr = Some(vpc.vpc_cidr.clone());
+        if self.subnets.is_empty() {
+            self.subnets = vpc.private_subnets.clone();
+        }
+        self
+    }
+    /// The VPC's id.
+    pub fn vpc_id(mut self, id: impl Into<String>) -> Self {
+        self.vpc_id = Some(id.into());
+        self
+    }
+    /// The VPC's CIDR block.
+    pub fn vpc_cidr(mut self, cidr: impl Into<String>) -> Self {
+        self.vpc_cidr = Some(cidr.into());
+        self
+    }
+    /// Required. The ECS cluster's name or ARN (`ecs_cluster_id`).
+    pub fn cluster(mut self, cluster: impl Into<String>) -> Self {
+        self.cluster = Some(cluster.into());
+        self
+    }
+    /// A complete task definition. Alternatively give the containers and the task settings
+    /// below, and the service builds one with the family `<environment>-<service_name>`.
+    pub fn task_definition(mut self, task: TaskDefinition) -> Self {
+        self.task_definition = Some(task);
+        self
+    }
+    /// The containers of the task the service builds.
+    pub fn containers(mut self, containers: impl IntoIterator<Item = ContainerDefinition>) -> Self {
+        self.containers.extend(containers);
+        self
+    }
+    /// The containers as container-definition JSON (Terraform's `task_definition` variable).
+    pub fn container_definitions_json(mut self, json: &str) -> Self {
+        match task_def::json::from_json(json) {
+            Ok(containers) => self.containers.extend(containers),
+            Err(invalid) => self.containers_json_error = Some(invalid),
+        }
+        self
+    }
+    /// The task's network mode (`task_network_mode`; default awsvpc on Fargate, bridge on EC2).
+    pub fn task_network_mode(mut self, mode: NetworkMode) -> Self {
+        self.task_network_mode = Some(mode);
+        self
+    }
+    /// Task CPU units.
+    pub fn task_cpu(mut self, cpu: u32) -> Self {
+        self.task_cpu = Some(cpu);
+        self
+    }
+    /// Task memory, MiB.
+    pub fn task_memory(mut self, memory: u32) -> Self {
+        self.task_memory = Some(memory);
+        self
+    }
+    /// The role the containers run as.
+    pub fn task_role_arn(mut self, arn: impl Into<String>) -> Self {
+        self.task_role_arn = Some(arn.into());
+        self
+    }
+    /// The task execution role (`awsvpc_task_execution_role_arn`).
+    pub fn execution_role_arn(mut self, arn: impl Into<String>) -> Self {
+        self.execution_role_arn = Some(arn.into());
+        self
+    }
+    /// Fargate (default) or EC2.
+    pub fn launch_type(mut self, launch_type: LaunchType) -> Self {
+        self.launch_type = launch_type;
+        self
+    }
+    /// How many tasks (default 1).
+    pub fn desired_count(mut self, count: i32) -> Self {
+        self.desired_count = Some(count);
+        self
+    }
+    /// Puts the service behind a load balancer (`enable_lb`).
+    pub fn load_balancer(mut self, lb: LoadBalancer) -> Self {
+        self.load_balancer = Some(lb);
+        self
+    }
+    /// The tasks' subnets in awsvpc mode (default: the `network`'s private subnets).
+    pub fn subnets<I: IntoIterator<Item = S>, S: Into<String>>(mut self, subnets: I) -> Self {
+        self.subnets = subnets.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Extra security groups for the tasks in awsvpc mode.
+    pub fn security_group_id(mut self, id: impl Into<String>) -> Self {
+        self.security_group_ids.push(id.into());
+        self
+    }
+    /// Who may reach the tasks (default: only the load balancer).
+    pub fn task_ingress(mut self, ingress: TaskIngress) -> Self {
+        self.task_ingress = ingress;
+        self
+    }
+    /// The ECS service role, for bridge mode behind a load balancer in old accounts.
+    pub fn ecs_service_role(mut self, role: impl Into<String>) -> Self {
+        self.ecs_service_role = Some(role.into());
+        self
+    }
+    /// The deployment circuit breaker with rollback (default on).
+    pub fn circuit_breaker(mut self, on: bool) -> Self {
+        self.circuit_breaker = Some(on);
+        self
+    }
+    /// Deployment bounds, in percent of the desired count.
+    pub fn deployment_percent(mut self, minimum_healthy: i32, maximum: i32) -> Self {
+        self.minimum_healthy_percent = Some(minimum_healthy);
+        self.maximum_percent = Some(maximum);
+        self
+    }
+    /// Waits for steady state after apply, at most `timeout` (default: no wait, like
+    /// Terraform).
+    pub fn wait_for_steady_state(mut self, timeout: Duration) -> Self {
+        self.steady_state = Some(Wait::timeout(timeout));
+        self
+    }
+    /// Copies the service's tags to its tasks.
+    pub fn propagate_tags(mut self, on: bool) -> Self {
+        self.propagate_tags = on;
+        self
+    }
+    /// An extra tag on every resource.
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.insert(key.into(), value.into());
+        self
+    }
+
+    /// Checks every input, the task definition's included, and reports every problem at once.
+    pub fn build(self) -> Result<Service, Invalid> {
+        let mut invalid = self.containers_json_error.clone().unwrap_or_default();
+        let environment = self.environment.clone().unwrap_or_default();
+        let service_name = self.service_name.clone().unwrap_or_default();
+        let name_ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 255
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        };
+        invalid.check(
+            name_ok(&environment),
+            "environment",
+            "is required: letters, digits, hyphens and underscores",
+        );
+        invalid.check(
+            name_ok(&service_name),
+            "service_name",
+            "is required: letters, digits, hyphens and underscores (ECS's rule)",
+        );
+        invalid.check(
+            self.cluster.as_deref().is_some_and(|c| !c.is_empty()),
+            "cluster",
+            "is required (the ECS cluster's name or ARN)",
+        );
+        let full = format!("{environment}-{service_name}");
+        let lb_name = shorten(&full, MAX_LB_NAME);
+
+        let mode = self
+            .task_network_mode
+            .or(self.task_definition.as_ref().and_then(|t| t.network_mode()))
+            .unwrap_or(match self.launch_type {
+                LaunchType::Fargate => NetworkMode::Awsvpc,
+                LaunchType::Ec2 => NetworkMode::Bridge,
+            });
+        if self.launch_type == LaunchType::Fargate && mode != NetworkMode::Awsvpc {
+            invalid.push(
+                "task_network_mode",
+                format_args!(
+                    "{} with FARGATE: Fargate runs awsvpc tasks only",
+                    mode.as_str()
+                ),
+            );
+        }
+        if mode == NetworkMode::Awsvpc {
+            invalid.check(
+                !self.subnets.is_empty(),
+                "subnets",
+                "awsvpc tasks need subnets (give `network` or `subnets`)",
+            );
+            invalid.check(
+                self.vpc_id.is_some(),
+                "vpc_id",
+                "awsvpc tasks need the VPC (give `network` or `vpc_id`)",
+            );
+        }
+        if let Some(lb) = &self.load_balancer {
+            invalid.check(
+                self.vpc_id.is_some(),
+                "vpc_id",
+                "a load balancer needs the VPC (give `network` or `vpc_id`)",
+            );
+            invalid.check(
+                self.vpc_cidr.is_some() || !lb.internal,
+                "vpc_cidr",
+                "an internal load balancer admits the VPC CIDR (give `network` or `vpc_cidr`)",
+            );
+            invalid.check(
+                lb.subnets.len() >= 2,
+                "load_balancer.subnets",
+                "an application load balancer needs subnets in at least two availability zones",
+            );
+            invalid.check(
+                valid_lb_name(&lb_name),
+                "service_name",
+                format_args!(
+                    "{lb_name:?} is not a valid load balancer name (letters, digits, hyphens)"
+                ),
+            );
+            let https = lb.listener.protocol == ListenerProtocol::Https;
+            invalid.check(
+                !https || lb.listener.certificate_arn.is_some(),
+                "load_balancer.listener.certificate_arn",
+                "an HTTPS listener needs a certificate",
+            );
+            invalid.check(
+                https || lb.listener.certificate_arn.is_none(),
+                "load_balancer.listener.protocol",
+                "a certificate is given: the listener must be HTTPS",
+            );
+            invalid.check(
+                (1..=65535).contains(&lb.listener.port),
+                "load_balancer.listener.port",
+                "must be 1 to 65535",
+            );
+            invalid.check(
+                (0..=3600).contains(&lb.target_group.deregistration_delay),
+                "load_balancer.target_group.deregistration_delay",
+                "must be 0 to 3600 seconds",
+            );
+            invalid.check(
+                lb.health_check.path.starts_with('/'),
+                "load_balancer.health_check.path",
+                "must start with /",
+            );
+            invalid.check(
+                (5..=300).contains(&lb.health_check.interval),
+                "load_balancer.health_check.interval",
+                "must be 5 to 300 seconds",
+            );
+            invalid.check(
+                (2..=10).contains(&lb.health_check.healthy_threshold),
+                "load_balancer.health_check.healthy_threshold",
+                "must be 2 to 10",
+            );
+            invalid.check(
+                (2..=10).contains(&lb.health_check.unhealthy_threshold),
+                "load_balancer.health_check.unhealthy_threshold",
+                "must be 2 to 10",
+            );
+        }
+        invalid.check(
+            self.desired_count.unwrap_or(1) >= 0,
+            "desired_count",
+            "must not be negative",
+        );
+
+        let task_definition = match self.task_definition.clone() {
+            Some(task) => Some(task),
+            None if self.containers.is_empty() && self.containers_json_error.is_none() => {
+                invalid.push(
+                    "task_definition",
+                    "give a task definition or the containers",
+                );
+                None
+            }
+            None if self.containers_json_error.is_some() => None,
+            None => {
+                let mut b = TaskDefinition::builder()
+                    .family(&full)
+                    .environment(&environment)
+                    .containers(self.containers.clone())
+                    .network_mode(mode)
+                    .requires_compatibility(match self.launch_type {
+                        LaunchType::Fargate => Compatibility::Fargate,
+                        LaunchType::Ec2 => Compatibility::Ec2,
+                    });
+                if let Some(cpu) = self.task_cpu {
+                    b = b.cpu(cpu);
+                }
+                if let Some(memory) = self.task_memory {
+                    b = b.memory(memory);
+                }
+                if let Some(arn) = &self.task_role_arn {
+                    b = b.task_role_arn(arn);
+                }
+                if let Some(arn) = &self.execution_role_arn {
+                    b = b.execution_role_arn(arn);
+                }
+                for (k, v) in &self.tags {
+                    b = b.tag(k, v);
+                }
+                match b.build() {
+                    Ok(task) => Some(task),
+                    Err(problems) => {
+                        for p in problems.problems {
+                            invalid.push(format!("task_definition.{}", p.field), p.rule);
+                        }
+                        None
+                    }
+                }
+            }
+        };
+        if let (Some(task), Some(lb)) = (&task_definition, &self.load_balancer) {
+            let container = lb
+                .target_group
+                .container_name
+                .clone()
+                .unwrap_or_else(|| service_name.clone());
+            if let Err(p) =
+                task.check_load_balancer_target(&container, lb.target_group.container_port)
+            {
+                invalid.push(format!("load_balancer.target_group.{}", p.field), p.rule);
+            }
+        }
+
+        invalid.into_result(())?;
+        Ok(Service {
+            environment,
+            service_name,
+            vpc_id: self.vpc_id.unwrap_or_default(),
+            vpc_cidr: self.vpc_cidr.unwrap_or_default(),
+            cluster: self.cluster.unwrap_or_default(),
+            task_definition: task_definition.expect("checked above"),
+            launch_type: self.launch_type,
+            desired_count: self.desired_count.unwrap_or(1),
+            load_balancer: self.load_balancer,
+            subnets: self.subnets,
+            security_group_ids: self.security_group_ids,
+            task_ingress: self.task_ingress,
+            ecs_service_role: self.ecs_service_role,
+            circuit_breaker: self.circuit_breaker.unwrap_or(true),
+            minimum_healthy_percent: self.minimum_healthy_percent,
+            maximum_percent: self.maximum_percent,
+            steady_state: self.steady_state,
+            propagate_tags: self.propagate_tags,
+            tags: self.tags,
+            lb_name,
+        })
+    }
+}

@@ -1,0 +1,69 @@
+//! Names AWS limits: load balancers and target groups take at most 32 characters.
+
+/// AWS's limit for load balancer and target group names.
+pub const MAX_LB_NAME: usize = 32;
+
+/// `name` when it fits in `max` characters; otherwise its first characters, a hyphen and eight
+/// hex digits of a hash of the whole name, so that shortened names stay distinct and the same
+/// input always gives the same name.
+pub fn shorten(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_owned();
+    }
+    let hash = format!("{:08x}", fnv1a(name));
+    let keep = max - hash.len() - 1;
+    let prefix = name[..keep].trim_end_matches('-');
+    format!("{prefix}-{hash}")
+}
+
+/// FNV-1a, 32 bits: stable across Rust versions and platforms, unlike `DefaultHasher`.
+pub(crate) fn fnv1a(text: &str) -> u32 {
+    text.bytes().fold(0x811c_9dc5, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// Whether `name` is a valid load balancer or target group name: letters, digits and hyphens,
+/// not starting or ending with a hyphen, not starting with `internal-`.
+pub fn valid_lb_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_LB_NAME
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.starts_with("internal-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_names_are_kept() {
+        assert_eq!(shorten("blog-blog", 32), "blog-blog");
+        assert_eq!(shorten(&"a".repeat(32), 32), "a".repeat(32));
+    }
+
+    #[test]
+    fn long_names_get_a_stable_hash() {
+        let long = "production-environment-frontend-service";
+        let short = shorten(long, 32);
+        assert_eq!(short.len(), 32);
+        assert!(short.starts_with("production-environment-"), "{short}");
+        assert_eq!(short, shorten(long, 32), "deterministic");
+        assert_ne!(short, shorten("production-environment-frontend-api", 32));
+        assert!(valid_lb_name(&short));
+        // A cut that ends in a hyphen does not leave two in a row.
+        let cut = shorten("abcdefghijklmnopqrstuv-xyz-0123456789", 32);
+        assert!(!cut.contains("--"), "{cut}");
+    }
+
+    #[test]
+    fn lb_name_rules() {
+        assert!(valid_lb_name("blog-blog"));
+        assert!(!valid_lb_name("-blog"));
+        assert!(!valid_lb_name("blog_"));
+        assert!(!valid_lb_name("internal-blog"));
+        assert!(!valid_lb_name(&"a".repeat(33)));
+    }
+}

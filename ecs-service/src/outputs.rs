@@ -1,0 +1,31 @@
+//! What apply returns: the module's outputs, plus the service's own ids.
+
+use serde::{Deserialize, Serialize};
+
+/// The service's outputs, as the Terraform module's (the load balancer's are `None` without
+/// one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceOutputs {
+    /// `http(s)://<lb_dns_name>[:port]`.
+    pub service_url: Option<String>,
+    /// The load balancer's DNS name.
+    pub lb_dns_name: Option<String>,
+    /// The load balancer's ARN.
+    pub lb_arn: Option<String>,
+    /// The load balancer's Route 53 zone, for alias records.
+    pub lb_zone_id: Option<String>,
+    /// The task definition revision the service runs.
+    pub task_definition_arn: String,
+    /// The target group's ARN.
+    pub lb_target_group_arn: Option<String>,
+    /// The listener's ARN.
+    pub lb_listener_arn: Option<String>,
+    /// The load balancer's security group.
+    pub lb_security_group_id: Option<String>,
+    /// The service's ARN.
+    pub service_arn: String,
+    /// The service's name.
+    pub service_name: String,
+    /// The tasks' security group (awsvpc only).
+    pub task_security_group_id: Option<String>,
+}

@@ -1,0 +1,364 @@
+//! The ECS service module against the emulator, in the module's four shapes.
+
+use converge::{Action, Aws};
+use ecs_modules::ecs_service::{
+    LaunchType, Listener, LoadBalancer, Service, ServiceOutputs, TargetGroup,
+};
+use ecs_modules::task_def::{ContainerDefinition, LogConfiguration, NetworkMode, PortMapping};
+use ecs_modules::vpc::{Vpc, VpcOutputs};
+
+use crate::util::{self, aws, environment};
+
+async fn network(aws: &Aws, env: &str) -> (Vpc, VpcOutputs) {
+    let vpc = Vpc::builder()
+        .environment(env)
+        .wait(util::fast_wait())
+        .build()
+        .unwrap();
+    let out = vpc.apply(aws).await.unwrap();
+    (vpc, out)
+}
+
+async fn cluster(aws: &Aws, name: &str) {
+    aws.ecs()
+        .create_cluster()
+        .cluster_name(name)
+        .send()
+        .await
+        .unwrap();
+}
+
+fn blog_container(image: &str, host_port: Option<i32>) -> ContainerDefinition {
+    let mut port = PortMapping::tcp(80);
+    port.host_port = host_port;
+    ContainerDefinition::builder()
+        .name("blog")
+        .image(image)
+        .essential(true)
+        .memory_reservation(128)
+        .port_mapping(port)
+        .log_configuration(LogConfiguration::awslogs("blog", "us-east-1", "blog"))
+        .build()
+}
+
+fn public_lb(vpc: &VpcOutputs) -> LoadBalancer {
+    LoadBalancer {
+        internal: false,
+        subnets: vpc.public_subnets.clone(),
+        listener: Listener::default(),
+        target_group: TargetGroup {
+            container_name: Some("blog".into()),
+            container_port: 80,
+            ..TargetGroup::default()
+        },
+        ..LoadBalancer::default()
+    }
+}
+
+fn fargate(env: &str, vpc: &VpcOutputs, image: &str) -> Service {
+    Service::builder()
+        .environment(env)
+        .service_name("blog")
+        .network(vpc)
+        .cluster(env)
+        .containers([blog_container(image, None)])
+        .task_cpu(256)
+        .task_memory(512)
+        .execution_role_arn("arn:aws:iam::123456789012:role/blog-execution")
+        .load_balancer(public_lb(vpc))
+        .build()
+        .unwrap()
+}
+
+async fn lb_count(aws: &Aws, name: &str) -> usize {
+    aws.elbv2()
+        .describe_load_balancers()
+        .names(name)
+        .send()
+        .await
+        .map(|o| o.load_balancers().len())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn fargate_behind_an_internet_facing_load_balancer() {
+    let aws = aws().await;
+    let env = environment("svc");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+
+    let service = fargate(&env, &net, "npalm/040code.github.io:latest");
+    aws.calls().reset();
+    let out: ServiceOutputs = service.apply(&aws).await.unwrap();
+    println!("service apply: {:#}", aws.calls().report());
+    let dns = out.lb_dns_name.clone().unwrap();
+    assert_eq!(
+        out.service_url.as_deref(),
+        Some(format!("http://{dns}").as_str())
+    );
+    assert_eq!(out.service_name, "blog");
+
+    // The target group takes IPs; the service runs on Fargate in the private subnets with no
+    // public address, behind the listener.
+    let tg = aws
+        .elbv2()
+        .describe_target_groups()
+        .target_group_arns(out.lb_target_group_arn.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        tg.target_groups()[0].target_type().map(|t| t.as_str()),
+        Some("ip")
+    );
+    let described = aws
+        .ecs()
+        .describe_services()
+        .cluster(&env)
+        .services("blog")
+        .send()
+        .await
+        .unwrap();
+    let svc = &described.services()[0];
+    assert_eq!(svc.launch_type().map(|l| l.as_str()), Some("FARGATE"));
+    let awsvpc = svc
+        .network_configuration()
+        .unwrap()
+        .awsvpc_configuration()
+        .unwrap();
+    assert_eq!(
+        awsvpc.assign_public_ip().map(|a| a.as_str()),
+        Some("DISABLED")
+    );
+    assert_eq!(awsvpc.subnets(), net.private_subnets.as_slice());
+    assert_eq!(
+        awsvpc.security_groups(),
+        [out.task_security_group_id.clone().unwrap()]
+    );
+
+    aws.calls().reset();
+    let again = service.apply(&aws).await.unwrap();
+    let calls = aws.calls().report();
+    println!("service no-op apply: {calls:#}");
+    assert_eq!(calls.mutating, 0, "{calls:#}");
+    assert_eq!(again, out);
+
+    // A new image: a new revision, the same service updated in place.
+    let v2 = fargate(&env, &net, "npalm/040code.github.io:v2");
+    let plan = v2.plan(&aws).await.unwrap();
+    println!("{plan}");
+    assert_eq!(
+        plan.find("aws_ecs_task_definition", &format!("{env}-blog"))
+            .unwrap()
+            .action,
+        Action::Replace
+    );
+    assert_eq!(
+        plan.find("aws_ecs_service", "blog").unwrap().action,
+        Action::Update
+    );
+    assert_eq!(plan.summary(), (1, 1, 1), "{plan}");
+    let updated = v2.apply(&aws).await.unwrap();
+    assert_eq!(updated.service_arn, out.service_arn);
+    assert!(
+        updated.task_definition_arn.ends_with(":2"),
+        "{}",
+        updated.task_definition_arn
+    );
+    assert!(v2.plan(&aws).await.unwrap().is_empty());
+
+    aws.calls().reset();
+    let deleted = v2.destroy(&aws).await.unwrap();
+    println!("service destroy: {:#}\n{deleted}", aws.calls().report());
+    assert_eq!(lb_count(&aws, &format!("{env}-blog")).await, 0);
+    let groups = aws
+        .ec2()
+        .describe_security_groups()
+        .filters(util::env_filter(&env))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        groups.security_groups().is_empty(),
+        "security groups left: {:?}",
+        groups.security_groups()
+    );
+    let active = aws
+        .ecs()
+        .list_task_definitions()
+        .family_prefix(format!("{env}-blog"))
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    assert!(active.task_definition_arns().is_empty());
+    assert!(
+        v2.plan(&aws).await.unwrap().summary().0 > 0,
+        "everything is to be made again"
+    );
+    vpc.destroy(&aws).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_other_three_shapes_apply_idempotently_and_destroy() {
+    let aws = aws().await;
+    let env = environment("shapes");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+
+    let awsvpc_no_lb = Service::builder()
+        .environment(&env)
+        .service_name("worker")
+        .network(&net)
+        .cluster(&env)
+        .containers([blog_container("worker:1", None)])
+        .task_cpu(256)
+        .task_memory(512)
+        .build()
+        .unwrap();
+    let bridge_lb = Service::builder()
+        .environment(&env)
+        .service_name("web")
+        .network(&net)
+        .cluster(&env)
+        .launch_type(LaunchType::Ec2)
+        .task_network_mode(NetworkMode::Bridge)
+        .containers([blog_container("web:1", Some(0))])
+        // The emulator wants task memory (or container `memory`) for EC2 tasks; AWS takes a
+        // reservation alone.
+        .task_memory(512)
+        .load_balancer(LoadBalancer {
+            internal: true,
+            ..public_lb(&net)
+        })
+        .build()
+        .unwrap();
+    let bridge_no_lb = Service::builder()
+        .environment(&env)
+        .service_name("batch")
+        .cluster(&env)
+        .launch_type(LaunchType::Ec2)
+        .containers([blog_container("batch:1", Some(0))])
+        .task_memory(512)
+        .build()
+        .unwrap();
+
+    for service in [&awsvpc_no_lb, &bridge_lb, &bridge_no_lb] {
+        let out = service.apply(&aws).await.unwrap();
+        assert_eq!(out.lb_arn.is_some(), service.full_name().ends_with("-web"));
+        assert_eq!(
+            out.task_security_group_id.is_some(),
+            service.full_name().ends_with("-worker")
+        );
+        aws.calls().reset();
+        service.apply(&aws).await.unwrap();
+        assert_eq!(
+            aws.calls().report().mutating,
+            0,
+            "{}: {:#}",
+            service.full_name(),
+            aws.calls().report()
+        );
+    }
+    let bridge_tg = aws
+        .elbv2()
+        .describe_target_groups()
+        .names(format!("{env}-web"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        bridge_tg.target_groups()[0]
+            .target_type()
+            .map(|t| t.as_str()),
+        Some("instance")
+    );
+
+    for service in [&awsvpc_no_lb, &bridge_lb, &bridge_no_lb] {
+        service.destroy(&aws).await.unwrap();
+        assert!(service.plan(&aws).await.unwrap().summary().2 == 0);
+    }
+    let groups = aws
+        .ec2()
+        .describe_security_groups()
+        .filters(util::env_filter(&env))
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.security_groups().is_empty());
+    vpc.destroy(&aws).await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_inputs_are_refused_before_any_call() {
+    let net = VpcOutputs {
+        vpc_id: "vpc-1".into(),
+        vpc_cidr: "10.0.0.0/16".into(),
+        public_subnets: vec!["subnet-a".into(), "subnet-b".into()],
+        private_subnets: vec!["subnet-c".into(), "subnet-d".into()],
+        availability_zones: vec!["us-east-1a".into(), "us-east-1b".into()],
+        private_dns_zone_id: None,
+        private_domain_name: None,
+        nat_gateway_ids: vec![],
+        internet_gateway_id: "igw-1".into(),
+    };
+    let err = Service::builder()
+        .environment("blog")
+        .service_name("blog")
+        .network(&net)
+        .cluster("blog")
+        .task_network_mode(NetworkMode::Bridge)
+        .containers([blog_container("x", None)])
+        .load_balancer(LoadBalancer {
+            listener: Listener {
+                protocol: ecs_modules::ecs_service::ListenerProtocol::Https,
+                ..Listener::default()
+            },
+            target_group: TargetGroup {
+                container_name: Some("web".into()),
+                container_port: 80,
+                ..TargetGroup::default()
+            },
+            ..public_lb(&net)
+        })
+        .build()
+        .unwrap_err();
+    let fields: Vec<_> = err.problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "task_network_mode",
+            "load_balancer.listener.certificate_arn",
+            "task_definition.network_mode",
+            "task_definition.cpu",
+            "task_definition.memory",
+        ],
+        "{err}"
+    );
+    let err = Service::builder()
+        .environment("blog")
+        .service_name("blog")
+        .network(&net)
+        .cluster("blog")
+        .containers([blog_container("x", None)])
+        .task_cpu(256)
+        .task_memory(512)
+        .load_balancer(LoadBalancer {
+            target_group: TargetGroup {
+                container_name: Some("web".into()),
+                container_port: 80,
+                ..TargetGroup::default()
+            },
+            ..public_lb(&net)
+        })
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.problems[0].field,
+        "load_balancer.target_group.container_name"
+    );
+    assert!(
+        err.to_string().contains("has no container \"web\""),
+        "{err}"
+    );
+}
