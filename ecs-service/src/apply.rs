@@ -233,8 +233,17 @@ impl Service {
         }
         plan.push(existing.task_definition.clone());
         plan.push(self.service_change(&existing));
+        // A replaced resource's deletion is already counted by its replacement.
+        let replaced: Vec<Option<String>> = plan
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::Replace)
+            .map(|c| c.id.clone())
+            .collect();
         for change in self.leftovers(&existing) {
-            plan.push(change);
+            if !replaced.contains(&change.id) {
+                plan.push(change);
+            }
         }
         Ok(plan)
     }
@@ -388,7 +397,12 @@ impl Service {
                         .id(&l.arn),
                     );
                 }
-                for tg in existing.tgs.iter().skip(1) {
+                // The live target group stays, unless it is being replaced.
+                let keep = match self.tg_change(existing.tgs.first()).action {
+                    Action::Replace => 0,
+                    _ => 1,
+                };
+                for tg in existing.tgs.iter().skip(keep) {
                     out.push(Change::new(Action::Delete, lb::TG_KIND, &tg.name).id(&tg.arn));
                 }
             }

@@ -362,3 +362,105 @@ async fn bad_inputs_are_refused_before_any_call() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_target_group_change_aws_cannot_make_in_place_is_a_replacement() {
+    let aws = aws().await;
+    let env = environment("tgswap");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+    let service = fargate(&env, &net, "npalm/040code.github.io:latest");
+    let before = service.apply(&aws).await.unwrap();
+
+    // The target group's port cannot change in place.
+    let mut lb = public_lb(&net);
+    lb.target_group.host_port = 8080;
+    let moved = Service::builder()
+        .environment(&env)
+        .service_name("blog")
+        .network(&net)
+        .cluster(&env)
+        .containers([blog_container("npalm/040code.github.io:latest", None)])
+        .task_cpu(256)
+        .task_memory(512)
+        .execution_role_arn("arn:aws:iam::123456789012:role/blog-execution")
+        .load_balancer(lb)
+        .build()
+        .unwrap();
+    let plan = moved.plan(&aws).await.unwrap();
+    let tg = plan
+        .find("aws_lb_target_group", &format!("{env}-blog"))
+        .unwrap();
+    assert_eq!(tg.action, Action::Replace, "{plan}");
+    assert_eq!(tg.diffs[0].field, "port");
+
+    let after = moved.apply(&aws).await.unwrap();
+    assert_ne!(after.lb_target_group_arn, before.lb_target_group_arn);
+    let listeners = aws
+        .elbv2()
+        .describe_listeners()
+        .load_balancer_arn(after.lb_arn.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listeners.listeners()[0].default_actions()[0].target_group_arn(),
+        after.lb_target_group_arn.as_deref()
+    );
+    let old = aws
+        .elbv2()
+        .describe_target_groups()
+        .target_group_arns(before.lb_target_group_arn.clone().unwrap())
+        .send()
+        .await;
+    assert!(
+        old.is_err() || old.unwrap().target_groups().is_empty(),
+        "the old target group is gone"
+    );
+    aws.calls().reset();
+    moved.apply(&aws).await.unwrap();
+    assert_eq!(
+        aws.calls().report().mutating,
+        0,
+        "{:#}",
+        aws.calls().report()
+    );
+
+    moved.destroy(&aws).await.unwrap();
+    vpc.destroy(&aws).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_steady_state_timeout_names_what_it_waited_for() {
+    let aws = aws().await;
+    let env = environment("steady");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+    // The emulator runs no containers: the service never reaches its desired count.
+    let service = Service::builder()
+        .environment(&env)
+        .service_name("blog")
+        .network(&net)
+        .cluster(&env)
+        .containers([blog_container("npalm/040code.github.io:latest", None)])
+        .task_cpu(256)
+        .task_memory(512)
+        .wait_for_steady_state(std::time::Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let err = service.apply(&aws).await.unwrap_err();
+    let mut chain = vec![err.to_string()];
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        chain.push(cause.to_string());
+        source = cause.source();
+    }
+    assert!(
+        chain
+            .iter()
+            .any(|m| m.contains("waiting for ECS service blog to reach a steady state")),
+        "{chain:?}"
+    );
+    service.destroy(&aws).await.unwrap();
+    vpc.destroy(&aws).await.unwrap();
+}
