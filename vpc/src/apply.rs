@@ -39,6 +39,41 @@ impl Vpc {
             .map_err(|err| progress.fail(err))
     }
 
+    /// The outputs of what exists now, like `terraform output`: `None` when the VPC does not
+    /// exist. Resources still missing (a half-built stack) are left out of the lists.
+    pub async fn outputs(&self, aws: &Aws) -> Result<Option<VpcOutputs>, Error> {
+        let (d, existing) = self.read(aws).await?;
+        let Some(found) = existing.vpcs.iter().find(|v| v.name == d.vpc_name) else {
+            return Ok(None);
+        };
+        let existing = existing.clone().scoped_to(Some(&found.id));
+        let ids_where = |public: bool| -> Vec<String> {
+            d.subnets
+                .iter()
+                .filter(|s| s.public == public)
+                .filter_map(|s| existing.subnet(&s.name).map(|f| f.id.clone()))
+                .collect()
+        };
+        Ok(Some(VpcOutputs {
+            vpc_id: found.id.clone(),
+            vpc_cidr: found.cidr.clone(),
+            public_subnets: ids_where(true),
+            private_subnets: ids_where(false),
+            availability_zones: d.zones.clone(),
+            private_dns_zone_id: existing.zones.first().map(|z| z.id.clone()),
+            private_domain_name: existing.zones.first().map(|z| z.name.clone()),
+            nat_gateway_ids: d
+                .nats
+                .iter()
+                .filter_map(|n| existing.nat(&n.name).map(|f| f.id.clone()))
+                .collect(),
+            internet_gateway_id: existing
+                .igw(&d.igw_name)
+                .map(|g| g.id.clone())
+                .unwrap_or_default(),
+        }))
+    }
+
     async fn read(&self, aws: &Aws) -> Result<(Desired, Existing), Error> {
         let tags = self.tags();
         let (zones, existing) = tokio::try_join!(
