@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use converge::{Invalid, Wait};
 use serde::{Deserialize, Serialize};
-use task_def::{Compatibility, ContainerDefinition, NetworkMode, TaskDefinition};
+use task_def::{Compatibility, ContainerDefinition, NetworkMode, TaskDefinition, Volume};
 
 use crate::names::{shorten, valid_lb_name, MAX_LB_NAME};
 
@@ -236,6 +236,7 @@ pub struct ServiceBuilder {
     task_memory: Option<u32>,
     task_role_arn: Option<String>,
     execution_role_arn: Option<String>,
+    task_volumes: Vec<Volume>,
     launch_type: LaunchType,
     desired_count: Option<i32>,
     load_balancer: Option<LoadBalancer>,
@@ -328,6 +329,11 @@ impl ServiceBuilder {
     /// The task execution role (`awsvpc_task_execution_role_arn`).
     pub fn execution_role_arn(mut self, arn: impl Into<String>) -> Self {
         self.execution_role_arn = Some(arn.into());
+        self
+    }
+    /// Adds a task volume (`task_volumes`).
+    pub fn task_volume(mut self, volume: Volume) -> Self {
+        self.task_volumes.push(volume);
         self
     }
     /// Fargate (default) or EC2.
@@ -552,6 +558,9 @@ impl ServiceBuilder {
                 }
                 if let Some(arn) = &self.execution_role_arn {
                     b = b.execution_role_arn(arn);
+                }
+                for volume in &self.task_volumes {
+                    b = b.volume(volume.clone());
                 }
                 for (k, v) in &self.tags {
                     b = b.tag(k, v);
