@@ -85,8 +85,9 @@ impl Error {
 
     /// Whether AWS said the resource does not exist, which destroy counts as done.
     pub fn is_not_found(&self) -> bool {
-        self.code()
-            .is_some_and(|c| c.ends_with("NotFound") || c.starts_with("NoSuch"))
+        self.code().is_some_and(|c| {
+            c.ends_with("NotFound") || c.ends_with("NotFoundException") || c.starts_with("NoSuch")
+        })
     }
 }
 

@@ -15,6 +15,11 @@ pub struct Transient {
 }
 
 impl Transient {
+    /// Errors with one of these codes, or whose message contains one of these.
+    pub const fn new(codes: &'static [&'static str], messages: &'static [&'static str]) -> Self {
+        Self { codes, messages }
+    }
+
     /// Errors with one of these codes.
     pub const fn codes(codes: &'static [&'static str]) -> Self {
         Self {

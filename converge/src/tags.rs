@@ -149,7 +149,13 @@ impl Tags {
     pub fn iam(&self, name: &str) -> Vec<aws_sdk_iam::types::Tag> {
         self.for_resource(name)
             .into_iter()
-            .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build().expect("key and value set"))
+            .map(|(k, v)| {
+                aws_sdk_iam::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .expect("key and value set")
+            })
             .collect()
     }
 
@@ -157,7 +163,12 @@ impl Tags {
     pub fn elbv2(&self, name: &str) -> Vec<aws_sdk_elasticloadbalancingv2::types::Tag> {
         self.for_resource(name)
             .into_iter()
-            .map(|(k, v)| aws_sdk_elasticloadbalancingv2::types::Tag::builder().key(k).value(v).build())
+            .map(|(k, v)| {
+                aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+            })
             .collect()
     }
 

@@ -428,7 +428,7 @@ impl Service {
         progress: &Progress,
     ) -> Result<ServiceOutputs, Error> {
         let tags = self.tags();
-        let wait = Wait::default();
+        let wait = self.wait;
 
         // Security groups: the load balancer's first, the tasks' admit it.
         let ensure_group = |name: String, description: &'static str| {
@@ -483,10 +483,10 @@ impl Service {
             .map(|s| (s, self.service_change(existing).action))
         {
             Some((found, Action::NoOp)) if found.target_group_arn == tg_arn => found.arn.clone(),
-            Some((found, Action::Replace)) => {
+            Some((_, Action::Replace)) => {
+                // The launch type cannot change in place.
                 ecs_service::delete(aws, &wait, &self.cluster, &self.service_name).await?;
-                let _ = found;
-                ecs_service::create(
+                let arn = ecs_service::create(
                     aws,
                     &tags,
                     self,
@@ -494,7 +494,13 @@ impl Service {
                     tg_arn.as_deref(),
                     &security_groups,
                 )
-                .await?
+                .await?;
+                progress.made(format_args!(
+                    "{} \"{}\" ({arn})",
+                    ecs_service::KIND,
+                    self.service_name
+                ));
+                arn
             }
             Some((found, _)) => {
                 ecs_service::update(aws, self, &task_definition_arn, tg_arn.as_deref()).await?;
@@ -720,7 +726,7 @@ impl Service {
     /// the task definition revisions. Works on a half-built or absent stack.
     pub async fn destroy(&self, aws: &Aws) -> Result<Plan, Error> {
         let existing = self.read(aws).await?;
-        let wait = Wait::default();
+        let wait = self.wait;
         let mut plan = Plan::new();
         if let Some(found) = &existing.service {
             ecs_service::delete(aws, &wait, &self.cluster, &self.service_name).await?;

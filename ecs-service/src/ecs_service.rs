@@ -13,12 +13,14 @@ pub(crate) const KIND: &str = "aws_ecs_service";
 
 /// Right after its roles, cluster or target group were made, ECS may refuse a service for a
 /// while (IAM propagation, a target group not yet attached to its load balancer).
-const NOT_YET: Transient = Transient::messages(&[
-    "Unable to assume",
-    "verify that the ECS service role being passed has the proper permissions",
-    "does not have an associated load balancer",
-]);
-const CLUSTER_NOT_YET: Transient = Transient::codes(&["ClusterNotFoundException"]);
+const NOT_YET: Transient = Transient::new(
+    &["ClusterNotFoundException"],
+    &[
+        "Unable to assume",
+        "verify that the ECS service role being passed has the proper permissions",
+        "does not have an associated load balancer",
+    ],
+);
 
 /// A service of ours, as ECS describes it.
 #[derive(Clone, Debug)]
@@ -164,9 +166,7 @@ pub(crate) async fn create(
     };
     let out = aws
         .retry()
-        .run(name, NOT_YET, || {
-            aws.retry().run(name, CLUSTER_NOT_YET, call)
-        })
+        .run(name, NOT_YET, call)
         .await
         .context("CreateService", format_args!("{KIND} \"{name}\""))?;
     Ok(out

@@ -186,6 +186,7 @@ pub struct Service {
     pub(crate) propagate_tags: bool,
     pub(crate) tags: BTreeMap<String, String>,
     pub(crate) lb_name: String,
+    pub(crate) wait: Wait,
 }
 
 impl Service {
@@ -248,6 +249,7 @@ pub struct ServiceBuilder {
     minimum_healthy_percent: Option<i32>,
     maximum_percent: Option<i32>,
     steady_state: Option<Wait>,
+    wait: Option<Wait>,
     propagate_tags: bool,
     tags: BTreeMap<String, String>,
 }
@@ -386,6 +388,12 @@ impl ServiceBuilder {
     /// Terraform).
     pub fn wait_for_steady_state(mut self, timeout: Duration) -> Self {
         self.steady_state = Some(Wait::timeout(timeout));
+        self
+    }
+    /// How long apply and destroy wait for the load balancer to be active or gone, and the
+    /// service to be INACTIVE (default ten minutes).
+    pub fn wait(mut self, wait: Wait) -> Self {
+        self.wait = Some(wait);
         self
     }
     /// Copies the service's tags to its tasks.
@@ -569,6 +577,10 @@ impl ServiceBuilder {
                     Ok(task) => Some(task),
                     Err(problems) => {
                         for p in problems.problems {
+                            // Already reported as `task_network_mode`.
+                            if p.field == "network_mode" && invalid.has("task_network_mode") {
+                                continue;
+                            }
                             invalid.push(format!("task_definition.{}", p.field), p.rule);
                         }
                         None
@@ -576,19 +588,52 @@ impl ServiceBuilder {
                 }
             }
         };
-        if let (Some(task), Some(lb)) = (&task_definition, &self.load_balancer) {
+        if let Some(lb) = &self.load_balancer {
             let container = lb
                 .target_group
                 .container_name
                 .clone()
                 .unwrap_or_else(|| service_name.clone());
-            if let Err(p) =
-                task.check_load_balancer_target(&container, lb.target_group.container_port)
-            {
-                invalid.push(format!("load_balancer.target_group.{}", p.field), p.rule);
+            // Checked against the containers even when the task definition has other problems,
+            // so every problem is reported at once.
+            let candidate = task_definition.clone().or_else(|| {
+                let containers = self
+                    .task_definition
+                    .as_ref()
+                    .map_or(self.containers.clone(), |t| t.containers().to_vec());
+                TaskDefinition::builder()
+                    .family("check")
+                    .containers(containers)
+                    .build()
+                    .ok()
+            });
+            if let Some(task) = candidate {
+                if let Err(p) =
+                    task.check_load_balancer_target(&container, lb.target_group.container_port)
+                {
+                    invalid.push(format!("load_balancer.target_group.{}", p.field), p.rule);
+                }
+            } else if let Some(c) = self.containers.iter().find(|c| c.name == container) {
+                if !c
+                    .port_mappings
+                    .iter()
+                    .any(|p| p.container_port == lb.target_group.container_port)
+                {
+                    invalid.push(
+                        "load_balancer.target_group.container_port",
+                        format_args!(
+                            "container {container:?} maps no port {}",
+                            lb.target_group.container_port
+                        ),
+                    );
+                }
+            } else {
+                invalid.push(
+                    "load_balancer.target_group.container_name",
+                    format_args!("the task has no container {container:?}"),
+                );
             }
         }
-
         invalid.into_result(())?;
         Ok(Service {
             environment,
@@ -611,6 +656,7 @@ impl ServiceBuilder {
             propagate_tags: self.propagate_tags,
             tags: self.tags,
             lb_name,
+            wait: self.wait.unwrap_or_default(),
         })
     }
 }

@@ -5,24 +5,67 @@
 //! - [`Cluster`]: an ECS cluster, optionally with Container Insights;
 //! - [`LogGroup`]: a CloudWatch log group with a retention (30 days by default, not forever);
 //! - [`TaskExecutionRole`]: the IAM role ECS uses to pull images and write logs.
+//!
+//! And the service itself, [`Service`], in the module's four shapes: awsvpc or bridge
+//! networking, with or without an application load balancer. Apply creates the security
+//! groups, the load balancer (waited for until active), the target group and the listener
+//! before the service, registers a task definition revision only when it changed, and updates
+//! the service in place where ECS allows it.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use ecs_service::{Cluster, LoadBalancer, Service, TargetGroup, TaskExecutionRole};
+//! use task_def::{ContainerDefinition, PortMapping};
+//!
+//! # async fn run(aws: converge::Aws, network: vpc::VpcOutputs) -> Result<(), Box<dyn std::error::Error>> {
+//! let cluster = Cluster::builder().environment("blog").build()?.apply(&aws).await?;
+//! let role = TaskExecutionRole::builder().environment("blog").build()?.apply(&aws).await?;
+//! let blog = ContainerDefinition::builder()
+//!     .name("blog")
+//!     .image("npalm/040code.github.io:latest")
+//!     .port_mapping(PortMapping::tcp(80))
+//!     .build();
+//! let service = Service::builder()
+//!     .environment("blog")
+//!     .service_name("blog")
+//!     .network(&network)
+//!     .cluster(&cluster.cluster_name)
+//!     .containers([blog])
+//!     .task_cpu(256)
+//!     .task_memory(512)
+//!     .execution_role_arn(&role.role_arn)
+//!     .load_balancer(LoadBalancer {
+//!         internal: false,
+//!         subnets: network.public_subnets.clone(),
+//!         target_group: TargetGroup { container_name: Some("blog".into()), container_port: 80, ..Default::default() },
+//!         ..Default::default()
+//!     })
+//!     .build()?; // every input checked, the task definition's included
+//! println!("{}", service.plan(&aws).await?);
+//! let out = service.apply(&aws).await?;
+//! println!("{}", out.service_url.unwrap_or_default());
+//! # Ok(())
+//! # }
+//! ```
 
 mod apply;
-// mod cluster;
+mod cluster;
 mod ecs_service;
-// mod execution_role;
+mod execution_role;
 mod inputs;
 mod load_balancer;
-// mod log_group;
+mod log_group;
 pub mod names;
 mod outputs;
 mod security_groups;
 
-// pub use cluster::{Cluster, ClusterBuilder, ClusterOutputs};
+pub use cluster::{Cluster, ClusterBuilder, ClusterOutputs};
 pub use converge::{Error, Invalid, Plan};
-// pub use execution_role::{TaskExecutionRole, TaskExecutionRoleBuilder, TaskExecutionRoleOutputs};
+pub use execution_role::{TaskExecutionRole, TaskExecutionRoleBuilder, TaskExecutionRoleOutputs};
 pub use inputs::{
     HealthCheck, LaunchType, Listener, ListenerProtocol, LoadBalancer, Service, ServiceBuilder,
     TargetGroup, TaskIngress, DEFAULT_SSL_POLICY,
 };
-// pub use log_group::{LogGroup, LogGroupBuilder, LogGroupOutputs};
+pub use log_group::{LogGroup, LogGroupBuilder, LogGroupOutputs};
 pub use outputs::ServiceOutputs;

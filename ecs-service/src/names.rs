@@ -48,7 +48,7 @@ mod tests {
     fn long_names_get_a_stable_hash() {
         let long = "production-environment-frontend-service";
         let short = shorten(long, 32);
-        assert_eq!(short.len(), 32);
+        assert!(short.len() <= 32, "{short}");
         assert!(short.starts_with("production-environment-"), "{short}");
         assert_eq!(short, shorten(long, 32), "deterministic");
         assert_ne!(short, shorten("production-environment-frontend-api", 32));

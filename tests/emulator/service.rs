@@ -329,9 +329,9 @@ async fn bad_inputs_are_refused_before_any_call() {
         [
             "task_network_mode",
             "load_balancer.listener.certificate_arn",
-            "task_definition.network_mode",
             "task_definition.cpu",
             "task_definition.memory",
+            "load_balancer.target_group.container_name",
         ],
         "{err}"
     );
