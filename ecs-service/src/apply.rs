@@ -50,6 +50,7 @@ impl Service {
     }
 
     fn target_type(&self) -> &'static str {
+        // Validation keeps an explicit target type equal to this one.
         if self.network_mode() == NetworkMode::Awsvpc {
             "ip"
         } else {
@@ -280,6 +281,16 @@ impl Service {
                 c.action = Action::Replace;
                 c = c.diff(field, Some(have), Some(wanted));
             }
+        }
+        if tg.deregistration_delay != want.target_group.deregistration_delay {
+            if c.action == Action::NoOp {
+                c.action = Action::Update;
+            }
+            c = c.diff(
+                "deregistration_delay",
+                Some(tg.deregistration_delay.to_string()),
+                Some(want.target_group.deregistration_delay.to_string()),
+            );
         }
         if tg.health_check != want.health_check {
             if c.action == Action::NoOp {
@@ -634,9 +645,7 @@ impl Service {
                 if tg.health_check != want.health_check {
                     lb::update_health_check(aws, &tg.arn, &want.health_check).await?;
                 }
-                if lb::deregistration_delay(aws, &tg.arn).await?
-                    != want.target_group.deregistration_delay
-                {
+                if tg.deregistration_delay != want.target_group.deregistration_delay {
                     lb::set_deregistration_delay(
                         aws,
                         &tg.arn,

@@ -72,6 +72,8 @@ pub struct TargetGroup {
     pub protocol: ListenerProtocol,
     /// Seconds a draining target keeps its connections (default 300).
     pub deregistration_delay: i32,
+    /// `ip` or `instance` (default: `ip` for awsvpc tasks, `instance` for bridge).
+    pub target_type: Option<String>,
 }
 
 impl Default for TargetGroup {
@@ -82,6 +84,7 @@ impl Default for TargetGroup {
             host_port: 80,
             protocol: ListenerProtocol::Http,
             deregistration_delay: 300,
+            target_type: None,
         }
     }
 }

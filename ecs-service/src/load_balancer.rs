@@ -33,6 +33,7 @@ pub(crate) struct FoundTg {
     pub target_type: String,
     pub vpc_id: String,
     pub health_check: HealthCheck,
+    pub deregistration_delay: i32,
 }
 
 /// A listener on our load balancer.
@@ -249,7 +250,9 @@ pub(crate) async fn find_tg(aws: &Aws, tags: &Tags, name: &str) -> Result<Option
     if !owned(aws, tags, &arn).await? {
         return Err(not_owned(TG_KIND, &arn, tags));
     }
+    let deregistration_delay = deregistration_delay(aws, &arn).await?;
     Ok(Some(FoundTg {
+        deregistration_delay,
         name: name.to_owned(),
         port: tg.port().unwrap_or_default(),
         protocol: tg

@@ -167,8 +167,51 @@ async fn fargate_behind_an_internet_facing_load_balancer() {
     );
     assert!(v2.plan(&aws).await.unwrap().is_empty());
 
+    // Count, health check and deregistration delay change in place too.
+    let mut lb = public_lb(&net);
+    lb.health_check.path = "/health".into();
+    lb.target_group.deregistration_delay = 30;
+    let v3 = Service::builder()
+        .environment(&env)
+        .service_name("blog")
+        .network(&net)
+        .cluster(&env)
+        .containers([blog_container("npalm/040code.github.io:v2", None)])
+        .task_cpu(256)
+        .task_memory(512)
+        .execution_role_arn("arn:aws:iam::123456789012:role/blog-execution")
+        .desired_count(2)
+        .load_balancer(lb)
+        .build()
+        .unwrap();
+    let plan = v3.plan(&aws).await.unwrap();
+    let tg = plan
+        .find("aws_lb_target_group", &format!("{env}-blog"))
+        .unwrap();
+    let fields: Vec<_> = tg.diffs.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(
+        (tg.action, fields),
+        (Action::Update, vec!["deregistration_delay", "health_check"]),
+        "{plan}"
+    );
+    let svc = plan.find("aws_ecs_service", "blog").unwrap();
+    assert_eq!(svc.diffs[0].field, "desired_count", "{plan}");
+    assert_eq!(plan.summary(), (0, 2, 0), "{plan}");
+    let v3_out = v3.apply(&aws).await.unwrap();
+    assert_eq!(v3_out.lb_target_group_arn, updated.lb_target_group_arn);
+    let described = aws
+        .ecs()
+        .describe_services()
+        .cluster(&env)
+        .services("blog")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.services()[0].desired_count(), 2);
+    assert!(v3.plan(&aws).await.unwrap().is_empty());
+
     aws.calls().reset();
-    let deleted = v2.destroy(&aws).await.unwrap();
+    let deleted = v3.destroy(&aws).await.unwrap();
     println!("service destroy: {:#}\n{deleted}", aws.calls().report());
     assert_eq!(lb_count(&aws, &format!("{env}-blog")).await, 0);
     let groups = aws
