@@ -494,30 +494,15 @@ impl Service {
             .map(|s| (s, self.service_change(existing).action))
         {
             Some((found, Action::NoOp)) if found.target_group_arn == tg_arn => found.arn.clone(),
-            Some((_, Action::Replace)) => {
-                // The launch type cannot change in place.
-                ecs_service::delete(aws, &wait, &self.cluster, &self.service_name).await?;
-                let arn = ecs_service::create(
-                    aws,
-                    &tags,
-                    self,
-                    &task_definition_arn,
-                    tg_arn.as_deref(),
-                    &security_groups,
-                )
-                .await?;
-                progress.made(format_args!(
-                    "{} \"{}\" ({arn})",
-                    ecs_service::KIND,
-                    self.service_name
-                ));
-                arn
-            }
-            Some((found, _)) => {
+            Some((found, action)) if action != Action::Replace => {
                 ecs_service::update(aws, self, &task_definition_arn, tg_arn.as_deref()).await?;
                 found.arn.clone()
             }
-            None => {
+            replaced_or_absent => {
+                if replaced_or_absent.is_some() {
+                    // The launch type cannot change in place.
+                    ecs_service::delete(aws, &wait, &self.cluster, &self.service_name).await?;
+                }
                 let arn = ecs_service::create(
                     aws,
                     &tags,

@@ -2,7 +2,7 @@
 
 use converge::{Action, Aws};
 use ecs_modules::ecs_service::{
-    LaunchType, Listener, LoadBalancer, Service, ServiceOutputs, TargetGroup,
+    LaunchType, Listener, LoadBalancer, Service, ServiceBuilder, ServiceOutputs, TargetGroup,
 };
 use ecs_modules::task_def::{ContainerDefinition, LogConfiguration, NetworkMode, PortMapping};
 use ecs_modules::vpc::{Vpc, VpcOutputs};
@@ -55,7 +55,8 @@ fn public_lb(vpc: &VpcOutputs) -> LoadBalancer {
     }
 }
 
-fn fargate(env: &str, vpc: &VpcOutputs, image: &str) -> Service {
+/// The blog's Fargate service on `vpc`, ready for more settings.
+fn blog_builder(env: &str, vpc: &VpcOutputs, image: &str) -> ServiceBuilder {
     Service::builder()
         .environment(env)
         .service_name("blog")
@@ -65,6 +66,10 @@ fn fargate(env: &str, vpc: &VpcOutputs, image: &str) -> Service {
         .task_cpu(256)
         .task_memory(512)
         .execution_role_arn("arn:aws:iam::123456789012:role/blog-execution")
+}
+
+fn fargate(env: &str, vpc: &VpcOutputs, image: &str) -> Service {
+    blog_builder(env, vpc, image)
         .load_balancer(public_lb(vpc))
         .build()
         .unwrap()
@@ -171,15 +176,7 @@ async fn fargate_behind_an_internet_facing_load_balancer() {
     let mut lb = public_lb(&net);
     lb.health_check.path = "/health".into();
     lb.target_group.deregistration_delay = 30;
-    let v3 = Service::builder()
-        .environment(&env)
-        .service_name("blog")
-        .network(&net)
-        .cluster(&env)
-        .containers([blog_container("npalm/040code.github.io:v2", None)])
-        .task_cpu(256)
-        .task_memory(512)
-        .execution_role_arn("arn:aws:iam::123456789012:role/blog-execution")
+    let v3 = blog_builder(&env, &net, "npalm/040code.github.io:v2")
         .desired_count(2)
         .load_balancer(lb)
         .build()
@@ -418,15 +415,7 @@ async fn a_target_group_change_aws_cannot_make_in_place_is_a_replacement() {
     // The target group's port cannot change in place.
     let mut lb = public_lb(&net);
     lb.target_group.host_port = 8080;
-    let moved = Service::builder()
-        .environment(&env)
-        .service_name("blog")
-        .network(&net)
-        .cluster(&env)
-        .containers([blog_container("npalm/040code.github.io:latest", None)])
-        .task_cpu(256)
-        .task_memory(512)
-        .execution_role_arn("arn:aws:iam::123456789012:role/blog-execution")
+    let moved = blog_builder(&env, &net, "npalm/040code.github.io:latest")
         .load_balancer(lb)
         .build()
         .unwrap();
@@ -480,14 +469,7 @@ async fn a_steady_state_timeout_names_what_it_waited_for() {
     let (vpc, net) = network(&aws, &env).await;
     cluster(&aws, &env).await;
     // The emulator runs no containers: the service never reaches its desired count.
-    let service = Service::builder()
-        .environment(&env)
-        .service_name("blog")
-        .network(&net)
-        .cluster(&env)
-        .containers([blog_container("npalm/040code.github.io:latest", None)])
-        .task_cpu(256)
-        .task_memory(512)
+    let service = blog_builder(&env, &net, "npalm/040code.github.io:latest")
         .wait_for_steady_state(std::time::Duration::from_secs(2))
         .build()
         .unwrap();
