@@ -91,6 +91,14 @@ impl Error {
     }
 }
 
+/// Destroy's rule: a resource already gone is done.
+pub fn ignore_not_found<T>(result: Result<T, Error>) -> Result<(), Error> {
+    match result {
+        Err(err) if !err.is_not_found() => Err(err),
+        _ => Ok(()),
+    }
+}
+
 /// Turns an SDK result into one whose error names the operation and the resource.
 pub trait AwsResultExt<T> {
     /// Names the `operation` and `resource` of a failed call.

@@ -39,12 +39,12 @@ mod validate;
 mod wait;
 
 pub use aws::{Aws, AwsBuilder};
-pub use error::{AwsResultExt, Error, Progress};
+pub use error::{ignore_not_found, AwsResultExt, Error, Progress};
 pub use metrics::{ApiCalls, CallReport};
 pub use plan::{Action, Change, Diff, Plan};
 pub use retry::{Retry, Transient};
 pub use tags::{ec2_name, ec2_pairs, Tags, ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG};
-pub use validate::{Invalid, Problem};
+pub use validate::{Invalid, Problem, MAX_ENVIRONMENT_LEN, MAX_EXTRA_TAGS};
 pub use wait::Wait;
 
 /// A boxed error, as the SDK's own.

@@ -1,8 +1,22 @@
 //! Input problems, collected and reported all at once before any AWS call.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
+
+use crate::tags::{ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG};
+
+/// The longest environment name: every module builds names from it, and the shortest AWS
+/// limit among them (load balancers, 32 characters) must still leave room.
+pub const MAX_ENVIRONMENT_LEN: usize = 32;
+/// ECS, IAM, EC2 and CloudWatch Logs take 50 tags a resource; three are ours.
+pub const MAX_EXTRA_TAGS: usize = 47;
+
+/// The characters every tagging service accepts in tag keys and values.
+fn is_tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c)
+}
 
 /// One input that breaks one rule.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -39,6 +53,70 @@ impl Invalid {
     pub fn check(&mut self, ok: bool, field: impl Into<String>, rule: impl fmt::Display) {
         if !ok {
             self.push(field, rule);
+        }
+    }
+
+    /// Checks the `environment` every module takes: required, 1 to 32 letters, digits and
+    /// hyphens, starting with a letter and not ending with a hyphen.
+    pub fn check_environment(&mut self, environment: &str) {
+        const FIELD: &str = "environment";
+        if environment.is_empty() {
+            self.push(FIELD, "is required");
+            return;
+        }
+        self.check(
+            environment.len() <= MAX_ENVIRONMENT_LEN,
+            FIELD,
+            format_args!(
+                "{environment:?} is {} characters; at most {MAX_ENVIRONMENT_LEN}, so the names built from it stay within AWS's limits",
+                environment.len()
+            ),
+        );
+        self.check(
+            environment.starts_with(|c: char| c.is_ascii_alphabetic())
+                && !environment.ends_with('-')
+                && environment.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            FIELD,
+            format_args!(
+                "{environment:?} must be letters, digits and hyphens, start with a letter and not end with a hyphen (names and DNS names are built from it)"
+            ),
+        );
+    }
+
+    /// Checks a user's extra tags: keys 1 to 128 characters, not `aws:` (AWS's) nor `Name`,
+    /// `Environment` or the ownership tag (the module's), values at most 256 characters, and
+    /// no more than AWS takes.
+    pub fn check_tags(&mut self, tags: &BTreeMap<String, String>) {
+        self.check(
+            tags.len() <= MAX_EXTRA_TAGS,
+            "tags",
+            format_args!(
+                "{} tags; at most {MAX_EXTRA_TAGS} (AWS takes 50 and Name, Environment and {OWNER_TAG} are set already)",
+                tags.len()
+            ),
+        );
+        for (key, value) in tags {
+            let field = format!("tags[{key:?}]");
+            self.check(
+                (1..=128).contains(&key.chars().count()) && key.chars().all(is_tag_char),
+                &field,
+                "tag keys must be 1 to 128 letters, digits, spaces and _.:/=+-@",
+            );
+            self.check(
+                !key.to_ascii_lowercase().starts_with("aws:"),
+                &field,
+                "tag keys starting with aws: are reserved by AWS",
+            );
+            self.check(
+                ![NAME_TAG, ENVIRONMENT_TAG, OWNER_TAG].contains(&key.as_str()),
+                &field,
+                format_args!("{key} is set by the module"),
+            );
+            self.check(
+                value.chars().count() <= 256 && value.chars().all(is_tag_char),
+                &field,
+                "tag values must be at most 256 letters, digits, spaces and _.:/=+-@",
+            );
         }
     }
 

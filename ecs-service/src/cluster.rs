@@ -11,8 +11,6 @@ use aws_sdk_ecs::types::{ClusterField, ClusterSetting, ClusterSettingName};
 use converge::{Action, Aws, AwsResultExt, Change, Error, Invalid, Plan, Tags, Transient};
 use serde::{Deserialize, Serialize};
 
-use self::shared::{check_environment, check_tags, ignore_gone};
-
 /// The plan's name for an ECS cluster, as Terraform's.
 pub(crate) const KIND: &str = "aws_ecs_cluster";
 /// The module name in the ownership tag's value.
@@ -94,7 +92,7 @@ impl ClusterBuilder {
     pub fn build(self) -> Result<Cluster, Invalid> {
         let mut invalid = Invalid::new();
         let environment = self.environment.unwrap_or_default();
-        check_environment(&mut invalid, &environment);
+        invalid.check_environment(&environment);
         // The default name is the environment, which its own rules already keep valid.
         if let Some(name) = &self.name {
             invalid.check(
@@ -105,7 +103,7 @@ impl ClusterBuilder {
                 ),
             );
         }
-        check_tags(&mut invalid, &self.tags);
+        invalid.check_tags(&self.tags);
         invalid.into_result(())?;
         Ok(Cluster {
             name: self.name.unwrap_or_else(|| environment.clone()),
@@ -364,110 +362,11 @@ impl Cluster {
             })
             .await
             .context("DeleteCluster", self.resource());
-        ignore_gone(result)
+        converge::ignore_not_found(result)
     }
 }
 
 /// Input rules and error handling the three building blocks share.
-pub(crate) mod shared {
-    use std::collections::BTreeMap;
-
-    use converge::{Error, Invalid, ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG};
-
-    const MAX_ENVIRONMENT_LEN: usize = 32;
-    /// ECS, IAM and CloudWatch Logs take at most 50 tags a resource; three are ours.
-    const MAX_EXTRA_TAGS: usize = 47;
-
-    /// The environment: required, 1 to 32 letters, digits and hyphens, starting with a letter
-    /// and not ending with a hyphen, as the vpc module's (names are built from it).
-    pub(crate) fn check_environment(invalid: &mut Invalid, environment: &str) {
-        const FIELD: &str = "environment";
-        if environment.is_empty() {
-            invalid.push(FIELD, "is required");
-            return;
-        }
-        invalid.check(
-            environment.len() <= MAX_ENVIRONMENT_LEN,
-            FIELD,
-            format_args!(
-                "{environment:?} is {} characters; at most {MAX_ENVIRONMENT_LEN}, so the names built from it stay within AWS's limits",
-                environment.len()
-            ),
-        );
-        invalid.check(
-            environment.starts_with(|c: char| c.is_ascii_alphabetic())
-                && !environment.ends_with('-')
-                && environment
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-'),
-            FIELD,
-            format_args!(
-                "{environment:?} must be letters, digits and hyphens, start with a letter and not end with a hyphen"
-            ),
-        );
-    }
-
-    /// The characters ECS, IAM and CloudWatch Logs all accept in tag keys and values.
-    fn is_tag_char(c: char) -> bool {
-        c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c)
-    }
-
-    /// Extra tags: keys 1 to 128 characters, not `aws:` (AWS's) nor `Name`, `Environment` or
-    /// the ownership tag (ours, which would otherwise be silently overridden), values at most
-    /// 256 characters, and no more than AWS takes.
-    pub(crate) fn check_tags(invalid: &mut Invalid, tags: &BTreeMap<String, String>) {
-        invalid.check(
-            tags.len() <= MAX_EXTRA_TAGS,
-            "tags",
-            format_args!(
-                "{} tags; at most {MAX_EXTRA_TAGS} (AWS takes 50 and Name, Environment and {OWNER_TAG} are set already)",
-                tags.len()
-            ),
-        );
-        for (key, value) in tags {
-            let field = format!("tags[{key:?}]");
-            invalid.check(
-                (1..=128).contains(&key.chars().count()) && key.chars().all(is_tag_char),
-                &field,
-                "tag keys must be 1 to 128 letters, digits, spaces and _.:/=+-@",
-            );
-            invalid.check(
-                !key.to_ascii_lowercase().starts_with("aws:"),
-                &field,
-                "tag keys starting with aws: are reserved by AWS",
-            );
-            invalid.check(
-                ![NAME_TAG, ENVIRONMENT_TAG, OWNER_TAG].contains(&key.as_str()),
-                &field,
-                format_args!("{key} is set by the module"),
-            );
-            invalid.check(
-                value.chars().count() <= 256 && value.chars().all(is_tag_char),
-                &field,
-                "tag values must be at most 256 letters, digits, spaces and _.:/=+-@",
-            );
-        }
-    }
-
-    /// Whether AWS said the resource is not there. Besides what
-    /// [`Error::is_not_found`] knows (`...NotFound`, `NoSuch...`), ECS and CloudWatch Logs
-    /// say `...NotFoundException`.
-    pub(crate) fn is_gone(err: &Error) -> bool {
-        err.is_not_found()
-            || err
-                .code()
-                .is_some_and(|code| code.ends_with("NotFoundException"))
-    }
-
-    /// Destroy's rule: a resource already gone is done.
-    pub(crate) fn ignore_gone<T>(result: Result<T, Error>) -> Result<(), Error> {
-        match result {
-            Err(err) if !is_gone(&err) => Err(err),
-            _ => Ok(()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

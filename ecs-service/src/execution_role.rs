@@ -15,8 +15,6 @@ use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cluster::shared::{check_environment, check_tags, ignore_gone};
-
 /// The plan's names for the role, its managed policy attachments and its inline policies, as
 /// Terraform's.
 pub(crate) const KIND: &str = "aws_iam_role";
@@ -101,7 +99,7 @@ impl TaskExecutionRoleBuilder {
     pub fn build(self) -> Result<TaskExecutionRole, Invalid> {
         let mut invalid = Invalid::new();
         let environment = self.environment.unwrap_or_default();
-        check_environment(&mut invalid, &environment);
+        invalid.check_environment(&environment);
         // The default name is at most 32 + 19 characters of the environment's alphabet.
         if let Some(name) = &self.name {
             invalid.check(
@@ -112,7 +110,7 @@ impl TaskExecutionRoleBuilder {
                 ),
             );
         }
-        check_tags(&mut invalid, &self.tags);
+        invalid.check_tags(&self.tags);
         invalid.into_result(())?;
         Ok(TaskExecutionRole {
             name: self
@@ -289,7 +287,7 @@ impl TaskExecutionRole {
                 .send()
                 .await
                 .context("DetachRolePolicy", self.resource());
-            ignore_gone(result)
+            converge::ignore_not_found(result)
         }))
         .await?;
         try_join_all(inline.iter().map(|policy| async move {
@@ -301,7 +299,7 @@ impl TaskExecutionRole {
                 .send()
                 .await
                 .context("DeleteRolePolicy", self.resource());
-            ignore_gone(result)
+            converge::ignore_not_found(result)
         }))
         .await?;
         // IAM can still count a policy just detached for a moment.
@@ -312,7 +310,7 @@ impl TaskExecutionRole {
             })
             .await
             .context("DeleteRole", self.resource());
-        ignore_gone(result)?;
+        converge::ignore_not_found(result)?;
         tracing::info!(role = %self.name, "execution role deleted");
         Ok(plan)
     }

@@ -12,8 +12,6 @@ use std::time::Duration;
 use converge::{Action, Aws, AwsResultExt, Change, Error, Invalid, Plan, Progress, Tags, Wait};
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::shared::{check_environment, check_tags, ignore_gone};
-
 /// The plan's name for a log group, as Terraform's.
 pub(crate) const KIND: &str = "aws_cloudwatch_log_group";
 /// The module name in the ownership tag's value.
@@ -110,7 +108,7 @@ impl LogGroupBuilder {
     pub fn build(self) -> Result<LogGroup, Invalid> {
         let mut invalid = Invalid::new();
         let environment = self.environment.unwrap_or_default();
-        check_environment(&mut invalid, &environment);
+        invalid.check_environment(&environment);
         let name = self.name.unwrap_or_default();
         if name.is_empty() {
             invalid.push("name", "is required");
@@ -130,7 +128,7 @@ impl LogGroupBuilder {
                 format_args!("{days} is not a retention CloudWatch Logs accepts: one of {:?}, or None to never expire", LogGroup::RETENTION_DAYS),
             );
         }
-        check_tags(&mut invalid, &self.tags);
+        invalid.check_tags(&self.tags);
         invalid.into_result(())?;
         Ok(LogGroup {
             environment,
@@ -269,7 +267,7 @@ impl LogGroup {
                 .send()
                 .await
                 .context("DeleteLogGroup", self.resource());
-            ignore_gone(result)?;
+            converge::ignore_not_found(result)?;
             tracing::info!(log_group = %self.name, "log group deleted");
         }
         Ok(plan)

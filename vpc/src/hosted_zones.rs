@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_sdk_route53::types::{HostedZoneConfig, TagResourceType, Vpc as ZoneVpc, VpcRegion};
 use converge::{Aws, AwsResultExt, Error, Tags};
 
-use crate::vpcs::ignore_not_found;
+use converge::ignore_not_found;
 
 /// A private hosted zone we made.
 #[derive(Clone, Debug)]

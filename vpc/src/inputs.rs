@@ -88,10 +88,6 @@ impl Default for VpcBuilder {
     }
 }
 
-/// Tag keys AWS reserves, and ours, which a user's extra tags must not set.
-const RESERVED_TAG_PREFIX: &str = "aws:";
-const MAX_ENVIRONMENT_LEN: usize = 32;
-
 impl VpcBuilder {
     /// Required. The prefix of every resource name and the value of the `Environment` tag:
     /// 1 to 32 letters, digits and hyphens, starting with a letter.
@@ -145,8 +141,8 @@ impl VpcBuilder {
         self
     }
 
-    /// An extra tag on every resource. `Name`, `Environment` and the ownership tag cannot be
-    /// overridden.
+    /// An extra tag on every resource. `Name`, `Environment` and the ownership tag are the
+    /// module's: setting them is an input error.
     pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.tags.insert(key.into(), value.into());
         self
@@ -164,7 +160,7 @@ impl VpcBuilder {
         let mut invalid = Invalid::new();
 
         let environment = self.environment.unwrap_or_default();
-        check_environment(&mut invalid, &environment);
+        invalid.check_environment(&environment);
 
         let cidr_block = match self.cidr_block.parse::<Ipv4Cidr>() {
             Ok(cidr) => {
@@ -214,25 +210,7 @@ impl VpcBuilder {
             }
         }
 
-        for key in self.tags.keys() {
-            invalid.check(
-                !key.is_empty() && key.len() <= 128,
-                format!("tags[{key:?}]"),
-                "tag keys must be 1 to 128 characters",
-            );
-            invalid.check(
-                !key.starts_with(RESERVED_TAG_PREFIX),
-                format!("tags[{key:?}]"),
-                "tag keys starting with aws: are reserved by AWS",
-            );
-        }
-        for (key, value) in &self.tags {
-            invalid.check(
-                value.len() <= 256,
-                format!("tags[{key:?}]"),
-                "tag values must be at most 256 characters",
-            );
-        }
+        invalid.check_tags(&self.tags);
         invalid.check(
             self.create_private_subnets
                 || self.nat_gateways == NatGateways::One
@@ -258,26 +236,6 @@ impl VpcBuilder {
             wait: self.wait,
         })
     }
-}
-
-fn check_environment(invalid: &mut Invalid, environment: &str) {
-    const FIELD: &str = "environment";
-    if environment.is_empty() {
-        invalid.push(FIELD, "is required");
-        return;
-    }
-    invalid.check(
-        environment.len() <= MAX_ENVIRONMENT_LEN,
-        FIELD,
-        format_args!("{environment:?} is {} characters; at most {MAX_ENVIRONMENT_LEN}, so the names built from it stay within AWS's limits", environment.len()),
-    );
-    invalid.check(
-        environment.starts_with(|c: char| c.is_ascii_alphabetic())
-            && !environment.ends_with('-')
-            && environment.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
-        FIELD,
-        format_args!("{environment:?} must be letters, digits and hyphens, start with a letter and not end with a hyphen (it becomes a DNS name)"),
-    );
 }
 
 /// `us-east-1a`, `eu-central-1c`, `us-gov-west-1b`: a region name and a zone letter.
@@ -345,7 +303,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "3 invalid inputs:\n  \
-             - environment: \"9-bad\" must be letters, digits and hyphens, start with a letter and not end with a hyphen (it becomes a DNS name)\n  \
+             - environment: \"9-bad\" must be letters, digits and hyphens, start with a letter and not end with a hyphen (names and DNS names are built from it)\n  \
              - cidr_block: \"10.0.0.1/16\" has host bits set (did you mean 10.0.0.0/16?)\n  \
              - availability_zones[1]: us-east-1a is listed twice"
         );

@@ -3,7 +3,7 @@
 use aws_sdk_ec2::types::{DomainType, NatGatewayState, ResourceType};
 use converge::{ec2_name, Aws, AwsResultExt, Error, Tags, Transient, Wait};
 
-use crate::vpcs::ignore_not_found;
+use converge::ignore_not_found;
 
 /// A NAT gateway we own that is not yet deleted.
 #[derive(Clone, Debug)]

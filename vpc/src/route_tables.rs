@@ -3,7 +3,7 @@
 use aws_sdk_ec2::types::ResourceType;
 use converge::{ec2_name, Aws, AwsResultExt, Error, Tags, Transient};
 
-use crate::vpcs::ignore_not_found;
+use converge::ignore_not_found;
 
 /// The IPv4 default route every route table of the module manages.
 pub(crate) const DEFAULT_ROUTE: &str = "0.0.0.0/0";

@@ -4,7 +4,7 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use converge::{ec2_name, Aws, AwsResultExt, Error, Tags, Transient};
 
 use crate::desired::SubnetSpec;
-use crate::vpcs::ignore_not_found;
+use converge::ignore_not_found;
 
 /// A subnet we own.
 #[derive(Clone, Debug)]

@@ -1,7 +1,7 @@
 //! The VPC itself: find, create, update DNS attributes, delete.
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
-use converge::{ec2_name, Aws, AwsResultExt, Error, Tags, Transient};
+use converge::{ec2_name, ignore_not_found, Aws, AwsResultExt, Error, Tags, Transient};
 
 /// A VPC we own, as AWS has it.
 #[derive(Clone, Debug)]
@@ -121,12 +121,4 @@ pub(crate) async fn delete(aws: &Aws, id: &str) -> Result<(), Error> {
         .await
         .context("DeleteVpc", id);
     ignore_not_found(result)
-}
-
-/// Destroy's rule: a resource already gone is done.
-pub(crate) fn ignore_not_found<T>(result: Result<T, Error>) -> Result<(), Error> {
-    match result {
-        Err(err) if !err.is_not_found() => Err(err),
-        _ => Ok(()),
-    }
 }
