@@ -27,6 +27,7 @@
 pub mod target;
 
 pub use converge;
+pub use ecs_instances;
 pub use ecs_service;
 pub use task_def;
 pub use vpc;

@@ -1,0 +1,522 @@
+//! The module's inputs: a builder that checks everything before any AWS call.
+
+use std::collections::BTreeMap;
+
+use converge::{Invalid, Wait, ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG};
+
+/// The most user data EC2 takes, before base64.
+pub const MAX_USER_DATA: usize = 16 * 1024;
+const MAX_ENVIRONMENT_LEN: usize = 32;
+
+/// An Auto Scaling group of ECS-optimized EC2 instances joined to an ECS cluster, with its
+/// security group, instance role and profile, agent log group and launch template.
+///
+/// Made by [`Instances::builder`]; then [`plan`](Instances::plan),
+/// [`apply`](Instances::apply) and [`destroy`](Instances::destroy) it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Instances {
+    pub(crate) environment: String,
+    pub(crate) ecs_cluster_name: String,
+    pub(crate) vpc_id: String,
+    pub(crate) vpc_cidr: String,
+    pub(crate) subnets: Vec<String>,
+    pub(crate) key_name: Option<String>,
+    pub(crate) instance_type: String,
+    pub(crate) asg_min: u32,
+    pub(crate) asg_max: u32,
+    pub(crate) asg_desired: u32,
+    pub(crate) ami_id: Option<String>,
+    pub(crate) user_data: Option<String>,
+    pub(crate) root_volume_size: u32,
+    pub(crate) create_ecs_service_role: bool,
+    pub(crate) instance_refresh: bool,
+    pub(crate) tags: BTreeMap<String, String>,
+    pub(crate) wait: Wait,
+}
+
+/// Builds [`Instances`]: `environment`, `ecs_cluster_name` and the network are required.
+#[derive(Clone, Debug)]
+pub struct InstancesBuilder {
+    environment: Option<String>,
+    ecs_cluster_name: Option<String>,
+    vpc_id: Option<String>,
+    vpc_cidr: Option<String>,
+    subnets: Vec<String>,
+    key_name: Option<String>,
+    instance_type: String,
+    asg_min: u32,
+    asg_max: u32,
+    asg_desired: u32,
+    ami_id: Option<String>,
+    user_data: Option<String>,
+    root_volume_size: u32,
+    create_ecs_service_role: bool,
+    instance_refresh: bool,
+    tags: BTreeMap<String, String>,
+    wait: Wait,
+}
+
+impl Default for InstancesBuilder {
+    fn default() -> Self {
+        Self {
+            environment: None,
+            ecs_cluster_name: None,
+            vpc_id: None,
+            vpc_cidr: None,
+            subnets: Vec::new(),
+            key_name: None,
+            instance_type: "t3.small".to_owned(),
+            asg_min: 1,
+            asg_max: 2,
+            asg_desired: 1,
+            ami_id: None,
+            user_data: None,
+            root_volume_size: 30,
+            create_ecs_service_role: false,
+            instance_refresh: false,
+            tags: BTreeMap::new(),
+            wait: Wait::default(),
+        }
+    }
+}
+
+impl InstancesBuilder {
+    /// Required. The `Environment` tag and the prefix of every name: 1 to 32 letters, digits
+    /// and hyphens, starting with a letter.
+    pub fn environment(mut self, environment: impl Into<String>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+
+    /// Required. The ECS cluster the instances join (written to `/etc/ecs/ecs.config`).
+    pub fn ecs_cluster_name(mut self, name: impl Into<String>) -> Self {
+        self.ecs_cluster_name = Some(name.into());
+        self
+    }
+
+    /// The VPC id, its CIDR block and its private subnets, from the VPC module.
+    pub fn network(self, vpc: &vpc::VpcOutputs) -> Self {
+        self.vpc_id(&vpc.vpc_id)
+            .vpc_cidr(&vpc.vpc_cidr)
+            .subnets(vpc.private_subnets.iter().cloned())
+    }
+
+    /// The VPC the security group is made in.
+    pub fn vpc_id(mut self, id: impl Into<String>) -> Self {
+        self.vpc_id = Some(id.into());
+        self
+    }
+
+    /// The VPC's CIDR block: all TCP from it may reach the instances.
+    pub fn vpc_cidr(mut self, cidr: impl Into<String>) -> Self {
+        self.vpc_cidr = Some(cidr.into());
+        self
+    }
+
+    /// The subnets the Auto Scaling group launches into.
+    pub fn subnets<S: Into<String>>(mut self, subnets: impl IntoIterator<Item = S>) -> Self {
+        self.subnets = subnets.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// An EC2 key pair for SSH (none by default: use SSM Session Manager).
+    pub fn key_name(mut self, key: impl Into<String>) -> Self {
+        self.key_name = Some(key.into());
+        self
+    }
+
+    /// The instance type (default `t3.small`).
+    pub fn instance_type(mut self, instance_type: impl Into<String>) -> Self {
+        self.instance_type = instance_type.into();
+        self
+    }
+
+    /// The group's minimum size (default 1).
+    pub fn asg_min(mut self, n: u32) -> Self {
+        self.asg_min = n;
+        self
+    }
+
+    /// The group's maximum size (default 2).
+    pub fn asg_max(mut self, n: u32) -> Self {
+        self.asg_max = n;
+        self
+    }
+
+    /// The group's desired capacity (default 1).
+    pub fn asg_desired(mut self, n: u32) -> Self {
+        self.asg_desired = n;
+        self
+    }
+
+    /// The AMI (default: the SSM parameter
+    /// `/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id`).
+    pub fn ami_id(mut self, ami: impl Into<String>) -> Self {
+        self.ami_id = Some(ami.into());
+        self
+    }
+
+    /// The instances' user data, replacing the default one that joins the cluster
+    /// ([`default_user_data`](crate::default_user_data)). At most 16 KiB.
+    pub fn user_data(mut self, user_data: impl Into<String>) -> Self {
+        self.user_data = Some(user_data.into());
+        self
+    }
+
+    /// The encrypted root volume's size in GiB (default 30, the ECS AMI's minimum).
+    pub fn root_volume_size(mut self, gib: u32) -> Self {
+        self.root_volume_size = gib;
+        self
+    }
+
+    /// Whether to make the legacy ECS service role (default false). ECS now uses the
+    /// service-linked role `AWSServiceRoleForECS`, which AWS creates on first use, so the
+    /// module's old `ecs_service_role` is only needed by services that still pass a role.
+    pub fn create_ecs_service_role(mut self, create: bool) -> Self {
+        self.create_ecs_service_role = create;
+        self
+    }
+
+    /// Whether to start an instance refresh when the launch template changes (default false:
+    /// new instances get the new version, running ones stay until replaced).
+    pub fn instance_refresh(mut self, refresh: bool) -> Self {
+        self.instance_refresh = refresh;
+        self
+    }
+
+    /// An extra tag on every resource, propagated to the instances.
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.insert(key.into(), value.into());
+        self
+    }
+
+    /// How long destroy waits for the Auto Scaling group to be gone (default ten minutes).
+    pub fn wait(mut self, wait: Wait) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// Checks every input and reports every problem at once, naming the field.
+    pub fn build(self) -> Result<Instances, Invalid> {
+        let mut invalid = Invalid::new();
+        let environment = self.environment.unwrap_or_default();
+        if environment.is_empty() {
+            invalid.push("environment", "is required");
+        } else {
+            invalid.check(
+                environment.len() <= MAX_ENVIRONMENT_LEN
+                    && environment.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && !environment.ends_with('-')
+                    && environment
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-'),
+                "environment",
+                format_args!("{environment:?} must be 1 to {MAX_ENVIRONMENT_LEN} letters, digits and hyphens, start with a letter and not end with a hyphen"),
+            );
+        }
+        let cluster = self.ecs_cluster_name.unwrap_or_default();
+        invalid.check(
+            (1..=255).contains(&cluster.len())
+                && cluster
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+            "ecs_cluster_name",
+            format_args!("{cluster:?} must be 1 to 255 letters, digits, hyphens and underscores"),
+        );
+        let vpc_id = self.vpc_id.unwrap_or_default();
+        invalid.check(
+            vpc_id.starts_with("vpc-"),
+            "vpc_id",
+            format_args!("{vpc_id:?} must be a VPC id (vpc-...)"),
+        );
+        let vpc_cidr = self.vpc_cidr.unwrap_or_default();
+        invalid.check(
+            is_cidr(&vpc_cidr),
+            "vpc_cidr",
+            format_args!("{vpc_cidr:?} must be an IPv4 CIDR block"),
+        );
+        invalid.check(
+            !self.subnets.is_empty(),
+            "subnets",
+            "at least one subnet is required",
+        );
+        for (i, subnet) in self.subnets.iter().enumerate() {
+            invalid.check(
+                subnet.starts_with("subnet-"),
+                format!("subnets[{i}]"),
+                format_args!("{subnet:?} must be a subnet id (subnet-...)"),
+            );
+        }
+        invalid.check(
+            is_instance_type(&self.instance_type),
+            "instance_type",
+            format_args!(
+                "{:?} must be family.size, e.g. t3.small",
+                self.instance_type
+            ),
+        );
+        invalid.check(
+            self.asg_min <= self.asg_desired && self.asg_desired <= self.asg_max,
+            "asg_desired",
+            format_args!(
+                "asg_min ({}) <= asg_desired ({}) <= asg_max ({}) must hold",
+                self.asg_min, self.asg_desired, self.asg_max
+            ),
+        );
+        invalid.check(self.asg_max >= 1, "asg_max", "must be at least 1");
+        if let Some(ami) = &self.ami_id {
+            invalid.check(
+                is_ami_id(ami),
+                "ami_id",
+                format_args!("{ami:?} must be ami- and 8 or 17 hex digits"),
+            );
+        }
+        if let Some(user_data) = &self.user_data {
+            invalid.check(
+                user_data.len() <= MAX_USER_DATA,
+                "user_data",
+                format_args!(
+                    "is {} bytes; EC2 takes at most {MAX_USER_DATA} (16 KiB)",
+                    user_data.len()
+                ),
+            );
+        }
+        if let Some(key) = &self.key_name {
+            invalid.check(
+                (1..=255).contains(&key.len()),
+                "key_name",
+                "must be 1 to 255 characters",
+            );
+        }
+        invalid.check(
+            (30..=16384).contains(&self.root_volume_size),
+            "root_volume_size",
+            format_args!(
+                "{} GiB; the ECS-optimized AMI needs 30 to 16384",
+                self.root_volume_size
+            ),
+        );
+        for key in self.tags.keys() {
+            invalid.check(
+                ![NAME_TAG, ENVIRONMENT_TAG, OWNER_TAG].contains(&key.as_str())
+                    && !key.to_ascii_lowercase().starts_with("aws:")
+                    && (1..=128).contains(&key.len()),
+                format!("tags[{key:?}]"),
+                "is reserved (Name, Environment, the ownership tag, aws:) or not 1 to 128 characters",
+            );
+        }
+        invalid.into_result(())?;
+        Ok(Instances {
+            environment,
+            ecs_cluster_name: cluster,
+            vpc_id,
+            vpc_cidr,
+            subnets: self.subnets,
+            key_name: self.key_name,
+            instance_type: self.instance_type,
+            asg_min: self.asg_min,
+            asg_max: self.asg_max,
+            asg_desired: self.asg_desired,
+            ami_id: self.ami_id,
+            user_data: self.user_data,
+            root_volume_size: self.root_volume_size,
+            create_ecs_service_role: self.create_ecs_service_role,
+            instance_refresh: self.instance_refresh,
+            tags: self.tags,
+            wait: self.wait,
+        })
+    }
+}
+
+/// `ami-` and 8 or 17 lowercase hex digits.
+pub(crate) fn is_ami_id(ami: &str) -> bool {
+    ami.strip_prefix("ami-").is_some_and(|hex| {
+        (hex.len() == 8 || hex.len() == 17)
+            && hex
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    })
+}
+
+/// `family.size`, e.g. `t3.small`, `m7g.2xlarge`, `u-6tb1.metal`.
+pub(crate) fn is_instance_type(t: &str) -> bool {
+    let Some((family, size)) = t.split_once('.') else {
+        return false;
+    };
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    ok(family) && ok(size) && family.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+fn is_cidr(cidr: &str) -> bool {
+    let Some((ip, len)) = cidr.split_once('/') else {
+        return false;
+    };
+    ip.parse::<std::net::Ipv4Addr>().is_ok() && len.parse::<u8>().is_ok_and(|l| l <= 32)
+}
+
+/// The user data that joins an instance to `cluster`: the ECS agent's configuration, with the
+/// `json-file` and `awslogs` logging drivers.
+pub fn default_user_data(cluster: &str) -> String {
+    format!(
+        "#!/bin/bash\ncat <<'EOF' >> /etc/ecs/ecs.config\nECS_CLUSTER={cluster}\nECS_AVAILABLE_LOGGING_DRIVERS=[\"json-file\",\"awslogs\"]\nEOF\n"
+    )
+}
+
+impl Instances {
+    /// A builder with the module's defaults.
+    pub fn builder() -> InstancesBuilder {
+        InstancesBuilder::default()
+    }
+
+    /// The environment.
+    pub fn environment(&self) -> &str {
+        &self.environment
+    }
+
+    /// The user data the instances get, before base64.
+    pub fn user_data(&self) -> String {
+        self.user_data
+            .clone()
+            .unwrap_or_else(|| default_user_data(&self.ecs_cluster_name))
+    }
+
+    pub(crate) fn name(&self, suffix: &str) -> String {
+        format!("{}-{suffix}", self.environment)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> InstancesBuilder {
+        Instances::builder()
+            .environment("blog")
+            .ecs_cluster_name("blog")
+            .vpc_id("vpc-1234")
+            .vpc_cidr("10.0.0.0/16")
+            .subnets(["subnet-1", "subnet-2"])
+    }
+
+    fn fields(err: &Invalid) -> Vec<&str> {
+        err.problems.iter().map(|p| p.field.as_str()).collect()
+    }
+
+    #[test]
+    fn defaults_follow_the_module() {
+        let i = valid().build().unwrap();
+        assert_eq!(i.instance_type, "t3.small");
+        assert_eq!((i.asg_min, i.asg_desired, i.asg_max), (1, 1, 2));
+        assert_eq!(i.key_name, None);
+        assert!(!i.create_ecs_service_role);
+        assert_eq!(i.ami_id, None);
+    }
+
+    #[test]
+    fn network_from_vpc_outputs() {
+        let out = vpc::VpcOutputs {
+            vpc_id: "vpc-9".into(),
+            vpc_cidr: "10.1.0.0/16".into(),
+            public_subnets: vec!["subnet-pub".into()],
+            private_subnets: vec!["subnet-a".into(), "subnet-b".into()],
+            availability_zones: vec![],
+            private_dns_zone_id: None,
+            private_domain_name: None,
+            nat_gateway_ids: vec![],
+            internet_gateway_id: "igw-1".into(),
+        };
+        let i = Instances::builder()
+            .environment("blog")
+            .ecs_cluster_name("blog")
+            .network(&out)
+            .build()
+            .unwrap();
+        assert_eq!(i.vpc_id, "vpc-9");
+        assert_eq!(i.subnets, ["subnet-a", "subnet-b"]);
+    }
+
+    #[test]
+    fn reports_every_problem_at_once() {
+        let err = Instances::builder()
+            .environment("")
+            .instance_type("t3small")
+            .ami_id("ami-xyz")
+            .asg_min(3)
+            .asg_desired(2)
+            .asg_max(1)
+            .user_data("x".repeat(MAX_USER_DATA + 1))
+            .tag("Name", "spoof")
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            fields(&err),
+            [
+                "environment",
+                "ecs_cluster_name",
+                "vpc_id",
+                "vpc_cidr",
+                "subnets",
+                "instance_type",
+                "asg_desired",
+                "ami_id",
+                "user_data",
+                "tags[\"Name\"]"
+            ]
+        );
+    }
+
+    #[test]
+    fn sizes_must_be_ordered() {
+        assert!(valid()
+            .asg_min(0)
+            .asg_desired(0)
+            .asg_max(0)
+            .build()
+            .is_err());
+        assert!(valid().asg_min(0).asg_desired(0).asg_max(1).build().is_ok());
+        assert!(valid().asg_min(2).asg_desired(2).asg_max(2).build().is_ok());
+        let err = valid().asg_desired(3).build().unwrap_err();
+        assert_eq!(fields(&err), ["asg_desired"]);
+    }
+
+    #[test]
+    fn ami_and_instance_type_syntax() {
+        assert!(is_ami_id("ami-12345678"));
+        assert!(is_ami_id("ami-0123456789abcdef0"));
+        assert!(!is_ami_id("ami-1234567"));
+        assert!(!is_ami_id("ami-0123456789ABCDEF0"));
+        assert!(!is_ami_id("img-12345678"));
+        for good in ["t3.small", "m7g.2xlarge", "u-6tb1.metal"] {
+            assert!(is_instance_type(good), "{good}");
+        }
+        for bad in ["t3", ".small", "t3.", "T3.small", "t3 .small", "t3.small.x"] {
+            assert!(!is_instance_type(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn user_data_limit_is_16_kib() {
+        assert!(valid().user_data("x".repeat(MAX_USER_DATA)).build().is_ok());
+        let err = valid()
+            .user_data("x".repeat(MAX_USER_DATA + 1))
+            .build()
+            .unwrap_err();
+        assert_eq!(fields(&err), ["user_data"]);
+    }
+
+    #[test]
+    fn default_user_data_joins_the_cluster() {
+        let i = valid().ecs_cluster_name("prod-cluster").build().unwrap();
+        let text = i.user_data();
+        assert!(text.starts_with("#!/bin/bash\n"));
+        assert!(text.contains(">> /etc/ecs/ecs.config"));
+        assert!(text.contains("\nECS_CLUSTER=prod-cluster\n"));
+        assert!(text.contains("ECS_AVAILABLE_LOGGING_DRIVERS=[\"json-file\",\"awslogs\"]"));
+        let custom = valid().user_data("#!/bin/bash\necho hi").build().unwrap();
+        assert_eq!(custom.user_data(), "#!/bin/bash\necho hi");
+    }
+}

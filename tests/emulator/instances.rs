@@ -1,0 +1,434 @@
+//! The ECS instances module against the emulator: outputs, no-op second apply, a new launch
+//! template version on a changed instance type, sizes updated in place, destroy, validation.
+
+use aws_sdk_ec2::types::{Filter, InstanceStateName};
+use converge::{Action, Aws};
+use ecs_modules::ecs_instances::{Instances, InstancesBuilder};
+
+use crate::util::{aws, environment};
+
+const OWNER: &str = "ecs-modules:owner";
+
+/// A VPC with two subnets, made directly (the module only needs their ids).
+async fn network(aws: &Aws) -> (String, Vec<String>) {
+    let vpc = aws
+        .ec2()
+        .create_vpc()
+        .cidr_block("10.42.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let mut subnets = Vec::new();
+    for (i, az) in ["us-east-1a", "us-east-1b"].iter().enumerate() {
+        let subnet = aws
+            .ec2()
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(format!("10.42.{i}.0/24"))
+            .availability_zone(*az)
+            .send()
+            .await
+            .unwrap();
+        subnets.push(subnet.subnet().unwrap().subnet_id().unwrap().to_owned());
+    }
+    (vpc, subnets)
+}
+
+fn builder(env: &str, vpc: &str, subnets: &[String]) -> InstancesBuilder {
+    Instances::builder()
+        .environment(env)
+        .ecs_cluster_name(env)
+        .vpc_id(vpc)
+        .vpc_cidr("10.42.0.0/16")
+        .subnets(subnets.iter().cloned())
+        .tag("Team", "platform")
+}
+
+fn owner_filter(env: &str) -> Filter {
+    Filter::builder()
+        .name(format!("tag:{OWNER}"))
+        .values(format!("ecs-instances/{env}"))
+        .build()
+}
+
+/// What still carries our ownership tag or our names, by kind.
+async fn left(aws: &Aws, env: &str) -> Vec<&'static str> {
+    let mut left = Vec::new();
+    let sgs = aws
+        .ec2()
+        .describe_security_groups()
+        .filters(owner_filter(env))
+        .send()
+        .await
+        .unwrap();
+    if !sgs.security_groups().is_empty() {
+        left.push("security group");
+    }
+    let lts = aws
+        .ec2()
+        .describe_launch_templates()
+        .filters(owner_filter(env))
+        .send()
+        .await
+        .unwrap();
+    if !lts.launch_templates().is_empty() {
+        left.push("launch template");
+    }
+    let asgs = aws
+        .autoscaling()
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(format!("{env}-ecs-asg"))
+        .send()
+        .await
+        .unwrap();
+    if !asgs.auto_scaling_groups().is_empty() {
+        left.push("auto scaling group");
+    }
+    if aws
+        .iam()
+        .get_role()
+        .role_name(format!("{env}-ecs-instance-role"))
+        .send()
+        .await
+        .is_ok()
+    {
+        left.push("role");
+    }
+    if aws
+        .iam()
+        .get_instance_profile()
+        .instance_profile_name(format!("{env}-ecs-instance-profile"))
+        .send()
+        .await
+        .is_ok()
+    {
+        left.push("instance profile");
+    }
+    let logs = aws
+        .logs()
+        .describe_log_groups()
+        .log_group_name_prefix(format!("/ecs/{env}/"))
+        .send()
+        .await
+        .unwrap();
+    if !logs.log_groups().is_empty() {
+        left.push("log group");
+    }
+    let running = aws
+        .ec2()
+        .describe_instances()
+        .filters(owner_filter(env))
+        .send()
+        .await
+        .unwrap()
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter(|i| i.state().and_then(|s| s.name()) != Some(&InstanceStateName::Terminated))
+        .count();
+    if running > 0 {
+        left.push("instances");
+    }
+    left
+}
+
+#[tokio::test]
+async fn instances_apply_once_new_template_version_and_destroy() {
+    let aws = aws().await;
+    let env = environment("inst");
+    let (vpc, subnets) = network(&aws).await;
+    let instances = builder(&env, &vpc, &subnets).build().unwrap();
+
+    let plan = instances.plan(&aws).await.unwrap();
+    assert_eq!(plan.summary(), (6, 0, 0), "{plan}");
+
+    let out = instances.apply(&aws).await.unwrap();
+    assert_eq!(out.asg_name, format!("{env}-ecs-asg"));
+    assert!(
+        out.asg_arn.starts_with("arn:aws:autoscaling:"),
+        "{}",
+        out.asg_arn
+    );
+    assert!(out.launch_template_id.starts_with("lt-"));
+    assert_eq!(out.launch_template_version, "1");
+    assert!(out
+        .instance_role_arn
+        .ends_with(&format!("role/{env}-ecs-instance-role")));
+    assert!(out
+        .instance_profile_arn
+        .ends_with(&format!("instance-profile/{env}-ecs-instance-profile")));
+    assert!(out.security_group_id.starts_with("sg-"));
+    assert_eq!(out.log_group_name, format!("/ecs/{env}/ecs-agent"));
+    assert_eq!(out.service_role_arn, None);
+    assert_eq!(out.capacity_provider_name, None);
+
+    // The template as EC2 has it.
+    let version = aws
+        .ec2()
+        .describe_launch_template_versions()
+        .launch_template_id(&out.launch_template_id)
+        .versions("1")
+        .send()
+        .await
+        .unwrap();
+    let data = version.launch_template_versions()[0]
+        .launch_template_data()
+        .unwrap()
+        .clone();
+    let ami = aws
+        .ssm()
+        .get_parameter()
+        .name(ecs_modules::ecs_instances::AMI_PARAMETER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(data.image_id(), ami.parameter().unwrap().value());
+    assert_eq!(data.instance_type().unwrap().as_str(), "t3.small");
+    assert_eq!(
+        data.metadata_options()
+            .unwrap()
+            .http_tokens()
+            .unwrap()
+            .as_str(),
+        "required"
+    );
+    let nic = &data.network_interfaces()[0];
+    assert_eq!(nic.associate_public_ip_address(), Some(false));
+    assert_eq!(nic.groups(), std::slice::from_ref(&out.security_group_id));
+    assert_eq!(
+        data.block_device_mappings()[0].ebs().unwrap().encrypted(),
+        Some(true)
+    );
+    let user_data = decode_base64(data.user_data().unwrap());
+    assert!(
+        user_data.contains(&format!("ECS_CLUSTER={env}\n")),
+        "{user_data}"
+    );
+
+    // The group: on version 1, across both subnets, tags propagated.
+    let group = aws
+        .autoscaling()
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(&out.asg_name)
+        .send()
+        .await
+        .unwrap()
+        .auto_scaling_groups()[0]
+        .clone();
+    assert_eq!(group.launch_template().unwrap().version(), Some("1"));
+    assert_eq!(
+        (group.min_size(), group.max_size(), group.desired_capacity()),
+        (Some(1), Some(2), Some(1))
+    );
+    let team = group
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some("Team"))
+        .unwrap();
+    assert_eq!(team.propagate_at_launch(), Some(true));
+
+    // Nothing to do the second time.
+    aws.calls().reset();
+    assert!(instances.plan(&aws).await.unwrap().is_empty());
+    assert_eq!(instances.apply(&aws).await.unwrap(), out);
+    let calls = aws.calls().report();
+    assert_eq!(calls.mutating, 0, "{calls:#}");
+
+    // A new instance type: a new template version, the group moved to it.
+    let bigger = builder(&env, &vpc, &subnets)
+        .instance_type("t3.medium")
+        .asg_max(3)
+        .build()
+        .unwrap();
+    let plan = bigger.plan(&aws).await.unwrap();
+    let template = plan
+        .find("aws_launch_template", &format!("{env}-ecs-instances"))
+        .unwrap();
+    assert_eq!(template.action, Action::Update, "{plan}");
+    assert!(template
+        .diffs
+        .iter()
+        .any(|d| d.field == "instance_type" && d.after.as_deref() == Some("t3.medium")));
+    let group_change = plan.find("aws_autoscaling_group", &out.asg_name).unwrap();
+    assert_eq!(group_change.action, Action::Update, "{plan}");
+    assert_eq!(plan.summary(), (0, 2, 0), "{plan}");
+    aws.calls().reset();
+    let out2 = bigger.apply(&aws).await.unwrap();
+    assert_eq!(out2.launch_template_version, "2");
+    assert_eq!(out2.launch_template_id, out.launch_template_id);
+    let mutations = aws.calls().report();
+    assert_eq!(
+        mutations.mutations(),
+        [
+            ("CreateLaunchTemplateVersion", 1),
+            ("UpdateAutoScalingGroup", 1)
+        ]
+        .into(),
+        "{mutations:#}"
+    );
+    let group = aws
+        .autoscaling()
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(&out.asg_name)
+        .send()
+        .await
+        .unwrap()
+        .auto_scaling_groups()[0]
+        .clone();
+    assert_eq!(group.launch_template().unwrap().version(), Some("2"));
+    assert_eq!(group.max_size(), Some(3));
+    aws.calls().reset();
+    bigger.apply(&aws).await.unwrap();
+    assert_eq!(aws.calls().report().mutating, 0);
+
+    // The ingress rule removed out of band: plan shows it, apply puts it back.
+    aws.ec2()
+        .revoke_security_group_ingress()
+        .group_id(&out.security_group_id)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(0)
+                .to_port(65535)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("10.42.0.0/16")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let plan = bigger.plan(&aws).await.unwrap();
+    assert_eq!(plan.summary(), (0, 1, 0), "{plan}");
+    bigger.apply(&aws).await.unwrap();
+    assert!(bigger.plan(&aws).await.unwrap().is_empty());
+
+    // Destroy leaves nothing of ours, and a second destroy has nothing to do.
+    let deleted = bigger.destroy(&aws).await.unwrap();
+    assert_eq!(deleted.summary(), (0, 0, 6), "{deleted}");
+    assert_eq!(left(&aws, &env).await, Vec::<&str>::new());
+    assert!(bigger.destroy(&aws).await.unwrap().is_empty());
+
+    for subnet in &subnets {
+        aws.ec2()
+            .delete_subnet()
+            .subnet_id(subnet)
+            .send()
+            .await
+            .unwrap();
+    }
+    aws.ec2().delete_vpc().vpc_id(&vpc).send().await.unwrap();
+}
+
+fn decode_base64(b64: &str) -> String {
+    // A tiny base64 decoder, so the test needs no extra dependency.
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in b64.bytes().filter(|c| *c != b'=') {
+        let v = ALPHABET.iter().position(|a| *a == c).unwrap() as u32;
+        bits = (bits << 6) | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[tokio::test]
+async fn instances_refuse_invalid_sizes_before_any_call() {
+    let err = builder("inst-bad", "vpc-1234", &["subnet-1".to_owned()])
+        .asg_min(2)
+        .asg_desired(1)
+        .asg_max(3)
+        .instance_type("large")
+        .ami_id("ami-123")
+        .build()
+        .unwrap_err();
+    let fields: Vec<&str> = err.problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(fields, ["instance_type", "asg_desired", "ami_id"]);
+    let err = builder("inst-bad", "vpc-1234", &[]).build().unwrap_err();
+    assert!(err.has("subnets"), "{err}");
+}
+
+#[tokio::test]
+async fn instances_never_adopt_or_delete_a_look_alike_role() {
+    let aws = aws().await;
+    let env = environment("inst-look");
+    let role = format!("{env}-ecs-instance-role");
+    aws.iam()
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let instances = builder(&env, "vpc-12345678", &["subnet-1".to_owned()])
+        .build()
+        .unwrap();
+    let err = instances.apply(&aws).await.unwrap_err();
+    assert!(matches!(err, converge::Error::NotOwned { .. }), "{err}");
+    assert!(instances.destroy(&aws).await.unwrap().is_empty());
+    assert!(aws.iam().get_role().role_name(&role).send().await.is_ok());
+    aws.iam()
+        .delete_role()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn instances_make_the_legacy_service_role_only_when_asked() {
+    let aws = aws().await;
+    let env = environment("inst-svc");
+    let (vpc, subnets) = network(&aws).await;
+    let instances = builder(&env, &vpc, &subnets)
+        .create_ecs_service_role(true)
+        .asg_min(0)
+        .asg_desired(0)
+        .build()
+        .unwrap();
+    let out = instances.apply(&aws).await.unwrap();
+    let arn = out.service_role_arn.clone().unwrap();
+    assert!(
+        arn.ends_with(&format!("role/{env}-ecs-service-role")),
+        "{arn}"
+    );
+    aws.calls().reset();
+    assert_eq!(instances.apply(&aws).await.unwrap(), out);
+    assert_eq!(aws.calls().report().mutating, 0);
+
+    let deleted = instances.destroy(&aws).await.unwrap();
+    assert_eq!(deleted.summary(), (0, 0, 7), "{deleted}");
+    assert!(aws
+        .iam()
+        .get_role()
+        .role_name(format!("{env}-ecs-service-role"))
+        .send()
+        .await
+        .is_err());
+    assert_eq!(left(&aws, &env).await, Vec::<&str>::new());
+    for subnet in &subnets {
+        aws.ec2()
+            .delete_subnet()
+            .subnet_id(subnet)
+            .send()
+            .await
+            .unwrap();
+    }
+    aws.ec2().delete_vpc().vpc_id(&vpc).send().await.unwrap();
+}
