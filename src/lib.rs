@@ -8,6 +8,7 @@
 //! - [`vpc`]: the VPC module;
 //! - [`task_def`]: typed ECS task and container definitions;
 //! - [`ecs_service`]: the ECS service module, with cluster, log group and execution role;
+//! - [`ecs_instances`]: EC2 capacity for a cluster (Auto Scaling group of ECS-optimized instances);
 //! - [`target`]: the local AWS emulator or a real account, for the examples and tests.
 //!
 //! # Example
