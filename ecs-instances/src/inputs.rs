@@ -2,12 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use converge::{Invalid, Wait, ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG};
+use converge::{Invalid, Wait};
 
 /// The most user data EC2 takes, before base64.
 pub const MAX_USER_DATA: usize = 16 * 1024;
-const MAX_ENVIRONMENT_LEN: usize = 32;
-
 /// An Auto Scaling group of ECS-optimized EC2 instances joined to an ECS cluster, with its
 /// security group, instance role and profile, agent log group and launch template.
 ///
@@ -200,20 +198,7 @@ impl InstancesBuilder {
     pub fn build(self) -> Result<Instances, Invalid> {
         let mut invalid = Invalid::new();
         let environment = self.environment.unwrap_or_default();
-        if environment.is_empty() {
-            invalid.push("environment", "is required");
-        } else {
-            invalid.check(
-                environment.len() <= MAX_ENVIRONMENT_LEN
-                    && environment.starts_with(|c: char| c.is_ascii_alphabetic())
-                    && !environment.ends_with('-')
-                    && environment
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-'),
-                "environment",
-                format_args!("{environment:?} must be 1 to {MAX_ENVIRONMENT_LEN} letters, digits and hyphens, start with a letter and not end with a hyphen"),
-            );
-        }
+        invalid.check_environment(&environment);
         let cluster = self.ecs_cluster_name.unwrap_or_default();
         invalid.check(
             (1..=255).contains(&cluster.len())
@@ -231,7 +216,7 @@ impl InstancesBuilder {
         );
         let vpc_cidr = self.vpc_cidr.unwrap_or_default();
         invalid.check(
-            is_cidr(&vpc_cidr),
+            vpc_cidr.parse::<vpc::Ipv4Cidr>().is_ok(),
             "vpc_cidr",
             format_args!("{vpc_cidr:?} must be an IPv4 CIDR block"),
         );
@@ -296,15 +281,7 @@ impl InstancesBuilder {
                 self.root_volume_size
             ),
         );
-        for key in self.tags.keys() {
-            invalid.check(
-                ![NAME_TAG, ENVIRONMENT_TAG, OWNER_TAG].contains(&key.as_str())
-                    && !key.to_ascii_lowercase().starts_with("aws:")
-                    && (1..=128).contains(&key.len()),
-                format!("tags[{key:?}]"),
-                "is reserved (Name, Environment, the ownership tag, aws:) or not 1 to 128 characters",
-            );
-        }
+        invalid.check_tags(&self.tags);
         invalid.into_result(())?;
         Ok(Instances {
             environment,
@@ -349,13 +326,6 @@ pub(crate) fn is_instance_type(t: &str) -> bool {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     };
     ok(family) && ok(size) && family.starts_with(|c: char| c.is_ascii_lowercase())
-}
-
-fn is_cidr(cidr: &str) -> bool {
-    let Some((ip, len)) = cidr.split_once('/') else {
-        return false;
-    };
-    ip.parse::<std::net::Ipv4Addr>().is_ok() && len.parse::<u8>().is_ok_and(|l| l <= 32)
 }
 
 /// The user data that joins an instance to `cluster`: the ECS agent's configuration, with the
