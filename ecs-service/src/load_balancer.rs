@@ -53,8 +53,8 @@ fn protocol(p: ListenerProtocol) -> ProtocolEnum {
     }
 }
 
-/// Whether ELBv2 tags carry our ownership tag.
-async fn owned(aws: &Aws, tags: &Tags, arn: &str) -> Result<bool, Error> {
+/// Refuses a load balancer or target group whose ELBv2 tags lack our ownership tag.
+async fn ensure_owned(aws: &Aws, tags: &Tags, kind: &str, arn: &str) -> Result<(), Error> {
     let out = aws
         .elbv2()
         .describe_tags()
@@ -62,13 +62,12 @@ async fn owned(aws: &Aws, tags: &Tags, arn: &str) -> Result<bool, Error> {
         .send()
         .await
         .context("DescribeTags", arn)?;
-    Ok(out.tag_descriptions().iter().any(|d| {
-        tags.is_owned(
-            d.tags()
-                .iter()
-                .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
-        )
-    }))
+    let pairs = out
+        .tag_descriptions()
+        .iter()
+        .flat_map(|d| d.tags())
+        .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()));
+    tags.ensure_owned(kind, arn, pairs)
 }
 
 /// The load balancer named `name`, when it exists; an error when it is not ours.
@@ -87,9 +86,7 @@ pub(crate) async fn find_lb(aws: &Aws, tags: &Tags, name: &str) -> Result<Option
         return Ok(None);
     };
     let arn = lb.load_balancer_arn().unwrap_or_default().to_owned();
-    if !owned(aws, tags, &arn).await? {
-        return Err(not_owned(LB_KIND, &arn, tags));
-    }
+    ensure_owned(aws, tags, LB_KIND, &arn).await?;
     Ok(Some(FoundLb {
         dns_name: lb.dns_name().unwrap_or_default().to_owned(),
         zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_owned(),
@@ -102,14 +99,6 @@ pub(crate) async fn find_lb(aws: &Aws, tags: &Tags, name: &str) -> Result<Option
         security_groups: lb.security_groups().to_vec(),
         arn,
     }))
-}
-
-fn not_owned(kind: &str, id: &str, tags: &Tags) -> Error {
-    Error::NotOwned {
-        kind: kind.to_owned(),
-        id: id.to_owned(),
-        owner: tags.owner().to_owned(),
-    }
 }
 
 pub(crate) async fn create_lb(
@@ -247,9 +236,7 @@ pub(crate) async fn find_tg(aws: &Aws, tags: &Tags, name: &str) -> Result<Option
         return Ok(None);
     };
     let arn = tg.target_group_arn().unwrap_or_default().to_owned();
-    if !owned(aws, tags, &arn).await? {
-        return Err(not_owned(TG_KIND, &arn, tags));
-    }
+    ensure_owned(aws, tags, TG_KIND, &arn).await?;
     let deregistration_delay = deregistration_delay(aws, &arn).await?;
     Ok(Some(FoundTg {
         deregistration_delay,
