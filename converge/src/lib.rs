@@ -40,7 +40,7 @@ mod wait;
 
 pub use aws::{Aws, AwsBuilder};
 pub use error::{ignore_not_found, AwsResultExt, Error, Progress};
-pub use metrics::{ApiCalls, CallReport};
+pub use metrics::{is_mutating, ApiCalls, CallReport};
 pub use plan::{Action, Change, Diff, Plan};
 pub use retry::{Retry, Transient};
 pub use tags::{ec2_name, ec2_pairs, Tags, ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG};

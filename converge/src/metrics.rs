@@ -17,6 +17,7 @@ use serde::Serialize;
 #[derive(Clone, Debug, Default)]
 pub struct ApiCalls {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    order: Arc<Mutex<Vec<String>>>,
 }
 
 impl ApiCalls {
@@ -29,6 +30,15 @@ impl ApiCalls {
     pub fn record(&self, operation: &str) {
         let mut counts = self.counts.lock().expect("API call counter poisoned");
         *counts.entry(operation.to_owned()).or_default() += 1;
+        self.order
+            .lock()
+            .expect("API call log poisoned")
+            .push(operation.to_owned());
+    }
+
+    /// Every call since the last [`reset`](ApiCalls::reset), in the order they were made.
+    pub fn order(&self) -> Vec<String> {
+        self.order.lock().expect("API call log poisoned").clone()
     }
 
     /// Sets every count back to zero, so a test or benchmark can measure one step.
@@ -37,6 +47,7 @@ impl ApiCalls {
             .lock()
             .expect("API call counter poisoned")
             .clear();
+        self.order.lock().expect("API call log poisoned").clear();
     }
 
     /// The counts so far.

@@ -2,10 +2,11 @@
 
 use converge::{Action, Aws, AwsResultExt, Change, Error, Plan, Progress, Tags};
 
+use crate::capacity_provider::{self as cp, ClusterProviders};
 use crate::iam::{self, FoundProfile, FoundRole};
 use crate::inputs::Instances;
 use crate::outputs::InstancesOutputs;
-use crate::{asg, launch_template as lt, log_group, security_group as sg};
+use crate::{asg, launch_template as lt, security_group as sg};
 
 /// The SSM parameter naming the recommended ECS-optimized Amazon Linux 2023 AMI.
 pub const AMI_PARAMETER: &str =
@@ -19,11 +20,11 @@ struct Names {
     sg: String,
     role: String,
     profile: String,
-    log_group: String,
     lt: String,
     asg: String,
     instance: String,
     service_role: String,
+    capacity_provider: String,
 }
 
 /// What exists.
@@ -31,10 +32,14 @@ struct Existing {
     sg: Option<sg::Found>,
     role: Option<FoundRole>,
     profile: Option<FoundProfile>,
-    log_group: bool,
+    /// The log group's change, from its own block (empty when destroying).
+    log_group: Plan,
     lt: Option<lt::Found>,
     asg: Option<asg::Found>,
     service_role: Option<FoundRole>,
+    capacity_provider: Option<cp::Found>,
+    /// The cluster's providers, read when ours is wanted or exists.
+    cluster: ClusterProviders,
 }
 
 impl Instances {
@@ -47,11 +52,11 @@ impl Instances {
             sg: self.name("ecs-instances-sg"),
             role: self.name("ecs-instance-role"),
             profile: self.name("ecs-instance-profile"),
-            log_group: format!("/ecs/{}/ecs-agent", self.environment),
             lt: self.name("ecs-instances"),
             asg: self.name("ecs-asg"),
             instance: self.name("ecs-instance"),
             service_role: self.name("ecs-service-role"),
+            capacity_provider: self.name("ecs-instances"),
         }
     }
 
@@ -85,14 +90,20 @@ impl Instances {
         let tags = self.tags();
         let n = self.names();
         let log = async {
-            match log_group::find(aws, &tags, &n.log_group).await? {
-                Some(false) if strict => Err(Error::NotOwned {
-                    kind: log_group::KIND.into(),
-                    id: n.log_group.clone(),
-                    owner: tags.owner().to_owned(),
-                }),
-                found => Ok(found == Some(true)),
+            if strict {
+                self.log_group.plan(aws).await
+            } else {
+                Ok(Plan::new())
             }
+        };
+        let capacity = async {
+            let found = cp::find(aws, &tags, &n.capacity_provider, strict).await?;
+            let cluster = if found.is_some() || self.capacity_provider.is_some() {
+                cp::cluster_providers(aws, &self.ecs_cluster_name).await?
+            } else {
+                ClusterProviders::default()
+            };
+            Ok::<_, Error>((found, cluster))
         };
         let service_role = async {
             if strict && !self.create_ecs_service_role {
@@ -100,7 +111,7 @@ impl Instances {
             }
             iam::find_role(aws, &tags, &n.service_role, strict).await
         };
-        let (sg, role, profile, log_group, lt, asg, service_role) = tokio::try_join!(
+        let (sg, role, profile, log_group, lt, asg, service_role, (capacity_provider, cluster)) = tokio::try_join!(
             sg::find(aws, &tags, &n.sg, &self.vpc_cidr),
             iam::find_role(aws, &tags, &n.role, strict),
             iam::find_profile(aws, &tags, &n.profile, strict),
@@ -108,6 +119,7 @@ impl Instances {
             lt::find(aws, &tags, &n.lt),
             asg::find(aws, &tags, &n.asg, strict),
             service_role,
+            capacity,
         )?;
         Ok(Existing {
             sg,
@@ -117,6 +129,8 @@ impl Instances {
             lt,
             asg,
             service_role,
+            capacity_provider,
+            cluster,
         })
     }
 
@@ -180,15 +194,7 @@ impl Instances {
             }
             Some(p) => Change::new(Action::NoOp, iam::PROFILE_KIND, &n.profile).id(&p.arn),
         });
-        plan.push(Change::new(
-            if existing.log_group {
-                Action::NoOp
-            } else {
-                Action::Create
-            },
-            log_group::KIND,
-            &n.log_group,
-        ));
+        plan.extend(existing.log_group.clone());
 
         let profile_arn = existing
             .profile
@@ -227,6 +233,7 @@ impl Instances {
         };
 
         let group = self.desired_group(&lt_id, &version);
+        let asg_arn = existing.asg.as_ref().map(|f| f.arn.as_str());
         plan.push(match &existing.asg {
             None => Change::new(Action::Create, asg::KIND, &n.asg)
                 .diff("launch_template.version", None::<String>, Some(&version))
@@ -246,6 +253,7 @@ impl Instances {
                 change
             }
         });
+        self.plan_capacity_provider(&mut plan, &existing, asg_arn);
         if self.create_ecs_service_role {
             let policy = iam::policy_arn(aws.region(), iam::SERVICE_POLICY);
             plan.push(role_change(
@@ -321,9 +329,9 @@ impl Instances {
             Ok::<_, Error>((role_arn, profile_arn))
         };
         let logs = async {
-            if !existing.log_group {
-                log_group::create(aws, &tags, &n.log_group).await?;
-                progress.made(format_args!("{} \"{}\"", log_group::KIND, n.log_group));
+            // The block reads again; skipping it when nothing changes keeps a no-op cheap.
+            if !existing.log_group.is_empty() {
+                self.log_group.apply(aws).await?;
             }
             Ok::<_, Error>(())
         };
@@ -381,6 +389,9 @@ impl Instances {
                 f.arn.clone()
             }
         };
+        let capacity_provider_name = self
+            .converge_capacity_provider(aws, &existing, &asg_arn, progress)
+            .await?;
         Ok(InstancesOutputs {
             asg_name: n.asg,
             asg_arn,
@@ -389,9 +400,9 @@ impl Instances {
             instance_role_arn: role_arn,
             instance_profile_arn: profile_arn,
             security_group_id: sg_id,
-            log_group_name: n.log_group,
+            log_group_name: self.log_group.name().to_owned(),
             service_role_arn,
-            capacity_provider_name: None,
+            capacity_provider_name,
         })
     }
 
@@ -404,6 +415,19 @@ impl Instances {
         let existing = Box::pin(self.read(aws, false)).await?;
         let n = self.names();
         let mut plan = Plan::new();
+        if let Some(f) = &existing.capacity_provider {
+            if existing.cluster.has(&n.capacity_provider) {
+                cp::detach(
+                    aws,
+                    &self.ecs_cluster_name,
+                    &existing.cluster,
+                    &n.capacity_provider,
+                )
+                .await?;
+            }
+            cp::delete(aws, &self.tags(), &n.capacity_provider, &self.wait).await?;
+            plan.push(Change::new(Action::Delete, cp::KIND, &n.capacity_provider).id(&f.arn));
+        }
         if let Some(f) = &existing.asg {
             plan.push(Change::new(Action::Delete, asg::KIND, &n.asg).id(&f.arn));
             asg::delete(aws, &n.asg, &self.wait).await?;
@@ -429,13 +453,12 @@ impl Instances {
             }
             Ok::<_, Error>(())
         };
-        let logs = async {
-            if existing.log_group {
-                log_group::delete(aws, &n.log_group).await?;
-            }
-            Ok::<_, Error>(())
-        };
-        tokio::try_join!(template, instance_iam, service_role, logs)?;
+        let (_, _, _, logs) = tokio::try_join!(
+            template,
+            instance_iam,
+            service_role,
+            self.log_group.destroy(aws)
+        )?;
         if let Some(f) = &existing.sg {
             sg::delete(aws, &f.id).await?;
         }
@@ -451,13 +474,130 @@ impl Instances {
         if let Some(r) = &existing.service_role {
             plan.push(Change::new(Action::Delete, iam::ROLE_KIND, &n.service_role).id(&r.arn));
         }
-        if existing.log_group {
-            plan.push(Change::new(Action::Delete, log_group::KIND, &n.log_group));
-        }
+        plan.extend(logs);
         if let Some(f) = &existing.sg {
             plan.push(Change::new(Action::Delete, sg::KIND, &n.sg).id(&f.id));
         }
         Ok(plan)
+    }
+}
+
+/// The capacity provider: planned and converged after the group, whose ARN it names.
+impl Instances {
+    fn plan_capacity_provider(&self, plan: &mut Plan, existing: &Existing, asg_arn: Option<&str>) {
+        let name = self.names().capacity_provider;
+        let cluster = &existing.cluster;
+        let listed = |providers: &[String]| Some(providers.join(","));
+        match (&self.capacity_provider, &existing.capacity_provider) {
+            (None, None) => {}
+            (None, Some(found)) => {
+                if cluster.has(&name) {
+                    let after: Vec<String> = cluster
+                        .providers
+                        .iter()
+                        .filter(|p| **p != name)
+                        .cloned()
+                        .collect();
+                    plan.push(
+                        Change::new(Action::Update, cp::CLUSTER_KIND, &self.ecs_cluster_name).diff(
+                            "capacity_providers",
+                            listed(&cluster.providers),
+                            listed(&after),
+                        ),
+                    );
+                }
+                plan.push(Change::new(Action::Delete, cp::KIND, &name).id(&found.arn));
+            }
+            (Some(scaling), found) => {
+                let change = match found {
+                    None => {
+                        let mut change = Change::new(Action::Create, cp::KIND, &name).diff(
+                            "auto_scaling_group_arn",
+                            None::<String>,
+                            Some(asg_arn.unwrap_or(UNKNOWN)),
+                        );
+                        for (field, value) in scaling.fields() {
+                            change = change.diff(field, None::<String>, Some(value));
+                        }
+                        change
+                    }
+                    Some(found) if asg_arn.is_some_and(|arn| arn != found.asg_arn) => {
+                        Change::new(Action::Replace, cp::KIND, &name)
+                            .id(&found.arn)
+                            .diff("auto_scaling_group_arn", Some(&found.asg_arn), asg_arn)
+                    }
+                    Some(found) => {
+                        let mut change = Change::new(Action::NoOp, cp::KIND, &name).id(&found.arn);
+                        for ((field, have), (_, want)) in
+                            found.scaling.fields().into_iter().zip(scaling.fields())
+                        {
+                            if have != want {
+                                change.action = Action::Update;
+                                change = change.diff(field, Some(have), Some(want));
+                            }
+                        }
+                        change
+                    }
+                };
+                plan.push(change);
+                if !cluster.has(&name) {
+                    let mut after = cluster.providers.clone();
+                    after.push(name.clone());
+                    plan.push(
+                        Change::new(Action::Update, cp::CLUSTER_KIND, &self.ecs_cluster_name).diff(
+                            "capacity_providers",
+                            listed(&cluster.providers),
+                            listed(&after),
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Makes, updates, replaces or removes our capacity provider and keeps the cluster's list
+    /// in step. Returns its name when it is wanted.
+    async fn converge_capacity_provider(
+        &self,
+        aws: &Aws,
+        existing: &Existing,
+        asg_arn: &str,
+        progress: &Progress,
+    ) -> Result<Option<String>, Error> {
+        let tags = self.tags();
+        let name = self.names().capacity_provider;
+        let cluster_name = &self.ecs_cluster_name;
+        let mut cluster = existing.cluster.clone();
+        let found = match &existing.capacity_provider {
+            Some(found) if self.capacity_provider.is_none() || found.asg_arn != asg_arn => {
+                // Not wanted any more, or bound to a group that is gone: ECS cannot move a
+                // provider to another group, so it goes and (when wanted) comes back.
+                if cluster.has(&name) {
+                    cp::detach(aws, cluster_name, &cluster, &name).await?;
+                    cluster.providers.retain(|p| *p != name);
+                }
+                cp::delete(aws, &tags, &name, &self.wait).await?;
+                None
+            }
+            found => found.clone(),
+        };
+        let Some(scaling) = &self.capacity_provider else {
+            return Ok(None);
+        };
+        match found {
+            None => {
+                let arn = cp::create(aws, &tags, &name, asg_arn, scaling).await?;
+                progress.made(format_args!("{} \"{name}\" ({arn})", cp::KIND));
+            }
+            Some(found) if found.scaling != *scaling => {
+                cp::update(aws, &name, scaling).await?;
+            }
+            Some(_) => {}
+        }
+        if !cluster.has(&name) {
+            cp::attach(aws, cluster_name, &cluster, &name).await?;
+        }
+        Ok(Some(name))
     }
 }
 

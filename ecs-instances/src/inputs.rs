@@ -3,6 +3,9 @@
 use std::collections::BTreeMap;
 
 use converge::{Invalid, Wait};
+use ecs_service::LogGroup;
+
+use crate::capacity_provider::{ManagedScaling, RESERVED_PREFIXES};
 
 /// The most user data EC2 takes, before base64.
 pub const MAX_USER_DATA: usize = 16 * 1024;
@@ -28,6 +31,8 @@ pub struct Instances {
     pub(crate) root_volume_size: u32,
     pub(crate) create_ecs_service_role: bool,
     pub(crate) instance_refresh: bool,
+    pub(crate) capacity_provider: Option<ManagedScaling>,
+    pub(crate) log_group: LogGroup,
     pub(crate) tags: BTreeMap<String, String>,
     pub(crate) wait: Wait,
 }
@@ -50,6 +55,8 @@ pub struct InstancesBuilder {
     root_volume_size: u32,
     create_ecs_service_role: bool,
     instance_refresh: bool,
+    capacity_provider: Option<ManagedScaling>,
+    log_retention_in_days: Option<u32>,
     tags: BTreeMap<String, String>,
     wait: Wait,
 }
@@ -72,6 +79,8 @@ impl Default for InstancesBuilder {
             root_volume_size: 30,
             create_ecs_service_role: false,
             instance_refresh: false,
+            capacity_provider: None,
+            log_retention_in_days: Some(30),
             tags: BTreeMap::new(),
             wait: Wait::default(),
         }
@@ -182,6 +191,23 @@ impl InstancesBuilder {
         self
     }
 
+    /// Makes an ECS capacity provider for the group, with managed scaling, and adds it to the
+    /// cluster's capacity providers (keeping the others and the default strategy). Services
+    /// then place tasks on it with a capacity provider strategy, and ECS grows and shrinks the
+    /// group to fit them. Off by default, as in the module; turning it off again detaches and
+    /// deletes it. Its name is `<environment>-ecs-instances`.
+    pub fn capacity_provider(mut self, scaling: impl Into<Option<ManagedScaling>>) -> Self {
+        self.capacity_provider = scaling.into();
+        self
+    }
+
+    /// How long CloudWatch keeps the agent's logs: one of [`LogGroup::RETENTION_DAYS`], or
+    /// `None` to keep them forever (default 30 days, as the service's log group).
+    pub fn log_retention_in_days(mut self, days: impl Into<Option<u32>>) -> Self {
+        self.log_retention_in_days = days.into();
+        self
+    }
+
     /// An extra tag on every resource, propagated to the instances.
     pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.tags.insert(key.into(), value.into());
@@ -281,8 +307,40 @@ impl InstancesBuilder {
                 self.root_volume_size
             ),
         );
+        if let Some(scaling) = &self.capacity_provider {
+            scaling.check(&mut invalid, "capacity_provider");
+            let reserved = RESERVED_PREFIXES
+                .iter()
+                .find(|p| environment.to_ascii_lowercase().starts_with(*p));
+            if let Some(prefix) = reserved {
+                invalid.push(
+                    "environment",
+                    format_args!(
+                        "{environment:?} starts with {prefix:?}, which ECS keeps for its own capacity providers; the capacity provider is named after the environment"
+                    ),
+                );
+            }
+        }
+        if let Some(days) = self.log_retention_in_days {
+            invalid.check(
+                LogGroup::RETENTION_DAYS.contains(&days),
+                "log_retention_in_days",
+                format_args!(
+                    "{days} is not a retention CloudWatch Logs accepts: one of {:?}, or None to never expire",
+                    LogGroup::RETENTION_DAYS
+                ),
+            );
+        }
         invalid.check_tags(&self.tags);
         invalid.into_result(())?;
+        let mut log_group = LogGroup::builder()
+            .environment(&environment)
+            .name(format!("/ecs/{environment}/ecs-agent"))
+            .retention_in_days(self.log_retention_in_days);
+        for (key, value) in &self.tags {
+            log_group = log_group.tag(key, value);
+        }
+        let log_group = log_group.build()?;
         Ok(Instances {
             environment,
             ecs_cluster_name: cluster,
@@ -299,6 +357,8 @@ impl InstancesBuilder {
             root_volume_size: self.root_volume_size,
             create_ecs_service_role: self.create_ecs_service_role,
             instance_refresh: self.instance_refresh,
+            capacity_provider: self.capacity_provider,
+            log_group,
             tags: self.tags,
             wait: self.wait,
         })
@@ -466,6 +526,51 @@ mod tests {
         for bad in ["t3", ".small", "t3.", "T3.small", "t3 .small", "t3.small.x"] {
             assert!(!is_instance_type(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn capacity_provider_and_log_retention_rules() {
+        let err = Instances::builder()
+            .environment("ecs-prod")
+            .ecs_cluster_name("prod")
+            .vpc_id("vpc-1")
+            .vpc_cidr("10.0.0.0/16")
+            .subnets(["subnet-1"])
+            .capacity_provider(ManagedScaling {
+                target_capacity: 101,
+                ..ManagedScaling::default()
+            })
+            .log_retention_in_days(31)
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            fields(&err),
+            [
+                "capacity_provider.target_capacity",
+                "environment",
+                "log_retention_in_days"
+            ]
+        );
+        assert!(err.to_string().contains("ECS keeps for its own"), "{err}");
+        // The prefix only matters when there is a provider to name.
+        assert!(Instances::builder()
+            .environment("ecs-prod")
+            .ecs_cluster_name("prod")
+            .vpc_id("vpc-1")
+            .vpc_cidr("10.0.0.0/16")
+            .subnets(["subnet-1"])
+            .build()
+            .is_ok());
+        let i = valid()
+            .capacity_provider(ManagedScaling::default())
+            .log_retention_in_days(None)
+            .build()
+            .unwrap();
+        assert_eq!(i.log_group.retention_in_days(), None);
+        assert_eq!(
+            valid().build().unwrap().log_group.retention_in_days(),
+            Some(30)
+        );
     }
 
     #[test]

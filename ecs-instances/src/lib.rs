@@ -22,7 +22,12 @@
 //! - A changed AMI, instance type or user data makes a new launch template version and moves
 //!   the group to it; [`instance_refresh`](InstancesBuilder::instance_refresh) also replaces
 //!   the running instances.
-//! - Not ported yet: an ECS capacity provider (`capacity_provider_name` is always `None`).
+//! - An optional **ECS capacity provider** with managed scaling
+//!   ([`capacity_provider`](InstancesBuilder::capacity_provider)), added to the cluster's
+//!   capacity providers next to the ones already there.
+//! - The agent's log group keeps its events 30 days by default
+//!   ([`log_retention_in_days`](InstancesBuilder::log_retention_in_days)); it is an
+//!   [`ecs_service::LogGroup`], owned as `log-group/<env>`.
 //!
 //! Every resource is tagged `Name`, `Environment` and `ecs-modules:owner=ecs-instances/<env>`
 //! in its create call, found again by name and that tag, and never touched without it.
@@ -51,14 +56,15 @@
 
 mod apply;
 mod asg;
+mod capacity_provider;
 mod iam;
 mod inputs;
 mod launch_template;
-mod log_group;
 mod outputs;
 mod security_group;
 
 pub use apply::AMI_PARAMETER;
+pub use capacity_provider::ManagedScaling;
 pub use inputs::{default_user_data, Instances, InstancesBuilder, MAX_USER_DATA};
 pub use outputs::InstancesOutputs;
 

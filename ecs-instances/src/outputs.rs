@@ -23,6 +23,6 @@ pub struct InstancesOutputs {
     pub log_group_name: String,
     /// The legacy ECS service role, when asked for.
     pub service_role_arn: Option<String>,
-    /// The ECS capacity provider; this port makes none yet.
+    /// The ECS capacity provider, when asked for.
     pub capacity_provider_name: Option<String>,
 }

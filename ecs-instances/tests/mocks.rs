@@ -15,6 +15,7 @@ use aws_sdk_autoscaling::types::{AutoScalingGroup, LaunchTemplateSpecification, 
 use aws_sdk_autoscaling::Client as Asg;
 use aws_sdk_cloudwatchlogs::operation::create_log_group::CreateLogGroupOutput;
 use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
+use aws_sdk_cloudwatchlogs::operation::put_retention_policy::PutRetentionPolicyOutput;
 use aws_sdk_cloudwatchlogs::Client as Logs;
 use aws_sdk_ec2::operation::authorize_security_group_ingress::AuthorizeSecurityGroupIngressOutput;
 use aws_sdk_ec2::operation::create_launch_template::CreateLaunchTemplateOutput;
@@ -31,6 +32,8 @@ use aws_sdk_ec2::types::{
     ResponseLaunchTemplateData, SecurityGroup,
 };
 use aws_sdk_ec2::Client as Ec2;
+use aws_sdk_ecs::operation::describe_capacity_providers::DescribeCapacityProvidersOutput;
+use aws_sdk_ecs::Client as Ecs;
 use aws_sdk_iam::error::ErrorMetadata as IamErrorMetadata;
 use aws_sdk_iam::operation::add_role_to_instance_profile::AddRoleToInstanceProfileOutput;
 use aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput;
@@ -57,11 +60,28 @@ const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/blog-ecs-instance-role";
 const POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role";
 const ASG_ARN: &str = "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:1:autoScalingGroupName/blog-ecs-asg";
 
+#[derive(Default)]
 struct Rules {
     ec2: Vec<Rule>,
     asg: Vec<Rule>,
     iam: Vec<Rule>,
     logs: Vec<Rule>,
+    ecs: Vec<Rule>,
+}
+
+const LOG_GROUP: &str = "/ecs/blog/ecs-agent";
+const LOG_GROUP_ARN: &str = "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/blog/ecs-agent:*";
+
+fn agent_log_group() -> DescribeLogGroupsOutput {
+    DescribeLogGroupsOutput::builder()
+        .log_groups(
+            aws_sdk_cloudwatchlogs::types::LogGroup::builder()
+                .log_group_name(LOG_GROUP)
+                .arn(LOG_GROUP_ARN)
+                .retention_in_days(30)
+                .build(),
+        )
+        .build()
 }
 
 fn aws(r: &Rules) -> Aws {
@@ -82,7 +102,14 @@ fn aws(r: &Rules) -> Aws {
         .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled()));
     let logs = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &r.logs, |c| c
         .retry_config(aws_sdk_cloudwatchlogs::config::retry::RetryConfig::disabled()));
+    // No capacity provider unless a test asks for one.
+    let no_provider = mock!(Ecs::describe_capacity_providers)
+        .then_output(|| DescribeCapacityProvidersOutput::builder().build());
+    let ecs_rules: Vec<Rule> = r.ecs.iter().cloned().chain([no_provider]).collect();
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs_rules, |c| c
+        .retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled()));
     Aws::builder()
+        .ecs(ecs)
         .ec2(ec2)
         .autoscaling(asg)
         .iam(iam)
@@ -161,13 +188,26 @@ fn fresh_iam_and_logs() -> (Vec<Rule>, Vec<Rule>) {
             .then_output(|| AddRoleToInstanceProfileOutput::builder().build()),
     ];
     let logs = vec![
-        mock!(Logs::describe_log_groups).then_output(|| DescribeLogGroupsOutput::builder().build()),
+        // Read for the plan, read again by the log group block, listed after the create.
+        mock!(Logs::describe_log_groups)
+            .sequence()
+            .output(|| DescribeLogGroupsOutput::builder().build())
+            .times(2)
+            .output(agent_log_group)
+            .repeatedly()
+            .build(),
         mock!(Logs::create_log_group)
             .match_requests(|r| {
-                r.log_group_name() == Some("/ecs/blog/ecs-agent")
-                    && r.tags().is_some_and(|t| t.contains_key(OWNER))
+                r.log_group_name() == Some(LOG_GROUP)
+                    && r.tags()
+                        .is_some_and(|t| t.get(OWNER).map(String::as_str) == Some("log-group/blog"))
             })
             .then_output(|| CreateLogGroupOutput::builder().build()),
+        mock!(Logs::put_retention_policy)
+            .match_requests(|r| {
+                r.log_group_name() == Some(LOG_GROUP) && r.retention_in_days() == Some(30)
+            })
+            .then_output(|| PutRetentionPolicyOutput::builder().build()),
     ];
     (iam, logs)
 }
@@ -337,6 +377,7 @@ async fn fresh_apply_builds_a_hardened_launch_template_and_retries_the_profile()
         asg: vec![create_group.clone(), describe_group],
         iam,
         logs,
+        ecs: vec![],
     };
     let aws = aws(&rules);
 
@@ -396,6 +437,7 @@ async fn profile_errors_are_retried_only_for_a_bounded_time() {
         ],
         iam,
         logs,
+        ecs: vec![],
     };
     let aws = aws(&rules);
 
@@ -406,8 +448,9 @@ async fn profile_errors_are_retried_only_for_a_bounded_time() {
     assert!(never_ready.num_calls() > 1);
 }
 
-/// Everything exists as a first apply left it, on template version 1 (`t3.small`).
-fn existing(ec2_extra: Vec<Rule>, asg_extra: Vec<Rule>) -> Aws {
+/// Everything exists as a first apply left it, on template version 1 (`t3.small`); the
+/// extra rules come first, so they can answer differently.
+fn existing(extra: Rules) -> Aws {
     let sg = SecurityGroup::builder()
         .group_id("sg-1")
         .tags(
@@ -460,7 +503,7 @@ fn existing(ec2_extra: Vec<Rule>, asg_extra: Vec<Rule>) -> Aws {
             ecs_instances::default_user_data("blog-cluster"),
         ))
         .build();
-    let mut ec2 = vec![
+    let ec2 = vec![
         mock!(Ec2::describe_security_groups).then_output(move || {
             DescribeSecurityGroupsOutput::builder()
                 .security_groups(sg.clone())
@@ -493,13 +536,16 @@ fn existing(ec2_extra: Vec<Rule>, asg_extra: Vec<Rule>) -> Aws {
                 .build()
         }),
     ];
-    ec2.extend(ec2_extra);
-    let mut asg = vec![mock!(Asg::describe_auto_scaling_groups).then_output(|| {
-        DescribeAutoScalingGroupsOutput::builder()
-            .auto_scaling_groups(group("1"))
-            .build()
-    })];
-    asg.extend(asg_extra);
+    let ec2 = [extra.ec2, ec2].concat();
+    let asg = [
+        extra.asg,
+        vec![mock!(Asg::describe_auto_scaling_groups).then_output(|| {
+            DescribeAutoScalingGroupsOutput::builder()
+                .auto_scaling_groups(group("1"))
+                .build()
+        })],
+    ]
+    .concat();
     let role = Role::builder()
         .role_name("blog-ecs-instance-role")
         .arn(ROLE_ARN)
@@ -530,33 +576,25 @@ fn existing(ec2_extra: Vec<Rule>, asg_extra: Vec<Rule>) -> Aws {
         }),
     ];
     let logs = vec![
-        mock!(Logs::describe_log_groups).then_output(|| {
-            DescribeLogGroupsOutput::builder()
-                .log_groups(
-                    aws_sdk_cloudwatchlogs::types::LogGroup::builder()
-                        .log_group_name("/ecs/blog/ecs-agent")
-                        .arn("arn:aws:logs:us-east-1:123456789012:log-group:/ecs/blog/ecs-agent:*")
-                        .build(),
-                )
-                .build()
-        }),
+        mock!(Logs::describe_log_groups).then_output(agent_log_group),
         mock!(Logs::list_tags_for_resource).then_output(|| {
             aws_sdk_cloudwatchlogs::operation::list_tags_for_resource::ListTagsForResourceOutput::builder()
-                .tags(OWNER, "ecs-instances/blog")
+                .tags(OWNER, "log-group/blog")
                 .build()
         }),
     ];
     aws(&Rules {
         ec2,
         asg,
-        iam,
-        logs,
+        iam: [extra.iam, iam].concat(),
+        logs: [extra.logs, logs].concat(),
+        ecs: extra.ecs,
     })
 }
 
 #[tokio::test]
 async fn unchanged_inputs_make_no_mutating_call() {
-    let aws = existing(vec![], vec![]);
+    let aws = existing(Rules::default());
     let plan = blog().plan(&aws).await.unwrap();
     assert!(plan.is_empty(), "{plan}");
     let out = blog().apply(&aws).await.unwrap();
@@ -586,7 +624,11 @@ async fn a_new_instance_type_makes_a_template_version_and_moves_the_group() {
             r.launch_template().and_then(|l| l.version()) == Some("2") && r.max_size() == Some(4)
         })
         .then_output(|| UpdateAutoScalingGroupOutput::builder().build());
-    let aws = existing(vec![new_version.clone()], vec![update.clone()]);
+    let aws = existing(Rules {
+        ec2: vec![new_version.clone()],
+        asg: vec![update.clone()],
+        ..Rules::default()
+    });
     let bigger = Instances::builder()
         .environment("blog")
         .ecs_cluster_name("blog-cluster")
@@ -628,10 +670,11 @@ async fn instance_refresh_starts_only_when_the_template_changes() {
     let refresh = mock!(Asg::start_instance_refresh)
         .match_requests(|r| r.auto_scaling_group_name() == Some("blog-ecs-asg"))
         .then_output(|| StartInstanceRefreshOutput::builder().build());
-    let aws = existing(
-        vec![new_version.clone()],
-        vec![update.clone(), refresh.clone()],
-    );
+    let aws = existing(Rules {
+        ec2: vec![new_version.clone()],
+        asg: vec![update.clone(), refresh.clone()],
+        ..Rules::default()
+    });
     let with_refresh = |ami: &str| {
         Instances::builder()
             .environment("blog")
@@ -662,4 +705,281 @@ async fn instance_refresh_starts_only_when_the_template_changes() {
         ),
         (1, 1, 1)
     );
+}
+
+const PROVIDER_ARN: &str =
+    "arn:aws:ecs:us-east-1:123456789012:capacity-provider/blog-ecs-instances";
+
+fn provider(target_capacity: i32) -> aws_sdk_ecs::types::CapacityProvider {
+    aws_sdk_ecs::types::CapacityProvider::builder()
+        .name("blog-ecs-instances")
+        .capacity_provider_arn(PROVIDER_ARN)
+        .status(aws_sdk_ecs::types::CapacityProviderStatus::Active)
+        .auto_scaling_group_provider(
+            aws_sdk_ecs::types::AutoScalingGroupProvider::builder()
+                .auto_scaling_group_arn(ASG_ARN)
+                .managed_scaling(
+                    aws_sdk_ecs::types::ManagedScaling::builder()
+                        .status(aws_sdk_ecs::types::ManagedScalingStatus::Enabled)
+                        .target_capacity(target_capacity)
+                        .minimum_scaling_step_size(1)
+                        .maximum_scaling_step_size(10_000)
+                        .instance_warmup_period(300)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .tags(
+            aws_sdk_ecs::types::Tag::builder()
+                .key(OWNER)
+                .value("ecs-instances/blog")
+                .build(),
+        )
+        .build()
+}
+
+/// The cluster with FARGATE as its default strategy, and `providers`.
+fn cluster(
+    providers: &[&str],
+) -> aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput {
+    aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput::builder()
+        .clusters(
+            aws_sdk_ecs::types::Cluster::builder()
+                .cluster_name("blog-cluster")
+                .status("ACTIVE")
+                .set_capacity_providers(Some(providers.iter().map(|p| p.to_string()).collect()))
+                .default_capacity_provider_strategy(
+                    aws_sdk_ecs::types::CapacityProviderStrategyItem::builder()
+                        .capacity_provider("FARGATE")
+                        .weight(1)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+fn keeps_fargate_strategy(
+    r: &aws_sdk_ecs::operation::put_cluster_capacity_providers::PutClusterCapacityProvidersInput,
+) -> bool {
+    r.cluster() == Some("blog-cluster")
+        && matches!(r.default_capacity_provider_strategy(), [only] if only.capacity_provider() == "FARGATE")
+}
+
+fn with_provider(scaling: ecs_instances::ManagedScaling) -> Instances {
+    Instances::builder()
+        .environment("blog")
+        .ecs_cluster_name("blog-cluster")
+        .vpc_id("vpc-1")
+        .vpc_cidr("10.0.0.0/16")
+        .subnets(["subnet-a", "subnet-b"])
+        .capacity_provider(scaling)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_capacity_provider_is_made_for_the_group_and_added_next_to_fargate() {
+    let create = mock!(Ecs::create_capacity_provider)
+        .match_requests(|r| {
+            let asg = r.auto_scaling_group_provider();
+            let scaling = asg.and_then(|a| a.managed_scaling());
+            r.name() == Some("blog-ecs-instances")
+                && asg.map(|a| a.auto_scaling_group_arn()) == Some(ASG_ARN)
+                && scaling.and_then(|s| s.status())
+                    == Some(&aws_sdk_ecs::types::ManagedScalingStatus::Enabled)
+                && scaling.and_then(|s| s.target_capacity()) == Some(80)
+                && r.tags()
+                    .iter()
+                    .any(|t| t.key() == Some(OWNER) && t.value() == Some("ecs-instances/blog"))
+        })
+        .then_output(|| {
+            aws_sdk_ecs::operation::create_capacity_provider::CreateCapacityProviderOutput::builder(
+            )
+            .capacity_provider(provider(80))
+            .build()
+        });
+    let attach = mock!(Ecs::put_cluster_capacity_providers)
+        .match_requests(|r| {
+            keeps_fargate_strategy(r)
+                && r.capacity_providers()
+                    == ["FARGATE", "blog-ecs-instances"]
+        })
+        .then_output(|| {
+            aws_sdk_ecs::operation::put_cluster_capacity_providers::PutClusterCapacityProvidersOutput::builder().build()
+        });
+    let aws = existing(Rules {
+        ecs: vec![
+            mock!(Ecs::describe_clusters).then_output(|| cluster(&["FARGATE"])),
+            create.clone(),
+            attach.clone(),
+        ],
+        ..Rules::default()
+    });
+    let instances = with_provider(ecs_instances::ManagedScaling {
+        target_capacity: 80,
+        ..Default::default()
+    });
+
+    let plan = instances.plan(&aws).await.unwrap();
+    assert_eq!(plan.summary(), (1, 1, 0), "{plan}");
+    let listed = plan
+        .find("aws_ecs_cluster_capacity_providers", "blog-cluster")
+        .unwrap();
+    assert_eq!(
+        listed.diffs[0].after.as_deref(),
+        Some("FARGATE,blog-ecs-instances")
+    );
+
+    let out = instances.apply(&aws).await.unwrap();
+    assert_eq!(
+        out.capacity_provider_name.as_deref(),
+        Some("blog-ecs-instances")
+    );
+    assert_eq!((create.num_calls(), attach.num_calls()), (1, 1));
+    assert_eq!(
+        aws.calls()
+            .report()
+            .mutations()
+            .into_keys()
+            .collect::<Vec<_>>(),
+        ["CreateCapacityProvider", "PutClusterCapacityProviders"]
+    );
+}
+
+#[tokio::test]
+async fn destroy_detaches_and_deletes_the_provider_then_the_group_and_the_security_group_last() {
+    let detach = mock!(Ecs::put_cluster_capacity_providers)
+        .match_requests(|r| {
+            keeps_fargate_strategy(r) && r.capacity_providers() == ["FARGATE"]
+        })
+        .then_output(|| {
+            aws_sdk_ecs::operation::put_cluster_capacity_providers::PutClusterCapacityProvidersOutput::builder().build()
+        });
+    let aws = existing(Rules {
+        ecs: vec![
+            mock!(Ecs::describe_capacity_providers)
+                .sequence()
+                .output(|| {
+                    DescribeCapacityProvidersOutput::builder()
+                        .capacity_providers(provider(100))
+                        .build()
+                })
+                .output(|| DescribeCapacityProvidersOutput::builder().build())
+                .repeatedly()
+                .build(),
+            mock!(Ecs::describe_clusters)
+                .then_output(|| cluster(&["FARGATE", "blog-ecs-instances"])),
+            detach.clone(),
+            mock!(Ecs::delete_capacity_provider)
+                .match_requests(|r| r.capacity_provider() == Some("blog-ecs-instances"))
+                .then_output(|| {
+                    aws_sdk_ecs::operation::delete_capacity_provider::DeleteCapacityProviderOutput::builder().build()
+                }),
+        ],
+        asg: vec![
+            mock!(Asg::describe_auto_scaling_groups)
+                .sequence()
+                .output(|| {
+                    DescribeAutoScalingGroupsOutput::builder()
+                        .auto_scaling_groups(group("1"))
+                        .build()
+                })
+                .output(|| DescribeAutoScalingGroupsOutput::builder().build())
+                .repeatedly()
+                .build(),
+            mock!(Asg::delete_auto_scaling_group)
+                .match_requests(|r| {
+                    r.auto_scaling_group_name() == Some("blog-ecs-asg") && r.force_delete() == Some(true)
+                })
+                .then_output(|| {
+                    aws_sdk_autoscaling::operation::delete_auto_scaling_group::DeleteAutoScalingGroupOutput::builder().build()
+                }),
+        ],
+        ec2: vec![
+            mock!(Ec2::delete_launch_template)
+                .match_requests(|r| r.launch_template_id() == Some("lt-1"))
+                .then_output(|| {
+                    aws_sdk_ec2::operation::delete_launch_template::DeleteLaunchTemplateOutput::builder().build()
+                }),
+            mock!(Ec2::delete_security_group)
+                .match_requests(|r| r.group_id() == Some("sg-1"))
+                .then_output(|| {
+                    aws_sdk_ec2::operation::delete_security_group::DeleteSecurityGroupOutput::builder().build()
+                }),
+        ],
+        iam: vec![
+            mock!(Iam::get_role)
+                .match_requests(|r| r.role_name() == Some("blog-ecs-service-role"))
+                .then_error(|| GetRoleError::generic(no_such_entity())),
+            mock!(Iam::remove_role_from_instance_profile).then_output(|| {
+                aws_sdk_iam::operation::remove_role_from_instance_profile::RemoveRoleFromInstanceProfileOutput::builder().build()
+            }),
+            mock!(Iam::delete_instance_profile).then_output(|| {
+                aws_sdk_iam::operation::delete_instance_profile::DeleteInstanceProfileOutput::builder().build()
+            }),
+            mock!(Iam::detach_role_policy)
+                .match_requests(|r| r.policy_arn() == Some(POLICY))
+                .then_output(|| {
+                    aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyOutput::builder().build()
+                }),
+            mock!(Iam::list_role_policies).then_output(|| {
+                aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput::builder()
+                    .set_policy_names(Some(vec![]))
+                    .build()
+                    .unwrap()
+            }),
+            mock!(Iam::delete_role)
+                .match_requests(|r| r.role_name() == Some("blog-ecs-instance-role"))
+                .then_output(|| {
+                    aws_sdk_iam::operation::delete_role::DeleteRoleOutput::builder().build()
+                }),
+        ],
+        logs: vec![mock!(Logs::delete_log_group)
+            .match_requests(|r| r.log_group_name() == Some(LOG_GROUP))
+            .then_output(|| {
+                aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupOutput::builder().build()
+            })],
+    });
+
+    let deleted = with_provider(ecs_instances::ManagedScaling::default())
+        .destroy(&aws)
+        .await
+        .unwrap();
+    assert_eq!(deleted.summary(), (0, 0, 7), "{deleted}");
+    assert_eq!(detach.num_calls(), 1);
+
+    let order: Vec<String> = aws
+        .calls()
+        .order()
+        .into_iter()
+        .filter(|op| converge::is_mutating(op))
+        .collect();
+    let at = |op: &str| {
+        order
+            .iter()
+            .position(|o| o == op)
+            .unwrap_or_else(|| panic!("{op} not called: {order:?}"))
+    };
+    assert_eq!(
+        order[..3],
+        [
+            "PutClusterCapacityProviders",
+            "DeleteCapacityProvider",
+            "DeleteAutoScalingGroup"
+        ]
+    );
+    assert_eq!(
+        order.last().map(String::as_str),
+        Some("DeleteSecurityGroup")
+    );
+    assert!(at("RemoveRoleFromInstanceProfile") < at("DeleteInstanceProfile"));
+    assert!(at("DeleteInstanceProfile") < at("DeleteRole"));
+    assert!(at("DetachRolePolicy") < at("DeleteRole"));
+    for op in ["DeleteLaunchTemplate", "DeleteLogGroup"] {
+        assert!(at(op) > at("DeleteAutoScalingGroup"), "{order:?}");
+    }
+    assert_eq!(order.len(), 10, "{order:?}");
 }

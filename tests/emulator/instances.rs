@@ -3,7 +3,7 @@
 
 use aws_sdk_ec2::types::{Filter, InstanceStateName};
 use converge::{Action, Aws};
-use ecs_modules::ecs_instances::{Instances, InstancesBuilder};
+use ecs_modules::ecs_instances::{Instances, InstancesBuilder, ManagedScaling};
 
 use crate::util::{aws, environment};
 
@@ -164,6 +164,14 @@ async fn instances_apply_once_new_template_version_and_destroy() {
         .ends_with(&format!("instance-profile/{env}-ecs-instance-profile")));
     assert!(out.security_group_id.starts_with("sg-"));
     assert_eq!(out.log_group_name, format!("/ecs/{env}/ecs-agent"));
+    let logs = aws
+        .logs()
+        .describe_log_groups()
+        .log_group_name_prefix(&out.log_group_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logs.log_groups()[0].retention_in_days(), Some(30));
     assert_eq!(out.service_role_arn, None);
     assert_eq!(out.capacity_provider_name, None);
 
@@ -315,8 +323,11 @@ async fn instances_apply_once_new_template_version_and_destroy() {
     assert_eq!(deleted.summary(), (0, 0, 6), "{deleted}");
     assert_eq!(left(&aws, &env).await, Vec::<&str>::new());
     assert!(bigger.destroy(&aws).await.unwrap().is_empty());
+    drop_network(&aws, &vpc, &subnets).await;
+}
 
-    for subnet in &subnets {
+async fn drop_network(aws: &Aws, vpc: &str, subnets: &[String]) {
+    for subnet in subnets {
         aws.ec2()
             .delete_subnet()
             .subnet_id(subnet)
@@ -324,7 +335,7 @@ async fn instances_apply_once_new_template_version_and_destroy() {
             .await
             .unwrap();
     }
-    aws.ec2().delete_vpc().vpc_id(&vpc).send().await.unwrap();
+    aws.ec2().delete_vpc().vpc_id(vpc).send().await.unwrap();
 }
 
 fn decode_base64(b64: &str) -> String {
@@ -431,4 +442,131 @@ async fn instances_make_the_legacy_service_role_only_when_asked() {
             .unwrap();
     }
     aws.ec2().delete_vpc().vpc_id(&vpc).send().await.unwrap();
+}
+
+/// The cluster's capacity providers and the providers of its default strategy.
+async fn cluster_providers(aws: &Aws, cluster: &str) -> (Vec<String>, Vec<String>) {
+    let out = aws
+        .ecs()
+        .describe_clusters()
+        .clusters(cluster)
+        .send()
+        .await
+        .unwrap();
+    let c = &out.clusters()[0];
+    (
+        c.capacity_providers().to_vec(),
+        c.default_capacity_provider_strategy()
+            .iter()
+            .map(|s| s.capacity_provider().to_owned())
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn instances_capacity_provider_joins_the_cluster_beside_fargate_and_leaves_on_destroy() {
+    let aws = aws().await;
+    let env = environment("cap");
+    let (vpc, subnets) = network(&aws).await;
+    aws.ecs()
+        .create_cluster()
+        .cluster_name(&env)
+        .capacity_providers("FARGATE")
+        .default_capacity_provider_strategy(
+            aws_sdk_ecs::types::CapacityProviderStrategyItem::builder()
+                .capacity_provider("FARGATE")
+                .weight(1)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let name = format!("{env}-ecs-instances");
+    let with = |target_capacity| {
+        builder(&env, &vpc, &subnets)
+            .capacity_provider(ManagedScaling {
+                target_capacity,
+                ..ManagedScaling::default()
+            })
+            .build()
+            .unwrap()
+    };
+
+    let out = with(90).apply(&aws).await.unwrap();
+    assert_eq!(out.capacity_provider_name.as_deref(), Some(name.as_str()));
+    let described = aws
+        .ecs()
+        .describe_capacity_providers()
+        .capacity_providers(&name)
+        .send()
+        .await
+        .unwrap();
+    let asg_provider = described.capacity_providers()[0]
+        .auto_scaling_group_provider()
+        .unwrap();
+    assert_eq!(asg_provider.auto_scaling_group_arn(), out.asg_arn);
+    let scaling = asg_provider.managed_scaling().unwrap();
+    assert_eq!(scaling.status().map(|s| s.as_str()), Some("ENABLED"));
+    assert_eq!(scaling.target_capacity(), Some(90));
+    assert_eq!(
+        cluster_providers(&aws, &env).await,
+        (
+            vec!["FARGATE".to_owned(), name.clone()],
+            vec!["FARGATE".to_owned()]
+        )
+    );
+
+    aws.calls().reset();
+    assert!(with(90).plan(&aws).await.unwrap().is_empty());
+    with(90).apply(&aws).await.unwrap();
+    assert_eq!(aws.calls().report().mutating, 0);
+
+    // A new target capacity is an update in place.
+    let plan = with(75).plan(&aws).await.unwrap();
+    let change = plan.find("aws_ecs_capacity_provider", &name).unwrap();
+    assert_eq!(change.action, Action::Update, "{plan}");
+    aws.calls().reset();
+    with(75).apply(&aws).await.unwrap();
+    assert_eq!(
+        aws.calls().report().mutations(),
+        [("UpdateCapacityProvider", 1)].into()
+    );
+
+    // Turned off: taken out of the cluster and deleted, FARGATE kept.
+    let without = builder(&env, &vpc, &subnets).build().unwrap();
+    let plan = without.plan(&aws).await.unwrap();
+    assert_eq!(plan.summary(), (0, 1, 1), "{plan}");
+    let out = without.apply(&aws).await.unwrap();
+    assert_eq!(out.capacity_provider_name, None);
+    assert_eq!(
+        cluster_providers(&aws, &env).await,
+        (vec!["FARGATE".to_owned()], vec!["FARGATE".to_owned()])
+    );
+
+    // Back on, then destroy: the provider goes first and the cluster keeps FARGATE.
+    with(100).apply(&aws).await.unwrap();
+    let deleted = with(100).destroy(&aws).await.unwrap();
+    assert_eq!(deleted.summary(), (0, 0, 7), "{deleted}");
+    assert_eq!(
+        cluster_providers(&aws, &env).await,
+        (vec!["FARGATE".to_owned()], vec!["FARGATE".to_owned()])
+    );
+    let described = aws
+        .ecs()
+        .describe_capacity_providers()
+        .capacity_providers(&name)
+        .send()
+        .await
+        .unwrap();
+    assert!(described.capacity_providers().is_empty());
+    assert_eq!(left(&aws, &env).await, Vec::<&str>::new());
+
+    aws.ecs()
+        .delete_cluster()
+        .cluster(&env)
+        .send()
+        .await
+        .unwrap();
+    drop_network(&aws, &vpc, &subnets).await;
 }
