@@ -9,7 +9,9 @@
 //! - [`task_def`]: typed ECS task and container definitions;
 //! - [`ecs_service`]: the ECS service module, with cluster, log group and execution role;
 //! - [`ecs_instances`]: EC2 capacity for a cluster (Auto Scaling group of ECS-optimized instances);
-//! - [`target`]: the local AWS emulator or a real account, for the examples and tests.
+//! - [`target`]: the local AWS emulator or a real account, for the examples and tests;
+//! - [`cli`]: the command line the examples share (`apply`, `plan`, `destroy`, `output`);
+//! - [`blog`]: the blog post's two deployments, composed from the modules.
 //!
 //! # Example
 //!
@@ -25,6 +27,8 @@
 //! # }
 //! ```
 
+pub mod blog;
+pub mod cli;
 pub mod target;
 
 pub use converge;

@@ -76,9 +76,17 @@ pub async fn emulator() -> Result<Aws, EmulatorError> {
     Ok(emulator_clients(&start_emulator()?).await)
 }
 
-/// Clients for an emulator already running at `url`.
+/// Clients for an emulator already running at `url`, in `AWS_REGION` (default us-east-1).
 pub async fn emulator_clients(url: &str) -> Aws {
-    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
+    emulator_clients_in(url, None).await
+}
+
+/// Clients for an emulator already running at `url`, in `region` when given.
+pub async fn emulator_clients_in(url: &str, region: Option<&str>) -> Aws {
+    let region = region
+        .map(str::to_owned)
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".to_owned());
     let config = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(url)
         .region(Region::new(region))
@@ -96,6 +104,15 @@ pub async fn emulator_clients(url: &str) -> Aws {
 
 /// Clients for `target`, and a sentence saying which AWS that is.
 pub async fn connect(target: Target) -> Result<(Aws, String), EmulatorError> {
+    connect_in(target, None).await
+}
+
+/// Clients for `target` in `region` (default: the SDK's chain, or us-east-1 for the
+/// emulator), and a sentence saying which AWS that is.
+pub async fn connect_in(
+    target: Target,
+    region: Option<&str>,
+) -> Result<(Aws, String), EmulatorError> {
     let has = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
     let target = match target {
         Target::Auto if has("AWS_ENDPOINT_URL") => Target::Aws,
@@ -110,7 +127,7 @@ pub async fn connect(target: Target) -> Result<(Aws, String), EmulatorError> {
         other => other,
     };
     if target == Target::Local {
-        let aws = emulator().await?;
+        let aws = emulator_clients_in(&start_emulator()?, region).await;
         let where_ = format!(
             "the local AWS emulator at {} ({})",
             emulator_url(),
@@ -118,7 +135,11 @@ pub async fn connect(target: Target) -> Result<(Aws, String), EmulatorError> {
         );
         return Ok((aws, where_));
     }
-    let aws = Aws::from_env().await;
+    let mut config = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = region {
+        config = config.region(Region::new(region.to_owned()));
+    }
+    let aws = Aws::from_sdk_config(&config.load().await);
     let where_ = match std::env::var("AWS_ENDPOINT_URL") {
         Ok(url) if !url.is_empty() => format!("the endpoint {url} ({})", aws.region()),
         _ => format!("your AWS account, region {}", aws.region()),

@@ -20,7 +20,11 @@ pub enum Error {
     Invalid(#[from] Invalid),
 
     /// An AWS call failed.
-    #[error("{operation} on {resource} failed{}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    #[error(
+        "{operation} on {resource} failed{}{}",
+        code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default(),
+        message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+    )]
     Aws {
         /// The API operation, e.g. `CreateVpc`.
         operation: &'static str,
@@ -28,6 +32,9 @@ pub enum Error {
         resource: String,
         /// The AWS error code, when AWS gave one.
         code: Option<String>,
+        /// AWS's message, when it gave one (the SDK's own error often says only
+        /// "service error").
+        message: Option<String>,
         /// The SDK's error.
         #[source]
         source: BoxError,
@@ -115,6 +122,7 @@ where
             operation,
             resource: resource.to_string(),
             code: err.code().map(str::to_owned),
+            message: err.message().map(str::to_owned),
             source: Box::new(err),
         })
     }
@@ -135,10 +143,9 @@ impl Progress {
 
     /// Records that `resource` was made.
     pub fn made(&self, resource: impl fmt::Display) {
-        self.made
-            .lock()
-            .expect("progress poisoned")
-            .push(resource.to_string());
+        let resource = resource.to_string();
+        crate::events::made(&resource);
+        self.made.lock().expect("progress poisoned").push(resource);
     }
 
     /// What was made.

@@ -31,6 +31,7 @@
 
 mod aws;
 mod error;
+pub mod events;
 mod metrics;
 mod plan;
 mod retry;

@@ -45,10 +45,21 @@ impl Wait {
     {
         let start = Instant::now();
         let mut delay = self.initial_delay;
+        let mut announced = false;
         loop {
-            if let Some(done) = poll().await? {
+            let polled = poll().await;
+            // Only waits that really wait are news; a first poll that finds it done is not.
+            let finished = !matches!(polled, Ok(None));
+            if announced && (finished || start.elapsed() >= self.timeout) {
+                crate::events::wait_ended(what, start.elapsed());
+            }
+            if let Some(done) = polled? {
                 tracing::info!(what, elapsed = ?start.elapsed(), "done waiting");
                 return Ok(done);
+            }
+            if !announced {
+                crate::events::wait_started(what);
+                announced = true;
             }
             let waited = start.elapsed();
             if waited >= self.timeout {

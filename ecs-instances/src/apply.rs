@@ -165,8 +165,12 @@ impl Instances {
     /// per resource, a launch template change listing the attributes of its new version.
     pub async fn plan(&self, aws: &Aws) -> Result<Plan, Error> {
         let (ami, existing) = tokio::try_join!(self.ami(aws), Box::pin(self.read(aws, true)))?;
+        Ok(self.plan_of(aws.region(), &ami, &existing))
+    }
+
+    fn plan_of(&self, region: &str, ami: &str, existing: &Existing) -> Plan {
         let n = self.names();
-        let policy = iam::policy_arn(aws.region(), iam::INSTANCE_POLICY);
+        let policy = iam::policy_arn(region, iam::INSTANCE_POLICY);
         let mut plan = Plan::new();
 
         plan.push(match &existing.sg {
@@ -201,7 +205,7 @@ impl Instances {
             .as_ref()
             .map_or(UNKNOWN, |p| p.arn.as_str());
         let sg_id = existing.sg.as_ref().map_or(UNKNOWN, |s| s.id.as_str());
-        let desired = self.desired_template(&ami, profile_arn, sg_id);
+        let desired = self.desired_template(ami, profile_arn, sg_id);
         let (lt_id, version) = match &existing.lt {
             None => {
                 let mut change = Change::new(Action::Create, lt::KIND, &n.lt);
@@ -253,16 +257,16 @@ impl Instances {
                 change
             }
         });
-        self.plan_capacity_provider(&mut plan, &existing, asg_arn);
+        self.plan_capacity_provider(&mut plan, existing, asg_arn);
         if self.create_ecs_service_role {
-            let policy = iam::policy_arn(aws.region(), iam::SERVICE_POLICY);
+            let policy = iam::policy_arn(region, iam::SERVICE_POLICY);
             plan.push(role_change(
                 &n.service_role,
                 existing.service_role.as_ref(),
                 &policy,
             ));
         }
-        Ok(plan)
+        plan
     }
 
     /// Makes everything match the inputs and returns the outputs. A second apply with the same
@@ -273,6 +277,7 @@ impl Instances {
     /// left behind; applying again finishes the job.
     pub async fn apply(&self, aws: &Aws) -> Result<InstancesOutputs, Error> {
         let (ami, existing) = tokio::try_join!(self.ami(aws), Box::pin(self.read(aws, true)))?;
+        converge::events::planned(&self.plan_of(aws.region(), &ami, &existing).changes);
         let progress = Progress::new();
         // Boxed: the whole converge is a large future, too large for a small stack in debug.
         Box::pin(self.converge(aws, ami, existing, &progress))

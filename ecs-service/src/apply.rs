@@ -151,6 +151,10 @@ impl Service {
     /// What [`apply`](Service::apply) would change.
     pub async fn plan(&self, aws: &Aws) -> Result<Plan, Error> {
         let existing = self.read(aws).await?;
+        Ok(self.plan_of(&existing))
+    }
+
+    fn plan_of(&self, existing: &Existing) -> Plan {
         let mut plan = Plan::new();
         let group = |name: String, want: Vec<Rule>, known: bool| match existing
             .groups
@@ -233,7 +237,7 @@ impl Service {
             ));
         }
         plan.push(existing.task_definition.clone());
-        plan.push(self.service_change(&existing));
+        plan.push(self.service_change(existing));
         // A replaced resource's deletion is already counted by its replacement.
         let replaced: Vec<Option<String>> = plan
             .changes
@@ -241,12 +245,12 @@ impl Service {
             .filter(|c| c.action == Action::Replace)
             .map(|c| c.id.clone())
             .collect();
-        for change in self.leftovers(&existing) {
+        for change in self.leftovers(existing) {
             if !replaced.contains(&change.id) {
                 plan.push(change);
             }
         }
-        Ok(plan)
+        plan
     }
 
     fn tg_change(&self, found: Option<&FoundTg>) -> Change {
@@ -426,6 +430,7 @@ impl Service {
     /// its target group), and returns the outputs. A second apply makes no mutating call.
     pub async fn apply(&self, aws: &Aws) -> Result<ServiceOutputs, Error> {
         let existing = self.read(aws).await?;
+        converge::events::planned(&self.plan_of(&existing).changes);
         let progress = Progress::new();
         self.converge(aws, &existing, &progress)
             .await

@@ -195,6 +195,7 @@ impl Cluster {
     pub async fn apply(&self, aws: &Aws) -> Result<ClusterOutputs, Error> {
         let found = self.find_owned(aws).await?;
         let change = self.change(found.as_ref());
+        converge::events::planned([&change]);
         let cluster_arn = match (change.action, found) {
             (Action::Update, Some(found)) => {
                 self.update(aws).await?;

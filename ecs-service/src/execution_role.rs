@@ -222,6 +222,8 @@ impl TaskExecutionRole {
         let policy_arn = managed_policy_arn(aws.region());
         let role_arn = match found {
             None => {
+                let (role, attachment) = self.changes(aws, None, &[]);
+                converge::events::planned([&role, &attachment]);
                 let arn = self.create(aws).await?;
                 let progress = Progress::new();
                 progress.made(format_args!("{} ({arn})", self.resource()));
@@ -242,6 +244,8 @@ impl TaskExecutionRole {
             }
             Some(found) => {
                 let attached = self.attached(aws).await?;
+                let (role, attachment) = self.changes(aws, Some(&found), &attached);
+                converge::events::planned([&role, &attachment]);
                 if !found.trust_matches() {
                     aws.iam()
                         .update_assume_role_policy()

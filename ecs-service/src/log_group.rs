@@ -221,6 +221,7 @@ impl LogGroup {
     pub async fn apply(&self, aws: &Aws) -> Result<LogGroupOutputs, Error> {
         let found = self.find_owned(aws).await?;
         let change = self.change(found.as_ref());
+        converge::events::planned([&change]);
         let progress = Progress::new();
         let log_group_arn = match (change.action, found) {
             (Action::Update, Some(found)) => {

@@ -26,6 +26,7 @@ impl Vpc {
     /// off part way and run again finishes the job. A failure says what was left behind.
     pub async fn apply(&self, aws: &Aws) -> Result<VpcOutputs, Error> {
         let (desired, existing) = self.read(aws).await?;
+        converge::events::planned(&diff::plan(&desired, &existing).changes);
         let progress = Progress::new();
         let run = Run {
             aws,

@@ -1,0 +1,139 @@
+//! What the command line prints: outputs, plans, summaries and failures.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::time::Instant;
+
+use converge::{Aws, Error, Plan};
+use serde_json::Value;
+
+use super::{Deployment, Failure};
+
+/// The outputs: one JSON object, or `terraform output`'s `name = value` lines with a section
+/// per module, then the URLs.
+pub(crate) fn outputs<D: Deployment>(
+    out: &mut dyn Write,
+    outputs: &D::Outputs,
+    json: bool,
+) -> io::Result<()> {
+    let value = serde_json::to_value(outputs).map_err(io::Error::other)?;
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &value).map_err(io::Error::other)?;
+        return writeln!(out);
+    }
+    writeln!(out, "Outputs:")?;
+    if let Value::Object(modules) = &value {
+        for (name, module) in modules {
+            match module {
+                Value::Object(fields) => {
+                    writeln!(out, "\n{name}:")?;
+                    for (field, v) in fields {
+                        writeln!(out, "  {field} = {}", scalar(v))?;
+                    }
+                }
+                other => writeln!(out, "\n{name} = {}", scalar(other))?,
+            }
+        }
+    }
+    writeln!(out)?;
+    for (name, url) in D::urls(outputs) {
+        writeln!(out, "{name}: {url}")?;
+    }
+    Ok(())
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "(none)".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// A plan: Terraform's form, or the changes as JSON (`{"changes": [...]}`).
+pub(crate) fn plan(out: &mut dyn Write, plan: &Plan, json: bool) -> io::Result<()> {
+    if json {
+        serde_json::to_writer_pretty(&mut *out, plan).map_err(io::Error::other)?;
+        writeln!(out)
+    } else {
+        writeln!(out, "{plan}")
+    }
+}
+
+/// What destroy deleted.
+pub(crate) fn deleted(out: &mut dyn Write, deleted: &Plan, json: bool) -> io::Result<()> {
+    if json {
+        return plan(out, deleted, true);
+    }
+    for change in deleted.actions() {
+        writeln!(out, "{change}")?;
+    }
+    Ok(())
+}
+
+/// The closing lines: the headline, the API calls and the wall time.
+pub(crate) fn summary(
+    err: &mut dyn Write,
+    headline: impl fmt::Display,
+    aws: &Aws,
+    started: Instant,
+) -> io::Result<()> {
+    let calls = aws.calls().report();
+    writeln!(
+        err,
+        "\n{headline}\nAPI calls: {} ({} mutating, {} reads) in {:.1}s",
+        calls.total,
+        calls.mutating,
+        calls.reads,
+        started.elapsed().as_secs_f64()
+    )
+}
+
+/// A failure: what failed (resource, operation, AWS code and message), why, and what was
+/// left behind; never a panic or a Debug dump.
+pub(crate) fn failure(err: &mut dyn Write, failure: &Failure) {
+    let _ = match failure {
+        Failure::Usage(text) | Failure::Other(text) => writeln!(err, "error: {text}"),
+        Failure::Invalid(invalid) => writeln!(err, "error: {invalid}"),
+        Failure::Run(run) => run_error(err, run),
+    };
+}
+
+fn run_error(err: &mut dyn Write, run: &Error) -> io::Result<()> {
+    writeln!(err, "error: {run}")?;
+    // Our errors carry AWS's code and message; the SDK's own text below them adds nothing.
+    let mut cause = std::error::Error::source(run);
+    while let Some(c) = cause.and_then(|c| c.downcast_ref::<Error>()) {
+        writeln!(err, "  caused by: {c}")?;
+        cause = std::error::Error::source(c);
+    }
+    if let Error::Incomplete { .. } = run {
+        writeln!(
+            err,
+            "Run the same command again to finish, or `destroy` to remove what was made."
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_name_what_failed_and_what_was_left() {
+        let progress = converge::Progress::new();
+        progress.made("aws_vpc \"blog-vpc\" (vpc-1)");
+        let err = progress.fail(Error::Failed {
+            resource: "aws_nat_gateway \"blog-nat\"".into(),
+            reason: "InsufficientFreeAddressesInSubnet".into(),
+        });
+        let mut text = Vec::new();
+        failure(&mut text, &Failure::Run(err));
+        let text = String::from_utf8(text).unwrap();
+        assert_eq!(
+            text,
+            "error: stopped after making aws_vpc \"blog-vpc\" (vpc-1); apply again to finish, or destroy to remove them\n  caused by: aws_nat_gateway \"blog-nat\" failed: InsufficientFreeAddressesInSubnet\nRun the same command again to finish, or `destroy` to remove what was made.\n"
+        );
+    }
+}
