@@ -349,7 +349,7 @@ fn aws_empty_ecs() -> Aws {
 }
 
 #[tokio::test]
-async fn errors_name_the_resource_the_operation_and_the_code() {
+async fn errors_name_the_resource_the_operation_the_code_and_the_message() {
     let denied = mock!(Ecs::create_cluster).then_error(|| {
         CreateClusterError::generic(
             ErrorMetadata::builder()
@@ -362,7 +362,7 @@ async fn errors_name_the_resource_the_operation_and_the_code() {
     let err = blog_cluster(false).apply(&aws).await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "CreateCluster on aws_ecs_cluster \"blog\" failed (AccessDeniedException)"
+        "CreateCluster on aws_ecs_cluster \"blog\" failed (AccessDeniedException): not allowed"
     );
     assert_eq!(err.code(), Some("AccessDeniedException"));
 }

@@ -310,6 +310,7 @@ async fn execute<D: Deployment>(args: &Args, io: &mut Io, tally: &Tally) -> Resu
             }
             let outputs = deployment.apply(&aws).await?;
             render::outputs::<D>(&mut io.out, &outputs, args.json)?;
+            render::summary(&mut *lock(&io.err), "Output complete.", &aws, started)?;
         }
     }
     io.out.flush()?;

@@ -99,19 +99,19 @@ pub(crate) fn failure(err: &mut dyn Write, failure: &Failure) {
     };
 }
 
+/// One of our errors in a source chain, boxed or not.
+fn ours<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a Error> {
+    e.downcast_ref::<Error>()
+        .or_else(|| e.downcast_ref::<Box<Error>>().map(|b| &**b))
+}
+
 fn run_error(err: &mut dyn Write, run: &Error) -> io::Result<()> {
     writeln!(err, "error: {run}")?;
     // Our errors carry AWS's code and message; the SDK's own text below them adds nothing.
-    let mut cause = std::error::Error::source(run);
-    while let Some(c) = cause.and_then(|c| c.downcast_ref::<Error>()) {
+    let mut cause = std::error::Error::source(run).and_then(ours);
+    while let Some(c) = cause {
         writeln!(err, "  caused by: {c}")?;
-        cause = std::error::Error::source(c);
-    }
-    if let Error::Incomplete { .. } = run {
-        writeln!(
-            err,
-            "Run the same command again to finish, or `destroy` to remove what was made."
-        )?;
+        cause = std::error::Error::source(c).and_then(ours);
     }
     Ok(())
 }
@@ -133,7 +133,7 @@ mod tests {
         let text = String::from_utf8(text).unwrap();
         assert_eq!(
             text,
-            "error: stopped after making aws_vpc \"blog-vpc\" (vpc-1); apply again to finish, or destroy to remove them\n  caused by: aws_nat_gateway \"blog-nat\" failed: InsufficientFreeAddressesInSubnet\nRun the same command again to finish, or `destroy` to remove what was made.\n"
+            "error: stopped after making aws_vpc \"blog-vpc\" (vpc-1); apply again to finish, or destroy to remove them\n  caused by: aws_nat_gateway \"blog-nat\" failed: InsufficientFreeAddressesInSubnet\n"
         );
     }
 }

@@ -2,6 +2,7 @@
 //! Each test uses its own environment name, so they share one emulator safely.
 
 mod blocks;
+mod cli;
 mod instances;
 mod service;
 mod task_def;

@@ -125,3 +125,231 @@ pub async fn tagged(aws: &Aws, environment: &str) -> Vec<(&'static str, usize)> 
 pub async fn nothing_tagged(aws: &Aws, environment: &str) -> bool {
     tagged(aws, environment).await.iter().all(|(_, n)| *n == 0)
 }
+
+/// Everything of `environment` that exists, by kind, across every service the modules use:
+/// tagged `Environment=<environment>` where the service can filter or list tags, else named
+/// `<environment>-...` (IAM) or `/ecs/<environment>...` (log groups).
+pub async fn inventory(
+    aws: &Aws,
+    environment: &str,
+) -> std::collections::BTreeMap<&'static str, usize> {
+    let mut found: std::collections::BTreeMap<&'static str, usize> =
+        tagged(aws, environment).await.into_iter().collect();
+    let ec2 = aws.ec2();
+    let f = || env_filter(environment);
+    let sgs = ec2
+        .describe_security_groups()
+        .filters(f())
+        .send()
+        .await
+        .unwrap();
+    found.insert("security groups", sgs.security_groups().len());
+    let lts = ec2
+        .describe_launch_templates()
+        .filters(f())
+        .send()
+        .await
+        .unwrap();
+    found.insert("launch templates", lts.launch_templates().len());
+    let instances = ec2.describe_instances().filters(f()).send().await.unwrap();
+    found.insert(
+        "instances",
+        instances
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .filter(|i| {
+                i.state().and_then(|s| s.name())
+                    != Some(&aws_sdk_ec2::types::InstanceStateName::Terminated)
+            })
+            .count(),
+    );
+
+    let ours = |tags: &[(String, String)]| {
+        tags.iter()
+            .any(|(k, v)| k == "Environment" && v == environment)
+    };
+    let elb = aws.elbv2();
+    let lbs = elb.describe_load_balancers().send().await.unwrap();
+    let tgs = elb.describe_target_groups().send().await.unwrap();
+    let arns: Vec<(&'static str, String)> = lbs
+        .load_balancers()
+        .iter()
+        .filter_map(|l| l.load_balancer_arn())
+        .map(|a| ("load balancers", a.to_owned()))
+        .chain(
+            tgs.target_groups()
+                .iter()
+                .filter_map(|t| t.target_group_arn())
+                .map(|a| ("target groups", a.to_owned())),
+        )
+        .collect();
+    found.insert("load balancers", 0);
+    found.insert("target groups", 0);
+    for (kind, arn) in arns {
+        let described = elb
+            .describe_tags()
+            .resource_arns(&arn)
+            .send()
+            .await
+            .unwrap();
+        let tags: Vec<(String, String)> = described
+            .tag_descriptions()
+            .iter()
+            .flat_map(|d| d.tags())
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        if ours(&tags) {
+            *found.entry(kind).or_default() += 1;
+        }
+    }
+
+    let ecs = aws.ecs();
+    let clusters = ecs.list_clusters().send().await.unwrap();
+    let mut our_clusters = 0;
+    let mut services = 0;
+    for arn in clusters.cluster_arns() {
+        let described = ecs
+            .describe_clusters()
+            .clusters(arn)
+            .include(aws_sdk_ecs::types::ClusterField::Tags)
+            .send()
+            .await
+            .unwrap();
+        for c in described.clusters() {
+            if c.status() != Some("ACTIVE") {
+                continue;
+            }
+            let tags: Vec<(String, String)> = c
+                .tags()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().to_owned(),
+                        t.value().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect();
+            if ours(&tags) {
+                our_clusters += 1;
+            }
+            let listed = ecs.list_services().cluster(arn).send().await.unwrap();
+            for service in listed.service_arns() {
+                let d = ecs
+                    .describe_services()
+                    .cluster(arn)
+                    .services(service)
+                    .include(aws_sdk_ecs::types::ServiceField::Tags)
+                    .send()
+                    .await
+                    .unwrap();
+                services += d
+                    .services()
+                    .iter()
+                    .filter(|s| s.status() == Some("ACTIVE"))
+                    .filter(|s| {
+                        s.tags().iter().any(|t| {
+                            t.key() == Some("Environment") && t.value() == Some(environment)
+                        })
+                    })
+                    .count();
+            }
+        }
+    }
+    found.insert("ecs clusters", our_clusters);
+    found.insert("ecs services", services);
+    let families = ecs
+        .list_task_definitions()
+        .family_prefix(format!("{environment}-"))
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    found.insert("task definitions", families.task_definition_arns().len());
+    // The emulator fails a describe of every provider; ours has one name.
+    let providers = ecs
+        .describe_capacity_providers()
+        .capacity_providers(format!("{environment}-ecs-instances"))
+        .send()
+        .await
+        .unwrap();
+    found.insert(
+        "capacity providers",
+        providers
+            .capacity_providers()
+            .iter()
+            .filter(|p| {
+                p.name()
+                    .is_some_and(|n| n.starts_with(&format!("{environment}-")))
+            })
+            .filter(|p| p.status() != Some(&aws_sdk_ecs::types::CapacityProviderStatus::Inactive))
+            .count(),
+    );
+
+    let prefix = format!("{environment}-");
+    let roles = aws.iam().list_roles().send().await.unwrap();
+    found.insert(
+        "iam roles",
+        roles
+            .roles()
+            .iter()
+            .filter(|r| r.role_name().starts_with(&prefix))
+            .count(),
+    );
+    let profiles = aws.iam().list_instance_profiles().send().await.unwrap();
+    found.insert(
+        "instance profiles",
+        profiles
+            .instance_profiles()
+            .iter()
+            .filter(|p| p.instance_profile_name().starts_with(&prefix))
+            .count(),
+    );
+    let logs = aws
+        .logs()
+        .describe_log_groups()
+        .log_group_name_prefix(format!("/ecs/{environment}"))
+        .send()
+        .await
+        .unwrap();
+    found.insert(
+        "log groups",
+        logs.log_groups()
+            .iter()
+            .filter(|g| {
+                g.log_group_name().is_some_and(|n| {
+                    n == format!("/ecs/{environment}")
+                        || n.starts_with(&format!("/ecs/{environment}/"))
+                })
+            })
+            .count(),
+    );
+    let groups = aws
+        .autoscaling()
+        .describe_auto_scaling_groups()
+        .filters(
+            aws_sdk_autoscaling::types::Filter::builder()
+                .name("tag:Environment")
+                .values(environment)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    found.insert("auto scaling groups", groups.auto_scaling_groups().len());
+    found
+}
+
+/// The kinds of which anything of `environment` is left.
+pub async fn leftovers(aws: &Aws, environment: &str) -> Vec<(&'static str, usize)> {
+    inventory(aws, environment)
+        .await
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}

@@ -556,7 +556,7 @@ async fn non_transient_errors_fail_at_once_and_say_what_was_left_behind() {
     );
     assert_eq!(
         source.to_string(),
-        "CreateSubnet on aws_subnet \"blog-us-east-1b-private\" failed (InvalidParameterValue)"
+        "CreateSubnet on aws_subnet \"blog-us-east-1b-private\" failed (InvalidParameterValue): Value (us-east-1b) for parameter availabilityZone is invalid"
     );
 }
 
