@@ -71,6 +71,17 @@ pub fn start_emulator() -> Result<String, EmulatorError> {
     Ok(emulator_url())
 }
 
+/// Why no clients could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The local emulator could not be started.
+    #[error(transparent)]
+    Emulator(#[from] EmulatorError),
+    /// Real AWS, but no region anywhere in the SDK's chain.
+    #[error("no AWS region: give --region or set AWS_REGION (or a region in your AWS profile)")]
+    NoRegion,
+}
+
 /// Clients for the local emulator (started if needed), with static test credentials.
 pub async fn emulator() -> Result<Aws, EmulatorError> {
     Ok(emulator_clients(&start_emulator()?).await)
@@ -103,7 +114,7 @@ pub async fn emulator_clients_in(url: &str, region: Option<&str>) -> Aws {
 }
 
 /// Clients for `target`, and a sentence saying which AWS that is.
-pub async fn connect(target: Target) -> Result<(Aws, String), EmulatorError> {
+pub async fn connect(target: Target) -> Result<(Aws, String), ConnectError> {
     connect_in(target, None).await
 }
 
@@ -112,7 +123,7 @@ pub async fn connect(target: Target) -> Result<(Aws, String), EmulatorError> {
 pub async fn connect_in(
     target: Target,
     region: Option<&str>,
-) -> Result<(Aws, String), EmulatorError> {
+) -> Result<(Aws, String), ConnectError> {
     let has = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
     let target = match target {
         Target::Auto if has("AWS_ENDPOINT_URL") => Target::Aws,
@@ -126,6 +137,17 @@ pub async fn connect_in(
         Target::Auto => Target::Local,
         other => other,
     };
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    let credentials =
+        has("AWS_ACCESS_KEY_ID") || has("AWS_PROFILE") || has("AWS_WEB_IDENTITY_TOKEN_FILE");
+    if let (Target::Aws, Some(url), false) = (target, &endpoint, credentials) {
+        // An AWS-compatible endpoint without credentials: an emulator, which takes any.
+        let aws = emulator_clients_in(url, region).await;
+        let where_ = format!("the endpoint {url} ({})", aws.region());
+        return Ok((aws, where_));
+    }
     if target == Target::Local {
         let aws = emulator_clients_in(&start_emulator()?, region).await;
         let where_ = format!(
@@ -139,7 +161,11 @@ pub async fn connect_in(
     if let Some(region) = region {
         config = config.region(Region::new(region.to_owned()));
     }
-    let aws = Aws::from_sdk_config(&config.load().await);
+    let config = config.load().await;
+    if config.region().is_none() {
+        return Err(ConnectError::NoRegion);
+    }
+    let aws = Aws::from_sdk_config(&config);
     let where_ = match std::env::var("AWS_ENDPOINT_URL") {
         Ok(url) if !url.is_empty() => format!("the endpoint {url} ({})", aws.region()),
         _ => format!("your AWS account, region {}", aws.region()),

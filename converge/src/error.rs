@@ -106,6 +106,22 @@ pub fn ignore_not_found<T>(result: Result<T, Error>) -> Result<(), Error> {
     }
 }
 
+/// An error and its sources, each by its `Display`, joined by `: `.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        // Some layers repeat their source's text; say it once.
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
 /// Turns an SDK result into one whose error names the operation and the resource.
 pub trait AwsResultExt<T> {
     /// Names the `operation` and `resource` of a failed call.
@@ -122,7 +138,12 @@ where
             operation,
             resource: resource.to_string(),
             code: err.code().map(str::to_owned),
-            message: err.message().map(str::to_owned),
+            message: match &err {
+                SdkError::ServiceError(_) => err.message().map(str::to_owned),
+                // No answer from AWS (no credentials, no connection, a timeout): the SDK's
+                // own chain is the only account of why.
+                _ => Some(chain(&err)),
+            },
             source: Box::new(err),
         })
     }

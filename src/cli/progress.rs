@@ -18,6 +18,9 @@ use tracing_subscriber::Registry;
 
 type Sink = Arc<Mutex<dyn Write + Send>>;
 
+/// Warnings, but not the SDK's notes on where it looked for a region or credentials.
+const DEFAULT_LOGS: &str = "warn,aws_config=error";
+
 /// The changes a run's modules announced, one per resource (the last word wins), so the
 /// summary counts like Terraform's.
 #[derive(Clone, Debug, Default)]
@@ -57,7 +60,9 @@ pub(crate) fn subscriber(
 ) -> impl Subscriber + Send + Sync {
     let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOGS)),
+        )
         .with_filter(filter_fn(|meta| meta.target() != TARGET));
     let progress = ProgressLayer::new(sink, terminal, tally)
         .with_filter(filter_fn(|meta| meta.target() == TARGET));
