@@ -484,9 +484,16 @@ impl Service {
             None
         };
 
-        // The task definition and the load balancer are independent.
+        // The task definition and the load balancer are independent. The read already found
+        // whether the latest revision matches; asking again would cost a call.
+        let register = async {
+            match (&existing.task_definition.action, &existing.task_definition.id) {
+                (Action::NoOp, Some(arn)) => Ok(arn.clone()),
+                _ => self.task_definition.register(aws).await,
+            }
+        };
         let (task_definition_arn, lb_parts) = tokio::try_join!(
-            self.task_definition.register(aws),
+            register,
             self.ensure_load_balancer(aws, &tags, existing, alb_sg.as_deref(), &wait, progress),
         )?;
 

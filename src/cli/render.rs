@@ -79,6 +79,7 @@ pub(crate) fn summary(
     started: Instant,
 ) -> io::Result<()> {
     let calls = aws.calls().report();
+    tracing::info!("calls by operation: {calls:#}");
     writeln!(
         err,
         "\n{headline}\nAPI calls: {} ({} mutating, {} reads) in {:.1}s",
