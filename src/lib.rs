@@ -11,7 +11,9 @@
 //! - [`ecs_instances`]: EC2 capacity for a cluster (Auto Scaling group of ECS-optimized instances);
 //! - [`target`]: the local AWS emulator or a real account, for the examples and tests;
 //! - [`cli`]: the command line the examples share (`apply`, `plan`, `destroy`, `output`);
-//! - [`blog`]: the blog post's two deployments, composed from the modules.
+//! - [`blog`]: the blog post's two deployments, composed from the modules;
+//! - [`harness`]: delays, injected faults and cut-offs in front of the SDK's HTTP client, for
+//!   the reliability tests and the benchmarks.
 //!
 //! # Example
 //!
@@ -29,6 +31,7 @@
 
 pub mod blog;
 pub mod cli;
+pub mod harness;
 pub mod target;
 
 pub use converge;

@@ -94,11 +94,17 @@ pub async fn emulator_clients(url: &str) -> Aws {
 
 /// Clients for an emulator already running at `url`, in `region` when given.
 pub async fn emulator_clients_in(url: &str, region: Option<&str>) -> Aws {
+    Aws::from_sdk_config(&emulator_config(url, region).await)
+}
+
+/// The SDK configuration for an emulator at `url`: its endpoint, test credentials, and
+/// `region` (default `AWS_REGION`, else us-east-1).
+pub async fn emulator_config(url: &str, region: Option<&str>) -> aws_types::SdkConfig {
     let region = region
         .map(str::to_owned)
         .or_else(|| std::env::var("AWS_REGION").ok())
         .unwrap_or_else(|| "us-east-1".to_owned());
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(url)
         .region(Region::new(region))
         .credentials_provider(Credentials::new(
@@ -109,8 +115,7 @@ pub async fn emulator_clients_in(url: &str, region: Option<&str>) -> Aws {
             "local-emulator",
         ))
         .load()
-        .await;
-    Aws::from_sdk_config(&config)
+        .await
 }
 
 /// Clients for `target`, and a sentence saying which AWS that is.

@@ -335,6 +335,35 @@ impl Service {
                 ),
             );
         }
+        if self.network_mode() == NetworkMode::Awsvpc {
+            if let Some(have) = found
+                .subnets
+                .as_ref()
+                .filter(|have| !same_set(have, &self.subnets))
+            {
+                c = c.diff(
+                    "subnets",
+                    Some(have.join(",")),
+                    Some(self.subnets.join(",")),
+                );
+            }
+            // Only comparable once the tasks' group exists.
+            let task_sg = existing
+                .groups
+                .iter()
+                .find(|g| g.name == self.task_sg_name());
+            if let (Some(have), Some(task_sg)) = (&found.security_groups, task_sg) {
+                let mut want = vec![task_sg.id.clone()];
+                want.extend(self.security_group_ids.iter().cloned());
+                if !same_set(have, &want) {
+                    c = c.diff(
+                        "security_groups",
+                        Some(have.join(",")),
+                        Some(want.join(",")),
+                    );
+                }
+            }
+        }
         if found.desired_count != self.desired_count {
             c = c.diff(
                 "desired_count",
@@ -487,7 +516,10 @@ impl Service {
         // The task definition and the load balancer are independent. The read already found
         // whether the latest revision matches; asking again would cost a call.
         let register = async {
-            match (&existing.task_definition.action, &existing.task_definition.id) {
+            match (
+                &existing.task_definition.action,
+                &existing.task_definition.id,
+            ) {
                 (Action::NoOp, Some(arn)) => Ok(arn.clone()),
                 _ => self.task_definition.register(aws).await,
             }
@@ -507,7 +539,14 @@ impl Service {
         {
             Some((found, Action::NoOp)) if found.target_group_arn == tg_arn => found.arn.clone(),
             Some((found, action)) if action != Action::Replace => {
-                ecs_service::update(aws, self, &task_definition_arn, tg_arn.as_deref()).await?;
+                ecs_service::update(
+                    aws,
+                    self,
+                    &task_definition_arn,
+                    tg_arn.as_deref(),
+                    &security_groups,
+                )
+                .await?;
                 found.arn.clone()
             }
             replaced_or_absent => {

@@ -33,6 +33,9 @@ pub(crate) struct FoundService {
     pub target_group_arn: Option<String>,
     /// `None` when ECS describes no deployment configuration (the emulator does not).
     pub circuit_breaker: Option<bool>,
+    /// The tasks' subnets and security groups in awsvpc mode.
+    pub subnets: Option<Vec<String>>,
+    pub security_groups: Option<Vec<String>>,
 }
 
 /// The ACTIVE (or DRAINING) service named `name` in the cluster; an error when it is not ours.
@@ -88,6 +91,14 @@ pub(crate) async fn find(
             .deployment_configuration()
             .and_then(|d| d.deployment_circuit_breaker())
             .map(|c| c.enable()),
+        subnets: s
+            .network_configuration()
+            .and_then(|n| n.awsvpc_configuration())
+            .map(|a| a.subnets().to_vec()),
+        security_groups: s
+            .network_configuration()
+            .and_then(|n| n.awsvpc_configuration())
+            .map(|a| a.security_groups().to_vec()),
         arn,
     }))
 }
@@ -117,6 +128,23 @@ fn load_balancers(
         .build()])
 }
 
+/// The tasks' network in awsvpc mode: the subnets and security groups, no public address
+/// (they sit in private subnets behind NAT).
+fn awsvpc(service: &Service, security_groups: &[String]) -> Option<NetworkConfiguration> {
+    (service.network_mode() == task_def::NetworkMode::Awsvpc).then(|| {
+        NetworkConfiguration::builder()
+            .awsvpc_configuration(
+                AwsVpcConfiguration::builder()
+                    .set_subnets(Some(service.subnets.clone()))
+                    .set_security_groups(Some(security_groups.to_vec()))
+                    .assign_public_ip(AssignPublicIp::Disabled)
+                    .build()
+                    .expect("subnets set"),
+            )
+            .build()
+    })
+}
+
 pub(crate) async fn create(
     aws: &Aws,
     tags: &Tags,
@@ -125,19 +153,7 @@ pub(crate) async fn create(
     target_group_arn: Option<&str>,
     security_groups: &[String],
 ) -> Result<String, Error> {
-    let awsvpc = (service.network_mode() == task_def::NetworkMode::Awsvpc).then(|| {
-        NetworkConfiguration::builder()
-            .awsvpc_configuration(
-                AwsVpcConfiguration::builder()
-                    .set_subnets(Some(service.subnets.clone()))
-                    .set_security_groups(Some(security_groups.to_vec()))
-                    // Tasks sit in private subnets behind NAT: no public address.
-                    .assign_public_ip(AssignPublicIp::Disabled)
-                    .build()
-                    .expect("subnets set"),
-            )
-            .build()
-    });
+    let awsvpc = awsvpc(service, security_groups);
     let name = &service.service_name;
     let call = || {
         aws.ecs()
@@ -183,8 +199,10 @@ pub(crate) async fn update(
     service: &Service,
     task_definition_arn: &str,
     target_group_arn: Option<&str>,
+    security_groups: &[String],
 ) -> Result<(), Error> {
     let name = &service.service_name;
+    let network = awsvpc(service, security_groups);
     aws.retry()
         .run(name, NOT_YET, || {
             aws.ecs()
@@ -201,6 +219,7 @@ pub(crate) async fn update(
                 )
                 .deployment_configuration(deployment(service))
                 .set_load_balancers(load_balancers(service, target_group_arn))
+                .set_network_configuration(network.clone())
                 .send()
         })
         .await

@@ -114,8 +114,37 @@ pub(crate) async fn create(
         .tag_specifications(tags.ec2_spec(ResourceType::SecurityGroup, name))
         .send()
         .await
-        .context("CreateSecurityGroup", format_args!("{KIND} \"{name}\""))?;
-    Ok(out.group_id().unwrap_or_default().to_owned())
+        .context("CreateSecurityGroup", format_args!("{KIND} \"{name}\""));
+    match out {
+        Ok(out) => Ok(out.group_id().unwrap_or_default().to_owned()),
+        // Our groups are found by their tags, so a same-named one here is not ours: say so.
+        Err(err) if err.code() == Some("InvalidGroup.Duplicate") => {
+            Err(look_alike(aws, tags, vpc_id, name).await?.unwrap_or(err))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// The conflict with a group named `name` in the VPC that lacks our tags, if there is one.
+async fn look_alike(
+    aws: &Aws,
+    tags: &Tags,
+    vpc_id: &str,
+    name: &str,
+) -> Result<Option<Error>, Error> {
+    let out = aws
+        .ec2()
+        .describe_security_groups()
+        .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
+        .filters(Filter::builder().name("group-name").values(name).build())
+        .send()
+        .await
+        .context("DescribeSecurityGroups", format_args!("{KIND} \"{name}\""))?;
+    Ok(out.security_groups().first().map(|g| Error::NotOwned {
+        kind: KIND.into(),
+        id: format!("{} (\"{name}\")", g.group_id().unwrap_or_default()),
+        owner: tags.owner().to_owned(),
+    }))
 }
 
 /// Adds the rules `want` lacks in `have` and removes the ones it has too many.

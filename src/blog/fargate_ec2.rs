@@ -61,14 +61,16 @@ impl FargateEc2 {
 /// The instances need real-looking ids to build; a plan or destroy without a network uses
 /// placeholders of the right form (they are only compared, never sent in a create).
 fn instances_network(net: &VpcOutputs) -> VpcOutputs {
-    if net.vpc_id != UNKNOWN {
-        return net.clone();
+    let mut net = net.clone();
+    if !net.vpc_id.starts_with("vpc-") {
+        net.vpc_id = "vpc-00000000".into();
     }
-    VpcOutputs {
-        vpc_id: "vpc-00000000".into(),
-        private_subnets: vec!["subnet-00000000".into()],
-        ..net.clone()
+    for subnet in &mut net.private_subnets {
+        if !subnet.starts_with("subnet-") {
+            *subnet = "subnet-00000000".into();
+        }
     }
+    net
 }
 
 #[async_trait]

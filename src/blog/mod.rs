@@ -57,12 +57,23 @@ fn unknown_network(network: &Vpc) -> VpcOutputs {
     }
 }
 
-/// The network as it is, or as a plan from nothing sees it.
+/// The network as it is, or as a plan from nothing sees it. A half-built one (an apply cut
+/// short) lacks some subnets: unknown ones stand in, so the services can still be planned
+/// and destroyed (they are found by their tags, not by the network).
 async fn network_or_unknown(aws: &Aws, network: &Vpc) -> Result<VpcOutputs, Error> {
-    Ok(network
-        .outputs(aws)
-        .await?
-        .unwrap_or_else(|| unknown_network(network)))
+    let unknown = unknown_network(network);
+    let Some(mut net) = network.outputs(aws).await? else {
+        return Ok(unknown);
+    };
+    for (have, placeholder) in [
+        (&mut net.public_subnets, &unknown.public_subnets),
+        (&mut net.private_subnets, &unknown.private_subnets),
+    ] {
+        if have.len() < placeholder.len() {
+            have.extend(placeholder[have.len()..].iter().cloned());
+        }
+    }
+    Ok(net)
 }
 
 /// One of the blog's services: the blog's container from the template on port 80, 256 CPU

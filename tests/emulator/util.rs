@@ -263,14 +263,22 @@ pub async fn inventory(
     }
     found.insert("ecs clusters", our_clusters);
     found.insert("ecs services", services);
+    // The emulator takes a family prefix as a whole family name: list them all.
     let families = ecs
         .list_task_definitions()
-        .family_prefix(format!("{environment}-"))
         .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
         .send()
         .await
         .unwrap();
-    found.insert("task definitions", families.task_definition_arns().len());
+    let ours = format!("task-definition/{environment}-");
+    found.insert(
+        "task definitions",
+        families
+            .task_definition_arns()
+            .iter()
+            .filter(|arn| arn.contains(&ours))
+            .count(),
+    );
     // The emulator fails a describe of every provider; ours has one name.
     let providers = ecs
         .describe_capacity_providers()

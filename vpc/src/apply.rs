@@ -17,7 +17,7 @@ impl Vpc {
     /// What [`apply`](Vpc::apply) would change, without changing anything. Checks the
     /// availability zones against the region first.
     pub async fn plan(&self, aws: &Aws) -> Result<Plan, Error> {
-        let (desired, existing) = self.read(aws).await?;
+        let (desired, existing) = self.read_strict(aws).await?;
         Ok(diff::plan(&desired, &existing))
     }
 
@@ -25,7 +25,7 @@ impl Vpc {
     /// differs: a second apply with the same inputs makes no mutating call, and an apply cut
     /// off part way and run again finishes the job. A failure says what was left behind.
     pub async fn apply(&self, aws: &Aws) -> Result<VpcOutputs, Error> {
-        let (desired, existing) = self.read(aws).await?;
+        let (desired, existing) = self.read_strict(aws).await?;
         converge::events::planned(&diff::plan(&desired, &existing).changes);
         let progress = Progress::new();
         let run = Run {
@@ -82,6 +82,20 @@ impl Vpc {
             Existing::discover(aws, &tags)
         )?;
         Ok((Desired::new(self, zones), existing))
+    }
+
+    /// What plan and apply read: a same-named VPC we do not own is a conflict, not a reason
+    /// to make a second one.
+    async fn read_strict(&self, aws: &Aws) -> Result<(Desired, Existing), Error> {
+        let (desired, existing) = self.read(aws).await?;
+        if let Some(id) = existing.look_alike_vpcs.first() {
+            return Err(Error::NotOwned {
+                kind: vpcs::KIND.into(),
+                id: format!("{id} (\"{}\")", desired.vpc_name),
+                owner: self.tags().owner().to_owned(),
+            });
+        }
+        Ok((desired, existing))
     }
 }
 

@@ -20,13 +20,16 @@ pub(crate) struct Existing {
     pub nats: Vec<FoundNat>,
     pub eips: Vec<FoundEip>,
     pub zones: Vec<FoundZone>,
+    /// VPCs with our VPC's name but not our ownership tag.
+    pub look_alike_vpcs: Vec<String>,
 }
 
 impl Existing {
     pub(crate) async fn discover(aws: &Aws, tags: &Tags) -> Result<Self, Error> {
         let domain = format!("{}.local", tags.environment());
-        let (vpcs, igws, subnets, route_tables, nats, eips, zones) = tokio::try_join!(
-            vpcs::find(aws, tags),
+        let vpc_name = format!("{}-vpc", tags.environment());
+        let ((vpcs, look_alike_vpcs), igws, subnets, route_tables, nats, eips, zones) = tokio::try_join!(
+            vpcs::find(aws, tags, &vpc_name),
             internet_gateways::find(aws, tags),
             subnets::find(aws, tags),
             route_tables::find(aws, tags),
@@ -42,6 +45,7 @@ impl Existing {
             nats,
             eips,
             zones,
+            look_alike_vpcs,
         })
     }
 

@@ -1,6 +1,6 @@
 //! The VPC itself: find, create, update DNS attributes, delete.
 
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, VpcAttributeName};
 use converge::{ec2_name, ignore_not_found, Aws, AwsResultExt, Error, Tags, Transient};
 
 /// A VPC we own, as AWS has it.
@@ -15,20 +15,39 @@ pub(crate) struct FoundVpc {
 
 pub(crate) const KIND: &str = "aws_vpc";
 
-/// Every VPC carrying our ownership tag, with its DNS attributes.
-pub(crate) async fn find(aws: &Aws, tags: &Tags) -> Result<Vec<FoundVpc>, Error> {
+/// Every VPC carrying our ownership tag, with its DNS attributes, and the ids of VPCs named
+/// `name` without it (look-alikes, which we must neither adopt nor delete).
+pub(crate) async fn find(
+    aws: &Aws,
+    tags: &Tags,
+    name: &str,
+) -> Result<(Vec<FoundVpc>, Vec<String>), Error> {
+    // One call for both: any tag with our name or our ownership value.
     let out = aws
         .ec2()
         .describe_vpcs()
-        .filters(tags.ec2_filter())
+        .filters(
+            Filter::builder()
+                .name("tag-value")
+                .values(name)
+                .values(tags.owner())
+                .build(),
+        )
         .send()
         .await
         .context("DescribeVpcs", tags.owner())?;
     let mut found = Vec::new();
+    let mut look_alikes = Vec::new();
     for vpc in out.vpcs() {
-        let (Some(id), true) = (vpc.vpc_id(), tags.ec2_owned(vpc.tags())) else {
+        let Some(id) = vpc.vpc_id() else {
             continue;
         };
+        if !tags.ec2_owned(vpc.tags()) {
+            if ec2_name(vpc.tags()) == Some(name) {
+                look_alikes.push(id.to_owned());
+            }
+            continue;
+        }
         let (dns_support, dns_hostnames) = tokio::try_join!(
             attribute(aws, id, VpcAttributeName::EnableDnsSupport),
             attribute(aws, id, VpcAttributeName::EnableDnsHostnames),
@@ -41,7 +60,7 @@ pub(crate) async fn find(aws: &Aws, tags: &Tags) -> Result<Vec<FoundVpc>, Error>
             dns_hostnames,
         });
     }
-    Ok(found)
+    Ok((found, look_alikes))
 }
 
 async fn attribute(aws: &Aws, id: &str, name: VpcAttributeName) -> Result<bool, Error> {

@@ -132,6 +132,14 @@ fn owner_filtered(filters: &[Filter]) -> bool {
         .any(|f| f.name() == Some("tag:ecs-modules:owner") && f.values() == ["vpc/blog"])
 }
 
+/// The VPC's lookup: any tag valued with our VPC's name or our ownership tag's value, so
+/// look-alikes are seen too.
+fn name_or_owner_filtered(filters: &[Filter]) -> bool {
+    filters
+        .iter()
+        .any(|f| f.name() == Some("tag-value") && f.values() == ["blog-vpc", "vpc/blog"])
+}
+
 /// us-east-1a/b/c available, plus a local zone the module must not pick.
 fn region_zones() -> Rule {
     mock!(Ec2::describe_availability_zones).then_output(|| {
@@ -186,7 +194,7 @@ impl Owned {
         } = self;
         [
             mock!(Ec2::describe_vpcs)
-                .match_requests(|r| owner_filtered(r.filters()))
+                .match_requests(|r| name_or_owner_filtered(r.filters()))
                 .then_output(move || {
                     DescribeVpcsOutput::builder()
                         .set_vpcs(Some(vpcs.clone()))
@@ -447,8 +455,8 @@ async fn tags_travel_in_every_create_call() {
 }
 
 #[tokio::test]
-async fn discovery_filters_by_the_ownership_tag() {
-    // A look-alike: named and in the environment as ours, but without the ownership tag.
+async fn a_look_alike_vpc_is_a_conflict_never_adopted_nor_doubled() {
+    // Named and in the environment as ours, but without the ownership tag.
     let look_alike = Ec2Vpc::builder()
         .vpc_id("vpc-other")
         .cidr_block("10.0.0.0/16")
@@ -465,20 +473,19 @@ async fn discovery_filters_by_the_ownership_tag() {
     rules.extend(discovery.iter().cloned());
     let aws = aws(&rules);
 
-    let plan = blog(&ZONES).plan(&aws).await.expect("plan");
-
+    let err = blog(&ZONES).plan(&aws).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::NotOwned { id, .. } if id.contains("vpc-other")),
+        "{err}"
+    );
     for (rule, operation) in discovery.iter().zip(DISCOVERY) {
         assert_eq!(rule.num_calls(), 1, "{operation}");
     }
-    let vpc = plan
-        .find("aws_vpc", "blog-vpc")
-        .expect("a change to the VPC");
-    assert_eq!(vpc.action, converge::Action::Create, "{plan}");
-    assert_eq!(vpc.id, None);
-    // Ignored entirely: not even its DNS attributes were read.
+    // Not ours: not even its DNS attributes were read.
     assert_eq!(attributes.num_calls(), 0);
-    // VPC, internet gateway, 6 subnets, Elastic IP, NAT gateway, 2 route tables.
-    assert_eq!(plan.summary(), (12, 0, 0), "{plan}");
+    assert!(blog(&ZONES).apply(&aws).await.is_err());
+    // Destroy has nothing of ours to delete and leaves it alone.
+    assert!(blog(&ZONES).destroy(&aws).await.unwrap().is_empty());
     assert_eq!(aws.calls().report().mutating, 0);
 }
 

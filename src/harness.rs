@@ -1,0 +1,335 @@
+//! An HTTP client in front of the SDK's own, for the reliability tests and the benchmarks:
+//! it adds a fixed delay to every call (a stand-in for AWS's round trips), answers a share of
+//! calls with throttling or 5xx errors without forwarding them, stops the world after the
+//! k-th call (every later call hangs, as in a killed process), and logs when each forwarded
+//! call began and ended.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use ecs_modules::harness::Harness;
+//! use ecs_modules::target;
+//!
+//! let harness = Harness::builder().faults(0.2, 7).build();
+//! let config = target::emulator_config(&target::start_emulator()?, None).await;
+//! let aws = ecs_modules::converge::Aws::from_sdk_config(&harness.wrap(&config));
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use aws_types::SdkConfig;
+use tokio::sync::Notify;
+
+/// What the harness does to calls; shared by every client it wraps.
+#[derive(Clone, Debug)]
+pub struct Harness {
+    state: Arc<State>,
+}
+
+/// Builds a [`Harness`]; by default it only forwards and logs.
+#[derive(Clone, Debug, Default)]
+pub struct HarnessBuilder {
+    delay: Duration,
+    fault_rate: f64,
+    seed: u64,
+    stop_after: Option<usize>,
+}
+
+impl HarnessBuilder {
+    /// Waits `delay` before each call.
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    /// Answers a share `rate` (0 to 1) of calls with a throttling or 5xx error instead of
+    /// forwarding them, chosen by a generator seeded with `seed`, so a failure can be
+    /// replayed.
+    pub fn faults(mut self, rate: f64, seed: u64) -> Self {
+        self.fault_rate = rate.clamp(0.0, 1.0);
+        self.seed = seed;
+        self
+    }
+
+    /// Lets `k` calls through; every later one never answers.
+    pub fn stop_after(mut self, k: usize) -> Self {
+        self.stop_after = Some(k);
+        self
+    }
+
+    /// The harness.
+    pub fn build(self) -> Harness {
+        Harness {
+            state: Arc::new(State {
+                delay: self.delay,
+                fault_rate: self.fault_rate,
+                rng: Mutex::new(self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
+                stop_after: self.stop_after,
+                started: AtomicUsize::new(0),
+                completed: AtomicUsize::new(0),
+                stopped: AtomicBool::new(false),
+                stop: Notify::new(),
+                injected: AtomicUsize::new(0),
+                log: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+}
+
+struct State {
+    delay: Duration,
+    fault_rate: f64,
+    rng: Mutex<u64>,
+    stop_after: Option<usize>,
+    started: AtomicUsize,
+    completed: AtomicUsize,
+    stopped: AtomicBool,
+    stop: Notify,
+    injected: AtomicUsize,
+    log: Mutex<Vec<(Instant, Instant)>>,
+}
+
+impl fmt::Debug for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("State")
+            .field("delay", &self.delay)
+            .field("fault_rate", &self.fault_rate)
+            .field("stop_after", &self.stop_after)
+            .field("completed", &self.completed)
+            .field("injected", &self.injected)
+            .finish_non_exhaustive()
+    }
+}
+
+impl State {
+    /// xorshift64*: enough to pick which calls fail, and replayable.
+    fn roll(&self) -> Option<u64> {
+        if self.fault_rate <= 0.0 {
+            return None;
+        }
+        let mut x = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+        *x ^= *x >> 12;
+        *x ^= *x << 25;
+        *x ^= *x >> 27;
+        let n = x.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        ((n >> 11) as f64 / (1u64 << 53) as f64 <= self.fault_rate).then_some(n)
+    }
+}
+
+impl Harness {
+    /// A builder.
+    pub fn builder() -> HarnessBuilder {
+        HarnessBuilder::default()
+    }
+
+    /// `config` with this harness in front of its HTTP client.
+    pub fn wrap(&self, config: &SdkConfig) -> SdkConfig {
+        // A loaded configuration leaves the client out when it is the default; make the
+        // default (HTTPS with rustls, as the SDK's) to forward to.
+        let inner = config.http_client().unwrap_or_else(|| {
+            use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+                .build_https()
+        });
+        config
+            .to_builder()
+            .http_client(SharedHttpClient::new(Client {
+                inner,
+                state: Arc::clone(&self.state),
+            }))
+            .build()
+    }
+
+    /// Resolves once the `k` calls of [`stop_after`](HarnessBuilder::stop_after) have been
+    /// answered.
+    pub async fn stopped(&self) {
+        if !self.state.stopped.load(Ordering::SeqCst) {
+            self.state.stop.notified().await;
+        }
+    }
+
+    /// How many calls were answered by AWS (or the emulator).
+    pub fn forwarded(&self) -> usize {
+        self.state.completed.load(Ordering::SeqCst)
+    }
+
+    /// How many calls were answered with an injected error.
+    pub fn injected(&self) -> usize {
+        self.state.injected.load(Ordering::SeqCst)
+    }
+
+    /// Forgets the call log.
+    pub fn reset_log(&self) {
+        self.state
+            .log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// The longest chain of logged calls in which each began after the one before it ended:
+    /// the calls the run had to make one after another.
+    pub fn critical_path(&self) -> usize {
+        let mut calls = self
+            .state
+            .log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        calls.sort_by_key(|(start, _)| *start);
+        let mut depth = vec![1usize; calls.len()];
+        for i in 0..calls.len() {
+            for j in 0..i {
+                if calls[j].1 <= calls[i].0 {
+                    depth[i] = depth[i].max(depth[j] + 1);
+                }
+            }
+        }
+        depth.into_iter().max().unwrap_or(0)
+    }
+}
+
+#[derive(Debug)]
+struct Client {
+    inner: SharedHttpClient,
+    state: Arc<State>,
+}
+
+impl HttpClient for Client {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(Connector {
+            inner: self.inner.http_connector(settings, components),
+            state: Arc::clone(&self.state),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Connector {
+    inner: SharedHttpConnector,
+    state: Arc<State>,
+}
+
+impl HttpConnector for Connector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let state = Arc::clone(&self.state);
+        let inner = self.inner.clone();
+        HttpConnectorFuture::new(async move {
+            if let Some(k) = state.stop_after {
+                if state.started.fetch_add(1, Ordering::SeqCst) >= k {
+                    return std::future::pending().await;
+                }
+            }
+            if !state.delay.is_zero() {
+                tokio::time::sleep(state.delay).await;
+            }
+            if let Some(n) = state.roll() {
+                state.injected.fetch_add(1, Ordering::SeqCst);
+                return Ok(fault(&request, n));
+            }
+            let start = Instant::now();
+            let response = inner.call(request).await;
+            state
+                .log
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((start, Instant::now()));
+            let done = state.completed.fetch_add(1, Ordering::SeqCst) + 1;
+            if state.stop_after == Some(done) {
+                state.stopped.store(true, Ordering::SeqCst);
+                state.stop.notify_one();
+            }
+            response
+        })
+    }
+}
+
+/// A throttling or server error in the protocol of the request: JSON (ECS, CloudWatch Logs,
+/// SSM), EC2's query dialect, or the query and REST-XML of IAM, ELB, Auto Scaling and
+/// Route 53.
+fn fault(request: &HttpRequest, n: u64) -> HttpResponse {
+    let content_type = request.headers().get("content-type").unwrap_or_default();
+    let json = content_type.starts_with("application/x-amz-json");
+    let ec2 = request
+        .body()
+        .bytes()
+        .is_some_and(|b| b.windows(18).any(|w| w == b"Version=2016-11-15"));
+    let throttle = n % 2 == 0;
+    let (status, body, kind) = match (json, ec2, throttle) {
+        (true, _, true) => (
+            400,
+            r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned(),
+            "application/x-amz-json-1.1",
+        ),
+        (true, _, false) => (
+            500,
+            r#"{"__type":"InternalFailure","message":"injected"}"#.to_owned(),
+            "application/x-amz-json-1.1",
+        ),
+        (false, true, throttle) => {
+            let (status, code) = if throttle {
+                (503, "RequestLimitExceeded")
+            } else {
+                (500, "InternalError")
+            };
+            (
+                status,
+                format!("<Response><Errors><Error><Code>{code}</Code><Message>injected</Message></Error></Errors><RequestID>harness</RequestID></Response>"),
+                "text/xml",
+            )
+        }
+        (false, false, throttle) => {
+            let (status, kind, code) = if throttle {
+                (400, "Sender", "Throttling")
+            } else {
+                (503, "Receiver", "ServiceUnavailable")
+            };
+            (
+                status,
+                format!("<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code><Message>injected</Message></Error><RequestId>harness</RequestId></ErrorResponse>"),
+                "text/xml",
+            )
+        }
+    };
+    let mut response = HttpResponse::new(
+        StatusCode::try_from(status).expect("a valid status"),
+        SdkBody::from(body),
+    );
+    response.headers_mut().insert("content-type", kind);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_share_follows_the_rate_and_the_seed() {
+        let draw = |seed| {
+            let h = Harness::builder().faults(0.2, seed).build();
+            (0..10_000).filter(|_| h.state.roll().is_some()).count()
+        };
+        let n = draw(1);
+        assert!((1_700..2_300).contains(&n), "{n}");
+        assert_eq!(draw(1), n);
+        let none = Harness::builder().build();
+        assert!((0..100).all(|_| none.state.roll().is_none()));
+    }
+}

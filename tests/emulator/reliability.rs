@@ -1,0 +1,458 @@
+//! The reliability suite on the whole Fargate deployment: applies and destroys cut off after
+//! every one of their calls and run again, injected throttling and 5xx errors, look-alike
+//! resources we do not own, out-of-band drift, and two environments at once.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_types::SdkConfig;
+use converge::{Action, Aws, Error};
+use ecs_modules::blog::Fargate;
+use ecs_modules::cli::{Deployment, Settings};
+use ecs_modules::harness::Harness;
+use ecs_modules::target;
+
+use crate::util::{aws, environment, inventory, leftovers};
+
+/// The SDK configuration for the emulator, started once.
+async fn base_config() -> SdkConfig {
+    let _ = aws().await;
+    target::emulator_config(&target::emulator_url(), None).await
+}
+
+fn fargate(env: &str) -> Fargate {
+    Fargate::new(&Settings {
+        environment: env.to_owned(),
+        wait_steady: false,
+    })
+    .unwrap()
+}
+
+/// One of each resource of the Fargate deployment, and nothing else.
+fn one_of_each() -> BTreeMap<&'static str, usize> {
+    [
+        ("vpcs", 1),
+        ("subnets", 6),
+        ("internet gateways", 1),
+        ("route tables", 2),
+        ("elastic ips", 1),
+        ("nat gateways", 1),
+        ("security groups", 2),
+        ("launch templates", 0),
+        ("instances", 0),
+        ("load balancers", 1),
+        ("target groups", 1),
+        ("ecs clusters", 1),
+        ("ecs services", 1),
+        ("task definitions", 1),
+        ("capacity providers", 0),
+        ("iam roles", 1),
+        ("instance profiles", 0),
+        ("log groups", 1),
+        ("auto scaling groups", 0),
+    ]
+    .into()
+}
+
+/// Runs `work` until the harness has let `k` calls through, then drops it, as a killed
+/// process would stop. Returns whether `work` finished first.
+async fn cut_after<T>(harness: &Harness, work: impl std::future::Future<Output = T>) -> bool {
+    tokio::select! {
+        biased;
+        () = harness.stopped() => false,
+        _ = work => true,
+    }
+}
+
+/// How many calls a run of `work` makes.
+async fn calls_of<F, Fut>(aws: &Aws, work: F) -> usize
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future,
+{
+    aws.calls().reset();
+    work().await;
+    aws.calls().report().total as usize
+}
+
+#[tokio::test]
+async fn an_apply_cut_off_after_any_call_finishes_on_the_next_with_one_of_each() {
+    let base = base_config().await;
+    let clean = Aws::from_sdk_config(&base);
+    let probe = environment("cutp");
+    let full = calls_of(&clean, || async {
+        fargate(&probe).apply(&clean).await.unwrap();
+    })
+    .await;
+    fargate(&probe).destroy(&clean).await.unwrap();
+    assert!(full > 40, "{full}");
+
+    for k in 1..=full {
+        let env = environment(&format!("ca{k}"));
+        let stack = fargate(&env);
+        let harness = Harness::builder().stop_after(k).build();
+        let cut = Aws::from_sdk_config(&harness.wrap(&base));
+        let finished = cut_after(&harness, stack.apply(&cut)).await;
+        assert!(!finished || k == full, "k={k}: apply finished early");
+
+        let out = stack
+            .apply(&clean)
+            .await
+            .unwrap_or_else(|e| panic!("k={k}: apply after the cut failed: {e}"));
+        assert!(out.blog_url.starts_with("http://"), "k={k}");
+        assert_eq!(inventory(&clean, &env).await, one_of_each(), "k={k}");
+
+        stack.destroy(&clean).await.unwrap();
+        assert_eq!(leftovers(&clean, &env).await, [], "k={k}");
+    }
+}
+
+#[tokio::test]
+async fn a_destroy_cut_off_after_any_call_finishes_on_the_next_and_leaves_nothing() {
+    let base = base_config().await;
+    let clean = Aws::from_sdk_config(&base);
+    let probe = environment("cdp");
+    fargate(&probe).apply(&clean).await.unwrap();
+    let full = calls_of(&clean, || async {
+        fargate(&probe).destroy(&clean).await.unwrap();
+    })
+    .await;
+    assert!(full > 40, "{full}");
+
+    for k in 1..=full {
+        let env = environment(&format!("cd{k}"));
+        let stack = fargate(&env);
+        stack.apply(&clean).await.unwrap();
+        let harness = Harness::builder().stop_after(k).build();
+        let cut = Aws::from_sdk_config(&harness.wrap(&base));
+        let finished = cut_after(&harness, stack.destroy(&cut)).await;
+        assert!(!finished || k == full, "k={k}: destroy finished early");
+
+        stack
+            .destroy(&clean)
+            .await
+            .unwrap_or_else(|e| panic!("k={k}: destroy after the cut failed: {e}"));
+        assert_eq!(leftovers(&clean, &env).await, [], "k={k}");
+    }
+}
+
+#[tokio::test]
+async fn throttling_and_server_errors_on_a_fifth_of_calls_change_nothing_in_the_result() {
+    let base = base_config().await;
+    let clean = Aws::from_sdk_config(&base);
+    // The SDK retries throttling and 5xx; at a 20% fault rate three attempts are not enough
+    // for a run of a hundred calls, ten are (Terraform's AWS provider makes up to 25).
+    let patient = base
+        .to_builder()
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(10)
+                .with_initial_backoff(Duration::from_millis(5))
+                .with_max_backoff(Duration::from_millis(50)),
+        )
+        .build();
+    for seed in [1, 2, 3] {
+        let env = environment(&format!("flt{seed}"));
+        let stack = fargate(&env);
+        let harness = Harness::builder().faults(0.2, seed).build();
+        let faulty = Aws::from_sdk_config(&harness.wrap(&patient));
+
+        let out = stack
+            .apply(&faulty)
+            .await
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        assert!(
+            harness.injected() > 5,
+            "seed {seed}: {}",
+            harness.injected()
+        );
+        assert_eq!(inventory(&clean, &env).await, one_of_each(), "seed {seed}");
+        // The same outputs as a clean run, which changes nothing.
+        clean.calls().reset();
+        assert_eq!(stack.apply(&clean).await.unwrap(), out, "seed {seed}");
+        assert_eq!(clean.calls().report().mutating, 0, "seed {seed}");
+
+        stack
+            .destroy(&faulty)
+            .await
+            .unwrap_or_else(|e| panic!("seed {seed}: destroy: {e}"));
+        assert_eq!(leftovers(&clean, &env).await, [], "seed {seed}");
+    }
+}
+
+/// Whether `err` is the conflict with a resource we do not own, naming `id`.
+fn is_conflict(err: &Error, id: &str) -> bool {
+    let mut e: Option<&Error> = Some(err);
+    while let Some(cur) = e {
+        if let Error::NotOwned { id: found, .. } = cur {
+            return found.contains(id);
+        }
+        e = match cur {
+            Error::Incomplete { source, .. } => Some(source),
+            _ => None,
+        };
+    }
+    false
+}
+
+#[tokio::test]
+async fn look_alikes_we_do_not_own_make_apply_fail_and_survive_destroy() {
+    let aws = aws().await;
+
+    // A VPC named like ours.
+    let env = environment("own");
+    let vpc = aws
+        .ec2()
+        .create_vpc()
+        .cidr_block("10.9.0.0/16")
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Vpc)
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("Name")
+                        .value(format!("{env}-vpc"))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let err = fargate(&env).apply(&aws).await.unwrap_err();
+    assert!(is_conflict(&err, &vpc), "{err}");
+    fargate(&env).destroy(&aws).await.unwrap();
+    let still = aws
+        .ec2()
+        .describe_vpcs()
+        .vpc_ids(&vpc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.vpcs().len(), 1);
+    aws.ec2().delete_vpc().vpc_id(&vpc).send().await.unwrap();
+    assert_eq!(leftovers(&aws, &env).await, []);
+
+    // A log group and a role named like ours. The modules apply side by side, so either may
+    // be the one that stops the run.
+    let env = environment("own");
+    let group = format!("/ecs/{env}");
+    let role = format!("{env}-ecs-task-execution");
+    aws.logs()
+        .create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    aws.iam()
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let err = fargate(&env).apply(&aws).await.unwrap_err();
+    assert!(
+        is_conflict(&err, &group) || is_conflict(&err, &role),
+        "{err}"
+    );
+    fargate(&env).destroy(&aws).await.unwrap();
+    assert!(aws.iam().get_role().role_name(&role).send().await.is_ok());
+    let logs = aws
+        .logs()
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        logs.log_groups().len(),
+        1,
+        "the look-alike log group survived"
+    );
+    aws.logs()
+        .delete_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    let err = fargate(&env).apply(&aws).await.unwrap_err();
+    assert!(is_conflict(&err, &role), "{err}");
+    fargate(&env).destroy(&aws).await.unwrap();
+    assert!(aws.iam().get_role().role_name(&role).send().await.is_ok());
+    aws.iam()
+        .delete_role()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(leftovers(&aws, &env).await, []);
+
+    // A security group named like the load balancer's, in our VPC.
+    let env = environment("own");
+    let stack = fargate(&env);
+    let net = ecs_modules::vpc::Vpc::builder()
+        .environment(&env)
+        .build()
+        .unwrap()
+        .apply(&aws)
+        .await
+        .unwrap();
+    let sg = aws
+        .ec2()
+        .create_security_group()
+        .group_name(format!("{env}-blog-alb-sg"))
+        .description("not ours")
+        .vpc_id(&net.vpc_id)
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup)
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("Name")
+                        .value(format!("{env}-blog-alb-sg"))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_owned();
+    let err = stack.apply(&aws).await.unwrap_err();
+    assert!(is_conflict(&err, &sg), "{err}");
+    aws.ec2()
+        .delete_security_group()
+        .group_id(&sg)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the look-alike must have survived: {e:?}"));
+    stack.destroy(&aws).await.unwrap();
+    assert_eq!(leftovers(&aws, &env).await, []);
+}
+
+#[tokio::test]
+async fn drift_shows_in_plan_and_apply_repairs_it() {
+    let aws = aws().await;
+    let env = environment("drift");
+    let stack = fargate(&env);
+    let out = stack.apply(&aws).await.unwrap();
+    let ec2 = aws.ec2();
+
+    // The private route to the NAT gateway, deleted.
+    let tables = ec2
+        .describe_route_tables()
+        .filters(crate::util::env_filter(&env))
+        .send()
+        .await
+        .unwrap();
+    let private = tables
+        .route_tables()
+        .iter()
+        .find(|t| {
+            t.tags()
+                .iter()
+                .any(|tag| tag.value() == Some(&format!("{env}-private-routetable")))
+        })
+        .unwrap();
+    ec2.delete_route()
+        .route_table_id(private.route_table_id().unwrap())
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+    // A rule added to the tasks' security group.
+    let task_sg = out.service.task_security_group_id.clone().unwrap();
+    ec2.authorize_security_group_ingress()
+        .group_id(&task_sg)
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22)
+        .cidr_ip("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+    // The desired count changed.
+    aws.ecs()
+        .update_service()
+        .cluster(&env)
+        .service("blog")
+        .desired_count(3)
+        .send()
+        .await
+        .unwrap();
+    // A private subnet deleted.
+    let gone = out.vpc.private_subnets[2].clone();
+    ec2.delete_subnet().subnet_id(&gone).send().await.unwrap();
+
+    let plan = stack.plan(&aws).await.unwrap();
+    let action = |kind: &str, name: &str| {
+        plan.find(kind, name)
+            .map(|c| c.action)
+            .unwrap_or_else(|| panic!("{kind} {name} not in:\n{plan}"))
+    };
+    assert_eq!(
+        action("aws_route_table", &format!("{env}-private-routetable")),
+        Action::Update
+    );
+    assert_eq!(
+        action("aws_security_group", &format!("{env}-blog-task-sg")),
+        Action::Update
+    );
+    assert_eq!(action("aws_ecs_service", "blog"), Action::Update);
+    assert_eq!(
+        action("aws_subnet", &format!("{env}-us-east-1c-private")),
+        Action::Create
+    );
+
+    let repaired = stack.apply(&aws).await.unwrap();
+    assert_ne!(repaired.vpc.private_subnets[2], gone);
+    let plan = stack.plan(&aws).await.unwrap();
+    assert!(plan.is_empty(), "{plan}");
+    let service = aws
+        .ecs()
+        .describe_services()
+        .cluster(&env)
+        .services("blog")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(service.services()[0].desired_count(), 1);
+    let subnets = service.services()[0]
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+        .map(|a| a.subnets().to_vec())
+        .unwrap();
+    assert!(
+        subnets.contains(&repaired.vpc.private_subnets[2]),
+        "{subnets:?}"
+    );
+    assert!(!subnets.contains(&gone));
+
+    stack.destroy(&aws).await.unwrap();
+    assert_eq!(leftovers(&aws, &env).await, []);
+}
+
+#[tokio::test]
+async fn two_environments_applied_and_destroyed_at_once_do_not_interfere() {
+    let aws = aws().await;
+    let (a, b) = (environment("para"), environment("parb"));
+    let (sa, sb) = (fargate(&a), fargate(&b));
+    let (oa, ob) = tokio::try_join!(sa.apply(&aws), sb.apply(&aws)).unwrap();
+    assert_ne!(oa.vpc.vpc_id, ob.vpc.vpc_id);
+    assert_eq!(inventory(&aws, &a).await, one_of_each());
+    assert_eq!(inventory(&aws, &b).await, one_of_each());
+    tokio::try_join!(sa.destroy(&aws), sb.destroy(&aws)).unwrap();
+    assert_eq!(leftovers(&aws, &a).await, []);
+    assert_eq!(leftovers(&aws, &b).await, []);
+}
