@@ -12,8 +12,12 @@ use ecs_modules::blog::Fargate;
 use ecs_modules::cli::{Deployment, Settings};
 use ecs_modules::harness::Harness;
 use ecs_modules::target;
+use futures::StreamExt;
 
 use crate::util::{aws, environment, inventory, leftovers};
+
+/// How many cut-off runs go at once.
+const PARALLEL: usize = 4;
 
 /// The SDK configuration for the emulator, started once.
 async fn base_config() -> SdkConfig {
@@ -88,24 +92,32 @@ async fn an_apply_cut_off_after_any_call_finishes_on_the_next_with_one_of_each()
     fargate(&probe).destroy(&clean).await.unwrap();
     assert!(full > 40, "{full}");
 
-    for k in 1..=full {
-        let env = environment(&format!("ca{k}"));
-        let stack = fargate(&env);
-        let harness = Harness::builder().stop_after(k).build();
-        let cut = Aws::from_sdk_config(&harness.wrap(&base));
-        let finished = cut_after(&harness, stack.apply(&cut)).await;
-        assert!(!finished || k == full, "k={k}: apply finished early");
+    // A few environments at a time: each is independent, and the emulator answers in parallel.
+    futures::stream::iter(1..=full)
+        .map(|k| {
+            let (base, clean) = (&base, &clean);
+            async move {
+                let env = environment(&format!("ca{k}"));
+                let stack = fargate(&env);
+                let harness = Harness::builder().stop_after(k).build();
+                let cut = Aws::from_sdk_config(&harness.wrap(base));
+                let finished = cut_after(&harness, stack.apply(&cut)).await;
+                assert!(!finished || k == full, "k={k}: apply finished early");
 
-        let out = stack
-            .apply(&clean)
-            .await
-            .unwrap_or_else(|e| panic!("k={k}: apply after the cut failed: {e}"));
-        assert!(out.blog_url.starts_with("http://"), "k={k}");
-        assert_eq!(inventory(&clean, &env).await, one_of_each(), "k={k}");
+                let out = stack
+                    .apply(clean)
+                    .await
+                    .unwrap_or_else(|e| panic!("k={k}: apply after the cut failed: {e}"));
+                assert!(out.blog_url.starts_with("http://"), "k={k}");
+                assert_eq!(inventory(clean, &env).await, one_of_each(), "k={k}");
 
-        stack.destroy(&clean).await.unwrap();
-        assert_eq!(leftovers(&clean, &env).await, [], "k={k}");
-    }
+                stack.destroy(clean).await.unwrap();
+                assert_eq!(leftovers(clean, &env).await, [], "k={k}");
+            }
+        })
+        .buffer_unordered(PARALLEL)
+        .collect::<Vec<()>>()
+        .await;
 }
 
 #[tokio::test]
@@ -120,21 +132,28 @@ async fn a_destroy_cut_off_after_any_call_finishes_on_the_next_and_leaves_nothin
     .await;
     assert!(full > 40, "{full}");
 
-    for k in 1..=full {
-        let env = environment(&format!("cd{k}"));
-        let stack = fargate(&env);
-        stack.apply(&clean).await.unwrap();
-        let harness = Harness::builder().stop_after(k).build();
-        let cut = Aws::from_sdk_config(&harness.wrap(&base));
-        let finished = cut_after(&harness, stack.destroy(&cut)).await;
-        assert!(!finished || k == full, "k={k}: destroy finished early");
+    futures::stream::iter(1..=full)
+        .map(|k| {
+            let (base, clean) = (&base, &clean);
+            async move {
+                let env = environment(&format!("cd{k}"));
+                let stack = fargate(&env);
+                stack.apply(clean).await.unwrap();
+                let harness = Harness::builder().stop_after(k).build();
+                let cut = Aws::from_sdk_config(&harness.wrap(base));
+                let finished = cut_after(&harness, stack.destroy(&cut)).await;
+                assert!(!finished || k == full, "k={k}: destroy finished early");
 
-        stack
-            .destroy(&clean)
-            .await
-            .unwrap_or_else(|e| panic!("k={k}: destroy after the cut failed: {e}"));
-        assert_eq!(leftovers(&clean, &env).await, [], "k={k}");
-    }
+                stack
+                    .destroy(clean)
+                    .await
+                    .unwrap_or_else(|e| panic!("k={k}: destroy after the cut failed: {e}"));
+                assert_eq!(leftovers(clean, &env).await, [], "k={k}");
+            }
+        })
+        .buffer_unordered(PARALLEL)
+        .collect::<Vec<()>>()
+        .await;
 }
 
 #[tokio::test]

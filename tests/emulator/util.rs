@@ -186,46 +186,16 @@ pub async fn inventory(
         .collect();
     found.insert("load balancers", 0);
     found.insert("target groups", 0);
-    for (kind, arn) in arns {
+    // DescribeTags takes 20 ARNs at a time.
+    for batch in arns.chunks(20) {
         let described = elb
             .describe_tags()
-            .resource_arns(&arn)
+            .set_resource_arns(Some(batch.iter().map(|(_, arn)| arn.clone()).collect()))
             .send()
             .await
             .unwrap();
-        let tags: Vec<(String, String)> = described
-            .tag_descriptions()
-            .iter()
-            .flat_map(|d| d.tags())
-            .map(|t| {
-                (
-                    t.key().unwrap_or_default().to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect();
-        if ours(&tags) {
-            *found.entry(kind).or_default() += 1;
-        }
-    }
-
-    let ecs = aws.ecs();
-    let clusters = ecs.list_clusters().send().await.unwrap();
-    let mut our_clusters = 0;
-    let mut services = 0;
-    for arn in clusters.cluster_arns() {
-        let described = ecs
-            .describe_clusters()
-            .clusters(arn)
-            .include(aws_sdk_ecs::types::ClusterField::Tags)
-            .send()
-            .await
-            .unwrap();
-        for c in described.clusters() {
-            if c.status() != Some("ACTIVE") {
-                continue;
-            }
-            let tags: Vec<(String, String)> = c
+        for d in described.tag_descriptions() {
+            let tags: Vec<(String, String)> = d
                 .tags()
                 .iter()
                 .map(|t| {
@@ -235,31 +205,71 @@ pub async fn inventory(
                     )
                 })
                 .collect();
-            if ours(&tags) {
-                our_clusters += 1;
-            }
-            let listed = ecs.list_services().cluster(arn).send().await.unwrap();
-            for service in listed.service_arns() {
-                let d = ecs
-                    .describe_services()
-                    .cluster(arn)
-                    .services(service)
-                    .include(aws_sdk_ecs::types::ServiceField::Tags)
-                    .send()
-                    .await
-                    .unwrap();
-                services += d
-                    .services()
-                    .iter()
-                    .filter(|s| s.status() == Some("ACTIVE"))
-                    .filter(|s| {
-                        s.tags().iter().any(|t| {
-                            t.key() == Some("Environment") && t.value() == Some(environment)
-                        })
-                    })
-                    .count();
+            let kind = batch
+                .iter()
+                .find(|(_, arn)| Some(arn.as_str()) == d.resource_arn())
+                .map(|(kind, _)| *kind);
+            if let (true, Some(kind)) = (ours(&tags), kind) {
+                *found.entry(kind).or_default() += 1;
             }
         }
+    }
+
+    // The modules name the cluster after the environment.
+    let ecs = aws.ecs();
+    let mut our_clusters = 0;
+    let mut services = 0;
+    let described = ecs
+        .describe_clusters()
+        .clusters(environment)
+        .include(aws_sdk_ecs::types::ClusterField::Tags)
+        .send()
+        .await
+        .unwrap();
+    for c in described.clusters() {
+        if c.status() != Some("ACTIVE") {
+            continue;
+        }
+        let tags: Vec<(String, String)> = c
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        if ours(&tags) {
+            our_clusters += 1;
+        }
+        let listed = ecs
+            .list_services()
+            .cluster(environment)
+            .send()
+            .await
+            .unwrap();
+        if listed.service_arns().is_empty() {
+            continue;
+        }
+        let d = ecs
+            .describe_services()
+            .cluster(environment)
+            .set_services(Some(listed.service_arns().to_vec()))
+            .include(aws_sdk_ecs::types::ServiceField::Tags)
+            .send()
+            .await
+            .unwrap();
+        services += d
+            .services()
+            .iter()
+            .filter(|s| s.status() == Some("ACTIVE"))
+            .filter(|s| {
+                s.tags()
+                    .iter()
+                    .any(|t| t.key() == Some("Environment") && t.value() == Some(environment))
+            })
+            .count();
     }
     found.insert("ecs clusters", our_clusters);
     found.insert("ecs services", services);
