@@ -421,11 +421,9 @@ impl ServiceBuilder {
                 && s.chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         };
-        invalid.check(
-            name_ok(&environment),
-            "environment",
-            "is required: letters, digits, hyphens and underscores",
-        );
+        // The same rules as every other module's: it prefixes names and scopes ownership.
+        invalid.check_environment(&environment);
+        invalid.check_tags(&self.tags);
         invalid.check(
             name_ok(&service_name),
             "service_name",
@@ -582,6 +580,10 @@ impl ServiceBuilder {
                         for p in problems.problems {
                             // Already reported as `task_network_mode`.
                             if p.field == "network_mode" && invalid.has("task_network_mode") {
+                                continue;
+                            }
+                            // The service's own tags, already checked above.
+                            if p.field.starts_with("tags[") {
                                 continue;
                             }
                             invalid.push(format!("task_definition.{}", p.field), p.rule);

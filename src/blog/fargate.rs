@@ -48,9 +48,21 @@ impl Fargate {
         net: &VpcOutputs,
         role_arn: &str,
     ) -> Result<Service, Error> {
+        self.service_named(aws, net, role_arn, "blog")
+    }
+
+    /// Another Fargate service like the blog's, named `name`, on the same network, cluster,
+    /// log group and role (the benchmarks scale to many).
+    pub fn service_named(
+        &self,
+        aws: &Aws,
+        net: &VpcOutputs,
+        role_arn: &str,
+        name: &str,
+    ) -> Result<Service, Error> {
         blog_service(
             &self.settings,
-            "blog",
+            name,
             LaunchType::Fargate,
             aws.region(),
             net,
@@ -88,7 +100,7 @@ impl Fargate {
 
     /// The shared modules applied: network, cluster, log group and role all at once, since
     /// none needs another.
-    pub(crate) async fn apply_base(
+    pub async fn apply_base(
         &self,
         aws: &Aws,
     ) -> Result<
@@ -108,8 +120,9 @@ impl Fargate {
         )
     }
 
-    /// The shared modules destroyed, once the services and instances are gone.
-    pub(crate) async fn destroy_base(&self, aws: &Aws, deleted: &mut Plan) -> Result<(), Error> {
+    /// The shared modules destroyed, once the services and instances are gone; what was
+    /// deleted is added to `deleted`.
+    pub async fn destroy_base(&self, aws: &Aws, deleted: &mut Plan) -> Result<(), Error> {
         let (cluster, logs, role) = tokio::try_join!(
             self.cluster.destroy(aws),
             self.logs.destroy(aws),

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use converge::Invalid;
 
 use crate::container::AWSLOGS_OPTIONS;
-use crate::sizes::{fargate_accepts, fargate_rule};
+use crate::sizes::{fargate_accepts, fargate_rule, FARGATE_CPU};
 use crate::task::{Compatibility, NetworkMode, TaskDefinition};
 
 const MAX_NAME: usize = 255;
@@ -42,9 +42,14 @@ pub(crate) fn check(task: &TaskDefinition, invalid: &mut Invalid) {
             ),
         );
         match (task.cpu, task.memory) {
+            // A CPU Fargate never takes is the CPU's fault; else the memory does not fit it.
             (Some(cpu), Some(memory)) => invalid.check(
                 fargate_accepts(cpu, memory),
-                "memory",
+                if FARGATE_CPU.contains(&cpu) {
+                    "memory"
+                } else {
+                    "cpu"
+                },
                 format_args!("{cpu} CPU units with {memory} MiB: {}", fargate_rule(cpu)),
             ),
             (cpu, memory) => {

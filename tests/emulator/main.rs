@@ -4,6 +4,7 @@
 mod blocks;
 mod cli;
 mod instances;
+mod invalid;
 mod reliability;
 mod service;
 mod task_def;

@@ -1,0 +1,199 @@
+//! Measures the blog's two deployments against the local emulator: API calls and wall time of
+//! apply, no-op apply, plan and destroy, without and with a fixed delay added to every call
+//! (a stand-in for AWS's round trips); and how apply grows with the number of services on one
+//! cluster. Prints Markdown tables. Run with `cargo bench --profile dev --bench stacks`;
+//! `BENCH_DELAY_MS` sets the delay (default 50).
+//!
+//! Next to each delayed time: the lower bound the run's dependency chain allows (its longest
+//! chain of calls, each begun after the one before ended, times the delay) and the time of the
+//! same calls made one after another (all calls times the delay).
+
+use std::time::{Duration, Instant};
+
+use aws_types::SdkConfig;
+use converge::{Aws, Plan};
+use ecs_modules::blog::{Fargate, FargateEc2};
+use ecs_modules::cli::{Deployment, Settings};
+use ecs_modules::harness::Harness;
+use ecs_modules::target;
+
+/// One measured step.
+struct Row {
+    stack: String,
+    step: &'static str,
+    mutating: u64,
+    reads: u64,
+    wall: Duration,
+    /// Longest chain of calls, when measured under delay.
+    chain: usize,
+}
+
+fn settings(env: String) -> Settings {
+    Settings {
+        environment: env,
+        wait_steady: false,
+    }
+}
+
+async fn step<T>(
+    harness: &Harness,
+    aws: &Aws,
+    stack: &str,
+    name: &'static str,
+    rows: &mut Vec<Row>,
+    work: impl std::future::Future<Output = Result<T, converge::Error>>,
+) -> T {
+    aws.calls().reset();
+    harness.reset_log();
+    let start = Instant::now();
+    let out = work.await.unwrap_or_else(|e| panic!("{stack} {name}: {e}"));
+    let calls = aws.calls().report();
+    rows.push(Row {
+        stack: stack.to_owned(),
+        step: name,
+        mutating: calls.mutating,
+        reads: calls.reads,
+        wall: start.elapsed(),
+        chain: harness.critical_path(),
+    });
+    out
+}
+
+/// Apply, no-op apply, plan and destroy of deployment `D` in a fresh environment.
+async fn lifecycle<D: Deployment>(
+    base: &SdkConfig,
+    label: &str,
+    delay: Duration,
+    rows: &mut Vec<Row>,
+) {
+    let harness = Harness::builder().delay(delay).build();
+    let aws = Aws::from_sdk_config(&harness.wrap(base));
+    let env = format!("bench{}{}", std::process::id() % 10_000, rows.len());
+    let stack = D::new(&settings(env)).expect("valid settings");
+    step(&harness, &aws, label, "apply", rows, stack.apply(&aws)).await;
+    step(
+        &harness,
+        &aws,
+        label,
+        "apply (no-op)",
+        rows,
+        stack.apply(&aws),
+    )
+    .await;
+    step(
+        &harness,
+        &aws,
+        label,
+        "plan (no-op)",
+        rows,
+        stack.plan(&aws),
+    )
+    .await;
+    step(&harness, &aws, label, "destroy", rows, stack.destroy(&aws)).await;
+}
+
+/// The Fargate deployment's shared modules and `n` Fargate services on them.
+async fn fleet(base: &SdkConfig, n: usize, delay: Duration, rows: &mut Vec<Row>) {
+    let harness = Harness::builder().delay(delay).build();
+    let aws = Aws::from_sdk_config(&harness.wrap(base));
+    let env = format!("fleet{}{n}", std::process::id() % 10_000);
+    let stack = Fargate::new(&settings(env)).expect("valid settings");
+    let label = format!("{n} services");
+    let apply = async {
+        let (net, _, _, role) = stack.apply_base(&aws).await?;
+        let services = (1..=n)
+            .map(|i| stack.service_named(&aws, &net, &role.role_arn, &format!("blog-{i}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        futures::future::try_join_all(services.iter().map(|s| s.apply(&aws))).await?;
+        Ok::<_, converge::Error>((net, role, services))
+    };
+    let (_net, _role, services) = step(&harness, &aws, &label, "apply", rows, apply).await;
+    let destroy = async {
+        let mut deleted = Plan::new();
+        for plan in futures::future::try_join_all(services.iter().map(|s| s.destroy(&aws))).await? {
+            deleted.extend(plan);
+        }
+        stack.destroy_base(&aws, &mut deleted).await?;
+        Ok::<_, converge::Error>(deleted)
+    };
+    step(&harness, &aws, &label, "destroy", rows, destroy).await;
+}
+
+fn print(title: &str, rows: &[Row], delay: Option<Duration>) {
+    println!("\n### {title}\n");
+    match delay {
+        None => {
+            println!("| stack | step | mutating | reads | wall |");
+            println!("|---|---|---:|---:|---:|");
+            for r in rows {
+                println!(
+                    "| {} | {} | {} | {} | {:.0} ms |",
+                    r.stack,
+                    r.step,
+                    r.mutating,
+                    r.reads,
+                    r.wall.as_secs_f64() * 1000.0
+                );
+            }
+        }
+        Some(d) => {
+            println!("| stack | step | calls | wall | longest chain | lower bound | one after another | wall / bound |");
+            println!("|---|---|---:|---:|---:|---:|---:|---:|");
+            for r in rows {
+                let calls = r.mutating + r.reads;
+                let bound = d * r.chain as u32;
+                let serial = d * calls as u32;
+                println!(
+                    "| {} | {} | {} | {:.2} s | {} | {:.2} s | {:.2} s | {:.2} |",
+                    r.stack,
+                    r.step,
+                    calls,
+                    r.wall.as_secs_f64(),
+                    r.chain,
+                    bound.as_secs_f64(),
+                    serial.as_secs_f64(),
+                    r.wall.as_secs_f64() / bound.as_secs_f64().max(f64::EPSILON)
+                );
+            }
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let delay = Duration::from_millis(
+        std::env::var("BENCH_DELAY_MS")
+            .ok()
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(50),
+    );
+    let url = target::start_emulator().unwrap_or_else(|e| panic!("{e}"));
+    let base = target::emulator_config(&url, None).await;
+
+    let mut plain = Vec::new();
+    lifecycle::<Fargate>(&base, "fargate", Duration::ZERO, &mut plain).await;
+    lifecycle::<FargateEc2>(&base, "fargate_ec2", Duration::ZERO, &mut plain).await;
+    print("Against the emulator", &plain, None);
+
+    let mut delayed = Vec::new();
+    lifecycle::<Fargate>(&base, "fargate", delay, &mut delayed).await;
+    lifecycle::<FargateEc2>(&base, "fargate_ec2", delay, &mut delayed).await;
+    print(
+        &format!("With {} ms added to every call", delay.as_millis()),
+        &delayed,
+        Some(delay),
+    );
+
+    let mut scale = Vec::new();
+    for n in [1, 5, 20] {
+        fleet(&base, n, delay, &mut scale).await;
+    }
+    print(
+        &format!(
+            "N Fargate services on one cluster, {} ms per call",
+            delay.as_millis()
+        ),
+        &scale,
+        Some(delay),
+    );
+}

@@ -1,0 +1,402 @@
+//! Bad input across the modules: each case is refused with a message naming the field, and
+//! no AWS call is made. Every case goes as far as `plan`, so an input that slipped through
+//! validation would show up as counted calls.
+
+use converge::{Aws, Error};
+use ecs_modules::ecs_instances::{Instances, ManagedScaling};
+use ecs_modules::ecs_service::{
+    Cluster, HealthCheck, LoadBalancer, LogGroup, Service, TargetGroup, TaskExecutionRole,
+};
+use ecs_modules::task_def::{json, ContainerDefinition, TaskDefinition};
+use ecs_modules::vpc::Vpc;
+use futures::FutureExt;
+
+use crate::util::aws;
+
+/// A valid service builder to break one input of.
+fn service() -> ecs_modules::ecs_service::ServiceBuilder {
+    Service::builder()
+        .environment("blog")
+        .service_name("blog")
+        .cluster("blog")
+        .vpc_id("vpc-1")
+        .vpc_cidr("10.0.0.0/16")
+        .subnets(["subnet-1", "subnet-2"])
+        .task_cpu(256)
+        .task_memory(512)
+        .containers([blog_container()])
+}
+
+fn blog_container() -> ContainerDefinition {
+    ContainerDefinition::builder()
+        .name("blog")
+        .image("npalm/040code.github.io:latest")
+        .port_mapping(ecs_modules::task_def::PortMapping::tcp(80))
+        .build()
+}
+
+fn lb() -> LoadBalancer {
+    LoadBalancer {
+        internal: false,
+        subnets: vec!["subnet-1".into(), "subnet-2".into()],
+        target_group: TargetGroup {
+            container_name: Some("blog".into()),
+            container_port: 80,
+            ..TargetGroup::default()
+        },
+        ..LoadBalancer::default()
+    }
+}
+
+fn instances() -> ecs_modules::ecs_instances::InstancesBuilder {
+    Instances::builder()
+        .environment("blog")
+        .ecs_cluster_name("blog")
+        .vpc_id("vpc-1")
+        .vpc_cidr("10.0.0.0/16")
+        .subnets(["subnet-1"])
+}
+
+fn task() -> ecs_modules::task_def::TaskDefinitionBuilder {
+    TaskDefinition::builder()
+        .family("blog")
+        .environment("blog")
+        .requires_compatibility(ecs_modules::task_def::Compatibility::Fargate)
+        .network_mode(ecs_modules::task_def::NetworkMode::Awsvpc)
+        .cpu(256)
+        .memory(512)
+        .container(blog_container())
+}
+
+/// Case `n`: build with one bad input, then plan.
+async fn attempt(n: usize, aws: &Aws) -> Result<(), Error> {
+    match n {
+        0 => drop(Vpc::builder().build()?.plan(aws).boxed().await?),
+        1 => drop(
+            Vpc::builder()
+                .environment("Blog Prod")
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        2 => drop(
+            Vpc::builder()
+                .environment("x".repeat(40))
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        3 => drop(
+            Vpc::builder()
+                .environment("blog-")
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        4 => drop(
+            Vpc::builder()
+                .environment("blog")
+                .cidr_block("10.0.0.0/33")
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        5 => drop(
+            Vpc::builder()
+                .environment("blog")
+                .cidr_block("10.0.0.1")
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        6 => drop(
+            Vpc::builder()
+                .environment("blog")
+                .tag("Name", "mine")
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        7 => drop(
+            Vpc::builder()
+                .environment("blog")
+                .tag("aws:owner", "x")
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        8 => drop(Cluster::builder().build()?.plan(aws).boxed().await?),
+        9 => drop(
+            Cluster::builder()
+                .environment("blog")
+                .name("no spaces allowed")
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        10 => drop(
+            LogGroup::builder()
+                .environment("blog")
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        11 => drop(
+            LogGroup::builder()
+                .environment("blog")
+                .name("/ecs/blog")
+                .retention_in_days(31)
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        12 => drop(
+            LogGroup::builder()
+                .environment("blog")
+                .name("bad name!")
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        13 => drop(
+            TaskExecutionRole::builder()
+                .environment("9lives")
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        14 => drop(task().memory(100).build()?.plan(aws).boxed().await?),
+        15 => drop(task().cpu(300).build()?.plan(aws).boxed().await?),
+        16 => drop(task().family("").build()?.plan(aws).boxed().await?),
+        17 => drop(
+            TaskDefinition::builder()
+                .family("blog")
+                .environment("blog")
+                .cpu(256)
+                .memory(512)
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        18 => drop(json::from_template(
+            "[{\"name\": \"${container_name}\"}]",
+            [("container_port", "80")],
+        )?),
+        19 => drop(json::from_json(
+            "[{\"name\": \"blog\", \"portMappings\": [{\"containerPort\": \"eighty\"}]}]",
+        )?),
+        20 => drop(service().environment("").build()?.plan(aws).boxed().await?),
+        21 => drop(
+            service()
+                .service_name("blog web")
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        22 => drop(
+            Service::builder()
+                .environment("blog")
+                .service_name("blog")
+                .containers([blog_container()])
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        23 => drop(
+            service()
+                .subnets(Vec::<String>::new())
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        24 => drop(
+            service()
+                .load_balancer(LoadBalancer {
+                    subnets: vec!["subnet-1".into()],
+                    ..lb()
+                })
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        25 => drop(
+            service()
+                .load_balancer(LoadBalancer {
+                    target_group: TargetGroup {
+                        container_port: 8080,
+                        ..lb().target_group
+                    },
+                    ..lb()
+                })
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        26 => drop(
+            service()
+                .load_balancer(LoadBalancer {
+                    health_check: HealthCheck {
+                        interval: 1,
+                        ..HealthCheck::default()
+                    },
+                    ..lb()
+                })
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        27 => drop(
+            service()
+                .task_cpu(256)
+                .task_memory(4096)
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        28 => drop(
+            service()
+                .tag("Name", "x")
+                .build()?
+                .plan(aws)
+                .boxed()
+                .await?,
+        ),
+        29 => drop(
+            instances()
+                .asg_min(3)
+                .asg_desired(2)
+                .asg_max(4)
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        30 => drop(
+            instances()
+                .asg_max(0)
+                .asg_min(0)
+                .asg_desired(0)
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        31 => drop(
+            instances()
+                .subnets(Vec::<String>::new())
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        32 => drop(
+            instances()
+                .ami_id("ami-XYZ")
+                .build()?
+                .plan(aws)
+                .boxed()
+                .await?,
+        ),
+        33 => drop(
+            instances()
+                .instance_type("t3small")
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        34 => drop(
+            instances()
+                .user_data("x".repeat(16 * 1024 + 1))
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        35 => drop(
+            instances()
+                .vpc_cidr("10.0.0.0")
+                .build()?
+                .plan(aws)
+                .boxed()
+                .await?,
+        ),
+        36 => drop(
+            instances()
+                .capacity_provider(ManagedScaling {
+                    target_capacity: 0,
+                    ..ManagedScaling::default()
+                })
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        37 => drop(
+            instances()
+                .root_volume_size(8)
+                .build()?
+                .plan(aws)
+                .boxed()
+                .await?,
+        ),
+        _ => unreachable!("no case {n}"),
+    }
+    Ok(())
+}
+
+/// Each case and the field its message must name.
+const CASES: [&str; 38] = [
+    "environment",
+    "environment",
+    "environment",
+    "environment",
+    "cidr_block",
+    "cidr_block",
+    "tags[\"Name\"]",
+    "tags[\"aws:owner\"]",
+    "environment",
+    "name",
+    "name",
+    "retention_in_days",
+    "name",
+    "environment",
+    "memory",
+    "cpu",
+    "family",
+    "containers",
+    "[0].name",
+    "[0].portMappings[0].containerPort",
+    "environment",
+    "service_name",
+    "cluster",
+    "subnets",
+    "load_balancer.subnets",
+    "container_port",
+    "health_check",
+    "memory",
+    "tags[\"Name\"]",
+    "asg_desired",
+    "asg_max",
+    "subnets",
+    "ami_id",
+    "instance_type",
+    "user_data",
+    "vpc_cidr",
+    "capacity_provider.target_capacity",
+    "root_volume_size",
+];
+
+#[tokio::test]
+async fn bad_inputs_are_refused_naming_the_field_before_any_call() {
+    let aws = aws().await;
+    aws.calls().reset();
+    for (n, field) in CASES.iter().enumerate() {
+        let err = match attempt(n, &aws).await {
+            Err(Error::Invalid(invalid)) => invalid,
+            Err(other) => panic!("case {n} ({field}): not an input error: {other}"),
+            Ok(()) => panic!("case {n} ({field}): accepted"),
+        };
+        assert!(
+            err.problems.iter().any(|p| p.field.contains(field)),
+            "case {n}: no problem on {field}: {err}"
+        );
+        let text = err.to_string();
+        assert!(text.contains(field), "case {n}: {text}");
+    }
+    assert_eq!(aws.calls().report().total, 0, "{:#}", aws.calls().report());
+}
