@@ -237,6 +237,8 @@ impl HttpConnector for Connector {
                     return std::future::pending().await;
                 }
             }
+            // The delay is part of the call, as a round trip would be.
+            let start = Instant::now();
             if !state.delay.is_zero() {
                 tokio::time::sleep(state.delay).await;
             }
@@ -244,7 +246,6 @@ impl HttpConnector for Connector {
                 state.injected.fetch_add(1, Ordering::SeqCst);
                 return Ok(fault(&request, n));
             }
-            let start = Instant::now();
             let response = inner.call(request).await;
             state
                 .log
