@@ -81,6 +81,30 @@ impl Tags {
             .any(|(k, v)| k == OWNER_TAG && v == self.owner)
     }
 
+    /// Whether a resource found by name is ours. One without our ownership tag is
+    /// [`Error::NotOwned`] when `strict` (plan and apply must not adopt it), else `false`
+    /// (destroy leaves it alone, and says so in the logs).
+    pub fn claim<'a>(
+        &self,
+        kind: &str,
+        id: &str,
+        tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+        strict: bool,
+    ) -> Result<bool, Error> {
+        if self.is_owned(tags) {
+            return Ok(true);
+        }
+        if strict {
+            return Err(Error::NotOwned {
+                kind: kind.to_owned(),
+                id: id.to_owned(),
+                owner: self.owner.clone(),
+            });
+        }
+        tracing::warn!(kind, id, "not tagged as ours: left alone");
+        Ok(false)
+    }
+
     /// Refuses to touch a resource that lacks this instance's ownership tag.
     pub fn ensure_owned<'a>(
         &self,

@@ -62,11 +62,7 @@ pub(crate) async fn find(
         .tags()
         .iter()
         .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()));
-    if !tags.is_owned(pairs.clone()) {
-        if strict {
-            tags.ensure_owned(KIND, name, pairs)?;
-        }
-        tracing::warn!(asg = name, "not tagged as ours: left alone");
+    if !tags.claim(KIND, name, pairs, strict)? {
         return Ok(None);
     }
     let mut subnets: Vec<String> = group

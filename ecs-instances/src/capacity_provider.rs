@@ -166,11 +166,7 @@ pub(crate) async fn find(
         .tags()
         .iter()
         .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()));
-    if !tags.is_owned(pairs.clone()) {
-        if strict {
-            tags.ensure_owned(KIND, name, pairs)?;
-        }
-        tracing::warn!(capacity_provider = name, "not tagged as ours: left alone");
+    if !tags.claim(KIND, name, pairs, strict)? {
         return Ok(None);
     }
     let asg = provider.auto_scaling_group_provider();

@@ -81,11 +81,7 @@ pub(crate) async fn find_role(
             .collect();
     }
     let iter = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    if !tags.is_owned(iter.clone()) {
-        if strict {
-            tags.ensure_owned(ROLE_KIND, name, iter)?;
-        }
-        tracing::warn!(role = name, "not tagged as ours: left alone");
+    if !tags.claim(ROLE_KIND, name, iter, strict)? {
         return Ok(None);
     }
     let attached = aws
@@ -224,11 +220,7 @@ pub(crate) async fn find_profile(
         return Ok(None);
     };
     let pairs = profile.tags().iter().map(|t| (t.key(), t.value()));
-    if !tags.is_owned(pairs.clone()) {
-        if strict {
-            tags.ensure_owned(PROFILE_KIND, name, pairs)?;
-        }
-        tracing::warn!(profile = name, "not tagged as ours: left alone");
+    if !tags.claim(PROFILE_KIND, name, pairs, strict)? {
         return Ok(None);
     }
     Ok(Some(FoundProfile {

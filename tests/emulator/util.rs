@@ -165,10 +165,6 @@ pub async fn inventory(
             .count(),
     );
 
-    let ours = |tags: &[(String, String)]| {
-        tags.iter()
-            .any(|(k, v)| k == "Environment" && v == environment)
-    };
     let elb = aws.elbv2();
     let lbs = elb.describe_load_balancers().send().await.unwrap();
     let tgs = elb.describe_target_groups().send().await.unwrap();
@@ -195,21 +191,12 @@ pub async fn inventory(
             .await
             .unwrap();
         for d in described.tag_descriptions() {
-            let tags: Vec<(String, String)> = d
-                .tags()
-                .iter()
-                .map(|t| {
-                    (
-                        t.key().unwrap_or_default().to_owned(),
-                        t.value().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect();
+            let ours = in_environment(d.tags().iter().map(|t| (t.key(), t.value())), environment);
             let kind = batch
                 .iter()
                 .find(|(_, arn)| Some(arn.as_str()) == d.resource_arn())
                 .map(|(kind, _)| *kind);
-            if let (true, Some(kind)) = (ours(&tags), kind) {
+            if let (true, Some(kind)) = (ours, kind) {
                 *found.entry(kind).or_default() += 1;
             }
         }
@@ -230,17 +217,7 @@ pub async fn inventory(
         if c.status() != Some("ACTIVE") {
             continue;
         }
-        let tags: Vec<(String, String)> = c
-            .tags()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap_or_default().to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect();
-        if ours(&tags) {
+        if in_environment(c.tags().iter().map(|t| (t.key(), t.value())), environment) {
             our_clusters += 1;
         }
         let listed = ecs
@@ -264,11 +241,7 @@ pub async fn inventory(
             .services()
             .iter()
             .filter(|s| s.status() == Some("ACTIVE"))
-            .filter(|s| {
-                s.tags()
-                    .iter()
-                    .any(|t| t.key() == Some("Environment") && t.value() == Some(environment))
-            })
+            .filter(|s| in_environment(s.tags().iter().map(|t| (t.key(), t.value())), environment))
             .count();
     }
     found.insert("ecs clusters", our_clusters);
@@ -370,4 +343,13 @@ pub async fn leftovers(aws: &Aws, environment: &str) -> Vec<(&'static str, usize
         .into_iter()
         .filter(|(_, n)| *n > 0)
         .collect()
+}
+
+/// Whether tags hold `Environment=<environment>`.
+fn in_environment<'a>(
+    tags: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
+    environment: &str,
+) -> bool {
+    tags.into_iter()
+        .any(|(k, v)| k == Some("Environment") && v == Some(environment))
 }
