@@ -10,7 +10,7 @@ use ecs_service::{
 use serde::{Deserialize, Serialize};
 use vpc::{Vpc, VpcOutputs};
 
-use super::{blog_service, network_or_unknown, url, UNKNOWN};
+use super::{blog_service, known_or_unknown, network_or_unknown, url, UNKNOWN};
 use crate::cli::{Deployment, Settings};
 
 /// The blog's Fargate deployment, as the blog post composes the modules.
@@ -72,26 +72,22 @@ impl Fargate {
         )
     }
 
-    /// The role's ARN when it exists, for planning the services.
-    pub(crate) async fn role_arn_or_unknown(&self, aws: &Aws) -> Result<String, Error> {
-        let plan = self.role.plan(aws).await?;
-        Ok(plan
-            .changes
-            .first()
-            .and_then(|c| c.id.clone())
-            .unwrap_or_else(|| UNKNOWN.to_owned()))
-    }
-
-    /// The shared modules (network, cluster, log group, role) planned together.
+    /// The shared modules (network, cluster, log group, role) planned together, with the
+    /// network's outputs and the role's ARN (unknown until they exist) from the same reads.
     pub(crate) async fn plan_base(&self, aws: &Aws) -> Result<(Plan, VpcOutputs, String), Error> {
-        let (mut plan, cluster, logs, role, net, role_arn) = tokio::try_join!(
-            self.network.plan(aws),
+        let ((mut plan, net), cluster, logs, role) = tokio::try_join!(
+            self.network.plan_and_outputs(aws),
             self.cluster.plan(aws),
             self.logs.plan(aws),
             self.role.plan(aws),
-            network_or_unknown(aws, &self.network),
-            self.role_arn_or_unknown(aws),
         )?;
+        let net = known_or_unknown(&self.network, net);
+        // The role's change comes first and carries its ARN once it exists.
+        let role_arn = role
+            .changes
+            .first()
+            .and_then(|c| c.id.clone())
+            .unwrap_or_else(|| UNKNOWN.to_owned());
         plan.extend(cluster);
         plan.extend(logs);
         plan.extend(role);

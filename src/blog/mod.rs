@@ -61,9 +61,14 @@ fn unknown_network(network: &Vpc) -> VpcOutputs {
 /// short) lacks some subnets: unknown ones stand in, so the services can still be planned
 /// and destroyed (they are found by their tags, not by the network).
 async fn network_or_unknown(aws: &Aws, network: &Vpc) -> Result<VpcOutputs, Error> {
+    Ok(known_or_unknown(network, network.outputs(aws).await?))
+}
+
+/// `outputs` with unknown ids standing in for what is missing.
+fn known_or_unknown(network: &Vpc, outputs: Option<VpcOutputs>) -> VpcOutputs {
     let unknown = unknown_network(network);
-    let Some(mut net) = network.outputs(aws).await? else {
-        return Ok(unknown);
+    let Some(mut net) = outputs else {
+        return unknown;
     };
     for (have, placeholder) in [
         (&mut net.public_subnets, &unknown.public_subnets),
@@ -73,7 +78,7 @@ async fn network_or_unknown(aws: &Aws, network: &Vpc) -> Result<VpcOutputs, Erro
             have.extend(placeholder[have.len()..].iter().cloned());
         }
     }
-    Ok(net)
+    net
 }
 
 /// One of the blog's services: the blog's container from the template on port 80, 256 CPU

@@ -21,6 +21,14 @@ impl Vpc {
         Ok(diff::plan(&desired, &existing))
     }
 
+    /// [`plan`](Vpc::plan) and [`outputs`](Vpc::outputs) from one read, for a composition
+    /// that plans what lives in the network.
+    pub async fn plan_and_outputs(&self, aws: &Aws) -> Result<(Plan, Option<VpcOutputs>), Error> {
+        let (desired, existing) = self.read_strict(aws).await?;
+        let plan = diff::plan(&desired, &existing);
+        Ok((plan, outputs_of(&desired, existing)))
+    }
+
     /// Makes AWS match the inputs and returns the outputs. Creates or updates only what
     /// differs: a second apply with the same inputs makes no mutating call, and an apply cut
     /// off part way and run again finishes the job. A failure says what was left behind.
@@ -44,35 +52,7 @@ impl Vpc {
     /// exist. Resources still missing (a half-built stack) are left out of the lists.
     pub async fn outputs(&self, aws: &Aws) -> Result<Option<VpcOutputs>, Error> {
         let (d, existing) = self.read(aws).await?;
-        let Some(found) = existing.vpcs.iter().find(|v| v.name == d.vpc_name) else {
-            return Ok(None);
-        };
-        let existing = existing.clone().scoped_to(Some(&found.id));
-        let ids_where = |public: bool| -> Vec<String> {
-            d.subnets
-                .iter()
-                .filter(|s| s.public == public)
-                .filter_map(|s| existing.subnet(&s.name).map(|f| f.id.clone()))
-                .collect()
-        };
-        Ok(Some(VpcOutputs {
-            vpc_id: found.id.clone(),
-            vpc_cidr: found.cidr.clone(),
-            public_subnets: ids_where(true),
-            private_subnets: ids_where(false),
-            availability_zones: d.zones.clone(),
-            private_dns_zone_id: existing.zones.first().map(|z| z.id.clone()),
-            private_domain_name: existing.zones.first().map(|z| z.name.clone()),
-            nat_gateway_ids: d
-                .nats
-                .iter()
-                .filter_map(|n| existing.nat(&n.name).map(|f| f.id.clone()))
-                .collect(),
-            internet_gateway_id: existing
-                .igw(&d.igw_name)
-                .map(|g| g.id.clone())
-                .unwrap_or_default(),
-        }))
+        Ok(outputs_of(&d, existing))
     }
 
     async fn read(&self, aws: &Aws) -> Result<(Desired, Existing), Error> {
@@ -394,4 +374,35 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// The outputs of what exists: `None` without the VPC; missing pieces are left out.
+fn outputs_of(d: &Desired, existing: Existing) -> Option<VpcOutputs> {
+    let found = existing.vpcs.iter().find(|v| v.name == d.vpc_name)?.clone();
+    let existing = existing.scoped_to(Some(&found.id));
+    let ids_where = |public: bool| -> Vec<String> {
+        d.subnets
+            .iter()
+            .filter(|s| s.public == public)
+            .filter_map(|s| existing.subnet(&s.name).map(|f| f.id.clone()))
+            .collect()
+    };
+    Some(VpcOutputs {
+        vpc_id: found.id.clone(),
+        vpc_cidr: found.cidr.clone(),
+        public_subnets: ids_where(true),
+        private_subnets: ids_where(false),
+        availability_zones: d.zones.clone(),
+        private_dns_zone_id: existing.zones.first().map(|z| z.id.clone()),
+        private_domain_name: existing.zones.first().map(|z| z.name.clone()),
+        nat_gateway_ids: d
+            .nats
+            .iter()
+            .filter_map(|n| existing.nat(&n.name).map(|f| f.id.clone()))
+            .collect(),
+        internet_gateway_id: existing
+            .igw(&d.igw_name)
+            .map(|g| g.id.clone())
+            .unwrap_or_default(),
+    })
 }
