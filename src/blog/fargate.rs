@@ -119,15 +119,17 @@ impl Fargate {
     /// The shared modules destroyed, once the services and instances are gone; what was
     /// deleted is added to `deleted`.
     pub async fn destroy_base(&self, aws: &Aws, deleted: &mut Plan) -> Result<(), Error> {
-        let (cluster, logs, role) = tokio::try_join!(
+        // None of the four needs another gone first.
+        let (cluster, logs, role, network) = tokio::try_join!(
             self.cluster.destroy(aws),
             self.logs.destroy(aws),
             self.role.destroy(aws),
+            self.network.destroy(aws),
         )?;
         deleted.extend(cluster);
         deleted.extend(logs);
         deleted.extend(role);
-        deleted.extend(self.network.destroy(aws).await?);
+        deleted.extend(network);
         Ok(())
     }
 }

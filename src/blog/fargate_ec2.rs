@@ -124,17 +124,16 @@ impl Deployment for FargateEc2 {
 
     async fn destroy(&self, aws: &Aws) -> Result<Plan, Error> {
         let net = network_or_unknown(aws, &self.fargate.network).await?;
-        let (mut deleted, ec2) = tokio::try_join!(
+        // The services and the instances go side by side, all before the cluster (ECS
+        // deletes no cluster with instances in it) and the network.
+        let instances = self.instances(&instances_network(&net))?;
+        let (mut deleted, ec2, instances) = tokio::try_join!(
             async { self.fargate.service(aws, &net, UNKNOWN)?.destroy(aws).await },
             async { self.service_ec2(aws, &net, UNKNOWN)?.destroy(aws).await },
+            instances.destroy(aws),
         )?;
         deleted.extend(ec2);
-        // The instances leave before the cluster: ECS deletes no cluster with instances in it.
-        deleted.extend(
-            self.instances(&instances_network(&net))?
-                .destroy(aws)
-                .await?,
-        );
+        deleted.extend(instances);
         self.fargate.destroy_base(aws, &mut deleted).await?;
         Ok(deleted)
     }
