@@ -7,6 +7,7 @@ use std::time::Duration;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use crate::resource::Address;
 use crate::tags::OWNER_TAG;
 use crate::validate::Invalid;
 use crate::BoxError;
@@ -69,6 +70,25 @@ pub enum Error {
         reason: String,
     },
 
+    /// A stack's run stopped because a resource failed: the others finished the call they
+    /// were in and nothing new started.
+    #[error(
+        "{failed} failed; {} done before it stopped, {} not done: run again to finish",
+        done.len(),
+        remaining.len()
+    )]
+    Stopped {
+        /// The resource that failed (the first, when several did).
+        failed: Box<Address>,
+        /// What the run created, changed or deleted before it stopped.
+        done: Vec<Address>,
+        /// What it had still to do.
+        remaining: Vec<Address>,
+        /// Why the resource failed.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// A run stopped part way; what it had made by then is still there.
     #[error("stopped after making {}; apply again to finish, or destroy to remove them", left_behind.join(", "))]
     Incomplete {
@@ -85,7 +105,7 @@ impl Error {
     pub fn code(&self) -> Option<&str> {
         match self {
             Error::Aws { code, .. } => code.as_deref(),
-            Error::Incomplete { source, .. } => source.code(),
+            Error::Incomplete { source, .. } | Error::Stopped { source, .. } => source.code(),
             _ => None,
         }
     }

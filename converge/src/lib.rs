@@ -33,19 +33,27 @@ mod aws;
 mod error;
 pub mod events;
 mod metrics;
+mod module;
 mod plan;
+mod resource;
 mod retry;
+mod stack;
 mod tags;
 mod validate;
+mod value;
 mod wait;
 
 pub use aws::{Aws, AwsBuilder};
 pub use error::{ignore_not_found, AwsResultExt, Error, Progress};
 pub use metrics::{is_mutating, ApiCalls, CallReport};
+pub use module::Module;
 pub use plan::{Action, Change, Diff, Plan};
+pub use resource::{same_set, Address, Cx, Delta, Replacement, Resource, Wanted};
 pub use retry::{Retry, Transient};
+pub use stack::{Handle, Ref, Resolved, Resolver, Stack};
 pub use tags::{ec2_name, ec2_pairs, Tags, ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG};
 pub use validate::{Invalid, Problem, MAX_ENVIRONMENT_LEN, MAX_EXTRA_TAGS};
+pub use value::{Value, AFTER_APPLY};
 pub use wait::Wait;
 
 /// A boxed error, as the SDK's own.

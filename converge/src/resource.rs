@@ -1,0 +1,274 @@
+//! One AWS resource kind, written once: how to read it, how it differs from what the inputs
+//! ask for, and how to create, update, replace and delete it. A [`Stack`](crate::Stack) runs
+//! plan, apply and destroy over any mix of kinds with one executor, so plan and apply cannot
+//! disagree: both take their decisions from [`Resource::diff`].
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::plan::Diff;
+use crate::value::Value;
+use crate::{Aws, Error, Tags};
+
+/// One resource a run reports on: its kind, its name and, once it exists, its id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Address {
+    /// The kind, in Terraform's words (`aws_vpc`).
+    pub kind: String,
+    /// The resource's `Name`.
+    pub name: String,
+    /// Its AWS id, when it exists.
+    pub id: Option<String>,
+}
+
+impl Address {
+    /// The address of `name`, of `kind`.
+    pub fn new(kind: &str, name: impl Into<String>, id: Option<String>) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            name: name.into(),
+            id,
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} \"{}\"", self.kind, self.name)?;
+        if let Some(id) = &self.id {
+            write!(f, " ({id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// How one existing resource differs from what the inputs ask for: the attributes, and
+/// whether one of them cannot change in place.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Delta {
+    /// The attributes that differ.
+    pub diffs: Vec<Diff>,
+    /// Whether a differing attribute forces a replacement.
+    pub replace: bool,
+}
+
+impl Delta {
+    /// No difference.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether nothing differs.
+    pub fn is_empty(&self) -> bool {
+        self.diffs.is_empty()
+    }
+
+    /// Records an attribute that can change in place.
+    pub fn update(
+        &mut self,
+        field: impl Into<String>,
+        before: Option<impl fmt::Display>,
+        after: Option<impl fmt::Display>,
+    ) -> &mut Self {
+        self.diffs.push(Diff {
+            field: field.into(),
+            before: before.map(|v| v.to_string()),
+            after: after.map(|v| v.to_string()),
+        });
+        self
+    }
+
+    /// Records an attribute whose change forces a replacement.
+    pub fn replace(
+        &mut self,
+        field: impl Into<String>,
+        before: Option<impl fmt::Display>,
+        after: Option<impl fmt::Display>,
+    ) -> &mut Self {
+        self.replace = true;
+        self.update(field, before, after)
+    }
+
+    /// Compares an attribute that can change in place: AWS has `have`, the inputs ask for
+    /// `want` (unknown until apply counts as different).
+    pub fn compare<T: PartialEq + fmt::Display>(
+        &mut self,
+        field: &str,
+        have: &T,
+        want: &Value<T>,
+    ) -> &mut Self {
+        if want.known() != Some(have) {
+            self.update(field, Some(have), Some(want));
+        }
+        self
+    }
+
+    /// Compares an attribute that cannot change in place.
+    pub fn compare_fixed<T: PartialEq + fmt::Display>(
+        &mut self,
+        field: &str,
+        have: &T,
+        want: &Value<T>,
+    ) -> &mut Self {
+        if want.known() != Some(have) {
+            self.replace(field, Some(have), Some(want));
+        }
+        self
+    }
+
+    /// Compares two lists as sets (subnets, security groups), in place.
+    pub fn compare_set(
+        &mut self,
+        field: &str,
+        have: &[String],
+        want: &Value<Vec<String>>,
+    ) -> &mut Self {
+        let same = want.known().is_some_and(|w| same_set(have, w));
+        if !same {
+            let want = want.as_ref().map(|w| w.join(","));
+            self.update(field, Some(have.join(",")), Some(want));
+        }
+        self
+    }
+}
+
+/// Whether two lists hold the same items, in any order.
+pub fn same_set(a: &[String], b: &[String]) -> bool {
+    let mut a = a.to_vec();
+    let mut b = b.to_vec();
+    a.sort();
+    b.sort();
+    a == b
+}
+
+/// How a kind replaces a resource whose fixed attribute changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replacement {
+    /// Delete the old one first (its name must be free, or it holds something the new one
+    /// needs): Terraform's default.
+    DeleteFirst,
+    /// Make the new one first; the old one is deleted once everything that used it has moved
+    /// (Terraform's `create_before_destroy`).
+    CreateFirst,
+}
+
+/// One declared resource as its kind sees it during a read: its name, the ownership tag it
+/// must carry, and where to look (a kind's [`Resource::Key`], e.g. the cluster of a service).
+#[derive(Debug)]
+pub struct Wanted<'a, K> {
+    /// The resource's `Name`.
+    pub name: &'a str,
+    /// Its tags (the ownership tag's value is `tags.owner()`).
+    pub tags: &'a Tags,
+    /// Where to look.
+    pub key: &'a K,
+}
+
+/// What a kind's create, update and delete get besides the inputs.
+#[derive(Clone, Copy, Debug)]
+pub struct Cx<'a> {
+    /// The clients.
+    pub aws: &'a Aws,
+    /// The resource's `Name`.
+    pub name: &'a str,
+    /// Its tags, for the create call.
+    pub tags: &'a Tags,
+}
+
+impl Cx<'_> {
+    /// This resource's address, of kind `kind`, with `id`.
+    pub fn address(&self, kind: &str, id: Option<String>) -> Address {
+        Address::new(kind, self.name, id)
+    }
+}
+
+/// One AWS resource kind. Implement it once; a [`Stack`](crate::Stack) plans, applies and
+/// destroys any number of them, in dependency order, with one batched read per kind.
+///
+/// The contract:
+/// - [`read`](Resource::read) finds every declared resource of the kind in as few calls as
+///   it can (one, tag- or name-filtered, for most kinds) and returns what it found with its
+///   ownership tag; the stack decides, in one place, what is ours, what is a look-alike we
+///   must not touch and what is left over;
+/// - [`diff`](Resource::diff) is pure: it is the only source of both the plan and the apply;
+/// - [`create`](Resource::create) puts the tags in the create call itself;
+/// - [`delete`](Resource::delete) treats "not found" as done and waits where AWS needs it.
+#[async_trait]
+pub trait Resource: Send + Sync + 'static {
+    /// Terraform's name for the kind, e.g. `aws_cloudwatch_log_group`.
+    const KIND: &'static str;
+    /// How a fixed attribute's change is made.
+    const REPLACEMENT: Replacement = Replacement::DeleteFirst;
+    /// Whether resources of the kind that carry a stack's ownership tag but that the stack no
+    /// longer declares are deleted (subnets of a zone that was removed). Only for kinds read
+    /// by ownership tag whose owner value is unique to one module instance.
+    const PRUNE: bool = false;
+
+    /// Where to look for a resource besides its name and owner (`()` for most kinds).
+    type Key: Clone + fmt::Debug + Send + Sync + 'static;
+    /// What the inputs ask for. Attributes taken from other resources are [`Value`]s.
+    type Desired: Clone + fmt::Debug + Send + Sync + 'static;
+    /// What AWS has.
+    type Observed: Clone + fmt::Debug + Send + Sync + 'static;
+    /// What other resources and the module's outputs use.
+    type Outputs: Clone + fmt::Debug + Send + Sync + 'static;
+
+    /// Reads every resource of the kind that the stack declares, at once.
+    async fn read(
+        &self,
+        aws: &Aws,
+        wanted: &[Wanted<'_, Self::Key>],
+    ) -> Result<Vec<Self::Observed>, Error>;
+
+    /// The name an observed resource answers to.
+    fn name<'o>(&self, observed: &'o Self::Observed) -> &'o str;
+
+    /// Whether an observed resource is the one declared as `name` at `key` (by name, unless a
+    /// kind says otherwise).
+    fn matches(&self, observed: &Self::Observed, name: &str, _key: &Self::Key) -> bool {
+        self.name(observed) == name
+    }
+
+    /// The observed resource's ownership tag value, if it has one.
+    fn owner<'o>(&self, observed: &'o Self::Observed) -> Option<&'o str>;
+
+    /// Its AWS id, for the plan and the error reports.
+    fn id(&self, observed: &Self::Observed) -> String;
+
+    /// The attributes a create sets, for the plan (what `terraform plan` lists under `+`).
+    fn describe(&self, desired: &Self::Desired) -> Vec<Diff>;
+
+    /// How an existing resource differs from the inputs. Pure.
+    fn diff(&self, desired: &Self::Desired, observed: &Self::Observed) -> Delta;
+
+    /// The outputs of an existing resource.
+    fn outputs(&self, observed: &Self::Observed) -> Self::Outputs;
+
+    /// The outputs a plan can promise for an existing resource that `delta` changes in place
+    /// (known unless an update gives it a new id, like a task definition's new revision).
+    fn planned_outputs(&self, observed: &Self::Observed, _delta: &Delta) -> Value<Self::Outputs> {
+        Value::Known(self.outputs(observed))
+    }
+
+    /// The id in a resource's outputs, for the progress report of one just made.
+    fn output_id(&self, _outputs: &Self::Outputs) -> Option<String> {
+        None
+    }
+
+    /// Makes the resource, with its tags in the create call.
+    async fn create(&self, cx: Cx<'_>, desired: &Self::Desired) -> Result<Self::Outputs, Error>;
+
+    /// Changes an existing resource in place.
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        desired: &Self::Desired,
+        observed: &Self::Observed,
+        delta: &Delta,
+    ) -> Result<Self::Outputs, Error>;
+
+    /// Deletes a resource; "not found" is done.
+    async fn delete(&self, cx: Cx<'_>, observed: &Self::Observed) -> Result<(), Error>;
+}

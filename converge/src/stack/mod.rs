@@ -1,0 +1,246 @@
+//! A stack: resources of any kinds declared into one dependency graph, planned, applied and
+//! destroyed by one executor.
+//!
+//! A resource's inputs are read from other resources' outputs through typed [`Handle`]s and
+//! [`Ref`]s; a value is [`Value::Known`] or [`Value::AfterApply`]. Declaring a resource calls
+//! its input closure once with every output unknown, which records what it reads: those are
+//! its dependencies. So the graph cannot disagree with the inputs, and apply starts each
+//! resource as soon as the ones it reads exist, across module boundaries.
+
+mod node;
+mod run;
+mod schedule;
+#[cfg(test)]
+mod tests;
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::resource::Resource;
+use crate::value::Value;
+use crate::Tags;
+
+pub use run::Resolved;
+
+use node::{Node, ResourceNode};
+
+type AnyArc = Arc<dyn Any + Send + Sync>;
+
+/// A declared resource of kind `R`, whose outputs other resources can read.
+pub struct Handle<R> {
+    index: usize,
+    _kind: PhantomData<fn() -> R>,
+}
+
+impl<R> Clone for Handle<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<R> Copy for Handle<R> {}
+
+impl<R> fmt::Debug for Handle<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Handle({})", self.index)
+    }
+}
+
+impl<R: Resource> Handle<R> {
+    /// A value computed from this resource's outputs.
+    pub fn output<T: 'static>(
+        self,
+        f: impl Fn(&R::Outputs) -> T + Send + Sync + 'static,
+    ) -> Ref<T> {
+        Ref::new(move |r| r.get(&self).map(&f))
+    }
+
+    /// Nothing read, but whatever takes this waits for the resource (an order AWS needs
+    /// without a value passing between them).
+    pub fn done(self) -> Ref<()> {
+        Ref::new(move |r| r.get(&self).map(|_| ()))
+    }
+}
+
+/// A value that other declarations can read: known now, or after some resources are
+/// applied. Cheap to clone.
+pub struct Ref<T> {
+    f: Arc<ReadFn<T>>,
+}
+
+type ReadFn<T> = dyn Fn(&Resolver<'_>) -> Value<T> + Send + Sync;
+
+impl<T> Clone for Ref<T> {
+    fn clone(&self) -> Self {
+        Self { f: self.f.clone() }
+    }
+}
+
+impl<T> fmt::Debug for Ref<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Ref(..)")
+    }
+}
+
+impl<T: 'static> Ref<T> {
+    /// A value computed by `f` from other values.
+    pub fn new(f: impl Fn(&Resolver<'_>) -> Value<T> + Send + Sync + 'static) -> Self {
+        Self { f: Arc::new(f) }
+    }
+
+    /// A value known now.
+    pub fn known(value: T) -> Self
+    where
+        T: Clone + Send + Sync,
+    {
+        Self::new(move |_| Value::Known(value.clone()))
+    }
+
+    /// This value changed by `f`.
+    pub fn map<U: 'static>(self, f: impl Fn(T) -> U + Send + Sync + 'static) -> Ref<U>
+    where
+        T: Send + Sync,
+    {
+        Ref::new(move |r| r.value(&self).map(&f))
+    }
+
+    /// Every value of a list, known when all are.
+    pub fn all(refs: impl IntoIterator<Item = Ref<T>>) -> Ref<Vec<T>>
+    where
+        T: Send + Sync,
+    {
+        let refs: Vec<Ref<T>> = refs.into_iter().collect();
+        Ref::new(move |r| refs.iter().map(|x| r.value(x)).collect())
+    }
+
+    /// This value, once `other` is known too (an ordering without a value).
+    pub fn after<U>(self, other: Ref<U>) -> Ref<T>
+    where
+        T: Send + Sync,
+        U: Send + Sync + 'static,
+    {
+        Ref::new(move |r| {
+            let done = r.value(&other);
+            r.value(&self).zip(done).map(|(v, _)| v)
+        })
+    }
+}
+
+/// What a declaration's input closure reads outputs through.
+pub struct Resolver<'a> {
+    outputs: &'a [Value<AnyArc>],
+    reads: RefCell<Vec<usize>>,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(outputs: &'a [Value<AnyArc>]) -> Self {
+        Self {
+            outputs,
+            reads: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The outputs of a declared resource.
+    pub fn get<R: Resource>(&self, handle: &Handle<R>) -> Value<&'a R::Outputs> {
+        self.reads.borrow_mut().push(handle.index);
+        match self.outputs.get(handle.index) {
+            Some(Value::Known(any)) => Value::Known(
+                any.downcast_ref::<R::Outputs>()
+                    .expect("a handle's outputs are of its kind"),
+            ),
+            _ => Value::AfterApply,
+        }
+    }
+
+    /// A value.
+    pub fn value<T>(&self, r: &Ref<T>) -> Value<T> {
+        (r.f)(self)
+    }
+}
+
+/// Resources of any kinds, with their dependencies.
+#[derive(Default)]
+pub struct Stack {
+    nodes: Vec<Box<dyn Node>>,
+}
+
+impl fmt::Debug for Stack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut list = f.debug_list();
+        for n in &self.nodes {
+            list.entry(&format_args!("{} \"{}\"", n.kind(), n.name()));
+        }
+        list.finish()
+    }
+}
+
+impl Stack {
+    /// An empty stack.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many resources are declared.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether nothing is declared.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Declares a resource of kind `kind` called `name`, tagged `tags`, found at `key`, whose
+    /// inputs `desired` computes from other resources' outputs. `desired` must read every
+    /// handle it uses on every call (it is called once now, with everything unknown, to learn
+    /// its dependencies).
+    pub fn add<R: Resource>(
+        &mut self,
+        kind: R,
+        name: impl Into<String>,
+        tags: Tags,
+        key: R::Key,
+        desired: impl Fn(&Resolver<'_>) -> R::Desired + Send + Sync + 'static,
+    ) -> Handle<R> {
+        let unknown = vec![Value::AfterApply; self.nodes.len()];
+        let resolver = Resolver::new(&unknown);
+        let _ = desired(&resolver);
+        let mut deps = resolver.reads.into_inner();
+        deps.sort_unstable();
+        deps.dedup();
+        let index = self.nodes.len();
+        self.nodes.push(Box::new(ResourceNode {
+            kind: Arc::new(kind),
+            name: name.into(),
+            tags,
+            key,
+            desired: Arc::new(desired),
+            deps,
+        }));
+        Handle {
+            index,
+            _kind: PhantomData,
+        }
+    }
+
+    /// The declared resources' kinds and names, in declaration order.
+    pub fn resources(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.nodes.iter().map(|n| (n.kind(), n.name()))
+    }
+
+    /// The indices of the resources `index` reads, for tests of a declaration.
+    pub fn dependencies(&self, kind: &str, name: &str) -> Vec<(&'static str, &str)> {
+        self.nodes
+            .iter()
+            .find(|n| n.kind() == kind && n.name() == name)
+            .map(|n| {
+                n.deps()
+                    .iter()
+                    .map(|&d| (self.nodes[d].kind(), self.nodes[d].name()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,483 @@
+//! The executor: one batched read per kind, then plan, apply or destroy over the graph.
+
+use std::any::TypeId;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+
+use super::node::{Decision, Node, Observed};
+use super::schedule::{self, Item};
+use super::{AnyArc, Handle, Ref, Resolver, Stack};
+use crate::plan::{Action, Change, Plan};
+use crate::resource::{Address, Replacement, Resource};
+use crate::value::Value;
+use crate::{events, Aws, Error};
+
+/// What a plan or an apply of a stack resolved: the changes, and every resource's outputs
+/// (known after an apply; known where nothing is made, in a plan).
+pub struct Resolved {
+    plan: Plan,
+    outputs: Vec<Value<AnyArc>>,
+}
+
+impl std::fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resolved")
+            .field("plan", &self.plan)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Resolved {
+    /// The changes: what a plan would do, or what an apply did (no-ops included).
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The changes, owned.
+    pub fn into_plan(self) -> Plan {
+        self.plan
+    }
+
+    /// A value read from the outputs.
+    pub fn value<T>(&self, r: &Ref<T>) -> Value<T> {
+        Resolver::new(&self.outputs).value(r)
+    }
+
+    /// A resource's outputs.
+    pub fn get<R: Resource>(&self, handle: &Handle<R>) -> Value<R::Outputs> {
+        Resolver::new(&self.outputs).get(handle).map(Clone::clone)
+    }
+}
+
+/// What the read found, per declared resource.
+struct Read {
+    observed: Vec<Option<Observed>>,
+    /// Ours but not declared, with the node whose kind deletes them.
+    orphans: Vec<(usize, Observed)>,
+    look_alikes: Vec<(usize, String)>,
+}
+
+/// Something the reverse scheduler deletes.
+struct Doomed {
+    item: Item,
+    /// The node whose kind deletes it.
+    by: usize,
+    observed: Observed,
+}
+
+/// What a run of deletes got done.
+#[derive(Default)]
+struct Deleted {
+    done: Vec<Address>,
+    remaining: Vec<Address>,
+    failures: Vec<(Address, Error)>,
+}
+
+impl Stack {
+    async fn read(&self, aws: &Aws) -> Result<Read, Error> {
+        let mut groups: Vec<(TypeId, Vec<usize>)> = Vec::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            match groups.iter_mut().find(|(k, _)| *k == node.kind_type()) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((node.kind_type(), vec![i])),
+            }
+        }
+        let reads = futures::future::try_join_all(groups.iter().map(|(_, members)| {
+            let list = members
+                .iter()
+                .map(|&i| (i, self.nodes[i].as_ref()))
+                .collect();
+            self.nodes[members[0]].read_group(aws, list)
+        }))
+        .await?;
+        let mut read = Read {
+            observed: vec![None; self.nodes.len()],
+            orphans: Vec::new(),
+            look_alikes: Vec::new(),
+        };
+        for group in reads {
+            for (i, found) in group.found {
+                read.observed[i] = found;
+            }
+            read.orphans.extend(group.orphans);
+            read.look_alikes.extend(group.look_alikes);
+        }
+        Ok(read)
+    }
+
+    /// Plan and apply must not adopt a same-named resource that is not ours.
+    fn refuse_look_alikes(&self, read: &Read) -> Result<(), Error> {
+        match read.look_alikes.first() {
+            None => Ok(()),
+            Some((i, id)) => {
+                let node = &self.nodes[*i];
+                Err(Error::NotOwned {
+                    kind: node.kind().to_owned(),
+                    id: format!("{id} (\"{}\")", node.name()),
+                    owner: node_owner(node.as_ref()),
+                })
+            }
+        }
+    }
+
+    /// Every resource's change and promised outputs, in declaration order (which is a
+    /// dependency order: a handle exists only once its resource is declared).
+    fn decide_all(&self, read: &Read) -> (Plan, Vec<Value<AnyArc>>) {
+        let mut outputs: Vec<Value<AnyArc>> = Vec::with_capacity(self.nodes.len());
+        let mut plan = Plan::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            let decision = node.decide(read.observed[i].as_ref(), &Resolver::new(&outputs));
+            outputs.push(decision.outputs);
+            plan.push(decision.change);
+        }
+        for (by, o) in &read.orphans {
+            plan.push(
+                Change::new(Action::Delete, self.nodes[*by].kind(), &o.name).id(o.id.clone()),
+            );
+        }
+        (plan, outputs)
+    }
+
+    /// What [`apply`](Stack::apply) would do, and the outputs known now.
+    pub async fn plan(&self, aws: &Aws) -> Result<Resolved, Error> {
+        let read = self.read(aws).await?;
+        self.refuse_look_alikes(&read)?;
+        let (plan, outputs) = self.decide_all(&read);
+        Ok(Resolved { plan, outputs })
+    }
+
+    /// Makes AWS match the declarations: one read per kind, then each resource as soon as
+    /// the ones it reads are applied, then what is ours but no longer declared goes. When a
+    /// resource fails, the ones running finish their call and nothing new starts; the
+    /// error ([`Error::Stopped`]) lists what was done and what remains.
+    pub async fn apply(&self, aws: &Aws) -> Result<Resolved, Error> {
+        let read = self.read(aws).await?;
+        self.refuse_look_alikes(&read)?;
+        let (planned, _) = self.decide_all(&read);
+        events::planned(&planned.changes);
+        let mut observed = read.observed;
+        let mut doomed: Vec<Doomed> = Vec::new();
+        let mut report = Deleted::default();
+
+        // Replacements whose old resource must go first go before anything is made, those
+        // that use others first.
+        let first: Vec<Doomed> = planned
+            .changes
+            .iter()
+            .enumerate()
+            .take(self.nodes.len())
+            .filter(|(i, c)| {
+                c.action == Action::Replace
+                    && self.nodes[*i].replacement() == Replacement::DeleteFirst
+            })
+            .filter_map(|(i, _)| {
+                observed[i].take().map(|o| Doomed {
+                    item: self.item(i),
+                    by: i,
+                    observed: o,
+                })
+            })
+            .collect();
+        if !first.is_empty() {
+            let deleted = self.delete_in_order(aws, first).await;
+            if let Some(err) = self.stopped(deleted, &mut report, Vec::new()) {
+                return Err(err);
+            }
+        }
+
+        // Forward: each resource once everything it reads is applied.
+        let n = self.nodes.len();
+        let mut outputs: Vec<Value<AnyArc>> = vec![Value::AfterApply; n];
+        let mut started = vec![false; n];
+        let mut finished = vec![false; n];
+        let mut changes: Vec<Option<Change>> = vec![None; n];
+        let mut running = FuturesUnordered::new();
+        loop {
+            if report.failures.is_empty() {
+                for i in 0..n {
+                    let node = &self.nodes[i];
+                    if started[i] || !node.deps().iter().all(|&d| finished[d]) {
+                        continue;
+                    }
+                    started[i] = true;
+                    let decision: Decision =
+                        node.decide(observed[i].as_ref(), &Resolver::new(&outputs));
+                    let mut change = decision.change.clone();
+                    if planned.changes[i].action == Action::Replace {
+                        // The old one is already gone (or goes last): still a replacement.
+                        change.action = Action::Replace;
+                    }
+                    let obs = observed[i].clone();
+                    running.push(async move {
+                        let result = node.run(aws, decision, obs).await;
+                        (i, change, result)
+                    });
+                }
+            }
+            let Some((i, mut change, result)) = running.next().await else {
+                break;
+            };
+            match result {
+                Ok((out, old)) => {
+                    if matches!(change.action, Action::Create | Action::Replace) {
+                        if let Some(id) = self.nodes[i].output_id(&out) {
+                            change.id = Some(id);
+                        }
+                        events::made(
+                            &Address::new(&change.kind, &change.name, change.id.clone())
+                                .to_string(),
+                        );
+                    }
+                    if change.action != Action::NoOp {
+                        report.done.push(Address::new(
+                            &change.kind,
+                            &change.name,
+                            change.id.clone(),
+                        ));
+                    }
+                    outputs[i] = Value::Known(out);
+                    finished[i] = true;
+                    changes[i] = Some(change);
+                    if let Some(old) = old {
+                        doomed.push(Doomed {
+                            item: self.item(i),
+                            by: i,
+                            observed: old,
+                        });
+                    }
+                }
+                Err(err) => {
+                    let address = self.nodes[i].address(observed[i].as_ref());
+                    report.failures.push((address, err));
+                }
+            }
+        }
+        if !report.failures.is_empty() {
+            let remaining = (0..n)
+                .filter(|&i| !finished[i])
+                .map(|i| self.nodes[i].address(observed[i].as_ref()))
+                .chain(read.orphans.iter().map(|(by, o)| {
+                    Address::new(self.nodes[*by].kind(), &o.name, Some(o.id.clone()))
+                }))
+                .collect();
+            return Err(self.stop(report, remaining));
+        }
+
+        // What is ours but no longer declared, and old resources replaced by new ones.
+        for (by, o) in read.orphans {
+            doomed.push(Doomed {
+                item: self.leftover_item(by),
+                by,
+                observed: o,
+            });
+        }
+        let mut plan = Plan::new();
+        plan.changes = changes.into_iter().flatten().collect();
+        if !doomed.is_empty() {
+            let deleted = self.delete_in_order(aws, doomed).await;
+            for a in &deleted.done {
+                let mut c = Change::new(Action::Delete, &a.kind, &a.name);
+                c.id = a.id.clone();
+                plan.push(c);
+            }
+            if let Some(err) = self.stopped(deleted, &mut report, Vec::new()) {
+                return Err(err);
+            }
+        }
+        Ok(Resolved { plan, outputs })
+    }
+
+    /// Deletes every declared resource that exists and is ours, and whatever else carries a
+    /// declared owner of a pruned kind, each once nothing that uses it is left. Needs no
+    /// outputs: everything is found by name and ownership tag. Returns what was deleted.
+    pub async fn destroy(&self, aws: &Aws) -> Result<Plan, Error> {
+        let doomed = self.doomed(self.read(aws).await?);
+        let deleted = self.delete_in_order(aws, doomed).await;
+        let mut plan = Plan::new();
+        for a in &deleted.done {
+            let mut c = Change::new(Action::Delete, &a.kind, &a.name);
+            c.id = a.id.clone();
+            plan.push(c);
+        }
+        let mut report = Deleted::default();
+        match self.stopped(deleted, &mut report, Vec::new()) {
+            Some(err) => Err(err),
+            None => Ok(plan),
+        }
+    }
+
+    /// What [`destroy`](Stack::destroy) would delete, in an order it could.
+    pub async fn plan_destroy(&self, aws: &Aws) -> Result<Plan, Error> {
+        let doomed = self.doomed(self.read(aws).await?);
+        let items: Vec<Item> = doomed.iter().map(|d| d.item.clone()).collect();
+        let blockers = schedule::blockers(&items, &self.shape());
+        let mut order = Vec::new();
+        let mut placed = vec![false; doomed.len()];
+        while order.len() < doomed.len() {
+            let before = order.len();
+            for i in 0..doomed.len() {
+                if !placed[i] && blockers[i].iter().all(|&b| placed[b]) {
+                    placed[i] = true;
+                    order.push(i);
+                }
+            }
+            if order.len() == before {
+                order.extend((0..doomed.len()).filter(|&i| !placed[i]));
+                break;
+            }
+        }
+        let mut plan = Plan::new();
+        for i in order {
+            let d = &doomed[i];
+            plan.push(
+                Change::new(Action::Delete, self.nodes[d.by].kind(), &d.observed.name)
+                    .id(d.observed.id.clone()),
+            );
+        }
+        Ok(plan)
+    }
+
+    fn doomed(&self, read: Read) -> Vec<Doomed> {
+        for (i, id) in &read.look_alikes {
+            tracing::warn!(
+                kind = self.nodes[*i].kind(),
+                name = self.nodes[*i].name(),
+                id = id.as_str(),
+                "not tagged as ours: left alone"
+            );
+        }
+        let mut doomed: Vec<Doomed> = read
+            .observed
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, o)| {
+                o.map(|observed| Doomed {
+                    item: self.item(i),
+                    by: i,
+                    observed,
+                })
+            })
+            .collect();
+        for (by, observed) in read.orphans {
+            doomed.push(Doomed {
+                item: self.leftover_item(by),
+                by,
+                observed,
+            });
+        }
+        doomed
+    }
+
+    fn item(&self, i: usize) -> Item {
+        Item {
+            kind: self.nodes[i].kind_type(),
+            deps: self.nodes[i].deps().to_vec(),
+            node: Some(i),
+        }
+    }
+
+    /// A leftover of `by`'s kind uses what any declared resource of that kind uses.
+    fn leftover_item(&self, by: usize) -> Item {
+        let kind = self.nodes[by].kind_type();
+        let mut deps: Vec<usize> = self
+            .nodes
+            .iter()
+            .filter(|n| n.kind_type() == kind)
+            .flat_map(|n| n.deps().iter().copied())
+            .collect();
+        deps.sort_unstable();
+        deps.dedup();
+        Item {
+            kind,
+            deps,
+            node: None,
+        }
+    }
+
+    fn shape(&self) -> Vec<(TypeId, Vec<usize>)> {
+        self.nodes
+            .iter()
+            .map(|n| (n.kind_type(), n.deps().to_vec()))
+            .collect()
+    }
+
+    /// Deletes `doomed`, each once what uses it is gone, as many at a time as can go.
+    async fn delete_in_order(&self, aws: &Aws, doomed: Vec<Doomed>) -> Deleted {
+        let items: Vec<Item> = doomed.iter().map(|d| d.item.clone()).collect();
+        let blockers = schedule::blockers(&items, &self.shape());
+        let address = |d: &Doomed| {
+            Address::new(
+                self.nodes[d.by].kind(),
+                &d.observed.name,
+                Some(d.observed.id.clone()),
+            )
+        };
+        let count = doomed.len();
+        let mut started = vec![false; count];
+        let mut gone = vec![false; count];
+        let mut out = Deleted::default();
+        let mut running = FuturesUnordered::new();
+        loop {
+            if out.failures.is_empty() {
+                let mut ready: Vec<usize> = (0..count)
+                    .filter(|&i| !started[i] && blockers[i].iter().all(|&b| gone[b]))
+                    .collect();
+                if ready.is_empty() && running.is_empty() {
+                    // A cycle among leftovers: let AWS's own dependency errors order them.
+                    ready = (0..count).filter(|&i| !started[i]).collect();
+                }
+                for i in ready {
+                    started[i] = true;
+                    let d = &doomed[i];
+                    let node = &self.nodes[d.by];
+                    running.push(async move { (i, node.delete(aws, &d.observed).await) });
+                }
+            }
+            let Some((i, result)) = running.next().await else {
+                break;
+            };
+            match result {
+                Ok(()) => {
+                    gone[i] = true;
+                    out.done.push(address(&doomed[i]));
+                }
+                Err(err) => out.failures.push((address(&doomed[i]), err)),
+            }
+        }
+        out.remaining = (0..count)
+            .filter(|&i| !gone[i])
+            .map(|i| address(&doomed[i]))
+            .collect();
+        out
+    }
+
+    /// Folds a run of deletes into the report; the error when one failed.
+    fn stopped(&self, deleted: Deleted, report: &mut Deleted, more: Vec<Address>) -> Option<Error> {
+        report.done.extend(deleted.done);
+        report.failures.extend(deleted.failures);
+        if report.failures.is_empty() {
+            return None;
+        }
+        let mut remaining = deleted.remaining;
+        remaining.extend(more);
+        Some(self.stop(std::mem::take(report), remaining))
+    }
+
+    fn stop(&self, report: Deleted, remaining: Vec<Address>) -> Error {
+        let mut failures = report.failures.into_iter();
+        let (failed, source) = failures.next().expect("a stop has a failure");
+        for (address, err) in failures {
+            tracing::warn!(%address, error = %err, "also failed");
+        }
+        Error::Stopped {
+            failed: Box::new(failed),
+            done: report.done,
+            remaining,
+            source: Box::new(source),
+        }
+    }
+}
+
+fn node_owner(node: &dyn Node) -> String {
+    node.owner().to_owned()
+}

@@ -1,0 +1,460 @@
+//! The executor against an in-memory cloud: order, overlap, agreement of plan and apply,
+//! leftovers, look-alikes and what a failure reports.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use crate::plan::{Action, Diff};
+use crate::resource::{Cx, Delta, Replacement, Resource, Wanted};
+use crate::{Aws, Error, Stack, Tags, Value};
+
+#[derive(Clone, Debug)]
+struct Thing {
+    label: &'static str,
+    id: String,
+    name: String,
+    owner: String,
+    size: u32,
+    parent: Option<String>,
+}
+
+#[derive(Default)]
+struct Cloud {
+    things: BTreeMap<String, Thing>,
+    next: u32,
+    /// (operation, name), in order.
+    log: Vec<(&'static str, String)>,
+    slow: BTreeMap<String, Duration>,
+    failing: Vec<String>,
+}
+
+/// A kind whose resources live in `cloud`: `size` changes in place, `parent` only by
+/// replacement.
+#[derive(Clone, Default)]
+struct Fake {
+    cloud: Arc<Mutex<Cloud>>,
+    /// Which of the fake kinds this is (they share one cloud).
+    label: &'static str,
+}
+
+#[derive(Clone, Debug)]
+struct Want {
+    size: u32,
+    parent: Value<Option<String>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Out {
+    id: String,
+}
+
+impl Fake {
+    fn log(&self) -> Vec<(&'static str, String)> {
+        self.cloud.lock().unwrap().log.clone()
+    }
+    fn mutations(&self) -> usize {
+        self.log().iter().filter(|(op, _)| *op != "read").count()
+    }
+    fn names(&self) -> Vec<String> {
+        let cloud = self.cloud.lock().unwrap();
+        cloud.things.values().map(|t| t.name.clone()).collect()
+    }
+    fn slow(&self, name: &str, ms: u64) {
+        let mut cloud = self.cloud.lock().unwrap();
+        cloud.slow.insert(name.into(), Duration::from_millis(ms));
+    }
+    async fn pause(&self, name: &str) {
+        let delay = self.cloud.lock().unwrap().slow.get(name).copied();
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
+        }
+    }
+    fn record(&self, op: &'static str, name: &str) -> Result<(), Error> {
+        let mut cloud = self.cloud.lock().unwrap();
+        cloud.log.push((op, name.to_owned()));
+        if op != "read" && cloud.failing.iter().any(|f| f == name) {
+            return Err(Error::Failed {
+                resource: name.to_owned(),
+                reason: "refused".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Resource for Fake {
+    const KIND: &'static str = "fake_thing";
+    const PRUNE: bool = true;
+    type Key = ();
+    type Desired = Want;
+    type Observed = Thing;
+    type Outputs = Out;
+
+    async fn read(&self, _aws: &Aws, _wanted: &[Wanted<'_, ()>]) -> Result<Vec<Thing>, Error> {
+        self.record("read", "*")?;
+        let cloud = self.cloud.lock().unwrap();
+        Ok(cloud
+            .things
+            .values()
+            .filter(|t| t.label == self.label)
+            .cloned()
+            .collect())
+    }
+    fn name<'o>(&self, o: &'o Thing) -> &'o str {
+        &o.name
+    }
+    fn owner<'o>(&self, o: &'o Thing) -> Option<&'o str> {
+        Some(&o.owner)
+    }
+    fn id(&self, o: &Thing) -> String {
+        o.id.clone()
+    }
+    fn describe(&self, d: &Want) -> Vec<Diff> {
+        vec![Diff {
+            field: "parent".into(),
+            before: None,
+            after: Some(match &d.parent {
+                Value::Known(p) => p.clone().unwrap_or_default(),
+                Value::AfterApply => crate::AFTER_APPLY.into(),
+            }),
+        }]
+    }
+    fn diff(&self, d: &Want, o: &Thing) -> Delta {
+        let mut delta = Delta::new();
+        delta.compare("size", &o.size, &Value::Known(d.size));
+        let parent = d.parent.clone().map(|p| p.unwrap_or_default());
+        delta.compare_fixed("parent", &o.parent.clone().unwrap_or_default(), &parent);
+        delta
+    }
+    fn outputs(&self, o: &Thing) -> Out {
+        Out { id: o.id.clone() }
+    }
+    fn output_id(&self, out: &Out) -> Option<String> {
+        Some(out.id.clone())
+    }
+    async fn create(&self, cx: Cx<'_>, d: &Want) -> Result<Out, Error> {
+        self.record("create", cx.name)?;
+        self.pause(cx.name).await;
+        let mut cloud = self.cloud.lock().unwrap();
+        cloud.next += 1;
+        let id = format!("id-{}", cloud.next);
+        let thing = Thing {
+            label: self.label,
+            id: id.clone(),
+            name: cx.name.to_owned(),
+            owner: cx.tags.owner().to_owned(),
+            size: d.size,
+            parent: d.parent.clone().require(cx.name)?,
+        };
+        cloud.things.insert(id.clone(), thing);
+        Ok(Out { id })
+    }
+    async fn update(&self, cx: Cx<'_>, d: &Want, o: &Thing, _: &Delta) -> Result<Out, Error> {
+        self.record("update", cx.name)?;
+        self.pause(cx.name).await;
+        let mut cloud = self.cloud.lock().unwrap();
+        cloud.things.get_mut(&o.id).unwrap().size = d.size;
+        Ok(Out { id: o.id.clone() })
+    }
+    async fn delete(&self, cx: Cx<'_>, o: &Thing) -> Result<(), Error> {
+        self.record("delete", cx.name)?;
+        self.pause(cx.name).await;
+        // As a real kind retries DependencyViolation for a bounded time.
+        for _ in 0..50 {
+            {
+                let mut cloud = self.cloud.lock().unwrap();
+                let used = cloud
+                    .things
+                    .values()
+                    .any(|t| t.parent.as_deref() == Some(&o.id));
+                if !used {
+                    cloud.things.remove(&o.id);
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Err(Error::Failed {
+            resource: cx.name.to_owned(),
+            reason: "DependencyViolation".into(),
+        })
+    }
+}
+
+/// A kind that makes its new resource before deleting the old one.
+#[derive(Clone, Default)]
+struct FakeFirst(Fake);
+
+#[async_trait]
+impl Resource for FakeFirst {
+    const KIND: &'static str = "fake_first";
+    const REPLACEMENT: Replacement = Replacement::CreateFirst;
+    type Key = ();
+    type Desired = Want;
+    type Observed = Thing;
+    type Outputs = Out;
+    async fn read(&self, aws: &Aws, w: &[Wanted<'_, ()>]) -> Result<Vec<Thing>, Error> {
+        self.0.read(aws, w).await
+    }
+    fn name<'o>(&self, o: &'o Thing) -> &'o str {
+        &o.name
+    }
+    fn owner<'o>(&self, o: &'o Thing) -> Option<&'o str> {
+        Some(&o.owner)
+    }
+    fn id(&self, o: &Thing) -> String {
+        o.id.clone()
+    }
+    fn describe(&self, d: &Want) -> Vec<Diff> {
+        self.0.describe(d)
+    }
+    fn diff(&self, d: &Want, o: &Thing) -> Delta {
+        self.0.diff(d, o)
+    }
+    fn outputs(&self, o: &Thing) -> Out {
+        self.0.outputs(o)
+    }
+    async fn create(&self, cx: Cx<'_>, d: &Want) -> Result<Out, Error> {
+        self.0.create(cx, d).await
+    }
+    async fn update(&self, cx: Cx<'_>, d: &Want, o: &Thing, x: &Delta) -> Result<Out, Error> {
+        self.0.update(cx, d, o, x).await
+    }
+    async fn delete(&self, cx: Cx<'_>, o: &Thing) -> Result<(), Error> {
+        self.0.delete(cx, o).await
+    }
+}
+
+fn tags() -> Tags {
+    Tags::new("test", "env")
+}
+
+/// `root` (size `root_size`), `a` and `b` in it, `c` in `a`.
+fn declare(fake: &Fake, root_size: u32) -> Stack {
+    let mut stack = Stack::new();
+    let root = stack.add(fake.clone(), "root", tags(), (), move |_| Want {
+        size: root_size,
+        parent: Value::Known(None),
+    });
+    let in_root = move |r: &crate::Resolver<'_>| Want {
+        size: 1,
+        parent: r.get(&root).map(|o| Some(o.id.clone())),
+    };
+    let a = stack.add(fake.clone(), "a", tags(), (), in_root);
+    stack.add(fake.clone(), "b", tags(), (), in_root);
+    stack.add(fake.clone(), "c", tags(), (), move |r| Want {
+        size: 1,
+        parent: r.get(&a).map(|o| Some(o.id.clone())),
+    });
+    stack
+}
+
+fn aws() -> Aws {
+    Aws::builder().build()
+}
+
+#[tokio::test]
+async fn a_plan_from_nothing_shows_unknown_inputs_and_apply_does_it_then_nothing() {
+    let fake = Fake::default();
+    let stack = declare(&fake, 1);
+    assert_eq!(stack.dependencies("fake_thing", "c"), [("fake_thing", "a")]);
+    let plan = stack.plan(&aws()).await.unwrap().into_plan();
+    assert_eq!(plan.summary(), (4, 0, 0));
+    let c = plan.find("fake_thing", "c").unwrap();
+    assert_eq!(c.diffs[0].after.as_deref(), Some(crate::AFTER_APPLY));
+
+    let applied = stack.apply(&aws()).await.unwrap();
+    assert_eq!(applied.plan().summary(), (4, 0, 0));
+    assert_eq!(fake.mutations(), 4);
+
+    let again = stack.plan(&aws()).await.unwrap();
+    assert!(again.plan().is_empty(), "{}", again.plan());
+    stack.apply(&aws()).await.unwrap();
+    assert_eq!(fake.mutations(), 4, "a second apply changes nothing");
+}
+
+#[tokio::test]
+async fn plan_and_apply_agree_on_an_update_and_on_a_replacement() {
+    let fake = Fake::default();
+    declare(&fake, 1).apply(&aws()).await.unwrap();
+    let before = fake.mutations();
+
+    let changed = declare(&fake, 2);
+    let plan = changed.plan(&aws()).await.unwrap().into_plan();
+    assert_eq!(plan.summary(), (0, 1, 0));
+    changed.apply(&aws()).await.unwrap();
+    assert_eq!(fake.mutations(), before + 1);
+    assert!(changed.plan(&aws()).await.unwrap().plan().is_empty());
+
+    // Out of band, `c` moves to `b`: its fixed parent differs, so it is replaced.
+    {
+        let mut cloud = fake.cloud.lock().unwrap();
+        let b = cloud
+            .things
+            .values()
+            .find(|t| t.name == "b")
+            .unwrap()
+            .id
+            .clone();
+        let c = cloud.things.values_mut().find(|t| t.name == "c").unwrap();
+        c.parent = Some(b);
+    }
+    let plan = changed.plan(&aws()).await.unwrap().into_plan();
+    assert_eq!(plan.summary(), (1, 0, 1), "{plan}");
+    changed.apply(&aws()).await.unwrap();
+    assert!(changed.plan(&aws()).await.unwrap().plan().is_empty());
+    assert_eq!(fake.names().len(), 4);
+}
+
+#[tokio::test]
+async fn independent_resources_overlap_and_dependents_start_as_soon_as_they_can() {
+    let fake = Fake::default();
+    fake.slow("a", 150);
+    fake.slow("b", 300);
+    fake.slow("c", 150);
+    let start = Instant::now();
+    declare(&fake, 1).apply(&aws()).await.unwrap();
+    let took = start.elapsed();
+    // root, then a and b at once; c starts when a is done, not when b is: 300 ms, not 450.
+    assert!(took < Duration::from_millis(420), "{took:?}");
+}
+
+#[tokio::test]
+async fn destroy_goes_in_reverse_and_needs_no_outputs() {
+    let fake = Fake::default();
+    declare(&fake, 1).apply(&aws()).await.unwrap();
+    let plan = declare(&fake, 1).plan_destroy(&aws()).await.unwrap();
+    assert_eq!(plan.summary(), (0, 0, 4));
+    let deleted = declare(&fake, 1).destroy(&aws()).await.unwrap();
+    assert_eq!(deleted.summary(), (0, 0, 4));
+    assert!(fake.names().is_empty());
+    let log = fake.log();
+    let at = |name: &str| {
+        log.iter()
+            .position(|(o, n)| *o == "delete" && n == name)
+            .unwrap()
+    };
+    assert!(at("c") < at("a") && at("a") < at("root") && at("b") < at("root"));
+    // Nothing left: destroy again is a no-op.
+    assert!(declare(&fake, 1).destroy(&aws()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn what_is_ours_but_no_longer_declared_goes() {
+    let fake = Fake::default();
+    declare(&fake, 1).apply(&aws()).await.unwrap();
+    let mut smaller = Stack::new();
+    smaller.add(fake.clone(), "root", tags(), (), |_| Want {
+        size: 1,
+        parent: Value::Known(None),
+    });
+    let plan = smaller.plan(&aws()).await.unwrap().into_plan();
+    assert_eq!(plan.summary(), (0, 0, 3), "{plan}");
+    smaller.apply(&aws()).await.unwrap();
+    assert_eq!(fake.names(), ["root"]);
+}
+
+#[tokio::test]
+async fn a_look_alike_is_refused_by_plan_and_apply_and_left_alone_by_destroy() {
+    let fake = Fake::default();
+    fake.cloud.lock().unwrap().things.insert(
+        "x-1".into(),
+        Thing {
+            label: "",
+            id: "x-1".into(),
+            name: "root".into(),
+            owner: "someone/else".into(),
+            size: 1,
+            parent: None,
+        },
+    );
+    let stack = declare(&fake, 1);
+    let err = stack.plan(&aws()).await.unwrap_err();
+    assert!(matches!(err, Error::NotOwned { .. }), "{err}");
+    assert!(err.to_string().contains("x-1"), "{err}");
+    assert!(stack.apply(&aws()).await.is_err());
+    stack.destroy(&aws()).await.unwrap();
+    assert_eq!(fake.names(), ["root"]);
+    assert_eq!(fake.mutations(), 0);
+}
+
+#[tokio::test]
+async fn a_failure_lets_running_branches_finish_and_lists_what_was_done_and_what_remains() {
+    let fake = Fake::default();
+    fake.cloud.lock().unwrap().failing.push("b".into());
+    fake.slow("a", 100);
+    let err = declare(&fake, 1).apply(&aws()).await.unwrap_err();
+    let Error::Stopped {
+        failed,
+        done,
+        remaining,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert_eq!(failed.name, "b");
+    let names = |list: &[crate::Address]| list.iter().map(|a| a.name.clone()).collect::<Vec<_>>();
+    // `a` was running when `b` failed: it finished; `c` never started.
+    assert_eq!(names(done), ["root", "a"]);
+    assert_eq!(names(remaining), ["b", "c"]);
+    assert!(
+        !err.to_string().contains("refused"),
+        "Display leaves the source out: {err}"
+    );
+    // Applying again (with `b` fixed) finishes the job with one of each.
+    fake.cloud.lock().unwrap().failing.clear();
+    declare(&fake, 1).apply(&aws()).await.unwrap();
+    assert_eq!(fake.names().len(), 4);
+}
+
+#[tokio::test]
+async fn create_first_replacement_deletes_the_old_one_after_its_users_moved() {
+    let fake = Fake::default();
+    let first = FakeFirst(Fake {
+        cloud: fake.cloud.clone(),
+        label: "first",
+    });
+    let build = |parent_of_leaf: &'static str| {
+        let mut stack = Stack::new();
+        let p1 = stack.add(fake.clone(), "p1", tags(), (), |_| Want {
+            size: 1,
+            parent: Value::Known(None),
+        });
+        let p2 = stack.add(fake.clone(), "p2", tags(), (), |_| Want {
+            size: 1,
+            parent: Value::Known(None),
+        });
+        let mid = stack.add(first.clone(), "mid", tags(), (), move |r| Want {
+            size: 1,
+            parent: if parent_of_leaf == "p1" {
+                r.get(&p1).map(|o| Some(o.id.clone()))
+            } else {
+                r.get(&p2).map(|o| Some(o.id.clone()))
+            },
+        });
+        stack.add(fake.clone(), "leaf", tags(), (), move |r| Want {
+            size: 1,
+            parent: r.get(&mid).map(|o| Some(o.id.clone())),
+        });
+        stack
+    };
+    build("p1").apply(&aws()).await.unwrap();
+    let moved = build("p2");
+    let plan = moved.plan(&aws()).await.unwrap().into_plan();
+    assert_eq!(
+        plan.find("fake_first", "mid").unwrap().action,
+        Action::Replace
+    );
+    assert_eq!(
+        plan.find("fake_thing", "leaf").unwrap().action,
+        Action::Replace
+    );
+    moved.apply(&aws()).await.unwrap();
+    assert!(moved.plan(&aws()).await.unwrap().plan().is_empty());
+    assert_eq!(fake.names().len(), 4);
+}
