@@ -30,8 +30,10 @@
 //! ```
 
 mod aws;
+mod blocks;
 mod error;
 pub mod events;
+pub mod kinds;
 mod metrics;
 mod module;
 mod plan;
@@ -44,7 +46,12 @@ mod value;
 mod wait;
 
 pub use aws::{Aws, AwsBuilder};
+pub use blocks::{
+    Cluster, ClusterBuilder, LogGroup, LogGroupBuilder, TaskExecutionRole,
+    TaskExecutionRoleBuilder, TaskExecutionRoleOutputs,
+};
 pub use error::{ignore_not_found, AwsResultExt, Error, Progress};
+pub use kinds::{ClusterOutputs, LogGroupOutputs};
 pub use metrics::{is_mutating, ApiCalls, CallReport};
 pub use module::Module;
 pub use plan::{Action, Change, Diff, Plan};

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use converge::LogGroup;
 use converge::{Invalid, Wait};
-use ecs_service::LogGroup;
 
 use crate::capacity_provider::{ManagedScaling, RESERVED_PREFIXES};
 

@@ -27,7 +27,7 @@
 //!   capacity providers next to the ones already there.
 //! - The agent's log group keeps its events 30 days by default
 //!   ([`log_retention_in_days`](InstancesBuilder::log_retention_in_days)); it is an
-//!   [`ecs_service::LogGroup`], owned as `log-group/<env>`.
+//!   [`converge::LogGroup`], owned as `log-group/<env>`.
 //!
 //! Every resource is tagged `Name`, `Environment` and `ecs-modules:owner=ecs-instances/<env>`
 //! in its create call, found again by name and that tag, and never touched without it.

@@ -50,22 +50,20 @@
 //! ```
 
 mod apply;
-mod cluster;
 mod ecs_service;
-mod execution_role;
 mod inputs;
 mod load_balancer;
-mod log_group;
 pub mod names;
 mod outputs;
 mod security_groups;
 
-pub use cluster::{Cluster, ClusterBuilder, ClusterOutputs};
-pub use converge::{Error, Invalid, Plan};
-pub use execution_role::{TaskExecutionRole, TaskExecutionRoleBuilder, TaskExecutionRoleOutputs};
+// The building blocks live in `converge`, where ecs-instances uses them too.
+pub use converge::{
+    Cluster, ClusterBuilder, ClusterOutputs, Error, Invalid, LogGroup, LogGroupBuilder,
+    LogGroupOutputs, Plan, TaskExecutionRole, TaskExecutionRoleBuilder, TaskExecutionRoleOutputs,
+};
 pub use inputs::{
     HealthCheck, LaunchType, Listener, ListenerProtocol, LoadBalancer, Service, ServiceBuilder,
     TargetGroup, TaskIngress, DEFAULT_SSL_POLICY,
 };
-pub use log_group::{LogGroup, LogGroupBuilder, LogGroupOutputs};
 pub use outputs::ServiceOutputs;

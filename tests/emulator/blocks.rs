@@ -366,8 +366,11 @@ async fn execution_role_applies_once_repairs_drift_and_destroys() {
         .await
         .unwrap();
     let plan = role.plan(&aws).await.unwrap();
-    assert_eq!(plan.summary(), (1, 1, 0), "{plan}");
-    let trust = &plan.find("aws_iam_role", &name).unwrap().diffs[0];
+    // One role to change: its trust policy and its missing managed policy.
+    assert_eq!(plan.summary(), (0, 1, 0), "{plan}");
+    let diffs = &plan.find("aws_iam_role", &name).unwrap().diffs;
+    assert_eq!(diffs[1].after.as_deref(), Some(POLICY_ARN), "{plan}");
+    let trust = &diffs[0];
     assert!(
         trust
             .before
@@ -399,7 +402,8 @@ async fn execution_role_applies_once_repairs_drift_and_destroys() {
         .await
         .unwrap();
     let gone = role.destroy(&aws).await.unwrap();
-    assert_eq!(gone.summary(), (0, 0, 4), "{gone}");
+    // The role goes with the policies others added: one resource.
+    assert_eq!(gone.summary(), (0, 0, 1), "{gone}");
     let err = aws
         .iam()
         .get_role()

@@ -1,6 +1,7 @@
 //! End-to-end tests against the local AWS emulator (moto), which they start or reuse.
 //! Each test uses its own environment name, so they share one emulator safely.
 
+mod agreement;
 mod blocks;
 mod cli;
 mod instances;

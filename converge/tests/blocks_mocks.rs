@@ -44,7 +44,7 @@ use aws_sdk_iam::Client as Iam;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
 use converge::{Action, Aws, Error, Retry};
-use ecs_service::{Cluster, LogGroup, TaskExecutionRole};
+use converge::{Cluster, LogGroup, TaskExecutionRole};
 
 const OWNER: &str = "ecs-modules:owner";
 const CLUSTER_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:cluster/blog";
@@ -272,7 +272,7 @@ async fn cluster_not_owned_is_refused_and_left_alone() {
         assert!(matches!(err, Error::NotOwned { .. }), "{err:?}");
         assert_eq!(
             err.to_string(),
-            "aws_ecs_cluster blog is not tagged ecs-modules:owner=cluster/blog: left untouched"
+            format!("aws_ecs_cluster {CLUSTER_ARN} (\"blog\") is not tagged ecs-modules:owner=cluster/blog: left untouched")
         );
         assert!(matches!(
             cluster.plan(&aws).await.unwrap_err(),
@@ -360,8 +360,12 @@ async fn errors_name_the_resource_the_operation_the_code_and_the_message() {
     });
     let aws = aws(&[describe_clusters(Vec::new()), denied], &[], &[]);
     let err = blog_cluster(false).apply(&aws).await.unwrap_err();
+    let Error::Stopped { failed, source, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(failed.to_string(), "aws_ecs_cluster \"blog\"");
     assert_eq!(
-        err.to_string(),
+        source.to_string(),
         "CreateCluster on aws_ecs_cluster \"blog\" failed (AccessDeniedException): not allowed"
     );
     assert_eq!(err.code(), Some("AccessDeniedException"));
@@ -523,7 +527,7 @@ async fn log_group_not_owned_is_refused_and_left_alone() {
 }
 
 #[tokio::test]
-async fn log_group_retention_failure_says_the_group_was_left_behind() {
+async fn log_group_retention_failure_names_the_group_and_what_remains() {
     let describe = describe_groups(vec![vec![], vec![group("/ecs/blog", None)]]);
     let refused = mock!(Logs::put_retention_policy).then_error(|| {
         PutRetentionPolicyError::generic(
@@ -534,10 +538,15 @@ async fn log_group_retention_failure_says_the_group_was_left_behind() {
     });
     let aws = aws(&[], &[describe, create_group(), refused], &[]);
     let err = blog_group(Some(30)).apply(&aws).await.unwrap_err();
-    let Error::Incomplete { left_behind, .. } = &err else {
+    let Error::Stopped {
+        failed, remaining, ..
+    } = &err
+    else {
         panic!("{err:?}")
     };
-    assert_eq!(left_behind, &["aws_cloudwatch_log_group \"/ecs/blog\""]);
+    // The group itself exists (its create succeeded): applying again sets the retention.
+    assert_eq!(failed.to_string(), "aws_cloudwatch_log_group \"/ecs/blog\"");
+    assert_eq!(remaining, &[failed.as_ref().clone()]);
     assert_eq!(err.code(), Some("AccessDeniedException"));
 }
 
@@ -675,13 +684,12 @@ async fn role_create_sends_tags_and_trust_then_attaches_the_policy() {
     let role = blog_role();
 
     let plan = role.plan(&aws).await.unwrap();
-    assert_eq!(plan.summary(), (2, 0, 0), "{plan}");
-    assert!(plan
-        .find(
-            "aws_iam_role_policy_attachment",
-            "blog-ecs-task-execution/AmazonECSTaskExecutionRolePolicy"
-        )
-        .is_some());
+    assert_eq!(plan.summary(), (1, 0, 0), "{plan}");
+    let create = plan.find("aws_iam_role", ROLE).unwrap();
+    assert!(create
+        .diffs
+        .iter()
+        .any(|d| d.field == "managed_policy_arns" && d.after.as_deref() == Some(POLICY_ARN)));
     let out = role.apply(&aws).await.unwrap();
     assert_eq!(out.role_arn, ROLE_ARN);
     assert_eq!(out.role_name, ROLE);
@@ -744,8 +752,10 @@ async fn role_drift_is_planned_and_repaired() {
     );
     let role = blog_role();
     let plan = role.plan(&aws).await.unwrap();
-    assert_eq!(plan.summary(), (1, 1, 0), "{plan}");
-    let trust = &plan.find("aws_iam_role", ROLE).unwrap().diffs[0];
+    assert_eq!(plan.summary(), (0, 1, 0), "{plan}");
+    let diffs = &plan.find("aws_iam_role", ROLE).unwrap().diffs;
+    assert_eq!(diffs[1].after.as_deref(), Some(POLICY_ARN));
+    let trust = &diffs[0];
     assert_eq!(trust.field, "assume_role_policy");
     assert!(trust
         .before
@@ -820,15 +830,7 @@ async fn role_destroy_detaches_and_deletes_policies_then_the_role() {
     );
     let gone = blog_role().destroy(&aws).await.unwrap();
     let kinds: Vec<_> = gone.changes.iter().map(|c| c.kind.as_str()).collect();
-    assert_eq!(
-        kinds,
-        [
-            "aws_iam_role_policy_attachment",
-            "aws_iam_role_policy_attachment",
-            "aws_iam_role_policy",
-            "aws_iam_role"
-        ]
-    );
+    assert_eq!(kinds, ["aws_iam_role"]);
     let order = order.lock().unwrap().clone();
     assert_eq!(order.len(), 4, "{order:?}");
     assert_eq!(order.last().map(String::as_str), Some("delete role"));

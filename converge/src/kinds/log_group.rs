@@ -1,0 +1,285 @@
+//! `aws_cloudwatch_log_group`: found by name (log group names are unique per account and
+//! region), claimed by the ownership tag that `ListTagsForResource` reads.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::plan::Diff;
+use crate::resource::{Cx, Delta, Resource, Wanted};
+use crate::{Aws, AwsResultExt, Error, Wait, OWNER_TAG};
+
+/// The log group kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LogGroupKind;
+
+/// What a log group should be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogGroupSpec {
+    /// Days CloudWatch keeps events; `None` is never expire.
+    pub retention_in_days: Option<u32>,
+}
+
+/// A log group as AWS has it.
+#[derive(Clone, Debug)]
+pub struct FoundLogGroup {
+    name: String,
+    arn: String,
+    retention: Option<i32>,
+    owner: Option<String>,
+}
+
+/// A log group's outputs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LogGroupOutputs {
+    /// The log group's name.
+    pub log_group_name: String,
+    /// The log group's ARN, without the `:*` that `DescribeLogGroups`' `arn` ends with (the
+    /// form IAM policies and `ListTagsForResource` take).
+    pub log_group_arn: String,
+}
+
+fn resource(name: &str) -> String {
+    format!("{} \"{name}\"", LogGroupKind::KIND)
+}
+
+fn days(days: Option<impl ToString>) -> Option<String> {
+    days.map(|d| d.to_string())
+}
+
+/// The log group of exactly `name`: `DescribeLogGroups` takes a prefix, so others that start
+/// with it are skipped, page by page. Returns (ARN, retention).
+async fn describe(aws: &Aws, name: &str) -> Result<Option<(String, Option<i32>)>, Error> {
+    let mut next_token = None;
+    loop {
+        let out = aws
+            .logs()
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .context("DescribeLogGroups", resource(name))?;
+        let hit = out
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name));
+        if let Some(group) = hit {
+            let arn = group
+                .log_group_arn()
+                .or_else(|| group.arn().map(|a| a.trim_end_matches(":*")))
+                .ok_or_else(|| Error::Failed {
+                    resource: resource(name),
+                    reason: "DescribeLogGroups returned it without an ARN".to_owned(),
+                })?;
+            return Ok(Some((arn.to_owned(), group.retention_in_days())));
+        }
+        match out.next_token() {
+            Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+            _ => return Ok(None),
+        }
+    }
+}
+
+async fn find(aws: &Aws, name: &str) -> Result<Option<FoundLogGroup>, Error> {
+    let Some((arn, retention)) = describe(aws, name).await? else {
+        return Ok(None);
+    };
+    let tags = aws
+        .logs()
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .context("ListTagsForResource", resource(name))?;
+    let owner = tags.tags().and_then(|t| t.get(OWNER_TAG)).cloned();
+    Ok(Some(FoundLogGroup {
+        name: name.to_owned(),
+        arn,
+        retention,
+        owner,
+    }))
+}
+
+/// Puts the wanted retention, or deletes the policy for never expire.
+async fn set_retention(aws: &Aws, name: &str, days: Option<u32>) -> Result<(), Error> {
+    match days {
+        Some(days) => {
+            aws.logs()
+                .put_retention_policy()
+                .log_group_name(name)
+                .retention_in_days(days as i32)
+                .send()
+                .await
+                .context("PutRetentionPolicy", resource(name))?;
+        }
+        None => {
+            aws.logs()
+                .delete_retention_policy()
+                .log_group_name(name)
+                .send()
+                .await
+                .context("DeleteRetentionPolicy", resource(name))?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Resource for LogGroupKind {
+    const KIND: &'static str = "aws_cloudwatch_log_group";
+    type Key = ();
+    type Desired = LogGroupSpec;
+    type Observed = FoundLogGroup;
+    type Outputs = LogGroupOutputs;
+
+    async fn read(
+        &self,
+        aws: &Aws,
+        wanted: &[Wanted<'_, ()>],
+    ) -> Result<Vec<FoundLogGroup>, Error> {
+        let found = futures::future::try_join_all(wanted.iter().map(|w| find(aws, w.name))).await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    fn name<'o>(&self, o: &'o FoundLogGroup) -> &'o str {
+        &o.name
+    }
+
+    fn owner<'o>(&self, o: &'o FoundLogGroup) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+
+    fn id(&self, o: &FoundLogGroup) -> String {
+        o.arn.clone()
+    }
+
+    fn describe(&self, d: &LogGroupSpec) -> Vec<Diff> {
+        d.retention_in_days
+            .map(|days| Diff {
+                field: "retention_in_days".into(),
+                before: None,
+                after: Some(days.to_string()),
+            })
+            .into_iter()
+            .collect()
+    }
+
+    fn diff(&self, d: &LogGroupSpec, o: &FoundLogGroup) -> Delta {
+        let mut delta = Delta::new();
+        let have = o.retention.and_then(|d| u32::try_from(d).ok());
+        if have != d.retention_in_days {
+            // `(none)` on either side is never expire.
+            delta.update(
+                "retention_in_days",
+                days(o.retention),
+                days(d.retention_in_days),
+            );
+        }
+        delta
+    }
+
+    fn outputs(&self, o: &FoundLogGroup) -> LogGroupOutputs {
+        LogGroupOutputs {
+            log_group_name: o.name.clone(),
+            log_group_arn: o.arn.clone(),
+        }
+    }
+
+    fn output_id(&self, out: &LogGroupOutputs) -> Option<String> {
+        Some(out.log_group_arn.clone())
+    }
+
+    async fn create(&self, cx: Cx<'_>, d: &LogGroupSpec) -> Result<LogGroupOutputs, Error> {
+        let aws = cx.aws;
+        aws.logs()
+            .create_log_group()
+            .log_group_name(cx.name)
+            .set_tags(Some(cx.tags.map(cx.name)))
+            .send()
+            .await
+            .context("CreateLogGroup", resource(cx.name))?;
+        // `CreateLogGroup` answers nothing, so the ARN is read back; a log group just made
+        // may take a moment to be listed.
+        let wait = Wait {
+            timeout: Duration::from_secs(30),
+            initial_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(2),
+        };
+        let arn = wait
+            .until(&format!("{} to be listed", resource(cx.name)), || async {
+                Ok(describe(aws, cx.name).await?.map(|(arn, _)| arn))
+            })
+            .await?;
+        if d.retention_in_days.is_some() {
+            set_retention(aws, cx.name, d.retention_in_days).await?;
+        }
+        Ok(LogGroupOutputs {
+            log_group_name: cx.name.to_owned(),
+            log_group_arn: arn,
+        })
+    }
+
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &LogGroupSpec,
+        o: &FoundLogGroup,
+        _delta: &Delta,
+    ) -> Result<LogGroupOutputs, Error> {
+        set_retention(cx.aws, cx.name, d.retention_in_days).await?;
+        Ok(self.outputs(o))
+    }
+
+    async fn delete(&self, cx: Cx<'_>, _o: &FoundLogGroup) -> Result<(), Error> {
+        cx.aws
+            .logs()
+            .delete_log_group()
+            .log_group_name(cx.name)
+            .send()
+            .await
+            .context("DeleteLogGroup", resource(cx.name))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Value;
+
+    fn found(retention: Option<i32>) -> FoundLogGroup {
+        FoundLogGroup {
+            name: "/ecs/blog".into(),
+            arn: "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/blog".into(),
+            retention,
+            owner: None,
+        }
+    }
+
+    #[test]
+    fn the_diff_is_the_retention() {
+        let want = |d| LogGroupSpec {
+            retention_in_days: d,
+        };
+        assert_eq!(
+            LogGroupKind.describe(&want(Some(30)))[0].after.as_deref(),
+            Some("30")
+        );
+        let delta = LogGroupKind.diff(&want(Some(30)), &found(Some(7)));
+        assert_eq!(delta.diffs[0].before.as_deref(), Some("7"));
+        assert!(!delta.replace);
+        let forever = LogGroupKind.diff(&want(None), &found(Some(7)));
+        assert_eq!(forever.diffs[0].after, None);
+        assert!(LogGroupKind.diff(&want(None), &found(None)).is_empty());
+    }
+
+    #[test]
+    fn an_unknown_value_differs() {
+        let mut delta = Delta::new();
+        delta.compare("x", &1, &Value::AfterApply);
+        assert_eq!(delta.diffs.len(), 1);
+    }
+}

@@ -1,0 +1,14 @@
+//! The resource kinds more than one module uses, each a [`Resource`](crate::Resource)
+//! written once.
+
+pub mod cluster;
+pub mod iam_role;
+pub mod log_group;
+pub mod security_group;
+
+pub use cluster::{ClusterKind, ClusterOutputs, ClusterSpec};
+pub use iam_role::{RoleKind, RoleOutputs, RoleSpec};
+pub use log_group::{LogGroupKind, LogGroupOutputs, LogGroupSpec};
+pub use security_group::{
+    IngressRule, Peer, Rule, SecurityGroupKind, SecurityGroupOutputs, SecurityGroupSpec,
+};

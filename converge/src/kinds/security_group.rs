@@ -1,0 +1,464 @@
+//! `aws_security_group` with its TCP ingress rules (egress stays EC2's default, everything
+//! out): read by ownership tag, one call for every group of a stack.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, UserIdGroupPair};
+
+use crate::plan::Diff;
+use crate::resource::{Cx, Delta, Resource, Wanted};
+use crate::{ec2_name, Aws, AwsResultExt, Error, Transient, Value, Wait, OWNER_TAG};
+
+/// The security group kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SecurityGroupKind;
+
+/// Where an ingress rule admits traffic from, once known.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Peer {
+    /// An IPv4 CIDR block.
+    Cidr(String),
+    /// Another security group, by id.
+    Group(String),
+}
+
+/// A TCP ingress rule, once every id in it is known.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rule {
+    /// First port.
+    pub from: i32,
+    /// Last port.
+    pub to: i32,
+    /// Who may connect.
+    pub peer: Peer,
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let peer = match &self.peer {
+            Peer::Cidr(c) => c,
+            Peer::Group(g) => g,
+        };
+        if self.from == self.to {
+            write!(f, "tcp {} from {peer}", self.from)
+        } else {
+            write!(f, "tcp {}-{} from {peer}", self.from, self.to)
+        }
+    }
+}
+
+/// An ingress rule as the inputs ask for it: a group peer may not exist yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IngressRule {
+    /// First port.
+    pub from: i32,
+    /// Last port.
+    pub to: i32,
+    /// A CIDR block, or a group id (known after apply when the group is new).
+    pub peer: Value<Peer>,
+}
+
+/// What a security group should be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecurityGroupSpec {
+    /// The VPC it lives in.
+    pub vpc_id: Value<String>,
+    /// Its description (EC2 cannot change it in place).
+    pub description: String,
+    /// Its TCP ingress rules.
+    pub ingress: Vec<IngressRule>,
+}
+
+impl SecurityGroupSpec {
+    /// The rules, when every peer is known.
+    fn rules(&self) -> Value<Vec<Rule>> {
+        self.ingress
+            .iter()
+            .map(|r| {
+                r.peer.clone().map(|peer| Rule {
+                    from: r.from,
+                    to: r.to,
+                    peer,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A security group as EC2 has it.
+#[derive(Clone, Debug)]
+pub struct FoundGroup {
+    id: String,
+    name: String,
+    vpc_id: String,
+    description: String,
+    owner: Option<String>,
+    rules: Vec<Rule>,
+}
+
+/// A security group's outputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SecurityGroupOutputs {
+    /// The group's id.
+    pub id: String,
+}
+
+fn resource(name: &str) -> String {
+    format!("{} \"{name}\"", SecurityGroupKind::KIND)
+}
+
+fn rules_of(p: &IpPermission) -> Vec<Rule> {
+    if p.ip_protocol() != Some("tcp") {
+        return Vec::new();
+    }
+    let (from, to) = (p.from_port().unwrap_or(0), p.to_port().unwrap_or(65535));
+    let cidrs = p
+        .ip_ranges()
+        .iter()
+        .filter_map(|r| r.cidr_ip())
+        .map(|c| Peer::Cidr(c.to_owned()));
+    let groups = p
+        .user_id_group_pairs()
+        .iter()
+        .filter_map(|g| g.group_id())
+        .map(|g| Peer::Group(g.to_owned()));
+    cidrs
+        .chain(groups)
+        .map(|peer| Rule { from, to, peer })
+        .collect()
+}
+
+fn permission(rule: &Rule) -> IpPermission {
+    let b = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(rule.from)
+        .to_port(rule.to);
+    match &rule.peer {
+        Peer::Cidr(c) => b.ip_ranges(IpRange::builder().cidr_ip(c).build()),
+        Peer::Group(g) => b.user_id_group_pairs(UserIdGroupPair::builder().group_id(g).build()),
+    }
+    .build()
+}
+
+/// Adds the rules `want` lacks in `have` and removes the ones it has too many. A group just
+/// made may not be visible to the next call yet (EC2's eventual consistency).
+async fn converge_rules(aws: &Aws, id: &str, have: &[Rule], want: &[Rule]) -> Result<(), Error> {
+    const JUST_MADE: Transient = Transient::codes(&["InvalidGroup.NotFound"]);
+    let add: Vec<_> = want
+        .iter()
+        .filter(|r| !have.contains(r))
+        .map(permission)
+        .collect();
+    let remove: Vec<_> = have
+        .iter()
+        .filter(|r| !want.contains(r))
+        .map(permission)
+        .collect();
+    if !add.is_empty() {
+        aws.retry()
+            .run(id, JUST_MADE, || {
+                aws.ec2()
+                    .authorize_security_group_ingress()
+                    .group_id(id)
+                    .set_ip_permissions(Some(add.clone()))
+                    .send()
+            })
+            .await
+            .context("AuthorizeSecurityGroupIngress", id)?;
+    }
+    if !remove.is_empty() {
+        aws.ec2()
+            .revoke_security_group_ingress()
+            .group_id(id)
+            .set_ip_permissions(Some(remove))
+            .send()
+            .await
+            .context("RevokeSecurityGroupIngress", id)?;
+    }
+    Ok(())
+}
+
+/// How long a delete waits for network interfaces (tasks, load balancer nodes) to release a
+/// group.
+fn eni_wait() -> Wait {
+    Wait {
+        timeout: Duration::from_secs(900),
+        initial_delay: Duration::from_secs(2),
+        max_delay: Duration::from_secs(20),
+    }
+}
+
+#[async_trait]
+impl Resource for SecurityGroupKind {
+    const KIND: &'static str = "aws_security_group";
+    const PRUNE: bool = true;
+    type Key = ();
+    type Desired = SecurityGroupSpec;
+    type Observed = FoundGroup;
+    type Outputs = SecurityGroupOutputs;
+
+    async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundGroup>, Error> {
+        let mut owners: Vec<String> = wanted.iter().map(|w| w.tags.owner().to_owned()).collect();
+        owners.sort();
+        owners.dedup();
+        let out = aws
+            .ec2()
+            .describe_security_groups()
+            .filters(
+                Filter::builder()
+                    .name(format!("tag:{OWNER_TAG}"))
+                    .set_values(Some(owners.clone()))
+                    .build(),
+            )
+            .send()
+            .await
+            .context("DescribeSecurityGroups", owners.join(","))?;
+        Ok(out
+            .security_groups()
+            .iter()
+            .map(|g| FoundGroup {
+                id: g.group_id().unwrap_or_default().to_owned(),
+                name: ec2_name(g.tags()).unwrap_or_default().to_owned(),
+                vpc_id: g.vpc_id().unwrap_or_default().to_owned(),
+                description: g.description().unwrap_or_default().to_owned(),
+                owner: g
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == Some(OWNER_TAG))
+                    .and_then(|t| t.value())
+                    .map(str::to_owned),
+                rules: g.ip_permissions().iter().flat_map(rules_of).collect(),
+            })
+            .collect())
+    }
+
+    fn name<'o>(&self, o: &'o FoundGroup) -> &'o str {
+        &o.name
+    }
+
+    fn owner<'o>(&self, o: &'o FoundGroup) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+
+    fn id(&self, o: &FoundGroup) -> String {
+        o.id.clone()
+    }
+
+    fn describe(&self, d: &SecurityGroupSpec) -> Vec<Diff> {
+        let mut out = vec![Diff {
+            field: "vpc_id".into(),
+            before: None,
+            after: Some(d.vpc_id.to_string()),
+        }];
+        out.extend(d.ingress.iter().map(|r| {
+            Diff {
+                field: "ingress".into(),
+                before: None,
+                after: Some(match &r.peer {
+                    Value::Known(peer) => Rule {
+                        from: r.from,
+                        to: r.to,
+                        peer: peer.clone(),
+                    }
+                    .to_string(),
+                    Value::AfterApply => {
+                        format!("tcp {}-{} from {}", r.from, r.to, crate::AFTER_APPLY)
+                    }
+                }),
+            }
+        }));
+        out
+    }
+
+    fn diff(&self, d: &SecurityGroupSpec, o: &FoundGroup) -> Delta {
+        let mut delta = Delta::new();
+        delta.compare_fixed("vpc_id", &o.vpc_id, &d.vpc_id);
+        delta.compare_fixed(
+            "description",
+            &o.description,
+            &Value::Known(d.description.clone()),
+        );
+        match d.rules() {
+            Value::Known(want) => {
+                for r in want.iter().filter(|r| !o.rules.contains(r)) {
+                    delta.update("ingress", None::<&str>, Some(r));
+                }
+                for r in o.rules.iter().filter(|r| !want.contains(r)) {
+                    delta.update("ingress", Some(r), None::<&str>);
+                }
+            }
+            Value::AfterApply => {
+                delta.update("ingress", None::<&str>, Some(crate::AFTER_APPLY));
+            }
+        }
+        delta
+    }
+
+    fn outputs(&self, o: &FoundGroup) -> SecurityGroupOutputs {
+        SecurityGroupOutputs { id: o.id.clone() }
+    }
+
+    fn output_id(&self, out: &SecurityGroupOutputs) -> Option<String> {
+        Some(out.id.clone())
+    }
+
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        d: &SecurityGroupSpec,
+    ) -> Result<SecurityGroupOutputs, Error> {
+        let aws = cx.aws;
+        let vpc_id = d.vpc_id.clone().require(cx.name)?;
+        let rules = d.rules().require(cx.name)?;
+        let out = aws
+            .ec2()
+            .create_security_group()
+            .group_name(cx.name)
+            .description(&d.description)
+            .vpc_id(&vpc_id)
+            .tag_specifications(cx.tags.ec2_spec(ResourceType::SecurityGroup, cx.name))
+            .send()
+            .await
+            .context("CreateSecurityGroup", resource(cx.name));
+        let id = match out {
+            Ok(out) => out.group_id().unwrap_or_default().to_owned(),
+            // Ours are found by their tags, so a same-named group here is not ours: say so.
+            Err(err) if err.code() == Some("InvalidGroup.Duplicate") => {
+                let found = aws
+                    .ec2()
+                    .describe_security_groups()
+                    .filters(Filter::builder().name("vpc-id").values(&vpc_id).build())
+                    .filters(Filter::builder().name("group-name").values(cx.name).build())
+                    .send()
+                    .await
+                    .context("DescribeSecurityGroups", resource(cx.name))?;
+                return Err(match found.security_groups().first() {
+                    Some(g) => Error::NotOwned {
+                        kind: Self::KIND.into(),
+                        id: format!("{} (\"{}\")", g.group_id().unwrap_or_default(), cx.name),
+                        owner: cx.tags.owner().to_owned(),
+                    },
+                    None => err,
+                });
+            }
+            Err(err) => return Err(err),
+        };
+        converge_rules(aws, &id, &[], &rules).await?;
+        Ok(SecurityGroupOutputs { id })
+    }
+
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &SecurityGroupSpec,
+        o: &FoundGroup,
+        _delta: &Delta,
+    ) -> Result<SecurityGroupOutputs, Error> {
+        let want = d.rules().require(cx.name)?;
+        converge_rules(cx.aws, &o.id, &o.rules, &want).await?;
+        Ok(self.outputs(o))
+    }
+
+    /// Waits for the network interfaces still in the group to go, then deletes it, retrying
+    /// while EC2 still calls it in use.
+    async fn delete(&self, cx: Cx<'_>, o: &FoundGroup) -> Result<(), Error> {
+        let aws = cx.aws;
+        let id = o.id.as_str();
+        let what = format!("the network interfaces in security group {id} to be released");
+        eni_wait()
+            .until(&what, || async {
+                let out = aws
+                    .ec2()
+                    .describe_network_interfaces()
+                    .filters(Filter::builder().name("group-id").values(id).build())
+                    .send()
+                    .await
+                    .context("DescribeNetworkInterfaces", id)?;
+                Ok(out.network_interfaces().is_empty().then_some(()))
+            })
+            .await?;
+        aws.retry()
+            .run(id, Transient::DEPENDENCY, || {
+                aws.ec2().delete_security_group().group_id(id).send()
+            })
+            .await
+            .context("DeleteSecurityGroup", resource(cx.name))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(rules: Vec<Rule>) -> FoundGroup {
+        FoundGroup {
+            id: "sg-1".into(),
+            name: "blog-alb-sg".into(),
+            vpc_id: "vpc-1".into(),
+            description: "alb".into(),
+            owner: None,
+            rules,
+        }
+    }
+
+    fn http_from(cidr: &str) -> Rule {
+        Rule {
+            from: 80,
+            to: 80,
+            peer: Peer::Cidr(cidr.into()),
+        }
+    }
+
+    fn spec(vpc: Value<String>, ingress: Vec<IngressRule>) -> SecurityGroupSpec {
+        SecurityGroupSpec {
+            vpc_id: vpc,
+            description: "alb".into(),
+            ingress,
+        }
+    }
+
+    #[test]
+    fn rules_are_compared_as_a_set_and_the_vpc_forces_a_replacement() {
+        let want = vec![IngressRule {
+            from: 80,
+            to: 80,
+            peer: Value::Known(Peer::Cidr("0.0.0.0/0".into())),
+        }];
+        let same = SecurityGroupKind.diff(
+            &spec(Value::Known("vpc-1".into()), want.clone()),
+            &found(vec![http_from("0.0.0.0/0")]),
+        );
+        assert!(same.is_empty());
+        let drifted = SecurityGroupKind.diff(
+            &spec(Value::Known("vpc-1".into()), want.clone()),
+            &found(vec![http_from("0.0.0.0/0"), http_from("10.0.0.0/8")]),
+        );
+        assert_eq!(drifted.diffs.len(), 1);
+        assert!(!drifted.replace);
+        assert_eq!(
+            drifted.diffs[0].before.as_deref(),
+            Some("tcp 80 from 10.0.0.0/8")
+        );
+        let moved = SecurityGroupKind.diff(
+            &spec(Value::AfterApply, want),
+            &found(vec![http_from("0.0.0.0/0")]),
+        );
+        assert!(moved.replace);
+    }
+
+    #[test]
+    fn a_peer_not_made_yet_is_a_difference() {
+        let want = vec![IngressRule {
+            from: 80,
+            to: 80,
+            peer: Value::AfterApply,
+        }];
+        let delta =
+            SecurityGroupKind.diff(&spec(Value::Known("vpc-1".into()), want), &found(vec![]));
+        assert_eq!(delta.diffs[0].after.as_deref(), Some(crate::AFTER_APPLY));
+    }
+}
