@@ -246,6 +246,14 @@ impl Resource for RouteTableKind {
             .and_then(|rt| rt.route_table_id())
             .unwrap_or_default()
             .to_owned();
+        // Its subnets may be served by another table (a layout that changed): they are
+        // moved. The read that found the others is not at hand here, so one look-up.
+        let subnets: Vec<String> = d
+            .subnets
+            .iter()
+            .filter_map(|(_, id)| id.known().cloned())
+            .collect();
+        let elsewhere = associations_of(cx.aws, &subnets).await?;
         // A new table is a found one without routes or associations: the same steps apply.
         let empty = FoundRouteTable {
             id: id.clone(),
@@ -254,7 +262,7 @@ impl Resource for RouteTableKind {
             vpc_id,
             default_route: None,
             associations: Vec::new(),
-            elsewhere: Vec::new(),
+            elsewhere,
         };
         converge_table(cx, d, &empty).await?;
         Ok(RouteTableOut { id })
@@ -327,6 +335,41 @@ async fn converge_table(
         }
     }
     Ok(())
+}
+
+/// The associations of `subnets`, whichever table holds them: (association id, subnet id).
+async fn associations_of(aws: &Aws, subnets: &[String]) -> Result<Vec<(String, String)>, Error> {
+    if subnets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let out = aws
+        .ec2()
+        .describe_route_tables()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("association.subnet-id")
+                .set_values(Some(subnets.to_vec()))
+                .build(),
+        )
+        .send()
+        .await
+        .context("DescribeRouteTables", subnets.join(", "))?;
+    Ok(out
+        .route_tables()
+        .iter()
+        .flat_map(|rt| rt.associations())
+        .filter_map(|a| {
+            let subnet = a.subnet_id()?;
+            subnets.iter().any(|s| s == subnet).then(|| {
+                (
+                    a.route_table_association_id()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    subnet.to_owned(),
+                )
+            })
+        })
+        .collect())
 }
 
 /// Points the default route at `target` (an `igw-` or `nat-` id), or removes it (`None`).

@@ -379,6 +379,15 @@ fn fresh_apply() -> Vec<Rule> {
                     .build()
             }),
         create_route_table("blog-public-routetable", "rtb-public"),
+        // A new table looks up where its subnets are served now (a changed layout moves
+        // them): nowhere, in a fresh network.
+        mock!(Ec2::describe_route_tables)
+            .match_requests(|r| {
+                r.filters()
+                    .iter()
+                    .any(|f| f.name() == Some("association.subnet-id") && f.values().len() == 3)
+            })
+            .then_output(|| DescribeRouteTablesOutput::builder().build()),
         create_route_table("blog-private-routetable", "rtb-private"),
         // Public traffic leaves through the internet gateway, private through the NAT gateway.
         mock!(Ec2::create_route)
@@ -449,6 +458,27 @@ async fn tags_travel_in_every_create_call() {
             ("CreateVpc", 1),
             ("ModifyVpcAttribute", 1),
         ]),
+        "{report:#}"
+    );
+    // One batched read per kind; the NAT gateway's wait and each new table's look-up of
+    // where its subnets are served come on top.
+    let reads: Vec<(&str, u64)> = report
+        .by_operation
+        .iter()
+        .filter(|(op, _)| !converge::is_mutating(op))
+        .map(|(op, n)| (op.as_str(), *n))
+        .collect();
+    assert_eq!(
+        reads,
+        [
+            ("DescribeAddresses", 1),
+            ("DescribeAvailabilityZones", 1),
+            ("DescribeInternetGateways", 1),
+            ("DescribeNatGateways", 2),
+            ("DescribeRouteTables", 3),
+            ("DescribeSubnets", 1),
+            ("DescribeVpcs", 1),
+        ],
         "{report:#}"
     );
 }
