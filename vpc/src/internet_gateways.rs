@@ -206,3 +206,43 @@ async fn detach(aws: &Aws, id: &str, vpcs: &[String]) -> Result<(), Error> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(attached_to: &[&str]) -> FoundIgw {
+        FoundIgw {
+            id: "igw-1".into(),
+            name: "blog-internet-gateway".into(),
+            owner: Some("vpc/blog".into()),
+            attached_to: attached_to.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn wants(vpc: Value<String>) -> IgwDesired {
+        IgwDesired { vpc_id: vpc }
+    }
+
+    #[test]
+    fn attached_to_its_vpc_is_no_change() {
+        let d = wants(Value::Known("vpc-1".into()));
+        assert!(IgwKind.diff(&d, &found(&["vpc-1"])).is_empty());
+    }
+
+    #[test]
+    fn detached_or_elsewhere_is_reattached_in_place() {
+        let d = wants(Value::Known("vpc-1".into()));
+        for attached in [&[][..], &["vpc-2"][..]] {
+            let delta = IgwKind.diff(&d, &found(attached));
+            assert!(!delta.is_empty() && !delta.replace, "{attached:?}");
+        }
+    }
+
+    #[test]
+    fn attached_to_a_vpc_made_anew_is_replaced() {
+        let d = wants(Value::AfterApply);
+        assert!(IgwKind.diff(&d, &found(&["vpc-old"])).replace);
+        assert!(!IgwKind.diff(&d, &found(&[])).replace);
+    }
+}

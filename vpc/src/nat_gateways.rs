@@ -249,3 +249,64 @@ impl NatKind {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(state: NatGatewayState) -> FoundNat {
+        FoundNat {
+            id: "nat-1".into(),
+            name: "blog-nat-gateway".into(),
+            owner: Some("vpc/blog".into()),
+            subnet_id: "subnet-1".into(),
+            allocation_id: Some("eipalloc-1".into()),
+            state,
+        }
+    }
+
+    fn wants(subnet: Value<String>) -> NatDesired {
+        NatDesired {
+            subnet_id: subnet,
+            allocation_id: Value::Known("eipalloc-1".into()),
+        }
+    }
+
+    fn kind() -> NatKind {
+        NatKind {
+            wait: Wait::default(),
+        }
+    }
+
+    #[test]
+    fn an_available_one_in_its_subnet_is_no_change() {
+        let d = wants(Value::Known("subnet-1".into()));
+        assert!(kind()
+            .diff(&d, &found(NatGatewayState::Available))
+            .is_empty());
+    }
+
+    #[test]
+    fn a_pending_one_is_waited_for_and_a_failed_one_made_anew() {
+        let d = wants(Value::Known("subnet-1".into()));
+        let pending = kind().diff(&d, &found(NatGatewayState::Pending));
+        assert!(!pending.is_empty() && !pending.replace);
+        assert!(kind().diff(&d, &found(NatGatewayState::Failed)).replace);
+    }
+
+    #[test]
+    fn another_or_unknown_subnet_is_a_replacement() {
+        let moved = wants(Value::Known("subnet-2".into()));
+        assert!(
+            kind()
+                .diff(&moved, &found(NatGatewayState::Available))
+                .replace
+        );
+        let unknown = wants(Value::AfterApply);
+        assert!(
+            kind()
+                .diff(&unknown, &found(NatGatewayState::Available))
+                .replace
+        );
+    }
+}

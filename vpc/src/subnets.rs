@@ -186,3 +186,53 @@ async fn set_map_public_ip(aws: &Aws, id: &str, map: bool) -> Result<(), Error> 
         .context("ModifySubnetAttribute", id)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found() -> FoundSubnet {
+        FoundSubnet {
+            id: "subnet-1".into(),
+            name: "blog-us-east-1a-public".into(),
+            owner: Some("vpc/blog".into()),
+            vpc_id: "vpc-1".into(),
+            az: "us-east-1a".into(),
+            cidr: "10.0.0.0/24".into(),
+            map_public_ip: false,
+        }
+    }
+
+    fn wants() -> SubnetDesired {
+        SubnetDesired {
+            vpc_id: Value::Known("vpc-1".into()),
+            cidr: "10.0.0.0/24".into(),
+            az: "us-east-1a".into(),
+            map_public_ip: false,
+        }
+    }
+
+    #[test]
+    fn public_ips_change_in_place_addressing_by_replacement() {
+        assert!(SubnetKind.diff(&wants(), &found()).is_empty());
+        let ips = SubnetDesired {
+            map_public_ip: true,
+            ..wants()
+        };
+        let delta = SubnetKind.diff(&ips, &found());
+        assert_eq!(delta.diffs.len(), 1);
+        assert!(!delta.replace);
+        for changed in [
+            SubnetDesired {
+                cidr: "10.0.9.0/24".into(),
+                ..wants()
+            },
+            SubnetDesired {
+                vpc_id: Value::AfterApply,
+                ..wants()
+            },
+        ] {
+            assert!(SubnetKind.diff(&changed, &found()).replace, "{changed:?}");
+        }
+    }
+}

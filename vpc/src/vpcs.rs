@@ -217,3 +217,31 @@ async fn enable_dns(aws: &Aws, id: &str, support: bool, hostnames: bool) -> Resu
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(cidr: &str, hostnames: bool) -> FoundVpc {
+        FoundVpc {
+            id: "vpc-1".into(),
+            name: "blog-vpc".into(),
+            owner: Some("vpc/blog".into()),
+            cidr: cidr.into(),
+            dns_support: true,
+            dns_hostnames: hostnames,
+        }
+    }
+
+    #[test]
+    fn dns_is_turned_on_in_place_and_a_new_cidr_replaces() {
+        let d = VpcDesired {
+            cidr: "10.0.0.0/16".into(),
+        };
+        assert!(VpcKind.diff(&d, &found("10.0.0.0/16", true)).is_empty());
+        let dns = VpcKind.diff(&d, &found("10.0.0.0/16", false));
+        assert_eq!(dns.diffs[0].field, "enable_dns_hostnames");
+        assert!(!dns.replace);
+        assert!(VpcKind.diff(&d, &found("10.1.0.0/16", true)).replace);
+    }
+}
