@@ -328,7 +328,8 @@ async fn an_untagged_look_alike_is_refused_and_survives_destroy() {
             "{err}"
         );
     }
-    // Nothing of ours to delete, and the look-alike is left alone.
+    // No outputs of ours; nothing of ours to delete, and the look-alike is left alone.
+    assert_eq!(net.outputs(&aws).await.unwrap(), None);
     assert!(net.destroy(&aws).await.unwrap().is_empty());
     assert_eq!(
         aws.calls().report().mutating,

@@ -261,7 +261,13 @@ impl Vpc {
     /// half-built or drifted network) are left out of the lists rather than making the whole
     /// `None`, so what lives in the network can still be found.
     pub async fn outputs(&self, aws: &Aws) -> Result<Option<VpcOutputs>, Error> {
-        Ok(self.plan_and_outputs(aws).await?.1)
+        match self.plan_and_outputs(aws).await {
+            Ok((_, outputs)) => Ok(outputs),
+            // Only the VPC is read by name: a look-alike means no VPC of ours, and reading
+            // outputs (a destroy looking for what lives in the network) is no reason to fail.
+            Err(Error::NotOwned { .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
     }
 
     /// [`plan`](Vpc::plan) and [`outputs`](Vpc::outputs) from one read.
