@@ -289,7 +289,7 @@ async fn destroy_leaves_nothing_tagged_and_tolerates_half_built_stacks() {
 }
 
 #[tokio::test]
-async fn an_untagged_look_alike_survives_destroy() {
+async fn an_untagged_look_alike_is_refused_and_survives_destroy() {
     let aws = aws().await;
     let env = environment("alike");
     // Same name and Environment tag as ours, but no ownership tag.
@@ -316,11 +316,27 @@ async fn an_untagged_look_alike_survives_destroy() {
         .vpc_id()
         .unwrap()
         .to_owned();
+    aws.calls().reset();
 
     let net = network(&env);
-    let out = net.apply(&aws).await.unwrap();
-    assert_ne!(out.vpc_id, alike_id, "apply adopted a VPC it does not own");
-    net.destroy(&aws).await.unwrap();
+    for err in [
+        net.plan(&aws).await.unwrap_err(),
+        net.apply(&aws).await.unwrap_err(),
+    ] {
+        assert!(
+            matches!(&err, converge::Error::NotOwned { id, .. } if id.contains(&alike_id)),
+            "{err}"
+        );
+    }
+    // No outputs of ours; nothing of ours to delete, and the look-alike is left alone.
+    assert_eq!(net.outputs(&aws).await.unwrap(), None);
+    assert!(net.destroy(&aws).await.unwrap().is_empty());
+    assert_eq!(
+        aws.calls().report().mutating,
+        0,
+        "{:#}",
+        aws.calls().report()
+    );
 
     let still = aws
         .ec2()
@@ -336,6 +352,146 @@ async fn an_untagged_look_alike_survives_destroy() {
         .send()
         .await
         .unwrap();
+}
+
+/// Plans, applies and plans again: the plan is empty exactly when the apply makes no mutating
+/// call, and empty after it. Returns the first plan.
+async fn plan_agrees_with_apply(aws: &Aws, net: &Vpc, what: &str) -> converge::Plan {
+    let plan = net.plan(aws).await.unwrap();
+    aws.calls().reset();
+    net.apply(aws).await.unwrap();
+    let report = aws.calls().report();
+    assert_eq!(
+        plan.is_empty(),
+        report.mutating == 0,
+        "{what}: the plan\n{plan}\ndisagrees with the apply: {report:#}"
+    );
+    let after = net.plan(aws).await.unwrap();
+    assert!(after.is_empty(), "{what}: plan after apply:\n{after}");
+    plan
+}
+
+#[tokio::test]
+async fn plan_is_empty_exactly_when_apply_changes_nothing() {
+    let aws = aws().await;
+    let env = environment("agree");
+    let builder = || Vpc::builder().environment(&env).wait(util::fast_wait());
+    let net = builder().build().unwrap();
+
+    let fresh = plan_agrees_with_apply(&aws, &net, "from nothing").await;
+    assert_eq!(fresh.summary(), (12, 0, 0), "{fresh}");
+    let noop = plan_agrees_with_apply(&aws, &net, "no change").await;
+    assert!(noop.is_empty());
+
+    // Drift: a private subnet's association removed out of band.
+    let out = net.outputs(&aws).await.unwrap().unwrap();
+    let table = route_table_of(&aws, &out.private_subnets[1]).await;
+    let association = table
+        .associations()
+        .iter()
+        .find(|a| a.subnet_id() == Some(out.private_subnets[1].as_str()))
+        .unwrap();
+    aws.ec2()
+        .disassociate_route_table()
+        .association_id(association.route_table_association_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let drift = plan_agrees_with_apply(&aws, &net, "association removed").await;
+    assert_eq!(drift.summary(), (0, 1, 0), "{drift}");
+    let private = format!("{env}-private-routetable");
+    assert_eq!(
+        drift.find("aws_route_table", &private).unwrap().diffs[0].field,
+        format!("association {env}-us-east-1b-private")
+    );
+
+    // Input changes: public IPs on launch (in place), one NAT gateway per zone (the single
+    // NAT gateway, its address and its table go), a private hosted zone.
+    let public_ips = builder()
+        .public_subnet_map_public_ip_on_launch(true)
+        .build()
+        .unwrap();
+    let change = plan_agrees_with_apply(&aws, &public_ips, "public IPs").await;
+    assert_eq!(change.summary(), (0, 3, 0), "{change}");
+
+    let per_az = builder()
+        .public_subnet_map_public_ip_on_launch(true)
+        .nat_gateways(NatGateways::PerAz)
+        .build()
+        .unwrap();
+    let change = plan_agrees_with_apply(&aws, &per_az, "a NAT gateway per zone").await;
+    // 3 addresses, 3 NAT gateways, 3 tables; the old NAT gateway, address and table.
+    assert_eq!(change.summary(), (9, 0, 3), "{change}");
+    let out = per_az.apply(&aws).await.unwrap();
+    assert_eq!(out.nat_gateway_ids.len(), 3);
+    for (i, subnet) in out.private_subnets.iter().enumerate() {
+        let table = route_table_of(&aws, subnet).await;
+        assert!(
+            table
+                .routes()
+                .iter()
+                .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0")
+                    && r.nat_gateway_id() == Some(out.nat_gateway_ids[i].as_str())),
+            "{subnet} does not go out through its zone's NAT gateway"
+        );
+    }
+
+    let zone = builder()
+        .public_subnet_map_public_ip_on_launch(true)
+        .nat_gateways(NatGateways::PerAz)
+        .create_private_hosted_zone(true)
+        .build()
+        .unwrap();
+    let change = plan_agrees_with_apply(&aws, &zone, "a private hosted zone").await;
+    assert_eq!(change.summary(), (1, 0, 0), "{change}");
+    let out = zone.outputs(&aws).await.unwrap().unwrap();
+    assert_eq!(out.private_domain_name, Some(format!("{env}.local")));
+
+    zone.destroy(&aws).await.unwrap();
+    assert!(util::nothing_tagged(&aws, &env).await);
+}
+
+#[tokio::test]
+async fn without_nat_gateways_the_private_subnets_have_no_route_out() {
+    let aws = aws().await;
+    let env = environment("nonat");
+    let net = Vpc::builder()
+        .environment(&env)
+        .nat_gateways(NatGateways::None)
+        .wait(util::fast_wait())
+        .build()
+        .unwrap();
+    let out = net.apply(&aws).await.unwrap();
+    assert!(out.nat_gateway_ids.is_empty());
+    assert_eq!(out.private_subnets.len(), 3);
+    let table = route_table_of(&aws, &out.private_subnets[0]).await;
+    assert!(
+        !table
+            .routes()
+            .iter()
+            .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0")),
+        "a private route out without a NAT gateway"
+    );
+    aws.calls().reset();
+    net.apply(&aws).await.unwrap();
+    assert_eq!(aws.calls().report().mutating, 0);
+
+    // Only public subnets: no private table either.
+    let public_only = Vpc::builder()
+        .environment(&env)
+        .create_private_subnets(false)
+        .wait(util::fast_wait())
+        .build()
+        .unwrap();
+    let plan = public_only.plan(&aws).await.unwrap();
+    // The private subnets and their table go.
+    assert_eq!(plan.summary(), (0, 0, 4), "{plan}");
+    let out = public_only.apply(&aws).await.unwrap();
+    assert!(out.private_subnets.is_empty());
+    assert!(public_only.plan(&aws).await.unwrap().is_empty());
+
+    public_only.destroy(&aws).await.unwrap();
+    assert!(util::nothing_tagged(&aws, &env).await);
 }
 
 #[tokio::test]

@@ -1,60 +1,177 @@
-//! The internet gateway: find, create, attach, detach, delete.
+//! `aws_internet_gateway`: the internet gateway and its attachment to the VPC, one resource
+//! as in Terraform (`vpc_id` is an attribute of the gateway).
 
+use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
-use converge::{ec2_name, Aws, AwsResultExt, Error, Tags, Transient};
+use converge::{
+    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient,
+    Value, Wanted,
+};
 
-use converge::ignore_not_found;
+use crate::tags;
+
+/// The internet gateway kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct IgwKind;
+
+/// What the inputs ask for.
+#[derive(Clone, Debug)]
+pub(crate) struct IgwDesired {
+    pub vpc_id: Value<String>,
+}
 
 /// An internet gateway we own.
 #[derive(Clone, Debug)]
 pub(crate) struct FoundIgw {
     pub id: String,
     pub name: String,
+    pub owner: Option<String>,
     pub attached_to: Vec<String>,
+}
+
+/// What the public route table uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct IgwOut {
+    pub id: String,
 }
 
 pub(crate) const KIND: &str = "aws_internet_gateway";
 
-pub(crate) async fn find(aws: &Aws, tags: &Tags) -> Result<Vec<FoundIgw>, Error> {
-    let out = aws
-        .ec2()
-        .describe_internet_gateways()
-        .filters(tags.ec2_filter())
-        .send()
-        .await
-        .context("DescribeInternetGateways", tags.owner())?;
-    Ok(out
-        .internet_gateways()
-        .iter()
-        .filter(|igw| tags.ec2_owned(igw.tags()))
-        .map(|igw| FoundIgw {
-            id: igw.internet_gateway_id().unwrap_or_default().to_owned(),
-            name: ec2_name(igw.tags()).unwrap_or_default().to_owned(),
-            attached_to: igw
-                .attachments()
-                .iter()
-                .filter_map(|a| a.vpc_id().map(str::to_owned))
-                .collect(),
-        })
-        .collect())
+#[async_trait]
+impl Resource for IgwKind {
+    const KIND: &'static str = KIND;
+    const PRUNE: bool = true;
+    type Key = ();
+    type Desired = IgwDesired;
+    type Observed = FoundIgw;
+    type Outputs = IgwOut;
+
+    async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundIgw>, Error> {
+        let out = aws
+            .ec2()
+            .describe_internet_gateways()
+            .filters(tags::owner_filter(wanted))
+            .send()
+            .await
+            .context("DescribeInternetGateways", KIND)?;
+        let owners = tags::owners(wanted);
+        Ok(out
+            .internet_gateways()
+            .iter()
+            .filter(|g| tags::owned_by(g.tags(), &owners))
+            .map(|g| FoundIgw {
+                id: g.internet_gateway_id().unwrap_or_default().to_owned(),
+                name: ec2_name(g.tags()).unwrap_or_default().to_owned(),
+                owner: tags::owner(g.tags()),
+                attached_to: g
+                    .attachments()
+                    .iter()
+                    .filter_map(|a| a.vpc_id().map(str::to_owned))
+                    .collect(),
+            })
+            .collect())
+    }
+
+    fn name<'o>(&self, o: &'o FoundIgw) -> &'o str {
+        &o.name
+    }
+    fn owner<'o>(&self, o: &'o FoundIgw) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+    fn id(&self, o: &FoundIgw) -> String {
+        o.id.clone()
+    }
+
+    fn describe(&self, d: &IgwDesired) -> Vec<Diff> {
+        let mut delta = Delta::new();
+        delta.update("vpc_id", None::<String>, Some(&d.vpc_id));
+        delta.diffs
+    }
+
+    fn diff(&self, d: &IgwDesired, o: &FoundIgw) -> Delta {
+        let mut delta = Delta::new();
+        let attached = o.attached_to.first();
+        match d.vpc_id.known() {
+            Some(want) if o.attached_to == [want.clone()] => {}
+            // Attached to a VPC that is being made anew: the old VPC cannot go while the
+            // gateway holds it, so the gateway goes first and is made again.
+            None if attached.is_some() => {
+                delta.replace("vpc_id", attached, Some(&d.vpc_id));
+            }
+            // Detached, or attached elsewhere: moved in place.
+            _ => {
+                delta.update("vpc_id", attached, Some(&d.vpc_id));
+            }
+        }
+        delta
+    }
+
+    fn outputs(&self, o: &FoundIgw) -> IgwOut {
+        IgwOut { id: o.id.clone() }
+    }
+    fn output_id(&self, out: &IgwOut) -> Option<String> {
+        Some(out.id.clone())
+    }
+
+    async fn create(&self, cx: Cx<'_>, d: &IgwDesired) -> Result<IgwOut, Error> {
+        let vpc_id = d.vpc_id.clone().require(cx.name)?;
+        let out = cx
+            .aws
+            .ec2()
+            .create_internet_gateway()
+            .tag_specifications(cx.tags.ec2_spec(ResourceType::InternetGateway, cx.name))
+            .send()
+            .await
+            .context("CreateInternetGateway", cx.address(KIND, None))?;
+        let id = out
+            .internet_gateway()
+            .and_then(|g| g.internet_gateway_id())
+            .unwrap_or_default()
+            .to_owned();
+        attach(cx.aws, &id, &vpc_id).await?;
+        Ok(IgwOut { id })
+    }
+
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &IgwDesired,
+        o: &FoundIgw,
+        _: &Delta,
+    ) -> Result<IgwOut, Error> {
+        let vpc_id = d.vpc_id.clone().require(cx.name)?;
+        // A gateway takes one VPC: let go of any other first.
+        let others: Vec<String> = o
+            .attached_to
+            .iter()
+            .filter(|v| **v != vpc_id)
+            .cloned()
+            .collect();
+        detach(cx.aws, &o.id, &others).await?;
+        if !o.attached_to.contains(&vpc_id) {
+            attach(cx.aws, &o.id, &vpc_id).await?;
+        }
+        Ok(self.outputs(o))
+    }
+
+    async fn delete(&self, cx: Cx<'_>, o: &FoundIgw) -> Result<(), Error> {
+        detach(cx.aws, &o.id, &o.attached_to).await?;
+        let result = cx
+            .aws
+            .ec2()
+            .delete_internet_gateway()
+            .internet_gateway_id(&o.id)
+            .send()
+            .await
+            .context(
+                "DeleteInternetGateway",
+                cx.address(KIND, Some(o.id.clone())),
+            );
+        ignore_not_found(result)
+    }
 }
 
-pub(crate) async fn create(aws: &Aws, tags: &Tags, name: &str) -> Result<String, Error> {
-    let out = aws
-        .ec2()
-        .create_internet_gateway()
-        .tag_specifications(tags.ec2_spec(ResourceType::InternetGateway, name))
-        .send()
-        .await
-        .context("CreateInternetGateway", format_args!("{KIND} \"{name}\""))?;
-    Ok(out
-        .internet_gateway()
-        .and_then(|g| g.internet_gateway_id())
-        .unwrap_or_default()
-        .to_owned())
-}
-
-pub(crate) async fn attach(aws: &Aws, id: &str, vpc_id: &str) -> Result<(), Error> {
+async fn attach(aws: &Aws, id: &str, vpc_id: &str) -> Result<(), Error> {
     aws.retry()
         .run(id, Transient::EC2_JUST_CREATED, || {
             aws.ec2()
@@ -68,21 +185,21 @@ pub(crate) async fn attach(aws: &Aws, id: &str, vpc_id: &str) -> Result<(), Erro
     Ok(())
 }
 
-/// Detaches from every VPC it is attached to. Detaching waits out the public addresses (NAT,
-/// load balancers) still mapped in the VPC, which EC2 reports as a dependency.
-pub(crate) async fn detach(aws: &Aws, igw: &FoundIgw) -> Result<(), Error> {
-    for vpc_id in &igw.attached_to {
+/// Detaching waits out the public addresses (NAT gateways, load balancers) still mapped in
+/// the VPC, which EC2 reports as a dependency.
+async fn detach(aws: &Aws, id: &str, vpcs: &[String]) -> Result<(), Error> {
+    for vpc_id in vpcs {
         let result = aws
             .retry()
-            .run(&igw.id, Transient::DEPENDENCY, || {
+            .run(id, Transient::DEPENDENCY, || {
                 aws.ec2()
                     .detach_internet_gateway()
-                    .internet_gateway_id(&igw.id)
+                    .internet_gateway_id(id)
                     .vpc_id(vpc_id)
                     .send()
             })
             .await
-            .context("DetachInternetGateway", &igw.id);
+            .context("DetachInternetGateway", id);
         if result.as_ref().err().and_then(Error::code) != Some("Gateway.NotAttached") {
             ignore_not_found(result)?;
         }
@@ -90,15 +207,42 @@ pub(crate) async fn detach(aws: &Aws, igw: &FoundIgw) -> Result<(), Error> {
     Ok(())
 }
 
-/// Detaches, then deletes.
-pub(crate) async fn delete(aws: &Aws, igw: &FoundIgw) -> Result<(), Error> {
-    detach(aws, igw).await?;
-    let result = aws
-        .ec2()
-        .delete_internet_gateway()
-        .internet_gateway_id(&igw.id)
-        .send()
-        .await
-        .context("DeleteInternetGateway", &igw.id);
-    ignore_not_found(result)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(attached_to: &[&str]) -> FoundIgw {
+        FoundIgw {
+            id: "igw-1".into(),
+            name: "blog-internet-gateway".into(),
+            owner: Some("vpc/blog".into()),
+            attached_to: attached_to.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn wants(vpc: Value<String>) -> IgwDesired {
+        IgwDesired { vpc_id: vpc }
+    }
+
+    #[test]
+    fn attached_to_its_vpc_is_no_change() {
+        let d = wants(Value::Known("vpc-1".into()));
+        assert!(IgwKind.diff(&d, &found(&["vpc-1"])).is_empty());
+    }
+
+    #[test]
+    fn detached_or_elsewhere_is_reattached_in_place() {
+        let d = wants(Value::Known("vpc-1".into()));
+        for attached in [&[][..], &["vpc-2"][..]] {
+            let delta = IgwKind.diff(&d, &found(attached));
+            assert!(!delta.is_empty() && !delta.replace, "{attached:?}");
+        }
+    }
+
+    #[test]
+    fn attached_to_a_vpc_made_anew_is_replaced() {
+        let d = wants(Value::AfterApply);
+        assert!(IgwKind.diff(&d, &found(&["vpc-old"])).replace);
+        assert!(!IgwKind.diff(&d, &found(&[])).replace);
+    }
 }

@@ -15,8 +15,16 @@
 //!   table in the module's variables.
 //!
 //! Every resource is tagged `Name`, `Environment` and `ecs-modules:owner=vpc/<environment>`
-//! in its create call; the tags are how [`Vpc::apply`] finds what exists and how
-//! [`Vpc::destroy`] knows what it may delete.
+//! in its create call; the tags are how a run finds what exists and how [`Vpc::destroy`]
+//! knows what it may delete.
+//!
+//! Each AWS resource kind is one [`converge::Resource`] (VPC, subnet, route table with its
+//! default route and associations, NAT gateway, Elastic IP, internet gateway with its
+//! attachment, private hosted zone), read once per kind by tag. The module declares them
+//! into a [`converge::Stack`]: [`Vpc`] is a [`converge::Module`], and
+//! [`Vpc::declare_refs`] puts the network into a composition's stack with typed
+//! references ([`VpcRefs`]) to its values, so what lives in the network starts as soon as
+//! the parts it reads exist.
 //!
 //! # Example
 //!
@@ -31,28 +39,34 @@
 //! println!("{}", network.plan(&aws).await?);
 //! let out = network.apply(&aws).await?;
 //! println!("VPC {} with private subnets {:?}", out.vpc_id, out.private_subnets);
+//!
+//! // In a composition: the network's values as inputs of other resources in one stack.
+//! let mut stack = converge::Stack::new();
+//! let refs = network.declare_refs(&aws, &mut stack).await?;
+//! let subnets = stack.apply(&aws).await?.value(&refs.private_subnets);
+//! println!("{subnets:?}");
+//!
 //! network.destroy(&aws).await?;
 //! # Ok(())
 //! # }
 //! ```
 
-mod apply;
 mod cidr;
-mod desired;
-mod destroy;
-mod diff;
-mod existing;
+mod elastic_ips;
 mod hosted_zones;
 mod inputs;
 mod internet_gateways;
+mod layout;
+mod module;
 mod nat_gateways;
 mod outputs;
 mod route_tables;
 mod subnets;
+mod tags;
 mod vpcs;
 mod zones;
 
 pub use cidr::{CidrError, Ipv4Cidr};
 pub use converge::{Error, Invalid, Plan};
 pub use inputs::{NatGateways, Vpc, VpcBuilder};
-pub use outputs::VpcOutputs;
+pub use outputs::{VpcOutputs, VpcRefs};

@@ -1,128 +1,194 @@
-//! NAT gateways and their Elastic IPs: find, create, wait, delete, release.
+//! `aws_nat_gateway`: a NAT gateway in a public subnet, behind its Elastic IP.
+//!
+//! Create waits until it is `available` (the private route tables that point at it are what
+//! lets tasks pull their images) and reports AWS's `FailureCode`/`FailureMessage` when it
+//! fails; delete waits until it is `deleted`, since only then can its Elastic IP be released
+//! and its subnet deleted.
 
-use aws_sdk_ec2::types::{DomainType, NatGatewayState, ResourceType};
-use converge::{ec2_name, Aws, AwsResultExt, Error, Tags, Transient, Wait};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{NatGateway, NatGatewayState, ResourceType};
+use converge::{
+    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient,
+    Value, Wait, Wanted,
+};
 
-use converge::ignore_not_found;
+use crate::tags;
+
+/// The NAT gateway kind, with how long its waits may take.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NatKind {
+    pub wait: Wait,
+}
+
+/// What the inputs ask for.
+#[derive(Clone, Debug)]
+pub(crate) struct NatDesired {
+    pub subnet_id: Value<String>,
+    pub allocation_id: Value<String>,
+}
 
 /// A NAT gateway we own that is not yet deleted.
 #[derive(Clone, Debug)]
 pub(crate) struct FoundNat {
     pub id: String,
     pub name: String,
-    pub vpc_id: String,
+    pub owner: Option<String>,
     pub subnet_id: String,
+    /// Absent when AWS does not say (the emulator lists no addresses).
+    pub allocation_id: Option<String>,
     pub state: NatGatewayState,
 }
 
-impl FoundNat {
-    /// Pending or available: something apply can route through (or wait for).
-    pub fn is_live(&self) -> bool {
-        matches!(
-            self.state,
-            NatGatewayState::Pending | NatGatewayState::Available
-        )
+/// What the private route tables use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct NatOut {
+    pub id: String,
+}
+
+pub(crate) const KIND: &str = "aws_nat_gateway";
+
+#[async_trait]
+impl Resource for NatKind {
+    const KIND: &'static str = KIND;
+    // A NAT gateway no longer wanted (fewer zones, one instead of one per zone) goes.
+    const PRUNE: bool = true;
+    type Key = ();
+    type Desired = NatDesired;
+    type Observed = FoundNat;
+    type Outputs = NatOut;
+
+    async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundNat>, Error> {
+        // Its field is `filter`, unlike the other kinds'.
+        let out = aws
+            .ec2()
+            .describe_nat_gateways()
+            .filter(tags::owner_filter(wanted))
+            .send()
+            .await
+            .context("DescribeNatGateways", KIND)?;
+        let owners = tags::owners(wanted);
+        Ok(out
+            .nat_gateways()
+            .iter()
+            // The emulator ignores this tag filter; AWS lists deleted ones for an hour.
+            .filter(|n| tags::owned_by(n.tags(), &owners))
+            .filter(|n| n.state() != Some(&NatGatewayState::Deleted))
+            .map(|n| FoundNat {
+                id: n.nat_gateway_id().unwrap_or_default().to_owned(),
+                name: ec2_name(n.tags()).unwrap_or_default().to_owned(),
+                owner: tags::owner(n.tags()),
+                subnet_id: n.subnet_id().unwrap_or_default().to_owned(),
+                allocation_id: n
+                    .nat_gateway_addresses()
+                    .iter()
+                    .find_map(|a| a.allocation_id())
+                    .map(str::to_owned),
+                state: n.state().cloned().unwrap_or(NatGatewayState::Pending),
+            })
+            .collect())
+    }
+
+    fn name<'o>(&self, o: &'o FoundNat) -> &'o str {
+        &o.name
+    }
+    fn owner<'o>(&self, o: &'o FoundNat) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+    fn id(&self, o: &FoundNat) -> String {
+        o.id.clone()
+    }
+
+    fn describe(&self, d: &NatDesired) -> Vec<Diff> {
+        let mut delta = Delta::new();
+        delta
+            .update("subnet_id", None::<String>, Some(&d.subnet_id))
+            .update("allocation_id", None::<String>, Some(&d.allocation_id));
+        delta.diffs
+    }
+
+    fn diff(&self, d: &NatDesired, o: &FoundNat) -> Delta {
+        let mut delta = Delta::new();
+        delta.compare_fixed("subnet_id", &o.subnet_id, &d.subnet_id);
+        if let Some(have) = &o.allocation_id {
+            delta.compare_fixed("allocation_id", have, &d.allocation_id);
+        }
+        match &o.state {
+            NatGatewayState::Available => {}
+            // An apply cut off during the wait: the next one waits again.
+            NatGatewayState::Pending => {
+                delta.update("state", Some("pending"), Some("available"));
+            }
+            // Failed or going: it cannot carry traffic again, so a new one is made.
+            other => {
+                delta.replace("state", Some(other.as_str()), Some("available"));
+            }
+        }
+        delta
+    }
+
+    fn outputs(&self, o: &FoundNat) -> NatOut {
+        NatOut { id: o.id.clone() }
+    }
+    fn output_id(&self, out: &NatOut) -> Option<String> {
+        Some(out.id.clone())
+    }
+
+    async fn create(&self, cx: Cx<'_>, d: &NatDesired) -> Result<NatOut, Error> {
+        let subnet_id = d.subnet_id.clone().require(cx.name)?;
+        let allocation_id = d.allocation_id.clone().require(cx.name)?;
+        let out = cx
+            .aws
+            .retry()
+            .run(cx.name, Transient::EC2_JUST_CREATED, || {
+                cx.aws
+                    .ec2()
+                    .create_nat_gateway()
+                    .subnet_id(&subnet_id)
+                    .allocation_id(&allocation_id)
+                    .tag_specifications(cx.tags.ec2_spec(ResourceType::Natgateway, cx.name))
+                    .send()
+            })
+            .await
+            .context("CreateNatGateway", cx.address(KIND, None))?;
+        let id = out
+            .nat_gateway()
+            .and_then(|n| n.nat_gateway_id())
+            .unwrap_or_default()
+            .to_owned();
+        self.wait_available(cx, &id).await?;
+        Ok(NatOut { id })
+    }
+
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        _: &NatDesired,
+        o: &FoundNat,
+        _: &Delta,
+    ) -> Result<NatOut, Error> {
+        // Only a pending one is updated: it is waited for.
+        self.wait_available(cx, &o.id).await?;
+        Ok(self.outputs(o))
+    }
+
+    async fn delete(&self, cx: Cx<'_>, o: &FoundNat) -> Result<(), Error> {
+        if o.state != NatGatewayState::Deleting {
+            let result = cx
+                .aws
+                .ec2()
+                .delete_nat_gateway()
+                .nat_gateway_id(&o.id)
+                .send()
+                .await
+                .context("DeleteNatGateway", cx.address(KIND, Some(o.id.clone())));
+            ignore_not_found(result)?;
+        }
+        self.wait_deleted(cx, &o.id).await
     }
 }
 
-/// An Elastic IP we own.
-#[derive(Clone, Debug)]
-pub(crate) struct FoundEip {
-    pub allocation_id: String,
-    pub name: String,
-}
-
-pub(crate) const NAT_KIND: &str = "aws_nat_gateway";
-pub(crate) const EIP_KIND: &str = "aws_eip";
-
-/// Not-yet-deleted NAT gateways carrying our ownership tag.
-pub(crate) async fn find(aws: &Aws, tags: &Tags) -> Result<Vec<FoundNat>, Error> {
-    let out = aws
-        .ec2()
-        .describe_nat_gateways()
-        .filter(tags.ec2_filter())
-        .send()
-        .await
-        .context("DescribeNatGateways", tags.owner())?;
-    Ok(out
-        .nat_gateways()
-        .iter()
-        .filter(|n| tags.ec2_owned(n.tags()))
-        .filter(|n| n.state() != Some(&NatGatewayState::Deleted))
-        .map(|n| FoundNat {
-            id: n.nat_gateway_id().unwrap_or_default().to_owned(),
-            name: ec2_name(n.tags()).unwrap_or_default().to_owned(),
-            vpc_id: n.vpc_id().unwrap_or_default().to_owned(),
-            subnet_id: n.subnet_id().unwrap_or_default().to_owned(),
-            state: n.state().cloned().unwrap_or(NatGatewayState::Pending),
-        })
-        .collect())
-}
-
-/// Elastic IPs carrying our ownership tag.
-pub(crate) async fn find_eips(aws: &Aws, tags: &Tags) -> Result<Vec<FoundEip>, Error> {
-    let out = aws
-        .ec2()
-        .describe_addresses()
-        .filters(tags.ec2_filter())
-        .send()
-        .await
-        .context("DescribeAddresses", tags.owner())?;
-    Ok(out
-        .addresses()
-        .iter()
-        .filter(|a| tags.ec2_owned(a.tags()))
-        .filter_map(|a| {
-            Some(FoundEip {
-                allocation_id: a.allocation_id()?.to_owned(),
-                name: ec2_name(a.tags()).unwrap_or_default().to_owned(),
-            })
-        })
-        .collect())
-}
-
-pub(crate) async fn allocate_eip(aws: &Aws, tags: &Tags, name: &str) -> Result<String, Error> {
-    let out = aws
-        .ec2()
-        .allocate_address()
-        .domain(DomainType::Vpc)
-        .tag_specifications(tags.ec2_spec(ResourceType::ElasticIp, name))
-        .send()
-        .await
-        .context("AllocateAddress", format_args!("{EIP_KIND} \"{name}\""))?;
-    Ok(out.allocation_id().unwrap_or_default().to_owned())
-}
-
-pub(crate) async fn create(
-    aws: &Aws,
-    tags: &Tags,
-    name: &str,
-    subnet_id: &str,
-    allocation_id: &str,
-) -> Result<String, Error> {
-    let out = aws
-        .retry()
-        .run(name, Transient::EC2_JUST_CREATED, || {
-            aws.ec2()
-                .create_nat_gateway()
-                .subnet_id(subnet_id)
-                .allocation_id(allocation_id)
-                .tag_specifications(tags.ec2_spec(ResourceType::Natgateway, name))
-                .send()
-        })
-        .await
-        .context("CreateNatGateway", format_args!("{NAT_KIND} \"{name}\""))?;
-    Ok(out
-        .nat_gateway()
-        .and_then(|n| n.nat_gateway_id())
-        .unwrap_or_default()
-        .to_owned())
-}
-
-/// Waits until the NAT gateway is available; a failed one is an error with AWS's reason.
-pub(crate) async fn wait_available(aws: &Aws, wait: &Wait, id: &str) -> Result<(), Error> {
-    let what = format!("NAT gateway {id} to be available");
-    wait.until(&what, || async {
+impl NatKind {
+    async fn describe_one(aws: &Aws, id: &str) -> Result<Option<NatGateway>, Error> {
         let out = aws
             .ec2()
             .describe_nat_gateways()
@@ -130,83 +196,117 @@ pub(crate) async fn wait_available(aws: &Aws, wait: &Wait, id: &str) -> Result<(
             .send()
             .await
             .context("DescribeNatGateways", id);
-        let out = match out {
-            // Just made, not yet visible: keep waiting.
-            Err(err) if err.is_not_found() => return Ok(None),
-            other => other?,
-        };
-        let Some(nat) = out.nat_gateways().first() else {
-            return Ok(None);
-        };
-        match nat.state() {
-            Some(NatGatewayState::Available) => Ok(Some(())),
-            Some(
-                NatGatewayState::Failed | NatGatewayState::Deleting | NatGatewayState::Deleted,
-            ) => Err(Error::Failed {
-                resource: format!("{NAT_KIND} {id}"),
-                reason: format!(
-                    "{}: {}",
-                    nat.failure_code().unwrap_or("state is no longer pending"),
-                    nat.failure_message().unwrap_or_default()
-                ),
-            }),
-            _ => Ok(None),
+        match out {
+            // Just made and not yet visible, or long gone.
+            Err(err) if err.is_not_found() => Ok(None),
+            Err(err) => Err(err),
+            Ok(out) => Ok(out.nat_gateways().first().cloned()),
         }
-    })
-    .await
-}
-
-pub(crate) async fn delete(aws: &Aws, id: &str) -> Result<(), Error> {
-    let result = aws
-        .ec2()
-        .delete_nat_gateway()
-        .nat_gateway_id(id)
-        .send()
-        .await
-        .context("DeleteNatGateway", id);
-    ignore_not_found(result)
-}
-
-/// Waits until the NAT gateways are deleted: only then can their Elastic IPs be released and
-/// their subnets deleted.
-pub(crate) async fn wait_deleted(aws: &Aws, wait: &Wait, ids: &[String]) -> Result<(), Error> {
-    if ids.is_empty() {
-        return Ok(());
     }
-    let what = format!("NAT gateways {} to be deleted", ids.join(", "));
-    wait.until(&what, || async {
-        let out = aws
-            .ec2()
-            .describe_nat_gateways()
-            .set_nat_gateway_ids(Some(ids.to_vec()))
-            .send()
-            .await;
-        let out = match out.context("DescribeNatGateways", ids.join(", ")) {
-            Err(err) if err.is_not_found() => return Ok(Some(())),
-            other => other?,
-        };
-        let gone = out.nat_gateways().iter().all(|n| {
-            matches!(
-                n.state(),
-                Some(NatGatewayState::Deleted) | Some(NatGatewayState::Failed)
-            )
-        });
-        Ok(gone.then_some(()))
-    })
-    .await
+
+    /// Waits until the NAT gateway is available; a failed one is an error with AWS's reason.
+    async fn wait_available(&self, cx: Cx<'_>, id: &str) -> Result<(), Error> {
+        let what = format!("NAT gateway {id} to be available");
+        self.wait
+            .until(&what, || async {
+                let Some(nat) = Self::describe_one(cx.aws, id).await? else {
+                    return Ok(None);
+                };
+                match nat.state() {
+                    Some(NatGatewayState::Available) => Ok(Some(())),
+                    Some(
+                        NatGatewayState::Failed
+                        | NatGatewayState::Deleting
+                        | NatGatewayState::Deleted,
+                    ) => Err(Error::Failed {
+                        resource: cx.address(KIND, Some(id.to_owned())).to_string(),
+                        reason: format!(
+                            "{}: {}",
+                            nat.failure_code().unwrap_or("state is no longer pending"),
+                            nat.failure_message().unwrap_or_default()
+                        ),
+                    }),
+                    _ => Ok(None),
+                }
+            })
+            .await
+    }
+
+    /// Waits until the NAT gateway is deleted (or failed, which AWS deletes itself).
+    async fn wait_deleted(&self, cx: Cx<'_>, id: &str) -> Result<(), Error> {
+        let what = format!("NAT gateway {id} to be deleted");
+        self.wait
+            .until(&what, || async {
+                let gone = match Self::describe_one(cx.aws, id).await? {
+                    None => true,
+                    Some(nat) => matches!(
+                        nat.state(),
+                        Some(NatGatewayState::Deleted | NatGatewayState::Failed)
+                    ),
+                };
+                Ok(gone.then_some(()))
+            })
+            .await
+    }
 }
 
-pub(crate) async fn release_eip(aws: &Aws, allocation_id: &str) -> Result<(), Error> {
-    const IN_USE: Transient = Transient::codes(&["InvalidIPAddress.InUse", "AuthFailure"]);
-    let result = aws
-        .retry()
-        .run(allocation_id, IN_USE, || {
-            aws.ec2()
-                .release_address()
-                .allocation_id(allocation_id)
-                .send()
-        })
-        .await
-        .context("ReleaseAddress", allocation_id);
-    ignore_not_found(result)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(state: NatGatewayState) -> FoundNat {
+        FoundNat {
+            id: "nat-1".into(),
+            name: "blog-nat-gateway".into(),
+            owner: Some("vpc/blog".into()),
+            subnet_id: "subnet-1".into(),
+            allocation_id: Some("eipalloc-1".into()),
+            state,
+        }
+    }
+
+    fn wants(subnet: Value<String>) -> NatDesired {
+        NatDesired {
+            subnet_id: subnet,
+            allocation_id: Value::Known("eipalloc-1".into()),
+        }
+    }
+
+    fn kind() -> NatKind {
+        NatKind {
+            wait: Wait::default(),
+        }
+    }
+
+    #[test]
+    fn an_available_one_in_its_subnet_is_no_change() {
+        let d = wants(Value::Known("subnet-1".into()));
+        assert!(kind()
+            .diff(&d, &found(NatGatewayState::Available))
+            .is_empty());
+    }
+
+    #[test]
+    fn a_pending_one_is_waited_for_and_a_failed_one_made_anew() {
+        let d = wants(Value::Known("subnet-1".into()));
+        let pending = kind().diff(&d, &found(NatGatewayState::Pending));
+        assert!(!pending.is_empty() && !pending.replace);
+        assert!(kind().diff(&d, &found(NatGatewayState::Failed)).replace);
+    }
+
+    #[test]
+    fn another_or_unknown_subnet_is_a_replacement() {
+        let moved = wants(Value::Known("subnet-2".into()));
+        assert!(
+            kind()
+                .diff(&moved, &found(NatGatewayState::Available))
+                .replace
+        );
+        let unknown = wants(Value::AfterApply);
+        assert!(
+            kind()
+                .diff(&unknown, &found(NatGatewayState::Available))
+                .replace
+        );
+    }
 }

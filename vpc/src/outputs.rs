@@ -1,8 +1,12 @@
-//! What apply returns, for other modules to build on.
+//! What the module gives back: its outputs, and typed references to them for resources
+//! declared into the same stack.
 
+use converge::Ref;
 use serde::{Deserialize, Serialize};
 
 /// The VPC's ids and names, as the Terraform module's outputs.
+// Not `#[non_exhaustive]`: callers (ecs-instances' and the blog's tests, the blog's plan of a
+// network not yet made) build it field by field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VpcOutputs {
     /// The VPC id.
@@ -23,4 +27,29 @@ pub struct VpcOutputs {
     pub nat_gateway_ids: Vec<String>,
     /// The internet gateway id.
     pub internet_gateway_id: String,
+}
+
+/// Typed references to the network's values, for resources declared into the same stack:
+/// a resource that reads one starts as soon as it is known (a target group once the VPC
+/// exists, not once the NAT gateway is available).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct VpcRefs {
+    /// The VPC id.
+    pub vpc_id: Ref<String>,
+    /// The VPC's CIDR block (known from the inputs).
+    pub vpc_cidr: Ref<String>,
+    /// Public subnet ids, in availability zone order.
+    pub public_subnets: Ref<Vec<String>>,
+    /// Private subnet ids, in availability zone order.
+    pub private_subnets: Ref<Vec<String>>,
+    /// The availability zones, in order (known from the declaration).
+    pub availability_zones: Ref<Vec<String>>,
+    /// Known once every private route table has its default route to its NAT gateway
+    /// (tasks in the private subnets can pull images). `Ref::known(())` when there are no
+    /// private subnets; with private subnets but no NAT gateway, once their route table is
+    /// in place (there is no egress to wait for).
+    pub private_egress: Ref<()>,
+    /// Every output at once, known when all are.
+    pub outputs: Ref<VpcOutputs>,
 }

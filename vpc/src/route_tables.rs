@@ -1,91 +1,379 @@
-//! Route tables, their default route and their subnet associations.
+//! `aws_route_table`: a route table with its default route and its subnet associations as
+//! attributes (Terraform's `aws_route` and `aws_route_table_association`, folded in so that
+//! one read of the tables sees all three).
 
+use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
-use converge::{ec2_name, Aws, AwsResultExt, Error, Tags, Transient};
+use converge::{
+    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient,
+    Value, Wanted, AFTER_APPLY,
+};
 
-use converge::ignore_not_found;
+use crate::tags;
 
 /// The IPv4 default route every route table of the module manages.
 pub(crate) const DEFAULT_ROUTE: &str = "0.0.0.0/0";
+
+/// The route table kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RouteTableKind;
+
+/// What the inputs ask for.
+#[derive(Clone, Debug)]
+pub(crate) struct RouteTableDesired {
+    pub vpc_id: Value<String>,
+    /// Where the default route goes (an `igw-` or `nat-` id), `Known(None)` for no route.
+    pub target: Value<Option<String>>,
+    /// The subnets it serves: (name, id).
+    pub subnets: Vec<(String, Value<String>)>,
+}
 
 /// A route table we own.
 #[derive(Clone, Debug)]
 pub(crate) struct FoundRouteTable {
     pub id: String,
     pub name: String,
+    pub owner: Option<String>,
     pub vpc_id: String,
     /// The gateway or NAT gateway id the default route points at.
     pub default_route: Option<String>,
     /// (association id, subnet id), main association excluded.
     pub associations: Vec<(String, String)>,
+    /// The associations of our other tables, from the same read: a subnet this table wants
+    /// is moved from there (AWS refuses a second association).
+    pub elsewhere: Vec<(String, String)>,
+}
+
+/// What waits for the table (the private ones: egress through the NAT gateway).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RouteTableOut {
+    pub id: String,
 }
 
 pub(crate) const KIND: &str = "aws_route_table";
 
-pub(crate) async fn find(aws: &Aws, tags: &Tags) -> Result<Vec<FoundRouteTable>, Error> {
+/// What a table needs to match its inputs: computed once, for the plan and the apply.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Work {
+    /// (current target, wanted target), when they differ.
+    route: Option<(Option<String>, Value<Option<String>>)>,
+    /// Wanted subnets not associated with this table: (name, id).
+    associate: Vec<(String, Value<String>)>,
+    /// Associations to remove: (association id, subnet id).
+    disassociate: Vec<(String, String)>,
+}
+
+fn work(d: &RouteTableDesired, o: &FoundRouteTable) -> Work {
+    let route = match &d.target {
+        Value::Known(want) if *want == o.default_route => None,
+        want => Some((o.default_route.clone(), want.clone())),
+    };
+    let mine = |id: &str| o.associations.iter().any(|(_, s)| s == id);
+    let associate = d
+        .subnets
+        .iter()
+        .filter(|(_, id)| !id.known().is_some_and(|id| mine(id)))
+        .cloned()
+        .collect();
+    let disassociate = o
+        .associations
+        .iter()
+        .filter(|(_, s)| !d.subnets.iter().any(|(_, id)| id.known() == Some(s)))
+        .cloned()
+        .collect();
+    Work {
+        route,
+        associate,
+        disassociate,
+    }
+}
+
+fn show_target(target: &Value<Option<String>>) -> Option<String> {
+    match target {
+        Value::Known(t) => t.clone(),
+        Value::AfterApply => Some(AFTER_APPLY.to_owned()),
+    }
+}
+
+#[async_trait]
+impl Resource for RouteTableKind {
+    const KIND: &'static str = KIND;
+    // The tables of a layout no longer wanted (one NAT gateway instead of one per zone) go.
+    const PRUNE: bool = true;
+    type Key = ();
+    type Desired = RouteTableDesired;
+    type Observed = FoundRouteTable;
+    type Outputs = RouteTableOut;
+
+    async fn read(
+        &self,
+        aws: &Aws,
+        wanted: &[Wanted<'_, ()>],
+    ) -> Result<Vec<FoundRouteTable>, Error> {
+        let out = aws
+            .ec2()
+            .describe_route_tables()
+            .filters(tags::owner_filter(wanted))
+            .send()
+            .await
+            .context("DescribeRouteTables", KIND)?;
+        let owners = tags::owners(wanted);
+        let mut found: Vec<FoundRouteTable> = out
+            .route_tables()
+            .iter()
+            .filter(|rt| tags::owned_by(rt.tags(), &owners))
+            .map(|rt| FoundRouteTable {
+                id: rt.route_table_id().unwrap_or_default().to_owned(),
+                name: ec2_name(rt.tags()).unwrap_or_default().to_owned(),
+                owner: tags::owner(rt.tags()),
+                vpc_id: rt.vpc_id().unwrap_or_default().to_owned(),
+                default_route: rt
+                    .routes()
+                    .iter()
+                    .find(|r| r.destination_cidr_block() == Some(DEFAULT_ROUTE))
+                    .and_then(|r| r.nat_gateway_id().or(r.gateway_id()))
+                    .map(str::to_owned),
+                associations: rt
+                    .associations()
+                    .iter()
+                    .filter(|a| !a.main().unwrap_or(false))
+                    .filter_map(|a| {
+                        Some((
+                            a.route_table_association_id()?.to_owned(),
+                            a.subnet_id()?.to_owned(),
+                        ))
+                    })
+                    .collect(),
+                elsewhere: Vec::new(),
+            })
+            .collect();
+        let all: Vec<(String, Vec<(String, String)>)> = found
+            .iter()
+            .map(|rt| (rt.id.clone(), rt.associations.clone()))
+            .collect();
+        for rt in &mut found {
+            rt.elsewhere = all
+                .iter()
+                .filter(|(id, _)| *id != rt.id)
+                .flat_map(|(_, a)| a.iter().cloned())
+                .collect();
+        }
+        Ok(found)
+    }
+
+    fn name<'o>(&self, o: &'o FoundRouteTable) -> &'o str {
+        &o.name
+    }
+    fn owner<'o>(&self, o: &'o FoundRouteTable) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+    fn id(&self, o: &FoundRouteTable) -> String {
+        o.id.clone()
+    }
+
+    fn describe(&self, d: &RouteTableDesired) -> Vec<Diff> {
+        let mut delta = Delta::new();
+        delta.update("vpc_id", None::<String>, Some(&d.vpc_id));
+        if let Some(target) = show_target(&d.target) {
+            delta.update(
+                format!("route {DEFAULT_ROUTE}"),
+                None::<String>,
+                Some(target),
+            );
+        }
+        for (name, _) in &d.subnets {
+            delta.update(
+                format!("association {name}"),
+                None::<String>,
+                Some("associated"),
+            );
+        }
+        delta.diffs
+    }
+
+    fn diff(&self, d: &RouteTableDesired, o: &FoundRouteTable) -> Delta {
+        let mut delta = Delta::new();
+        delta.compare_fixed("vpc_id", &o.vpc_id, &d.vpc_id);
+        let work = work(d, o);
+        if let Some((before, after)) = &work.route {
+            delta.update(
+                format!("route {DEFAULT_ROUTE}"),
+                before.as_ref(),
+                show_target(after),
+            );
+        }
+        for (name, _) in &work.associate {
+            delta.update(
+                format!("association {name}"),
+                None::<String>,
+                Some("associated"),
+            );
+        }
+        for (_, subnet_id) in &work.disassociate {
+            delta.update(
+                format!("association {subnet_id}"),
+                Some("associated"),
+                None::<String>,
+            );
+        }
+        delta
+    }
+
+    fn outputs(&self, o: &FoundRouteTable) -> RouteTableOut {
+        RouteTableOut { id: o.id.clone() }
+    }
+    fn output_id(&self, out: &RouteTableOut) -> Option<String> {
+        Some(out.id.clone())
+    }
+
+    async fn create(&self, cx: Cx<'_>, d: &RouteTableDesired) -> Result<RouteTableOut, Error> {
+        let vpc_id = d.vpc_id.clone().require(cx.name)?;
+        let out = cx
+            .aws
+            .retry()
+            .run(cx.name, Transient::EC2_JUST_CREATED, || {
+                cx.aws
+                    .ec2()
+                    .create_route_table()
+                    .vpc_id(&vpc_id)
+                    .tag_specifications(cx.tags.ec2_spec(ResourceType::RouteTable, cx.name))
+                    .send()
+            })
+            .await
+            .context("CreateRouteTable", cx.address(KIND, None))?;
+        let id = out
+            .route_table()
+            .and_then(|rt| rt.route_table_id())
+            .unwrap_or_default()
+            .to_owned();
+        // Its subnets may be served by another table (a layout that changed): they are
+        // moved. The read that found the others is not at hand here, so one look-up.
+        let subnets: Vec<String> = d
+            .subnets
+            .iter()
+            .filter_map(|(_, id)| id.known().cloned())
+            .collect();
+        let elsewhere = associations_of(cx.aws, &subnets).await?;
+        // A new table is a found one without routes or associations: the same steps apply.
+        let empty = FoundRouteTable {
+            id: id.clone(),
+            name: cx.name.to_owned(),
+            owner: None,
+            vpc_id,
+            default_route: None,
+            associations: Vec::new(),
+            elsewhere,
+        };
+        converge_table(cx, d, &empty).await?;
+        Ok(RouteTableOut { id })
+    }
+
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &RouteTableDesired,
+        o: &FoundRouteTable,
+        _: &Delta,
+    ) -> Result<RouteTableOut, Error> {
+        converge_table(cx, d, o).await?;
+        Ok(self.outputs(o))
+    }
+
+    async fn delete(&self, cx: Cx<'_>, o: &FoundRouteTable) -> Result<(), Error> {
+        for (association, _) in &o.associations {
+            disassociate(cx.aws, association).await?;
+        }
+        let result = cx
+            .aws
+            .ec2()
+            .delete_route_table()
+            .route_table_id(&o.id)
+            .send()
+            .await
+            .context("DeleteRouteTable", cx.address(KIND, Some(o.id.clone())));
+        ignore_not_found(result)
+    }
+}
+
+/// Sets the default route and the associations of table `o` as `d` asks.
+async fn converge_table(
+    cx: Cx<'_>,
+    d: &RouteTableDesired,
+    o: &FoundRouteTable,
+) -> Result<(), Error> {
+    let work = work(d, o);
+    if let Some((current, want)) = work.route {
+        let want = want.require(cx.name)?;
+        set_default_route(cx.aws, &o.id, current.as_deref(), want.as_deref()).await?;
+    }
+    for (association, _) in &work.disassociate {
+        disassociate(cx.aws, association).await?;
+    }
+    for (_, subnet) in work.associate {
+        let subnet = subnet.require(cx.name)?;
+        let moved = o.elsewhere.iter().find(|(_, s)| *s == subnet);
+        match moved {
+            Some((association, _)) => {
+                let replaced = cx
+                    .aws
+                    .ec2()
+                    .replace_route_table_association()
+                    .association_id(association)
+                    .route_table_id(&o.id)
+                    .send()
+                    .await
+                    .context("ReplaceRouteTableAssociation", association);
+                match replaced {
+                    // The other table let go of it meanwhile.
+                    Err(err) if err.is_not_found() => associate(cx.aws, &o.id, &subnet).await?,
+                    other => {
+                        other?;
+                    }
+                }
+            }
+            None => associate(cx.aws, &o.id, &subnet).await?,
+        }
+    }
+    Ok(())
+}
+
+/// The associations of `subnets`, whichever table holds them: (association id, subnet id).
+async fn associations_of(aws: &Aws, subnets: &[String]) -> Result<Vec<(String, String)>, Error> {
+    if subnets.is_empty() {
+        return Ok(Vec::new());
+    }
     let out = aws
         .ec2()
         .describe_route_tables()
-        .filters(tags.ec2_filter())
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("association.subnet-id")
+                .set_values(Some(subnets.to_vec()))
+                .build(),
+        )
         .send()
         .await
-        .context("DescribeRouteTables", tags.owner())?;
+        .context("DescribeRouteTables", subnets.join(", "))?;
     Ok(out
         .route_tables()
         .iter()
-        .filter(|rt| tags.ec2_owned(rt.tags()))
-        .map(|rt| FoundRouteTable {
-            id: rt.route_table_id().unwrap_or_default().to_owned(),
-            name: ec2_name(rt.tags()).unwrap_or_default().to_owned(),
-            vpc_id: rt.vpc_id().unwrap_or_default().to_owned(),
-            default_route: rt
-                .routes()
-                .iter()
-                .find(|r| r.destination_cidr_block() == Some(DEFAULT_ROUTE))
-                .and_then(|r| r.nat_gateway_id().or(r.gateway_id()))
-                .map(str::to_owned),
-            associations: rt
-                .associations()
-                .iter()
-                .filter(|a| !a.main().unwrap_or(false))
-                .filter_map(|a| {
-                    Some((
-                        a.route_table_association_id()?.to_owned(),
-                        a.subnet_id()?.to_owned(),
-                    ))
-                })
-                .collect(),
+        .flat_map(|rt| rt.associations())
+        .filter_map(|a| {
+            let subnet = a.subnet_id()?;
+            subnets.iter().any(|s| s == subnet).then(|| {
+                (
+                    a.route_table_association_id()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    subnet.to_owned(),
+                )
+            })
         })
         .collect())
 }
 
-pub(crate) async fn create(
-    aws: &Aws,
-    tags: &Tags,
-    vpc_id: &str,
-    name: &str,
-) -> Result<String, Error> {
-    let out = aws
-        .retry()
-        .run(name, Transient::EC2_JUST_CREATED, || {
-            aws.ec2()
-                .create_route_table()
-                .vpc_id(vpc_id)
-                .tag_specifications(tags.ec2_spec(ResourceType::RouteTable, name))
-                .send()
-        })
-        .await
-        .context("CreateRouteTable", format_args!("{KIND} \"{name}\""))?;
-    Ok(out
-        .route_table()
-        .and_then(|rt| rt.route_table_id())
-        .unwrap_or_default()
-        .to_owned())
-}
-
 /// Points the default route at `target` (an `igw-` or `nat-` id), or removes it (`None`).
-/// `current` is what the table has now.
-pub(crate) async fn set_default_route(
+async fn set_default_route(
     aws: &Aws,
     id: &str,
     current: Option<&str>,
@@ -126,19 +414,21 @@ pub(crate) async fn set_default_route(
             .context("ReplaceRoute", id)?;
         }
         (Some(_), None) => {
-            ec2.delete_route()
+            let result = ec2
+                .delete_route()
                 .route_table_id(id)
                 .destination_cidr_block(DEFAULT_ROUTE)
                 .send()
                 .await
-                .context("DeleteRoute", id)?;
+                .context("DeleteRoute", id);
+            ignore_not_found(result)?;
         }
         (None, None) => {}
     }
     Ok(())
 }
 
-pub(crate) async fn associate(aws: &Aws, id: &str, subnet_id: &str) -> Result<(), Error> {
+async fn associate(aws: &Aws, id: &str, subnet_id: &str) -> Result<(), Error> {
     aws.retry()
         .run(id, Transient::EC2_JUST_CREATED, || {
             aws.ec2()
@@ -152,7 +442,7 @@ pub(crate) async fn associate(aws: &Aws, id: &str, subnet_id: &str) -> Result<()
     Ok(())
 }
 
-pub(crate) async fn disassociate(aws: &Aws, association_id: &str) -> Result<(), Error> {
+async fn disassociate(aws: &Aws, association_id: &str) -> Result<(), Error> {
     let result = aws
         .ec2()
         .disassociate_route_table()
@@ -163,29 +453,62 @@ pub(crate) async fn disassociate(aws: &Aws, association_id: &str) -> Result<(), 
     ignore_not_found(result)
 }
 
-/// Removes the table's subnet associations, then the table.
-pub(crate) async fn delete(aws: &Aws, rt: &FoundRouteTable) -> Result<(), Error> {
-    for (association, _) in &rt.associations {
-        disassociate(aws, association).await?;
-    }
-    let result = aws
-        .ec2()
-        .delete_route_table()
-        .route_table_id(&rt.id)
-        .send()
-        .await
-        .context("DeleteRouteTable", &rt.id);
-    ignore_not_found(result)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Moves a subnet's association to table `id` (AWS refuses a second association).
-pub(crate) async fn reassociate(aws: &Aws, association_id: &str, id: &str) -> Result<(), Error> {
-    aws.ec2()
-        .replace_route_table_association()
-        .association_id(association_id)
-        .route_table_id(id)
-        .send()
-        .await
-        .context("ReplaceRouteTableAssociation", association_id)?;
-    Ok(())
+    fn table() -> FoundRouteTable {
+        FoundRouteTable {
+            id: "rtb-1".into(),
+            name: "blog-private-routetable".into(),
+            owner: Some("vpc/blog".into()),
+            vpc_id: "vpc-1".into(),
+            default_route: Some("nat-1".into()),
+            associations: vec![("a-1".into(), "subnet-1".into())],
+            elsewhere: Vec::new(),
+        }
+    }
+
+    fn wants(
+        target: Value<Option<String>>,
+        subnets: &[(&str, Value<String>)],
+    ) -> RouteTableDesired {
+        RouteTableDesired {
+            vpc_id: Value::Known("vpc-1".into()),
+            target,
+            subnets: subnets
+                .iter()
+                .map(|(n, id)| (n.to_string(), id.clone()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_matching_table_is_no_change() {
+        let d = wants(
+            Value::Known(Some("nat-1".into())),
+            &[("a", Value::Known("subnet-1".into()))],
+        );
+        assert!(RouteTableKind.diff(&d, &table()).is_empty());
+    }
+
+    #[test]
+    fn unknown_inputs_are_differences_and_stale_associations_go() {
+        let d = wants(Value::AfterApply, &[("b", Value::AfterApply)]);
+        let delta = RouteTableKind.diff(&d, &table());
+        assert!(!delta.replace);
+        let fields: Vec<_> = delta.diffs.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["route 0.0.0.0/0", "association b", "association subnet-1"]
+        );
+        assert_eq!(delta.diffs[0].after.as_deref(), Some(AFTER_APPLY));
+    }
+
+    #[test]
+    fn a_table_of_a_vpc_made_anew_is_replaced() {
+        let mut d = wants(Value::Known(Some("nat-1".into())), &[]);
+        d.vpc_id = Value::AfterApply;
+        assert!(RouteTableKind.diff(&d, &table()).replace);
+    }
 }

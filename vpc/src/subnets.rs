@@ -1,92 +1,238 @@
-//! Subnets: find, create, update the public-IP attribute, delete.
+//! `aws_subnet`: a public or private subnet of one zone.
 
+use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
-use converge::{ec2_name, Aws, AwsResultExt, Error, Tags, Transient};
+use converge::{
+    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient,
+    Value, Wanted,
+};
 
-use crate::desired::SubnetSpec;
-use converge::ignore_not_found;
+use crate::tags;
+
+/// The subnet kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SubnetKind;
+
+/// What the inputs ask for.
+#[derive(Clone, Debug)]
+pub(crate) struct SubnetDesired {
+    pub vpc_id: Value<String>,
+    pub cidr: String,
+    pub az: String,
+    pub map_public_ip: bool,
+}
 
 /// A subnet we own.
 #[derive(Clone, Debug)]
 pub(crate) struct FoundSubnet {
     pub id: String,
     pub name: String,
+    pub owner: Option<String>,
     pub vpc_id: String,
     pub az: String,
     pub cidr: String,
     pub map_public_ip: bool,
 }
 
+/// What other resources use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SubnetOut {
+    pub id: String,
+}
+
 pub(crate) const KIND: &str = "aws_subnet";
 
-pub(crate) async fn find(aws: &Aws, tags: &Tags) -> Result<Vec<FoundSubnet>, Error> {
-    let out = aws
-        .ec2()
-        .describe_subnets()
-        .filters(tags.ec2_filter())
-        .send()
-        .await
-        .context("DescribeSubnets", tags.owner())?;
-    Ok(out
-        .subnets()
-        .iter()
-        .filter(|s| tags.ec2_owned(s.tags()))
-        .map(|s| FoundSubnet {
-            id: s.subnet_id().unwrap_or_default().to_owned(),
-            name: ec2_name(s.tags()).unwrap_or_default().to_owned(),
-            vpc_id: s.vpc_id().unwrap_or_default().to_owned(),
-            az: s.availability_zone().unwrap_or_default().to_owned(),
-            cidr: s.cidr_block().unwrap_or_default().to_owned(),
-            map_public_ip: s.map_public_ip_on_launch().unwrap_or(false),
-        })
-        .collect())
+#[async_trait]
+impl Resource for SubnetKind {
+    const KIND: &'static str = KIND;
+    // Subnets of a zone no longer listed go.
+    const PRUNE: bool = true;
+    type Key = ();
+    type Desired = SubnetDesired;
+    type Observed = FoundSubnet;
+    type Outputs = SubnetOut;
+
+    async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundSubnet>, Error> {
+        let out = aws
+            .ec2()
+            .describe_subnets()
+            .filters(tags::owner_filter(wanted))
+            .send()
+            .await
+            .context("DescribeSubnets", KIND)?;
+        let owners = tags::owners(wanted);
+        Ok(out
+            .subnets()
+            .iter()
+            .filter(|s| tags::owned_by(s.tags(), &owners))
+            .map(|s| FoundSubnet {
+                id: s.subnet_id().unwrap_or_default().to_owned(),
+                name: ec2_name(s.tags()).unwrap_or_default().to_owned(),
+                owner: tags::owner(s.tags()),
+                vpc_id: s.vpc_id().unwrap_or_default().to_owned(),
+                az: s.availability_zone().unwrap_or_default().to_owned(),
+                cidr: s.cidr_block().unwrap_or_default().to_owned(),
+                map_public_ip: s.map_public_ip_on_launch().unwrap_or(false),
+            })
+            .collect())
+    }
+
+    fn name<'o>(&self, o: &'o FoundSubnet) -> &'o str {
+        &o.name
+    }
+    fn owner<'o>(&self, o: &'o FoundSubnet) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+    fn id(&self, o: &FoundSubnet) -> String {
+        o.id.clone()
+    }
+
+    fn describe(&self, d: &SubnetDesired) -> Vec<Diff> {
+        let mut delta = Delta::new();
+        delta
+            .update("vpc_id", None::<String>, Some(&d.vpc_id))
+            .update("cidr_block", None::<String>, Some(&d.cidr))
+            .update("availability_zone", None::<String>, Some(&d.az));
+        if d.map_public_ip {
+            delta.update("map_public_ip_on_launch", None::<bool>, Some(true));
+        }
+        delta.diffs
+    }
+
+    fn diff(&self, d: &SubnetDesired, o: &FoundSubnet) -> Delta {
+        let mut delta = Delta::new();
+        delta
+            .compare_fixed("vpc_id", &o.vpc_id, &d.vpc_id)
+            .compare_fixed("cidr_block", &o.cidr, &Value::Known(d.cidr.clone()))
+            .compare_fixed("availability_zone", &o.az, &Value::Known(d.az.clone()))
+            .compare(
+                "map_public_ip_on_launch",
+                &o.map_public_ip,
+                &Value::Known(d.map_public_ip),
+            );
+        delta
+    }
+
+    fn outputs(&self, o: &FoundSubnet) -> SubnetOut {
+        SubnetOut { id: o.id.clone() }
+    }
+    fn output_id(&self, out: &SubnetOut) -> Option<String> {
+        Some(out.id.clone())
+    }
+
+    async fn create(&self, cx: Cx<'_>, d: &SubnetDesired) -> Result<SubnetOut, Error> {
+        let vpc_id = d.vpc_id.clone().require(cx.name)?;
+        let out = cx
+            .aws
+            .retry()
+            .run(cx.name, Transient::EC2_JUST_CREATED, || {
+                cx.aws
+                    .ec2()
+                    .create_subnet()
+                    .vpc_id(&vpc_id)
+                    .cidr_block(&d.cidr)
+                    .availability_zone(&d.az)
+                    .tag_specifications(cx.tags.ec2_spec(ResourceType::Subnet, cx.name))
+                    .send()
+            })
+            .await
+            .context("CreateSubnet", cx.address(KIND, None))?;
+        let id = out
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .unwrap_or_default()
+            .to_owned();
+        if d.map_public_ip {
+            set_map_public_ip(cx.aws, &id, true).await?;
+        }
+        Ok(SubnetOut { id })
+    }
+
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &SubnetDesired,
+        o: &FoundSubnet,
+        _: &Delta,
+    ) -> Result<SubnetOut, Error> {
+        set_map_public_ip(cx.aws, &o.id, d.map_public_ip).await?;
+        Ok(self.outputs(o))
+    }
+
+    async fn delete(&self, cx: Cx<'_>, o: &FoundSubnet) -> Result<(), Error> {
+        // Network interfaces still going away (a NAT gateway's, a task's) hold it a while.
+        let result = cx
+            .aws
+            .retry()
+            .run(&o.id, Transient::DEPENDENCY, || {
+                cx.aws.ec2().delete_subnet().subnet_id(&o.id).send()
+            })
+            .await
+            .context("DeleteSubnet", cx.address(KIND, Some(o.id.clone())));
+        ignore_not_found(result)
+    }
 }
 
-pub(crate) async fn create(
-    aws: &Aws,
-    tags: &Tags,
-    vpc_id: &str,
-    spec: &SubnetSpec,
-) -> Result<String, Error> {
-    let out = aws
-        .retry()
-        .run(&spec.name, Transient::EC2_JUST_CREATED, || {
+async fn set_map_public_ip(aws: &Aws, id: &str, map: bool) -> Result<(), Error> {
+    aws.retry()
+        .run(id, Transient::EC2_JUST_CREATED, || {
             aws.ec2()
-                .create_subnet()
-                .vpc_id(vpc_id)
-                .cidr_block(spec.cidr.to_string())
-                .availability_zone(&spec.az)
-                .tag_specifications(tags.ec2_spec(ResourceType::Subnet, &spec.name))
+                .modify_subnet_attribute()
+                .subnet_id(id)
+                .map_public_ip_on_launch(AttributeBooleanValue::builder().value(map).build())
                 .send()
         })
-        .await
-        .context("CreateSubnet", format_args!("{KIND} \"{}\"", spec.name))?;
-    Ok(out
-        .subnet()
-        .and_then(|s| s.subnet_id())
-        .unwrap_or_default()
-        .to_owned())
-}
-
-pub(crate) async fn set_map_public_ip(aws: &Aws, id: &str, map: bool) -> Result<(), Error> {
-    aws.ec2()
-        .modify_subnet_attribute()
-        .subnet_id(id)
-        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(map).build())
-        .send()
         .await
         .context("ModifySubnetAttribute", id)?;
     Ok(())
 }
 
-/// Deletes a subnet, waiting out network interfaces that are still going away.
-pub(crate) async fn delete(aws: &Aws, id: &str) -> Result<(), Error> {
-    let result = aws
-        .retry()
-        .run(id, Transient::DEPENDENCY, || {
-            aws.ec2().delete_subnet().subnet_id(id).send()
-        })
-        .await
-        .context("DeleteSubnet", id);
-    ignore_not_found(result)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found() -> FoundSubnet {
+        FoundSubnet {
+            id: "subnet-1".into(),
+            name: "blog-us-east-1a-public".into(),
+            owner: Some("vpc/blog".into()),
+            vpc_id: "vpc-1".into(),
+            az: "us-east-1a".into(),
+            cidr: "10.0.0.0/24".into(),
+            map_public_ip: false,
+        }
+    }
+
+    fn wants() -> SubnetDesired {
+        SubnetDesired {
+            vpc_id: Value::Known("vpc-1".into()),
+            cidr: "10.0.0.0/24".into(),
+            az: "us-east-1a".into(),
+            map_public_ip: false,
+        }
+    }
+
+    #[test]
+    fn public_ips_change_in_place_addressing_by_replacement() {
+        assert!(SubnetKind.diff(&wants(), &found()).is_empty());
+        let ips = SubnetDesired {
+            map_public_ip: true,
+            ..wants()
+        };
+        let delta = SubnetKind.diff(&ips, &found());
+        assert_eq!(delta.diffs.len(), 1);
+        assert!(!delta.replace);
+        for changed in [
+            SubnetDesired {
+                cidr: "10.0.9.0/24".into(),
+                ..wants()
+            },
+            SubnetDesired {
+                vpc_id: Value::AfterApply,
+                ..wants()
+            },
+        ] {
+            assert!(SubnetKind.diff(&changed, &found()).replace, "{changed:?}");
+        }
+    }
 }

@@ -1,66 +1,181 @@
-//! The VPC itself: find, create, update DNS attributes, delete.
+//! `aws_vpc`: the VPC, with DNS support and hostnames on, as the module leaves them.
 
+use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, VpcAttributeName};
-use converge::{ec2_name, ignore_not_found, Aws, AwsResultExt, Error, Tags, Transient};
+use converge::{
+    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient,
+    Value, Wanted, NAME_TAG,
+};
 
-/// A VPC we own, as AWS has it.
+use crate::tags;
+
+/// The VPC kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct VpcKind;
+
+/// What the inputs ask for.
+#[derive(Clone, Debug)]
+pub(crate) struct VpcDesired {
+    pub cidr: String,
+}
+
+/// A VPC as AWS has it; a look-alike (same name, not ours) has no owner and its DNS
+/// attributes are not read.
 #[derive(Clone, Debug)]
 pub(crate) struct FoundVpc {
     pub id: String,
     pub name: String,
+    pub owner: Option<String>,
     pub cidr: String,
     pub dns_support: bool,
     pub dns_hostnames: bool,
 }
 
+/// What other resources use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct VpcOut {
+    pub id: String,
+}
+
 pub(crate) const KIND: &str = "aws_vpc";
 
-/// Every VPC carrying our ownership tag, with its DNS attributes, and the ids of VPCs named
-/// `name` without it (look-alikes, which we must neither adopt nor delete).
-pub(crate) async fn find(
-    aws: &Aws,
-    tags: &Tags,
-    name: &str,
-) -> Result<(Vec<FoundVpc>, Vec<String>), Error> {
-    // One call for both: any tag with our name or our ownership value.
-    let out = aws
-        .ec2()
-        .describe_vpcs()
-        .filters(
-            Filter::builder()
-                .name("tag-value")
-                .values(name)
-                .values(tags.owner())
-                .build(),
-        )
-        .send()
-        .await
-        .context("DescribeVpcs", tags.owner())?;
-    let mut found = Vec::new();
-    let mut look_alikes = Vec::new();
-    for vpc in out.vpcs() {
-        let Some(id) = vpc.vpc_id() else {
-            continue;
-        };
-        if !tags.ec2_owned(vpc.tags()) {
-            if ec2_name(vpc.tags()) == Some(name) {
-                look_alikes.push(id.to_owned());
-            }
-            continue;
-        }
-        let (dns_support, dns_hostnames) = tokio::try_join!(
-            attribute(aws, id, VpcAttributeName::EnableDnsSupport),
-            attribute(aws, id, VpcAttributeName::EnableDnsHostnames),
-        )?;
-        found.push(FoundVpc {
-            id: id.to_owned(),
-            name: ec2_name(vpc.tags()).unwrap_or_default().to_owned(),
-            cidr: vpc.cidr_block().unwrap_or_default().to_owned(),
-            dns_support,
-            dns_hostnames,
+#[async_trait]
+impl Resource for VpcKind {
+    const KIND: &'static str = KIND;
+    type Key = ();
+    type Desired = VpcDesired;
+    type Observed = FoundVpc;
+    type Outputs = VpcOut;
+
+    /// One call finds every VPC named as a declared one, ours or not (a look-alike must be
+    /// seen to be refused); the DNS attributes are read for ours only.
+    async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundVpc>, Error> {
+        let mut names: Vec<String> = wanted.iter().map(|w| w.name.to_owned()).collect();
+        names.sort();
+        names.dedup();
+        // By name, not `tag-value` (name or owner): the emulator treats a `tag-value` list as
+        // "all of", which hides look-alikes.
+        let out = aws
+            .ec2()
+            .describe_vpcs()
+            .filters(
+                Filter::builder()
+                    .name(format!("tag:{NAME_TAG}"))
+                    .set_values(Some(names))
+                    .build(),
+            )
+            .send()
+            .await
+            .context("DescribeVpcs", KIND)?;
+        let owners = &tags::owners(wanted);
+        let found = out.vpcs().iter().filter_map(|vpc| {
+            let id = vpc.vpc_id()?.to_owned();
+            Some(async move {
+                let owner = tags::owner(vpc.tags());
+                let ours = owner.as_ref().is_some_and(|o| owners.contains(o));
+                let (dns_support, dns_hostnames) = if ours {
+                    tokio::try_join!(
+                        attribute(aws, &id, VpcAttributeName::EnableDnsSupport),
+                        attribute(aws, &id, VpcAttributeName::EnableDnsHostnames),
+                    )?
+                } else {
+                    (false, false)
+                };
+                Ok::<_, Error>(FoundVpc {
+                    name: ec2_name(vpc.tags()).unwrap_or_default().to_owned(),
+                    owner,
+                    cidr: vpc.cidr_block().unwrap_or_default().to_owned(),
+                    dns_support,
+                    dns_hostnames,
+                    id,
+                })
+            })
         });
+        futures::future::try_join_all(found).await
     }
-    Ok((found, look_alikes))
+
+    fn name<'o>(&self, o: &'o FoundVpc) -> &'o str {
+        &o.name
+    }
+    fn owner<'o>(&self, o: &'o FoundVpc) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+    fn id(&self, o: &FoundVpc) -> String {
+        o.id.clone()
+    }
+
+    fn describe(&self, d: &VpcDesired) -> Vec<Diff> {
+        let mut delta = Delta::new();
+        delta
+            .update("cidr_block", None::<String>, Some(&d.cidr))
+            .update("enable_dns_support", None::<bool>, Some(true))
+            .update("enable_dns_hostnames", None::<bool>, Some(true));
+        delta.diffs
+    }
+
+    fn diff(&self, d: &VpcDesired, o: &FoundVpc) -> Delta {
+        let mut delta = Delta::new();
+        // A VPC's CIDR block cannot change: like Terraform, replace it with all it holds.
+        delta.compare_fixed("cidr_block", &o.cidr, &Value::Known(d.cidr.clone()));
+        delta.compare("enable_dns_support", &o.dns_support, &Value::Known(true));
+        delta.compare(
+            "enable_dns_hostnames",
+            &o.dns_hostnames,
+            &Value::Known(true),
+        );
+        delta
+    }
+
+    fn outputs(&self, o: &FoundVpc) -> VpcOut {
+        VpcOut { id: o.id.clone() }
+    }
+    fn output_id(&self, out: &VpcOut) -> Option<String> {
+        Some(out.id.clone())
+    }
+
+    async fn create(&self, cx: Cx<'_>, d: &VpcDesired) -> Result<VpcOut, Error> {
+        let out = cx
+            .aws
+            .ec2()
+            .create_vpc()
+            .cidr_block(&d.cidr)
+            .tag_specifications(cx.tags.ec2_spec(ResourceType::Vpc, cx.name))
+            .send()
+            .await
+            .context("CreateVpc", cx.address(KIND, None))?;
+        let id = out
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .unwrap_or_default()
+            .to_owned();
+        // A new VPC has DNS support but not hostnames; the module wants both.
+        enable_dns(cx.aws, &id, true, false).await?;
+        Ok(VpcOut { id })
+    }
+
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        _: &VpcDesired,
+        o: &FoundVpc,
+        _: &Delta,
+    ) -> Result<VpcOut, Error> {
+        enable_dns(cx.aws, &o.id, o.dns_support, o.dns_hostnames).await?;
+        Ok(self.outputs(o))
+    }
+
+    async fn delete(&self, cx: Cx<'_>, o: &FoundVpc) -> Result<(), Error> {
+        // Network interfaces of what was in it (NAT, load balancers) can linger a while.
+        let result = cx
+            .aws
+            .retry()
+            .run(&o.id, Transient::DEPENDENCY, || {
+                cx.aws.ec2().delete_vpc().vpc_id(&o.id).send()
+            })
+            .await
+            .context("DeleteVpc", cx.address(KIND, Some(o.id.clone())));
+        ignore_not_found(result)
+    }
 }
 
 async fn attribute(aws: &Aws, id: &str, name: VpcAttributeName) -> Result<bool, Error> {
@@ -79,35 +194,8 @@ async fn attribute(aws: &Aws, id: &str, name: VpcAttributeName) -> Result<bool, 
     Ok(value.and_then(|v| v.value()).unwrap_or(false))
 }
 
-/// Creates the VPC, tagged in the same call, and returns its id.
-pub(crate) async fn create(
-    aws: &Aws,
-    tags: &Tags,
-    name: &str,
-    cidr: &str,
-) -> Result<String, Error> {
-    let out = aws
-        .ec2()
-        .create_vpc()
-        .cidr_block(cidr)
-        .tag_specifications(tags.ec2_spec(ResourceType::Vpc, name))
-        .send()
-        .await
-        .context("CreateVpc", format_args!("{KIND} \"{name}\""))?;
-    Ok(out
-        .vpc()
-        .and_then(|v| v.vpc_id())
-        .unwrap_or_default()
-        .to_owned())
-}
-
-/// Turns on DNS support and hostnames where they are off, as the module does.
-pub(crate) async fn enable_dns(
-    aws: &Aws,
-    id: &str,
-    support: bool,
-    hostnames: bool,
-) -> Result<(), Error> {
+/// Turns on DNS support and hostnames where they are off.
+async fn enable_dns(aws: &Aws, id: &str, support: bool, hostnames: bool) -> Result<(), Error> {
     let on = || AttributeBooleanValue::builder().value(true).build();
     // One attribute per call (EC2's rule); a VPC just made may not be visible yet.
     for (needed, is_hostnames) in [(!support, false), (!hostnames, true)] {
@@ -130,14 +218,30 @@ pub(crate) async fn enable_dns(
     Ok(())
 }
 
-/// Deletes the VPC; gone already counts as done.
-pub(crate) async fn delete(aws: &Aws, id: &str) -> Result<(), Error> {
-    let result = aws
-        .retry()
-        .run(id, Transient::DEPENDENCY, || {
-            aws.ec2().delete_vpc().vpc_id(id).send()
-        })
-        .await
-        .context("DeleteVpc", id);
-    ignore_not_found(result)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(cidr: &str, hostnames: bool) -> FoundVpc {
+        FoundVpc {
+            id: "vpc-1".into(),
+            name: "blog-vpc".into(),
+            owner: Some("vpc/blog".into()),
+            cidr: cidr.into(),
+            dns_support: true,
+            dns_hostnames: hostnames,
+        }
+    }
+
+    #[test]
+    fn dns_is_turned_on_in_place_and_a_new_cidr_replaces() {
+        let d = VpcDesired {
+            cidr: "10.0.0.0/16".into(),
+        };
+        assert!(VpcKind.diff(&d, &found("10.0.0.0/16", true)).is_empty());
+        let dns = VpcKind.diff(&d, &found("10.0.0.0/16", false));
+        assert_eq!(dns.diffs[0].field, "enable_dns_hostnames");
+        assert!(!dns.replace);
+        assert!(VpcKind.diff(&d, &found("10.1.0.0/16", true)).replace);
+    }
 }

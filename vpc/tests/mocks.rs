@@ -132,12 +132,11 @@ fn owner_filtered(filters: &[Filter]) -> bool {
         .any(|f| f.name() == Some("tag:ecs-modules:owner") && f.values() == ["vpc/blog"])
 }
 
-/// The VPC's lookup: any tag valued with our VPC's name or our ownership tag's value, so
-/// look-alikes are seen too.
-fn name_or_owner_filtered(filters: &[Filter]) -> bool {
+/// The VPC's lookup: by our VPC's name, ours or not, so look-alikes are seen too.
+fn name_filtered(filters: &[Filter]) -> bool {
     filters
         .iter()
-        .any(|f| f.name() == Some("tag-value") && f.values() == ["blog-vpc", "vpc/blog"])
+        .any(|f| f.name() == Some("tag:Name") && f.values() == ["blog-vpc"])
 }
 
 /// us-east-1a/b/c available, plus a local zone the module must not pick.
@@ -169,7 +168,7 @@ const DISCOVERY: [&str; 6] = [
     "DescribeAddresses",
 ];
 
-/// What the tag-filtered Describe* calls of discovery return.
+/// What the batched Describe* calls (one per kind) return.
 #[derive(Default)]
 struct Owned {
     vpcs: Vec<Ec2Vpc>,
@@ -182,7 +181,7 @@ struct Owned {
 
 impl Owned {
     /// One rule per Describe* (in `DISCOVERY` order), each matching only a request filtered by
-    /// the ownership tag.
+    /// the ownership tag (the VPC's: by name).
     fn rules(self) -> [Rule; 6] {
         let Owned {
             vpcs,
@@ -194,7 +193,7 @@ impl Owned {
         } = self;
         [
             mock!(Ec2::describe_vpcs)
-                .match_requests(|r| name_or_owner_filtered(r.filters()))
+                .match_requests(|r| name_filtered(r.filters()))
                 .then_output(move || {
                     DescribeVpcsOutput::builder()
                         .set_vpcs(Some(vpcs.clone()))
@@ -380,6 +379,15 @@ fn fresh_apply() -> Vec<Rule> {
                     .build()
             }),
         create_route_table("blog-public-routetable", "rtb-public"),
+        // A new table looks up where its subnets are served now (a changed layout moves
+        // them): nowhere, in a fresh network.
+        mock!(Ec2::describe_route_tables)
+            .match_requests(|r| {
+                r.filters()
+                    .iter()
+                    .any(|f| f.name() == Some("association.subnet-id") && f.values().len() == 3)
+            })
+            .then_output(|| DescribeRouteTablesOutput::builder().build()),
         create_route_table("blog-private-routetable", "rtb-private"),
         // Public traffic leaves through the internet gateway, private through the NAT gateway.
         mock!(Ec2::create_route)
@@ -450,6 +458,27 @@ async fn tags_travel_in_every_create_call() {
             ("CreateVpc", 1),
             ("ModifyVpcAttribute", 1),
         ]),
+        "{report:#}"
+    );
+    // One batched read per kind; the NAT gateway's wait and each new table's look-up of
+    // where its subnets are served come on top.
+    let reads: Vec<(&str, u64)> = report
+        .by_operation
+        .iter()
+        .filter(|(op, _)| !converge::is_mutating(op))
+        .map(|(op, n)| (op.as_str(), *n))
+        .collect();
+    assert_eq!(
+        reads,
+        [
+            ("DescribeAddresses", 1),
+            ("DescribeAvailabilityZones", 1),
+            ("DescribeInternetGateways", 1),
+            ("DescribeNatGateways", 2),
+            ("DescribeRouteTables", 3),
+            ("DescribeSubnets", 1),
+            ("DescribeVpcs", 1),
+        ],
         "{report:#}"
     );
 }
@@ -538,19 +567,31 @@ async fn non_transient_errors_fail_at_once_and_say_what_was_left_behind() {
 
     assert_eq!(rejected.num_calls(), 1, "not retried");
     assert_eq!(err.code(), Some("InvalidParameterValue"));
-    let Error::Incomplete {
-        left_behind,
+    let Error::Stopped {
+        failed,
+        done,
+        remaining,
         source,
     } = &err
     else {
-        panic!("expected Incomplete, got {err:?}");
+        panic!("expected Stopped, got {err:?}");
     };
+    assert_eq!(failed.name, "blog-us-east-1b-private");
     assert!(
-        left_behind.contains(&"aws_vpc \"blog-vpc\" (vpc-1)".to_owned()),
-        "{left_behind:?}"
+        done.iter()
+            .any(|a| a.to_string() == "aws_vpc \"blog-vpc\" (vpc-1)"),
+        "{done:?}"
     );
-    assert!(err.to_string().contains("aws_vpc \"blog-vpc\" (vpc-1)"));
-    // Incomplete's own text is what was left; the failed call is its source.
+    // The table that needs the failed subnet never started; branches that do not need it
+    // (the public side, the NAT gateway) were let finish.
+    let left: Vec<&str> = remaining.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(left, ["blog-us-east-1b-private", "blog-private-routetable"]);
+    assert!(
+        err.to_string()
+            .contains("aws_subnet \"blog-us-east-1b-private\" failed"),
+        "{err}"
+    );
+    // Stopped's own text says what is left; the failed call is its source.
     assert!(
         matches!(
             **source,
@@ -683,7 +724,7 @@ fn position(order: &[&str], op: &str) -> usize {
 #[tokio::test]
 async fn destroy_deletes_in_dependency_order() {
     let log = Log::default();
-    let mut rules = vec![vpc_attributes()];
+    let mut rules = vec![region_zones(), vpc_attributes()];
     rules.extend(one_of_each().rules());
     rules.extend([
         mock!(Ec2::delete_nat_gateway)
@@ -773,4 +814,131 @@ async fn destroy_deletes_in_dependency_order() {
     assert_eq!(order.last(), Some(&"DeleteVpc"), "{order:?}");
     let report = aws.calls().report();
     assert_eq!(report.mutating, 8, "{report:#}");
+}
+
+#[tokio::test]
+async fn a_failed_nat_gateway_says_why_and_nothing_routes_through_it() {
+    let failed = mock!(Ec2::describe_nat_gateways)
+        .match_requests(|r| r.nat_gateway_ids() == ["nat-1"])
+        .then_output(|| {
+            DescribeNatGatewaysOutput::builder()
+                .nat_gateways(
+                    NatGateway::builder()
+                        .nat_gateway_id("nat-1")
+                        .state(NatGatewayState::Failed)
+                        .failure_code("InsufficientFreeAddressesInSubnet")
+                        .failure_message("Subnet has insufficient free addresses")
+                        .build(),
+                )
+                .build()
+        });
+    let mut rules = vec![failed];
+    rules.extend(fresh_apply());
+    let aws = aws(&rules);
+
+    let err = blog(&ZONES).apply(&aws).await.unwrap_err();
+
+    let Error::Stopped {
+        failed,
+        remaining,
+        source,
+        ..
+    } = &err
+    else {
+        panic!("expected Stopped, got {err:?}");
+    };
+    assert_eq!(failed.name, "blog-nat-gateway");
+    assert_eq!(
+        source.to_string(),
+        "aws_nat_gateway \"blog-nat-gateway\" (nat-1) failed: InsufficientFreeAddressesInSubnet: Subnet has insufficient free addresses"
+    );
+    assert!(
+        remaining
+            .iter()
+            .any(|a| a.name == "blog-private-routetable"),
+        "{remaining:?}"
+    );
+    // The private table waits for the NAT gateway: it was never made.
+    let report = aws.calls().report();
+    assert_eq!(report.mutations()["CreateRouteTable"], 1, "{report:#}");
+}
+
+#[tokio::test]
+async fn the_declaration_wires_each_resource_to_what_it_reads() {
+    let mut rules = vec![region_zones()];
+    rules.extend(Owned::default().rules());
+    let aws = aws(&rules);
+    let mut stack = converge::Stack::new();
+    let refs = blog(&ZONES)
+        .declare_refs(&aws, &mut stack)
+        .await
+        .expect("declare");
+
+    // VPC, internet gateway, 6 subnets, Elastic IP, NAT gateway, 2 route tables.
+    assert_eq!(stack.len(), 12);
+    let deps = |kind, name| stack.dependencies(kind, name);
+    assert_eq!(
+        deps("aws_nat_gateway", "blog-nat-gateway"),
+        [
+            ("aws_subnet", "blog-us-east-1a-public"),
+            ("aws_eip", "blog-nat-eip")
+        ]
+    );
+    let private = deps("aws_route_table", "blog-private-routetable");
+    assert!(private.contains(&("aws_nat_gateway", "blog-nat-gateway")));
+    assert!(private.contains(&("aws_subnet", "blog-us-east-1c-private")));
+    assert!(!private.contains(&("aws_internet_gateway", "blog-internet-gateway")));
+    let public = deps("aws_route_table", "blog-public-routetable");
+    assert!(public.contains(&("aws_internet_gateway", "blog-internet-gateway")));
+    assert_eq!(
+        deps("aws_subnet", "blog-us-east-1b-private"),
+        [("aws_vpc", "blog-vpc")]
+    );
+
+    // Planned from nothing: what comes from the inputs is known, ids are not.
+    let plan = stack.plan(&aws).await.expect("plan");
+    assert_eq!(plan.plan().summary(), (12, 0, 0));
+    assert_eq!(
+        plan.value(&refs.availability_zones).into_known(),
+        Some(ZONES.map(String::from).to_vec())
+    );
+    assert_eq!(
+        plan.value(&refs.vpc_cidr).into_known().as_deref(),
+        Some("10.0.0.0/16")
+    );
+    assert!(!plan.value(&refs.vpc_id).is_known());
+    assert!(!plan.value(&refs.private_egress).is_known());
+    assert!(!plan.value(&refs.outputs).is_known());
+    let subnet = plan
+        .plan()
+        .find("aws_subnet", "blog-us-east-1a-private")
+        .expect("planned");
+    assert_eq!(
+        subnet.diffs[0].after.as_deref(),
+        Some(converge::AFTER_APPLY)
+    );
+    assert_eq!(aws.calls().report().mutating, 0);
+}
+
+#[tokio::test]
+async fn without_private_subnets_egress_is_known_at_once() {
+    let mut rules = vec![region_zones()];
+    rules.extend(Owned::default().rules());
+    let aws = aws(&rules);
+    let net = vpc::Vpc::builder()
+        .environment("blog")
+        .availability_zones(ZONES)
+        .create_private_subnets(false)
+        .build()
+        .expect("valid inputs");
+    let mut stack = converge::Stack::new();
+    let refs = net.declare_refs(&aws, &mut stack).await.expect("declare");
+    // VPC, internet gateway, 3 public subnets, the public route table: no NAT gateway.
+    assert_eq!(stack.len(), 6);
+    let plan = stack.plan(&aws).await.expect("plan");
+    assert!(plan.value(&refs.private_egress).is_known());
+    assert_eq!(
+        plan.value(&refs.private_subnets).into_known(),
+        Some(Vec::new())
+    );
 }

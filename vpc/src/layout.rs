@@ -1,4 +1,4 @@
-//! What the inputs ask for, resource by resource, with the module's names and addressing.
+//! The network the inputs ask for, resource by resource: the module's names and addressing.
 
 use crate::cidr::Ipv4Cidr;
 use crate::inputs::{NatGateways, Vpc};
@@ -40,7 +40,7 @@ pub(crate) struct NatSpec {
 
 /// Everything the inputs ask for, for zones already resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Desired {
+pub(crate) struct Layout {
     pub vpc_name: String,
     pub cidr: Ipv4Cidr,
     pub igw_name: String,
@@ -53,7 +53,7 @@ pub(crate) struct Desired {
     pub zones: Vec<String>,
 }
 
-impl Desired {
+impl Layout {
     pub(crate) fn new(vpc: &Vpc, zones: Vec<String>) -> Self {
         let env = &vpc.environment;
         let n = zones.len() as u32;
@@ -142,7 +142,7 @@ impl Desired {
             }
         }
 
-        Desired {
+        Layout {
             vpc_name: format!("{env}-vpc"),
             cidr: vpc.cidr_block,
             igw_name: format!("{env}-internet-gateway"),
@@ -170,7 +170,7 @@ mod tests {
     #[test]
     fn the_modules_addressing_and_names() {
         let vpc = Vpc::builder().environment("blog").build().unwrap();
-        let d = Desired::new(&vpc, zones());
+        let d = Layout::new(&vpc, zones());
         let subnets: Vec<_> = d
             .subnets
             .iter()
@@ -208,7 +208,7 @@ mod tests {
             .create_private_hosted_zone(true)
             .build()
             .unwrap();
-        let d = Desired::new(&vpc, zones());
+        let d = Layout::new(&vpc, zones());
         assert_eq!(d.nats.len(), 3);
         assert_eq!(d.route_tables.len(), 4);
         assert_eq!(d.route_tables[2].name, "blog-us-east-1b-private-routetable");
@@ -223,7 +223,7 @@ mod tests {
             .create_private_subnets(false)
             .build()
             .unwrap();
-        let d = Desired::new(&vpc, zones());
+        let d = Layout::new(&vpc, zones());
         assert_eq!(d.subnets.len(), 3);
         assert!(d.nats.is_empty());
         assert_eq!(d.route_tables.len(), 1);

@@ -1,0 +1,135 @@
+//! `aws_eip`: the Elastic IP of a NAT gateway.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{DomainType, ResourceType};
+use converge::{
+    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient,
+    Wanted,
+};
+
+use crate::tags;
+
+/// The Elastic IP kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct EipKind;
+
+/// An Elastic IP we own.
+#[derive(Clone, Debug)]
+pub(crate) struct FoundEip {
+    pub allocation_id: String,
+    pub name: String,
+    pub owner: Option<String>,
+}
+
+/// What the NAT gateway uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct EipOut {
+    pub allocation_id: String,
+}
+
+pub(crate) const KIND: &str = "aws_eip";
+
+#[async_trait]
+impl Resource for EipKind {
+    const KIND: &'static str = KIND;
+    // The address of a NAT gateway no longer wanted goes (it costs money idle).
+    const PRUNE: bool = true;
+    type Key = ();
+    // Nothing to choose: an address in the VPC domain.
+    type Desired = ();
+    type Observed = FoundEip;
+    type Outputs = EipOut;
+
+    async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundEip>, Error> {
+        let out = aws
+            .ec2()
+            .describe_addresses()
+            .filters(tags::owner_filter(wanted))
+            .send()
+            .await
+            .context("DescribeAddresses", KIND)?;
+        let owners = tags::owners(wanted);
+        Ok(out
+            .addresses()
+            .iter()
+            .filter(|a| tags::owned_by(a.tags(), &owners))
+            .filter_map(|a| {
+                Some(FoundEip {
+                    allocation_id: a.allocation_id()?.to_owned(),
+                    name: ec2_name(a.tags()).unwrap_or_default().to_owned(),
+                    owner: tags::owner(a.tags()),
+                })
+            })
+            .collect())
+    }
+
+    fn name<'o>(&self, o: &'o FoundEip) -> &'o str {
+        &o.name
+    }
+    fn owner<'o>(&self, o: &'o FoundEip) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+    fn id(&self, o: &FoundEip) -> String {
+        o.allocation_id.clone()
+    }
+
+    fn describe(&self, _: &()) -> Vec<Diff> {
+        let mut delta = Delta::new();
+        delta.update("domain", None::<String>, Some("vpc"));
+        delta.diffs
+    }
+
+    fn diff(&self, _: &(), _: &FoundEip) -> Delta {
+        Delta::new()
+    }
+
+    fn outputs(&self, o: &FoundEip) -> EipOut {
+        EipOut {
+            allocation_id: o.allocation_id.clone(),
+        }
+    }
+    fn output_id(&self, out: &EipOut) -> Option<String> {
+        Some(out.allocation_id.clone())
+    }
+
+    async fn create(&self, cx: Cx<'_>, _: &()) -> Result<EipOut, Error> {
+        let out = cx
+            .aws
+            .ec2()
+            .allocate_address()
+            .domain(DomainType::Vpc)
+            .tag_specifications(cx.tags.ec2_spec(ResourceType::ElasticIp, cx.name))
+            .send()
+            .await
+            .context("AllocateAddress", cx.address(KIND, None))?;
+        Ok(EipOut {
+            allocation_id: out.allocation_id().unwrap_or_default().to_owned(),
+        })
+    }
+
+    async fn update(&self, _: Cx<'_>, _: &(), o: &FoundEip, _: &Delta) -> Result<EipOut, Error> {
+        Ok(self.outputs(o))
+    }
+
+    async fn delete(&self, cx: Cx<'_>, o: &FoundEip) -> Result<(), Error> {
+        // Its NAT gateway is deleted first (it uses the address), but AWS can take a moment
+        // to let go of it.
+        const IN_USE: Transient = Transient::codes(&["InvalidIPAddress.InUse", "AuthFailure"]);
+        let result = cx
+            .aws
+            .retry()
+            .run(&o.allocation_id, IN_USE, || {
+                cx.aws
+                    .ec2()
+                    .release_address()
+                    .allocation_id(&o.allocation_id)
+                    .send()
+            })
+            .await
+            .context(
+                "ReleaseAddress",
+                cx.address(KIND, Some(o.allocation_id.clone())),
+            );
+        ignore_not_found(result)
+    }
+}

@@ -1,0 +1,294 @@
+//! The module on the resource model: its resources declared into a stack, with typed
+//! references to their outputs; plan, apply, destroy and outputs are runs of that stack.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use converge::{Aws, Error, Handle, Module, Plan, Ref, Resolver, Stack, Tags, Value};
+
+use crate::elastic_ips::EipKind;
+use crate::hosted_zones::{ZoneDesired, ZoneKind};
+use crate::inputs::Vpc;
+use crate::internet_gateways::{IgwDesired, IgwKind};
+use crate::layout::{Layout, Target};
+use crate::nat_gateways::{NatDesired, NatKind};
+use crate::outputs::{VpcOutputs, VpcRefs};
+use crate::route_tables::{RouteTableDesired, RouteTableKind};
+use crate::subnets::{SubnetDesired, SubnetKind};
+use crate::vpcs::{VpcDesired, VpcKind};
+
+/// Where a route table's default route goes, by handle.
+#[derive(Clone, Copy)]
+enum RouteTo {
+    Internet(Handle<IgwKind>),
+    Nat(Handle<NatKind>),
+    Nowhere,
+}
+
+/// What a declaration gives the module's own methods besides the public references.
+struct Declared {
+    refs: VpcRefs,
+    /// The outputs of what exists, missing pieces left out: `None` without the VPC.
+    partial: Ref<Option<VpcOutputs>>,
+}
+
+impl Vpc {
+    /// Declares the network's resources into `stack` (a composition's, so that what lives
+    /// in the network starts as soon as the parts it reads exist) and returns typed
+    /// references to its values. Reads the region's availability zones, and nothing else.
+    pub async fn declare_refs(&self, aws: &Aws, stack: &mut Stack) -> Result<VpcRefs, Error> {
+        Ok(self.declare_all(aws, stack).await?.refs)
+    }
+
+    async fn declare_all(&self, aws: &Aws, stack: &mut Stack) -> Result<Declared, Error> {
+        let zones = crate::zones::resolve(aws, self).await?;
+        let layout = Layout::new(self, zones);
+        let tags = self.tags();
+
+        let cidr = layout.cidr.to_string();
+        let vpc = stack.add(VpcKind, &layout.vpc_name, tags.clone(), (), move |_| {
+            VpcDesired { cidr: cidr.clone() }
+        });
+        let vpc_id = move |r: &Resolver<'_>| r.get(&vpc).map(|o| o.id.clone());
+        let igw = stack.add(IgwKind, &layout.igw_name, tags.clone(), (), move |r| {
+            IgwDesired { vpc_id: vpc_id(r) }
+        });
+
+        let mut subnets: HashMap<&str, Handle<SubnetKind>> = HashMap::new();
+        let (mut public, mut private) = (Vec::new(), Vec::new());
+        for spec in &layout.subnets {
+            let (cidr, az, map_public_ip) =
+                (spec.cidr.to_string(), spec.az.clone(), spec.map_public_ip);
+            let handle = stack.add(SubnetKind, &spec.name, tags.clone(), (), move |r| {
+                SubnetDesired {
+                    vpc_id: vpc_id(r),
+                    cidr: cidr.clone(),
+                    az: az.clone(),
+                    map_public_ip,
+                }
+            });
+            subnets.insert(&spec.name, handle);
+            if spec.public {
+                public.push(handle);
+            } else {
+                private.push(handle);
+            }
+        }
+
+        let mut nats: HashMap<&str, Handle<NatKind>> = HashMap::new();
+        let mut nat_order = Vec::new();
+        for spec in &layout.nats {
+            let eip = stack.add(EipKind, &spec.eip_name, tags.clone(), (), |_| ());
+            let subnet = subnets[spec.subnet.as_str()];
+            let kind = NatKind { wait: self.wait };
+            let nat = stack.add(kind, &spec.name, tags.clone(), (), move |r| NatDesired {
+                subnet_id: r.get(&subnet).map(|o| o.id.clone()),
+                allocation_id: r.get(&eip).map(|o| o.allocation_id.clone()),
+            });
+            nats.insert(&spec.name, nat);
+            nat_order.push(nat);
+        }
+
+        let mut private_tables = Vec::new();
+        for spec in &layout.route_tables {
+            let to = match &spec.target {
+                Target::InternetGateway => RouteTo::Internet(igw),
+                Target::Nat(name) => RouteTo::Nat(nats[name.as_str()]),
+                Target::None => RouteTo::Nowhere,
+            };
+            let served: Vec<(String, Handle<SubnetKind>)> = spec
+                .subnets
+                .iter()
+                .map(|name| (name.clone(), subnets[name.as_str()]))
+                .collect();
+            let table = stack.add(RouteTableKind, &spec.name, tags.clone(), (), move |r| {
+                RouteTableDesired {
+                    vpc_id: vpc_id(r),
+                    target: match to {
+                        RouteTo::Internet(h) => r.get(&h).map(|o| Some(o.id.clone())),
+                        RouteTo::Nat(h) => r.get(&h).map(|o| Some(o.id.clone())),
+                        RouteTo::Nowhere => Value::Known(None),
+                    },
+                    subnets: served
+                        .iter()
+                        .map(|(name, h)| (name.clone(), r.get(h).map(|o| o.id.clone())))
+                        .collect(),
+                }
+            });
+            if !matches!(spec.target, Target::InternetGateway) {
+                private_tables.push(table);
+            }
+        }
+
+        let zone = layout.zone.as_ref().map(|domain| {
+            stack.add(ZoneKind, domain, tags.clone(), (), move |r| ZoneDesired {
+                vpc_id: vpc_id(r),
+            })
+        });
+
+        let ids = |handles: &[Handle<SubnetKind>]| {
+            Ref::all(handles.iter().map(|h| h.output(|o| o.id.clone())))
+        };
+        let private_egress = if private_tables.is_empty() {
+            Ref::known(())
+        } else {
+            Ref::all(private_tables.iter().map(|t| t.done())).map(|_| ())
+        };
+        let vpc_cidr = layout.cidr.to_string();
+        let zones = layout.zones.clone();
+        let outputs = {
+            let (public, private, nats, vpc_cidr, zones) = (
+                public.clone(),
+                private.clone(),
+                nat_order.clone(),
+                vpc_cidr.clone(),
+                zones.clone(),
+            );
+            Ref::new(move |r| {
+                let list = |hs: &[Handle<SubnetKind>]| -> Value<Vec<String>> {
+                    hs.iter().map(|h| r.get(h).map(|o| o.id.clone())).collect()
+                };
+                let nat_ids: Value<Vec<String>> = nats
+                    .iter()
+                    .map(|h| r.get(h).map(|o| o.id.clone()))
+                    .collect();
+                let zone = match &zone {
+                    Some(h) => r.get(h).map(|o| Some(o.clone())),
+                    None => Value::Known(None),
+                };
+                vpc_id(r)
+                    .zip(list(&public))
+                    .zip(list(&private))
+                    .zip(r.get(&igw).map(|o| o.id.clone()))
+                    .zip(nat_ids)
+                    .zip(zone)
+                    .map(
+                        |(((((vpc_id, public), private), igw), nats), zone)| VpcOutputs {
+                            vpc_id,
+                            vpc_cidr: vpc_cidr.clone(),
+                            public_subnets: public,
+                            private_subnets: private,
+                            availability_zones: zones.clone(),
+                            private_dns_zone_id: zone.as_ref().map(|z| z.id.clone()),
+                            private_domain_name: zone.map(|z| z.domain),
+                            nat_gateway_ids: nats,
+                            internet_gateway_id: igw,
+                        },
+                    )
+            })
+        };
+        let partial = {
+            let (public, private, nats, vpc_cidr, zones) = (
+                public.clone(),
+                private.clone(),
+                nat_order,
+                vpc_cidr.clone(),
+                zones.clone(),
+            );
+            Ref::new(move |r| {
+                let Value::Known(vpc_id) = vpc_id(r) else {
+                    return Value::Known(None);
+                };
+                let known = |hs: &[Handle<SubnetKind>]| -> Vec<String> {
+                    hs.iter()
+                        .filter_map(|h| r.get(h).map(|o| o.id.clone()).into_known())
+                        .collect()
+                };
+                let zone = zone.and_then(|h| r.get(&h).map(Clone::clone).into_known());
+                Value::Known(Some(VpcOutputs {
+                    vpc_id,
+                    vpc_cidr: vpc_cidr.clone(),
+                    public_subnets: known(&public),
+                    private_subnets: known(&private),
+                    availability_zones: zones.clone(),
+                    private_dns_zone_id: zone.as_ref().map(|z| z.id.clone()),
+                    private_domain_name: zone.map(|z| z.domain),
+                    nat_gateway_ids: nats
+                        .iter()
+                        .filter_map(|h| r.get(h).map(|o| o.id.clone()).into_known())
+                        .collect(),
+                    internet_gateway_id: r
+                        .get(&igw)
+                        .map(|o| o.id.clone())
+                        .into_known()
+                        .unwrap_or_default(),
+                }))
+            })
+        };
+        Ok(Declared {
+            refs: VpcRefs {
+                vpc_id: vpc.output(|o| o.id.clone()),
+                vpc_cidr: Ref::known(vpc_cidr),
+                public_subnets: ids(&public),
+                private_subnets: ids(&private),
+                availability_zones: Ref::known(zones),
+                private_egress,
+                outputs,
+            },
+            partial,
+        })
+    }
+
+    /// What [`apply`](Vpc::apply) would change, without changing anything. Checks the
+    /// availability zones against the region first.
+    pub async fn plan(&self, aws: &Aws) -> Result<Plan, Error> {
+        Module::plan(self, aws).await
+    }
+
+    /// Makes AWS match the inputs and returns the outputs. Creates or updates only what
+    /// differs: a second apply with the same inputs makes no mutating call, and an apply cut
+    /// off part way and run again finishes the job. A failure ([`Error::Stopped`]) lists what
+    /// was done and what remains.
+    pub async fn apply(&self, aws: &Aws) -> Result<VpcOutputs, Error> {
+        Module::apply(self, aws).await
+    }
+
+    /// Deletes everything this instance made, found by its ownership tag (never by saved
+    /// outputs), in reverse dependency order. Works on a half-built or absent network, and
+    /// never touches a resource without our ownership tag, whatever its name. Returns what it
+    /// deleted.
+    pub async fn destroy(&self, aws: &Aws) -> Result<Plan, Error> {
+        Module::destroy(self, aws).await
+    }
+
+    /// What [`destroy`](Vpc::destroy) would delete.
+    pub async fn plan_destroy(&self, aws: &Aws) -> Result<Plan, Error> {
+        Module::plan_destroy(self, aws).await
+    }
+
+    /// The outputs of what exists now, like `terraform output`, with no mutating call: `None`
+    /// when the VPC does not exist. Unlike [`Module::outputs`], resources still missing (a
+    /// half-built or drifted network) are left out of the lists rather than making the whole
+    /// `None`, so what lives in the network can still be found.
+    pub async fn outputs(&self, aws: &Aws) -> Result<Option<VpcOutputs>, Error> {
+        match self.plan_and_outputs(aws).await {
+            Ok((_, outputs)) => Ok(outputs),
+            // Only the VPC is read by name: a look-alike means no VPC of ours, and reading
+            // outputs (a destroy looking for what lives in the network) is no reason to fail.
+            Err(Error::NotOwned { .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// [`plan`](Vpc::plan) and [`outputs`](Vpc::outputs) from one read.
+    pub async fn plan_and_outputs(&self, aws: &Aws) -> Result<(Plan, Option<VpcOutputs>), Error> {
+        let mut stack = Stack::new();
+        let declared = self.declare_all(aws, &mut stack).await?;
+        let resolved = stack.plan(aws).await?;
+        let outputs = resolved.value(&declared.partial).into_known().flatten();
+        Ok((resolved.into_plan(), outputs))
+    }
+
+    pub(crate) fn tags(&self) -> Tags {
+        Tags::new("vpc", &self.environment).with_extra(self.tags.clone())
+    }
+}
+
+#[async_trait]
+impl Module for Vpc {
+    type Outputs = VpcOutputs;
+
+    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<Ref<VpcOutputs>, Error> {
+        Ok(self.declare_refs(aws, stack).await?.outputs)
+    }
+}
