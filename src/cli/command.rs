@@ -65,7 +65,8 @@ pub struct Io {
     pub out: Box<dyn Write + Send>,
     /// Standard error: progress and errors.
     pub err: Arc<Mutex<dyn Write + Send>>,
-    /// Whether standard error is a terminal (spinners redraw in place).
+    /// Whether standard error is a terminal: spinners redraw in place, and help and errors
+    /// have colors (help only when standard output is a terminal too; never with `NO_COLOR`).
     pub err_is_terminal: bool,
     /// The answer to destroy's question, when a person can give one.
     pub confirm: Option<Confirm>,
@@ -111,7 +112,16 @@ pub fn run<D: Deployment>(
         Ok(args) => args,
         Err(err) => {
             let code = if err.use_stderr() { 2 } else { 0 };
-            let text = err.render().ansi().to_string();
+            // Colors only for a person at a terminal: help redirected to a file, or errors
+            // to a pipe, are plain text.
+            let to_terminal = io.err_is_terminal
+                && std::env::var_os("NO_COLOR").is_none()
+                && (code != 0 || io::stdout().is_terminal());
+            let text = if to_terminal {
+                err.render().ansi().to_string()
+            } else {
+                err.render().to_string()
+            };
             if code == 0 {
                 let _ = write!(io.out, "{text}");
             } else {
@@ -217,6 +227,14 @@ async fn execute<D: Deployment>(args: &Args, io: &mut Io, tally: &Tally) -> Resu
         }
     }
 
+    if crate::target::resolve(args.target) == Target::Local {
+        writeln!(
+            lock(&io.err),
+            "Waiting for the local AWS emulator at {} to start and warm up (a few seconds; the \
+             first time, about a minute more to install it into .emulator/venv)",
+            crate::target::emulator_url()
+        )?;
+    }
     let (aws, target) = connect_to(args).await?;
     writeln!(lock(&io.err), "Target: {target}")?;
     match command {
