@@ -198,7 +198,6 @@ fn lock(
 }
 
 async fn execute<D: Deployment>(args: &Args, io: &mut Io, tally: &Tally) -> Result<(), Failure> {
-    let started = Instant::now();
     let command = args.command.unwrap_or(Command::Apply);
     let settings = Settings {
         environment: args.environment.clone(),
@@ -237,6 +236,8 @@ async fn execute<D: Deployment>(args: &Args, io: &mut Io, tally: &Tally) -> Resu
     }
     let (aws, target) = connect_to(args).await?;
     writeln!(lock(&io.err), "Target: {target}")?;
+    // The summary's time is the run's against AWS, without the emulator's start above.
+    let started = Instant::now();
     match command {
         Command::Apply => {
             let outputs = deployment.apply(&aws).await?;
