@@ -9,11 +9,23 @@
 //! - [`task_def`]: typed ECS task and container definitions;
 //! - [`ecs_service`]: the ECS service module, with cluster, log group and execution role;
 //! - [`ecs_instances`]: EC2 capacity for a cluster (Auto Scaling group of ECS-optimized instances);
-//! - [`target`]: the local AWS emulator or a real account, for the examples and tests;
-//! - [`cli`]: the command line the examples share (`apply`, `plan`, `destroy`, `output`);
 //! - [`blog`]: the blog post's two deployments, composed from the modules;
-//! - [`harness`]: delays, injected faults and cut-offs in front of the SDK's HTTP client, for
-//!   the reliability tests and the benchmarks.
+//! - [`cli`]: the [`Deployment`](cli::Deployment) trait the deployments implement, and (feature
+//!   `cli`) the command line the examples share (`apply`, `plan`, `destroy`, `output`);
+//! - `target` (feature `emulator`): the local AWS emulator or a real account, for the examples
+//!   and tests;
+//! - `harness` (feature `harness`): delays, injected faults and cut-offs in front of the SDK's
+//!   HTTP client, for the reliability tests and the benchmarks.
+//!
+//! # Features
+//!
+//! `cli`, `harness` and `emulator` are on by default, for the examples, tests and benchmarks.
+//! A library user who needs the modules and the deployments only turns them off and compiles
+//! no clap:
+//!
+//! ```toml
+//! ecs-modules = { version = "0.1", default-features = false }
+//! ```
 //!
 //! # Example
 //!
@@ -31,7 +43,9 @@
 
 pub mod blog;
 pub mod cli;
+#[cfg(feature = "harness")]
 pub mod harness;
+#[cfg(feature = "emulator")]
 pub mod target;
 
 pub use converge;

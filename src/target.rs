@@ -43,22 +43,52 @@ impl std::str::FromStr for Target {
 
 /// The emulator could not be started.
 #[derive(Debug, thiserror::Error)]
-#[error("the local AWS emulator did not start ({detail}); start it by hand with `scripts/emulator start` and see .emulator/moto.log")]
+#[error("the local AWS emulator did not start ({detail}); start it by hand with `scripts/emulator start` and see .emulator/moto-PORT.log")]
 pub struct EmulatorError {
     detail: String,
 }
 
-/// The emulator's URL.
-pub fn emulator_url() -> String {
-    let port = std::env::var("MOTO_PORT").unwrap_or_else(|_| DEFAULT_PORT.to_string());
-    format!("http://127.0.0.1:{port}")
+thread_local! {
+    /// The port this thread's emulator listens on, when pinned.
+    static PINNED_PORT: std::cell::Cell<Option<u16>> = const { std::cell::Cell::new(None) };
 }
 
-/// Starts the local emulator, installing it on first use, or reuses the one running.
+/// Points this thread's [`emulator_url`], [`start_emulator`] and [`connect`] with
+/// [`Target::Local`] at the emulator on `port`, whatever `MOTO_PORT` says. Test suites use it
+/// to give each test thread an emulator of its own, so that tests do not queue on one
+/// emulator process.
+pub fn pin_emulator_port(port: u16) {
+    PINNED_PORT.with(|p| p.set(Some(port)));
+}
+
+/// The port of this thread's emulator: the pinned one, else `MOTO_PORT`, else
+/// [`DEFAULT_PORT`].
+pub fn emulator_port() -> u16 {
+    PINNED_PORT.with(|p| p.get()).unwrap_or_else(|| {
+        std::env::var("MOTO_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(DEFAULT_PORT)
+    })
+}
+
+/// The emulator's URL.
+pub fn emulator_url() -> String {
+    format!("http://127.0.0.1:{}", emulator_port())
+}
+
+/// Starts the local emulator, installing it on first use, or reuses the one running; either
+/// way it is warmed up (see `scripts/emulator`) before this returns.
 pub fn start_emulator() -> Result<String, EmulatorError> {
+    start_emulator_on(emulator_port())
+}
+
+/// Starts (or reuses, warmed up) the emulator on `port`.
+pub fn start_emulator_on(port: u16) -> Result<String, EmulatorError> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/emulator");
     let status = Command::new(&script)
         .arg("start")
+        .env("MOTO_PORT", port.to_string())
         .status()
         .map_err(|err| EmulatorError {
             detail: format!("could not run {}: {err}", script.display()),
@@ -68,7 +98,7 @@ pub fn start_emulator() -> Result<String, EmulatorError> {
             detail: format!("{} start exited with {status}", script.display()),
         });
     }
-    Ok(emulator_url())
+    Ok(format!("http://127.0.0.1:{port}"))
 }
 
 /// Why no clients could be made.
@@ -118,6 +148,28 @@ pub async fn emulator_config(url: &str, region: Option<&str>) -> aws_types::SdkC
         .await
 }
 
+fn has(var: &str) -> bool {
+    std::env::var_os(var).is_some_and(|v| !v.is_empty())
+}
+
+/// What [`Target::Auto`] means here: [`Target::Aws`] when `AWS_ENDPOINT_URL` or credentials
+/// (`AWS_ACCESS_KEY_ID`, `AWS_PROFILE`, `AWS_WEB_IDENTITY_TOKEN_FILE`) are set, else
+/// [`Target::Local`]; any other target is itself.
+pub fn resolve(target: Target) -> Target {
+    match target {
+        Target::Auto
+            if has("AWS_ENDPOINT_URL")
+                || has("AWS_ACCESS_KEY_ID")
+                || has("AWS_PROFILE")
+                || has("AWS_WEB_IDENTITY_TOKEN_FILE") =>
+        {
+            Target::Aws
+        }
+        Target::Auto => Target::Local,
+        other => other,
+    }
+}
+
 /// Clients for `target`, and a sentence saying which AWS that is.
 pub async fn connect(target: Target) -> Result<(Aws, String), ConnectError> {
     connect_in(target, None).await
@@ -129,19 +181,7 @@ pub async fn connect_in(
     target: Target,
     region: Option<&str>,
 ) -> Result<(Aws, String), ConnectError> {
-    let has = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
-    let target = match target {
-        Target::Auto if has("AWS_ENDPOINT_URL") => Target::Aws,
-        Target::Auto
-            if has("AWS_ACCESS_KEY_ID")
-                || has("AWS_PROFILE")
-                || has("AWS_WEB_IDENTITY_TOKEN_FILE") =>
-        {
-            Target::Aws
-        }
-        Target::Auto => Target::Local,
-        other => other,
-    };
+    let target = resolve(target);
     let endpoint = std::env::var("AWS_ENDPOINT_URL")
         .ok()
         .filter(|u| !u.is_empty());

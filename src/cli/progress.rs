@@ -1,15 +1,18 @@
 //! Progress on standard error, from the modules' [`converge::events`]: each resource as an
-//! apply decides on it and makes it, and a spinner with the elapsed time during long waits.
-//! Logs (`RUST_LOG`, default `warn`) go to standard error too, never to standard output.
+//! apply decides on it and makes it, and long waits. On a terminal each wait under way is a
+//! live spinner with its elapsed time (`indicatif`), below the lines; elsewhere a wait is a
+//! plain line when it starts and when it ends, and nothing is redrawn. Logs (`RUST_LOG`,
+//! default `warn`) go to standard error too, never to standard output, without colors unless
+//! standard error is a terminal.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use converge::events::{kind, TARGET};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::filter::{filter_fn, EnvFilter};
@@ -21,6 +24,10 @@ type Sink = Arc<Mutex<dyn Write + Send>>;
 /// Warnings, but not the SDK's notes on where it looked for a region or credentials.
 const DEFAULT_LOGS: &str = "warn,aws_config=error";
 
+fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// The changes a run's modules announced, one per resource (the last word wins), so the
 /// summary counts like Terraform's.
 #[derive(Clone, Debug, Default)]
@@ -29,18 +36,18 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn record(&self, resource: &str, action: &str) {
-        self.actions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(resource.to_owned(), action.to_owned());
+    /// Records `action` for `resource`; whether that is news (a line to print).
+    fn record(&self, resource: &str, action: &str) -> bool {
+        lock(&self.actions)
+            .insert(resource.to_owned(), action.to_owned())
+            .as_deref()
+            != Some(action)
     }
 
     /// Resources added, changed and destroyed, a replacement counting as one added and one
     /// destroyed.
     pub fn summary(&self) -> (usize, usize, usize) {
-        let actions = self.actions.lock().unwrap_or_else(|p| p.into_inner());
-        actions
+        lock(&self.actions)
             .values()
             .fold((0, 0, 0), |(a, c, d), action| match action.as_str() {
                 "create" => (a + 1, c, d),
@@ -60,12 +67,18 @@ pub(crate) fn subscriber(
 ) -> impl Subscriber + Send + Sync {
     let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(terminal)
         .with_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOGS)),
         )
         .with_filter(filter_fn(|meta| meta.target() != TARGET));
-    let progress = ProgressLayer::new(sink, terminal, tally)
-        .with_filter(filter_fn(|meta| meta.target() == TARGET));
+    let progress = ProgressLayer {
+        sink,
+        tally,
+        spinners: terminal.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
+        waits: Mutex::new(HashMap::new()),
+    }
+    .with_filter(filter_fn(|meta| meta.target() == TARGET));
     Registry::default().with(logs).with(progress)
 }
 
@@ -95,90 +108,37 @@ impl Visit for Fields {
     }
 }
 
-/// Writes progress lines, and redraws the spinner line on a terminal.
+/// Writes progress lines, with a spinner per wait on a terminal.
 struct ProgressLayer {
-    shared: Arc<Shared>,
-}
-
-struct Shared {
     sink: Sink,
-    terminal: bool,
     tally: Tally,
-    /// The waits under way, with when they began.
-    waits: Mutex<Vec<(String, Instant)>>,
-    /// Whether the spinner's line is on screen and must be cleared before other text.
-    drawn: AtomicBool,
-    stop: AtomicBool,
-}
-
-impl ProgressLayer {
-    fn new(sink: Sink, terminal: bool, tally: Tally) -> Self {
-        let shared = Arc::new(Shared {
-            sink,
-            terminal,
-            tally,
-            waits: Mutex::new(Vec::new()),
-            drawn: AtomicBool::new(false),
-            stop: AtomicBool::new(false),
-        });
-        if terminal {
-            let spinner = Arc::clone(&shared);
-            std::thread::spawn(move || spinner.spin());
-        }
-        Self { shared }
-    }
+    /// On a terminal: where the spinners are drawn, below the lines.
+    spinners: Option<MultiProgress>,
+    /// The spinners of the waits under way, by what they wait for.
+    waits: Mutex<HashMap<String, ProgressBar>>,
 }
 
 impl Drop for ProgressLayer {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        self.shared.clear();
+        for (_, spinner) in lock(&self.waits).drain() {
+            spinner.finish_and_clear();
+        }
+        if let Some(spinners) = &self.spinners {
+            let _ = spinners.clear();
+        }
     }
 }
 
-impl Shared {
+impl ProgressLayer {
     fn line(&self, text: fmt::Arguments<'_>) {
-        let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
-        if self.drawn.swap(false, Ordering::Relaxed) {
-            let _ = write!(sink, "\r\x1b[2K");
-        }
-        let _ = writeln!(sink, "{text}");
-    }
-
-    fn clear(&self) {
-        if self.drawn.swap(false, Ordering::Relaxed) {
-            let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
-            let _ = write!(sink, "\r\x1b[2K");
+        let write = || {
+            let mut sink = lock(&self.sink);
+            let _ = writeln!(sink, "{text}");
             let _ = sink.flush();
-        }
-    }
-
-    fn spin(&self) {
-        const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-        let mut frame = 0;
-        while !self.stop.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(120));
-            let waits = self.waits.lock().unwrap_or_else(|p| p.into_inner());
-            let Some((what, since)) = waits.first() else {
-                drop(waits);
-                self.clear();
-                continue;
-            };
-            let more = match waits.len() {
-                1 => String::new(),
-                n => format!(" and {} more", n - 1),
-            };
-            let text = format!(
-                "{} waiting for {what}{more} ({}s)",
-                FRAMES[frame % FRAMES.len()],
-                since.elapsed().as_secs()
-            );
-            drop(waits);
-            frame += 1;
-            let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
-            let _ = write!(sink, "\r\x1b[2K{text}");
-            let _ = sink.flush();
-            self.drawn.store(true, Ordering::Relaxed);
+        };
+        match &self.spinners {
+            Some(spinners) => spinners.suspend(write),
+            None => write(),
         }
     }
 
@@ -187,7 +147,11 @@ impl Shared {
         match fields.get("event") {
             kind::PLANNED => {
                 let action = fields.get("action");
-                self.tally.record(resource, action);
+                // A resource announced again with the same action is one line, as it is one
+                // in the summary.
+                if !self.tally.record(resource, action) {
+                    return;
+                }
                 let id = match fields.get("id") {
                     "" => String::new(),
                     id => format!(" ({id})"),
@@ -204,20 +168,30 @@ impl Shared {
             kind::MADE => self.line(format_args!("  + {resource}: created")),
             kind::WAIT_STARTED => {
                 let what = fields.get("what").to_owned();
-                if !self.terminal {
+                let Some(spinners) = &self.spinners else {
                     self.line(format_args!("    waiting for {what}"));
+                    return;
+                };
+                let spinner = spinners.add(
+                    ProgressBar::new_spinner()
+                        .with_style(
+                            ProgressStyle::with_template(
+                                "    {spinner} waiting for {msg} ({elapsed})",
+                            )
+                            .expect("a valid template"),
+                        )
+                        .with_message(what.clone()),
+                );
+                spinner.enable_steady_tick(Duration::from_millis(120));
+                if let Some(old) = lock(&self.waits).insert(what, spinner) {
+                    old.finish_and_clear();
                 }
-                self.waits
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push((what, Instant::now()));
             }
             kind::WAIT_ENDED => {
                 let what = fields.get("what");
-                self.waits
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .retain(|(w, _)| w != what);
+                if let Some(spinner) = lock(&self.waits).remove(what) {
+                    spinner.finish_and_clear();
+                }
                 let secs = fields.get("elapsed_ms").parse::<u64>().unwrap_or(0) as f64 / 1000.0;
                 self.line(format_args!("    {what}: done after {secs:.1}s"));
             }
@@ -230,7 +204,7 @@ impl<S: Subscriber> Layer<S> for ProgressLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut fields = Fields::default();
         event.record(&mut fields);
-        self.shared.event(&fields);
+        self.event(&fields);
     }
 }
 
@@ -279,5 +253,25 @@ mod tests {
             "{text}"
         );
         assert_eq!(tally.summary(), (1, 1, 0));
+        // Off a terminal: plain lines, one per resource, and no escape codes.
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(!text.contains('\x1b'), "{text}");
+    }
+
+    #[test]
+    fn waits_off_a_terminal_are_plain_lines() {
+        let buffer = Buffer::default();
+        let sink: Sink = Arc::new(Mutex::new(buffer.clone()));
+        let subscriber = subscriber(sink, false, Tally::default());
+        let what = "NAT gateway nat-1 to be available";
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(target: TARGET, event = kind::WAIT_STARTED, what);
+            tracing::info!(target: TARGET, event = kind::WAIT_ENDED, what, elapsed_ms = 1500u64);
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text,
+            format!("    waiting for {what}\n    {what}: done after 1.5s\n")
+        );
     }
 }

@@ -7,7 +7,8 @@ use std::time::Instant;
 use converge::{Aws, Error, Plan};
 use serde_json::Value;
 
-use super::{Deployment, Failure};
+use super::command::Failure;
+use super::Deployment;
 
 /// The outputs: one JSON object, or `terraform output`'s `name = value` lines with a section
 /// per module, then the URLs.

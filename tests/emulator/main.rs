@@ -1,5 +1,6 @@
 //! End-to-end tests against the local AWS emulator (moto), which they start or reuse.
-//! Each test uses its own environment name, so they share one emulator safely.
+//! Each test uses its own environment name, so tests can share an emulator; they spread over
+//! several (see `util::aws`), so that they do not queue on one Python process.
 
 mod agreement;
 mod blocks;

@@ -1,21 +1,84 @@
 //! What the emulator tests share.
 
-use std::sync::OnceLock;
+use std::cell::RefCell;
+use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_ec2::types::Filter;
 use converge::{Aws, Wait};
 use ecs_modules::target;
 
-/// Clients for the emulator, started once per test binary. A test that cannot reach it
-/// fails and says how to start it.
+/// Clients for this test's emulator, started once per test binary. A test that cannot reach
+/// it fails and says how to start it.
 pub async fn aws() -> Aws {
-    static STARTED: OnceLock<Result<String, String>> = OnceLock::new();
-    let url = STARTED.get_or_init(|| target::start_emulator().map_err(|e| e.to_string()));
-    match url {
-        Ok(url) => target::emulator_clients(url).await,
-        Err(err) => panic!("{err}"),
+    target::emulator_clients(&this_tests_emulator()).await
+}
+
+/// Emulators for the tests, so that they do not queue on one Python process: the base one
+/// (`MOTO_PORT`, default 5000) and one more per test that libtest runs at once, on the next
+/// ports. Each test thread leases the least busy of the others and pins it (the command line
+/// and `target::emulator_url` then find it too); the lease ends with the thread. The command
+/// line tests run the command line in threads of their own, which must all find one emulator:
+/// they, and any thread a test spawns, use the base one.
+fn this_tests_emulator() -> String {
+    static BASE: OnceLock<Result<String, String>> = OnceLock::new();
+    static POOL: OnceLock<Vec<Result<u16, String>>> = OnceLock::new();
+    static BUSY: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+    struct Lease(usize);
+    impl Drop for Lease {
+        fn drop(&mut self) {
+            BUSY.lock().unwrap_or_else(|p| p.into_inner())[self.0] -= 1;
+        }
     }
+    thread_local! {
+        static LEASE: RefCell<Option<(Lease, u16)>> = const { RefCell::new(None) };
+    }
+
+    let name = std::thread::current().name().map(str::to_owned);
+    let leased = name.is_some_and(|n| n != "main" && !n.starts_with("cli::"));
+    if !leased {
+        let url = BASE.get_or_init(|| target::start_emulator().map_err(|e| e.to_string()));
+        return url.clone().unwrap_or_else(|err| panic!("{err}"));
+    }
+    if let Some(port) = LEASE.with(|l| l.borrow().as_ref().map(|(_, port)| *port)) {
+        return format!("http://127.0.0.1:{port}");
+    }
+    let pool = POOL.get_or_init(|| {
+        let at_once = std::env::var("RUST_TEST_THREADS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+            .clamp(1, 8);
+        let base = target::emulator_port();
+        // Started side by side: each takes a few seconds to come up and warm.
+        std::thread::scope(|s| {
+            let starts: Vec<_> = (1..=at_once as u16)
+                .map(|i| {
+                    s.spawn(move || {
+                        target::start_emulator_on(base + i)
+                            .map(|_| base + i)
+                            .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            starts.into_iter().map(|h| h.join().unwrap()).collect()
+        })
+    });
+    let index = {
+        let mut busy = BUSY.lock().unwrap_or_else(|p| p.into_inner());
+        busy.resize(pool.len(), 0);
+        let index = (0..pool.len()).min_by_key(|&i| busy[i]).unwrap();
+        busy[index] += 1;
+        index
+    };
+    let port = match &pool[index] {
+        Ok(port) => *port,
+        Err(err) => panic!("{err}"),
+    };
+    LEASE.with(|l| *l.borrow_mut() = Some((Lease(index), port)));
+    target::pin_emulator_port(port);
+    format!("http://127.0.0.1:{port}")
 }
 
 /// A fresh environment name for one test run: `<prefix>-<base36 time>`.

@@ -1,13 +1,17 @@
-//! IPv4 CIDR blocks and Terraform's `cidrsubnet` arithmetic.
+//! IPv4 CIDR blocks and Terraform's `cidrsubnet` arithmetic, on [`ipnet`].
 //!
 //! The Terraform module derives every subnet from the VPC block with
 //! `cidrsubnet(var.cidr_block, 8, i)`; this type reproduces that arithmetic
 //! exactly so a port computes the same addresses as the module it replaces.
+//! `ipnet` does the masks and containment; parsing stays stricter than its
+//! parser (which reads `010.0.0.0/16` as `10.0.0.0/16`), and host bits are
+//! refused rather than kept.
 
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
 
+use ipnet::Ipv4Net;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -16,10 +20,7 @@ use serde::{Deserialize, Serialize, Serializer};
 /// Host bits are never set: AWS rejects such blocks, so a value of this type
 /// is always one that the EC2 API would accept as a VPC or subnet block.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Ipv4Cidr {
-    addr: Ipv4Addr,
-    prefix: u8,
-}
+pub struct Ipv4Cidr(Ipv4Net);
 
 /// Why a CIDR block could not be parsed, built or subdivided.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -73,12 +74,6 @@ pub enum CidrError {
     },
 }
 
-/// The netmask for `prefix` as an integer; `prefix` must be at most 32.
-fn mask(prefix: u8) -> u32 {
-    // A shift by 32 is out of range for u32, and /0 means "no network bits".
-    u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0)
-}
-
 impl Ipv4Cidr {
     /// Builds a block from parts, enforcing the same rules as parsing.
     pub fn new(addr: Ipv4Addr, prefix: u8) -> Result<Self, CidrError> {
@@ -91,30 +86,24 @@ impl Ipv4Cidr {
         prefix: u8,
         input: impl FnOnce() -> String,
     ) -> Result<Self, CidrError> {
-        if prefix > 32 {
-            return Err(CidrError::PrefixOutOfRange { input: input() });
-        }
-        let network = Ipv4Addr::from(u32::from(addr) & mask(prefix));
-        if network != addr {
-            return Err(CidrError::HostBitsSet {
+        match Ipv4Net::new(addr, prefix) {
+            Err(_) => Err(CidrError::PrefixOutOfRange { input: input() }),
+            Ok(net) if net.trunc() != net => Err(CidrError::HostBitsSet {
                 input: input(),
-                network: Ipv4Cidr {
-                    addr: network,
-                    prefix,
-                },
-            });
+                network: Ipv4Cidr(net.trunc()),
+            }),
+            Ok(net) => Ok(Ipv4Cidr(net)),
         }
-        Ok(Ipv4Cidr { addr, prefix })
     }
 
     /// The base address of the block.
     pub fn addr(&self) -> Ipv4Addr {
-        self.addr
+        self.0.addr()
     }
 
     /// The prefix length, `0..=32`.
     pub fn prefix(&self) -> u8 {
-        self.prefix
+        self.0.prefix_len()
     }
 
     /// The address with host bits cleared.
@@ -122,7 +111,7 @@ impl Ipv4Cidr {
     /// Equal to [`addr`](Self::addr) because construction rejects host bits;
     /// kept so callers need not rely on that invariant.
     pub fn network(&self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.addr) & mask(self.prefix))
+        self.0.network()
     }
 
     /// Terraform's `cidrsubnet(self, newbits, netnum)`.
@@ -130,7 +119,7 @@ impl Ipv4Cidr {
     /// The result has prefix `self.prefix() + newbits`, and `netnum` (which
     /// must be below `2^newbits`) selects which of those subnets is returned.
     pub fn subnet(&self, newbits: u8, netnum: u32) -> Result<Ipv4Cidr, CidrError> {
-        let new_prefix = u16::from(self.prefix) + u16::from(newbits);
+        let new_prefix = u16::from(self.prefix()) + u16::from(newbits);
         if new_prefix > 32 {
             return Err(CidrError::PrefixOverflow {
                 cidr: *self,
@@ -148,20 +137,19 @@ impl Ipv4Cidr {
                 limit,
             });
         }
-        // Widened so that a shift of 32 (a /0 result) is well defined; the
-        // value fits in the host bits because netnum < 2^newbits.
+        // ipnet's subnet iterator has no O(1) nth: place the subnet directly. Widened so
+        // that a shift of 32 (a /0 result) is well defined; the value fits in the host
+        // bits because netnum < 2^newbits.
         let offset = (u64::from(netnum) << (32 - new_prefix)) as u32;
-        let new_prefix = new_prefix as u8;
-        Ok(Ipv4Cidr {
-            addr: Ipv4Addr::from(u32::from(self.network()) | offset),
-            prefix: new_prefix,
-        })
+        let addr = Ipv4Addr::from(u32::from(self.network()) | offset);
+        Ok(Ipv4Cidr(
+            Ipv4Net::new(addr, new_prefix as u8).expect("new_prefix <= 32 was checked"),
+        ))
     }
 
     /// Whether every address of `other` lies within `self`.
     pub fn contains(&self, other: &Ipv4Cidr) -> bool {
-        other.prefix >= self.prefix
-            && u32::from(other.addr) & mask(self.prefix) == u32::from(self.network())
+        self.0.contains(&other.0)
     }
 }
 
@@ -173,8 +161,8 @@ impl FromStr for Ipv4Cidr {
             input: s.to_owned(),
         };
         let (addr, prefix) = s.split_once('/').ok_or_else(malformed)?;
-        // Ipv4Addr's parser is already strict: exactly four decimal octets,
-        // no leading zeros (which some tools would read as octal).
+        // Ipv4Addr's parser is strict: exactly four decimal octets, no leading zeros
+        // (which some tools would read as octal; ipnet's parser accepts them).
         let addr: Ipv4Addr = addr.parse().map_err(|_| malformed())?;
         // u8's parser accepts a leading '+', and leading zeros are ambiguous
         // in the same way as in octets, so insist on plain decimal digits.
@@ -192,7 +180,7 @@ impl FromStr for Ipv4Cidr {
 
 impl fmt::Display for Ipv4Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
