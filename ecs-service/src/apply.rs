@@ -521,7 +521,15 @@ impl Service {
                 &existing.task_definition.id,
             ) {
                 (Action::NoOp, Some(arn)) => Ok(arn.clone()),
-                _ => self.task_definition.register(aws).await,
+                _ => {
+                    let arn = self.task_definition.register(aws).await?;
+                    // A new revision is what progress reports as made.
+                    progress.made(format_args!(
+                        "{} \"{}\" ({arn})",
+                        existing.task_definition.kind, existing.task_definition.name
+                    ));
+                    Ok::<_, Error>(arn)
+                }
             }
         };
         let (task_definition_arn, lb_parts) = tokio::try_join!(
