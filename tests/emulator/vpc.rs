@@ -447,7 +447,21 @@ async fn plan_is_empty_exactly_when_apply_changes_nothing() {
     let out = zone.outputs(&aws).await.unwrap().unwrap();
     assert_eq!(out.private_domain_name, Some(format!("{env}.local")));
 
-    zone.destroy(&aws).await.unwrap();
+    // Kinds turned off entirely: nothing of them is declared any more, and what is left of
+    // them still goes (the zone, 3 NAT gateways, their 3 addresses, the 3 zone tables), while
+    // one shared private table takes the private subnets.
+    let off = builder()
+        .public_subnet_map_public_ip_on_launch(true)
+        .nat_gateways(NatGateways::None)
+        .build()
+        .unwrap();
+    let change = plan_agrees_with_apply(&aws, &off, "zone and NAT gateways off").await;
+    assert_eq!(change.summary(), (1, 0, 10), "{change}");
+    let out = off.outputs(&aws).await.unwrap().unwrap();
+    assert!(out.nat_gateway_ids.is_empty());
+    assert_eq!(out.private_dns_zone_id, None);
+
+    off.destroy(&aws).await.unwrap();
     assert!(util::nothing_tagged(&aws, &env).await);
 }
 

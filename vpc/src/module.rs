@@ -88,6 +88,25 @@ impl Vpc {
             nats.insert(&spec.name, nat);
             nat_order.push(nat);
         }
+        if layout.nats.is_empty() {
+            // None wanted: NAT gateways and addresses left from before still go, the
+            // gateways first, before the subnets they sit in.
+            let env = &self.environment;
+            let eips = stack.track(EipKind, format!("{env}-nat-eip"), tags.clone(), (), |_| {});
+            let in_subnets = public.clone();
+            stack.track(
+                NatKind { wait: self.wait },
+                format!("{env}-nat-gateway"),
+                tags.clone(),
+                (),
+                move |r| {
+                    r.get(&eips);
+                    for h in &in_subnets {
+                        r.get(h);
+                    }
+                },
+            );
+        }
 
         let mut private_tables = Vec::new();
         for spec in &layout.route_tables {
@@ -125,6 +144,13 @@ impl Vpc {
                 vpc_id: vpc_id(r),
             })
         });
+        if zone.is_none() {
+            // Not wanted (any more): a zone made before still goes, before the VPC.
+            let domain = format!("{}.local", self.environment);
+            stack.track(ZoneKind, domain, tags.clone(), (), move |r| {
+                vpc_id(r);
+            });
+        }
 
         let ids = |handles: &[Handle<SubnetKind>]| {
             Ref::all(handles.iter().map(|h| h.output(|o| o.id.clone())))

@@ -478,6 +478,8 @@ async fn tags_travel_in_every_create_call() {
             ("DescribeRouteTables", 3),
             ("DescribeSubnets", 1),
             ("DescribeVpcs", 1),
+            // No hosted zone wanted, but one made before would still go: the kind is read.
+            ("ListHostedZonesByName", 1),
         ],
         "{report:#}"
     );
@@ -874,8 +876,9 @@ async fn the_declaration_wires_each_resource_to_what_it_reads() {
         .await
         .expect("declare");
 
-    // VPC, internet gateway, 6 subnets, Elastic IP, NAT gateway, 2 route tables.
-    assert_eq!(stack.len(), 12);
+    // VPC, internet gateway, 6 subnets, Elastic IP, NAT gateway, 2 route tables, and the
+    // hosted zone kind tracked (none wanted, any left from before goes).
+    assert_eq!(stack.len(), 13);
     let deps = |kind, name| stack.dependencies(kind, name);
     assert_eq!(
         deps("aws_nat_gateway", "blog-nat-gateway"),
@@ -933,8 +936,9 @@ async fn without_private_subnets_egress_is_known_at_once() {
         .expect("valid inputs");
     let mut stack = converge::Stack::new();
     let refs = net.declare_refs(&aws, &mut stack).await.expect("declare");
-    // VPC, internet gateway, 3 public subnets, the public route table: no NAT gateway.
-    assert_eq!(stack.len(), 6);
+    // VPC, internet gateway, 3 public subnets, the public route table: no NAT gateway; the
+    // NAT gateway, address and hosted zone kinds tracked.
+    assert_eq!(stack.len(), 9);
     let plan = stack.plan(&aws).await.expect("plan");
     assert!(plan.value(&refs.private_egress).is_known());
     assert_eq!(

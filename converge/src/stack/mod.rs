@@ -210,15 +210,48 @@ impl Stack {
         let mut deps = resolver.reads.into_inner();
         deps.sort_unstable();
         deps.dedup();
-        let index = self.nodes.len();
-        self.nodes.push(Box::new(ResourceNode {
+        self.push(ResourceNode {
             kind: Arc::new(kind),
             name: name.into(),
             tags,
             key,
-            desired: Arc::new(desired),
+            desired: Some(Arc::new(desired)),
             deps,
-        }));
+        })
+    }
+
+    /// Declares that resources of kind `kind` tagged `tags` may exist although none is
+    /// declared now (a NAT gateway after `NatGateways::None`): the kind is still read, so what
+    /// is left of it is deleted by apply and destroy (kinds with `PRUNE`), after the
+    /// resources `uses` reads would be. `name` is what the kind's read looks for; nothing is
+    /// planned or made for it.
+    pub fn track<R: Resource>(
+        &mut self,
+        kind: R,
+        name: impl Into<String>,
+        tags: Tags,
+        key: R::Key,
+        uses: impl Fn(&Resolver<'_>) + Send + Sync + 'static,
+    ) -> Handle<R> {
+        let unknown = vec![Value::AfterApply; self.nodes.len()];
+        let resolver = Resolver::new(&unknown);
+        uses(&resolver);
+        let mut deps = resolver.reads.into_inner();
+        deps.sort_unstable();
+        deps.dedup();
+        self.push(ResourceNode {
+            kind: Arc::new(kind),
+            name: name.into(),
+            tags,
+            key,
+            desired: None,
+            deps,
+        })
+    }
+
+    fn push<R: Resource>(&mut self, node: ResourceNode<R>) -> Handle<R> {
+        let index = self.nodes.len();
+        self.nodes.push(Box::new(node));
         Handle {
             index,
             _kind: PhantomData,

@@ -46,6 +46,8 @@ pub(crate) trait Node: Send + Sync {
     fn name(&self) -> &str;
     fn deps(&self) -> &[usize];
     fn replacement(&self) -> Replacement;
+    /// Whether the node only keeps its kind read (see `Stack::track`).
+    fn is_tracker(&self) -> bool;
     fn owner(&self) -> &str;
     /// The id of a resource just made, from its outputs.
     fn output_id(&self, outputs: &AnyArc) -> Option<String>;
@@ -83,8 +85,9 @@ pub(crate) struct ResourceNode<R: Resource> {
     pub name: String,
     pub tags: Tags,
     pub key: R::Key,
+    /// `None` for a tracker.
     #[allow(clippy::type_complexity)]
-    pub desired: Arc<dyn Fn(&Resolver<'_>) -> R::Desired + Send + Sync>,
+    pub desired: Option<Arc<dyn Fn(&Resolver<'_>) -> R::Desired + Send + Sync>>,
     pub deps: Vec<usize>,
 }
 
@@ -130,6 +133,9 @@ impl<R: Resource> Node for ResourceNode<R> {
     fn replacement(&self) -> Replacement {
         R::REPLACEMENT
     }
+    fn is_tracker(&self) -> bool {
+        self.desired.is_none()
+    }
     fn owner(&self) -> &str {
         self.tags.owner()
     }
@@ -169,6 +175,10 @@ impl<R: Resource> Node for ResourceNode<R> {
                 orphans: Vec::new(),
             };
             for (index, node) in &members {
+                if node.is_tracker() {
+                    read.found.push((*index, None));
+                    continue;
+                }
                 let mut mine = None;
                 let mut stranger = None;
                 for (j, o) in all.iter().enumerate() {
@@ -205,7 +215,16 @@ impl<R: Resource> Node for ResourceNode<R> {
     }
 
     fn decide(&self, observed: Option<&Observed>, resolver: &Resolver<'_>) -> Decision {
-        let desired = (self.desired)(resolver);
+        let Some(desired) = &self.desired else {
+            // A tracker: nothing to plan or make (the executor never asks).
+            return Decision {
+                change: Change::new(Action::NoOp, R::KIND, &self.name),
+                outputs: Value::AfterApply,
+                desired: Box::new(()),
+                delta: Delta::new(),
+            };
+        };
+        let desired = desired(resolver);
         let mut change = Change::new(Action::Create, R::KIND, &self.name);
         let (delta, outputs) = match observed {
             None => {

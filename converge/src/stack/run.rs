@@ -126,6 +126,10 @@ impl Stack {
         let mut outputs: Vec<Value<AnyArc>> = Vec::with_capacity(self.nodes.len());
         let mut plan = Plan::new();
         for (i, node) in self.nodes.iter().enumerate() {
+            if node.is_tracker() {
+                outputs.push(Value::AfterApply);
+                continue;
+            }
             let decision = node.decide(read.observed[i].as_ref(), &Resolver::new(&outputs));
             outputs.push(decision.outputs);
             plan.push(decision.change);
@@ -155,19 +159,27 @@ impl Stack {
         self.refuse_look_alikes(&read)?;
         let (planned, _) = self.decide_all(&read);
         events::planned(&planned.changes);
+        // Each node's planned action, trackers (which plan nothing) as no-ops.
+        let mut actions = planned.changes.iter().map(|c| c.action);
+        let planned_action: Vec<Action> = self
+            .nodes
+            .iter()
+            .map(|n| match n.is_tracker() {
+                true => Action::NoOp,
+                false => actions.next().unwrap_or(Action::NoOp),
+            })
+            .collect();
         let mut observed = read.observed;
         let mut doomed: Vec<Doomed> = Vec::new();
         let mut report = Deleted::default();
 
         // Replacements whose old resource must go first go before anything is made, those
         // that use others first.
-        let first: Vec<Doomed> = planned
-            .changes
+        let first: Vec<Doomed> = planned_action
             .iter()
             .enumerate()
-            .take(self.nodes.len())
-            .filter(|(i, c)| {
-                c.action == Action::Replace
+            .filter(|(i, action)| {
+                **action == Action::Replace
                     && self.nodes[*i].replacement() == Replacement::DeleteFirst
             })
             .filter_map(|(i, _)| {
@@ -196,6 +208,11 @@ impl Stack {
             if report.failures.is_empty() {
                 for i in 0..n {
                     let node = &self.nodes[i];
+                    if node.is_tracker() && !started[i] {
+                        started[i] = true;
+                        finished[i] = true;
+                        continue;
+                    }
                     if started[i] || !node.deps().iter().all(|&d| finished[d]) {
                         continue;
                     }
@@ -203,7 +220,7 @@ impl Stack {
                     let decision: Decision =
                         node.decide(observed[i].as_ref(), &Resolver::new(&outputs));
                     let mut change = decision.change.clone();
-                    if planned.changes[i].action == Action::Replace {
+                    if planned_action[i] == Action::Replace {
                         // The old one is already gone (or goes last): still a replacement.
                         change.action = Action::Replace;
                     }

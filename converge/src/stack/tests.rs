@@ -458,3 +458,19 @@ async fn create_first_replacement_deletes_the_old_one_after_its_users_moved() {
     assert!(moved.plan(&aws()).await.unwrap().plan().is_empty());
     assert_eq!(fake.names().len(), 4);
 }
+
+#[tokio::test]
+async fn a_tracked_kind_with_nothing_declared_still_loses_its_leftovers() {
+    let fake = Fake::default();
+    declare(&fake, 1).apply(&aws()).await.unwrap();
+    // Nothing of the kind declared: without a tracker the kind is not even read.
+    assert!(Stack::new().plan(&aws()).await.unwrap().plan().is_empty());
+    let mut tracked = Stack::new();
+    tracked.track(fake.clone(), "", tags(), (), |_| {});
+    let plan = tracked.plan(&aws()).await.unwrap().into_plan();
+    assert_eq!(plan.summary(), (0, 0, 4), "{plan}");
+    assert_eq!(plan.changes.len(), 4, "a tracker plans nothing for itself");
+    tracked.apply(&aws()).await.unwrap();
+    assert!(fake.names().is_empty());
+    assert!(tracked.plan(&aws()).await.unwrap().plan().is_empty());
+}
