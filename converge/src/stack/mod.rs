@@ -204,12 +204,9 @@ impl Stack {
         key: R::Key,
         desired: impl Fn(&Resolver<'_>) -> R::Desired + Send + Sync + 'static,
     ) -> Handle<R> {
-        let unknown = vec![Value::AfterApply; self.nodes.len()];
-        let resolver = Resolver::new(&unknown);
-        let _ = desired(&resolver);
-        let mut deps = resolver.reads.into_inner();
-        deps.sort_unstable();
-        deps.dedup();
+        let deps = self.reads_of(|r| {
+            let _ = desired(r);
+        });
         self.push(ResourceNode {
             kind: Arc::new(kind),
             name: name.into(),
@@ -233,12 +230,7 @@ impl Stack {
         key: R::Key,
         uses: impl Fn(&Resolver<'_>) + Send + Sync + 'static,
     ) -> Handle<R> {
-        let unknown = vec![Value::AfterApply; self.nodes.len()];
-        let resolver = Resolver::new(&unknown);
-        uses(&resolver);
-        let mut deps = resolver.reads.into_inner();
-        deps.sort_unstable();
-        deps.dedup();
+        let deps = self.reads_of(&uses);
         self.push(ResourceNode {
             kind: Arc::new(kind),
             name: name.into(),
@@ -247,6 +239,17 @@ impl Stack {
             desired: None,
             deps,
         })
+    }
+
+    /// The declared resources `f` reads: it is called with every output unknown.
+    fn reads_of(&self, f: impl FnOnce(&Resolver<'_>)) -> Vec<usize> {
+        let unknown = vec![Value::AfterApply; self.nodes.len()];
+        let resolver = Resolver::new(&unknown);
+        f(&resolver);
+        let mut deps = resolver.reads.into_inner();
+        deps.sort_unstable();
+        deps.dedup();
+        deps
     }
 
     fn push<R: Resource>(&mut self, node: ResourceNode<R>) -> Handle<R> {
