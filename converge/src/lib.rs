@@ -58,7 +58,10 @@ pub use plan::{Action, Change, Diff, Plan};
 pub use resource::{same_set, Address, Cx, Delta, Replacement, Resource, Wanted};
 pub use retry::{Retry, Transient};
 pub use stack::{Handle, Ref, Resolved, Resolver, Stack};
-pub use tags::{ec2_name, ec2_pairs, Tags, ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG};
+pub use tags::{
+    ec2_name, ec2_owned_by, ec2_owner, ec2_owner_filter, ec2_pairs, owners_of, Tags,
+    ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG,
+};
 pub use validate::{Invalid, Problem, MAX_ENVIRONMENT_LEN, MAX_EXTRA_TAGS};
 pub use value::{Value, AFTER_APPLY};
 pub use wait::Wait;

@@ -205,6 +205,35 @@ impl Tags {
     }
 }
 
+/// The owners of a kind's declared resources, each once (one per module instance in the
+/// stack), for a batched read.
+pub fn owners_of<K>(wanted: &[crate::Wanted<'_, K>]) -> Vec<String> {
+    let mut owners: Vec<String> = wanted.iter().map(|w| w.tags.owner().to_owned()).collect();
+    owners.sort();
+    owners.dedup();
+    owners
+}
+
+/// The EC2 filter that finds everything the declared resources' owners own, in one call.
+pub fn ec2_owner_filter<K>(wanted: &[crate::Wanted<'_, K>]) -> Filter {
+    Filter::builder()
+        .name(format!("tag:{OWNER_TAG}"))
+        .set_values(Some(owners_of(wanted)))
+        .build()
+}
+
+/// The ownership tag's value among EC2 tags.
+pub fn ec2_owner(tags: &[aws_sdk_ec2::types::Tag]) -> Option<String> {
+    ec2_pairs(tags)
+        .find(|(k, _)| *k == OWNER_TAG)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Whether EC2 tags name one of `owners` (the emulator ignores some tag filters).
+pub fn ec2_owned_by(tags: &[aws_sdk_ec2::types::Tag], owners: &[String]) -> bool {
+    ec2_owner(tags).is_some_and(|o| owners.contains(&o))
+}
+
 /// EC2 tags as `(key, value)` pairs.
 pub fn ec2_pairs(tags: &[aws_sdk_ec2::types::Tag]) -> impl Iterator<Item = (&str, &str)> {
     tags.iter()

@@ -62,14 +62,6 @@ impl<T> Value<T> {
         }
     }
 
-    /// The value as a plan shows it: its `Display`, or `(known after apply)`.
-    pub fn show(&self) -> String
-    where
-        T: fmt::Display,
-    {
-        self.to_string()
-    }
-
     /// The value that apply must have by now: every input of a resource is known once the
     /// resources it depends on are applied, so an unknown one here is a bug in a declaration
     /// (an input read conditionally), reported as an error rather than a panic.
@@ -78,17 +70,6 @@ impl<T> Value<T> {
             resource: what.to_owned(),
             reason: "an input was still unknown at apply (read every input unconditionally in a declaration)".to_owned(),
         })
-    }
-}
-
-impl<T> Value<Option<T>> {
-    /// `Known(None)` stays known; the rest as [`Value::map`].
-    pub fn transpose_known(self) -> Option<Value<T>> {
-        match self {
-            Value::Known(None) => None,
-            Value::Known(Some(v)) => Some(Value::Known(v)),
-            Value::AfterApply => Some(Value::AfterApply),
-        }
     }
 }
 

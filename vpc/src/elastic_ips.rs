@@ -7,8 +7,6 @@ use converge::{
     Wanted,
 };
 
-use crate::tags;
-
 /// The Elastic IP kind.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct EipKind;
@@ -44,20 +42,20 @@ impl Resource for EipKind {
         let out = aws
             .ec2()
             .describe_addresses()
-            .filters(tags::owner_filter(wanted))
+            .filters(converge::ec2_owner_filter(wanted))
             .send()
             .await
             .context("DescribeAddresses", KIND)?;
-        let owners = tags::owners(wanted);
+        let owners = converge::owners_of(wanted);
         Ok(out
             .addresses()
             .iter()
-            .filter(|a| tags::owned_by(a.tags(), &owners))
+            .filter(|a| converge::ec2_owned_by(a.tags(), &owners))
             .filter_map(|a| {
                 Some(FoundEip {
                     allocation_id: a.allocation_id()?.to_owned(),
                     name: ec2_name(a.tags()).unwrap_or_default().to_owned(),
-                    owner: tags::owner(a.tags()),
+                    owner: converge::ec2_owner(a.tags()),
                 })
             })
             .collect())

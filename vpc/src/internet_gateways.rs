@@ -8,8 +8,6 @@ use converge::{
     Value, Wanted,
 };
 
-use crate::tags;
-
 /// The internet gateway kind.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct IgwKind;
@@ -50,19 +48,19 @@ impl Resource for IgwKind {
         let out = aws
             .ec2()
             .describe_internet_gateways()
-            .filters(tags::owner_filter(wanted))
+            .filters(converge::ec2_owner_filter(wanted))
             .send()
             .await
             .context("DescribeInternetGateways", KIND)?;
-        let owners = tags::owners(wanted);
+        let owners = converge::owners_of(wanted);
         Ok(out
             .internet_gateways()
             .iter()
-            .filter(|g| tags::owned_by(g.tags(), &owners))
+            .filter(|g| converge::ec2_owned_by(g.tags(), &owners))
             .map(|g| FoundIgw {
                 id: g.internet_gateway_id().unwrap_or_default().to_owned(),
                 name: ec2_name(g.tags()).unwrap_or_default().to_owned(),
-                owner: tags::owner(g.tags()),
+                owner: converge::ec2_owner(g.tags()),
                 attached_to: g
                     .attachments()
                     .iter()

@@ -62,7 +62,6 @@ mod nat_gateways;
 mod outputs;
 mod route_tables;
 mod subnets;
-mod tags;
 mod vpcs;
 mod zones;
 

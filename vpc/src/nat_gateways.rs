@@ -12,8 +12,6 @@ use converge::{
     Value, Wait, Wanted,
 };
 
-use crate::tags;
-
 /// The NAT gateway kind, with how long its waits may take.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct NatKind {
@@ -62,21 +60,21 @@ impl Resource for NatKind {
         let out = aws
             .ec2()
             .describe_nat_gateways()
-            .filter(tags::owner_filter(wanted))
+            .filter(converge::ec2_owner_filter(wanted))
             .send()
             .await
             .context("DescribeNatGateways", KIND)?;
-        let owners = tags::owners(wanted);
+        let owners = converge::owners_of(wanted);
         Ok(out
             .nat_gateways()
             .iter()
             // The emulator ignores this tag filter; AWS lists deleted ones for an hour.
-            .filter(|n| tags::owned_by(n.tags(), &owners))
+            .filter(|n| converge::ec2_owned_by(n.tags(), &owners))
             .filter(|n| n.state() != Some(&NatGatewayState::Deleted))
             .map(|n| FoundNat {
                 id: n.nat_gateway_id().unwrap_or_default().to_owned(),
                 name: ec2_name(n.tags()).unwrap_or_default().to_owned(),
-                owner: tags::owner(n.tags()),
+                owner: converge::ec2_owner(n.tags()),
                 subnet_id: n.subnet_id().unwrap_or_default().to_owned(),
                 allocation_id: n
                     .nat_gateway_addresses()

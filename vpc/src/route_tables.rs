@@ -9,8 +9,6 @@ use converge::{
     Value, Wanted, AFTER_APPLY,
 };
 
-use crate::tags;
-
 /// The IPv4 default route every route table of the module manages.
 pub(crate) const DEFAULT_ROUTE: &str = "0.0.0.0/0";
 
@@ -113,19 +111,19 @@ impl Resource for RouteTableKind {
         let out = aws
             .ec2()
             .describe_route_tables()
-            .filters(tags::owner_filter(wanted))
+            .filters(converge::ec2_owner_filter(wanted))
             .send()
             .await
             .context("DescribeRouteTables", KIND)?;
-        let owners = tags::owners(wanted);
+        let owners = converge::owners_of(wanted);
         let mut found: Vec<FoundRouteTable> = out
             .route_tables()
             .iter()
-            .filter(|rt| tags::owned_by(rt.tags(), &owners))
+            .filter(|rt| converge::ec2_owned_by(rt.tags(), &owners))
             .map(|rt| FoundRouteTable {
                 id: rt.route_table_id().unwrap_or_default().to_owned(),
                 name: ec2_name(rt.tags()).unwrap_or_default().to_owned(),
-                owner: tags::owner(rt.tags()),
+                owner: converge::ec2_owner(rt.tags()),
                 vpc_id: rt.vpc_id().unwrap_or_default().to_owned(),
                 default_route: rt
                     .routes()

@@ -7,8 +7,6 @@ use converge::{
     Value, Wanted,
 };
 
-use crate::tags;
-
 /// The subnet kind.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct SubnetKind;
@@ -56,19 +54,19 @@ impl Resource for SubnetKind {
         let out = aws
             .ec2()
             .describe_subnets()
-            .filters(tags::owner_filter(wanted))
+            .filters(converge::ec2_owner_filter(wanted))
             .send()
             .await
             .context("DescribeSubnets", KIND)?;
-        let owners = tags::owners(wanted);
+        let owners = converge::owners_of(wanted);
         Ok(out
             .subnets()
             .iter()
-            .filter(|s| tags::owned_by(s.tags(), &owners))
+            .filter(|s| converge::ec2_owned_by(s.tags(), &owners))
             .map(|s| FoundSubnet {
                 id: s.subnet_id().unwrap_or_default().to_owned(),
                 name: ec2_name(s.tags()).unwrap_or_default().to_owned(),
-                owner: tags::owner(s.tags()),
+                owner: converge::ec2_owner(s.tags()),
                 vpc_id: s.vpc_id().unwrap_or_default().to_owned(),
                 az: s.availability_zone().unwrap_or_default().to_owned(),
                 cidr: s.cidr_block().unwrap_or_default().to_owned(),

@@ -7,8 +7,6 @@ use converge::{
     Value, Wanted, NAME_TAG,
 };
 
-use crate::tags;
-
 /// The VPC kind.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct VpcKind;
@@ -67,11 +65,11 @@ impl Resource for VpcKind {
             .send()
             .await
             .context("DescribeVpcs", KIND)?;
-        let owners = &tags::owners(wanted);
+        let owners = &converge::owners_of(wanted);
         let found = out.vpcs().iter().filter_map(|vpc| {
             let id = vpc.vpc_id()?.to_owned();
             Some(async move {
-                let owner = tags::owner(vpc.tags());
+                let owner = converge::ec2_owner(vpc.tags());
                 let ours = owner.as_ref().is_some_and(|o| owners.contains(o));
                 let (dns_support, dns_hostnames) = if ours {
                     tokio::try_join!(

@@ -9,7 +9,7 @@ use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, UserIdGrou
 
 use crate::plan::Diff;
 use crate::resource::{Cx, Delta, Resource, Wanted};
-use crate::{ec2_name, Aws, AwsResultExt, Error, Transient, Value, Wait, OWNER_TAG};
+use crate::{ec2_name, Aws, AwsResultExt, Error, Transient, Value, Wait};
 
 /// The security group kind.
 #[derive(Clone, Copy, Debug, Default)]
@@ -201,18 +201,11 @@ impl Resource for SecurityGroupKind {
     type Outputs = SecurityGroupOutputs;
 
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundGroup>, Error> {
-        let mut owners: Vec<String> = wanted.iter().map(|w| w.tags.owner().to_owned()).collect();
-        owners.sort();
-        owners.dedup();
+        let owners = crate::owners_of(wanted);
         let out = aws
             .ec2()
             .describe_security_groups()
-            .filters(
-                Filter::builder()
-                    .name(format!("tag:{OWNER_TAG}"))
-                    .set_values(Some(owners.clone()))
-                    .build(),
-            )
+            .filters(crate::ec2_owner_filter(wanted))
             .send()
             .await
             .context("DescribeSecurityGroups", owners.join(","))?;
@@ -224,12 +217,7 @@ impl Resource for SecurityGroupKind {
                 name: ec2_name(g.tags()).unwrap_or_default().to_owned(),
                 vpc_id: g.vpc_id().unwrap_or_default().to_owned(),
                 description: g.description().unwrap_or_default().to_owned(),
-                owner: g
-                    .tags()
-                    .iter()
-                    .find(|t| t.key() == Some(OWNER_TAG))
-                    .and_then(|t| t.value())
-                    .map(str::to_owned),
+                owner: crate::ec2_owner(g.tags()),
                 rules: g.ip_permissions().iter().flat_map(rules_of).collect(),
             })
             .collect())

@@ -266,7 +266,8 @@ impl Stack {
         self.nodes.iter().map(|n| (n.kind(), n.name()))
     }
 
-    /// The indices of the resources `index` reads, for tests of a declaration.
+    /// The kinds and names of the resources that `name` of `kind` reads, for tests of a
+    /// declaration.
     pub fn dependencies(&self, kind: &str, name: &str) -> Vec<(&'static str, &str)> {
         self.nodes
             .iter()

@@ -192,7 +192,7 @@ impl Stack {
             .collect();
         if !first.is_empty() {
             let deleted = self.delete_in_order(aws, first).await;
-            if let Some(err) = self.stopped(deleted, &mut report, Vec::new()) {
+            if let Some(err) = self.stopped(deleted, &mut report) {
                 return Err(err);
             }
         }
@@ -297,7 +297,7 @@ impl Stack {
                 c.id = a.id.clone();
                 plan.push(c);
             }
-            if let Some(err) = self.stopped(deleted, &mut report, Vec::new()) {
+            if let Some(err) = self.stopped(deleted, &mut report) {
                 return Err(err);
             }
         }
@@ -317,7 +317,7 @@ impl Stack {
             plan.push(c);
         }
         let mut report = Deleted::default();
-        match self.stopped(deleted, &mut report, Vec::new()) {
+        match self.stopped(deleted, &mut report) {
             Some(err) => Err(err),
             None => Ok(plan),
         }
@@ -469,15 +469,13 @@ impl Stack {
     }
 
     /// Folds a run of deletes into the report; the error when one failed.
-    fn stopped(&self, deleted: Deleted, report: &mut Deleted, more: Vec<Address>) -> Option<Error> {
+    fn stopped(&self, deleted: Deleted, report: &mut Deleted) -> Option<Error> {
         report.done.extend(deleted.done);
         report.failures.extend(deleted.failures);
         if report.failures.is_empty() {
             return None;
         }
-        let mut remaining = deleted.remaining;
-        remaining.extend(more);
-        Some(self.stop(std::mem::take(report), remaining))
+        Some(self.stop(std::mem::take(report), deleted.remaining))
     }
 
     fn stop(&self, report: Deleted, remaining: Vec<Address>) -> Error {
