@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use converge::{Invalid, Wait};
+use converge::{Invalid, Ref, Wait};
 use serde::{Deserialize, Serialize};
 use task_def::{Compatibility, ContainerDefinition, NetworkMode, TaskDefinition, Volume};
 
@@ -171,14 +171,14 @@ impl Default for LoadBalancer {
 pub struct Service {
     pub(crate) environment: String,
     pub(crate) service_name: String,
-    pub(crate) vpc_id: String,
-    pub(crate) vpc_cidr: String,
+    pub(crate) network: Network,
     pub(crate) cluster: String,
+    pub(crate) execution_role: Option<Ref<String>>,
+    pub(crate) depends_on: Vec<Ref<()>>,
     pub(crate) task_definition: TaskDefinition,
     pub(crate) launch_type: LaunchType,
     pub(crate) desired_count: i32,
     pub(crate) load_balancer: Option<LoadBalancer>,
-    pub(crate) subnets: Vec<String>,
     pub(crate) security_group_ids: Vec<String>,
     pub(crate) task_ingress: TaskIngress,
     pub(crate) ecs_service_role: Option<String>,
@@ -190,6 +190,20 @@ pub struct Service {
     pub(crate) tags: BTreeMap<String, String>,
     pub(crate) lb_name: String,
     pub(crate) wait: Wait,
+}
+
+/// Where the service lives: known values, or references to a network declared in the same
+/// stack.
+#[derive(Clone, Debug)]
+pub(crate) struct Network {
+    pub vpc_id: Ref<String>,
+    pub vpc_cidr: Ref<String>,
+    /// The tasks' subnets (awsvpc).
+    pub subnets: Ref<Vec<String>>,
+    /// The load balancer's subnets.
+    pub lb_subnets: Ref<Vec<String>>,
+    /// Known once the tasks' subnets can reach the internet (their images).
+    pub egress: Ref<()>,
 }
 
 impl Service {
@@ -231,7 +245,10 @@ pub struct ServiceBuilder {
     service_name: Option<String>,
     vpc_id: Option<String>,
     vpc_cidr: Option<String>,
+    network_refs: Option<vpc::VpcRefs>,
     cluster: Option<String>,
+    depends_on: Vec<Ref<()>>,
+    execution_role_ref: Option<Ref<String>>,
     task_definition: Option<TaskDefinition>,
     containers: Vec<ContainerDefinition>,
     containers_json_error: Option<Invalid>,
@@ -277,6 +294,14 @@ impl ServiceBuilder {
         }
         self
     }
+    /// The network as references to a `vpc` declared in the same stack
+    /// ([`vpc::Vpc::declare_refs`]): the tasks go in its private subnets, the load balancer
+    /// (when it gives no subnets) in its public ones, or its private ones when internal, and
+    /// the service starts once the private subnets' route to the NAT gateway exists.
+    pub fn network_refs(mut self, vpc: &vpc::VpcRefs) -> Self {
+        self.network_refs = Some(vpc.clone());
+        self
+    }
     /// The VPC's id.
     pub fn vpc_id(mut self, id: impl Into<String>) -> Self {
         self.vpc_id = Some(id.into());
@@ -290,6 +315,13 @@ impl ServiceBuilder {
     /// Required. The ECS cluster's name or ARN (`ecs_cluster_id`).
     pub fn cluster(mut self, cluster: impl Into<String>) -> Self {
         self.cluster = Some(cluster.into());
+        self
+    }
+    /// Something the service must wait for, though it reads no value of it (Terraform's
+    /// `depends_on`): e.g. the cluster declared in the same stack,
+    /// `cluster.done()`.
+    pub fn depends_on(mut self, ready: Ref<()>) -> Self {
+        self.depends_on.push(ready);
         self
     }
     /// A complete task definition. Alternatively give the containers and the task settings
@@ -334,6 +366,11 @@ impl ServiceBuilder {
     /// The task execution role (`awsvpc_task_execution_role_arn`).
     pub fn execution_role_arn(mut self, arn: impl Into<String>) -> Self {
         self.execution_role_arn = Some(arn.into());
+        self
+    }
+    /// The task execution role, as a reference to a role declared in the same stack.
+    pub fn execution_role_ref(mut self, arn: Ref<String>) -> Self {
+        self.execution_role_ref = Some(arn);
         self
     }
     /// Adds a task volume (`task_volumes`).
@@ -453,31 +490,32 @@ impl ServiceBuilder {
                 ),
             );
         }
+        let refs = self.network_refs.is_some();
         if mode == NetworkMode::Awsvpc {
             invalid.check(
-                !self.subnets.is_empty(),
+                !self.subnets.is_empty() || refs,
                 "subnets",
                 "awsvpc tasks need subnets (give `network` or `subnets`)",
             );
             invalid.check(
-                self.vpc_id.is_some(),
+                self.vpc_id.is_some() || refs,
                 "vpc_id",
                 "awsvpc tasks need the VPC (give `network` or `vpc_id`)",
             );
         }
         if let Some(lb) = &self.load_balancer {
             invalid.check(
-                self.vpc_id.is_some(),
+                self.vpc_id.is_some() || refs,
                 "vpc_id",
                 "a load balancer needs the VPC (give `network` or `vpc_id`)",
             );
             invalid.check(
-                self.vpc_cidr.is_some() || !lb.internal,
+                self.vpc_cidr.is_some() || refs || !lb.internal,
                 "vpc_cidr",
                 "an internal load balancer admits the VPC CIDR (give `network` or `vpc_cidr`)",
             );
             invalid.check(
-                lb.subnets.len() >= 2,
+                lb.subnets.len() >= 2 || (lb.subnets.is_empty() && refs),
                 "load_balancer.subnets",
                 "an application load balancer needs subnets in at least two availability zones",
             );
@@ -640,17 +678,47 @@ impl ServiceBuilder {
             }
         }
         invalid.into_result(())?;
+        let internal = self.load_balancer.as_ref().is_none_or(|lb| lb.internal);
+        let given_lb_subnets = self
+            .load_balancer
+            .as_ref()
+            .map(|lb| lb.subnets.clone())
+            .filter(|s| !s.is_empty());
+        let network = match &self.network_refs {
+            Some(vpc) => Network {
+                vpc_id: vpc.vpc_id.clone(),
+                vpc_cidr: vpc.vpc_cidr.clone(),
+                subnets: if self.subnets.is_empty() {
+                    vpc.private_subnets.clone()
+                } else {
+                    Ref::known(self.subnets.clone())
+                },
+                lb_subnets: match given_lb_subnets {
+                    Some(s) => Ref::known(s),
+                    None if internal => vpc.private_subnets.clone(),
+                    None => vpc.public_subnets.clone(),
+                },
+                egress: vpc.private_egress.clone(),
+            },
+            None => Network {
+                vpc_id: Ref::known(self.vpc_id.unwrap_or_default()),
+                vpc_cidr: Ref::known(self.vpc_cidr.unwrap_or_default()),
+                subnets: Ref::known(self.subnets.clone()),
+                lb_subnets: Ref::known(given_lb_subnets.unwrap_or_default()),
+                egress: Ref::known(()),
+            },
+        };
         Ok(Service {
             environment,
             service_name,
-            vpc_id: self.vpc_id.unwrap_or_default(),
-            vpc_cidr: self.vpc_cidr.unwrap_or_default(),
+            network,
             cluster: self.cluster.unwrap_or_default(),
+            execution_role: self.execution_role_ref,
+            depends_on: self.depends_on,
             task_definition: task_definition.expect("checked above"),
             launch_type: self.launch_type,
             desired_count: self.desired_count.unwrap_or(1),
             load_balancer: self.load_balancer,
-            subnets: self.subnets,
             security_group_ids: self.security_group_ids,
             task_ingress: self.task_ingress,
             ecs_service_role: self.ecs_service_role,

@@ -49,13 +49,14 @@
 //! # }
 //! ```
 
-mod apply;
-mod ecs_service;
 mod inputs;
-mod load_balancer;
+mod listeners;
+mod load_balancers;
+mod module;
 pub mod names;
 mod outputs;
-mod security_groups;
+mod services;
+mod target_groups;
 
 // The building blocks live in `converge`, where ecs-instances uses them too.
 pub use converge::{
@@ -66,4 +67,8 @@ pub use inputs::{
     HealthCheck, LaunchType, Listener, ListenerProtocol, LoadBalancer, Service, ServiceBuilder,
     TargetGroup, TaskIngress, DEFAULT_SSL_POLICY,
 };
+pub use listeners::{listener_name, ListenerKind, ListenerOutputs, ListenerSpec};
+pub use load_balancers::{LoadBalancerKind, LoadBalancerOutputs, LoadBalancerSpec};
 pub use outputs::ServiceOutputs;
+pub use services::{EcsServiceKind, EcsServiceOutputs, ServiceSpec, ServiceTarget};
+pub use target_groups::{TargetGroupKind, TargetGroupOutputs, TargetGroupSpec};

@@ -34,10 +34,8 @@ use aws_sdk_elasticloadbalancingv2::operation::create_target_group::CreateTarget
 use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::{
     DescribeLoadBalancersError, DescribeLoadBalancersOutput,
 };
-use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsError;
-use aws_sdk_elasticloadbalancingv2::types::error::{
-    LoadBalancerNotFoundException, TargetGroupNotFoundException,
-};
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsOutput;
+use aws_sdk_elasticloadbalancingv2::types::error::LoadBalancerNotFoundException;
 use aws_sdk_elasticloadbalancingv2::types::{
     ActionTypeEnum, Listener, LoadBalancer as ElbLoadBalancer, LoadBalancerSchemeEnum,
     LoadBalancerState, LoadBalancerStateEnum, LoadBalancerTypeEnum, ProtocolEnum, TargetGroup,
@@ -173,11 +171,14 @@ impl Nothing {
     }
 
     fn ec2(&self) -> Vec<Rule> {
-        let owner = self.id.owner.clone();
+        // The groups are read by ownership tag and, for look-alikes, by their names.
+        let (owner, full_name) = (self.id.owner.clone(), self.full_name.clone());
         let no_groups = mock!(Ec2::describe_security_groups)
             .match_requests(move |r| {
                 r.filters().iter().any(|f| {
-                    f.name() == Some("tag:ecs-modules:owner") && f.values() == [owner.as_str()]
+                    (f.name() == Some("tag:ecs-modules:owner") && f.values() == [owner.as_str()])
+                        || (f.name() == Some("group-name")
+                            && f.values().iter().all(|v| v.starts_with(full_name.as_str())))
                 })
             })
             .then_output(|| DescribeSecurityGroupsOutput::builder().build());
@@ -245,7 +246,11 @@ impl Nothing {
     }
 
     fn elbv2(&self) -> Vec<Rule> {
-        // By name (the find): none. By ARN (the wait after create): active at once.
+        // The listing: none of ours. By name (the listeners' read): none. By ARN (a wait
+        // after create): active at once.
+        let none_listed = mock!(Elbv2::describe_load_balancers)
+            .match_requests(|r| r.names().is_empty() && r.load_balancer_arns().is_empty())
+            .then_output(|| DescribeLoadBalancersOutput::builder().build());
         let no_lb = mock!(Elbv2::describe_load_balancers)
             .match_requests(|r| !r.names().is_empty())
             .then_error(|| {
@@ -267,18 +272,8 @@ impl Nothing {
                     .build()
             });
         let no_tg = mock!(Elbv2::describe_target_groups)
-            .match_requests(|r| !r.names().is_empty())
-            .then_error(|| {
-                DescribeTargetGroupsError::TargetGroupNotFoundException(
-                    TargetGroupNotFoundException::builder()
-                        .meta(
-                            ElbErrorMetadata::builder()
-                                .code("TargetGroupNotFound")
-                                .build(),
-                        )
-                        .build(),
-                )
-            });
+            .match_requests(|r| r.names().is_empty() && r.load_balancer_arn().is_none())
+            .then_output(|| DescribeTargetGroupsOutput::builder().build());
 
         let (id, ops, names) = (self.id.clone(), self.ops.clone(), self.names.clone());
         let create_lb = mock!(Elbv2::create_load_balancer)
@@ -341,7 +336,15 @@ impl Nothing {
                     .listeners(Listener::builder().listener_arn(LISTENER_ARN).build())
                     .build()
             });
-        vec![no_lb, active, no_tg, create_lb, create_tg, create_listener]
+        vec![
+            none_listed,
+            no_lb,
+            active,
+            no_tg,
+            create_lb,
+            create_tg,
+            create_listener,
+        ]
     }
 
     /// ECS rules; `first` come before the standard ones, so a test can answer a call its own

@@ -37,6 +37,7 @@
 
 mod container;
 pub mod json;
+mod kind;
 mod register;
 mod sdk;
 mod sizes;
@@ -49,6 +50,7 @@ pub use container::{
     Ulimit, AWSLOGS_OPTIONS,
 };
 pub use converge::{Error, Invalid, Problem};
+pub use kind::{TaskDefinitionKind, TaskDefinitionOutputs, TaskDefinitionSpec};
 pub use sizes::{fargate_accepts, FARGATE_CPU};
 pub use task::{
     Compatibility, NetworkMode, RuntimePlatform, TaskDefinition, TaskDefinitionBuilder, Volume,

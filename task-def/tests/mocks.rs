@@ -208,6 +208,7 @@ fn register_blog(revision: u32) -> Rule {
                 .task_definition(
                     ecs::TaskDefinition::builder()
                         .task_definition_arn(arn(FAMILY, revision))
+                        .revision(revision as i32)
                         .build(),
                 )
                 .build()
@@ -277,7 +278,25 @@ async fn same_definition_makes_no_call() {
 async fn a_changed_image_registers_a_new_revision() {
     let latest = latest_is(3, OLD_IMAGE);
     let register = register_blog(4);
-    let aws = aws(&[&latest, &register]);
+    // Once the new revision exists, the one it replaces (ours) is deregistered; the new one
+    // stays.
+    let (old, new) = (arn(FAMILY, 3), arn(FAMILY, 4));
+    let listed = [old.clone(), new.clone()];
+    let list = mock!(Ecs::list_task_definitions)
+        .match_requests(|r| r.family_prefix() == Some(FAMILY))
+        .then_output(move || {
+            ListTaskDefinitionsOutput::builder()
+                .set_task_definition_arns(Some(listed.to_vec()))
+                .build()
+        });
+    let describe_old = revision_tagged(old.clone(), owned_tags());
+    let deregister_old = {
+        let old = old.clone();
+        mock!(Ecs::deregister_task_definition)
+            .match_requests(move |r| r.task_definition() == Some(old.as_str()))
+            .then_output(|| DeregisterTaskDefinitionOutput::builder().build())
+    };
+    let aws = aws(&[&latest, &register, &list, &describe_old, &deregister_old]);
     let task = blog();
 
     let plan = task.plan(&aws).await.expect("plan");
@@ -287,11 +306,15 @@ async fn a_changed_image_registers_a_new_revision() {
     let fields: Vec<_> = change.diffs.iter().map(|d| d.field.as_str()).collect();
     assert_eq!(fields, ["container_definitions"], "{plan}");
 
-    assert_eq!(task.register(&aws).await.expect("register"), arn(FAMILY, 4));
+    assert_eq!(task.register(&aws).await.expect("register"), new);
     assert_eq!(register.num_calls(), 1);
+    assert_eq!(deregister_old.num_calls(), 1);
     assert_eq!(
         aws.calls().report().mutations(),
-        BTreeMap::from([("RegisterTaskDefinition", 1)])
+        BTreeMap::from([
+            ("DeregisterTaskDefinition", 1),
+            ("RegisterTaskDefinition", 1)
+        ])
     );
 }
 

@@ -208,7 +208,7 @@ fn is_conflict(err: &Error, id: &str) -> bool {
             return found.contains(id);
         }
         e = match cur {
-            Error::Incomplete { source, .. } => Some(source),
+            Error::Incomplete { source, .. } | Error::Stopped { source, .. } => Some(source),
             _ => None,
         };
     }

@@ -57,8 +57,9 @@ async fn register_once_then_only_on_change_then_deregister() {
         "{second}"
     );
 
+    // The replacement deregistered the revision it replaced, as Terraform does.
     let gone = v2.deregister(&aws).await.unwrap();
-    assert_eq!(gone, [first, second]);
+    assert_eq!(gone, [second]);
     let left = aws
         .ecs()
         .list_task_definitions()

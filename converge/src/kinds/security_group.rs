@@ -200,27 +200,50 @@ impl Resource for SecurityGroupKind {
     type Observed = FoundGroup;
     type Outputs = SecurityGroupOutputs;
 
+    /// Ours by their ownership tag (leftovers included) and, in the same round trip, any
+    /// group with a declared name: EC2 refuses a second group of that name in a VPC, so one
+    /// that is not ours must stop the plan before anything is made.
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundGroup>, Error> {
         let owners = crate::owners_of(wanted);
-        let out = aws
+        let names: Vec<String> = wanted.iter().map(|w| w.name.to_owned()).collect();
+        let by_owner = aws
             .ec2()
             .describe_security_groups()
             .filters(crate::ec2_owner_filter(wanted))
-            .send()
-            .await
-            .context("DescribeSecurityGroups", owners.join(","))?;
-        Ok(out
+            .send();
+        let by_name = aws
+            .ec2()
+            .describe_security_groups()
+            .filters(Filter::builder().name("group-name").set_values(Some(names)).build())
+            .send();
+        let (by_owner, by_name) = tokio::join!(by_owner, by_name);
+        let by_owner = by_owner.context("DescribeSecurityGroups", owners.join(","))?;
+        let by_name = by_name.context("DescribeSecurityGroups", owners.join(","))?;
+        let mut found: Vec<FoundGroup> = Vec::new();
+        for g in by_owner
             .security_groups()
             .iter()
-            .map(|g| FoundGroup {
-                id: g.group_id().unwrap_or_default().to_owned(),
-                name: ec2_name(g.tags()).unwrap_or_default().to_owned(),
+            .chain(by_name.security_groups())
+        {
+            let id = g.group_id().unwrap_or_default();
+            if found.iter().any(|f| f.id == id) {
+                continue;
+            }
+            found.push(FoundGroup {
+                id: id.to_owned(),
+                // The group name is what EC2 keeps unique; ours carry it as `Name` too.
+                name: g
+                    .group_name()
+                    .or_else(|| ec2_name(g.tags()))
+                    .unwrap_or_default()
+                    .to_owned(),
                 vpc_id: g.vpc_id().unwrap_or_default().to_owned(),
                 description: g.description().unwrap_or_default().to_owned(),
                 owner: crate::ec2_owner(g.tags()),
                 rules: g.ip_permissions().iter().flat_map(rules_of).collect(),
-            })
-            .collect())
+            });
+        }
+        Ok(found)
     }
 
     fn name<'o>(&self, o: &'o FoundGroup) -> &'o str {

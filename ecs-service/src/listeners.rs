@@ -1,0 +1,322 @@
+//! `aws_lb_listener`: a port of our load balancer forwarding to a target group. Found through
+//! its load balancer (by the load balancer's name) and owned with it: a listener on a load
+//! balancer of ours is ours.
+
+use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, Certificate, ProtocolEnum};
+use converge::{
+    Aws, AwsResultExt, Cx, Delta, Diff, Error, ProvideErrorMetadata, Resource, Value, Wanted,
+};
+
+use crate::load_balancers::elb_owners;
+
+/// The listener kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ListenerKind;
+
+/// What a listener should be.
+#[derive(Clone, Debug)]
+pub struct ListenerSpec {
+    /// Its load balancer.
+    pub load_balancer_arn: Value<String>,
+    /// The port.
+    pub port: i32,
+    /// `HTTP` or `HTTPS`.
+    pub protocol: String,
+    /// The certificate, for HTTPS.
+    pub certificate_arn: Option<String>,
+    /// The TLS policy, for HTTPS.
+    pub ssl_policy: Option<String>,
+    /// Where it forwards.
+    pub target_group_arn: Value<String>,
+}
+
+/// A listener as ELB has it.
+#[derive(Clone, Debug)]
+pub struct FoundListener {
+    /// `<load balancer>:<port>`.
+    name: String,
+    arn: String,
+    load_balancer_arn: String,
+    protocol: String,
+    certificate_arn: Option<String>,
+    ssl_policy: Option<String>,
+    target_group_arn: Option<String>,
+    /// The load balancer's owner.
+    owner: Option<String>,
+}
+
+/// A listener's outputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListenerOutputs {
+    /// Its ARN.
+    pub arn: String,
+}
+
+/// The name a listener answers to: its load balancer's and its port.
+pub fn listener_name(load_balancer: &str, port: i32) -> String {
+    format!("{load_balancer}:{port}")
+}
+
+fn resource(name: &str) -> String {
+    format!("{} \"{name}\"", ListenerKind::KIND)
+}
+
+fn forward(tg_arn: &str) -> Action {
+    Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .target_group_arn(tg_arn)
+        .build()
+}
+
+fn certificates(d: &ListenerSpec) -> Option<Vec<Certificate>> {
+    d.certificate_arn
+        .as_ref()
+        .map(|c| vec![Certificate::builder().certificate_arn(c).build()])
+}
+
+/// The listeners of one load balancer, by its name.
+async fn listeners_of(aws: &Aws, load_balancer: &str) -> Result<Vec<FoundListener>, Error> {
+    let out = aws
+        .elbv2()
+        .describe_load_balancers()
+        .names(load_balancer)
+        .send()
+        .await;
+    let out = match out {
+        Err(err) if err.code() == Some("LoadBalancerNotFound") => return Ok(Vec::new()),
+        other => other.context("DescribeLoadBalancers", load_balancer)?,
+    };
+    let Some(lb_arn) = out
+        .load_balancers()
+        .first()
+        .and_then(|l| l.load_balancer_arn())
+    else {
+        return Ok(Vec::new());
+    };
+    let arns = [lb_arn.to_owned()];
+    let (owners, listeners) = tokio::try_join!(
+        elb_owners(aws, &arns),
+        async {
+            aws.elbv2()
+                .describe_listeners()
+                .load_balancer_arn(lb_arn)
+                .send()
+                .await
+                .context("DescribeListeners", lb_arn)
+        }
+    )?;
+    let owner = owners.get(lb_arn).cloned();
+    Ok(listeners
+        .listeners()
+        .iter()
+        .map(|l| FoundListener {
+            name: listener_name(load_balancer, l.port().unwrap_or_default()),
+            arn: l.listener_arn().unwrap_or_default().to_owned(),
+            load_balancer_arn: lb_arn.to_owned(),
+            protocol: l
+                .protocol()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+            certificate_arn: l
+                .certificates()
+                .first()
+                .and_then(|c| c.certificate_arn())
+                .map(str::to_owned),
+            ssl_policy: l.ssl_policy().map(str::to_owned),
+            target_group_arn: l
+                .default_actions()
+                .iter()
+                .find_map(|a| a.target_group_arn().map(str::to_owned)),
+            owner: owner.clone(),
+        })
+        .collect())
+}
+
+#[async_trait]
+impl Resource for ListenerKind {
+    const KIND: &'static str = "aws_lb_listener";
+    const PRUNE: bool = true;
+    /// The load balancer's name.
+    type Key = String;
+    type Desired = ListenerSpec;
+    type Observed = FoundListener;
+    type Outputs = ListenerOutputs;
+
+    async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, String>]) -> Result<Vec<FoundListener>, Error> {
+        let mut lbs: Vec<&str> = wanted.iter().map(|w| w.key.as_str()).collect();
+        lbs.sort();
+        lbs.dedup();
+        let found =
+            futures::future::try_join_all(lbs.into_iter().map(|lb| listeners_of(aws, lb))).await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    fn name<'o>(&self, o: &'o FoundListener) -> &'o str {
+        &o.name
+    }
+
+    fn owner<'o>(&self, o: &'o FoundListener) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+
+    fn id(&self, o: &FoundListener) -> String {
+        o.arn.clone()
+    }
+
+    fn describe(&self, d: &ListenerSpec) -> Vec<Diff> {
+        let set = |field: &str, after: String| Diff {
+            field: field.into(),
+            before: None,
+            after: Some(after),
+        };
+        let mut out = vec![
+            set("port", d.port.to_string()),
+            set("protocol", d.protocol.clone()),
+            set("forward", d.target_group_arn.to_string()),
+        ];
+        if let Some(c) = &d.certificate_arn {
+            out.push(set("certificate_arn", c.clone()));
+        }
+        out
+    }
+
+    fn diff(&self, d: &ListenerSpec, o: &FoundListener) -> Delta {
+        let mut delta = Delta::new();
+        // A new load balancer has none of the old one's listeners.
+        delta.compare_fixed("load_balancer_arn", &o.load_balancer_arn, &d.load_balancer_arn);
+        delta.compare("protocol", &o.protocol, &Value::Known(d.protocol.clone()));
+        if o.certificate_arn != d.certificate_arn {
+            delta.update(
+                "certificate_arn",
+                o.certificate_arn.as_ref(),
+                d.certificate_arn.as_ref(),
+            );
+        }
+        if d.ssl_policy.is_some() && o.ssl_policy != d.ssl_policy {
+            delta.update("ssl_policy", o.ssl_policy.as_ref(), d.ssl_policy.as_ref());
+        }
+        let forward = o.target_group_arn.clone().unwrap_or_default();
+        delta.compare("forward", &forward, &d.target_group_arn);
+        delta
+    }
+
+    fn outputs(&self, o: &FoundListener) -> ListenerOutputs {
+        ListenerOutputs { arn: o.arn.clone() }
+    }
+
+    fn output_id(&self, out: &ListenerOutputs) -> Option<String> {
+        Some(out.arn.clone())
+    }
+
+    async fn create(&self, cx: Cx<'_>, d: &ListenerSpec) -> Result<ListenerOutputs, Error> {
+        let lb = d.load_balancer_arn.clone().require("the listener's load balancer")?;
+        let tg = d.target_group_arn.clone().require("the listener's target group")?;
+        let out = cx
+            .aws
+            .elbv2()
+            .create_listener()
+            .load_balancer_arn(lb)
+            .port(d.port)
+            .protocol(ProtocolEnum::from(d.protocol.as_str()))
+            .set_certificates(certificates(d))
+            .set_ssl_policy(d.ssl_policy.clone())
+            .default_actions(forward(&tg))
+            .set_tags(Some(cx.tags.elbv2(cx.name)))
+            .send()
+            .await
+            .context("CreateListener", resource(cx.name))?;
+        Ok(ListenerOutputs {
+            arn: out
+                .listeners()
+                .first()
+                .and_then(|l| l.listener_arn())
+                .unwrap_or_default()
+                .to_owned(),
+        })
+    }
+
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &ListenerSpec,
+        o: &FoundListener,
+        _delta: &Delta,
+    ) -> Result<ListenerOutputs, Error> {
+        let tg = d.target_group_arn.clone().require("the listener's target group")?;
+        cx.aws
+            .elbv2()
+            .modify_listener()
+            .listener_arn(&o.arn)
+            .protocol(ProtocolEnum::from(d.protocol.as_str()))
+            .set_certificates(certificates(d))
+            .set_ssl_policy(d.ssl_policy.clone())
+            .default_actions(forward(&tg))
+            .send()
+            .await
+            .context("ModifyListener", resource(cx.name))?;
+        Ok(self.outputs(o))
+    }
+
+    async fn delete(&self, cx: Cx<'_>, o: &FoundListener) -> Result<(), Error> {
+        let result = cx
+            .aws
+            .elbv2()
+            .delete_listener()
+            .listener_arn(&o.arn)
+            .send()
+            .await
+            .context("DeleteListener", resource(&o.name));
+        match result {
+            Err(err) if !err.is_not_found() => Err(err),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ListenerSpec {
+        ListenerSpec {
+            load_balancer_arn: Value::Known("arn:lb".into()),
+            port: 80,
+            protocol: "HTTP".into(),
+            certificate_arn: None,
+            ssl_policy: None,
+            target_group_arn: Value::Known("arn:tg".into()),
+        }
+    }
+
+    fn found() -> FoundListener {
+        FoundListener {
+            name: listener_name("blog-blog", 80),
+            arn: "arn:listener".into(),
+            load_balancer_arn: "arn:lb".into(),
+            protocol: "HTTP".into(),
+            certificate_arn: None,
+            ssl_policy: None,
+            target_group_arn: Some("arn:tg".into()),
+            owner: None,
+        }
+    }
+
+    #[test]
+    fn a_listener_moved_out_of_band_is_a_difference() {
+        assert!(ListenerKind.diff(&spec(), &found()).is_empty());
+        let moved = FoundListener {
+            target_group_arn: Some("arn:other".into()),
+            ..found()
+        };
+        let delta = ListenerKind.diff(&spec(), &moved);
+        assert_eq!(delta.diffs[0].field, "forward");
+        assert!(!delta.replace);
+        let new_lb = ListenerSpec {
+            load_balancer_arn: Value::AfterApply,
+            ..spec()
+        };
+        assert!(ListenerKind.diff(&new_lb, &found()).replace);
+    }
+}

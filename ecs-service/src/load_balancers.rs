@@ -1,0 +1,374 @@
+//! `aws_lb`: an application load balancer, found by name with its tags; every load balancer
+//! of a stack in one listing.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::types::{
+    LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum,
+};
+use converge::{
+    Aws, AwsResultExt, Cx, Delta, Diff, Error, ProvideErrorMetadata, Resource, Value, Wait,
+    Wanted, OWNER_TAG,
+};
+
+/// The load balancer kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LoadBalancerKind;
+
+/// What a load balancer should be.
+#[derive(Clone, Debug)]
+pub struct LoadBalancerSpec {
+    /// Internal, or internet-facing (fixed once made).
+    pub internal: bool,
+    /// Its subnets.
+    pub subnets: Value<Vec<String>>,
+    /// Its security groups.
+    pub security_groups: Value<Vec<String>>,
+    /// Whether a create waits until the load balancer is `active` (`--wait-steady`); nothing
+    /// else needs it to be.
+    pub wait_active: bool,
+    /// How long to wait for it to be active, or gone.
+    pub wait: Wait,
+}
+
+/// A load balancer as ELB has it.
+#[derive(Clone, Debug)]
+pub struct FoundLoadBalancer {
+    name: String,
+    arn: String,
+    dns_name: String,
+    zone_id: String,
+    internal: bool,
+    subnets: Vec<String>,
+    security_groups: Vec<String>,
+    owner: Option<String>,
+}
+
+/// A load balancer's outputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoadBalancerOutputs {
+    /// Its ARN.
+    pub arn: String,
+    /// Its DNS name.
+    pub dns_name: String,
+    /// Its Route 53 zone, for alias records.
+    pub zone_id: String,
+}
+
+fn resource(name: &str) -> String {
+    format!("{} \"{name}\"", LoadBalancerKind::KIND)
+}
+
+fn scheme(internal: bool) -> &'static str {
+    if internal {
+        "internal"
+    } else {
+        "internet-facing"
+    }
+}
+
+/// The ownership tag of each ARN (ELB answers at most 20 ARNs per call).
+pub(crate) async fn elb_owners(
+    aws: &Aws,
+    arns: &[String],
+) -> Result<HashMap<String, String>, Error> {
+    let mut owners = HashMap::new();
+    for chunk in arns.chunks(20) {
+        let out = aws
+            .elbv2()
+            .describe_tags()
+            .set_resource_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .context("DescribeTags", chunk.join(","))?;
+        for d in out.tag_descriptions() {
+            let owner = d
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some(OWNER_TAG))
+                .and_then(|t| t.value());
+            if let (Some(arn), Some(owner)) = (d.resource_arn(), owner) {
+                owners.insert(arn.to_owned(), owner.to_owned());
+            }
+        }
+    }
+    Ok(owners)
+}
+
+/// Waits until the load balancer is active; `failed` is an error.
+pub(crate) async fn wait_active(aws: &Aws, wait: &Wait, arn: &str) -> Result<(), Error> {
+    wait.until(&format!("load balancer {arn} to be active"), || async {
+        let out = aws
+            .elbv2()
+            .describe_load_balancers()
+            .load_balancer_arns(arn)
+            .send()
+            .await
+            .context("DescribeLoadBalancers", arn)?;
+        let state = out
+            .load_balancers()
+            .first()
+            .and_then(|l| l.state())
+            .and_then(|s| s.code().cloned());
+        match state {
+            Some(LoadBalancerStateEnum::Active) => Ok(Some(())),
+            Some(LoadBalancerStateEnum::Failed) => Err(Error::Failed {
+                resource: format!("{} {arn}", LoadBalancerKind::KIND),
+                reason: "state failed".to_owned(),
+            }),
+            _ => Ok(None),
+        }
+    })
+    .await
+}
+
+#[async_trait]
+impl Resource for LoadBalancerKind {
+    const KIND: &'static str = "aws_lb";
+    type Key = ();
+    type Desired = LoadBalancerSpec;
+    type Observed = FoundLoadBalancer;
+    type Outputs = LoadBalancerOutputs;
+
+    /// One listing (a name filter fails as a whole when one name is missing), then the tags
+    /// of the ones declared.
+    async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundLoadBalancer>, Error> {
+        let mut found = Vec::new();
+        let mut pages = aws
+            .elbv2()
+            .describe_load_balancers()
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.context("DescribeLoadBalancers", "(all)")?;
+            for lb in page.load_balancers() {
+                let name = lb.load_balancer_name().unwrap_or_default();
+                if !wanted.iter().any(|w| w.name == name) {
+                    continue;
+                }
+                found.push(FoundLoadBalancer {
+                    name: name.to_owned(),
+                    arn: lb.load_balancer_arn().unwrap_or_default().to_owned(),
+                    dns_name: lb.dns_name().unwrap_or_default().to_owned(),
+                    zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_owned(),
+                    internal: lb.scheme() == Some(&LoadBalancerSchemeEnum::Internal),
+                    subnets: lb
+                        .availability_zones()
+                        .iter()
+                        .filter_map(|z| z.subnet_id().map(str::to_owned))
+                        .collect(),
+                    security_groups: lb.security_groups().to_vec(),
+                    owner: None,
+                });
+            }
+        }
+        if !found.is_empty() {
+            let arns: Vec<String> = found.iter().map(|l| l.arn.clone()).collect();
+            let owners = elb_owners(aws, &arns).await?;
+            for lb in &mut found {
+                lb.owner = owners.get(&lb.arn).cloned();
+            }
+        }
+        Ok(found)
+    }
+
+    fn name<'o>(&self, o: &'o FoundLoadBalancer) -> &'o str {
+        &o.name
+    }
+
+    fn owner<'o>(&self, o: &'o FoundLoadBalancer) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+
+    fn id(&self, o: &FoundLoadBalancer) -> String {
+        o.arn.clone()
+    }
+
+    fn describe(&self, d: &LoadBalancerSpec) -> Vec<Diff> {
+        let set = |field: &str, after: String| Diff {
+            field: field.into(),
+            before: None,
+            after: Some(after),
+        };
+        vec![
+            set("scheme", scheme(d.internal).into()),
+            set("subnets", d.subnets.as_ref().map(|s| s.join(",")).to_string()),
+            set(
+                "security_groups",
+                d.security_groups.as_ref().map(|s| s.join(",")).to_string(),
+            ),
+        ]
+    }
+
+    fn diff(&self, d: &LoadBalancerSpec, o: &FoundLoadBalancer) -> Delta {
+        let mut delta = Delta::new();
+        delta.compare_fixed(
+            "scheme",
+            &scheme(o.internal).to_owned(),
+            &Value::Known(scheme(d.internal).to_owned()),
+        );
+        delta.compare_set("subnets", &o.subnets, &d.subnets);
+        delta.compare_set("security_groups", &o.security_groups, &d.security_groups);
+        delta
+    }
+
+    fn outputs(&self, o: &FoundLoadBalancer) -> LoadBalancerOutputs {
+        LoadBalancerOutputs {
+            arn: o.arn.clone(),
+            dns_name: o.dns_name.clone(),
+            zone_id: o.zone_id.clone(),
+        }
+    }
+
+    fn output_id(&self, out: &LoadBalancerOutputs) -> Option<String> {
+        Some(out.arn.clone())
+    }
+
+    async fn create(&self, cx: Cx<'_>, d: &LoadBalancerSpec) -> Result<LoadBalancerOutputs, Error> {
+        let subnets = d.subnets.clone().require("the load balancer's subnets")?;
+        let groups = d
+            .security_groups
+            .clone()
+            .require("the load balancer's security groups")?;
+        let out = cx
+            .aws
+            .elbv2()
+            .create_load_balancer()
+            .name(cx.name)
+            .r#type(LoadBalancerTypeEnum::Application)
+            .scheme(LoadBalancerSchemeEnum::from(scheme(d.internal)))
+            .set_subnets(Some(subnets))
+            .set_security_groups(Some(groups))
+            .set_tags(Some(cx.tags.elbv2(cx.name)))
+            .send()
+            .await
+            .context("CreateLoadBalancer", resource(cx.name))?;
+        let lb = out.load_balancers().first();
+        let made = LoadBalancerOutputs {
+            arn: lb
+                .and_then(|l| l.load_balancer_arn())
+                .unwrap_or_default()
+                .to_owned(),
+            dns_name: lb.and_then(|l| l.dns_name()).unwrap_or_default().to_owned(),
+            zone_id: lb
+                .and_then(|l| l.canonical_hosted_zone_id())
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        if d.wait_active {
+            wait_active(cx.aws, &d.wait, &made.arn).await?;
+        }
+        Ok(made)
+    }
+
+    /// Subnets and security groups change in place.
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &LoadBalancerSpec,
+        o: &FoundLoadBalancer,
+        delta: &Delta,
+    ) -> Result<LoadBalancerOutputs, Error> {
+        let changed = |field: &str| delta.diffs.iter().any(|x| x.field == field);
+        if changed("subnets") {
+            cx.aws
+                .elbv2()
+                .set_subnets()
+                .load_balancer_arn(&o.arn)
+                .set_subnets(Some(d.subnets.clone().require("subnets")?))
+                .send()
+                .await
+                .context("SetSubnets", resource(cx.name))?;
+        }
+        if changed("security_groups") {
+            cx.aws
+                .elbv2()
+                .set_security_groups()
+                .load_balancer_arn(&o.arn)
+                .set_security_groups(Some(d.security_groups.clone().require("security groups")?))
+                .send()
+                .await
+                .context("SetSecurityGroups", resource(cx.name))?;
+        }
+        Ok(self.outputs(o))
+    }
+
+    /// Deletes the load balancer and waits until it is gone, so its network interfaces release
+    /// the security groups and subnets (its listeners go with it).
+    async fn delete(&self, cx: Cx<'_>, o: &FoundLoadBalancer) -> Result<(), Error> {
+        let aws = cx.aws;
+        aws.elbv2()
+            .delete_load_balancer()
+            .load_balancer_arn(&o.arn)
+            .send()
+            .await
+            .context("DeleteLoadBalancer", resource(cx.name))?;
+        Wait::default()
+            .until(&format!("load balancer {} to be deleted", o.arn), || async {
+                let out = aws
+                    .elbv2()
+                    .describe_load_balancers()
+                    .load_balancer_arns(&o.arn)
+                    .send()
+                    .await;
+                match out {
+                    Err(err) if err.code() == Some("LoadBalancerNotFound") => Ok(Some(())),
+                    Err(err) => Err(err).context("DescribeLoadBalancers", &o.arn),
+                    Ok(out) => Ok(out.load_balancers().is_empty().then_some(())),
+                }
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found() -> FoundLoadBalancer {
+        FoundLoadBalancer {
+            name: "blog-blog".into(),
+            arn: "arn:lb".into(),
+            dns_name: "blog.elb.amazonaws.com".into(),
+            zone_id: "Z1".into(),
+            internal: false,
+            subnets: vec!["subnet-a".into(), "subnet-b".into()],
+            security_groups: vec!["sg-1".into()],
+            owner: None,
+        }
+    }
+
+    fn spec() -> LoadBalancerSpec {
+        LoadBalancerSpec {
+            internal: false,
+            subnets: Value::Known(vec!["subnet-b".into(), "subnet-a".into()]),
+            security_groups: Value::Known(vec!["sg-1".into()]),
+            wait_active: false,
+            wait: Wait::default(),
+        }
+    }
+
+    #[test]
+    fn scheme_replaces_and_groups_update_in_place() {
+        assert!(LoadBalancerKind.diff(&spec(), &found()).is_empty());
+        let internal = LoadBalancerSpec {
+            internal: true,
+            ..spec()
+        };
+        assert!(LoadBalancerKind.diff(&internal, &found()).replace);
+        let moved = LoadBalancerSpec {
+            security_groups: Value::Known(vec!["sg-2".into()]),
+            ..spec()
+        };
+        let delta = LoadBalancerKind.diff(&moved, &found());
+        assert!(!delta.replace);
+        assert_eq!(delta.diffs[0].field, "security_groups");
+        let unknown = LoadBalancerSpec {
+            security_groups: Value::AfterApply,
+            ..spec()
+        };
+        assert_eq!(LoadBalancerKind.diff(&unknown, &found()).diffs.len(), 1);
+    }
+}

@@ -1,0 +1,375 @@
+//! The service as declarations: security groups, load balancer, target group, listener, task
+//! definition and ECS service in one stack, each starting as soon as what it reads exists.
+
+use async_trait::async_trait;
+use converge::kinds::{IngressRule, Peer, SecurityGroupKind, SecurityGroupSpec};
+use converge::{Aws, Error, Module, Plan, Ref, Stack, Tags, Value};
+use task_def::{NetworkMode, TaskDefinitionKind, TaskDefinitionSpec};
+
+use crate::inputs::{ListenerProtocol, Service, TaskIngress, DEFAULT_SSL_POLICY};
+use crate::listeners::{listener_name, ListenerKind, ListenerSpec};
+use crate::load_balancers::{LoadBalancerKind, LoadBalancerSpec};
+use crate::names::{shorten, MAX_LB_NAME};
+use crate::outputs::ServiceOutputs;
+use crate::services::{EcsServiceKind, ServiceSpec, ServiceTarget};
+use crate::target_groups::{TargetGroupKind, TargetGroupSpec};
+
+fn protocol(p: ListenerProtocol) -> &'static str {
+    match p {
+        ListenerProtocol::Http => "HTTP",
+        ListenerProtocol::Https => "HTTPS",
+    }
+}
+
+impl Service {
+    pub(crate) fn tags(&self) -> Tags {
+        Tags::for_instance("ecs-service", &self.environment, &self.full_name())
+            .with_extra(self.tags.clone())
+    }
+
+    fn alb_sg_name(&self) -> String {
+        format!("{}-alb-sg", self.full_name())
+    }
+
+    fn task_sg_name(&self) -> String {
+        format!("{}-task-sg", self.full_name())
+    }
+
+    /// The target group's two names: a replacement takes the one not in use, since the old one
+    /// must live until the listener and the service have moved.
+    fn tg_names(&self) -> [String; 2] {
+        [
+            self.lb_name.clone(),
+            shorten(&format!("{}-b", self.full_name()), MAX_LB_NAME),
+        ]
+    }
+
+    fn target_type(&self) -> &'static str {
+        if self.network_mode() == NetworkMode::Awsvpc {
+            "ip"
+        } else {
+            "instance"
+        }
+    }
+
+    /// The containers' ports, for the tasks' group when no load balancer fronts them.
+    fn container_ports(&self) -> Vec<i32> {
+        let mut ports: Vec<i32> = self
+            .task_definition
+            .containers()
+            .iter()
+            .flat_map(|c| c.port_mappings.iter().map(|p| p.container_port))
+            .collect();
+        ports.sort();
+        ports.dedup();
+        ports
+    }
+
+    /// Adds the service's resources to `stack`; what it reads from other modules (the
+    /// network, the execution role, `depends_on`) may be declared in the same stack.
+    pub fn declare_refs(&self, stack: &mut Stack) -> Ref<ServiceOutputs> {
+        let tags = self.tags();
+        let net = self.network.clone();
+
+        // The load balancer's group admits its clients; the tasks' group admits the load
+        // balancer (or the VPC).
+        let alb_sg = self.load_balancer.as_ref().map(|lb| {
+            let (vpc_id, cidr) = (net.vpc_id.clone(), net.vpc_cidr.clone());
+            let (internal, whitelist, port) =
+                (lb.internal, lb.whitelist.clone(), lb.listener.port);
+            stack.add(
+                SecurityGroupKind,
+                self.alb_sg_name(),
+                tags.clone(),
+                (),
+                move |r| {
+                    let sources: Vec<Value<String>> = if internal {
+                        vec![r.value(&cidr)]
+                    } else {
+                        whitelist.iter().cloned().map(Value::Known).collect()
+                    };
+                    SecurityGroupSpec {
+                        vpc_id: r.value(&vpc_id),
+                        description: "controls access to the application load balancer".into(),
+                        ingress: sources
+                            .into_iter()
+                            .map(|c| IngressRule {
+                                from: port,
+                                to: port,
+                                peer: c.map(Peer::Cidr),
+                            })
+                            .collect(),
+                    }
+                },
+            )
+        });
+        let task_sg = (self.network_mode() == NetworkMode::Awsvpc).then(|| {
+            let (vpc_id, cidr) = (net.vpc_id.clone(), net.vpc_cidr.clone());
+            let ingress = self.task_ingress.clone();
+            let lb_port = self
+                .load_balancer
+                .as_ref()
+                .map(|lb| lb.target_group.container_port);
+            let ports = self.container_ports();
+            stack.add(
+                SecurityGroupKind,
+                self.task_sg_name(),
+                tags.clone(),
+                (),
+                move |r| {
+                    let rules = match (&ingress, lb_port, alb_sg) {
+                        (TaskIngress::VpcCidrAllTcp, _, _) => vec![IngressRule {
+                            from: 0,
+                            to: 65535,
+                            peer: r.value(&cidr).map(Peer::Cidr),
+                        }],
+                        (TaskIngress::LoadBalancerOnly, Some(port), Some(alb)) => {
+                            vec![IngressRule {
+                                from: port,
+                                to: port,
+                                peer: r.get(&alb).map(|o| Peer::Group(o.id.clone())),
+                            }]
+                        }
+                        (TaskIngress::LoadBalancerOnly, _, _) => ports
+                            .iter()
+                            .map(|&p| IngressRule {
+                                from: p,
+                                to: p,
+                                peer: r.value(&cidr).map(Peer::Cidr),
+                            })
+                            .collect(),
+                    };
+                    SecurityGroupSpec {
+                        vpc_id: r.value(&vpc_id),
+                        description: "controls access to the service's tasks".into(),
+                        ingress: rules,
+                    }
+                },
+            )
+        });
+
+        // Load balancer, target group and listener.
+        let front = self.load_balancer.as_ref().map(|want| {
+            let alb_sg = alb_sg.expect("declared with the load balancer");
+            let extra_groups = want.security_group_ids.clone();
+            let lb_subnets = net.lb_subnets.clone();
+            let spec_of = {
+                let internal = want.internal;
+                let wait_active = self.steady_state.is_some();
+                let wait = self.wait;
+                move |r: &converge::Resolver<'_>| LoadBalancerSpec {
+                    internal,
+                    subnets: r.value(&lb_subnets),
+                    security_groups: r.get(&alb_sg).map(|o| {
+                        let mut groups = vec![o.id.clone()];
+                        groups.extend(extra_groups.iter().cloned());
+                        groups
+                    }),
+                    wait_active,
+                    wait,
+                }
+            };
+            let lb = stack.add(LoadBalancerKind, &self.lb_name, tags.clone(), (), spec_of);
+
+            let [tg_name, alt_name] = self.tg_names();
+            let vpc_id = net.vpc_id.clone();
+            let tg_spec = TargetGroupSpec {
+                alt_name: alt_name.clone(),
+                port: want.target_group.host_port,
+                protocol: protocol(want.target_group.protocol).into(),
+                target_type: self.target_type().into(),
+                vpc_id: Value::AfterApply,
+                health_check: want.health_check.clone(),
+                deregistration_delay: want.target_group.deregistration_delay,
+            };
+            let tg = stack.add(TargetGroupKind, tg_name, tags.clone(), alt_name, move |r| {
+                TargetGroupSpec {
+                    vpc_id: r.value(&vpc_id),
+                    ..tg_spec.clone()
+                }
+            });
+
+            let certificate_arn = want.listener.certificate_arn.clone();
+            let ssl_policy = certificate_arn.as_ref().map(|_| {
+                want.listener
+                    .ssl_policy
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_SSL_POLICY.to_owned())
+            });
+            let (port, listener_protocol) = (want.listener.port, protocol(want.listener.protocol));
+            let listener = stack.add(
+                ListenerKind,
+                listener_name(&self.lb_name, port),
+                tags.clone(),
+                self.lb_name.clone(),
+                move |r| ListenerSpec {
+                    load_balancer_arn: r.get(&lb).map(|o| o.arn.clone()),
+                    port,
+                    protocol: listener_protocol.into(),
+                    certificate_arn: certificate_arn.clone(),
+                    ssl_policy: ssl_policy.clone(),
+                    target_group_arn: r.get(&tg).map(|o| o.arn.clone()),
+                },
+            );
+            (lb, tg, listener)
+        });
+
+        let task = {
+            let role = self.execution_role.clone();
+            let definition = self.task_definition.clone();
+            stack.add(
+                TaskDefinitionKind,
+                definition.family().to_owned(),
+                definition.tags(),
+                (),
+                move |r| TaskDefinitionSpec {
+                    execution_role_arn: role.as_ref().map(|role| r.value(role)),
+                    ..TaskDefinitionSpec::new(definition.clone())
+                },
+            )
+        };
+
+        let service = {
+            let base = ServiceSpec {
+                cluster: self.cluster.clone(),
+                task_definition: Value::AfterApply,
+                desired_count: self.desired_count,
+                launch_type: self.launch_type,
+                awsvpc: None,
+                target: None,
+                health_check_grace_period: self
+                    .load_balancer
+                    .as_ref()
+                    .and_then(|lb| lb.health_check_grace_period_seconds),
+                circuit_breaker: self.circuit_breaker,
+                minimum_healthy_percent: self.minimum_healthy_percent,
+                maximum_percent: self.maximum_percent,
+                propagate_tags: self.propagate_tags,
+                role: self.ecs_service_role.clone(),
+                steady_state: self.steady_state,
+            };
+            let target = self.target();
+            let subnets = net.subnets.clone();
+            let egress = net.egress.clone();
+            let extra_groups = self.security_group_ids.clone();
+            let depends_on = self.depends_on.clone();
+            stack.add(
+                EcsServiceKind,
+                &self.service_name,
+                tags.clone(),
+                self.cluster.clone(),
+                move |r| {
+                    // Not values, an order: tasks must pull their image through the NAT
+                    // gateway, and ECS needs the target group on a listener.
+                    let _ = r.value(&egress);
+                    for d in &depends_on {
+                        let _ = r.value(d);
+                    }
+                    if let Some((_, _, listener)) = &front {
+                        let _ = r.get(listener);
+                    }
+                    ServiceSpec {
+                        task_definition: r.get(&task).map(|o| o.arn.clone()),
+                        awsvpc: task_sg.map(|sg| {
+                            let groups = r.get(&sg).map(|o| {
+                                let mut groups = vec![o.id.clone()];
+                                groups.extend(extra_groups.iter().cloned());
+                                groups
+                            });
+                            (r.value(&subnets), groups)
+                        }),
+                        target: front.zip(target.clone()).map(|((_, tg, _), (name, port))| {
+                            ServiceTarget {
+                                target_group_arn: r.get(&tg).map(|o| o.arn.clone()),
+                                container_name: name,
+                                container_port: port,
+                            }
+                        }),
+                        ..base.clone()
+                    }
+                },
+            )
+        };
+
+        let scheme_port = self.load_balancer.as_ref().map(|lb| {
+            let (scheme, default_port) = match lb.listener.protocol {
+                ListenerProtocol::Http => ("http", 80),
+                ListenerProtocol::Https => ("https", 443),
+            };
+            (scheme, (lb.listener.port != default_port).then_some(lb.listener.port))
+        });
+        Ref::new(move |r| {
+            // Every handle is read before any is judged, so the reads are all recorded.
+            let service = r.get(&service);
+            let task = r.get(&task);
+            let task_sg = task_sg.map(|h| r.get(&h));
+            let alb_sg = alb_sg.map(|h| r.get(&h));
+            let front = front.map(|(lb, tg, l)| (r.get(&lb), r.get(&tg), r.get(&l)));
+            let (Value::Known(service), Value::Known(task)) = (service, task) else {
+                return Value::AfterApply;
+            };
+            let task_sg = match task_sg {
+                Some(Value::AfterApply) => return Value::AfterApply,
+                other => other.and_then(Value::into_known).map(|o| o.id.clone()),
+            };
+            let (alb_sg, front) = match (alb_sg, front) {
+                (Some(Value::Known(sg)), Some((Value::Known(lb), Value::Known(tg), Value::Known(l)))) => {
+                    (Some(sg.id.clone()), Some((lb, tg, l)))
+                }
+                (None, None) => (None, None),
+                _ => return Value::AfterApply,
+            };
+            let service_url = front.zip(scheme_port).map(|((lb, _, _), (scheme, port))| match port {
+                Some(port) => format!("{scheme}://{}:{port}", lb.dns_name),
+                None => format!("{scheme}://{}", lb.dns_name),
+            });
+            Value::Known(ServiceOutputs {
+                service_url,
+                lb_dns_name: front.map(|(lb, _, _)| lb.dns_name.clone()),
+                lb_arn: front.map(|(lb, _, _)| lb.arn.clone()),
+                lb_zone_id: front.map(|(lb, _, _)| lb.zone_id.clone()),
+                task_definition_arn: task.arn.clone(),
+                lb_target_group_arn: front.map(|(_, tg, _)| tg.arn.clone()),
+                lb_listener_arn: front.map(|(_, _, l)| l.arn.clone()),
+                lb_security_group_id: alb_sg,
+                service_arn: service.arn.clone(),
+                service_name: service.name.clone(),
+                task_security_group_id: task_sg,
+            })
+        })
+    }
+
+    /// What [`apply`](Service::apply) would change.
+    pub async fn plan(&self, aws: &Aws) -> Result<Plan, Error> {
+        Module::plan(self, aws).await
+    }
+
+    /// Makes AWS match the inputs: the security groups, then the load balancer and the target
+    /// group, the listener, the task definition and the service, each as soon as what it
+    /// reads exists. A second apply makes no mutating call.
+    pub async fn apply(&self, aws: &Aws) -> Result<ServiceOutputs, Error> {
+        Module::apply(self, aws).await
+    }
+
+    /// Deletes everything this service made, found by name and ownership tag: the service
+    /// (scaled to zero, waited until INACTIVE), the listener, the target group, the load
+    /// balancer (waited until gone), the security groups and the task definition revisions.
+    /// Works on a half-built or absent stack.
+    pub async fn destroy(&self, aws: &Aws) -> Result<Plan, Error> {
+        Module::destroy(self, aws).await
+    }
+
+    /// The outputs of what exists, read only; `None` until the service was applied.
+    pub async fn outputs(&self, aws: &Aws) -> Result<Option<ServiceOutputs>, Error> {
+        Module::outputs(self, aws).await
+    }
+}
+
+#[async_trait]
+impl Module for Service {
+    type Outputs = ServiceOutputs;
+
+    async fn declare(&self, _aws: &Aws, stack: &mut Stack) -> Result<Ref<ServiceOutputs>, Error> {
+        Ok(self.declare_refs(stack))
+    }
+}

@@ -1,0 +1,545 @@
+//! `aws_ecs_service`: found by name in its cluster with its tags, up to ten per call.
+
+use async_trait::async_trait;
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
+    LaunchType as EcsLaunchType, LoadBalancer as EcsLoadBalancer, NetworkConfiguration,
+    PropagateTags, ServiceField,
+};
+use converge::{
+    Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value, Wait, Wanted,
+    OWNER_TAG,
+};
+
+use crate::inputs::LaunchType;
+
+/// The ECS service kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EcsServiceKind;
+
+/// Where a load balancer's target group sends traffic to.
+#[derive(Clone, Debug)]
+pub struct ServiceTarget {
+    /// The target group.
+    pub target_group_arn: Value<String>,
+    /// The container.
+    pub container_name: String,
+    /// Its port.
+    pub container_port: i32,
+}
+
+/// What a service should be.
+#[derive(Clone, Debug)]
+pub struct ServiceSpec {
+    /// The cluster's name or ARN (the key the service is read by).
+    pub cluster: String,
+    /// The task definition revision it runs.
+    pub task_definition: Value<String>,
+    /// How many tasks.
+    pub desired_count: i32,
+    /// FARGATE or EC2 (fixed once made).
+    pub launch_type: LaunchType,
+    /// The tasks' subnets and security groups, in awsvpc mode.
+    pub awsvpc: Option<(Value<Vec<String>>, Value<Vec<String>>)>,
+    /// The load balancer's target, when there is one.
+    pub target: Option<ServiceTarget>,
+    /// Seconds ECS ignores failing health checks after a task starts.
+    pub health_check_grace_period: Option<i32>,
+    /// The deployment circuit breaker, with rollback.
+    pub circuit_breaker: bool,
+    /// Deployment bounds, in percent of the desired count (`None`: ECS's default).
+    pub minimum_healthy_percent: Option<i32>,
+    /// See `minimum_healthy_percent`.
+    pub maximum_percent: Option<i32>,
+    /// Whether the service's tags go to its tasks.
+    pub propagate_tags: bool,
+    /// The ECS service role (bridge mode behind a load balancer, old accounts).
+    pub role: Option<String>,
+    /// Wait for a steady state after a create or update, at most this long.
+    pub steady_state: Option<Wait>,
+}
+
+/// A service as ECS describes it.
+#[derive(Clone, Debug)]
+pub struct FoundService {
+    cluster: String,
+    name: String,
+    arn: String,
+    task_definition: String,
+    desired_count: i32,
+    launch_type: String,
+    health_check_grace_period: Option<i32>,
+    target_group_arn: Option<String>,
+    /// `None` when ECS describes no deployment configuration (the emulator does not).
+    circuit_breaker: Option<bool>,
+    minimum_healthy_percent: Option<i32>,
+    maximum_percent: Option<i32>,
+    propagate_tags: bool,
+    subnets: Vec<String>,
+    security_groups: Vec<String>,
+    owner: Option<String>,
+}
+
+/// A service's outputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EcsServiceOutputs {
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// Right after its roles, cluster or target group were made, ECS may refuse a service for a
+/// while (IAM propagation, a target group not yet attached to its load balancer).
+const NOT_YET: Transient = Transient::new(
+    &["ClusterNotFoundException"],
+    &[
+        "Unable to assume",
+        "verify that the ECS service role being passed has the proper permissions",
+        "does not have an associated load balancer",
+    ],
+);
+
+fn resource(name: &str) -> String {
+    format!("{} \"{name}\"", EcsServiceKind::KIND)
+}
+
+fn launch(l: LaunchType) -> &'static str {
+    match l {
+        LaunchType::Fargate => "FARGATE",
+        LaunchType::Ec2 => "EC2",
+    }
+}
+
+fn deployment(d: &ServiceSpec) -> DeploymentConfiguration {
+    DeploymentConfiguration::builder()
+        .deployment_circuit_breaker(
+            DeploymentCircuitBreaker::builder()
+                .enable(d.circuit_breaker)
+                .rollback(d.circuit_breaker)
+                .build(),
+        )
+        .set_minimum_healthy_percent(d.minimum_healthy_percent)
+        .set_maximum_percent(d.maximum_percent)
+        .build()
+}
+
+fn load_balancers(d: &ServiceSpec) -> Result<Option<Vec<EcsLoadBalancer>>, Error> {
+    let Some(t) = &d.target else {
+        return Ok(None);
+    };
+    Ok(Some(vec![EcsLoadBalancer::builder()
+        .target_group_arn(t.target_group_arn.clone().require("the target group")?)
+        .container_name(&t.container_name)
+        .container_port(t.container_port)
+        .build()]))
+}
+
+/// The tasks' network in awsvpc mode, without public addresses (they sit in private subnets
+/// behind NAT).
+fn awsvpc(d: &ServiceSpec) -> Result<Option<NetworkConfiguration>, Error> {
+    let Some((subnets, groups)) = &d.awsvpc else {
+        return Ok(None);
+    };
+    let config = AwsVpcConfiguration::builder()
+        .set_subnets(Some(subnets.clone().require("the tasks' subnets")?))
+        .set_security_groups(Some(groups.clone().require("the tasks' security groups")?))
+        .assign_public_ip(AssignPublicIp::Disabled)
+        .build()
+        .expect("subnets set");
+    Ok(Some(
+        NetworkConfiguration::builder()
+            .awsvpc_configuration(config)
+            .build(),
+    ))
+}
+
+fn optional(v: Option<i32>) -> String {
+    v.map_or_else(|| "(default)".to_owned(), |v| v.to_string())
+}
+
+/// The services `names` of `cluster`, ten per call (ECS's limit).
+async fn read_cluster(
+    aws: &Aws,
+    cluster: &str,
+    names: Vec<String>,
+) -> Result<Vec<FoundService>, Error> {
+    let mut found = Vec::new();
+    for chunk in names.chunks(10) {
+        let out = aws
+            .ecs()
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(chunk.to_vec()))
+            .include(ServiceField::Tags)
+            .send()
+            .await;
+        let out = match out {
+            // No cluster, no service.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_cluster_not_found_exception()) =>
+            {
+                return Ok(Vec::new())
+            }
+            other => other.context("DescribeServices", resource(&chunk.join(",")))?,
+        };
+        for s in out.services() {
+            if s.status() == Some("INACTIVE") {
+                continue;
+            }
+            let vpc = s
+                .network_configuration()
+                .and_then(|n| n.awsvpc_configuration());
+            let deployment = s.deployment_configuration();
+            found.push(FoundService {
+                cluster: cluster.to_owned(),
+                name: s.service_name().unwrap_or_default().to_owned(),
+                arn: s.service_arn().unwrap_or_default().to_owned(),
+                task_definition: s.task_definition().unwrap_or_default().to_owned(),
+                desired_count: s.desired_count(),
+                launch_type: s
+                    .launch_type()
+                    .map(|l| l.as_str().to_owned())
+                    .unwrap_or_default(),
+                health_check_grace_period: s.health_check_grace_period_seconds(),
+                target_group_arn: s
+                    .load_balancers()
+                    .first()
+                    .and_then(|l| l.target_group_arn())
+                    .map(str::to_owned),
+                circuit_breaker: deployment
+                    .and_then(|d| d.deployment_circuit_breaker())
+                    .map(|c| c.enable()),
+                minimum_healthy_percent: deployment.and_then(|d| d.minimum_healthy_percent()),
+                maximum_percent: deployment.and_then(|d| d.maximum_percent()),
+                propagate_tags: s.propagate_tags() == Some(&PropagateTags::Service),
+                subnets: vpc.map(|a| a.subnets().to_vec()).unwrap_or_default(),
+                security_groups: vpc.map(|a| a.security_groups().to_vec()).unwrap_or_default(),
+                owner: s
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == Some(OWNER_TAG))
+                    .and_then(|t| t.value())
+                    .map(str::to_owned),
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Waits until the service runs its desired count on one PRIMARY deployment; on timeout the
+/// error carries the service's last events.
+async fn wait_steady(aws: &Aws, wait: &Wait, cluster: &str, name: &str) -> Result<(), Error> {
+    let describe = || async {
+        aws.ecs()
+            .describe_services()
+            .cluster(cluster)
+            .services(name)
+            .send()
+            .await
+            .context("DescribeServices", resource(name))
+    };
+    let result = wait
+        .until(
+            &format!("ECS service {name} to reach a steady state"),
+            || async {
+                let out = describe().await?;
+                let steady = out.services().first().is_some_and(|s| {
+                    s.deployments().len() == 1 && s.running_count() == s.desired_count()
+                });
+                Ok(steady.then_some(()))
+            },
+        )
+        .await;
+    match result {
+        Err(Error::WaitTimedOut { what, waited }) => {
+            let events: Vec<String> = describe()
+                .await
+                .ok()
+                .and_then(|o| o.services().first().cloned())
+                .map(|s| {
+                    s.events()
+                        .iter()
+                        .take(5)
+                        .filter_map(|e| e.message().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Err(Error::WaitTimedOut {
+                what: if events.is_empty() {
+                    what
+                } else {
+                    format!("{what}; last events: {}", events.join(" | "))
+                },
+                waited,
+            })
+        }
+        other => other,
+    }
+}
+
+#[async_trait]
+impl Resource for EcsServiceKind {
+    const KIND: &'static str = "aws_ecs_service";
+    /// The cluster's name.
+    type Key = String;
+    type Desired = ServiceSpec;
+    type Observed = FoundService;
+    type Outputs = EcsServiceOutputs;
+
+    async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, String>]) -> Result<Vec<FoundService>, Error> {
+        let mut clusters: Vec<(&str, Vec<String>)> = Vec::new();
+        for w in wanted {
+            match clusters.iter_mut().find(|(c, _)| *c == w.key.as_str()) {
+                Some((_, names)) => names.push(w.name.to_owned()),
+                None => clusters.push((w.key.as_str(), vec![w.name.to_owned()])),
+            }
+        }
+        let found = futures::future::try_join_all(
+            clusters
+                .into_iter()
+                .map(|(cluster, names)| read_cluster(aws, cluster, names)),
+        )
+        .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    fn name<'o>(&self, o: &'o FoundService) -> &'o str {
+        &o.name
+    }
+
+    fn owner<'o>(&self, o: &'o FoundService) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+
+    fn id(&self, o: &FoundService) -> String {
+        o.arn.clone()
+    }
+
+    fn describe(&self, d: &ServiceSpec) -> Vec<Diff> {
+        let set = |field: &str, after: String| Diff {
+            field: field.into(),
+            before: None,
+            after: Some(after),
+        };
+        let mut out = vec![
+            set("launch_type", launch(d.launch_type).into()),
+            set("task_definition", d.task_definition.to_string()),
+            set("desired_count", d.desired_count.to_string()),
+        ];
+        if let Some((subnets, groups)) = &d.awsvpc {
+            out.push(set("subnets", subnets.as_ref().map(|s| s.join(",")).to_string()));
+            out.push(set(
+                "security_groups",
+                groups.as_ref().map(|s| s.join(",")).to_string(),
+            ));
+        }
+        if let Some(t) = &d.target {
+            out.push(set(
+                "load_balancer",
+                format!(
+                    "{}:{} via {}",
+                    t.container_name, t.container_port, t.target_group_arn
+                ),
+            ));
+        }
+        out
+    }
+
+    fn diff(&self, d: &ServiceSpec, o: &FoundService) -> Delta {
+        let mut delta = Delta::new();
+        delta.compare_fixed(
+            "launch_type",
+            &o.launch_type,
+            &Value::Known(launch(d.launch_type).to_owned()),
+        );
+        delta.compare("task_definition", &o.task_definition, &d.task_definition);
+        delta.compare("desired_count", &o.desired_count, &Value::Known(d.desired_count));
+        if let Some((subnets, groups)) = &d.awsvpc {
+            delta.compare_set("subnets", &o.subnets, subnets);
+            delta.compare_set("security_groups", &o.security_groups, groups);
+        }
+        let have_tg = o.target_group_arn.clone().unwrap_or_default();
+        match &d.target {
+            Some(t) => {
+                delta.compare("target_group", &have_tg, &t.target_group_arn);
+            }
+            None if o.target_group_arn.is_some() => {
+                delta.update("target_group", Some(have_tg), None::<String>);
+            }
+            None => {}
+        }
+        if d.health_check_grace_period.is_some()
+            && o.health_check_grace_period != d.health_check_grace_period
+        {
+            delta.update(
+                "health_check_grace_period_seconds",
+                Some(optional(o.health_check_grace_period)),
+                Some(optional(d.health_check_grace_period)),
+            );
+        }
+        // What ECS does not describe (the emulator leaves the deployment configuration out)
+        // cannot be compared.
+        if let Some(have) = o.circuit_breaker {
+            delta.compare("circuit_breaker", &have, &Value::Known(d.circuit_breaker));
+        }
+        for (field, have, want) in [
+            (
+                "minimum_healthy_percent",
+                o.minimum_healthy_percent,
+                d.minimum_healthy_percent,
+            ),
+            ("maximum_percent", o.maximum_percent, d.maximum_percent),
+        ] {
+            if have.is_some() && want.is_some() && have != want {
+                delta.update(field, Some(optional(have)), Some(optional(want)));
+            }
+        }
+        delta.compare(
+            "propagate_tags",
+            &o.propagate_tags,
+            &Value::Known(d.propagate_tags),
+        );
+        delta
+    }
+
+    fn outputs(&self, o: &FoundService) -> EcsServiceOutputs {
+        EcsServiceOutputs {
+            arn: o.arn.clone(),
+            name: o.name.clone(),
+        }
+    }
+
+    fn output_id(&self, out: &EcsServiceOutputs) -> Option<String> {
+        Some(out.arn.clone())
+    }
+
+    async fn create(&self, cx: Cx<'_>, d: &ServiceSpec) -> Result<EcsServiceOutputs, Error> {
+        let task_definition = d.task_definition.clone().require("the task definition")?;
+        let network = awsvpc(d)?;
+        let balancers = load_balancers(d)?;
+        let aws = cx.aws;
+        let out = aws
+            .retry()
+            .run(cx.name, NOT_YET, || {
+                aws.ecs()
+                    .create_service()
+                    .cluster(&d.cluster)
+                    .service_name(cx.name)
+                    .task_definition(&task_definition)
+                    .desired_count(d.desired_count)
+                    .launch_type(match d.launch_type {
+                        LaunchType::Fargate => EcsLaunchType::Fargate,
+                        LaunchType::Ec2 => EcsLaunchType::Ec2,
+                    })
+                    .set_network_configuration(network.clone())
+                    .set_load_balancers(balancers.clone())
+                    .set_health_check_grace_period_seconds(d.health_check_grace_period)
+                    .set_role(d.role.clone())
+                    .deployment_configuration(deployment(d))
+                    .set_propagate_tags(d.propagate_tags.then_some(PropagateTags::Service))
+                    .set_tags(Some(cx.tags.ecs(cx.name)))
+                    .send()
+            })
+            .await
+            .context("CreateService", resource(cx.name))?;
+        if let Some(steady) = &d.steady_state {
+            wait_steady(aws, steady, &d.cluster, cx.name).await?;
+        }
+        Ok(EcsServiceOutputs {
+            arn: out
+                .service()
+                .and_then(|s| s.service_arn())
+                .unwrap_or_default()
+                .to_owned(),
+            name: cx.name.to_owned(),
+        })
+    }
+
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &ServiceSpec,
+        o: &FoundService,
+        _delta: &Delta,
+    ) -> Result<EcsServiceOutputs, Error> {
+        let cluster = &o.cluster;
+        let task_definition = d.task_definition.clone().require("the task definition")?;
+        let network = awsvpc(d)?;
+        let balancers = load_balancers(d)?;
+        let aws = cx.aws;
+        aws.retry()
+            .run(cx.name, NOT_YET, || {
+                aws.ecs()
+                    .update_service()
+                    .cluster(cluster)
+                    .service(cx.name)
+                    .task_definition(&task_definition)
+                    .desired_count(d.desired_count)
+                    .set_health_check_grace_period_seconds(d.health_check_grace_period)
+                    .deployment_configuration(deployment(d))
+                    .set_load_balancers(balancers.clone())
+                    .set_network_configuration(network.clone())
+                    .propagate_tags(if d.propagate_tags {
+                        PropagateTags::Service
+                    } else {
+                        PropagateTags::None
+                    })
+                    .send()
+            })
+            .await
+            .context("UpdateService", resource(cx.name))?;
+        if let Some(steady) = &d.steady_state {
+            wait_steady(aws, steady, cluster, cx.name).await?;
+        }
+        Ok(self.outputs(o))
+    }
+
+    /// Scales to zero, deletes, and waits until ECS reports the service INACTIVE.
+    async fn delete(&self, cx: Cx<'_>, o: &FoundService) -> Result<(), Error> {
+        const ACTIVE_DEPLOYMENTS: Transient =
+            Transient::messages(&["cannot be stopped while deployments are active"]);
+        let aws = cx.aws;
+        let cluster = o.cluster.as_str();
+        let name = o.name.as_str();
+        aws.ecs()
+            .update_service()
+            .cluster(cluster)
+            .service(name)
+            .desired_count(0)
+            .send()
+            .await
+            .context("UpdateService", format_args!("{} (scale to 0)", resource(name)))?;
+        aws.retry()
+            .run(name, ACTIVE_DEPLOYMENTS, || {
+                aws.ecs()
+                    .delete_service()
+                    .cluster(cluster)
+                    .service(name)
+                    .force(true)
+                    .send()
+            })
+            .await
+            .context("DeleteService", resource(name))?;
+        Wait::default()
+            .until(&format!("ECS service {name} to be INACTIVE"), || async {
+                let out = aws
+                    .ecs()
+                    .describe_services()
+                    .cluster(cluster)
+                    .services(name)
+                    .send()
+                    .await
+                    .context("DescribeServices", resource(name))?;
+                let gone = out
+                    .services()
+                    .iter()
+                    .all(|s| s.status() == Some("INACTIVE"));
+                Ok(gone.then_some(()))
+            })
+            .await
+    }
+}

@@ -1,0 +1,400 @@
+//! `aws_ecs_task_definition`: the latest ACTIVE revision of a family, compared in normal form.
+//! A change registers a new revision (revisions are immutable) and, once the service runs it,
+//! deregisters the old ones: Terraform's replacement with `create_before_destroy`.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_ecs::types::{TaskDefinitionField, TaskDefinitionStatus};
+use converge::{
+    AwsResultExt, Cx, Delta, Diff, Error, ProvideErrorMetadata, Replacement, Resource, Value,
+    Wanted, OWNER_TAG,
+};
+
+use crate::sdk::{self, Normal};
+use crate::task::TaskDefinition;
+
+/// The task definition kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TaskDefinitionKind;
+
+/// What a task definition should be: the definition, with the roles that may come from other
+/// resources of the stack (`None`: the definition's own).
+#[derive(Clone, Debug)]
+pub struct TaskDefinitionSpec {
+    /// The definition.
+    pub definition: TaskDefinition,
+    /// The execution role's ARN, when another resource makes it.
+    pub execution_role_arn: Option<Value<String>>,
+    /// The task role's ARN, when another resource makes it.
+    pub task_role_arn: Option<Value<String>>,
+}
+
+impl TaskDefinitionSpec {
+    /// A definition whose roles are all in it.
+    pub fn new(definition: TaskDefinition) -> Self {
+        Self {
+            definition,
+            execution_role_arn: None,
+            task_role_arn: None,
+        }
+    }
+
+    /// The definition with every role known, or `None` while one is not.
+    fn resolved(&self) -> Option<TaskDefinition> {
+        let mut d = self.definition.clone();
+        if let Some(v) = &self.execution_role_arn {
+            d.execution_role_arn = Some(v.known()?.clone());
+        }
+        if let Some(v) = &self.task_role_arn {
+            d.task_role_arn = Some(v.known()?.clone());
+        }
+        Some(d)
+    }
+}
+
+/// The latest ACTIVE revision of a family.
+#[derive(Clone, Debug)]
+pub struct FoundTaskDefinition {
+    family: String,
+    arn: String,
+    revision: i32,
+    owner: Option<String>,
+    normal: Normal,
+}
+
+/// A task definition's outputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TaskDefinitionOutputs {
+    /// The revision's ARN.
+    pub arn: String,
+    /// The family.
+    pub family: String,
+    /// The revision number.
+    pub revision: i32,
+}
+
+fn resource(family: &str) -> String {
+    format!("{} \"{family}\"", TaskDefinitionKind::KIND)
+}
+
+/// `arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>` → the family and the
+/// revision.
+pub(crate) fn family_of(arn: &str) -> Option<(&str, i32)> {
+    let (_, rest) = arn.rsplit_once("task-definition/")?;
+    let (family, revision) = rest.rsplit_once(':')?;
+    Some((family, revision.parse().ok()?))
+}
+
+/// The latest ACTIVE revision of `family`, or `None` when there is none.
+async fn latest(aws: &converge::Aws, family: &str) -> Result<Option<FoundTaskDefinition>, Error> {
+    let described = aws
+        .ecs()
+        .describe_task_definition()
+        .task_definition(family)
+        .include(TaskDefinitionField::Tags)
+        .send()
+        .await;
+    let out = match described {
+        Ok(out) => out,
+        // ECS answers a family with no ACTIVE revision with this ClientException.
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_client_exception())
+                && err
+                    .message()
+                    .is_some_and(|m| m.contains("Unable to describe task definition")) =>
+        {
+            return Ok(None)
+        }
+        Err(err) => return Err(err).context("DescribeTaskDefinition", resource(family)),
+    };
+    let Some(td) = out.task_definition() else {
+        return Ok(None);
+    };
+    if td.status() != Some(&TaskDefinitionStatus::Active) {
+        return Ok(None);
+    }
+    Ok(Some(FoundTaskDefinition {
+        family: family.to_owned(),
+        arn: td.task_definition_arn().unwrap_or_default().to_owned(),
+        revision: td.revision(),
+        owner: out
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some(OWNER_TAG))
+            .and_then(|t| t.value())
+            .map(str::to_owned),
+        normal: Normal::actual(td, out.tags()),
+    }))
+}
+
+/// Deregisters the ACTIVE revisions of `family` owned by `owner`, up to `revision` when
+/// given (a replacement keeps the new one). Revisions registered by anything else stay.
+/// Returns the ARNs deregistered.
+pub(crate) async fn deregister_owned(
+    aws: &converge::Aws,
+    family: &str,
+    owner: &str,
+    up_to: Option<i32>,
+) -> Result<Vec<String>, Error> {
+    let mut owned = Vec::new();
+    let mut pages = aws
+        .ecs()
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(TaskDefinitionStatus::Active)
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(arn) = pages.next().await {
+        let arn = arn.context("ListTaskDefinitions", resource(family))?;
+        // The prefix also matches other families (`blog` and `blog-worker`).
+        match family_of(&arn) {
+            Some((f, rev)) if f == family && up_to.is_none_or(|max| rev <= max) => {}
+            _ => continue,
+        }
+        let described = aws
+            .ecs()
+            .describe_task_definition()
+            .task_definition(&arn)
+            .include(TaskDefinitionField::Tags)
+            .send()
+            .await
+            .context("DescribeTaskDefinition", &arn)?;
+        let ours = described
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some(OWNER_TAG) && t.value() == Some(owner));
+        if ours {
+            owned.push(arn);
+        }
+    }
+    for arn in &owned {
+        aws.ecs()
+            .deregister_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .context("DeregisterTaskDefinition", arn)?;
+    }
+    Ok(owned)
+}
+
+/// Registers `task` with `tags` in the call; returns the new revision's outputs.
+async fn register(
+    aws: &converge::Aws,
+    task: &TaskDefinition,
+    tags: &converge::Tags,
+) -> Result<TaskDefinitionOutputs, Error> {
+    let mut call = aws
+        .ecs()
+        .register_task_definition()
+        .family(&task.family)
+        .set_cpu(task.cpu.map(|c| c.to_string()))
+        .set_memory(task.memory.map(|m| m.to_string()))
+        .set_network_mode(task.network_mode.map(sdk::network_mode))
+        .set_execution_role_arn(task.execution_role_arn.clone())
+        .set_task_role_arn(task.task_role_arn.clone())
+        .set_runtime_platform(task.runtime_platform.as_ref().map(sdk::runtime_platform))
+        .set_tags(Some(tags.ecs(&task.family)));
+    for c in &task.container_definitions {
+        call = call.container_definitions(c.into());
+    }
+    for c in &task.requires_compatibilities {
+        call = call.requires_compatibilities(sdk::compatibility(*c));
+    }
+    for v in &task.volumes {
+        call = call.volumes(sdk::volume(v));
+    }
+    let out = call
+        .send()
+        .await
+        .context("RegisterTaskDefinition", resource(&task.family))?;
+    let td = out.task_definition();
+    Ok(TaskDefinitionOutputs {
+        arn: td
+            .and_then(|t| t.task_definition_arn())
+            .unwrap_or_default()
+            .to_owned(),
+        family: task.family.clone(),
+        revision: td.map(|t| t.revision()).unwrap_or_default(),
+    })
+}
+
+fn container_line(c: &crate::ContainerDefinition) -> String {
+    let ports: Vec<String> = c
+        .port_mappings
+        .iter()
+        .map(|p| p.container_port.to_string())
+        .collect();
+    if ports.is_empty() {
+        c.image.clone()
+    } else {
+        format!("{} ports {}", c.image, ports.join(","))
+    }
+}
+
+fn role_diff(field: &str, own: Option<&String>, from_stack: Option<&Value<String>>) -> Option<Diff> {
+    let after = match from_stack {
+        Some(v) => v.to_string(),
+        None => own?.clone(),
+    };
+    Some(Diff {
+        field: field.into(),
+        before: None,
+        after: Some(after),
+    })
+}
+
+#[async_trait]
+impl Resource for TaskDefinitionKind {
+    const KIND: &'static str = "aws_ecs_task_definition";
+    const REPLACEMENT: Replacement = Replacement::CreateFirst;
+    type Key = ();
+    type Desired = TaskDefinitionSpec;
+    type Observed = FoundTaskDefinition;
+    type Outputs = TaskDefinitionOutputs;
+
+    /// One `DescribeTaskDefinition` per family: ECS has no batch read of task definitions.
+    /// A latest revision someone else registered (a deploy pipeline's) is neither ours nor a
+    /// conflict: revisions share the family, so ours is registered after it.
+    async fn read(
+        &self,
+        aws: &converge::Aws,
+        wanted: &[Wanted<'_, ()>],
+    ) -> Result<Vec<FoundTaskDefinition>, Error> {
+        let found = futures::future::try_join_all(wanted.iter().map(|w| async move {
+            let found = latest(aws, w.name).await?;
+            Ok::<_, Error>(found.filter(|f| f.owner.as_deref() == Some(w.tags.owner())))
+        }))
+        .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    fn name<'o>(&self, o: &'o FoundTaskDefinition) -> &'o str {
+        &o.family
+    }
+
+    fn owner<'o>(&self, o: &'o FoundTaskDefinition) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+
+    fn id(&self, o: &FoundTaskDefinition) -> String {
+        o.arn.clone()
+    }
+
+    fn describe(&self, d: &TaskDefinitionSpec) -> Vec<Diff> {
+        let task = &d.definition;
+        let set = |field: String, after: String| Diff {
+            field,
+            before: None,
+            after: Some(after),
+        };
+        let mut out: Vec<Diff> = task
+            .container_definitions
+            .iter()
+            .map(|c| set(format!("container.{}", c.name), container_line(c)))
+            .collect();
+        if let Some(cpu) = task.cpu {
+            out.push(set("cpu".into(), cpu.to_string()));
+        }
+        if let Some(memory) = task.memory {
+            out.push(set("memory".into(), memory.to_string()));
+        }
+        if let Some(mode) = task.network_mode {
+            out.push(set("network_mode".into(), mode.as_str().into()));
+        }
+        out.extend(role_diff(
+            "execution_role_arn",
+            task.execution_role_arn.as_ref(),
+            d.execution_role_arn.as_ref(),
+        ));
+        out.extend(role_diff(
+            "task_role_arn",
+            task.task_role_arn.as_ref(),
+            d.task_role_arn.as_ref(),
+        ));
+        out
+    }
+
+    /// Any difference makes a new revision. A role still unknown is a difference of its own;
+    /// the rest is compared with the role as it is.
+    fn diff(&self, d: &TaskDefinitionSpec, o: &FoundTaskDefinition) -> Delta {
+        let mut delta = Delta::new();
+        let mut task = d.definition.clone();
+        for (field, from_stack, slot) in [
+            (
+                "execution_role_arn",
+                &d.execution_role_arn,
+                &mut task.execution_role_arn,
+            ),
+            ("task_role_arn", &d.task_role_arn, &mut task.task_role_arn),
+        ] {
+            match from_stack {
+                Some(Value::Known(arn)) => *slot = Some(arn.clone()),
+                Some(Value::AfterApply) => {
+                    delta.replace(field, o.normal_role(field), Some(converge::AFTER_APPLY));
+                    *slot = o.normal_role(field).map(str::to_owned);
+                }
+                None => {}
+            }
+        }
+        let tags: BTreeMap<String, String> = task.tags().for_resource(&task.family);
+        let want = Normal::desired(&task, tags);
+        for field in want.differences(&o.normal) {
+            if !delta.diffs.iter().any(|x| x.field == field) {
+                delta.replace(field, Some("(latest revision)"), Some("(desired)"));
+            }
+        }
+        delta
+    }
+
+    fn outputs(&self, o: &FoundTaskDefinition) -> TaskDefinitionOutputs {
+        TaskDefinitionOutputs {
+            arn: o.arn.clone(),
+            family: o.family.clone(),
+            revision: o.revision,
+        }
+    }
+
+    fn output_id(&self, out: &TaskDefinitionOutputs) -> Option<String> {
+        Some(out.arn.clone())
+    }
+
+    async fn create(&self, cx: Cx<'_>, d: &TaskDefinitionSpec) -> Result<TaskDefinitionOutputs, Error> {
+        let task = d.resolved().ok_or_else(|| Error::Failed {
+            resource: resource(cx.name),
+            reason: "a role ARN is not known yet".into(),
+        })?;
+        register(cx.aws, &task, cx.tags).await
+    }
+
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &TaskDefinitionSpec,
+        _o: &FoundTaskDefinition,
+        _delta: &Delta,
+    ) -> Result<TaskDefinitionOutputs, Error> {
+        // Every difference replaces; the executor never updates a revision in place.
+        self.create(cx, d).await
+    }
+
+    /// The replaced revision and those before it that are ours; on destroy, all of them.
+    async fn delete(&self, cx: Cx<'_>, o: &FoundTaskDefinition) -> Result<(), Error> {
+        deregister_owned(cx.aws, &o.family, cx.tags.owner(), Some(o.revision)).await?;
+        Ok(())
+    }
+}
+
+impl FoundTaskDefinition {
+    fn normal_role(&self, field: &str) -> Option<&str> {
+        match field {
+            "execution_role_arn" => self.normal.execution_role_arn.as_deref(),
+            _ => self.normal.task_role_arn.as_deref(),
+        }
+    }
+}
