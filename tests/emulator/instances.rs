@@ -461,7 +461,15 @@ async fn instances_make_the_legacy_service_role_only_when_asked() {
     assert_eq!(instances.apply(&aws).await.unwrap(), out);
     assert_eq!(aws.calls().report().mutating, 0);
 
-    let deleted = instances.destroy(&aws).await.unwrap();
+    // Destroy finds the role even when the inputs no longer ask for it.
+    let without = builder(&env, &vpc, &subnets)
+        .asg_min(0)
+        .asg_desired(0)
+        .build()
+        .unwrap();
+    let doomed = without.plan_destroy(&aws).await.unwrap();
+    assert_eq!(doomed.summary(), (0, 0, 7), "{doomed}");
+    let deleted = without.destroy(&aws).await.unwrap();
     assert_eq!(deleted.summary(), (0, 0, 7), "{deleted}");
     assert!(aws
         .iam()
