@@ -1,21 +1,24 @@
-//! The optional ECS capacity provider for the Auto Scaling group, with managed scaling, and
-//! its place in the cluster's capacity provider list.
+//! `aws_ecs_capacity_provider`: the optional ECS capacity provider for the Auto Scaling
+//! group, with managed scaling. Found by name (capacity provider names are unique per account
+//! and region) and claimed by its ownership tag.
 //!
-//! The cluster is not ours: we only add our provider to its list and take it out again,
-//! keeping every other provider and the default strategy as they are.
+//! Joining the cluster is a resource of its own
+//! ([`cluster_capacity_providers`](crate::cluster_capacity_providers)), so that the cluster,
+//! which is not ours, is only ever changed by that one kind.
 
+use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     AutoScalingGroupProvider, AutoScalingGroupProviderUpdate, CapacityProviderField,
-    CapacityProviderStatus, CapacityProviderStrategyItem, ManagedScaling as SdkManagedScaling,
-    ManagedScalingStatus, ManagedTerminationProtection,
+    CapacityProviderStatus, ManagedScaling as SdkManagedScaling, ManagedScalingStatus,
+    ManagedTerminationProtection,
 };
-use converge::{Aws, AwsResultExt, Error, Tags, Wait};
+use converge::{
+    Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wait, Wanted, OWNER_TAG,
+};
 use serde::{Deserialize, Serialize};
 
 /// The plan's name for the provider, as Terraform's.
 pub(crate) const KIND: &str = "aws_ecs_capacity_provider";
-/// The plan's name for the cluster's provider list, as Terraform's.
-pub(crate) const CLUSTER_KIND: &str = "aws_ecs_cluster_capacity_providers";
 /// Prefixes ECS keeps for its own capacity providers.
 pub(crate) const RESERVED_PREFIXES: [&str; 3] = ["aws", "ecs", "fargate"];
 
@@ -110,75 +113,57 @@ impl ManagedScaling {
     }
 }
 
-/// Our capacity provider as ECS has it.
+/// The capacity provider kind; `wait` bounds how long a delete waits for ECS to let it go.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CapacityProviderKind {
+    pub wait: Wait,
+}
+
+/// What the provider should be.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Found {
+pub(crate) struct CapacityProviderSpec {
+    /// The group it scales: fixed (ECS cannot move a provider to another group).
+    pub asg_arn: Value<String>,
+    pub scaling: ManagedScaling,
+}
+
+/// A provider as ECS has it (ACTIVE or updating; INACTIVE ones are deleted ones ECS still
+/// lists for a while).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FoundProvider {
+    pub name: String,
     pub arn: String,
+    pub owner: Option<String>,
     pub asg_arn: String,
     pub scaling: ManagedScaling,
 }
 
-/// The cluster's capacity providers and default strategy, which we must send back whole.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct ClusterProviders {
-    pub providers: Vec<String>,
-    pub strategy: Vec<CapacityProviderStrategyItem>,
-}
-
-impl ClusterProviders {
-    pub(crate) fn has(&self, name: &str) -> bool {
-        self.providers.iter().any(|p| p == name)
-    }
+/// What other resources and the module's outputs use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CapacityProviderOut {
+    pub name: String,
+    pub arn: String,
 }
 
 fn resource(name: &str) -> String {
     format!("{KIND} \"{name}\"")
 }
 
-fn cluster_resource(cluster: &str) -> String {
-    format!("{CLUSTER_KIND} \"{cluster}\"")
-}
-
-/// Our provider `name`, ACTIVE (ECS keeps deleted ones visible as INACTIVE for a while). One
-/// without our ownership tag is [`Error::NotOwned`] when `strict`, else `None`.
-pub(crate) async fn find(
-    aws: &Aws,
-    tags: &Tags,
-    name: &str,
-    strict: bool,
-) -> Result<Option<Found>, Error> {
-    let out = aws
-        .ecs()
-        .describe_capacity_providers()
-        .capacity_providers(name)
-        .include(CapacityProviderField::Tags)
-        .send()
-        .await
-        .context("DescribeCapacityProviders", resource(name))?;
-    let Some(provider) = out
-        .capacity_providers()
-        .iter()
-        .find(|p| p.name() == Some(name) && p.status() != Some(&CapacityProviderStatus::Inactive))
-    else {
-        return Ok(None);
-    };
-    let pairs = provider
-        .tags()
-        .iter()
-        .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()));
-    if !tags.claim(KIND, name, pairs, strict)? {
-        return Ok(None);
-    }
-    let asg = provider.auto_scaling_group_provider();
+fn found(p: &aws_sdk_ecs::types::CapacityProvider) -> FoundProvider {
+    let asg = p.auto_scaling_group_provider();
     let scaling = asg.and_then(|a| a.managed_scaling());
     let defaults = ManagedScaling::default();
     let number =
         |v: Option<i32>, default: u32| v.and_then(|v| u32::try_from(v).ok()).unwrap_or(default);
-    Ok(Some(Found {
-        arn: provider
-            .capacity_provider_arn()
-            .unwrap_or_default()
-            .to_owned(),
+    FoundProvider {
+        name: p.name().unwrap_or_default().to_owned(),
+        arn: p.capacity_provider_arn().unwrap_or_default().to_owned(),
+        owner: p
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some(OWNER_TAG))
+            .and_then(|t| t.value())
+            .map(str::to_owned),
         asg_arn: asg
             .map(|a| a.auto_scaling_group_arn().to_owned())
             .unwrap_or_default(),
@@ -200,150 +185,217 @@ pub(crate) async fn find(
                 defaults.instance_warmup_period,
             ),
         },
-    }))
+    }
 }
 
-/// The cluster's provider list; a missing cluster has none.
-pub(crate) async fn cluster_providers(aws: &Aws, cluster: &str) -> Result<ClusterProviders, Error> {
+/// The providers called `names` that are not deleted, with their tags, in one call.
+async fn describe(aws: &Aws, names: Vec<String>) -> Result<Vec<FoundProvider>, Error> {
     let out = aws
         .ecs()
-        .describe_clusters()
-        .clusters(cluster)
+        .describe_capacity_providers()
+        .set_capacity_providers(Some(names.clone()))
+        .include(CapacityProviderField::Tags)
         .send()
         .await
-        .context("DescribeClusters", cluster_resource(cluster))?;
+        .context("DescribeCapacityProviders", resource(&names.join(",")))?;
     Ok(out
-        .clusters()
+        .capacity_providers()
         .iter()
-        .find(|c| c.cluster_name() == Some(cluster) && c.status() == Some("ACTIVE"))
-        .map(|c| ClusterProviders {
-            providers: c.capacity_providers().to_vec(),
-            strategy: c.default_capacity_provider_strategy().to_vec(),
+        .filter(|p| p.status() != Some(&CapacityProviderStatus::Inactive))
+        .map(found)
+        .collect())
+}
+
+#[async_trait]
+impl Resource for CapacityProviderKind {
+    const KIND: &'static str = KIND;
+    // A provider turned off (tracked, not declared) still goes.
+    const PRUNE: bool = true;
+    type Key = ();
+    type Desired = CapacityProviderSpec;
+    type Observed = FoundProvider;
+    type Outputs = CapacityProviderOut;
+
+    async fn read(
+        &self,
+        aws: &Aws,
+        wanted: &[Wanted<'_, ()>],
+    ) -> Result<Vec<FoundProvider>, Error> {
+        describe(aws, wanted.iter().map(|w| w.name.to_owned()).collect()).await
+    }
+
+    fn name<'o>(&self, o: &'o FoundProvider) -> &'o str {
+        &o.name
+    }
+
+    fn owner<'o>(&self, o: &'o FoundProvider) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+
+    fn id(&self, o: &FoundProvider) -> String {
+        o.arn.clone()
+    }
+
+    fn describe(&self, d: &CapacityProviderSpec) -> Vec<Diff> {
+        let mut delta = Delta::new();
+        delta.update("auto_scaling_group_arn", None::<String>, Some(&d.asg_arn));
+        for (field, value) in d.scaling.fields() {
+            delta.update(field, None::<String>, Some(value));
+        }
+        delta.diffs
+    }
+
+    fn diff(&self, d: &CapacityProviderSpec, o: &FoundProvider) -> Delta {
+        let mut delta = Delta::new();
+        delta.compare_fixed("auto_scaling_group_arn", &o.asg_arn, &d.asg_arn);
+        for ((field, have), (_, want)) in o.scaling.fields().into_iter().zip(d.scaling.fields()) {
+            delta.compare(field, &have, &Value::Known(want));
+        }
+        delta
+    }
+
+    fn outputs(&self, o: &FoundProvider) -> CapacityProviderOut {
+        CapacityProviderOut {
+            name: o.name.clone(),
+            arn: o.arn.clone(),
+        }
+    }
+
+    fn output_id(&self, out: &CapacityProviderOut) -> Option<String> {
+        Some(out.arn.clone())
+    }
+
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        d: &CapacityProviderSpec,
+    ) -> Result<CapacityProviderOut, Error> {
+        let asg_arn = d.asg_arn.clone().require(cx.name)?;
+        let provider = AutoScalingGroupProvider::builder()
+            .auto_scaling_group_arn(asg_arn)
+            .managed_scaling(d.scaling.sdk())
+            // Protection needs scale-in protection on every instance; destroy must be free
+            // to go.
+            .managed_termination_protection(ManagedTerminationProtection::Disabled)
+            .build()
+            .map_err(|err| Error::Failed {
+                resource: resource(cx.name),
+                reason: err.to_string(),
+            })?;
+        let out = cx
+            .aws
+            .ecs()
+            .create_capacity_provider()
+            .name(cx.name)
+            .auto_scaling_group_provider(provider)
+            .set_tags(Some(cx.tags.ecs(cx.name)))
+            .send()
+            .await
+            .context("CreateCapacityProvider", resource(cx.name))?;
+        Ok(CapacityProviderOut {
+            name: cx.name.to_owned(),
+            arn: out
+                .capacity_provider()
+                .and_then(|p| p.capacity_provider_arn())
+                .unwrap_or_default()
+                .to_owned(),
         })
-        .unwrap_or_default())
-}
+    }
 
-/// Makes the provider for the group, tagged in the create call. Returns its ARN.
-pub(crate) async fn create(
-    aws: &Aws,
-    tags: &Tags,
-    name: &str,
-    asg_arn: &str,
-    scaling: &ManagedScaling,
-) -> Result<String, Error> {
-    let provider = AutoScalingGroupProvider::builder()
-        .auto_scaling_group_arn(asg_arn)
-        .managed_scaling(scaling.sdk())
-        // Protection needs scale-in protection on every instance; destroy must be free to go.
-        .managed_termination_protection(ManagedTerminationProtection::Disabled)
-        .build()
-        .map_err(|err| Error::Failed {
-            resource: resource(name),
-            reason: err.to_string(),
-        })?;
-    let out = aws
-        .ecs()
-        .create_capacity_provider()
-        .name(name)
-        .auto_scaling_group_provider(provider)
-        .set_tags(Some(tags.ecs(name)))
-        .send()
-        .await
-        .context("CreateCapacityProvider", resource(name))?;
-    Ok(out
-        .capacity_provider()
-        .and_then(|p| p.capacity_provider_arn())
-        .unwrap_or_default()
-        .to_owned())
-}
+    /// Managed scaling is the only attribute that changes in place.
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &CapacityProviderSpec,
+        o: &FoundProvider,
+        _delta: &Delta,
+    ) -> Result<CapacityProviderOut, Error> {
+        cx.aws
+            .ecs()
+            .update_capacity_provider()
+            .name(cx.name)
+            .auto_scaling_group_provider(
+                AutoScalingGroupProviderUpdate::builder()
+                    .managed_scaling(d.scaling.sdk())
+                    .build(),
+            )
+            .send()
+            .await
+            .context("UpdateCapacityProvider", resource(cx.name))?;
+        Ok(self.outputs(o))
+    }
 
-/// Sets the provider's managed scaling in place.
-pub(crate) async fn update(aws: &Aws, name: &str, scaling: &ManagedScaling) -> Result<(), Error> {
-    aws.ecs()
-        .update_capacity_provider()
-        .name(name)
-        .auto_scaling_group_provider(
-            AutoScalingGroupProviderUpdate::builder()
-                .managed_scaling(scaling.sdk())
-                .build(),
-        )
-        .send()
-        .await
-        .context("UpdateCapacityProvider", resource(name))?;
-    Ok(())
-}
-
-/// Adds `name` to the cluster's providers, keeping the others and the default strategy.
-pub(crate) async fn attach(
-    aws: &Aws,
-    cluster: &str,
-    current: &ClusterProviders,
-    name: &str,
-) -> Result<(), Error> {
-    let mut providers = current.providers.clone();
-    providers.push(name.to_owned());
-    put(aws, cluster, providers, current.strategy.clone()).await
-}
-
-/// Takes `name` out of the cluster's providers and default strategy, keeping the others.
-pub(crate) async fn detach(
-    aws: &Aws,
-    cluster: &str,
-    current: &ClusterProviders,
-    name: &str,
-) -> Result<(), Error> {
-    let providers = current
-        .providers
-        .iter()
-        .filter(|p| *p != name)
-        .cloned()
-        .collect();
-    let strategy = current
-        .strategy
-        .iter()
-        .filter(|s| s.capacity_provider() != name)
-        .cloned()
-        .collect();
-    put(aws, cluster, providers, strategy).await
-}
-
-async fn put(
-    aws: &Aws,
-    cluster: &str,
-    providers: Vec<String>,
-    strategy: Vec<CapacityProviderStrategyItem>,
-) -> Result<(), Error> {
-    aws.ecs()
-        .put_cluster_capacity_providers()
-        .cluster(cluster)
-        .set_capacity_providers(Some(providers))
-        .set_default_capacity_provider_strategy(Some(strategy))
-        .send()
-        .await
-        .context("PutClusterCapacityProviders", cluster_resource(cluster))?;
-    Ok(())
-}
-
-/// Deletes the provider and waits until ECS has let it go (INACTIVE or gone), so the group
-/// can be deleted after it.
-pub(crate) async fn delete(aws: &Aws, tags: &Tags, name: &str, wait: &Wait) -> Result<(), Error> {
-    let result = aws
-        .ecs()
-        .delete_capacity_provider()
-        .capacity_provider(name)
-        .send()
-        .await
-        .context("DeleteCapacityProvider", resource(name));
-    crate::ignore_gone(result)?;
-    wait.until(&format!("{} to be deleted", resource(name)), || async {
-        Ok(find(aws, tags, name, false).await?.is_none().then_some(()))
-    })
-    .await
+    /// Deletes the provider and waits until ECS has let it go (INACTIVE or gone), so the
+    /// group can be deleted after it. The executor takes it out of the cluster first: that
+    /// resource reads this one.
+    async fn delete(&self, cx: Cx<'_>, o: &FoundProvider) -> Result<(), Error> {
+        let aws = cx.aws;
+        let result = aws
+            .ecs()
+            .delete_capacity_provider()
+            .capacity_provider(&o.name)
+            .send()
+            .await
+            .context("DeleteCapacityProvider", resource(&o.name));
+        converge::ignore_not_found(result)?;
+        self.wait
+            .until(&format!("{} to be deleted", resource(&o.name)), || async {
+                let left = describe(aws, vec![o.name.clone()]).await?;
+                Ok(left.is_empty().then_some(()))
+            })
+            .await
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn found(target_capacity: u32) -> FoundProvider {
+        FoundProvider {
+            name: "blog-ecs-instances".into(),
+            arn: "arn:aws:ecs:us-east-1:1:capacity-provider/blog-ecs-instances".into(),
+            owner: Some("ecs-instances/blog".into()),
+            asg_arn: "arn:asg-1".into(),
+            scaling: ManagedScaling {
+                target_capacity,
+                ..ManagedScaling::default()
+            },
+        }
+    }
+
+    #[test]
+    fn scaling_changes_in_place_a_new_group_replaces() {
+        let want = |asg: Value<String>| CapacityProviderSpec {
+            asg_arn: asg,
+            scaling: ManagedScaling::default(),
+        };
+        let kind = CapacityProviderKind {
+            wait: Wait::default(),
+        };
+        assert!(kind
+            .diff(&want(Value::Known("arn:asg-1".into())), &found(100))
+            .is_empty());
+        let scaled = kind.diff(&want(Value::Known("arn:asg-1".into())), &found(80));
+        assert!(!scaled.replace);
+        assert_eq!(scaled.diffs[0].field, "target_capacity");
+        assert_eq!(
+            (
+                scaled.diffs[0].before.as_deref(),
+                scaled.diffs[0].after.as_deref()
+            ),
+            (Some("80"), Some("100"))
+        );
+        // A group made anew (deleted out of band) has a new ARN: ECS cannot move a provider.
+        assert!(kind.diff(&want(Value::AfterApply), &found(100)).replace);
+        assert!(
+            kind.diff(&want(Value::Known("arn:asg-2".into())), &found(100))
+                .replace
+        );
+        let described = kind.describe(&want(Value::AfterApply));
+        assert_eq!(described[0].after.as_deref(), Some(converge::AFTER_APPLY));
+        assert_eq!(described.len(), 5);
+    }
 
     #[test]
     fn scaling_rules_name_the_attribute() {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use converge::LogGroup;
-use converge::{Invalid, Wait};
+use converge::{Invalid, Ref, Wait};
 
 use crate::capacity_provider::{ManagedScaling, RESERVED_PREFIXES};
 
@@ -13,14 +13,19 @@ pub const MAX_USER_DATA: usize = 16 * 1024;
 /// security group, instance role and profile, agent log group and launch template.
 ///
 /// Made by [`Instances::builder`]; then [`plan`](Instances::plan),
-/// [`apply`](Instances::apply) and [`destroy`](Instances::destroy) it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// [`apply`](Instances::apply) and [`destroy`](Instances::destroy) it, or declare it into a
+/// composition's stack with [`declare_refs`](Instances::declare_refs).
+#[derive(Clone, Debug)]
 pub struct Instances {
     pub(crate) environment: String,
-    pub(crate) ecs_cluster_name: String,
-    pub(crate) vpc_id: String,
-    pub(crate) vpc_cidr: String,
-    pub(crate) subnets: Vec<String>,
+    /// The cluster's name: known, or from another resource of the stack.
+    pub(crate) cluster: Ref<String>,
+    /// The cluster's name when the inputs know it (the capacity provider association then
+    /// reads that cluster only).
+    pub(crate) cluster_name: Option<String>,
+    pub(crate) vpc_id: Ref<String>,
+    pub(crate) vpc_cidr: Ref<String>,
+    pub(crate) subnets: Ref<Vec<String>>,
     pub(crate) key_name: Option<String>,
     pub(crate) instance_type: String,
     pub(crate) asg_min: u32,
@@ -37,14 +42,40 @@ pub struct Instances {
     pub(crate) wait: Wait,
 }
 
-/// Builds [`Instances`]: `environment`, `ecs_cluster_name` and the network are required.
+/// An input given as a value (checked by `build`) or as a reference to another resource's
+/// output in the same stack (known at apply).
+#[derive(Clone, Debug)]
+enum Input<T> {
+    Known(T),
+    Ref(Ref<T>),
+}
+
+impl<T: Clone + Send + Sync + 'static> Input<T> {
+    fn known(&self) -> Option<&T> {
+        match self {
+            Input::Known(v) => Some(v),
+            Input::Ref(_) => None,
+        }
+    }
+
+    fn into_ref(self) -> Ref<T> {
+        match self {
+            Input::Known(v) => Ref::known(v),
+            Input::Ref(r) => r,
+        }
+    }
+}
+
+/// Builds [`Instances`]: `environment`, the cluster (`ecs_cluster_name` or `cluster_ref`) and
+/// the network (`network`, `network_refs`, or `vpc_id`, `vpc_cidr` and `subnets`) are
+/// required.
 #[derive(Clone, Debug)]
 pub struct InstancesBuilder {
     environment: Option<String>,
-    ecs_cluster_name: Option<String>,
-    vpc_id: Option<String>,
-    vpc_cidr: Option<String>,
-    subnets: Vec<String>,
+    cluster: Option<Input<String>>,
+    vpc_id: Option<Input<String>>,
+    vpc_cidr: Option<Input<String>>,
+    subnets: Option<Input<Vec<String>>>,
     key_name: Option<String>,
     instance_type: String,
     asg_min: u32,
@@ -65,10 +96,10 @@ impl Default for InstancesBuilder {
     fn default() -> Self {
         Self {
             environment: None,
-            ecs_cluster_name: None,
+            cluster: None,
             vpc_id: None,
             vpc_cidr: None,
-            subnets: Vec::new(),
+            subnets: None,
             key_name: None,
             instance_type: "t3.small".to_owned(),
             asg_min: 1,
@@ -95,34 +126,55 @@ impl InstancesBuilder {
         self
     }
 
-    /// Required. The ECS cluster the instances join (written to `/etc/ecs/ecs.config`).
+    /// Required (or [`cluster_ref`](Self::cluster_ref)). The ECS cluster the instances join
+    /// (written to `/etc/ecs/ecs.config`).
     pub fn ecs_cluster_name(mut self, name: impl Into<String>) -> Self {
-        self.ecs_cluster_name = Some(name.into());
+        self.cluster = Some(Input::Known(name.into()));
         self
     }
 
-    /// The VPC id, its CIDR block and its private subnets, from the VPC module.
+    /// The cluster's name from another resource of the same stack, e.g.
+    /// `converge::Cluster::declare_handle(..).output(|o| o.cluster_name.clone())`: the
+    /// launch template (whose user data names the cluster) and the capacity provider's place
+    /// in the cluster wait for it, and destroy takes them away before the cluster. Replaces
+    /// [`ecs_cluster_name`](Self::ecs_cluster_name).
+    pub fn cluster_ref(mut self, name: Ref<String>) -> Self {
+        self.cluster = Some(Input::Ref(name));
+        self
+    }
+
+    /// The VPC id, its CIDR block and its private subnets, from the VPC module's outputs.
     pub fn network(self, vpc: &vpc::VpcOutputs) -> Self {
         self.vpc_id(&vpc.vpc_id)
             .vpc_cidr(&vpc.vpc_cidr)
             .subnets(vpc.private_subnets.iter().cloned())
     }
 
+    /// The VPC id, its CIDR block and its private subnets, as references to a network
+    /// declared into the same stack ([`vpc::Vpc::declare_refs`]): the security group starts
+    /// once the VPC exists, the group once the subnets do.
+    pub fn network_refs(mut self, vpc: &vpc::VpcRefs) -> Self {
+        self.vpc_id = Some(Input::Ref(vpc.vpc_id.clone()));
+        self.vpc_cidr = Some(Input::Ref(vpc.vpc_cidr.clone()));
+        self.subnets = Some(Input::Ref(vpc.private_subnets.clone()));
+        self
+    }
+
     /// The VPC the security group is made in.
     pub fn vpc_id(mut self, id: impl Into<String>) -> Self {
-        self.vpc_id = Some(id.into());
+        self.vpc_id = Some(Input::Known(id.into()));
         self
     }
 
     /// The VPC's CIDR block: all TCP from it may reach the instances.
     pub fn vpc_cidr(mut self, cidr: impl Into<String>) -> Self {
-        self.vpc_cidr = Some(cidr.into());
+        self.vpc_cidr = Some(Input::Known(cidr.into()));
         self
     }
 
     /// The subnets the Auto Scaling group launches into.
     pub fn subnets<S: Into<String>>(mut self, subnets: impl IntoIterator<Item = S>) -> Self {
-        self.subnets = subnets.into_iter().map(Into::into).collect();
+        self.subnets = Some(Input::Known(subnets.into_iter().map(Into::into).collect()));
         self
     }
 
@@ -220,43 +272,55 @@ impl InstancesBuilder {
         self
     }
 
-    /// Checks every input and reports every problem at once, naming the field.
+    /// Checks every input given as a value and reports every problem at once, naming the
+    /// field; references are checked by the resources they come from.
     pub fn build(self) -> Result<Instances, Invalid> {
         let mut invalid = Invalid::new();
         let environment = self.environment.unwrap_or_default();
         invalid.check_environment(&environment);
-        let cluster = self.ecs_cluster_name.unwrap_or_default();
-        invalid.check(
-            (1..=255).contains(&cluster.len())
-                && cluster
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
-            "ecs_cluster_name",
-            format_args!("{cluster:?} must be 1 to 255 letters, digits, hyphens and underscores"),
-        );
-        let vpc_id = self.vpc_id.unwrap_or_default();
-        invalid.check(
-            vpc_id.starts_with("vpc-"),
-            "vpc_id",
-            format_args!("{vpc_id:?} must be a VPC id (vpc-...)"),
-        );
-        let vpc_cidr = self.vpc_cidr.unwrap_or_default();
-        invalid.check(
-            vpc_cidr.parse::<vpc::Ipv4Cidr>().is_ok(),
-            "vpc_cidr",
-            format_args!("{vpc_cidr:?} must be an IPv4 CIDR block"),
-        );
-        invalid.check(
-            !self.subnets.is_empty(),
-            "subnets",
-            "at least one subnet is required",
-        );
-        for (i, subnet) in self.subnets.iter().enumerate() {
+        let cluster = self.cluster.unwrap_or_else(|| Input::Known(String::new()));
+        if let Some(name) = cluster.known() {
             invalid.check(
-                subnet.starts_with("subnet-"),
-                format!("subnets[{i}]"),
-                format_args!("{subnet:?} must be a subnet id (subnet-...)"),
+                (1..=255).contains(&name.len())
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                "ecs_cluster_name",
+                format_args!(
+                    "{name:?} must be 1 to 255 letters, digits, hyphens and underscores (or give cluster_ref)"
+                ),
             );
+        }
+        let vpc_id = self.vpc_id.unwrap_or_else(|| Input::Known(String::new()));
+        if let Some(id) = vpc_id.known() {
+            invalid.check(
+                id.starts_with("vpc-"),
+                "vpc_id",
+                format_args!("{id:?} must be a VPC id (vpc-...)"),
+            );
+        }
+        let vpc_cidr = self.vpc_cidr.unwrap_or_else(|| Input::Known(String::new()));
+        if let Some(cidr) = vpc_cidr.known() {
+            invalid.check(
+                cidr.parse::<vpc::Ipv4Cidr>().is_ok(),
+                "vpc_cidr",
+                format_args!("{cidr:?} must be an IPv4 CIDR block"),
+            );
+        }
+        let subnets = self.subnets.unwrap_or_else(|| Input::Known(Vec::new()));
+        if let Some(subnets) = subnets.known() {
+            invalid.check(
+                !subnets.is_empty(),
+                "subnets",
+                "at least one subnet is required",
+            );
+            for (i, subnet) in subnets.iter().enumerate() {
+                invalid.check(
+                    subnet.starts_with("subnet-"),
+                    format!("subnets[{i}]"),
+                    format_args!("{subnet:?} must be a subnet id (subnet-...)"),
+                );
+            }
         }
         invalid.check(
             is_instance_type(&self.instance_type),
@@ -343,10 +407,11 @@ impl InstancesBuilder {
         let log_group = log_group.build()?;
         Ok(Instances {
             environment,
-            ecs_cluster_name: cluster,
-            vpc_id,
-            vpc_cidr,
-            subnets: self.subnets,
+            cluster_name: cluster.known().cloned(),
+            cluster: cluster.into_ref(),
+            vpc_id: vpc_id.into_ref(),
+            vpc_cidr: vpc_cidr.into_ref(),
+            subnets: subnets.into_ref(),
             key_name: self.key_name,
             instance_type: self.instance_type,
             asg_min: self.asg_min,
@@ -407,11 +472,14 @@ impl Instances {
         &self.environment
     }
 
-    /// The user data the instances get, before base64.
-    pub fn user_data(&self) -> String {
-        self.user_data
-            .clone()
-            .unwrap_or_else(|| default_user_data(&self.ecs_cluster_name))
+    /// The user data the instances get, before base64: `None` when it is the default one
+    /// and the cluster's name comes from a reference (it is known at apply).
+    pub fn user_data(&self) -> Option<String> {
+        match (&self.user_data, &self.cluster_name) {
+            (Some(custom), _) => Some(custom.clone()),
+            (None, Some(cluster)) => Some(default_user_data(cluster)),
+            (None, None) => None,
+        }
     }
 
     pub(crate) fn name(&self, suffix: &str) -> String {
@@ -447,26 +515,36 @@ mod tests {
     }
 
     #[test]
-    fn network_from_vpc_outputs() {
-        let out = vpc::VpcOutputs {
-            vpc_id: "vpc-9".into(),
-            vpc_cidr: "10.1.0.0/16".into(),
-            public_subnets: vec!["subnet-pub".into()],
-            private_subnets: vec!["subnet-a".into(), "subnet-b".into()],
-            availability_zones: vec![],
-            private_dns_zone_id: None,
-            private_domain_name: None,
-            nat_gateway_ids: vec![],
-            internet_gateway_id: "igw-1".into(),
-        };
-        let i = Instances::builder()
+    fn references_skip_the_value_checks_but_not_the_others() {
+        let refs = Instances::builder()
             .environment("blog")
-            .ecs_cluster_name("blog")
-            .network(&out)
+            .cluster_ref(Ref::known("blog".to_owned()))
+            .network(&vpc::VpcOutputs {
+                vpc_id: "vpc-9".into(),
+                vpc_cidr: "10.1.0.0/16".into(),
+                public_subnets: vec!["subnet-pub".into()],
+                private_subnets: vec!["subnet-a".into(), "subnet-b".into()],
+                availability_zones: vec![],
+                private_dns_zone_id: None,
+                private_domain_name: None,
+                nat_gateway_ids: vec![],
+                internet_gateway_id: "igw-1".into(),
+            })
             .build()
             .unwrap();
-        assert_eq!(i.vpc_id, "vpc-9");
-        assert_eq!(i.subnets, ["subnet-a", "subnet-b"]);
+        // The cluster's name is known only at apply: so is the default user data.
+        assert_eq!(refs.cluster_name, None);
+        assert_eq!(refs.user_data(), None);
+        let err = Instances::builder()
+            .environment("blog")
+            .cluster_ref(Ref::known("blog".to_owned()))
+            .vpc_id("vpc-1")
+            .vpc_cidr("10.0.0.0/16")
+            .subnets(["subnet-1", "sn-2"])
+            .instance_type("big")
+            .build()
+            .unwrap_err();
+        assert_eq!(fields(&err), ["subnets[1]", "instance_type"]);
     }
 
     #[test]
@@ -586,12 +664,12 @@ mod tests {
     #[test]
     fn default_user_data_joins_the_cluster() {
         let i = valid().ecs_cluster_name("prod-cluster").build().unwrap();
-        let text = i.user_data();
+        let text = i.user_data().unwrap();
         assert!(text.starts_with("#!/bin/bash\n"));
         assert!(text.contains(">> /etc/ecs/ecs.config"));
         assert!(text.contains("\nECS_CLUSTER=prod-cluster\n"));
         assert!(text.contains("ECS_AVAILABLE_LOGGING_DRIVERS=[\"json-file\",\"awslogs\"]"));
         let custom = valid().user_data("#!/bin/bash\necho hi").build().unwrap();
-        assert_eq!(custom.user_data(), "#!/bin/bash\necho hi");
+        assert_eq!(custom.user_data().as_deref(), Some("#!/bin/bash\necho hi"));
     }
 }

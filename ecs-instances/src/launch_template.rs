@@ -1,6 +1,10 @@
-//! The launch template: AMI, instance type, profile, security group on a network interface
-//! without public IP, IMDSv2 required, encrypted root volume, user data.
+//! `aws_launch_template`: AMI, instance type, profile, security group on a network interface
+//! without public IP, IMDSv2 required, encrypted root volume, user data. Found by name
+//! (template names are unique per account and region), claimed by its ownership tag. A
+//! changed attribute is a new version holding the whole of the desired data, as Terraform
+//! does; the Auto Scaling group then moves to it.
 
+use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     Filter, LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest,
     LaunchTemplateHttpTokensState, LaunchTemplateIamInstanceProfileSpecificationRequest,
@@ -9,7 +13,10 @@ use aws_sdk_ec2::types::{
     LaunchTemplateTagSpecificationRequest, RequestLaunchTemplateData, ResourceType,
     ResponseLaunchTemplateData, VolumeType,
 };
-use converge::{Aws, AwsResultExt, Error, Tags, Transient};
+use converge::{
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Tags, Transient, Value,
+    Wanted,
+};
 
 /// The plan's name for it.
 pub(crate) const KIND: &str = "aws_launch_template";
@@ -22,17 +29,24 @@ pub(crate) const PROFILE_NOT_READY: Transient = Transient::new(
     &["Invalid IamInstanceProfile", "Invalid IAM Instance Profile"],
 );
 
-/// What the template should hold.
+/// The launch template kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct LaunchTemplateKind;
+
+/// What the template's latest version should hold. Values from other resources (the
+/// profile, the security group, the cluster's name in the user data) are known after apply
+/// when those are made by it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Desired {
-    pub name: String,
+pub(crate) struct LaunchTemplateSpec {
+    /// The `Name` tag of the instances and volumes it launches.
     pub instance_name: String,
-    pub ami: String,
+    /// The AMI (unknown only in a declaration for destroy, which never reads it).
+    pub ami: Value<String>,
     pub instance_type: String,
-    pub profile_arn: String,
-    pub sg_id: String,
+    pub profile_arn: Value<String>,
+    pub sg_id: Value<String>,
     /// Base64.
-    pub user_data: String,
+    pub user_data: Value<String>,
     pub key_name: Option<String>,
     pub volume_size: i32,
 }
@@ -40,24 +54,27 @@ pub(crate) struct Desired {
 /// The compared attributes, as `(field, value)`.
 pub(crate) type Fields = Vec<(&'static str, Option<String>)>;
 
-impl Desired {
-    pub(crate) fn fields(&self) -> Fields {
+impl LaunchTemplateSpec {
+    /// The compared attributes; `None` is an absent one.
+    fn fields(&self) -> Vec<(&'static str, Value<Option<String>>)> {
+        let known = |v: &str| Value::Known(Some(v.to_owned()));
+        let value = |v: &Value<String>| v.clone().map(Some);
         vec![
-            ("image_id", Some(self.ami.clone())),
-            ("instance_type", Some(self.instance_type.clone())),
-            ("iam_instance_profile", Some(self.profile_arn.clone())),
-            ("security_groups", Some(self.sg_id.clone())),
-            ("associate_public_ip_address", Some("false".into())),
-            ("user_data", Some(self.user_data.clone())),
-            ("key_name", self.key_name.clone()),
-            ("metadata_http_tokens", Some("required".into())),
-            ("root_volume_encrypted", Some("true".into())),
-            ("root_volume_size", Some(self.volume_size.to_string())),
+            ("image_id", value(&self.ami)),
+            ("instance_type", known(&self.instance_type)),
+            ("iam_instance_profile", value(&self.profile_arn)),
+            ("security_groups", value(&self.sg_id)),
+            ("associate_public_ip_address", known("false")),
+            ("user_data", value(&self.user_data)),
+            ("key_name", Value::Known(self.key_name.clone())),
+            ("metadata_http_tokens", known("required")),
+            ("root_volume_encrypted", known("true")),
+            ("root_volume_size", known(&self.volume_size.to_string())),
         ]
     }
 
-    /// The template's data.
-    pub(crate) fn data(&self, tags: &Tags) -> RequestLaunchTemplateData {
+    /// The template's data; every input must be known (apply has made what it reads).
+    fn data(&self, tags: &Tags, name: &str) -> Result<RequestLaunchTemplateData, Error> {
         let tag_spec = |kind: ResourceType| {
             let tags = tags
                 .for_resource(&self.instance_name)
@@ -68,19 +85,19 @@ impl Desired {
                 .set_tags(Some(tags.collect()))
                 .build()
         };
-        RequestLaunchTemplateData::builder()
-            .image_id(&self.ami)
+        Ok(RequestLaunchTemplateData::builder()
+            .image_id(self.ami.clone().require(name)?)
             .instance_type(self.instance_type.as_str().into())
             .iam_instance_profile(
                 LaunchTemplateIamInstanceProfileSpecificationRequest::builder()
-                    .arn(&self.profile_arn)
+                    .arn(self.profile_arn.clone().require(name)?)
                     .build(),
             )
             .network_interfaces(
                 LaunchTemplateInstanceNetworkInterfaceSpecificationRequest::builder()
                     .device_index(0)
                     .associate_public_ip_address(false)
-                    .groups(&self.sg_id)
+                    .groups(self.sg_id.clone().require(name)?)
                     .delete_on_termination(true)
                     .build(),
             )
@@ -104,11 +121,11 @@ impl Desired {
                     )
                     .build(),
             )
-            .user_data(&self.user_data)
+            .user_data(self.user_data.clone().require(name)?)
             .set_key_name(self.key_name.clone())
             .tag_specifications(tag_spec(ResourceType::Instance))
             .tag_specifications(tag_spec(ResourceType::Volume))
-            .build()
+            .build())
     }
 }
 
@@ -160,145 +177,342 @@ pub(crate) fn fields_of(data: &ResponseLaunchTemplateData) -> Fields {
     ]
 }
 
-/// Our template and its latest version.
-#[derive(Clone, Debug)]
-pub(crate) struct Found {
+/// A template as EC2 has it, with its latest version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FoundTemplate {
     pub id: String,
+    pub name: String,
+    pub owner: Option<String>,
     pub version: i64,
     pub fields: Fields,
 }
 
-/// Our template called `name`, found by ownership tag.
-pub(crate) async fn find(aws: &Aws, tags: &Tags, name: &str) -> Result<Option<Found>, Error> {
-    let resource = format!("{KIND} \"{name}\"");
+/// What the Auto Scaling group and the module's outputs use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LaunchTemplateOut {
+    pub id: String,
+    /// The latest version, which the group launches.
+    pub version: String,
+}
+
+fn resource(name: &str) -> String {
+    format!("{KIND} \"{name}\"")
+}
+
+/// The latest version of template `id`.
+async fn latest(aws: &Aws, id: &str, name: &str) -> Result<Option<(i64, Fields)>, Error> {
     let out = aws
         .ec2()
-        .describe_launch_templates()
-        .filters(tags.ec2_filter())
-        .filters(
-            Filter::builder()
-                .name("launch-template-name")
-                .values(name)
-                .build(),
-        )
-        .send()
-        .await
-        .context("DescribeLaunchTemplates", &resource)?;
-    let Some(template) = out
-        .launch_templates()
-        .iter()
-        .find(|t| t.launch_template_name() == Some(name) && tags.ec2_owned(t.tags()))
-    else {
-        return Ok(None);
-    };
-    let id = template.launch_template_id().unwrap_or_default().to_owned();
-    let versions = aws
-        .ec2()
         .describe_launch_template_versions()
-        .launch_template_id(&id)
+        .launch_template_id(id)
         .versions("$Latest")
         .send()
         .await
-        .context("DescribeLaunchTemplateVersions", &resource)?;
-    let Some(latest) = versions.launch_template_versions().first() else {
-        return Ok(None);
-    };
-    Ok(Some(Found {
-        id,
-        version: latest.version_number().unwrap_or(1),
-        fields: latest
-            .launch_template_data()
-            .map(fields_of)
-            .unwrap_or_default(),
+        .context("DescribeLaunchTemplateVersions", resource(name))?;
+    Ok(out.launch_template_versions().first().map(|v| {
+        (
+            v.version_number().unwrap_or(1),
+            v.launch_template_data().map(fields_of).unwrap_or_default(),
+        )
     }))
 }
 
-/// The attributes that differ, as `(field, before, after)`.
-pub(crate) fn differences(
-    found: &Fields,
-    desired: &Fields,
-) -> Vec<(&'static str, Option<String>, Option<String>)> {
-    desired
-        .iter()
-        .filter_map(|(field, want)| {
-            let have = found
+#[async_trait]
+impl Resource for LaunchTemplateKind {
+    const KIND: &'static str = KIND;
+    type Key = ();
+    type Desired = LaunchTemplateSpec;
+    type Observed = FoundTemplate;
+    type Outputs = LaunchTemplateOut;
+
+    /// One `DescribeLaunchTemplates` by name (so a same-named template without our tag is
+    /// seen, and refused), then the latest version of each of ours.
+    async fn read(
+        &self,
+        aws: &Aws,
+        wanted: &[Wanted<'_, ()>],
+    ) -> Result<Vec<FoundTemplate>, Error> {
+        let names: Vec<String> = wanted.iter().map(|w| w.name.to_owned()).collect();
+        let out = aws
+            .ec2()
+            .describe_launch_templates()
+            .filters(
+                Filter::builder()
+                    .name("launch-template-name")
+                    .set_values(Some(names.clone()))
+                    .build(),
+            )
+            .send()
+            .await
+            .context("DescribeLaunchTemplates", resource(&names.join(",")))?;
+        let owners = converge::owners_of(wanted);
+        let found = out.launch_templates().iter().map(|t| async {
+            let id = t.launch_template_id().unwrap_or_default().to_owned();
+            let name = t.launch_template_name().unwrap_or_default().to_owned();
+            let owner = converge::ec2_owner(t.tags());
+            // The versions of a template that is not ours are none of our business.
+            let (version, fields) = match owner.as_ref().is_some_and(|o| owners.contains(o)) {
+                true => latest(aws, &id, &name).await?.unwrap_or_default(),
+                false => (0, Fields::new()),
+            };
+            Ok::<_, Error>(FoundTemplate {
+                id,
+                name,
+                owner,
+                version,
+                fields,
+            })
+        });
+        futures::future::try_join_all(found).await
+    }
+
+    fn name<'o>(&self, o: &'o FoundTemplate) -> &'o str {
+        &o.name
+    }
+
+    fn owner<'o>(&self, o: &'o FoundTemplate) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+
+    fn id(&self, o: &FoundTemplate) -> String {
+        o.id.clone()
+    }
+
+    fn describe(&self, d: &LaunchTemplateSpec) -> Vec<Diff> {
+        let mut delta = Delta::new();
+        for (field, want) in d.fields() {
+            match want {
+                // Absent (no key pair): nothing to set.
+                Value::Known(None) => {}
+                Value::Known(Some(v)) => {
+                    delta.update(field, None::<String>, Some(v));
+                }
+                Value::AfterApply => {
+                    delta.update(field, None::<String>, Some(converge::AFTER_APPLY));
+                }
+            }
+        }
+        delta.diffs
+    }
+
+    /// Any difference is a new version (in place: the template keeps its id), listed after
+    /// `latest_version`.
+    fn diff(&self, d: &LaunchTemplateSpec, o: &FoundTemplate) -> Delta {
+        let mut delta = Delta::new();
+        for (field, want) in d.fields() {
+            let have = o
+                .fields
                 .iter()
-                .find(|(f, _)| f == field)
+                .find(|(f, _)| *f == field)
                 .and_then(|(_, v)| v.clone());
-            (have != *want).then(|| (*field, have, want.clone()))
+            if want.known() != Some(&have) {
+                let want = want.map(Option::unwrap_or_default);
+                delta.update(field, have, Some(want));
+            }
+        }
+        if !delta.is_empty() {
+            delta.diffs.insert(
+                0,
+                Diff {
+                    field: "latest_version".into(),
+                    before: Some(o.version.to_string()),
+                    after: Some((o.version + 1).to_string()),
+                },
+            );
+        }
+        delta
+    }
+
+    fn outputs(&self, o: &FoundTemplate) -> LaunchTemplateOut {
+        LaunchTemplateOut {
+            id: o.id.clone(),
+            version: o.version.to_string(),
+        }
+    }
+
+    /// EC2 numbers a template's versions in sequence: the new one is the latest plus one.
+    fn planned_outputs(&self, o: &FoundTemplate, delta: &Delta) -> Value<LaunchTemplateOut> {
+        let version = o.version + i64::from(!delta.is_empty());
+        Value::Known(LaunchTemplateOut {
+            id: o.id.clone(),
+            version: version.to_string(),
         })
-        .collect()
+    }
+
+    fn output_id(&self, out: &LaunchTemplateOut) -> Option<String> {
+        Some(out.id.clone())
+    }
+
+    async fn create(&self, cx: Cx<'_>, d: &LaunchTemplateSpec) -> Result<LaunchTemplateOut, Error> {
+        let data = d.data(cx.tags, cx.name)?;
+        let out = cx
+            .aws
+            .retry()
+            .run(cx.name, PROFILE_NOT_READY, || {
+                cx.aws
+                    .ec2()
+                    .create_launch_template()
+                    .launch_template_name(cx.name)
+                    .launch_template_data(data.clone())
+                    .tag_specifications(cx.tags.ec2_spec(ResourceType::LaunchTemplate, cx.name))
+                    .send()
+            })
+            .await
+            .context("CreateLaunchTemplate", resource(cx.name))?;
+        let template = out.launch_template();
+        Ok(LaunchTemplateOut {
+            id: template
+                .and_then(|t| t.launch_template_id())
+                .unwrap_or_default()
+                .to_owned(),
+            version: template
+                .and_then(|t| t.latest_version_number())
+                .unwrap_or(1)
+                .to_string(),
+        })
+    }
+
+    /// A version with the whole of the desired data (not a delta on a source version).
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &LaunchTemplateSpec,
+        o: &FoundTemplate,
+        _delta: &Delta,
+    ) -> Result<LaunchTemplateOut, Error> {
+        let data = d.data(cx.tags, cx.name)?;
+        let out = cx
+            .aws
+            .retry()
+            .run(cx.name, PROFILE_NOT_READY, || {
+                cx.aws
+                    .ec2()
+                    .create_launch_template_version()
+                    .launch_template_id(&o.id)
+                    .launch_template_data(data.clone())
+                    .send()
+            })
+            .await
+            .context("CreateLaunchTemplateVersion", resource(cx.name))?;
+        let version = out
+            .launch_template_version()
+            .and_then(|v| v.version_number())
+            .unwrap_or_default();
+        tracing::info!(template = %o.id, version, "launch template version created");
+        Ok(LaunchTemplateOut {
+            id: o.id.clone(),
+            version: version.to_string(),
+        })
+    }
+
+    /// Deletes the template and every version.
+    async fn delete(&self, cx: Cx<'_>, o: &FoundTemplate) -> Result<(), Error> {
+        let result = cx
+            .aws
+            .ec2()
+            .delete_launch_template()
+            .launch_template_id(&o.id)
+            .send()
+            .await
+            .context("DeleteLaunchTemplate", resource(&o.name));
+        ignore_not_found(result)
+    }
 }
 
-/// Makes the template, tagged in the create call; returns its id and version 1.
-pub(crate) async fn create(
-    aws: &Aws,
-    tags: &Tags,
-    desired: &Desired,
-) -> Result<(String, i64), Error> {
-    let out = aws
-        .retry()
-        .run(&desired.name, PROFILE_NOT_READY, || {
-            aws.ec2()
-                .create_launch_template()
-                .launch_template_name(&desired.name)
-                .launch_template_data(desired.data(tags))
-                .tag_specifications(tags.ec2_spec(ResourceType::LaunchTemplate, &desired.name))
-                .send()
-        })
-        .await
-        .context(
-            "CreateLaunchTemplate",
-            format_args!("{KIND} \"{}\"", desired.name),
-        )?;
-    let template = out.launch_template();
-    Ok((
-        template
-            .and_then(|t| t.launch_template_id())
-            .unwrap_or_default()
-            .to_owned(),
-        template
-            .and_then(|t| t.latest_version_number())
-            .unwrap_or(1),
-    ))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Adds a version with the whole of the desired data (not a delta on a source version);
-/// returns its number.
-pub(crate) async fn new_version(
-    aws: &Aws,
-    tags: &Tags,
-    id: &str,
-    desired: &Desired,
-) -> Result<i64, Error> {
-    let out = aws
-        .retry()
-        .run(&desired.name, PROFILE_NOT_READY, || {
-            aws.ec2()
-                .create_launch_template_version()
-                .launch_template_id(id)
-                .launch_template_data(desired.data(tags))
-                .send()
-        })
-        .await
-        .context(
-            "CreateLaunchTemplateVersion",
-            format_args!("{KIND} \"{}\" ({id})", desired.name),
-        )?;
-    Ok(out
-        .launch_template_version()
-        .and_then(|v| v.version_number())
-        .unwrap_or_default())
-}
+    fn spec() -> LaunchTemplateSpec {
+        LaunchTemplateSpec {
+            instance_name: "blog-ecs-instance".into(),
+            ami: Value::Known("ami-12345678".into()),
+            instance_type: "t3.small".into(),
+            profile_arn: Value::Known("arn:profile".into()),
+            sg_id: Value::Known("sg-1".into()),
+            user_data: Value::Known("dXNlcg==".into()),
+            key_name: None,
+            volume_size: 30,
+        }
+    }
 
-/// Deletes the template and every version.
-pub(crate) async fn delete(aws: &Aws, id: &str) -> Result<(), Error> {
-    let result = aws
-        .ec2()
-        .delete_launch_template()
-        .launch_template_id(id)
-        .send()
-        .await
-        .context("DeleteLaunchTemplate", format_args!("{KIND} {id}"));
-    crate::ignore_gone(result)
+    fn found(d: &LaunchTemplateSpec) -> FoundTemplate {
+        FoundTemplate {
+            id: "lt-1".into(),
+            name: "blog-ecs-instances".into(),
+            owner: Some("ecs-instances/blog".into()),
+            version: 3,
+            fields: d
+                .fields()
+                .into_iter()
+                .map(|(f, v)| (f, v.into_known().flatten()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_changed_attribute_is_a_new_version_in_place() {
+        let kind = LaunchTemplateKind;
+        let have = found(&spec());
+        assert!(kind.diff(&spec(), &have).is_empty());
+        let bigger = LaunchTemplateSpec {
+            instance_type: "t3.medium".into(),
+            ami: Value::Known("ami-87654321".into()),
+            ..spec()
+        };
+        let delta = kind.diff(&bigger, &have);
+        assert!(!delta.replace);
+        let fields: Vec<&str> = delta.diffs.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(fields, ["latest_version", "image_id", "instance_type"]);
+        assert_eq!(delta.diffs[0].after.as_deref(), Some("4"));
+        assert_eq!(
+            kind.planned_outputs(&have, &delta)
+                .known()
+                .map(|o| o.version.as_str()),
+            Some("4")
+        );
+        assert_eq!(
+            kind.planned_outputs(&have, &Delta::new())
+                .known()
+                .map(|o| o.version.as_str()),
+            Some("3")
+        );
+        // A profile made anew is known only after apply: a difference, shown as such.
+        let later = LaunchTemplateSpec {
+            profile_arn: Value::AfterApply,
+            ..spec()
+        };
+        let delta = kind.diff(&later, &have);
+        assert_eq!(delta.diffs[1].field, "iam_instance_profile");
+        assert_eq!(delta.diffs[1].after.as_deref(), Some(converge::AFTER_APPLY));
+        // A key pair added is a difference from none.
+        let keyed = LaunchTemplateSpec {
+            key_name: Some("ops".into()),
+            ..spec()
+        };
+        assert_eq!(kind.diff(&keyed, &have).diffs[1].field, "key_name");
+    }
+
+    #[test]
+    fn a_create_lists_what_it_sets() {
+        let d = LaunchTemplateSpec {
+            sg_id: Value::AfterApply,
+            ..spec()
+        };
+        let described = LaunchTemplateKind.describe(&d);
+        let get = |f: &str| {
+            described
+                .iter()
+                .find(|d| d.field == f)
+                .and_then(|d| d.after.clone())
+        };
+        assert_eq!(get("instance_type").as_deref(), Some("t3.small"));
+        assert_eq!(get("image_id").as_deref(), Some("ami-12345678"));
+        assert_eq!(
+            get("security_groups").as_deref(),
+            Some(converge::AFTER_APPLY)
+        );
+        // No key pair: not listed.
+        assert_eq!(get("key_name"), None);
+    }
 }

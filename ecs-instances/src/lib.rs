@@ -32,6 +32,23 @@
 //! Every resource is tagged `Name`, `Environment` and `ecs-modules:owner=ecs-instances/<env>`
 //! in its create call, found again by name and that tag, and never touched without it.
 //!
+//! # On the resource model
+//!
+//! Each AWS resource is one [`converge::Resource`] kind, declared into a
+//! [`converge::Stack`]: the instance role and the optional ECS service role are converge's
+//! `aws_iam_role` (their managed policies an attribute), the security group converge's
+//! `aws_security_group`, the agent's log group a [`converge::LogGroup`]; this crate adds
+//! `aws_iam_instance_profile`, `aws_launch_template`, `aws_autoscaling_group`,
+//! `aws_ecs_capacity_provider` and `aws_ecs_cluster_capacity_providers` (our provider's
+//! place in the cluster's list). [`Instances`] is a [`converge::Module`]: plan, apply,
+//! destroy and outputs are runs of one executor, so plan and apply cannot disagree.
+//!
+//! In a composition, [`Instances::declare_refs`] adds the module's resources to the
+//! composition's stack and returns [`InstancesRefs`]; the network can come in as references
+//! ([`network_refs`](InstancesBuilder::network_refs)) and the cluster too
+//! ([`cluster_ref`](InstancesBuilder::cluster_ref)), so each resource starts as soon as what
+//! it reads exists.
+//!
 //! # Example
 //!
 //! ```no_run
@@ -48,30 +65,43 @@
 //! println!("{}", instances.plan(&aws).await?);
 //! let out = instances.apply(&aws).await?;
 //! println!("{}", serde_json::to_string_pretty(&out)?);
+//!
+//! // One graph: the network, the cluster and the instances in one stack, each resource
+//! // started as soon as what it reads exists.
+//! let vpc = vpc::Vpc::builder().environment("blog").build()?;
+//! let cluster = converge::Cluster::builder().environment("blog").build()?;
+//! let mut stack = converge::Stack::new();
+//! let net = vpc.declare_refs(&aws, &mut stack).await?;
+//! let cluster_name = cluster
+//!     .declare_handle(&mut stack)
+//!     .output(|o| o.cluster_name.clone());
+//! let refs = ecs_instances::Instances::builder()
+//!     .environment("blog")
+//!     .cluster_ref(cluster_name)
+//!     .network_refs(&net)
+//!     .build()?
+//!     .declare_refs(&aws, &mut stack)
+//!     .await?;
+//! println!("{}", stack.plan(&aws).await?.plan());
+//! let applied = stack.apply(&aws).await?;
+//! println!("{:?}", applied.value(&refs.outputs));
+//! stack.destroy(&aws).await?;
 //! # Ok(())
 //! # }
 //! ```
 //!
 //! [npalm/terraform-aws-ecs-instances]: https://github.com/npalm/terraform-aws-ecs-instances
 
-mod apply;
-mod asg;
+mod auto_scaling_group;
 mod capacity_provider;
-mod iam;
+mod cluster_capacity_providers;
 mod inputs;
+mod instance_profile;
 mod launch_template;
+mod module;
 mod outputs;
-mod security_group;
 
-pub use apply::AMI_PARAMETER;
 pub use capacity_provider::ManagedScaling;
 pub use inputs::{default_user_data, Instances, InstancesBuilder, MAX_USER_DATA};
-pub use outputs::InstancesOutputs;
-
-/// Whether a failure says the resource is already gone, which destroy counts as done.
-fn ignore_gone<T>(result: Result<T, converge::Error>) -> Result<(), converge::Error> {
-    match result {
-        Err(err) if !err.is_not_found() => Err(err),
-        _ => Ok(()),
-    }
-}
+pub use module::AMI_PARAMETER;
+pub use outputs::{InstancesOutputs, InstancesRefs};

@@ -1,5 +1,7 @@
-//! What [`Instances::apply`](crate::Instances::apply) returns.
+//! What the module gives back: its outputs, and typed references to them for resources
+//! declared into the same stack.
 
+use converge::Ref;
 use serde::{Deserialize, Serialize};
 
 /// The module's outputs.
@@ -25,4 +27,25 @@ pub struct InstancesOutputs {
     pub service_role_arn: Option<String>,
     /// The ECS capacity provider, when asked for.
     pub capacity_provider_name: Option<String>,
+}
+
+/// Typed references to the module's values, for resources declared into the same stack
+/// (what [`Instances::declare_refs`](crate::Instances::declare_refs) returns): a resource
+/// that reads one starts as soon as it is known.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct InstancesRefs {
+    /// The Auto Scaling group's name (known from the inputs, once the group exists).
+    pub asg_name: Ref<String>,
+    /// The Auto Scaling group's ARN.
+    pub asg_arn: Ref<String>,
+    /// The instances' security group (to let them reach a load balancer or a database).
+    pub security_group_id: Ref<String>,
+    /// The instances' IAM role.
+    pub instance_role_arn: Ref<String>,
+    /// The capacity provider's name, known once it is in the cluster's list (what a service's
+    /// capacity provider strategy names); `None` when no provider is asked for.
+    pub capacity_provider_name: Ref<Option<String>>,
+    /// Every output at once, known when all are.
+    pub outputs: Ref<InstancesOutputs>,
 }

@@ -102,10 +102,17 @@ fn aws(r: &Rules) -> Aws {
         .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled()));
     let logs = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &r.logs, |c| c
         .retry_config(aws_sdk_cloudwatchlogs::config::retry::RetryConfig::disabled()));
-    // No capacity provider unless a test asks for one.
+    // No capacity provider, and a cluster without providers, unless a test says otherwise:
+    // both kinds are read on every run (a provider turned off must still go).
     let no_provider = mock!(Ecs::describe_capacity_providers)
         .then_output(|| DescribeCapacityProvidersOutput::builder().build());
-    let ecs_rules: Vec<Rule> = r.ecs.iter().cloned().chain([no_provider]).collect();
+    let bare_cluster = mock!(Ecs::describe_clusters).then_output(|| cluster(&[]));
+    let ecs_rules: Vec<Rule> = r
+        .ecs
+        .iter()
+        .cloned()
+        .chain([no_provider, bare_cluster])
+        .collect();
     let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs_rules, |c| c
         .retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled()));
     Aws::builder()
@@ -443,8 +450,20 @@ async fn profile_errors_are_retried_only_for_a_bounded_time() {
 
     let err = blog().apply(&aws).await.unwrap_err();
     assert_eq!(err.code(), Some("ValidationError"));
-    let text = err.to_string();
-    assert!(text.contains("aws_launch_template"), "{text}");
+    // The error says what failed and what was left behind.
+    let converge::Error::Stopped {
+        failed,
+        done,
+        remaining,
+        ..
+    } = &err
+    else {
+        panic!("{err}");
+    };
+    assert_eq!(failed.kind, "aws_autoscaling_group");
+    let made: Vec<&str> = done.iter().map(|a| a.kind.as_str()).collect();
+    assert!(made.contains(&"aws_launch_template"), "{made:?}");
+    assert_eq!(remaining.len(), 1, "{remaining:?}");
     assert!(never_ready.num_calls() > 1);
 }
 
@@ -453,6 +472,14 @@ async fn profile_errors_are_retried_only_for_a_bounded_time() {
 fn existing(extra: Rules) -> Aws {
     let sg = SecurityGroup::builder()
         .group_id("sg-1")
+        .vpc_id("vpc-1")
+        .description("ECS instances: all TCP from the VPC")
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("Name")
+                .value("blog-ecs-instances-sg")
+                .build(),
+        )
         .tags(
             aws_sdk_ec2::types::Tag::builder()
                 .key(OWNER)
@@ -552,6 +579,9 @@ fn existing(extra: Rules) -> Aws {
         .path("/")
         .role_id("r1")
         .create_date(aws_smithy_types::DateTime::from_secs(0))
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
         .tags(
             aws_sdk_iam::types::Tag::builder()
                 .key(OWNER)
@@ -824,13 +854,25 @@ async fn a_capacity_provider_is_made_for_the_group_and_added_next_to_fargate() {
     });
 
     let plan = instances.plan(&aws).await.unwrap();
-    assert_eq!(plan.summary(), (1, 1, 0), "{plan}");
-    let listed = plan
-        .find("aws_ecs_cluster_capacity_providers", "blog-cluster")
+    assert_eq!(plan.summary(), (2, 0, 0), "{plan}");
+    let provider = plan
+        .find("aws_ecs_capacity_provider", "blog-ecs-instances")
         .unwrap();
+    assert_eq!(provider.diffs[0].after.as_deref(), Some(ASG_ARN));
+    let joined = plan
+        .find("aws_ecs_cluster_capacity_providers", "blog-ecs-instances")
+        .unwrap();
+    let listed: Vec<_> = joined
+        .diffs
+        .iter()
+        .map(|d| (d.field.as_str(), d.after.as_deref()))
+        .collect();
     assert_eq!(
-        listed.diffs[0].after.as_deref(),
-        Some("FARGATE,blog-ecs-instances")
+        listed,
+        [
+            ("cluster", Some("blog-cluster")),
+            ("capacity_providers", Some("+ blog-ecs-instances"))
+        ]
     );
 
     let out = instances.apply(&aws).await.unwrap();
@@ -850,7 +892,8 @@ async fn a_capacity_provider_is_made_for_the_group_and_added_next_to_fargate() {
 }
 
 #[tokio::test]
-async fn destroy_detaches_and_deletes_the_provider_then_the_group_and_the_security_group_last() {
+async fn destroy_detaches_and_deletes_the_provider_then_the_group_and_the_security_group_after_the_template(
+) {
     let detach = mock!(Ecs::put_cluster_capacity_providers)
         .match_requests(|r| {
             keeps_fargate_strategy(r) && r.capacity_providers() == ["FARGATE"]
@@ -904,6 +947,9 @@ async fn destroy_detaches_and_deletes_the_provider_then_the_group_and_the_securi
                 .then_output(|| {
                     aws_sdk_ec2::operation::delete_launch_template::DeleteLaunchTemplateOutput::builder().build()
                 }),
+            mock!(Ec2::describe_network_interfaces).then_output(|| {
+                aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput::builder().build()
+            }),
             mock!(Ec2::delete_security_group)
                 .match_requests(|r| r.group_id() == Some("sg-1"))
                 .then_output(|| {
@@ -948,7 +994,8 @@ async fn destroy_detaches_and_deletes_the_provider_then_the_group_and_the_securi
         .destroy(&aws)
         .await
         .unwrap();
-    assert_eq!(deleted.summary(), (0, 0, 7), "{deleted}");
+    // The provider's place in the cluster is a resource of its own.
+    assert_eq!(deleted.summary(), (0, 0, 8), "{deleted}");
     assert_eq!(detach.num_calls(), 1);
 
     let order: Vec<String> = aws
@@ -971,9 +1018,11 @@ async fn destroy_detaches_and_deletes_the_provider_then_the_group_and_the_securi
             "DeleteAutoScalingGroup"
         ]
     );
-    assert_eq!(
-        order.last().map(String::as_str),
-        Some("DeleteSecurityGroup")
+    // The security group goes once the template that names it (and so the group's
+    // instances) is gone.
+    assert!(
+        at("DeleteSecurityGroup") > at("DeleteLaunchTemplate"),
+        "{order:?}"
     );
     assert!(at("RemoveRoleFromInstanceProfile") < at("DeleteInstanceProfile"));
     assert!(at("DeleteInstanceProfile") < at("DeleteRole"));

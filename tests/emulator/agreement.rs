@@ -6,6 +6,7 @@
 use std::future::Future;
 
 use converge::{Aws, Cluster, LogGroup, Module, TaskExecutionRole};
+use ecs_modules::ecs_instances::{Instances, ManagedScaling};
 
 use crate::util::{aws, environment};
 
@@ -38,7 +39,11 @@ where
     assert!(agree(aws, &changed, "changed inputs").await > 0);
     drift().await;
     assert!(agree(aws, &changed, "drift").await > 0);
+    teardown(aws, &changed).await;
+}
 
+/// Destroy's plan is what destroy deletes, and a second destroy has nothing to do.
+async fn teardown<M: Module>(aws: &Aws, changed: &M) {
     let doomed = changed.plan_destroy(aws).await.unwrap();
     assert!(!doomed.is_empty());
     aws.calls().reset();
@@ -224,4 +229,195 @@ async fn security_group() {
 /// Clients that share `ec2`, for reads inside a drift.
 fn ec2_aws(ec2: aws_sdk_ec2::Client) -> Aws {
     Aws::builder().ec2(ec2).build()
+}
+
+/// The ECS instances module, every kind of it: converge's role, security group and log
+/// group, and its own instance profile, launch template, Auto Scaling group, capacity
+/// provider and the provider's place in the cluster. Drift is made out of band on each.
+#[tokio::test]
+async fn instances() {
+    let aws = aws().await;
+    let env = environment("agree-inst");
+    let vpc = aws
+        .ec2()
+        .create_vpc()
+        .cidr_block("10.44.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
+    let subnet = aws
+        .ec2()
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block("10.44.0.0/24")
+        .availability_zone("us-east-1a")
+        .send()
+        .await
+        .unwrap();
+    let subnet_id = subnet.subnet().unwrap().subnet_id().unwrap().to_owned();
+    // The cluster is not the module's: it only adds its provider next to FARGATE.
+    aws.ecs()
+        .create_cluster()
+        .cluster_name(&env)
+        .capacity_providers("FARGATE")
+        .send()
+        .await
+        .unwrap();
+    let module = |instance_type: &str| {
+        Instances::builder()
+            .environment(&env)
+            .ecs_cluster_name(&env)
+            .vpc_id(&vpc_id)
+            .vpc_cidr("10.44.0.0/16")
+            .subnets([subnet_id.clone()])
+            .instance_type(instance_type)
+            .capacity_provider(ManagedScaling::default())
+            .build()
+            .unwrap()
+    };
+    let (small, medium) = (module("t3.small"), module("t3.medium"));
+
+    assert!(agree(&aws, &small, "first apply").await > 0);
+    assert_eq!(agree(&aws, &small, "second apply").await, 0);
+    assert!(agree(&aws, &medium, "changed inputs").await > 0);
+    let out = Module::outputs(&medium, &aws).await.unwrap().unwrap();
+
+    // The group's size.
+    aws.autoscaling()
+        .update_auto_scaling_group()
+        .auto_scaling_group_name(&out.asg_name)
+        .max_size(5)
+        .send()
+        .await
+        .unwrap();
+    assert!(agree(&aws, &medium, "group drift").await > 0);
+
+    // A template version made out of band: the latest no longer matches.
+    aws.ec2()
+        .create_launch_template_version()
+        .launch_template_id(&out.launch_template_id)
+        .launch_template_data(
+            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                .instance_type(aws_sdk_ec2::types::InstanceType::T3Nano)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(agree(&aws, &medium, "template drift").await > 0);
+
+    // The profile's role taken out.
+    aws.iam()
+        .remove_role_from_instance_profile()
+        .instance_profile_name(format!("{env}-ecs-instance-profile"))
+        .role_name(format!("{env}-ecs-instance-role"))
+        .send()
+        .await
+        .unwrap();
+    assert!(agree(&aws, &medium, "profile drift").await > 0);
+
+    // The role's managed policy detached.
+    aws.iam()
+        .detach_role_policy()
+        .role_name(format!("{env}-ecs-instance-role"))
+        .policy_arn("arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role")
+        .send()
+        .await
+        .unwrap();
+    assert!(agree(&aws, &medium, "role drift").await > 0);
+
+    // The security group's ingress revoked.
+    aws.ec2()
+        .revoke_security_group_ingress()
+        .group_id(&out.security_group_id)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(0)
+                .to_port(65535)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("10.44.0.0/16")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(agree(&aws, &medium, "security group drift").await > 0);
+
+    // The provider's managed scaling changed.
+    aws.ecs()
+        .update_capacity_provider()
+        .name(format!("{env}-ecs-instances"))
+        .auto_scaling_group_provider(
+            aws_sdk_ecs::types::AutoScalingGroupProviderUpdate::builder()
+                .managed_scaling(
+                    aws_sdk_ecs::types::ManagedScaling::builder()
+                        .status(aws_sdk_ecs::types::ManagedScalingStatus::Enabled)
+                        .target_capacity(50)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(agree(&aws, &medium, "capacity provider drift").await > 0);
+
+    // The provider taken out of the cluster (FARGATE kept).
+    aws.ecs()
+        .put_cluster_capacity_providers()
+        .cluster(&env)
+        .capacity_providers("FARGATE")
+        .set_default_capacity_provider_strategy(Some(vec![]))
+        .send()
+        .await
+        .unwrap();
+    assert!(agree(&aws, &medium, "cluster association drift").await > 0);
+    let cluster = aws
+        .ecs()
+        .describe_clusters()
+        .clusters(&env)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cluster.clusters()[0].capacity_providers(),
+        ["FARGATE".to_owned(), format!("{env}-ecs-instances")]
+    );
+
+    // The agent's log group's retention.
+    aws.logs()
+        .delete_retention_policy()
+        .log_group_name(format!("/ecs/{env}/ecs-agent"))
+        .send()
+        .await
+        .unwrap();
+    assert!(agree(&aws, &medium, "log group drift").await > 0);
+
+    teardown(&aws, &medium).await;
+    let cluster = aws
+        .ecs()
+        .describe_clusters()
+        .clusters(&env)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cluster.clusters()[0].capacity_providers(), ["FARGATE"]);
+    aws.ecs()
+        .delete_cluster()
+        .cluster(&env)
+        .send()
+        .await
+        .unwrap();
+    aws.ec2()
+        .delete_subnet()
+        .subnet_id(&subnet_id)
+        .send()
+        .await
+        .unwrap();
+    aws.ec2().delete_vpc().vpc_id(&vpc_id).send().await.unwrap();
 }

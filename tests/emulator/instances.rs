@@ -146,6 +146,44 @@ async fn instances_apply_once_new_template_version_and_destroy() {
 
     let plan = instances.plan(&aws).await.unwrap();
     assert_eq!(plan.summary(), (6, 0, 0), "{plan}");
+    // A create lists what it sets; what this apply makes is shown as unknown, never as a
+    // placeholder id.
+    let after = |kind: &str, name: String, field: &str| {
+        let change = plan
+            .find(kind, &name)
+            .unwrap_or_else(|| panic!("{kind} {name}: {plan}"));
+        let diff = change.diffs.iter().find(|d| d.field == field);
+        diff.and_then(|d| d.after.clone())
+            .unwrap_or_else(|| panic!("{kind} {name} {field}: {plan}"))
+    };
+    let template = format!("{env}-ecs-instances");
+    let lt = "aws_launch_template";
+    assert_eq!(after(lt, template.clone(), "instance_type"), "t3.small");
+    assert!(after(lt, template.clone(), "image_id").starts_with("ami-"));
+    for field in ["security_groups", "iam_instance_profile"] {
+        assert_eq!(after(lt, template.clone(), field), converge::AFTER_APPLY);
+    }
+    let group = format!("{env}-ecs-asg");
+    let asg = "aws_autoscaling_group";
+    assert_eq!(after(asg, group.clone(), "min_size"), "1");
+    assert_eq!(after(asg, group.clone(), "max_size"), "2");
+    assert_eq!(after(asg, group.clone(), "desired_capacity"), "1");
+    assert_eq!(
+        after(asg, group.clone(), "vpc_zone_identifier"),
+        subnets.join(",")
+    );
+    assert_eq!(
+        after(asg, group, "launch_template.id"),
+        converge::AFTER_APPLY
+    );
+    assert_eq!(
+        after(
+            "aws_security_group",
+            format!("{env}-ecs-instances-sg"),
+            "vpc_id"
+        ),
+        vpc
+    );
 
     let out = instances.apply(&aws).await.unwrap();
     assert_eq!(out.asg_name, format!("{env}-ecs-asg"));
@@ -423,7 +461,15 @@ async fn instances_make_the_legacy_service_role_only_when_asked() {
     assert_eq!(instances.apply(&aws).await.unwrap(), out);
     assert_eq!(aws.calls().report().mutating, 0);
 
-    let deleted = instances.destroy(&aws).await.unwrap();
+    // Destroy finds the role even when the inputs no longer ask for it.
+    let without = builder(&env, &vpc, &subnets)
+        .asg_min(0)
+        .asg_desired(0)
+        .build()
+        .unwrap();
+    let doomed = without.plan_destroy(&aws).await.unwrap();
+    assert_eq!(doomed.summary(), (0, 0, 7), "{doomed}");
+    let deleted = without.destroy(&aws).await.unwrap();
     assert_eq!(deleted.summary(), (0, 0, 7), "{deleted}");
     assert!(aws
         .iam()
@@ -533,10 +579,17 @@ async fn instances_capacity_provider_joins_the_cluster_beside_fargate_and_leaves
         [("UpdateCapacityProvider", 1)].into()
     );
 
-    // Turned off: taken out of the cluster and deleted, FARGATE kept.
+    // Turned off: taken out of the cluster (its own resource, the provider's place in the
+    // list) and deleted, FARGATE kept.
     let without = builder(&env, &vpc, &subnets).build().unwrap();
     let plan = without.plan(&aws).await.unwrap();
-    assert_eq!(plan.summary(), (0, 1, 1), "{plan}");
+    assert_eq!(plan.summary(), (0, 0, 2), "{plan}");
+    assert_eq!(
+        plan.find("aws_ecs_cluster_capacity_providers", &name)
+            .map(|c| (c.action, c.id.clone())),
+        Some((Action::Delete, Some(env.clone()))),
+        "{plan}"
+    );
     let out = without.apply(&aws).await.unwrap();
     assert_eq!(out.capacity_provider_name, None);
     assert_eq!(
@@ -547,7 +600,7 @@ async fn instances_capacity_provider_joins_the_cluster_beside_fargate_and_leaves
     // Back on, then destroy: the provider goes first and the cluster keeps FARGATE.
     with(100).apply(&aws).await.unwrap();
     let deleted = with(100).destroy(&aws).await.unwrap();
-    assert_eq!(deleted.summary(), (0, 0, 7), "{deleted}");
+    assert_eq!(deleted.summary(), (0, 0, 8), "{deleted}");
     assert_eq!(
         cluster_providers(&aws, &env).await,
         (vec!["FARGATE".to_owned()], vec!["FARGATE".to_owned()])
@@ -569,4 +622,93 @@ async fn instances_capacity_provider_joins_the_cluster_beside_fargate_and_leaves
         .await
         .unwrap();
     drop_network(&aws, &vpc, &subnets).await;
+}
+
+/// One graph: the network, the cluster and the instances declared into one stack, the
+/// instances reading the network and the cluster by reference. Nothing is a placeholder, a
+/// second apply makes no mutating call, and destroy leaves nothing of ours.
+#[tokio::test]
+async fn instances_in_one_graph_with_the_network_and_the_cluster() {
+    let aws = aws().await;
+    let env = environment("inst-graph");
+    let network = ecs_modules::vpc::Vpc::builder()
+        .environment(&env)
+        .cidr_block("10.43.0.0/16")
+        .availability_zones(["us-east-1a", "us-east-1b"])
+        .nat_gateways(ecs_modules::vpc::NatGateways::None)
+        .build()
+        .unwrap();
+    let cluster = converge::Cluster::builder()
+        .environment(&env)
+        .build()
+        .unwrap();
+    let instances = |net: &ecs_modules::vpc::VpcRefs, cluster: converge::Ref<String>| {
+        Instances::builder()
+            .environment(&env)
+            .cluster_ref(cluster)
+            .network_refs(net)
+            .capacity_provider(ManagedScaling::default())
+            .build()
+            .unwrap()
+    };
+    let declare = || async {
+        let mut stack = converge::Stack::new();
+        let net = network.declare_refs(&aws, &mut stack).await.unwrap();
+        let name = cluster
+            .declare_handle(&mut stack)
+            .output(|o| o.cluster_name.clone());
+        let refs = instances(&net, name)
+            .declare_refs(&aws, &mut stack)
+            .await
+            .unwrap();
+        (stack, refs)
+    };
+
+    let (stack, refs) = declare().await;
+    // What needs the network or the cluster waits for them.
+    let deps = stack.dependencies("aws_launch_template", &format!("{env}-ecs-instances"));
+    assert!(
+        deps.contains(&("aws_ecs_cluster", env.as_str())),
+        "{deps:?}"
+    );
+    let deps = stack.dependencies("aws_autoscaling_group", &format!("{env}-ecs-asg"));
+    assert!(
+        deps.iter().any(|(kind, _)| *kind == "aws_subnet"),
+        "{deps:?}"
+    );
+    let plan = stack.plan(&aws).await.unwrap().into_plan();
+    assert!(!plan.to_string().contains("-00000000"), "{plan}");
+    let joined = plan
+        .find(
+            "aws_ecs_cluster_capacity_providers",
+            &format!("{env}-ecs-instances"),
+        )
+        .unwrap();
+    assert_eq!(
+        joined.diffs[0].after.as_deref(),
+        Some(converge::AFTER_APPLY)
+    );
+
+    let applied = stack.apply(&aws).await.unwrap();
+    let out = applied.value(&refs.outputs).into_known().unwrap();
+    assert_eq!(
+        out.capacity_provider_name.as_deref(),
+        Some(format!("{env}-ecs-instances").as_str())
+    );
+    assert_eq!(
+        cluster_providers(&aws, &env).await.0,
+        [format!("{env}-ecs-instances")]
+    );
+
+    let (stack, _) = declare().await;
+    assert!(stack.plan(&aws).await.unwrap().plan().is_empty());
+    aws.calls().reset();
+    stack.apply(&aws).await.unwrap();
+    let calls = aws.calls().report();
+    assert_eq!(calls.mutating, 0, "{calls:#}");
+
+    stack.destroy(&aws).await.unwrap();
+    assert_eq!(left(&aws, &env).await, Vec::<&str>::new());
+    let (stack, _) = declare().await;
+    assert!(stack.plan_destroy(&aws).await.unwrap().is_empty());
 }

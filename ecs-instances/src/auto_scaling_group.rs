@@ -1,0 +1,343 @@
+//! `aws_autoscaling_group`: the group across the subnets, on a pinned launch template
+//! version. Found by name (group names are unique per account and region), claimed by its
+//! ownership tag; every attribute changes in place.
+
+use async_trait::async_trait;
+use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
+use converge::{
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wait, Wanted,
+    OWNER_TAG,
+};
+
+use crate::launch_template::PROFILE_NOT_READY;
+
+/// The plan's name for it.
+pub(crate) const KIND: &str = "aws_autoscaling_group";
+
+/// The group kind; `wait` bounds how long a delete waits for the group to be gone.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AutoScalingGroupKind {
+    pub wait: Wait,
+}
+
+/// What the group should be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AutoScalingGroupSpec {
+    pub lt_id: Value<String>,
+    pub version: Value<String>,
+    pub min: i32,
+    pub max: i32,
+    pub desired: i32,
+    pub subnets: Value<Vec<String>>,
+    /// Whether moving to another template version also replaces the running instances.
+    pub instance_refresh: bool,
+}
+
+/// The group as Auto Scaling has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FoundGroup {
+    pub name: String,
+    pub arn: String,
+    pub owner: Option<String>,
+    pub lt_id: String,
+    pub version: String,
+    pub min: i32,
+    pub max: i32,
+    pub desired: i32,
+    pub subnets: Vec<String>,
+}
+
+/// What the capacity provider and the module's outputs use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AutoScalingGroupOut {
+    pub name: String,
+    pub arn: String,
+}
+
+fn resource(name: &str) -> String {
+    format!("{KIND} \"{name}\"")
+}
+
+/// The groups called `names`, in one call.
+async fn describe(aws: &Aws, names: Vec<String>) -> Result<Vec<FoundGroup>, Error> {
+    let out = aws
+        .autoscaling()
+        .describe_auto_scaling_groups()
+        .set_auto_scaling_group_names(Some(names.clone()))
+        .send()
+        .await
+        .context("DescribeAutoScalingGroups", resource(&names.join(",")))?;
+    Ok(out
+        .auto_scaling_groups()
+        .iter()
+        .map(|g| {
+            let lt = g.launch_template();
+            FoundGroup {
+                name: g.auto_scaling_group_name().unwrap_or_default().to_owned(),
+                arn: g.auto_scaling_group_arn().unwrap_or_default().to_owned(),
+                owner: g
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == Some(OWNER_TAG))
+                    .and_then(|t| t.value())
+                    .map(str::to_owned),
+                lt_id: lt
+                    .and_then(|l| l.launch_template_id())
+                    .unwrap_or_default()
+                    .to_owned(),
+                version: lt.and_then(|l| l.version()).unwrap_or_default().to_owned(),
+                min: g.min_size().unwrap_or_default(),
+                max: g.max_size().unwrap_or_default(),
+                desired: g.desired_capacity().unwrap_or_default(),
+                subnets: g
+                    .vpc_zone_identifier()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            }
+        })
+        .collect())
+}
+
+impl AutoScalingGroupSpec {
+    fn template(&self, name: &str) -> Result<LaunchTemplateSpecification, Error> {
+        Ok(LaunchTemplateSpecification::builder()
+            .launch_template_id(self.lt_id.clone().require(name)?)
+            .version(self.version.clone().require(name)?)
+            .build())
+    }
+}
+
+#[async_trait]
+impl Resource for AutoScalingGroupKind {
+    const KIND: &'static str = KIND;
+    type Key = ();
+    type Desired = AutoScalingGroupSpec;
+    type Observed = FoundGroup;
+    type Outputs = AutoScalingGroupOut;
+
+    async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundGroup>, Error> {
+        describe(aws, wanted.iter().map(|w| w.name.to_owned()).collect()).await
+    }
+
+    fn name<'o>(&self, o: &'o FoundGroup) -> &'o str {
+        &o.name
+    }
+
+    fn owner<'o>(&self, o: &'o FoundGroup) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+
+    fn id(&self, o: &FoundGroup) -> String {
+        o.arn.clone()
+    }
+
+    fn describe(&self, d: &AutoScalingGroupSpec) -> Vec<Diff> {
+        let mut delta = Delta::new();
+        delta
+            .update("launch_template.id", None::<String>, Some(&d.lt_id))
+            .update("launch_template.version", None::<String>, Some(&d.version))
+            .update("min_size", None::<String>, Some(d.min))
+            .update("max_size", None::<String>, Some(d.max))
+            .update("desired_capacity", None::<String>, Some(d.desired))
+            .update(
+                "vpc_zone_identifier",
+                None::<String>,
+                Some(d.subnets.as_ref().map(|s| s.join(","))),
+            );
+        delta.diffs
+    }
+
+    fn diff(&self, d: &AutoScalingGroupSpec, o: &FoundGroup) -> Delta {
+        let mut delta = Delta::new();
+        delta
+            .compare("launch_template.id", &o.lt_id, &d.lt_id)
+            .compare("launch_template.version", &o.version, &d.version)
+            .compare("min_size", &o.min, &Value::Known(d.min))
+            .compare("max_size", &o.max, &Value::Known(d.max))
+            .compare("desired_capacity", &o.desired, &Value::Known(d.desired))
+            .compare_set("vpc_zone_identifier", &o.subnets, &d.subnets);
+        delta
+    }
+
+    fn outputs(&self, o: &FoundGroup) -> AutoScalingGroupOut {
+        AutoScalingGroupOut {
+            name: o.name.clone(),
+            arn: o.arn.clone(),
+        }
+    }
+
+    fn output_id(&self, out: &AutoScalingGroupOut) -> Option<String> {
+        Some(out.arn.clone())
+    }
+
+    /// Makes the group with every tag propagated at launch, retrying while the new instance
+    /// profile is not yet visible to Auto Scaling, then reads its ARN back (the create call
+    /// does not return it; a read right after can miss the group, so it is retried).
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        d: &AutoScalingGroupSpec,
+    ) -> Result<AutoScalingGroupOut, Error> {
+        let aws = cx.aws;
+        let template = d.template(cx.name)?;
+        let subnets = d.subnets.clone().require(cx.name)?.join(",");
+        let tags: Vec<Tag> = cx
+            .tags
+            .for_resource(cx.name)
+            .into_iter()
+            .map(|(k, v)| {
+                Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .propagate_at_launch(true)
+                    .resource_id(cx.name)
+                    .resource_type("auto-scaling-group")
+                    .build()
+            })
+            .collect();
+        aws.retry()
+            .run(cx.name, PROFILE_NOT_READY, || {
+                aws.autoscaling()
+                    .create_auto_scaling_group()
+                    .auto_scaling_group_name(cx.name)
+                    .launch_template(template.clone())
+                    .min_size(d.min)
+                    .max_size(d.max)
+                    .desired_capacity(d.desired)
+                    .vpc_zone_identifier(&subnets)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            })
+            .await
+            .context("CreateAutoScalingGroup", resource(cx.name))?;
+        let what = format!("{} to be readable", resource(cx.name));
+        let found = self
+            .wait
+            .until(&what, || async {
+                Ok(describe(aws, vec![cx.name.to_owned()]).await?.pop())
+            })
+            .await?;
+        Ok(self.outputs(&found))
+    }
+
+    /// Moves the group to the desired template version, sizes and subnets in one call; with
+    /// `instance_refresh`, a new template version also starts replacing the instances.
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &AutoScalingGroupSpec,
+        o: &FoundGroup,
+        _delta: &Delta,
+    ) -> Result<AutoScalingGroupOut, Error> {
+        let aws = cx.aws;
+        let template = d.template(cx.name)?;
+        let subnets = d.subnets.clone().require(cx.name)?.join(",");
+        aws.retry()
+            .run(cx.name, PROFILE_NOT_READY, || {
+                aws.autoscaling()
+                    .update_auto_scaling_group()
+                    .auto_scaling_group_name(cx.name)
+                    .launch_template(template.clone())
+                    .min_size(d.min)
+                    .max_size(d.max)
+                    .desired_capacity(d.desired)
+                    .vpc_zone_identifier(&subnets)
+                    .send()
+            })
+            .await
+            .context("UpdateAutoScalingGroup", resource(cx.name))?;
+        let moved = template.launch_template_id() != Some(o.lt_id.as_str())
+            || template.version() != Some(o.version.as_str());
+        if d.instance_refresh && moved {
+            aws.autoscaling()
+                .start_instance_refresh()
+                .auto_scaling_group_name(cx.name)
+                .send()
+                .await
+                .context("StartInstanceRefresh", resource(cx.name))?;
+        }
+        Ok(self.outputs(o))
+    }
+
+    /// Deletes the group and its instances (`ForceDelete`), and waits until it is gone, so
+    /// that the template, the profile and the security group can go after it.
+    async fn delete(&self, cx: Cx<'_>, o: &FoundGroup) -> Result<(), Error> {
+        let aws = cx.aws;
+        let result = aws
+            .autoscaling()
+            .delete_auto_scaling_group()
+            .auto_scaling_group_name(&o.name)
+            .force_delete(true)
+            .send()
+            .await
+            .context("DeleteAutoScalingGroup", resource(&o.name));
+        ignore_not_found(result)?;
+        self.wait
+            .until(&format!("{} to be deleted", resource(&o.name)), || async {
+                let left = describe(aws, vec![o.name.clone()]).await?;
+                Ok(left.is_empty().then_some(()))
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found() -> FoundGroup {
+        FoundGroup {
+            name: "blog-ecs-asg".into(),
+            arn: "arn:asg".into(),
+            owner: Some("ecs-instances/blog".into()),
+            lt_id: "lt-1".into(),
+            version: "1".into(),
+            min: 1,
+            max: 2,
+            desired: 1,
+            subnets: vec!["subnet-b".into(), "subnet-a".into()],
+        }
+    }
+
+    fn spec() -> AutoScalingGroupSpec {
+        AutoScalingGroupSpec {
+            lt_id: Value::Known("lt-1".into()),
+            version: Value::Known("1".into()),
+            min: 1,
+            max: 2,
+            desired: 1,
+            subnets: Value::Known(vec!["subnet-a".into(), "subnet-b".into()]),
+            instance_refresh: false,
+        }
+    }
+
+    #[test]
+    fn everything_changes_in_place_subnets_as_a_set() {
+        let kind = AutoScalingGroupKind {
+            wait: Wait::default(),
+        };
+        assert!(kind.diff(&spec(), &found()).is_empty());
+        let moved = AutoScalingGroupSpec {
+            version: Value::Known("2".into()),
+            max: 4,
+            ..spec()
+        };
+        let delta = kind.diff(&moved, &found());
+        assert!(!delta.replace);
+        let fields: Vec<&str> = delta.diffs.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(fields, ["launch_template.version", "max_size"]);
+        let later = AutoScalingGroupSpec {
+            subnets: Value::AfterApply,
+            ..spec()
+        };
+        let delta = kind.diff(&later, &found());
+        assert_eq!(delta.diffs[0].after.as_deref(), Some(converge::AFTER_APPLY));
+        let described = kind.describe(&spec());
+        assert_eq!(described.len(), 6);
+        assert_eq!(described[5].after.as_deref(), Some("subnet-a,subnet-b"));
+    }
+}

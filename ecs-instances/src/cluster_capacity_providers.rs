@@ -1,0 +1,346 @@
+//! `aws_ecs_cluster_capacity_providers`, narrowed to one provider: our capacity provider's
+//! place in the cluster's capacity provider list.
+//!
+//! The cluster is not ours (it belongs to the cluster block or to whoever made it), so this
+//! kind never sets the list as a whole: it adds our provider next to the ones already there
+//! and, on delete, takes only ours out (of the list and of the default strategy), each time
+//! from a fresh read of the cluster, keeping every other provider and the default strategy.
+//!
+//! It carries no tags of its own. It exists when a cluster lists our provider, whose name is
+//! unique to one module instance and which the provider kind claims by its ownership tag, so
+//! what it finds is ours.
+
+use async_trait::async_trait;
+use aws_sdk_ecs::types::CapacityProviderStrategyItem;
+use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value, Wanted};
+
+pub(crate) const KIND: &str = "aws_ecs_cluster_capacity_providers";
+
+/// ECS refuses a change while the cluster is still applying the previous one.
+const CLUSTER_BUSY: Transient = Transient::codes(&["UpdateInProgressException"]);
+
+/// The association kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ClusterProvidersKind;
+
+/// Where to look: the cluster's name when the inputs know it, `None` when it comes from
+/// another resource of the stack (every cluster is read then).
+pub(crate) type ClusterKey = Option<String>;
+
+/// Our provider in the cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ClusterProvidersSpec {
+    pub cluster: Value<String>,
+    /// The provider's name (known from the inputs).
+    pub provider: String,
+    /// The provider's ARN: unknown while this apply makes it (anew), and then ECS must let
+    /// go of the old one first.
+    pub provider_arn: Value<String>,
+}
+
+/// A cluster that lists our provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FoundAssociation {
+    pub cluster: String,
+    pub provider: String,
+    /// The owner of the provider the cluster lists (see the module docs).
+    pub owner: String,
+}
+
+/// What the module's outputs use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ClusterProvidersOut {
+    pub cluster: String,
+    pub provider: String,
+}
+
+fn resource(cluster: &str) -> String {
+    format!("{KIND} \"{cluster}\"")
+}
+
+/// An ACTIVE cluster's providers and default strategy.
+struct ClusterState {
+    name: String,
+    providers: Vec<String>,
+    strategy: Vec<CapacityProviderStrategyItem>,
+}
+
+/// The ACTIVE clusters among `clusters` (names or ARNs), in calls of 100 (the API's limit).
+async fn describe(aws: &Aws, clusters: &[String]) -> Result<Vec<ClusterState>, Error> {
+    let mut out = Vec::new();
+    for chunk in clusters.chunks(100) {
+        let found = aws
+            .ecs()
+            .describe_clusters()
+            .set_clusters(Some(chunk.to_vec()))
+            .send()
+            .await
+            .context("DescribeClusters", resource(&chunk.join(",")))?;
+        out.extend(
+            found
+                .clusters()
+                .iter()
+                .filter(|c| c.status() == Some("ACTIVE"))
+                .map(|c| ClusterState {
+                    name: c.cluster_name().unwrap_or_default().to_owned(),
+                    providers: c.capacity_providers().to_vec(),
+                    strategy: c.default_capacity_provider_strategy().to_vec(),
+                }),
+        );
+    }
+    Ok(out)
+}
+
+/// Every cluster's ARN, for a read whose cluster is known only after apply.
+async fn every_cluster(aws: &Aws) -> Result<Vec<String>, Error> {
+    let mut arns = Vec::new();
+    let mut token = None;
+    loop {
+        let out = aws
+            .ecs()
+            .list_clusters()
+            .set_next_token(token)
+            .send()
+            .await
+            .context("ListClusters", KIND)?;
+        arns.extend(out.cluster_arns().iter().cloned());
+        match out.next_token() {
+            Some(next) => token = Some(next.to_owned()),
+            None => return Ok(arns),
+        }
+    }
+}
+
+/// Sets the cluster's list to what `change` makes of the current one, unless it already is.
+/// `false` when the cluster does not exist (or is not ACTIVE).
+async fn put(
+    aws: &Aws,
+    cluster: &str,
+    change: impl Fn(&mut Vec<String>, &mut Vec<CapacityProviderStrategyItem>),
+) -> Result<bool, Error> {
+    let Some(state) = describe(aws, &[cluster.to_owned()]).await?.pop() else {
+        return Ok(false);
+    };
+    let (mut providers, mut strategy) = (state.providers.clone(), state.strategy.clone());
+    change(&mut providers, &mut strategy);
+    if providers == state.providers && strategy == state.strategy {
+        return Ok(true);
+    }
+    aws.retry()
+        .run(cluster, CLUSTER_BUSY, || {
+            aws.ecs()
+                .put_cluster_capacity_providers()
+                .cluster(cluster)
+                .set_capacity_providers(Some(providers.clone()))
+                .set_default_capacity_provider_strategy(Some(strategy.clone()))
+                .send()
+        })
+        .await
+        .context("PutClusterCapacityProviders", resource(cluster))?;
+    Ok(true)
+}
+
+#[async_trait]
+impl Resource for ClusterProvidersKind {
+    const KIND: &'static str = KIND;
+    // Turned off (tracked, not declared): our provider still leaves the cluster.
+    const PRUNE: bool = true;
+    type Key = ClusterKey;
+    type Desired = ClusterProvidersSpec;
+    type Observed = FoundAssociation;
+    type Outputs = ClusterProvidersOut;
+
+    /// One `DescribeClusters` of the clusters the inputs name; when one comes from another
+    /// resource, every cluster (`ListClusters` first).
+    async fn read(
+        &self,
+        aws: &Aws,
+        wanted: &[Wanted<'_, ClusterKey>],
+    ) -> Result<Vec<FoundAssociation>, Error> {
+        let mut names: Vec<String> = Vec::new();
+        for w in wanted {
+            match w.key {
+                Some(name) => names.push(name.clone()),
+                None => {
+                    names = every_cluster(aws).await?;
+                    break;
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let clusters = describe(aws, &names).await?;
+        Ok(wanted
+            .iter()
+            .flat_map(|w| {
+                clusters
+                    .iter()
+                    .filter(|c| c.providers.iter().any(|p| p == w.name))
+                    .map(|c| FoundAssociation {
+                        cluster: c.name.clone(),
+                        provider: w.name.to_owned(),
+                        owner: w.tags.owner().to_owned(),
+                    })
+            })
+            .collect())
+    }
+
+    fn name<'o>(&self, o: &'o FoundAssociation) -> &'o str {
+        &o.provider
+    }
+
+    fn matches(&self, o: &FoundAssociation, name: &str, key: &ClusterKey) -> bool {
+        o.provider == name && key.as_ref().is_none_or(|k| *k == o.cluster)
+    }
+
+    fn owner<'o>(&self, o: &'o FoundAssociation) -> Option<&'o str> {
+        Some(&o.owner)
+    }
+
+    fn id(&self, o: &FoundAssociation) -> String {
+        o.cluster.clone()
+    }
+
+    fn describe(&self, d: &ClusterProvidersSpec) -> Vec<Diff> {
+        let mut delta = Delta::new();
+        delta
+            .update("cluster", None::<String>, Some(&d.cluster))
+            .update(
+                "capacity_providers",
+                None::<String>,
+                Some(format!("+ {}", d.provider)),
+            );
+        delta.diffs
+    }
+
+    /// Another cluster, or a provider made anew, is a new association: ours leaves the old
+    /// list first (ECS deletes no provider a cluster still lists).
+    fn diff(&self, d: &ClusterProvidersSpec, o: &FoundAssociation) -> Delta {
+        let mut delta = Delta::new();
+        delta
+            .compare_fixed("cluster", &o.cluster, &d.cluster)
+            .compare_fixed(
+                "capacity_providers",
+                &o.provider,
+                &Value::Known(d.provider.clone()),
+            );
+        if !d.provider_arn.is_known() {
+            delta.replace(
+                "capacity_provider_arn",
+                None::<String>,
+                Some(&d.provider_arn),
+            );
+        }
+        delta
+    }
+
+    fn outputs(&self, o: &FoundAssociation) -> ClusterProvidersOut {
+        ClusterProvidersOut {
+            cluster: o.cluster.clone(),
+            provider: o.provider.clone(),
+        }
+    }
+
+    fn output_id(&self, out: &ClusterProvidersOut) -> Option<String> {
+        Some(out.cluster.clone())
+    }
+
+    /// Adds ours to the cluster's list as it is now, keeping the others and the default
+    /// strategy.
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        d: &ClusterProvidersSpec,
+    ) -> Result<ClusterProvidersOut, Error> {
+        let cluster = d.cluster.clone().require(cx.name)?;
+        let provider = d.provider.clone();
+        let exists = put(cx.aws, &cluster, |providers, _| {
+            if !providers.contains(&provider) {
+                providers.push(provider.clone());
+            }
+        })
+        .await?;
+        if !exists {
+            return Err(Error::Failed {
+                resource: resource(&cluster),
+                reason: format!("cluster {cluster:?} does not exist (or is not ACTIVE)"),
+            });
+        }
+        Ok(ClusterProvidersOut { cluster, provider })
+    }
+
+    /// Nothing changes in place (every attribute is fixed); adding again is harmless.
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &ClusterProvidersSpec,
+        _o: &FoundAssociation,
+        _delta: &Delta,
+    ) -> Result<ClusterProvidersOut, Error> {
+        self.create(cx, d).await
+    }
+
+    /// Takes ours out of the list and the default strategy, keeping the others. A cluster
+    /// already gone has nothing to take out.
+    async fn delete(&self, cx: Cx<'_>, o: &FoundAssociation) -> Result<(), Error> {
+        put(cx.aws, &o.cluster, |providers, strategy| {
+            providers.retain(|p| *p != o.provider);
+            strategy.retain(|s| s.capacity_provider() != o.provider);
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found() -> FoundAssociation {
+        FoundAssociation {
+            cluster: "blog".into(),
+            provider: "blog-ecs-instances".into(),
+            owner: "ecs-instances/blog".into(),
+        }
+    }
+
+    fn spec(cluster: Value<String>, arn: Value<String>) -> ClusterProvidersSpec {
+        ClusterProvidersSpec {
+            cluster,
+            provider: "blog-ecs-instances".into(),
+            provider_arn: arn,
+        }
+    }
+
+    #[test]
+    fn another_cluster_or_a_new_provider_replaces_the_association() {
+        let known = |s: &str| Value::Known(s.to_owned());
+        let kind = ClusterProvidersKind;
+        assert!(kind
+            .diff(&spec(known("blog"), known("arn:cp")), &found())
+            .is_empty());
+        let moved = kind.diff(&spec(known("other"), known("arn:cp")), &found());
+        assert!(moved.replace);
+        assert_eq!(moved.diffs[0].field, "cluster");
+        // The provider is being replaced: its name is known only after apply.
+        let anew = kind.diff(&spec(known("blog"), Value::AfterApply), &found());
+        assert!(anew.replace);
+        assert_eq!(anew.diffs[0].after.as_deref(), Some(converge::AFTER_APPLY));
+        // A cluster made by this apply is shown as unknown, not as a placeholder.
+        let described = kind.describe(&spec(Value::AfterApply, Value::AfterApply));
+        assert_eq!(described[0].after.as_deref(), Some(converge::AFTER_APPLY));
+        assert_eq!(described[1].after.as_deref(), Some("+ blog-ecs-instances"));
+    }
+
+    #[test]
+    fn a_known_cluster_narrows_the_match() {
+        let kind = ClusterProvidersKind;
+        assert!(kind.matches(&found(), "blog-ecs-instances", &None));
+        assert!(kind.matches(&found(), "blog-ecs-instances", &Some("blog".into())));
+        assert!(!kind.matches(&found(), "blog-ecs-instances", &Some("other".into())));
+        assert!(!kind.matches(&found(), "prod-ecs-instances", &None));
+    }
+}
