@@ -7,11 +7,17 @@
 //! Next to each delayed time: the lower bound the run's dependency chain allows (its longest
 //! chain of calls, each begun after the one before ended, times the delay) and the time of the
 //! same calls made one after another (all calls times the delay).
+//!
+//! Last, apply with AWS's provisioning times modelled by the harness (NAT gateway pending
+//! about 90 s, load balancer provisioning about 150 s, both scaled by `BENCH_SCALE`, default
+//! 1/10, as are the waits' polls), against three schedules: the NAT wait plus the call chain
+//! (the goal), Terraform's (it waits for the load balancer, beside the NAT gateway), and
+//! modules applied one after another (NAT wait, then the load balancer's).
 
 use std::time::{Duration, Instant};
 
 use aws_types::SdkConfig;
-use converge::{Aws, Plan};
+use converge::{Aws, Wait};
 use ecs_modules::blog::{Fargate, FargateEc2};
 use ecs_modules::cli::{Deployment, Settings};
 use ecs_modules::harness::Harness;
@@ -99,24 +105,79 @@ async fn fleet(base: &SdkConfig, n: usize, delay: Duration, rows: &mut Vec<Row>)
     let env = format!("fleet{}{n}", std::process::id() % 10_000);
     let stack = Fargate::new(&settings(env)).expect("valid settings");
     let label = format!("{n} services");
-    let apply = async {
-        let (net, _, _, role) = stack.apply_base(&aws).await?;
-        let services = (1..=n)
-            .map(|i| stack.service_named(&aws, &net, &role.role_arn, &format!("blog-{i}")))
-            .collect::<Result<Vec<_>, _>>()?;
-        futures::future::try_join_all(services.iter().map(|s| s.apply(&aws))).await?;
-        Ok::<_, converge::Error>((net, role, services))
-    };
-    let (_net, _role, services) = step(&harness, &aws, &label, "apply", rows, apply).await;
-    let destroy = async {
-        let mut deleted = Plan::new();
-        for plan in futures::future::try_join_all(services.iter().map(|s| s.destroy(&aws))).await? {
-            deleted.extend(plan);
-        }
-        stack.destroy_base(&aws, &mut deleted).await?;
-        Ok::<_, converge::Error>(deleted)
-    };
-    step(&harness, &aws, &label, "destroy", rows, destroy).await;
+    // One stack: the shared modules and the n services.
+    let mut declared = converge::Stack::new();
+    let base = stack
+        .declare_base(&aws, &mut declared)
+        .await
+        .expect("declared");
+    for i in 1..=n {
+        stack
+            .service_named(&aws, &base, &format!("blog-{i}"))
+            .expect("valid service")
+            .declare_refs(&mut declared);
+    }
+    step(&harness, &aws, &label, "apply", rows, declared.apply(&aws)).await;
+    step(&harness, &aws, &label, "destroy", rows, declared.destroy(&aws)).await;
+}
+
+/// AWS's provisioning times, scaled.
+struct Scaled {
+    nat: Duration,
+    lb: Duration,
+    /// The waits' pacing, scaled like the provisioning times.
+    wait: Wait,
+}
+
+/// Apply of deployment `D` under modelled provisioning; `chain` is the same apply's longest
+/// call chain without it.
+async fn provisioned<D: Deployment>(
+    base: &SdkConfig,
+    label: &str,
+    delay: Duration,
+    scaled: &Scaled,
+    make: impl Fn(D) -> D,
+) -> Row {
+    let harness = Harness::builder()
+        .delay(delay)
+        .provisioning(scaled.nat, scaled.lb)
+        .build();
+    let aws = Aws::from_sdk_config(&harness.wrap(base));
+    let env = format!("prov{}{label}", std::process::id() % 10_000).replace('_', "");
+    let stack = make(D::new(&settings(env)).expect("valid settings"));
+    let mut rows = Vec::new();
+    step(&harness, &aws, label, "apply", &mut rows, stack.apply(&aws)).await;
+    stack.destroy(&aws).await.expect("destroy");
+    rows.remove(0)
+}
+
+fn print_provisioned(rows: &[(Row, usize)], delay: Duration, scaled: &Scaled) {
+    println!(
+        "\n### Apply with NAT pending {:.1} s and load balancer provisioning {:.1} s, {} ms per call\n",
+        scaled.nat.as_secs_f64(),
+        scaled.lb.as_secs_f64(),
+        delay.as_millis()
+    );
+    println!("| stack | calls | wall | NAT + chain (goal) | Terraform's schedule | modules one after another | wall / goal | calls × delay / wall |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (r, chain) in rows {
+        let calls = r.mutating + r.reads;
+        let chain = delay * *chain as u32;
+        let goal = scaled.nat + chain;
+        let terraform = scaled.nat.max(scaled.lb) + chain;
+        let serial = scaled.nat + scaled.lb + chain;
+        println!(
+            "| {} | {} | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {:.2} | {:.2} |",
+            r.stack,
+            calls,
+            r.wall.as_secs_f64(),
+            goal.as_secs_f64(),
+            terraform.as_secs_f64(),
+            serial.as_secs_f64(),
+            r.wall.as_secs_f64() / goal.as_secs_f64(),
+            (delay * calls as u32).as_secs_f64() / r.wall.as_secs_f64(),
+        );
+    }
 }
 
 fn print(title: &str, rows: &[Row], delay: Option<Duration>) {
@@ -182,6 +243,44 @@ async fn main() {
         &format!("With {} ms added to every call", delay.as_millis()),
         &delayed,
         Some(delay),
+    );
+
+    let factor: f64 = std::env::var("BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.1);
+    let scaled = Scaled {
+        nat: Duration::from_secs(90).mul_f64(factor),
+        lb: Duration::from_secs(150).mul_f64(factor),
+        wait: Wait {
+            timeout: Duration::from_secs(600),
+            initial_delay: Duration::from_secs(1).mul_f64(factor),
+            max_delay: Duration::from_secs(15).mul_f64(factor),
+        },
+    };
+    // Each stack's longest chain without provisioning, from the delayed runs above.
+    let chain_of = |stack: &str| {
+        delayed
+            .iter()
+            .find(|r| r.stack == stack && r.step == "apply")
+            .map_or(0, |r| r.chain)
+    };
+    let wait = scaled.wait;
+    let fargate = provisioned::<Fargate>(&base, "fargate", delay, &scaled, |d| {
+        d.with_wait(wait).expect("valid wait")
+    })
+    .await;
+    let fargate_ec2 = provisioned::<FargateEc2>(&base, "fargate_ec2", delay, &scaled, |d| {
+        d.with_wait(wait).expect("valid wait")
+    })
+    .await;
+    print_provisioned(
+        &[
+            (fargate, chain_of("fargate")),
+            (fargate_ec2, chain_of("fargate_ec2")),
+        ],
+        delay,
+        &scaled,
     );
 
     let mut scale = Vec::new();

@@ -1,8 +1,9 @@
 //! An HTTP client in front of the SDK's own, for the reliability tests and the benchmarks:
 //! it adds a fixed delay to every call (a stand-in for AWS's round trips), answers a share of
 //! calls with throttling or 5xx errors without forwarding them, stops the world after the
-//! k-th call (every later call hangs, as in a killed process), and logs when each forwarded
-//! call began and ended.
+//! k-th call (every later call hangs, as in a killed process), makes NAT gateways `pending`
+//! and load balancers `provisioning` for a while after their creation, as AWS does (the
+//! emulator makes them ready at once), and logs when each forwarded call began and ended.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,6 +46,8 @@ pub struct HarnessBuilder {
     fault_rate: f64,
     seed: u64,
     stop_after: Option<usize>,
+    nat_pending: Duration,
+    lb_provisioning: Duration,
 }
 
 impl HarnessBuilder {
@@ -69,6 +72,14 @@ impl HarnessBuilder {
         self
     }
 
+    /// Describes each NAT gateway as `pending` for `nat` after it was created, and each load
+    /// balancer as `provisioning` for `lb` (on AWS about 90 s and 150 s).
+    pub fn provisioning(mut self, nat: Duration, lb: Duration) -> Self {
+        self.nat_pending = nat;
+        self.lb_provisioning = lb;
+        self
+    }
+
     /// The harness.
     pub fn build(self) -> Harness {
         Harness {
@@ -83,6 +94,9 @@ impl HarnessBuilder {
                 stop: Notify::new(),
                 injected: AtomicUsize::new(0),
                 log: Mutex::new(Vec::new()),
+                nat_pending: self.nat_pending,
+                lb_provisioning: self.lb_provisioning,
+                made: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -99,6 +113,10 @@ struct State {
     stop: Notify,
     injected: AtomicUsize,
     log: Mutex<Vec<(Instant, Instant)>>,
+    nat_pending: Duration,
+    lb_provisioning: Duration,
+    /// Resources still provisioning: their id and when they are ready.
+    made: Mutex<Vec<(String, Instant)>>,
 }
 
 impl fmt::Debug for State {
@@ -246,7 +264,11 @@ impl HttpConnector for Connector {
                 state.injected.fetch_add(1, Ordering::SeqCst);
                 return Ok(fault(&request, n));
             }
-            let response = inner.call(request).await;
+            let provisioning = Provisioning::of(&request, &state);
+            let mut response = inner.call(request).await;
+            if let (Some(p), Ok(answer)) = (provisioning, response.as_mut()) {
+                p.model(answer, &state).await;
+            }
             state
                 .log
                 .lock()
@@ -260,6 +282,105 @@ impl HttpConnector for Connector {
             response
         })
     }
+}
+
+/// A call whose answer the harness changes to model AWS's provisioning times.
+#[derive(Clone, Copy, Debug)]
+enum Provisioning {
+    /// CreateNatGateway: its id starts pending.
+    CreateNat,
+    /// CreateLoadBalancer: its ARN starts provisioning.
+    CreateLb,
+    /// DescribeNatGateways: pending ones say so.
+    DescribeNat,
+    /// DescribeLoadBalancers: provisioning ones say so.
+    DescribeLb,
+}
+
+impl Provisioning {
+    /// What the request is, when the harness models its resource at all.
+    fn of(request: &HttpRequest, state: &State) -> Option<Self> {
+        let body = request.body().bytes()?;
+        let has = |action: &[u8]| body.windows(action.len()).any(|w| w == action);
+        let nat = !state.nat_pending.is_zero();
+        let lb = !state.lb_provisioning.is_zero();
+        [
+            (nat, b"Action=CreateNatGateway&".as_slice(), Self::CreateNat),
+            (nat, b"Action=DescribeNatGateways&", Self::DescribeNat),
+            (lb, b"Action=CreateLoadBalancer&", Self::CreateLb),
+            (lb, b"Action=DescribeLoadBalancers&", Self::DescribeLb),
+        ]
+        .into_iter()
+        .find(|(on, action, _)| *on && has(action))
+        .map(|(_, _, p)| p)
+    }
+
+    /// Records a creation, or rewrites a description of what is not ready yet.
+    async fn model(self, response: &mut HttpResponse, state: &State) {
+        if !response.status().is_success() {
+            return;
+        }
+        let body = response.take_body();
+        let bytes = match aws_smithy_types::byte_stream::ByteStream::new(body)
+            .collect()
+            .await
+        {
+            Ok(b) => b.into_bytes(),
+            Err(_) => return,
+        };
+        let mut text = String::from_utf8_lossy(&bytes).into_owned();
+        let (id_tag, ready, not_ready, wait) = match self {
+            Self::CreateNat | Self::DescribeNat => (
+                "natGatewayId",
+                "<state>available</state>",
+                "<state>pending</state>",
+                state.nat_pending,
+            ),
+            Self::CreateLb | Self::DescribeLb => (
+                "LoadBalancerArn",
+                "<Code>active</Code>",
+                "<Code>provisioning</Code>",
+                state.lb_provisioning,
+            ),
+        };
+        let open = format!("<{id_tag}>");
+        let close = format!("</{id_tag}>");
+        let mut made = state.made.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        made.retain(|(_, at)| *at > now);
+        if matches!(self, Self::CreateNat | Self::CreateLb) {
+            if let Some(id) = between(&text, &open, &close) {
+                made.push((id.to_owned(), now + wait));
+            }
+        }
+        // Each resource's state follows its id in its description (the shapes' member order).
+        for (id, _) in made.iter() {
+            let marker = format!("{open}{id}{close}");
+            let Some(at) = text.find(&marker) else {
+                continue;
+            };
+            let after = at + marker.len();
+            let next_item = text[after..].find(&open).map_or(text.len(), |i| after + i);
+            if let Some(i) = text[after..next_item].find(ready) {
+                text.replace_range(after + i..after + i + ready.len(), not_ready);
+            }
+        }
+        drop(made);
+        let len = text.len();
+        *response.body_mut() = SdkBody::from(text);
+        if response.headers().contains_key("content-length") {
+            response
+                .headers_mut()
+                .insert("content-length", len.to_string());
+        }
+    }
+}
+
+/// The text between the first `open` and the `close` after it.
+fn between<'t>(text: &'t str, open: &str, close: &str) -> Option<&'t str> {
+    let start = text.find(open)? + open.len();
+    let end = start + text[start..].find(close)?;
+    Some(&text[start..end])
 }
 
 /// A throttling or server error in the protocol of the request: JSON (ECS, CloudWatch Logs,

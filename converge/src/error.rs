@@ -1,7 +1,6 @@
 //! The errors every module shares.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -89,15 +88,6 @@ pub enum Error {
         source: Box<Error>,
     },
 
-    /// A run stopped part way; what it had made by then is still there.
-    #[error("stopped after making {}; apply again to finish, or destroy to remove them", left_behind.join(", "))]
-    Incomplete {
-        /// The resources made before the failure.
-        left_behind: Vec<String>,
-        /// Why it stopped.
-        #[source]
-        source: Box<Error>,
-    },
 }
 
 impl Error {
@@ -105,7 +95,7 @@ impl Error {
     pub fn code(&self) -> Option<&str> {
         match self {
             Error::Aws { code, .. } => code.as_deref(),
-            Error::Incomplete { source, .. } | Error::Stopped { source, .. } => source.code(),
+            Error::Stopped { source, .. } => source.code(),
             _ => None,
         }
     }
@@ -169,66 +159,28 @@ where
     }
 }
 
-/// The resources a run has made so far, so a failure can say what it left behind. Clones
-/// share the list, so concurrent steps can record into one.
-#[derive(Clone, Debug, Default)]
-pub struct Progress {
-    made: Arc<Mutex<Vec<String>>>,
-}
-
-impl Progress {
-    /// Nothing made yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Records that `resource` was made.
-    pub fn made(&self, resource: impl fmt::Display) {
-        let resource = resource.to_string();
-        crate::events::made(&resource);
-        self.made.lock().expect("progress poisoned").push(resource);
-    }
-
-    /// What was made.
-    pub fn list(&self) -> Vec<String> {
-        self.made.lock().expect("progress poisoned").clone()
-    }
-
-    /// Wraps a failure in [`Error::Incomplete`] when something was made before it.
-    pub fn fail(&self, err: Error) -> Error {
-        let left_behind = self.list();
-        if left_behind.is_empty() {
-            err
-        } else {
-            Error::Incomplete {
-                left_behind,
-                source: Box::new(err),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn incomplete_says_what_was_left_behind_without_repeating_the_source() {
-        let progress = Progress::new();
-        let cause = Error::WaitTimedOut {
-            what: "NAT gateway nat-1 to be available".into(),
-            waited: Duration::from_secs(600),
+    fn stopped_says_what_is_left_without_repeating_the_source() {
+        let err = Error::Stopped {
+            failed: Box::new(Address::new(
+                "aws_nat_gateway",
+                "blog-nat",
+                None,
+            )),
+            done: vec![Address::new("aws_vpc", "blog-vpc", Some("vpc-1".into()))],
+            remaining: Vec::new(),
+            source: Box::new(Error::Failed {
+                resource: "aws_nat_gateway \"blog-nat\"".into(),
+                reason: "InsufficientFreeAddressesInSubnet".into(),
+            }),
         };
-        assert!(matches!(progress.fail(cause), Error::WaitTimedOut { .. }));
-
-        progress.made("aws_vpc \"blog-vpc\" (vpc-1)");
-        let err = progress.fail(Error::Failed {
-            resource: "aws_nat_gateway \"blog-nat\"".into(),
-            reason: "InsufficientFreeAddressesInSubnet".into(),
-        });
         assert_eq!(
             err.to_string(),
-            "stopped after making aws_vpc \"blog-vpc\" (vpc-1); apply again to finish, or destroy to remove them"
+            "aws_nat_gateway \"blog-nat\" failed; 1 done before it stopped, 0 not done: run again to finish"
         );
         let source = std::error::Error::source(&err).unwrap().to_string();
         assert_eq!(

@@ -8,8 +8,9 @@
 //! - [`Plan`] and [`Change`]: what an apply would do, printed like `terraform plan`;
 //! - [`Wait`] and [`Retry`]: bounded waits and retries for AWS's eventual consistency;
 //! - [`ApiCalls`]: an SDK interceptor that counts the calls a run makes;
-//! - [`Error`], [`Invalid`] and [`Progress`]: errors that name the resource, the operation, the
-//!   AWS error code and what was left behind.
+//! - [`Error`] and [`Invalid`]: errors that name the resource, the operation, the AWS error
+//!   code and, when a run stops part way, what it did and what remains (typed
+//!   [`Address`]es).
 //!
 //! # Example
 //!
@@ -50,7 +51,7 @@ pub use blocks::{
     Cluster, ClusterBuilder, LogGroup, LogGroupBuilder, TaskExecutionRole,
     TaskExecutionRoleBuilder, TaskExecutionRoleOutputs,
 };
-pub use error::{ignore_not_found, AwsResultExt, Error, Progress};
+pub use error::{ignore_not_found, AwsResultExt, Error};
 pub use kinds::{ClusterOutputs, LogGroupOutputs};
 pub use metrics::{is_mutating, ApiCalls, CallReport};
 pub use module::Module;

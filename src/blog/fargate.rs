@@ -2,7 +2,7 @@
 //! cluster, a log group, the task execution role, and the blog on Fargate behind an ALB.
 
 use async_trait::async_trait;
-use converge::{Aws, Error, Invalid, Plan};
+use converge::{Aws, Error, Invalid, Module, Ref, Stack, Value, Wait};
 use ecs_service::{
     Cluster, ClusterOutputs, LaunchType, LogGroup, LogGroupOutputs, Service, ServiceOutputs,
     TaskExecutionRole, TaskExecutionRoleOutputs,
@@ -10,7 +10,7 @@ use ecs_service::{
 use serde::{Deserialize, Serialize};
 use vpc::{Vpc, VpcOutputs};
 
-use super::{blog_service, known_or_unknown, network_or_unknown, url, UNKNOWN};
+use super::{blog_service, url, Base};
 use crate::cli::{Deployment, Settings};
 
 /// The blog's Fargate deployment, as the blog post composes the modules.
@@ -25,6 +25,7 @@ pub struct Fargate {
 
 /// Every module's outputs, and the blog's URL.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FargateOutputs {
     /// The VPC module's.
     pub vpc: VpcOutputs,
@@ -41,103 +42,84 @@ pub struct FargateOutputs {
 }
 
 impl Fargate {
-    /// The Fargate service, once the network and the role are known.
-    pub(crate) fn service(
-        &self,
-        aws: &Aws,
-        net: &VpcOutputs,
-        role_arn: &str,
-    ) -> Result<Service, Error> {
-        self.service_named(aws, net, role_arn, "blog")
+    /// The same deployment, its waits (the NAT gateway's) bounded and paced by `wait`.
+    pub fn with_wait(mut self, wait: Wait) -> Result<Self, Invalid> {
+        self.network = Vpc::builder()
+            .environment(&self.settings.environment)
+            .wait(wait)
+            .build()?;
+        Ok(self)
     }
 
-    /// Another Fargate service like the blog's, named `name`, on the same network, cluster,
-    /// log group and role (the benchmarks scale to many).
-    pub fn service_named(
-        &self,
-        aws: &Aws,
-        net: &VpcOutputs,
-        role_arn: &str,
-        name: &str,
-    ) -> Result<Service, Error> {
+    /// Declares what every service shares (network, cluster, log group, role) into `stack`.
+    pub async fn declare_base(&self, aws: &Aws, stack: &mut Stack) -> Result<Base, Error> {
+        Ok(Base {
+            vpc: self.network.declare_refs(aws, stack).await?,
+            cluster: self.cluster.declare(aws, stack).await?,
+            log_group: self.logs.declare(aws, stack).await?,
+            execution_role: self.role.declare(aws, stack).await?,
+        })
+    }
+
+    /// A Fargate service like the blog's, named `name`, on the network, cluster, log group
+    /// and role of `base` (the benchmarks declare many in one stack).
+    pub fn service_named(&self, aws: &Aws, base: &Base, name: &str) -> Result<Service, Error> {
         blog_service(
             &self.settings,
             name,
             LaunchType::Fargate,
-            aws.region(),
-            net,
-            self.cluster.name(),
-            self.logs.name(),
-            role_arn,
+            aws,
+            base,
+            (self.cluster.name(), self.logs.name()),
         )
     }
 
-    /// The shared modules (network, cluster, log group, role) planned together, with the
-    /// network's outputs and the role's ARN (unknown until they exist) from the same reads.
-    pub(crate) async fn plan_base(&self, aws: &Aws) -> Result<(Plan, VpcOutputs, String), Error> {
-        let ((mut plan, net), cluster, logs, role) = tokio::try_join!(
-            self.network.plan_and_outputs(aws),
-            self.cluster.plan(aws),
-            self.logs.plan(aws),
-            self.role.plan(aws),
-        )?;
-        let net = known_or_unknown(&self.network, net);
-        // The role's change comes first and carries its ARN once it exists.
-        let role_arn = role
-            .changes
-            .first()
-            .and_then(|c| c.id.clone())
-            .unwrap_or_else(|| UNKNOWN.to_owned());
-        plan.extend(cluster);
-        plan.extend(logs);
-        plan.extend(role);
-        Ok((plan, net, role_arn))
-    }
-
-    /// The shared modules applied: network, cluster, log group and role all at once, since
-    /// none needs another.
-    pub async fn apply_base(
-        &self,
-        aws: &Aws,
-    ) -> Result<
-        (
-            VpcOutputs,
-            ClusterOutputs,
-            LogGroupOutputs,
-            TaskExecutionRoleOutputs,
-        ),
-        Error,
-    > {
-        tokio::try_join!(
-            self.network.apply(aws),
-            self.cluster.apply(aws),
-            self.logs.apply(aws),
-            self.role.apply(aws),
-        )
-    }
-
-    /// The shared modules destroyed, once the services and instances are gone; what was
-    /// deleted is added to `deleted`.
-    pub async fn destroy_base(&self, aws: &Aws, deleted: &mut Plan) -> Result<(), Error> {
-        // None of the four needs another gone first.
-        let (cluster, logs, role, network) = tokio::try_join!(
-            self.cluster.destroy(aws),
-            self.logs.destroy(aws),
-            self.role.destroy(aws),
-            self.network.destroy(aws),
-        )?;
-        deleted.extend(cluster);
-        deleted.extend(logs);
-        deleted.extend(role);
-        deleted.extend(network);
-        Ok(())
+    /// The outputs of the shared part and of the blog's service, known when all are.
+    pub(crate) fn outputs_of(base: &Base, service: Ref<ServiceOutputs>) -> Ref<FargateOutputs> {
+        let base = base.clone();
+        Ref::new(move |r| {
+            // Every value is read before any is judged, so every read is recorded.
+            let vpc = r.value(&base.vpc.outputs);
+            let cluster = r.value(&base.cluster);
+            let log_group = r.value(&base.log_group);
+            let execution_role = r.value(&base.execution_role);
+            let service = r.value(&service);
+            let (
+                Value::Known(vpc),
+                Value::Known(cluster),
+                Value::Known(log_group),
+                Value::Known(execution_role),
+                Value::Known(service),
+            ) = (vpc, cluster, log_group, execution_role, service)
+            else {
+                return Value::AfterApply;
+            };
+            Value::Known(FargateOutputs {
+                blog_url: url(&service),
+                vpc,
+                cluster,
+                log_group,
+                execution_role,
+                service,
+            })
+        })
     }
 }
 
 #[async_trait]
-impl Deployment for Fargate {
+impl Module for Fargate {
     type Outputs = FargateOutputs;
 
+    /// One stack: the network, cluster, log group and role, and the blog's service reading
+    /// them.
+    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<Ref<FargateOutputs>, Error> {
+        let base = self.declare_base(aws, stack).await?;
+        let service = self.service_named(aws, &base, "blog")?.declare_refs(stack);
+        Ok(Self::outputs_of(&base, service))
+    }
+}
+
+impl Deployment for Fargate {
     fn new(settings: &Settings) -> Result<Self, Invalid> {
         let env = &settings.environment;
         Ok(Self {
@@ -150,36 +132,6 @@ impl Deployment for Fargate {
                 .build()?,
             role: TaskExecutionRole::builder().environment(env).build()?,
         })
-    }
-
-    async fn plan(&self, aws: &Aws) -> Result<Plan, Error> {
-        let (mut plan, net, role_arn) = self.plan_base(aws).await?;
-        plan.extend(self.service(aws, &net, &role_arn)?.plan(aws).await?);
-        Ok(plan)
-    }
-
-    async fn apply(&self, aws: &Aws) -> Result<FargateOutputs, Error> {
-        let (vpc, cluster, log_group, execution_role) = self.apply_base(aws).await?;
-        let service = self
-            .service(aws, &vpc, &execution_role.role_arn)?
-            .apply(aws)
-            .await?;
-        Ok(FargateOutputs {
-            blog_url: url(&service),
-            vpc,
-            cluster,
-            log_group,
-            execution_role,
-            service,
-        })
-    }
-
-    async fn destroy(&self, aws: &Aws) -> Result<Plan, Error> {
-        // The service is found by its tags; without a network its ids are only placeholders.
-        let net = network_or_unknown(aws, &self.network).await?;
-        let mut deleted = self.service(aws, &net, UNKNOWN)?.destroy(aws).await?;
-        self.destroy_base(aws, &mut deleted).await?;
-        Ok(deleted)
     }
 
     fn urls(out: &FargateOutputs) -> Vec<(&'static str, String)> {

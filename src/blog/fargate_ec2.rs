@@ -2,13 +2,12 @@
 //! instances joined to the same cluster and a second service, `blog-ec2`, on them.
 
 use async_trait::async_trait;
-use converge::{Aws, Error, Invalid, Plan};
+use converge::{Aws, Error, Invalid, Module, Ref, Stack, Value, Wait};
 use ecs_instances::{Instances, InstancesOutputs};
-use ecs_service::{LaunchType, Service, ServiceOutputs};
+use ecs_service::{LaunchType, ServiceOutputs};
 use serde::{Deserialize, Serialize};
-use vpc::VpcOutputs;
 
-use super::{blog_service, network_or_unknown, url, Fargate, FargateOutputs, UNKNOWN};
+use super::{blog_service, url, Base, Fargate, FargateOutputs};
 use crate::cli::{Deployment, Settings};
 
 /// The blog on Fargate and on EC2 in one cluster, as the second half of the blog post.
@@ -22,6 +21,7 @@ pub struct FargateEc2 {
 
 /// The Fargate deployment's outputs, the instances', the EC2 service's, and both URLs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FargateEc2Outputs {
     /// Everything of the Fargate deployment, `blog_url` included.
     #[serde(flatten)]
@@ -35,107 +35,70 @@ pub struct FargateEc2Outputs {
 }
 
 impl FargateEc2 {
-    fn instances(&self, net: &VpcOutputs) -> Result<Instances, Invalid> {
-        let env = &self.fargate.settings.environment;
+    /// The same deployment, its waits (the NAT gateway's) bounded and paced by `wait`.
+    pub fn with_wait(self, wait: Wait) -> Result<Self, Invalid> {
+        Ok(Self {
+            fargate: self.fargate.with_wait(wait)?,
+        })
+    }
+
+    /// The instances, in the network's private subnets, joining the cluster once it exists.
+    fn instances(&self, base: &Base) -> Result<Instances, Invalid> {
         Instances::builder()
-            .environment(env)
-            .ecs_cluster_name(self.fargate.cluster.name())
-            .network(net)
+            .environment(&self.fargate.settings.environment)
+            .cluster_ref(base.cluster.clone().map(|o| o.cluster_name))
+            .network_refs(&base.vpc)
             .build()
     }
-
-    fn service_ec2(&self, aws: &Aws, net: &VpcOutputs, role_arn: &str) -> Result<Service, Error> {
-        blog_service(
-            &self.fargate.settings,
-            "blog-ec2",
-            LaunchType::Ec2,
-            aws.region(),
-            net,
-            self.fargate.cluster.name(),
-            self.fargate.logs.name(),
-            role_arn,
-        )
-    }
-}
-
-/// The instances need real-looking ids to build; a plan or destroy without a network uses
-/// placeholders of the right form (they are only compared, never sent in a create).
-fn instances_network(net: &VpcOutputs) -> VpcOutputs {
-    let mut net = net.clone();
-    if !net.vpc_id.starts_with("vpc-") {
-        net.vpc_id = "vpc-00000000".into();
-    }
-    for subnet in &mut net.private_subnets {
-        if !subnet.starts_with("subnet-") {
-            *subnet = "subnet-00000000".into();
-        }
-    }
-    net
 }
 
 #[async_trait]
-impl Deployment for FargateEc2 {
+impl Module for FargateEc2 {
     type Outputs = FargateEc2Outputs;
 
+    /// One stack: the Fargate deployment's resources, the instances and the EC2 service. The
+    /// EC2 service waits for no instance: ECS places its tasks when instances register.
+    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<Ref<FargateEc2Outputs>, Error> {
+        let base = self.fargate.declare_base(aws, stack).await?;
+        let service = self
+            .fargate
+            .service_named(aws, &base, "blog")?
+            .declare_refs(stack);
+        let instances = self.instances(&base)?.declare_refs(aws, stack).await?;
+        let service_ec2 = blog_service(
+            &self.fargate.settings,
+            "blog-ec2",
+            LaunchType::Ec2,
+            aws,
+            &base,
+            (self.fargate.cluster.name(), self.fargate.logs.name()),
+        )?
+        .declare_refs(stack);
+        let fargate = Fargate::outputs_of(&base, service);
+        Ok(Ref::new(move |r| {
+            let fargate = r.value(&fargate);
+            let instances = r.value(&instances.outputs);
+            let service_ec2 = r.value(&service_ec2);
+            let (Value::Known(fargate), Value::Known(instances), Value::Known(service_ec2)) =
+                (fargate, instances, service_ec2)
+            else {
+                return Value::AfterApply;
+            };
+            Value::Known(FargateEc2Outputs {
+                blog_ec2_url: url(&service_ec2),
+                fargate,
+                instances,
+                service_ec2,
+            })
+        }))
+    }
+}
+
+impl Deployment for FargateEc2 {
     fn new(settings: &Settings) -> Result<Self, Invalid> {
         Ok(Self {
             fargate: Fargate::new(settings)?,
         })
-    }
-
-    async fn plan(&self, aws: &Aws) -> Result<Plan, Error> {
-        let (mut plan, net, role_arn) = self.fargate.plan_base(aws).await?;
-        let instances = self.instances(&instances_network(&net))?;
-        let (fargate, instances, ec2) = tokio::try_join!(
-            async { self.fargate.service(aws, &net, &role_arn)?.plan(aws).await },
-            instances.plan(aws),
-            async { self.service_ec2(aws, &net, &role_arn)?.plan(aws).await },
-        )?;
-        plan.extend(fargate);
-        plan.extend(instances);
-        plan.extend(ec2);
-        Ok(plan)
-    }
-
-    async fn apply(&self, aws: &Aws) -> Result<FargateEc2Outputs, Error> {
-        let (vpc, cluster, log_group, execution_role) = self.fargate.apply_base(aws).await?;
-        let role_arn = &execution_role.role_arn;
-        let instances = self.instances(&vpc)?;
-        // The EC2 service waits for nothing: ECS places its tasks when instances register.
-        let (service, instances, service_ec2) = tokio::try_join!(
-            async { self.fargate.service(aws, &vpc, role_arn)?.apply(aws).await },
-            instances.apply(aws),
-            async { self.service_ec2(aws, &vpc, role_arn)?.apply(aws).await },
-        )?;
-        Ok(FargateEc2Outputs {
-            blog_ec2_url: url(&service_ec2),
-            fargate: FargateOutputs {
-                blog_url: url(&service),
-                vpc,
-                cluster,
-                log_group,
-                execution_role,
-                service,
-            },
-            instances,
-            service_ec2,
-        })
-    }
-
-    async fn destroy(&self, aws: &Aws) -> Result<Plan, Error> {
-        let net = network_or_unknown(aws, &self.fargate.network).await?;
-        // The services and the instances go side by side, all before the cluster (ECS
-        // deletes no cluster with instances in it) and the network.
-        let instances = self.instances(&instances_network(&net))?;
-        let (mut deleted, ec2, instances) = tokio::try_join!(
-            async { self.fargate.service(aws, &net, UNKNOWN)?.destroy(aws).await },
-            async { self.service_ec2(aws, &net, UNKNOWN)?.destroy(aws).await },
-            instances.destroy(aws),
-        )?;
-        deleted.extend(ec2);
-        deleted.extend(instances);
-        self.fargate.destroy_base(aws, &mut deleted).await?;
-        Ok(deleted)
     }
 
     fn urls(out: &FargateEc2Outputs) -> Vec<(&'static str, String)> {

@@ -3,10 +3,17 @@
 //! (`cargo run --example fargate_ec2`). Both are [`Deployment`](crate::cli::Deployment)s, so
 //! the shared command line plans, applies, destroys and shows them.
 //!
+//! Each is one stack: the network, the cluster, the log group, the role, the services (and the
+//! instances) are declarations in one dependency graph, so each resource starts as soon as
+//! what it reads exists, across modules: the load balancer once the public subnets and its
+//! security group are there, the ECS service once its listener and the private subnets' route
+//! to the NAT gateway are.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use ecs_modules::blog::Fargate;
 //! use ecs_modules::cli::{Deployment, Settings};
+//! use ecs_modules::converge::Module;
 //!
 //! let aws = ecs_modules::converge::Aws::from_env().await;
 //! let settings = Settings { environment: "blog".into(), wait_steady: false };
@@ -21,10 +28,10 @@ mod fargate_ec2;
 
 use std::time::Duration;
 
-use converge::{Aws, Error};
+use converge::{Aws, ClusterOutputs, Error, LogGroupOutputs, Ref, TaskExecutionRoleOutputs};
 use ecs_service::{LaunchType, Listener, LoadBalancer, Service, TargetGroup};
 use task_def::json;
-use vpc::{Vpc, VpcOutputs};
+use vpc::VpcRefs;
 
 pub use fargate::{Fargate, FargateOutputs};
 pub use fargate_ec2::{FargateEc2, FargateEc2Outputs};
@@ -35,89 +42,65 @@ use crate::cli::Settings;
 /// `${container_port}`, `${log_group_name}`, `${log_group_region}`, `${log_group_prefix}`).
 pub const CONTAINER_TEMPLATE: &str = include_str!("../../examples/blog.json");
 
-/// What a plan shows for a value that exists only after apply.
-const UNKNOWN: &str = "(known after apply)";
-
 /// How long `--wait-steady` waits for a service.
 const STEADY_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// The network's outputs as a plan from nothing sees them: ids unknown, one subnet per zone.
-fn unknown_network(network: &Vpc) -> VpcOutputs {
-    let per_zone = || vec![UNKNOWN.to_owned(); 3];
-    VpcOutputs {
-        vpc_id: UNKNOWN.to_owned(),
-        vpc_cidr: network.cidr_block().to_string(),
-        public_subnets: per_zone(),
-        private_subnets: per_zone(),
-        availability_zones: per_zone(),
-        private_dns_zone_id: None,
-        private_domain_name: None,
-        nat_gateway_ids: vec![UNKNOWN.to_owned()],
-        internet_gateway_id: UNKNOWN.to_owned(),
-    }
-}
-
-/// The network as it is, or as a plan from nothing sees it. A half-built one (an apply cut
-/// short) lacks some subnets: unknown ones stand in, so the services can still be planned
-/// and destroyed (they are found by their tags, not by the network).
-async fn network_or_unknown(aws: &Aws, network: &Vpc) -> Result<VpcOutputs, Error> {
-    Ok(known_or_unknown(network, network.outputs(aws).await?))
-}
-
-/// `outputs` with unknown ids standing in for what is missing.
-fn known_or_unknown(network: &Vpc, outputs: Option<VpcOutputs>) -> VpcOutputs {
-    let unknown = unknown_network(network);
-    let Some(mut net) = outputs else {
-        return unknown;
-    };
-    for (have, placeholder) in [
-        (&mut net.public_subnets, &unknown.public_subnets),
-        (&mut net.private_subnets, &unknown.private_subnets),
-    ] {
-        if have.len() < placeholder.len() {
-            have.extend(placeholder[have.len()..].iter().cloned());
-        }
-    }
-    net
+/// What every service of the blog shares, declared in the stack the services go in: the
+/// network, the cluster, the log group and the task execution role.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Base {
+    /// The network.
+    pub vpc: VpcRefs,
+    /// The cluster.
+    pub cluster: Ref<ClusterOutputs>,
+    /// The containers' log group.
+    pub log_group: Ref<LogGroupOutputs>,
+    /// The task execution role.
+    pub execution_role: Ref<TaskExecutionRoleOutputs>,
 }
 
 /// One of the blog's services: the blog's container from the template on port 80, 256 CPU
-/// and 512 MiB, logging to `log_group` with the awslogs driver, behind an internet-facing
+/// and 512 MiB, logging to the log group with the awslogs driver, behind an internet-facing
 /// ALB (HTTP 80, target type ip) in the public subnets, the tasks in the private subnets.
-#[allow(clippy::too_many_arguments)]
+/// It reads the network, the role, the cluster and the log group from `base`, so it starts as
+/// soon as each exists, in the same stack.
 fn blog_service(
     settings: &Settings,
     name: &str,
     launch_type: LaunchType,
-    region: &str,
-    net: &VpcOutputs,
-    cluster: &str,
-    log_group: &str,
-    role_arn: &str,
+    aws: &Aws,
+    base: &Base,
+    names: (&str, &str),
 ) -> Result<Service, Error> {
+    let (cluster, log_group) = names;
     let containers = json::from_template(
         CONTAINER_TEMPLATE,
         [
             ("container_name", "blog"),
             ("container_port", "80"),
             ("log_group_name", log_group),
-            ("log_group_region", region),
+            ("log_group_region", aws.region()),
             ("log_group_prefix", name),
         ],
     )?;
     let mut service = Service::builder()
         .environment(&settings.environment)
         .service_name(name)
-        .network(net)
+        .network_refs(&base.vpc)
         .cluster(cluster)
+        // The tasks need the cluster, and their log driver the log group.
+        .depends_on(base.cluster.clone().map(|_| ()))
+        .depends_on(base.log_group.clone().map(|_| ()))
         .containers(containers)
         .launch_type(launch_type)
         .task_cpu(256)
         .task_memory(512)
-        .execution_role_arn(role_arn)
+        .execution_role_ref(base.execution_role.clone().map(|o| o.role_arn))
         .load_balancer(LoadBalancer {
             internal: false,
-            subnets: net.public_subnets.clone(),
+            // The network's public subnets.
+            subnets: Vec::new(),
             listener: Listener::default(),
             target_group: TargetGroup {
                 container_name: Some("blog".into()),

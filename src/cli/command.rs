@@ -269,9 +269,11 @@ async fn execute<D: Deployment>(args: &Args, io: &mut Io, tally: &Tally) -> Resu
             )?;
         }
         Command::Output => {
-            // No state file: the outputs are read from AWS. When nothing is pending, apply
-            // reads them and (by the converge contract) changes nothing.
-            let pending = deployment.plan(&aws).await?;
+            // No state file: the outputs are read from AWS, with the plan in the same read;
+            // nothing is written.
+            let (stack, outputs) = deployment.stack(&aws).await?;
+            let read = stack.plan(&aws).await?;
+            let pending = read.plan();
             if !pending.is_empty() {
                 let (add, change, destroy) = pending.summary();
                 return Err(Failure::Other(format!(
@@ -279,7 +281,7 @@ async fn execute<D: Deployment>(args: &Args, io: &mut Io, tally: &Tally) -> Resu
                     settings.environment
                 )));
             }
-            let outputs = deployment.apply(&aws).await?;
+            let outputs = read.value(&outputs).require("the outputs")?;
             render::outputs::<D>(&mut io.out, &outputs, args.json)?;
             render::summary(&mut *lock(&io.err), "Output complete.", &aws, started)?;
         }

@@ -24,8 +24,7 @@ mod progress;
 #[cfg(feature = "cli")]
 mod render;
 
-use async_trait::async_trait;
-use converge::{Aws, Error, Invalid, Plan};
+use converge::{Invalid, Module};
 use serde::Serialize;
 
 #[cfg(feature = "cli")]
@@ -42,23 +41,11 @@ pub struct Settings {
     pub wait_steady: bool,
 }
 
-/// A composition of modules the command line can plan, apply, destroy and show.
-#[async_trait]
-pub trait Deployment: Sized + Send + Sync {
-    /// What `apply` and `output` print: every module's outputs.
-    type Outputs: Serialize + Send + Sync;
-
+/// A composition of modules the command line can plan, apply, destroy and show: a
+/// [`Module`] (one stack) that the command line's settings build.
+pub trait Deployment: Module<Outputs: Serialize> + Sized {
     /// Builds the modules from the settings, checking every input before any AWS call.
     fn new(settings: &Settings) -> Result<Self, Invalid>;
-
-    /// What `apply` would change, without changing anything.
-    async fn plan(&self, aws: &Aws) -> Result<Plan, Error>;
-
-    /// Makes everything match and returns the outputs.
-    async fn apply(&self, aws: &Aws) -> Result<Self::Outputs, Error>;
-
-    /// Deletes everything the deployment made; returns what it deleted.
-    async fn destroy(&self, aws: &Aws) -> Result<Plan, Error>;
 
     /// The URLs to point people at, by output name (`blog_url`, ...).
     fn urls(outputs: &Self::Outputs) -> Vec<(&'static str, String)>;

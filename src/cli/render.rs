@@ -124,18 +124,25 @@ mod tests {
 
     #[test]
     fn failures_name_what_failed_and_what_was_left() {
-        let progress = converge::Progress::new();
-        progress.made("aws_vpc \"blog-vpc\" (vpc-1)");
-        let err = progress.fail(Error::Failed {
-            resource: "aws_nat_gateway \"blog-nat\"".into(),
-            reason: "InsufficientFreeAddressesInSubnet".into(),
-        });
+        let err = Error::Stopped {
+            failed: Box::new(converge::Address::new("aws_nat_gateway", "blog-nat", None)),
+            done: vec![converge::Address::new(
+                "aws_vpc",
+                "blog-vpc",
+                Some("vpc-1".into()),
+            )],
+            remaining: vec![converge::Address::new("aws_ecs_service", "blog", None)],
+            source: Box::new(Error::Failed {
+                resource: "aws_nat_gateway \"blog-nat\"".into(),
+                reason: "InsufficientFreeAddressesInSubnet".into(),
+            }),
+        };
         let mut text = Vec::new();
         failure(&mut text, &Failure::Run(err));
         let text = String::from_utf8(text).unwrap();
         assert_eq!(
             text,
-            "error: stopped after making aws_vpc \"blog-vpc\" (vpc-1); apply again to finish, or destroy to remove them\n  caused by: aws_nat_gateway \"blog-nat\" failed: InsufficientFreeAddressesInSubnet\n"
+            "error: aws_nat_gateway \"blog-nat\" failed; 1 done before it stopped, 1 not done: run again to finish\n  caused by: aws_nat_gateway \"blog-nat\" failed: InsufficientFreeAddressesInSubnet\n"
         );
     }
 }

@@ -421,3 +421,104 @@ async fn instances() {
         .unwrap();
     aws.ec2().delete_vpc().vpc_id(&vpc_id).send().await.unwrap();
 }
+
+/// The service module on a network and cluster made for the test: changed count, deployment
+/// bounds, health check and `propagate_tags`; the listener pointed elsewhere out of band.
+#[tokio::test]
+async fn service() {
+    use ecs_modules::ecs_service::{LoadBalancer, Service, TargetGroup};
+    use ecs_modules::task_def::{ContainerDefinition, PortMapping};
+
+    let aws = aws().await;
+    let env = environment("agree-svc");
+    let network = ecs_modules::vpc::Vpc::builder()
+        .environment(&env)
+        .wait(crate::util::fast_wait())
+        .build()
+        .unwrap();
+    let net = network.apply(&aws).await.unwrap();
+    aws.ecs()
+        .create_cluster()
+        .cluster_name(&env)
+        .send()
+        .await
+        .unwrap();
+    let service = |count: i32, path: &str, changed: bool| {
+        let mut lb = LoadBalancer {
+            internal: false,
+            subnets: net.public_subnets.clone(),
+            target_group: TargetGroup {
+                container_name: Some("blog".into()),
+                container_port: 80,
+                ..TargetGroup::default()
+            },
+            ..LoadBalancer::default()
+        };
+        lb.health_check.path = path.into();
+        let mut b = Service::builder()
+            .environment(&env)
+            .service_name("blog")
+            .network(&net)
+            .cluster(&env)
+            .containers([ContainerDefinition::builder()
+                .name("blog")
+                .image("npalm/040code.github.io:latest")
+                .port_mapping(PortMapping::tcp(80))
+                .build()])
+            .task_cpu(256)
+            .task_memory(512)
+            .desired_count(count)
+            .load_balancer(lb)
+            .propagate_tags(changed);
+        if changed {
+            b = b.deployment_percent(50, 200);
+        }
+        b.build().unwrap()
+    };
+    // A target group of someone else's, for the listener to be pointed at.
+    let stray = aws
+        .elbv2()
+        .create_target_group()
+        .name(format!("{env}-stray"))
+        .port(80)
+        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+        .target_type(aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum::Ip)
+        .vpc_id(&net.vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_owned();
+    let changed = service(2, "/health", true);
+    let (elbv2, probe, stray_arn) = (aws.elbv2().clone(), changed.clone(), stray.clone());
+    let reader = aws.clone();
+    let drift = || async move {
+        let out = probe.outputs(&reader).await.unwrap().unwrap();
+        elbv2
+            .modify_listener()
+            .listener_arn(out.lb_listener_arn.unwrap())
+            .default_actions(
+                aws_sdk_elasticloadbalancingv2::types::Action::builder()
+                    .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward)
+                    .target_group_arn(&stray_arn)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        // `output` is read-only even with drift.
+        reader.calls().reset();
+        probe.outputs(&reader).await.unwrap();
+        assert_eq!(reader.calls().report().mutating, 0);
+    };
+    life(&aws, service(1, "/", false), changed, drift).await;
+    aws.elbv2()
+        .delete_target_group()
+        .target_group_arn(&stray)
+        .send()
+        .await
+        .unwrap();
+    network.destroy(&aws).await.unwrap();
+}

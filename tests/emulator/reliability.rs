@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_types::SdkConfig;
-use converge::{Action, Aws, Error};
+use converge::{Action, Aws, Error, Module};
 use ecs_modules::blog::Fargate;
 use ecs_modules::cli::{Deployment, Settings};
 use ecs_modules::harness::Harness;
@@ -208,7 +208,7 @@ fn is_conflict(err: &Error, id: &str) -> bool {
             return found.contains(id);
         }
         e = match cur {
-            Error::Incomplete { source, .. } | Error::Stopped { source, .. } => Some(source),
+            Error::Stopped { source, .. } => Some(source),
             _ => None,
         };
     }
