@@ -118,7 +118,15 @@ async fn fleet(base: &SdkConfig, n: usize, delay: Duration, rows: &mut Vec<Row>)
             .declare_refs(&mut declared);
     }
     step(&harness, &aws, &label, "apply", rows, declared.apply(&aws)).await;
-    step(&harness, &aws, &label, "destroy", rows, declared.destroy(&aws)).await;
+    step(
+        &harness,
+        &aws,
+        &label,
+        "destroy",
+        rows,
+        declared.destroy(&aws),
+    )
+    .await;
 }
 
 /// AWS's provisioning times, scaled.

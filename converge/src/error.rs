@@ -87,7 +87,6 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
-
 }
 
 impl Error {
@@ -166,11 +165,7 @@ mod tests {
     #[test]
     fn stopped_says_what_is_left_without_repeating_the_source() {
         let err = Error::Stopped {
-            failed: Box::new(Address::new(
-                "aws_nat_gateway",
-                "blog-nat",
-                None,
-            )),
+            failed: Box::new(Address::new("aws_nat_gateway", "blog-nat", None)),
             done: vec![Address::new("aws_vpc", "blog-vpc", Some("vpc-1".into()))],
             remaining: Vec::new(),
             source: Box::new(Error::Failed {

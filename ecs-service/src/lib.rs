@@ -70,5 +70,5 @@ pub use inputs::{
 pub use listeners::{listener_name, ListenerKind, ListenerOutputs, ListenerSpec};
 pub use load_balancers::{LoadBalancerKind, LoadBalancerOutputs, LoadBalancerSpec};
 pub use outputs::ServiceOutputs;
-pub use services::{EcsServiceKind, EcsServiceOutputs, ServiceSpec, ServiceTarget};
+pub use services::{Awsvpc, EcsServiceKind, EcsServiceOutputs, ServiceSpec, ServiceTarget};
 pub use target_groups::{TargetGroupKind, TargetGroupOutputs, TargetGroupSpec};

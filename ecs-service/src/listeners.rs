@@ -96,17 +96,14 @@ async fn listeners_of(aws: &Aws, load_balancer: &str) -> Result<Vec<FoundListene
         return Ok(Vec::new());
     };
     let arns = [lb_arn.to_owned()];
-    let (owners, listeners) = tokio::try_join!(
-        elb_owners(aws, &arns),
-        async {
-            aws.elbv2()
-                .describe_listeners()
-                .load_balancer_arn(lb_arn)
-                .send()
-                .await
-                .context("DescribeListeners", lb_arn)
-        }
-    )?;
+    let (owners, listeners) = tokio::try_join!(elb_owners(aws, &arns), async {
+        aws.elbv2()
+            .describe_listeners()
+            .load_balancer_arn(lb_arn)
+            .send()
+            .await
+            .context("DescribeListeners", lb_arn)
+    })?;
     let owner = owners.get(lb_arn).cloned();
     Ok(listeners
         .listeners()
@@ -144,7 +141,11 @@ impl Resource for ListenerKind {
     type Observed = FoundListener;
     type Outputs = ListenerOutputs;
 
-    async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, String>]) -> Result<Vec<FoundListener>, Error> {
+    async fn read(
+        &self,
+        aws: &Aws,
+        wanted: &[Wanted<'_, String>],
+    ) -> Result<Vec<FoundListener>, Error> {
         let mut lbs: Vec<&str> = wanted.iter().map(|w| w.key.as_str()).collect();
         lbs.sort();
         lbs.dedup();
@@ -185,7 +186,11 @@ impl Resource for ListenerKind {
     fn diff(&self, d: &ListenerSpec, o: &FoundListener) -> Delta {
         let mut delta = Delta::new();
         // A new load balancer has none of the old one's listeners.
-        delta.compare_fixed("load_balancer_arn", &o.load_balancer_arn, &d.load_balancer_arn);
+        delta.compare_fixed(
+            "load_balancer_arn",
+            &o.load_balancer_arn,
+            &d.load_balancer_arn,
+        );
         delta.compare("protocol", &o.protocol, &Value::Known(d.protocol.clone()));
         if o.certificate_arn != d.certificate_arn {
             delta.update(
@@ -211,8 +216,14 @@ impl Resource for ListenerKind {
     }
 
     async fn create(&self, cx: Cx<'_>, d: &ListenerSpec) -> Result<ListenerOutputs, Error> {
-        let lb = d.load_balancer_arn.clone().require("the listener's load balancer")?;
-        let tg = d.target_group_arn.clone().require("the listener's target group")?;
+        let lb = d
+            .load_balancer_arn
+            .clone()
+            .require("the listener's load balancer")?;
+        let tg = d
+            .target_group_arn
+            .clone()
+            .require("the listener's target group")?;
         let out = cx
             .aws
             .elbv2()
@@ -244,7 +255,10 @@ impl Resource for ListenerKind {
         o: &FoundListener,
         _delta: &Delta,
     ) -> Result<ListenerOutputs, Error> {
-        let tg = d.target_group_arn.clone().require("the listener's target group")?;
+        let tg = d
+            .target_group_arn
+            .clone()
+            .require("the listener's target group")?;
         cx.aws
             .elbv2()
             .modify_listener()

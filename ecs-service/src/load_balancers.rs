@@ -8,8 +8,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum,
 };
 use converge::{
-    Aws, AwsResultExt, Cx, Delta, Diff, Error, ProvideErrorMetadata, Resource, Value, Wait,
-    Wanted, OWNER_TAG,
+    Aws, AwsResultExt, Cx, Delta, Diff, Error, ProvideErrorMetadata, Resource, Value, Wait, Wanted,
+    OWNER_TAG,
 };
 
 /// The load balancer kind.
@@ -134,7 +134,11 @@ impl Resource for LoadBalancerKind {
 
     /// One listing (a name filter fails as a whole when one name is missing), then the tags
     /// of the ones declared.
-    async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundLoadBalancer>, Error> {
+    async fn read(
+        &self,
+        aws: &Aws,
+        wanted: &[Wanted<'_, ()>],
+    ) -> Result<Vec<FoundLoadBalancer>, Error> {
         let mut found = Vec::new();
         let mut pages = aws
             .elbv2()
@@ -194,7 +198,10 @@ impl Resource for LoadBalancerKind {
         };
         vec![
             set("scheme", scheme(d.internal).into()),
-            set("subnets", d.subnets.as_ref().map(|s| s.join(",")).to_string()),
+            set(
+                "subnets",
+                d.subnets.as_ref().map(|s| s.join(",")).to_string(),
+            ),
             set(
                 "security_groups",
                 d.security_groups.as_ref().map(|s| s.join(",")).to_string(),
@@ -306,19 +313,22 @@ impl Resource for LoadBalancerKind {
             .await
             .context("DeleteLoadBalancer", resource(cx.name))?;
         Wait::default()
-            .until(&format!("load balancer {} to be deleted", o.arn), || async {
-                let out = aws
-                    .elbv2()
-                    .describe_load_balancers()
-                    .load_balancer_arns(&o.arn)
-                    .send()
-                    .await;
-                match out {
-                    Err(err) if err.code() == Some("LoadBalancerNotFound") => Ok(Some(())),
-                    Err(err) => Err(err).context("DescribeLoadBalancers", &o.arn),
-                    Ok(out) => Ok(out.load_balancers().is_empty().then_some(())),
-                }
-            })
+            .until(
+                &format!("load balancer {} to be deleted", o.arn),
+                || async {
+                    let out = aws
+                        .elbv2()
+                        .describe_load_balancers()
+                        .load_balancer_arns(&o.arn)
+                        .send()
+                        .await;
+                    match out {
+                        Err(err) if err.code() == Some("LoadBalancerNotFound") => Ok(Some(())),
+                        Err(err) => Err(err).context("DescribeLoadBalancers", &o.arn),
+                        Ok(out) => Ok(out.load_balancers().is_empty().then_some(())),
+                    }
+                },
+            )
             .await
     }
 }

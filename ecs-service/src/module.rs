@@ -11,7 +11,7 @@ use crate::listeners::{listener_name, ListenerKind, ListenerSpec};
 use crate::load_balancers::{LoadBalancerKind, LoadBalancerSpec};
 use crate::names::{shorten, MAX_LB_NAME};
 use crate::outputs::ServiceOutputs;
-use crate::services::{EcsServiceKind, ServiceSpec, ServiceTarget};
+use crate::services::{Awsvpc, EcsServiceKind, ServiceSpec, ServiceTarget};
 use crate::target_groups::{TargetGroupKind, TargetGroupSpec};
 
 fn protocol(p: ListenerProtocol) -> &'static str {
@@ -75,8 +75,7 @@ impl Service {
         // balancer (or the VPC).
         let alb_sg = self.load_balancer.as_ref().map(|lb| {
             let (vpc_id, cidr) = (net.vpc_id.clone(), net.vpc_cidr.clone());
-            let (internal, whitelist, port) =
-                (lb.internal, lb.whitelist.clone(), lb.listener.port);
+            let (internal, whitelist, port) = (lb.internal, lb.whitelist.clone(), lb.listener.port);
             stack.add(
                 SecurityGroupKind,
                 self.alb_sg_name(),
@@ -270,13 +269,13 @@ impl Service {
                     }
                     ServiceSpec {
                         task_definition: r.get(&task).map(|o| o.arn.clone()),
-                        awsvpc: task_sg.map(|sg| {
-                            let groups = r.get(&sg).map(|o| {
+                        awsvpc: task_sg.map(|sg| Awsvpc {
+                            subnets: r.value(&subnets),
+                            security_groups: r.get(&sg).map(|o| {
                                 let mut groups = vec![o.id.clone()];
                                 groups.extend(extra_groups.iter().cloned());
                                 groups
-                            });
-                            (r.value(&subnets), groups)
+                            }),
                         }),
                         target: front.zip(target.clone()).map(|((_, tg, _), (name, port))| {
                             ServiceTarget {
@@ -296,7 +295,10 @@ impl Service {
                 ListenerProtocol::Http => ("http", 80),
                 ListenerProtocol::Https => ("https", 443),
             };
-            (scheme, (lb.listener.port != default_port).then_some(lb.listener.port))
+            (
+                scheme,
+                (lb.listener.port != default_port).then_some(lb.listener.port),
+            )
         });
         Ref::new(move |r| {
             // Every handle is read before any is judged, so the reads are all recorded.
@@ -313,16 +315,20 @@ impl Service {
                 other => other.and_then(Value::into_known).map(|o| o.id.clone()),
             };
             let (alb_sg, front) = match (alb_sg, front) {
-                (Some(Value::Known(sg)), Some((Value::Known(lb), Value::Known(tg), Value::Known(l)))) => {
-                    (Some(sg.id.clone()), Some((lb, tg, l)))
-                }
+                (
+                    Some(Value::Known(sg)),
+                    Some((Value::Known(lb), Value::Known(tg), Value::Known(l))),
+                ) => (Some(sg.id.clone()), Some((lb, tg, l))),
                 (None, None) => (None, None),
                 _ => return Value::AfterApply,
             };
-            let service_url = front.zip(scheme_port).map(|((lb, _, _), (scheme, port))| match port {
-                Some(port) => format!("{scheme}://{}:{port}", lb.dns_name),
-                None => format!("{scheme}://{}", lb.dns_name),
-            });
+            let service_url =
+                front
+                    .zip(scheme_port)
+                    .map(|((lb, _, _), (scheme, port))| match port {
+                        Some(port) => format!("{scheme}://{}:{port}", lb.dns_name),
+                        None => format!("{scheme}://{}", lb.dns_name),
+                    });
             Value::Known(ServiceOutputs {
                 service_url,
                 lb_dns_name: front.map(|(lb, _, _)| lb.dns_name.clone()),

@@ -7,8 +7,7 @@ use aws_sdk_ecs::types::{
     PropagateTags, ServiceField,
 };
 use converge::{
-    Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value, Wait, Wanted,
-    OWNER_TAG,
+    Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value, Wait, Wanted, OWNER_TAG,
 };
 
 use crate::inputs::LaunchType;
@@ -28,6 +27,15 @@ pub struct ServiceTarget {
     pub container_port: i32,
 }
 
+/// The tasks' network in awsvpc mode.
+#[derive(Clone, Debug)]
+pub struct Awsvpc {
+    /// Their subnets.
+    pub subnets: Value<Vec<String>>,
+    /// Their security groups.
+    pub security_groups: Value<Vec<String>>,
+}
+
 /// What a service should be.
 #[derive(Clone, Debug)]
 pub struct ServiceSpec {
@@ -40,7 +48,7 @@ pub struct ServiceSpec {
     /// FARGATE or EC2 (fixed once made).
     pub launch_type: LaunchType,
     /// The tasks' subnets and security groups, in awsvpc mode.
-    pub awsvpc: Option<(Value<Vec<String>>, Value<Vec<String>>)>,
+    pub awsvpc: Option<Awsvpc>,
     /// The load balancer's target, when there is one.
     pub target: Option<ServiceTarget>,
     /// Seconds ECS ignores failing health checks after a task starts.
@@ -139,7 +147,11 @@ fn load_balancers(d: &ServiceSpec) -> Result<Option<Vec<EcsLoadBalancer>>, Error
 /// The tasks' network in awsvpc mode, without public addresses (they sit in private subnets
 /// behind NAT).
 fn awsvpc(d: &ServiceSpec) -> Result<Option<NetworkConfiguration>, Error> {
-    let Some((subnets, groups)) = &d.awsvpc else {
+    let Some(Awsvpc {
+        subnets,
+        security_groups: groups,
+    }) = &d.awsvpc
+    else {
         return Ok(None);
     };
     let config = AwsVpcConfiguration::builder()
@@ -217,7 +229,9 @@ async fn read_cluster(
                 maximum_percent: deployment.and_then(|d| d.maximum_percent()),
                 propagate_tags: s.propagate_tags() == Some(&PropagateTags::Service),
                 subnets: vpc.map(|a| a.subnets().to_vec()).unwrap_or_default(),
-                security_groups: vpc.map(|a| a.security_groups().to_vec()).unwrap_or_default(),
+                security_groups: vpc
+                    .map(|a| a.security_groups().to_vec())
+                    .unwrap_or_default(),
                 owner: s
                     .tags()
                     .iter()
@@ -290,7 +304,11 @@ impl Resource for EcsServiceKind {
     type Observed = FoundService;
     type Outputs = EcsServiceOutputs;
 
-    async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, String>]) -> Result<Vec<FoundService>, Error> {
+    async fn read(
+        &self,
+        aws: &Aws,
+        wanted: &[Wanted<'_, String>],
+    ) -> Result<Vec<FoundService>, Error> {
         let mut clusters: Vec<(&str, Vec<String>)> = Vec::new();
         for w in wanted {
             match clusters.iter_mut().find(|(c, _)| *c == w.key.as_str()) {
@@ -330,8 +348,15 @@ impl Resource for EcsServiceKind {
             set("task_definition", d.task_definition.to_string()),
             set("desired_count", d.desired_count.to_string()),
         ];
-        if let Some((subnets, groups)) = &d.awsvpc {
-            out.push(set("subnets", subnets.as_ref().map(|s| s.join(",")).to_string()));
+        if let Some(Awsvpc {
+            subnets,
+            security_groups: groups,
+        }) = &d.awsvpc
+        {
+            out.push(set(
+                "subnets",
+                subnets.as_ref().map(|s| s.join(",")).to_string(),
+            ));
             out.push(set(
                 "security_groups",
                 groups.as_ref().map(|s| s.join(",")).to_string(),
@@ -357,8 +382,16 @@ impl Resource for EcsServiceKind {
             &Value::Known(launch(d.launch_type).to_owned()),
         );
         delta.compare("task_definition", &o.task_definition, &d.task_definition);
-        delta.compare("desired_count", &o.desired_count, &Value::Known(d.desired_count));
-        if let Some((subnets, groups)) = &d.awsvpc {
+        delta.compare(
+            "desired_count",
+            &o.desired_count,
+            &Value::Known(d.desired_count),
+        );
+        if let Some(Awsvpc {
+            subnets,
+            security_groups: groups,
+        }) = &d.awsvpc
+        {
             delta.compare_set("subnets", &o.subnets, subnets);
             delta.compare_set("security_groups", &o.security_groups, groups);
         }
@@ -512,7 +545,10 @@ impl Resource for EcsServiceKind {
             .desired_count(0)
             .send()
             .await
-            .context("UpdateService", format_args!("{} (scale to 0)", resource(name)))?;
+            .context(
+                "UpdateService",
+                format_args!("{} (scale to 0)", resource(name)),
+            )?;
         aws.retry()
             .run(name, ACTIVE_DEPLOYMENTS, || {
                 aws.ecs()

@@ -113,9 +113,12 @@ async fn create_named(
     name: &str,
     d: &TargetGroupSpec,
     vpc_id: &str,
-) -> Result<String, aws_sdk_elasticloadbalancingv2::error::SdkError<
-    aws_sdk_elasticloadbalancingv2::operation::create_target_group::CreateTargetGroupError,
->> {
+) -> Result<
+    String,
+    aws_sdk_elasticloadbalancingv2::error::SdkError<
+        aws_sdk_elasticloadbalancingv2::operation::create_target_group::CreateTargetGroupError,
+    >,
+> {
     let check = &d.health_check;
     let out = cx
         .aws
@@ -377,7 +380,9 @@ mod tests {
 
     #[test]
     fn fixed_attributes_replace_the_rest_update() {
-        assert!(TargetGroupKind.diff(&spec(), &found("blog-blog")).is_empty());
+        assert!(TargetGroupKind
+            .diff(&spec(), &found("blog-blog"))
+            .is_empty());
         let moved = TargetGroupSpec {
             target_type: "instance".into(),
             ..spec()

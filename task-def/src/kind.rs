@@ -237,7 +237,11 @@ fn container_line(c: &crate::ContainerDefinition) -> String {
     }
 }
 
-fn role_diff(field: &str, own: Option<&String>, from_stack: Option<&Value<String>>) -> Option<Diff> {
+fn role_diff(
+    field: &str,
+    own: Option<&String>,
+    from_stack: Option<&Value<String>>,
+) -> Option<Diff> {
     let after = match from_stack {
         Some(v) => v.to_string(),
         None => own?.clone(),
@@ -364,7 +368,11 @@ impl Resource for TaskDefinitionKind {
         Some(out.arn.clone())
     }
 
-    async fn create(&self, cx: Cx<'_>, d: &TaskDefinitionSpec) -> Result<TaskDefinitionOutputs, Error> {
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        d: &TaskDefinitionSpec,
+    ) -> Result<TaskDefinitionOutputs, Error> {
         let task = d.resolved().ok_or_else(|| Error::Failed {
             resource: resource(cx.name),
             reason: "a role ARN is not known yet".into(),

@@ -16,9 +16,13 @@ impl TaskDefinition {
     /// Declares the definition into `stack`, with its roles as they are in it.
     pub fn declare(&self, stack: &mut Stack) -> Handle<TaskDefinitionKind> {
         let spec = TaskDefinitionSpec::new(self.clone());
-        stack.add(TaskDefinitionKind, self.family(), self.tags(), (), move |_| {
-            spec.clone()
-        })
+        stack.add(
+            TaskDefinitionKind,
+            self.family(),
+            self.tags(),
+            (),
+            move |_| spec.clone(),
+        )
     }
 
     fn stack(&self) -> (Stack, Handle<TaskDefinitionKind>) {

@@ -214,7 +214,12 @@ impl Resource for SecurityGroupKind {
         let by_name = aws
             .ec2()
             .describe_security_groups()
-            .filters(Filter::builder().name("group-name").set_values(Some(names)).build())
+            .filters(
+                Filter::builder()
+                    .name("group-name")
+                    .set_values(Some(names))
+                    .build(),
+            )
             .send();
         let (by_owner, by_name) = tokio::join!(by_owner, by_name);
         let by_owner = by_owner.context("DescribeSecurityGroups", owners.join(","))?;
