@@ -519,17 +519,20 @@ mod tests {
         let refs = Instances::builder()
             .environment("blog")
             .cluster_ref(Ref::known("blog".to_owned()))
-            .network(&vpc::VpcOutputs {
-                vpc_id: "vpc-9".into(),
-                vpc_cidr: "10.1.0.0/16".into(),
-                public_subnets: vec!["subnet-pub".into()],
-                private_subnets: vec!["subnet-a".into(), "subnet-b".into()],
-                availability_zones: vec![],
-                private_dns_zone_id: None,
-                private_domain_name: None,
-                nat_gateway_ids: vec![],
-                internet_gateway_id: "igw-1".into(),
-            })
+            .network(
+                &serde_json::from_value::<vpc::VpcOutputs>(serde_json::json!({
+                    "vpc_id": "vpc-9",
+                    "vpc_cidr": "10.1.0.0/16",
+                    "public_subnets": ["subnet-pub"],
+                    "private_subnets": ["subnet-a", "subnet-b"],
+                    "availability_zones": [],
+                    "private_dns_zone_id": null,
+                    "private_domain_name": null,
+                    "nat_gateway_ids": [],
+                    "internet_gateway_id": "igw-1"
+                }))
+                .unwrap(),
+            )
             .build()
             .unwrap();
         // The cluster's name is known only at apply: so is the default user data.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The module's outputs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InstancesOutputs {
     /// The Auto Scaling group's name.
     pub asg_name: String,

@@ -12,6 +12,7 @@ use crate::names::{shorten, valid_lb_name, MAX_LB_NAME};
 /// Where the service's tasks run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
+#[non_exhaustive]
 pub enum LaunchType {
     /// AWS Fargate.
     #[default]
@@ -23,6 +24,7 @@ pub enum LaunchType {
 /// The listener's protocol.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
+#[non_exhaustive]
 pub enum ListenerProtocol {
     /// Plain HTTP.
     #[default]
@@ -121,6 +123,7 @@ impl Default for HealthCheck {
 
 /// Who may reach the tasks on their port.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum TaskIngress {
     /// Only the load balancer's security group, on the container port (the default).
     #[default]

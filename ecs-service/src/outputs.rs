@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// The service's outputs, as the Terraform module's (the load balancer's are `None` without
 /// one).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ServiceOutputs {
     /// `http(s)://<lb_dns_name>[:port]`.
     pub service_url: Option<String>,

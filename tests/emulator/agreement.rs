@@ -522,3 +522,44 @@ async fn service() {
         .unwrap();
     network.destroy(&aws).await.unwrap();
 }
+
+/// The VPC module: public addresses on launch turned off and the private zone turned off; the
+/// private subnets' route to the NAT gateway deleted out of band.
+#[tokio::test]
+async fn vpc() {
+    use ecs_modules::vpc::Vpc;
+
+    let aws = aws().await;
+    let env = environment("agree-vpc");
+    let network = |changed: bool| {
+        Vpc::builder()
+            .environment(&env)
+            .wait(crate::util::fast_wait())
+            .public_subnet_map_public_ip_on_launch(!changed)
+            .create_private_hosted_zone(!changed)
+            .build()
+            .unwrap()
+    };
+    let ec2 = aws.ec2().clone();
+    let filter = crate::util::env_filter(&env);
+    let drift = || async move {
+        let tables = ec2
+            .describe_route_tables()
+            .filters(filter)
+            .send()
+            .await
+            .unwrap();
+        let private = tables
+            .route_tables()
+            .iter()
+            .find(|t| t.routes().iter().any(|r| r.nat_gateway_id().is_some()))
+            .expect("a private route table with its NAT route");
+        ec2.delete_route()
+            .route_table_id(private.route_table_id().unwrap())
+            .destination_cidr_block("0.0.0.0/0")
+            .send()
+            .await
+            .unwrap();
+    };
+    life(&aws, network(false), network(true), drift).await;
+}

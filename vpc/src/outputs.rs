@@ -5,9 +5,8 @@ use converge::Ref;
 use serde::{Deserialize, Serialize};
 
 /// The VPC's ids and names, as the Terraform module's outputs.
-// Not `#[non_exhaustive]`: callers (ecs-instances' and the blog's tests, the blog's plan of a
-// network not yet made) build it field by field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct VpcOutputs {
     /// The VPC id.
     pub vpc_id: String,
