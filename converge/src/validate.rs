@@ -81,6 +81,13 @@ impl Invalid {
                 "{environment:?} must be letters, digits and hyphens, start with a letter and not end with a hyphen (names and DNS names are built from it)"
             ),
         );
+        self.check(
+            !environment.to_ascii_lowercase().starts_with("sg-"),
+            FIELD,
+            format_args!(
+                "{environment:?} must not start with \"sg-\": security group names are built from it and EC2 refuses those that start so"
+            ),
+        );
     }
 
     /// Checks a user's extra tags: keys 1 to 128 characters, not `aws:` (AWS's) nor `Name`,

@@ -561,6 +561,15 @@ impl ServiceBuilder {
                 "must be 5 to 300 seconds",
             );
             invalid.check(
+                (2..=120).contains(&lb.health_check.timeout)
+                    && lb.health_check.timeout < lb.health_check.interval,
+                "load_balancer.health_check.timeout",
+                format_args!(
+                    "{} s: must be 2 to 120 seconds and less than the interval ({} s)",
+                    lb.health_check.timeout, lb.health_check.interval
+                ),
+            );
+            invalid.check(
                 (2..=10).contains(&lb.health_check.healthy_threshold),
                 "load_balancer.health_check.healthy_threshold",
                 "must be 2 to 10",

@@ -105,15 +105,22 @@ pub(crate) async fn wait_active(aws: &Aws, wait: &Wait, arn: &str) -> Result<(),
             .describe_load_balancers()
             .load_balancer_arns(arn)
             .send()
-            .await
-            .context("DescribeLoadBalancers", arn)?;
+            .await;
+        // Right after the create, ELB may not know the new ARN yet.
+        let out = match out {
+            Err(err) if err.code() == Some("LoadBalancerNotFound") => return Ok(None),
+            other => other.context("DescribeLoadBalancers", arn)?,
+        };
         let state = out
             .load_balancers()
             .first()
             .and_then(|l| l.state())
             .and_then(|s| s.code().cloned());
         match state {
-            Some(LoadBalancerStateEnum::Active) => Ok(Some(())),
+            // Impaired: active, with a zone that cannot scale; it serves traffic.
+            Some(LoadBalancerStateEnum::Active | LoadBalancerStateEnum::ActiveImpaired) => {
+                Ok(Some(()))
+            }
             Some(LoadBalancerStateEnum::Failed) => Err(Error::Failed {
                 resource: format!("{} {arn}", LoadBalancerKind::KIND),
                 reason: "state failed".to_owned(),

@@ -85,6 +85,9 @@ pub struct FoundService {
     propagate_tags: bool,
     subnets: Vec<String>,
     security_groups: Vec<String>,
+    /// Deleted and still stopping its tasks (AWS keeps it DRAINING for the target group's
+    /// deregistration delay): it can be neither updated nor deleted again, only waited for.
+    draining: bool,
     owner: Option<String>,
 }
 
@@ -232,6 +235,7 @@ async fn read_cluster(
                 security_groups: vpc
                     .map(|a| a.security_groups().to_vec())
                     .unwrap_or_default(),
+                draining: s.status() == Some("DRAINING"),
                 owner: s
                     .tags()
                     .iter()
@@ -376,6 +380,10 @@ impl Resource for EcsServiceKind {
 
     fn diff(&self, d: &ServiceSpec, o: &FoundService) -> Delta {
         let mut delta = Delta::new();
+        if o.draining {
+            // A service being deleted comes back only as a new one, once it is gone.
+            delta.replace("status", Some("DRAINING"), Some("ACTIVE"));
+        }
         delta.compare_fixed(
             "launch_type",
             &o.launch_type,
@@ -538,28 +546,31 @@ impl Resource for EcsServiceKind {
         let aws = cx.aws;
         let cluster = o.cluster.as_str();
         let name = o.name.as_str();
-        aws.ecs()
-            .update_service()
-            .cluster(cluster)
-            .service(name)
-            .desired_count(0)
-            .send()
-            .await
-            .context(
-                "UpdateService",
-                format_args!("{} (scale to 0)", resource(name)),
-            )?;
-        aws.retry()
-            .run(name, ACTIVE_DEPLOYMENTS, || {
-                aws.ecs()
-                    .delete_service()
-                    .cluster(cluster)
-                    .service(name)
-                    .force(true)
-                    .send()
-            })
-            .await
-            .context("DeleteService", resource(name))?;
+        // A destroy cut off after DeleteService finds it draining: only the wait is left.
+        if !o.draining {
+            aws.ecs()
+                .update_service()
+                .cluster(cluster)
+                .service(name)
+                .desired_count(0)
+                .send()
+                .await
+                .context(
+                    "UpdateService",
+                    format_args!("{} (scale to 0)", resource(name)),
+                )?;
+            aws.retry()
+                .run(name, ACTIVE_DEPLOYMENTS, || {
+                    aws.ecs()
+                        .delete_service()
+                        .cluster(cluster)
+                        .service(name)
+                        .force(true)
+                        .send()
+                })
+                .await
+                .context("DeleteService", resource(name))?;
+        }
         Wait::default()
             .until(&format!("ECS service {name} to be INACTIVE"), || async {
                 let out = aws
@@ -577,5 +588,100 @@ impl Resource for EcsServiceKind {
                 Ok(gone.then_some(()))
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ServiceSpec {
+        ServiceSpec {
+            cluster: "blog".into(),
+            task_definition: Value::Known("arn:td:1".into()),
+            desired_count: 1,
+            launch_type: LaunchType::Fargate,
+            awsvpc: Some(Awsvpc {
+                subnets: Value::Known(vec!["subnet-a".into()]),
+                security_groups: Value::Known(vec!["sg-1".into()]),
+            }),
+            target: None,
+            health_check_grace_period: None,
+            circuit_breaker: true,
+            minimum_healthy_percent: Some(100),
+            maximum_percent: Some(200),
+            propagate_tags: false,
+            role: None,
+            steady_state: None,
+        }
+    }
+
+    fn found() -> FoundService {
+        FoundService {
+            cluster: "blog".into(),
+            name: "blog".into(),
+            arn: "arn:svc".into(),
+            task_definition: "arn:td:1".into(),
+            desired_count: 1,
+            launch_type: "FARGATE".into(),
+            health_check_grace_period: None,
+            target_group_arn: None,
+            circuit_breaker: Some(true),
+            minimum_healthy_percent: Some(100),
+            maximum_percent: Some(200),
+            propagate_tags: false,
+            subnets: vec!["subnet-a".into()],
+            security_groups: vec!["sg-1".into()],
+            draining: false,
+            owner: None,
+        }
+    }
+
+    #[test]
+    fn deployment_bounds_and_tags_are_compared_where_ecs_describes_them() {
+        assert!(EcsServiceKind.diff(&spec(), &found()).is_empty());
+        let bounds = ServiceSpec {
+            minimum_healthy_percent: Some(50),
+            ..spec()
+        };
+        let delta = EcsServiceKind.diff(&bounds, &found());
+        assert_eq!(delta.diffs[0].field, "minimum_healthy_percent");
+        assert!(!delta.replace);
+        // The emulator describes no deployment configuration: nothing to compare.
+        let undescribed = FoundService {
+            minimum_healthy_percent: None,
+            circuit_breaker: None,
+            ..found()
+        };
+        assert!(EcsServiceKind.diff(&bounds, &undescribed).is_empty());
+        let tags = ServiceSpec {
+            propagate_tags: true,
+            ..spec()
+        };
+        assert_eq!(
+            EcsServiceKind.diff(&tags, &found()).diffs[0].field,
+            "propagate_tags"
+        );
+    }
+
+    #[test]
+    fn a_draining_service_is_replaced_once_gone_and_launch_type_is_fixed() {
+        let draining = FoundService {
+            draining: true,
+            ..found()
+        };
+        assert!(EcsServiceKind.diff(&spec(), &draining).replace);
+        let ec2 = ServiceSpec {
+            launch_type: LaunchType::Ec2,
+            ..spec()
+        };
+        assert!(EcsServiceKind.diff(&ec2, &found()).replace);
+        let moved = ServiceSpec {
+            task_definition: Value::AfterApply,
+            ..spec()
+        };
+        let delta = EcsServiceKind.diff(&moved, &found());
+        assert!(!delta.replace);
+        assert_eq!(delta.diffs[0].field, "task_definition");
     }
 }

@@ -334,13 +334,35 @@ async fn attempt(n: usize, aws: &Aws) -> Result<(), Error> {
                 .boxed()
                 .await?,
         ),
+        38 => drop(
+            Vpc::builder()
+                .environment("sg-blog")
+                .build()?
+                .plan(aws)
+                .boxed()
+                .await?,
+        ),
+        39 => drop(
+            service()
+                .load_balancer(LoadBalancer {
+                    health_check: HealthCheck {
+                        interval: 10,
+                        timeout: 10,
+                        ..HealthCheck::default()
+                    },
+                    ..lb()
+                })
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
         _ => unreachable!("no case {n}"),
     }
     Ok(())
 }
 
 /// Each case and the field its message must name.
-const CASES: [&str; 38] = [
+const CASES: [&str; 40] = [
     "environment",
     "environment",
     "environment",
@@ -379,6 +401,8 @@ const CASES: [&str; 38] = [
     "vpc_cidr",
     "capacity_provider.target_capacity",
     "root_volume_size",
+    "environment",
+    "health_check.timeout",
 ];
 
 #[tokio::test]
