@@ -16,8 +16,10 @@ use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, V
 
 pub(crate) const KIND: &str = "aws_ecs_cluster_capacity_providers";
 
-/// ECS refuses a change while the cluster is still applying the previous one.
-const CLUSTER_BUSY: Transient = Transient::codes(&["UpdateInProgressException"]);
+/// ECS refuses a change while the cluster is still applying the previous one, and a provider
+/// made a moment ago until it is ACTIVE.
+const CLUSTER_BUSY: Transient =
+    Transient::new(&["UpdateInProgressException"], &["not in an ACTIVE state"]);
 
 /// The association kind.
 #[derive(Clone, Copy, Debug, Default)]

@@ -475,3 +475,52 @@ async fn two_environments_applied_and_destroyed_at_once_do_not_interfere() {
     assert_eq!(leftovers(&aws, &a).await, []);
     assert_eq!(leftovers(&aws, &b).await, []);
 }
+
+/// Both deployments under AWS's provisioning times, modelled by the harness (a NAT gateway
+/// pending, a load balancer provisioning, scaled down): apply waits for the NAT gateway only
+/// (the ECS service needs the private route to it; nothing needs the load balancer active),
+/// a second apply changes nothing, destroy leaves nothing.
+#[tokio::test]
+async fn both_deployments_converge_under_aws_provisioning_times() {
+    use ecs_modules::blog::FargateEc2;
+
+    let base = base_config().await;
+    let (nat, lb) = (Duration::from_millis(1500), Duration::from_millis(3000));
+    let harness = Harness::builder().provisioning(nat, lb).build();
+    let aws = Aws::from_sdk_config(&harness.wrap(&base));
+    let settings = |env: &str| Settings {
+        environment: env.to_owned(),
+        wait_steady: false,
+    };
+
+    let env = environment("prov");
+    let stack = Fargate::new(&settings(&env))
+        .unwrap()
+        .with_wait(crate::util::fast_wait())
+        .unwrap();
+    aws.calls().reset();
+    let out = stack.apply(&aws).await.unwrap();
+    assert!(out.blog_url.starts_with("http://"));
+    // Counted, not timed: the NAT gateway was seen pending and polled until available; the
+    // load balancer was read (its kind, the listener's) but never polled.
+    let calls = aws.calls().report();
+    assert!(calls.by_operation["DescribeNatGateways"] >= 3, "{calls:#}");
+    assert_eq!(calls.by_operation["DescribeLoadBalancers"], 2, "{calls:#}");
+    aws.calls().reset();
+    stack.apply(&aws).await.unwrap();
+    assert_eq!(aws.calls().report().mutating, 0);
+    stack.destroy(&aws).await.unwrap();
+    assert_eq!(leftovers(&aws, &env).await, []);
+
+    let env = environment("prov-ec2");
+    let stack = FargateEc2::new(&settings(&env))
+        .unwrap()
+        .with_wait(crate::util::fast_wait())
+        .unwrap();
+    stack.apply(&aws).await.unwrap();
+    aws.calls().reset();
+    stack.apply(&aws).await.unwrap();
+    assert_eq!(aws.calls().report().mutating, 0);
+    stack.destroy(&aws).await.unwrap();
+    assert_eq!(leftovers(&aws, &env).await, []);
+}

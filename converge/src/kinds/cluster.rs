@@ -63,12 +63,16 @@ fn insights_setting(enabled: bool) -> ClusterSetting {
 const NEW_ACCOUNT: Transient = Transient::messages(&["Unable to assume the service linked role"]);
 
 /// Services and tasks stopped by a destroy just before take a while to go; container
-/// instances too, while an instance fleet is being terminated.
-const DRAINING: Transient = Transient::codes(&[
-    "ClusterContainsServicesException",
-    "ClusterContainsTasksException",
-    "ClusterContainsContainerInstancesException",
-]);
+/// instances too, while an instance fleet is being terminated; and a capacity provider
+/// detached a moment ago still counts as attached.
+const DRAINING: Transient = Transient::new(
+    &[
+        "ClusterContainsServicesException",
+        "ClusterContainsTasksException",
+        "ClusterContainsContainerInstancesException",
+    ],
+    &["Capacity Providers are attached"],
+);
 
 #[async_trait]
 impl Resource for ClusterKind {
