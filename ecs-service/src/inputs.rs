@@ -249,6 +249,8 @@ pub struct ServiceBuilder {
     vpc_id: Option<String>,
     vpc_cidr: Option<String>,
     network_refs: Option<vpc::VpcRefs>,
+    /// Each subnet's zone, from `network`.
+    zone_of: BTreeMap<String, String>,
     cluster: Option<String>,
     depends_on: Vec<Ref<()>>,
     execution_role_ref: Option<Ref<String>>,
@@ -292,6 +294,12 @@ impl ServiceBuilder {
     pub fn network(mut self, vpc: &vpc::VpcOutputs) -> Self {
         self.vpc_id = Some(vpc.vpc_id.clone());
         self.vpc_cidr = Some(vpc.vpc_cidr.clone());
+        // Both lists are in zone order.
+        for subnets in [&vpc.public_subnets, &vpc.private_subnets] {
+            for (subnet, zone) in subnets.iter().zip(&vpc.availability_zones) {
+                self.zone_of.insert(subnet.clone(), zone.clone());
+            }
+        }
         if self.subnets.is_empty() {
             self.subnets = vpc.private_subnets.clone();
         }
@@ -516,6 +524,23 @@ impl ServiceBuilder {
                 self.vpc_cidr.is_some() || refs || !lb.internal,
                 "vpc_cidr",
                 "an internal load balancer admits the VPC CIDR (give `network` or `vpc_cidr`)",
+            );
+            let mut zones: Vec<&String> = lb
+                .subnets
+                .iter()
+                .filter_map(|s| self.zone_of.get(s))
+                .collect();
+            zones.sort();
+            zones.dedup();
+            let all_known =
+                zones.len() == 1 && lb.subnets.iter().all(|s| self.zone_of.contains_key(s));
+            invalid.check(
+                !all_known,
+                "load_balancer.subnets",
+                format_args!(
+                    "are all in {}: an application load balancer needs subnets in at least two availability zones",
+                    zones.first().map_or("one zone", |z| z.as_str())
+                ),
             );
             invalid.check(
                 lb.subnets.len() >= 2 || (lb.subnets.is_empty() && refs),

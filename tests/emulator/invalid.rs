@@ -356,13 +356,48 @@ async fn attempt(n: usize, aws: &Aws) -> Result<(), Error> {
                 .plan(aws)
                 .await?,
         ),
+        40 => drop(
+            Vpc::builder()
+                .environment("blog")
+                .cidr_block("10.0.0.0/20")
+                .build()?
+                .plan(aws)
+                .boxed()
+                .await?,
+        ),
+        41 => {
+            // Two subnets of the same zone, told by the network's outputs.
+            let net: ecs_modules::vpc::VpcOutputs = serde_json::from_value(serde_json::json!({
+                "vpc_id": "vpc-1",
+                "vpc_cidr": "10.0.0.0/16",
+                "public_subnets": ["subnet-a", "subnet-b"],
+                "private_subnets": ["subnet-c", "subnet-d"],
+                "availability_zones": ["us-east-1a", "us-east-1b"],
+                "private_dns_zone_id": null,
+                "private_domain_name": null,
+                "nat_gateway_ids": [],
+                "internet_gateway_id": "igw-1"
+            }))
+            .expect("network outputs");
+            drop(
+                service()
+                    .network(&net)
+                    .load_balancer(LoadBalancer {
+                        subnets: vec!["subnet-a".into(), "subnet-c".into()],
+                        ..lb()
+                    })
+                    .build()?
+                    .plan(aws)
+                    .await?,
+            )
+        }
         _ => unreachable!("no case {n}"),
     }
     Ok(())
 }
 
 /// Each case and the field its message must name.
-const CASES: [&str; 40] = [
+const CASES: [&str; 42] = [
     "environment",
     "environment",
     "environment",
@@ -403,6 +438,8 @@ const CASES: [&str; 40] = [
     "root_volume_size",
     "environment",
     "health_check.timeout",
+    "cidr_block",
+    "load_balancer.subnets",
 ];
 
 #[tokio::test]

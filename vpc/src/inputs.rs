@@ -97,7 +97,7 @@ impl VpcBuilder {
     }
 
     /// The VPC's IPv4 CIDR block (default `10.0.0.0/16`). Subnets are carved from it with
-    /// 8 more bits, so it must be between /16 and /20.
+    /// 8 more bits, so it must be between /16 and /19 (a load balancer needs subnets of at least /27).
     pub fn cidr_block(mut self, cidr_block: impl Into<String>) -> Self {
         self.cidr_block = cidr_block.into();
         self
@@ -165,10 +165,10 @@ impl VpcBuilder {
         let cidr_block = match self.cidr_block.parse::<Ipv4Cidr>() {
             Ok(cidr) => {
                 invalid.check(
-                    (16..=20).contains(&cidr.prefix()),
+                    (16..=19).contains(&cidr.prefix()),
                     "cidr_block",
                     format_args!(
-                        "{cidr} must be between /16 and /20: AWS allows /16 to /28 for a VPC, and each subnet takes 8 more bits"
+                        "{cidr} must be between /16 and /19: each subnet takes 8 more bits, and a load balancer needs subnets of at least /27"
                     ),
                 );
                 Some(cidr)
@@ -317,12 +317,19 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.has("cidr_block"));
-        assert!(err.to_string().contains("between /16 and /20"));
+        assert!(err.to_string().contains("between /16 and /19"));
+        assert!(Vpc::builder()
+            .environment("blog")
+            .cidr_block("10.0.0.0/19")
+            .build()
+            .is_ok());
+        // Its subnets would be /28, too small for a load balancer.
         assert!(Vpc::builder()
             .environment("blog")
             .cidr_block("10.0.0.0/20")
             .build()
-            .is_ok());
+            .unwrap_err()
+            .has("cidr_block"));
         assert!(Vpc::builder()
             .environment("blog")
             .cidr_block("10.0.0/16")
