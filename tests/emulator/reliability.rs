@@ -476,8 +476,9 @@ async fn two_environments_applied_and_destroyed_at_once_do_not_interfere() {
     assert_eq!(leftovers(&aws, &b).await, []);
 }
 
-/// Both deployments under AWS's provisioning times, modelled by the harness (a NAT gateway
-/// pending, a load balancer provisioning, scaled down): apply waits for the NAT gateway only
+/// Both deployments under AWS's provisioning times and EC2's eventual consistency, modelled
+/// by the harness (a NAT gateway pending, a load balancer provisioning, scaled down; the first
+/// use of each fresh EC2 id refused): apply waits for the NAT gateway only
 /// (the ECS service needs the private route to it; nothing needs the load balancer active),
 /// a second apply changes nothing, destroy leaves nothing.
 #[tokio::test]
@@ -486,7 +487,10 @@ async fn both_deployments_converge_under_aws_provisioning_times() {
 
     let base = base_config().await;
     let (nat, lb) = (Duration::from_millis(1500), Duration::from_millis(3000));
-    let harness = Harness::builder().provisioning(nat, lb).build();
+    let harness = Harness::builder()
+        .provisioning(nat, lb)
+        .fresh_ids(Duration::from_secs(60))
+        .build();
     let aws = Aws::from_sdk_config(&harness.wrap(&base));
     let settings = |env: &str| Settings {
         environment: env.to_owned(),
@@ -511,6 +515,11 @@ async fn both_deployments_converge_under_aws_provisioning_times() {
     assert_eq!(aws.calls().report().mutating, 0);
     stack.destroy(&aws).await.unwrap();
     assert_eq!(leftovers(&aws, &env).await, []);
+    assert!(
+        harness.injected() > 5,
+        "fresh ids refused: {}",
+        harness.injected()
+    );
 
     let env = environment("prov-ec2");
     let stack = FargateEc2::new(&settings(&env))

@@ -329,14 +329,18 @@ impl Resource for SecurityGroupKind {
         let aws = cx.aws;
         let vpc_id = d.vpc_id.clone().require(cx.name)?;
         let rules = d.rules().require(cx.name)?;
+        // A VPC made a moment ago may not be visible to EC2's next call yet.
         let out = aws
-            .ec2()
-            .create_security_group()
-            .group_name(cx.name)
-            .description(&d.description)
-            .vpc_id(&vpc_id)
-            .tag_specifications(cx.tags.ec2_spec(ResourceType::SecurityGroup, cx.name))
-            .send()
+            .retry()
+            .run(cx.name, Transient::EC2_JUST_CREATED, || {
+                aws.ec2()
+                    .create_security_group()
+                    .group_name(cx.name)
+                    .description(&d.description)
+                    .vpc_id(&vpc_id)
+                    .tag_specifications(cx.tags.ec2_spec(ResourceType::SecurityGroup, cx.name))
+                    .send()
+            })
             .await
             .context("CreateSecurityGroup", resource(cx.name));
         let id = match out {

@@ -1,9 +1,11 @@
 //! An HTTP client in front of the SDK's own, for the reliability tests and the benchmarks:
 //! it adds a fixed delay to every call (a stand-in for AWS's round trips), answers a share of
 //! calls with throttling or 5xx errors without forwarding them, stops the world after the
-//! k-th call (every later call hangs, as in a killed process), makes NAT gateways `pending`
-//! and load balancers `provisioning` for a while after their creation, as AWS does (the
-//! emulator makes them ready at once), and logs when each forwarded call began and ended.
+//! k-th call (every later call hangs, as in a killed process), and logs when each forwarded
+//! call began and ended. It also models what AWS does and the emulator does not: NAT gateways
+//! `pending` and load balancers `provisioning` for a while after their creation
+//! ([`provisioning`](HarnessBuilder::provisioning)), and fresh EC2 ids unknown to the next
+//! call that uses them ([`fresh_ids`](HarnessBuilder::fresh_ids)).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,6 +35,11 @@ use aws_smithy_types::body::SdkBody;
 use aws_types::SdkConfig;
 use tokio::sync::Notify;
 
+mod fresh_ids;
+mod provisioning;
+
+use provisioning::Provisioning;
+
 /// What the harness does to calls; shared by every client it wraps.
 #[derive(Clone, Debug)]
 pub struct Harness {
@@ -48,6 +55,7 @@ pub struct HarnessBuilder {
     stop_after: Option<usize>,
     nat_pending: Duration,
     lb_provisioning: Duration,
+    fresh_window: Duration,
 }
 
 impl HarnessBuilder {
@@ -80,6 +88,13 @@ impl HarnessBuilder {
         self
     }
 
+    /// Refuses the first use of an id an EC2 create call returned, within `window` of the
+    /// create, with EC2's `Invalid...NotFound` (AWS's documented eventual consistency).
+    pub fn fresh_ids(mut self, window: Duration) -> Self {
+        self.fresh_window = window;
+        self
+    }
+
     /// The harness.
     pub fn build(self) -> Harness {
         Harness {
@@ -97,6 +112,8 @@ impl HarnessBuilder {
                 nat_pending: self.nat_pending,
                 lb_provisioning: self.lb_provisioning,
                 made: Mutex::new(Vec::new()),
+                fresh_window: self.fresh_window,
+                fresh: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -117,6 +134,8 @@ struct State {
     lb_provisioning: Duration,
     /// Resources still provisioning: their id and when they are ready.
     made: Mutex<Vec<(String, Instant)>>,
+    fresh_window: Duration,
+    fresh: Mutex<Vec<fresh_ids::Fresh>>,
 }
 
 impl fmt::Debug for State {
@@ -264,10 +283,25 @@ impl HttpConnector for Connector {
                 state.injected.fetch_add(1, Ordering::SeqCst);
                 return Ok(fault(&request, n));
             }
+            if let Some(refused) = fresh_ids::refusal(&request, &state) {
+                state.injected.fetch_add(1, Ordering::SeqCst);
+                return Ok(refused);
+            }
             let provisioning = Provisioning::of(&request, &state);
+            let created = fresh_ids::creates(&request, &state);
             let mut response = inner.call(request).await;
-            if let (Some(p), Ok(answer)) = (provisioning, response.as_mut()) {
-                p.model(answer, &state).await;
+            if provisioning.is_some() || created.is_some() {
+                if let Ok(answer) = response.as_mut() {
+                    if let Some(mut text) = success_text(answer).await {
+                        if let Some(created) = created {
+                            fresh_ids::record(created, &text, &state);
+                        }
+                        if let Some(p) = provisioning {
+                            p.model(&mut text, &state);
+                        }
+                        set_text(answer, text);
+                    }
+                }
             }
             state
                 .log
@@ -284,103 +318,29 @@ impl HttpConnector for Connector {
     }
 }
 
-/// A call whose answer the harness changes to model AWS's provisioning times.
-#[derive(Clone, Copy, Debug)]
-enum Provisioning {
-    /// CreateNatGateway: its id starts pending.
-    CreateNat,
-    /// CreateLoadBalancer: its ARN starts provisioning.
-    CreateLb,
-    /// DescribeNatGateways: pending ones say so.
-    DescribeNat,
-    /// DescribeLoadBalancers: provisioning ones say so.
-    DescribeLb,
+/// A successful answer's body, read whole (it is put back with [`set_text`]).
+async fn success_text(response: &mut HttpResponse) -> Option<String> {
+    if !response.status().is_success() {
+        return None;
+    }
+    let body = response.take_body();
+    let bytes = aws_smithy_types::byte_stream::ByteStream::new(body)
+        .collect()
+        .await
+        .ok()?
+        .into_bytes();
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-impl Provisioning {
-    /// What the request is, when the harness models its resource at all.
-    fn of(request: &HttpRequest, state: &State) -> Option<Self> {
-        let body = request.body().bytes()?;
-        let has = |action: &[u8]| body.windows(action.len()).any(|w| w == action);
-        let nat = !state.nat_pending.is_zero();
-        let lb = !state.lb_provisioning.is_zero();
-        [
-            (nat, b"Action=CreateNatGateway&".as_slice(), Self::CreateNat),
-            (nat, b"Action=DescribeNatGateways&", Self::DescribeNat),
-            (lb, b"Action=CreateLoadBalancer&", Self::CreateLb),
-            (lb, b"Action=DescribeLoadBalancers&", Self::DescribeLb),
-        ]
-        .into_iter()
-        .find(|(on, action, _)| *on && has(action))
-        .map(|(_, _, p)| p)
+/// Puts an answer's body back, its length updated.
+fn set_text(response: &mut HttpResponse, text: String) {
+    let len = text.len();
+    *response.body_mut() = SdkBody::from(text);
+    if response.headers().contains_key("content-length") {
+        response
+            .headers_mut()
+            .insert("content-length", len.to_string());
     }
-
-    /// Records a creation, or rewrites a description of what is not ready yet.
-    async fn model(self, response: &mut HttpResponse, state: &State) {
-        if !response.status().is_success() {
-            return;
-        }
-        let body = response.take_body();
-        let bytes = match aws_smithy_types::byte_stream::ByteStream::new(body)
-            .collect()
-            .await
-        {
-            Ok(b) => b.into_bytes(),
-            Err(_) => return,
-        };
-        let mut text = String::from_utf8_lossy(&bytes).into_owned();
-        let (id_tag, ready, not_ready, wait) = match self {
-            Self::CreateNat | Self::DescribeNat => (
-                "natGatewayId",
-                "<state>available</state>",
-                "<state>pending</state>",
-                state.nat_pending,
-            ),
-            Self::CreateLb | Self::DescribeLb => (
-                "LoadBalancerArn",
-                "<Code>active</Code>",
-                "<Code>provisioning</Code>",
-                state.lb_provisioning,
-            ),
-        };
-        let open = format!("<{id_tag}>");
-        let close = format!("</{id_tag}>");
-        let mut made = state.made.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        made.retain(|(_, at)| *at > now);
-        if matches!(self, Self::CreateNat | Self::CreateLb) {
-            if let Some(id) = between(&text, &open, &close) {
-                made.push((id.to_owned(), now + wait));
-            }
-        }
-        // Each resource's state follows its id in its description (the shapes' member order).
-        for (id, _) in made.iter() {
-            let marker = format!("{open}{id}{close}");
-            let Some(at) = text.find(&marker) else {
-                continue;
-            };
-            let after = at + marker.len();
-            let next_item = text[after..].find(&open).map_or(text.len(), |i| after + i);
-            if let Some(i) = text[after..next_item].find(ready) {
-                text.replace_range(after + i..after + i + ready.len(), not_ready);
-            }
-        }
-        drop(made);
-        let len = text.len();
-        *response.body_mut() = SdkBody::from(text);
-        if response.headers().contains_key("content-length") {
-            response
-                .headers_mut()
-                .insert("content-length", len.to_string());
-        }
-    }
-}
-
-/// The text between the first `open` and the `close` after it.
-fn between<'t>(text: &'t str, open: &str, close: &str) -> Option<&'t str> {
-    let start = text.find(open)? + open.len();
-    let end = start + text[start..].find(close)?;
-    Some(&text[start..end])
 }
 
 /// A throttling or server error in the protocol of the request: JSON (ECS, CloudWatch Logs,
