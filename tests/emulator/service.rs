@@ -331,19 +331,7 @@ async fn the_other_three_shapes_apply_idempotently_and_destroy() {
 
 #[tokio::test]
 async fn bad_inputs_are_refused_before_any_call() {
-    // Outputs are read, not built: a network given by hand comes in as data.
-    let net: VpcOutputs = serde_json::from_value(serde_json::json!({
-        "vpc_id": "vpc-1",
-        "vpc_cidr": "10.0.0.0/16",
-        "public_subnets": ["subnet-a", "subnet-b"],
-        "private_subnets": ["subnet-c", "subnet-d"],
-        "availability_zones": ["us-east-1a", "us-east-1b"],
-        "private_dns_zone_id": null,
-        "private_domain_name": null,
-        "nat_gateway_ids": [],
-        "internet_gateway_id": "igw-1"
-    }))
-    .unwrap();
+    let net = util::two_zone_network();
     let err = Service::builder()
         .environment("blog")
         .service_name("blog")

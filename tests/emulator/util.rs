@@ -416,3 +416,21 @@ fn in_environment<'a>(
     tags.into_iter()
         .any(|(k, v)| k == Some("Environment") && v == Some(environment))
 }
+
+/// A network over two zones (`subnet-a`, `subnet-b` public, `subnet-c`, `subnet-d` private),
+/// for inputs that make no call: outputs are read, not built, so a network given by hand
+/// comes in as data.
+pub fn two_zone_network() -> ecs_modules::vpc::VpcOutputs {
+    serde_json::from_value(serde_json::json!({
+        "vpc_id": "vpc-1",
+        "vpc_cidr": "10.0.0.0/16",
+        "public_subnets": ["subnet-a", "subnet-b"],
+        "private_subnets": ["subnet-c", "subnet-d"],
+        "availability_zones": ["us-east-1a", "us-east-1b"],
+        "private_dns_zone_id": null,
+        "private_domain_name": null,
+        "nat_gateway_ids": [],
+        "internet_gateway_id": "igw-1"
+    }))
+    .expect("network outputs")
+}
