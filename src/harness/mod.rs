@@ -4,8 +4,10 @@
 //! k-th call (every later call hangs, as in a killed process), and logs when each forwarded
 //! call began and ended. It also models what AWS does and the emulator does not: NAT gateways
 //! `pending` and load balancers `provisioning` for a while after their creation
-//! ([`provisioning`](HarnessBuilder::provisioning)), and fresh EC2 ids unknown to the next
-//! call that uses them ([`fresh_ids`](HarnessBuilder::fresh_ids)).
+//! ([`provisioning`](HarnessBuilder::provisioning)), fresh EC2 ids unknown to the next
+//! call that uses them ([`fresh_ids`](HarnessBuilder::fresh_ids)), and network interfaces
+//! that keep security groups, subnets and the internet gateway in use for a while after a
+//! destroy's first deletes ([`releasing`](HarnessBuilder::releasing)).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -37,6 +39,7 @@ use tokio::sync::Notify;
 
 mod fresh_ids;
 mod provisioning;
+mod releasing;
 
 use provisioning::Provisioning;
 
@@ -56,6 +59,7 @@ pub struct HarnessBuilder {
     nat_pending: Duration,
     lb_provisioning: Duration,
     fresh_window: Duration,
+    release_window: Duration,
 }
 
 impl HarnessBuilder {
@@ -95,6 +99,14 @@ impl HarnessBuilder {
         self
     }
 
+    /// Refuses, with `DependencyViolation`, to delete security groups and subnets or detach
+    /// the internet gateway for `window` after a load balancer, a service or a NAT gateway was
+    /// deleted (their network interfaces and addresses take that long to go on AWS).
+    pub fn releasing(mut self, window: Duration) -> Self {
+        self.release_window = window;
+        self
+    }
+
     /// The harness.
     pub fn build(self) -> Harness {
         Harness {
@@ -114,6 +126,8 @@ impl HarnessBuilder {
                 made: Mutex::new(Vec::new()),
                 fresh_window: self.fresh_window,
                 fresh: Mutex::new(Vec::new()),
+                release_window: self.release_window,
+                released_at: Mutex::new(None),
             }),
         }
     }
@@ -136,6 +150,9 @@ struct State {
     made: Mutex<Vec<(String, Instant)>>,
     fresh_window: Duration,
     fresh: Mutex<Vec<fresh_ids::Fresh>>,
+    release_window: Duration,
+    /// Until when interfaces are still being released.
+    released_at: Mutex<Option<Instant>>,
 }
 
 impl fmt::Debug for State {
@@ -283,10 +300,13 @@ impl HttpConnector for Connector {
                 state.injected.fetch_add(1, Ordering::SeqCst);
                 return Ok(fault(&request, n));
             }
-            if let Some(refused) = fresh_ids::refusal(&request, &state) {
+            if let Some(refused) = fresh_ids::refusal(&request, &state)
+                .or_else(|| releasing::refusal(&request, &state))
+            {
                 state.injected.fetch_add(1, Ordering::SeqCst);
                 return Ok(refused);
             }
+            releasing::record(&request, &state);
             let provisioning = Provisioning::of(&request, &state);
             let created = fresh_ids::creates(&request, &state);
             let mut response = inner.call(request).await;
