@@ -522,7 +522,8 @@ impl Resource for EcsServiceKind {
                     .desired_count(d.desired_count)
                     .set_health_check_grace_period_seconds(d.health_check_grace_period)
                     .deployment_configuration(deployment(d))
-                    .set_load_balancers(balancers.clone())
+                    // An empty list takes a load balancer away; none leaves it as it is.
+                    .set_load_balancers(Some(balancers.clone().unwrap_or_default()))
                     .set_network_configuration(network.clone())
                     .propagate_tags(if d.propagate_tags {
                         PropagateTags::Service
