@@ -175,6 +175,10 @@ pub struct Cx<'a> {
     pub name: &'a str,
     /// Its tags, for the create call.
     pub tags: &'a Tags,
+    /// Whether the whole stack is being destroyed: a delete need not leave things as a
+    /// replacement would need them (a service need not wait to be gone before its load
+    /// balancer goes).
+    pub teardown: bool,
 }
 
 impl Cx<'_> {

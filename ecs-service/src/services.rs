@@ -7,10 +7,12 @@ use aws_sdk_ecs::types::{
     PropagateTags, ServiceField,
 };
 use converge::{
-    Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value, Wait, Wanted, OWNER_TAG,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value, Wait,
+    Wanted, OWNER_TAG,
 };
 
 use crate::inputs::LaunchType;
+use crate::target_groups::set_deregistration_delay;
 
 /// The ECS service kind.
 #[derive(Clone, Copy, Debug, Default)]
@@ -547,6 +549,13 @@ impl Resource for EcsServiceKind {
         let aws = cx.aws;
         let cluster = o.cluster.as_str();
         let name = o.name.as_str();
+        // Everything goes: the targets need not drain (300 s by default on AWS), and the load
+        // balancer and the rest can go while the tasks stop.
+        if cx.teardown {
+            if let Some(tg) = &o.target_group_arn {
+                ignore_not_found(set_deregistration_delay(aws, tg, 0).await)?;
+            }
+        }
         // A destroy cut off after DeleteService finds it draining: only the wait is left.
         if !o.draining {
             aws.ecs()
@@ -571,6 +580,11 @@ impl Resource for EcsServiceKind {
                 })
                 .await
                 .context("DeleteService", resource(name))?;
+        }
+        if cx.teardown {
+            // The cluster's delete waits for it, as do the security groups for its tasks'
+            // network interfaces.
+            return Ok(());
         }
         Wait::default()
             .until(&format!("ECS service {name} to be INACTIVE"), || async {

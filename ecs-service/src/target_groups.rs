@@ -92,7 +92,11 @@ async fn deregistration_delay(aws: &Aws, arn: &str) -> Result<i32, Error> {
         .unwrap_or(DEFAULT_DELAY))
 }
 
-async fn set_deregistration_delay(aws: &Aws, arn: &str, seconds: i32) -> Result<(), Error> {
+pub(crate) async fn set_deregistration_delay(
+    aws: &Aws,
+    arn: &str,
+    seconds: i32,
+) -> Result<(), Error> {
     aws.elbv2()
         .modify_target_group_attributes()
         .target_group_arn(arn)

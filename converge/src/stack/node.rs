@@ -77,6 +77,7 @@ pub(crate) trait Node: Send + Sync {
         &'a self,
         aws: &'a Aws,
         observed: &'a Observed,
+        teardown: bool,
     ) -> BoxFuture<'a, Result<(), Error>>;
 }
 
@@ -97,6 +98,7 @@ impl<R: Resource> ResourceNode<R> {
             aws,
             name: &self.name,
             tags: &self.tags,
+            teardown: false,
         }
     }
 
@@ -301,6 +303,7 @@ impl<R: Resource> Node for ResourceNode<R> {
         &'a self,
         aws: &'a Aws,
         observed: &'a Observed,
+        teardown: bool,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let found: &R::Observed = downcast(&observed.any);
@@ -308,6 +311,7 @@ impl<R: Resource> Node for ResourceNode<R> {
                 aws,
                 name: &observed.name,
                 tags: &self.tags,
+                teardown,
             };
             crate::ignore_not_found(self.kind.delete(cx, found).await)
         })

@@ -191,7 +191,7 @@ impl Stack {
             })
             .collect();
         if !first.is_empty() {
-            let deleted = self.delete_in_order(aws, first).await;
+            let deleted = self.delete_in_order(aws, first, false).await;
             if let Some(err) = self.stopped(deleted, &mut report) {
                 return Err(err);
             }
@@ -291,7 +291,7 @@ impl Stack {
         let mut plan = Plan::new();
         plan.changes = changes.into_iter().flatten().collect();
         if !doomed.is_empty() {
-            let deleted = self.delete_in_order(aws, doomed).await;
+            let deleted = self.delete_in_order(aws, doomed, false).await;
             for a in &deleted.done {
                 let mut c = Change::new(Action::Delete, &a.kind, &a.name);
                 c.id = a.id.clone();
@@ -309,7 +309,7 @@ impl Stack {
     /// outputs: everything is found by name and ownership tag. Returns what was deleted.
     pub async fn destroy(&self, aws: &Aws) -> Result<Plan, Error> {
         let doomed = self.doomed(self.read(aws).await?);
-        let deleted = self.delete_in_order(aws, doomed).await;
+        let deleted = self.delete_in_order(aws, doomed, true).await;
         let mut plan = Plan::new();
         for a in &deleted.done {
             let mut c = Change::new(Action::Delete, &a.kind, &a.name);
@@ -418,8 +418,9 @@ impl Stack {
             .collect()
     }
 
-    /// Deletes `doomed`, each once what uses it is gone, as many at a time as can go.
-    async fn delete_in_order(&self, aws: &Aws, doomed: Vec<Doomed>) -> Deleted {
+    /// Deletes `doomed`, each once what uses it is gone, as many at a time as can go;
+    /// `teardown` when the whole stack goes (nothing deleted is made again).
+    async fn delete_in_order(&self, aws: &Aws, doomed: Vec<Doomed>, teardown: bool) -> Deleted {
         let items: Vec<Item> = doomed.iter().map(|d| d.item.clone()).collect();
         let blockers = schedule::blockers(&items, &self.shape());
         let address = |d: &Doomed| {
@@ -447,7 +448,7 @@ impl Stack {
                     started[i] = true;
                     let d = &doomed[i];
                     let node = &self.nodes[d.by];
-                    running.push(async move { (i, node.delete(aws, &d.observed).await) });
+                    running.push(async move { (i, node.delete(aws, &d.observed, teardown).await) });
                 }
             }
             let Some((i, result)) = running.next().await else {
