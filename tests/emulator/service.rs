@@ -213,7 +213,10 @@ async fn fargate_behind_an_internet_facing_load_balancer() {
     println!("service destroy: {calls:#}\n{deleted}");
     // The targets are not left to drain (AWS's 300 s), nor is the service waited for before
     // its load balancer goes: one DescribeServices, the read.
-    assert_eq!(calls.by_operation["ModifyTargetGroupAttributes"], 1, "{calls:#}");
+    assert_eq!(
+        calls.by_operation["ModifyTargetGroupAttributes"], 1,
+        "{calls:#}"
+    );
     assert_eq!(calls.by_operation["DescribeServices"], 1, "{calls:#}");
     assert_eq!(lb_count(&aws, &format!("{env}-blog")).await, 0);
     let groups = aws
