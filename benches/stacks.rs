@@ -12,7 +12,9 @@
 //! about 90 s, load balancer provisioning about 150 s, both scaled by `BENCH_SCALE`, default
 //! 1/10, as are the waits' polls), against three schedules: the NAT wait plus the call chain
 //! (the goal), Terraform's (it waits for the load balancer, beside the NAT gateway), and
-//! modules applied one after another (NAT wait, then the load balancer's).
+//! modules applied one after another (NAT wait, then the load balancer's). And destroy with
+//! services draining and network interfaces released late, against the tasks' stop plus the
+//! release (the goal) and the same with the 300 s deregistration delay on top (Terraform's).
 
 use std::time::{Duration, Instant};
 
@@ -133,30 +135,70 @@ async fn fleet(base: &SdkConfig, n: usize, delay: Duration, rows: &mut Vec<Row>)
 struct Scaled {
     nat: Duration,
     lb: Duration,
+    /// The scale itself, for the deregistration delay.
+    factor: f64,
+    /// A service's tasks stopping.
+    task_stop: Duration,
+    /// Network interfaces released after their load balancer, tasks or NAT gateway went.
+    release: Duration,
     /// The waits' pacing, scaled like the provisioning times.
     wait: Wait,
 }
 
-/// Apply of deployment `D` under modelled provisioning; `chain` is the same apply's longest
-/// call chain without it.
+/// Apply and destroy of deployment `D` under modelled provisioning, draining and interface
+/// release; `chain` is the same apply's longest call chain without them.
 async fn provisioned<D: Deployment>(
     base: &SdkConfig,
     label: &str,
     delay: Duration,
     scaled: &Scaled,
     make: impl Fn(D) -> D,
-) -> Row {
+) -> (Row, Row) {
     let harness = Harness::builder()
         .delay(delay)
         .provisioning(scaled.nat, scaled.lb)
+        .draining(scaled.factor, scaled.task_stop)
+        .releasing(scaled.release)
         .build();
     let aws = Aws::from_sdk_config(&harness.wrap(base));
     let env = format!("prov{}{label}", std::process::id() % 10_000).replace('_', "");
     let stack = make(D::new(&settings(env)).expect("valid settings"));
     let mut rows = Vec::new();
     step(&harness, &aws, label, "apply", &mut rows, stack.apply(&aws)).await;
-    stack.destroy(&aws).await.expect("destroy");
-    rows.remove(0)
+    step(
+        &harness,
+        &aws,
+        label,
+        "destroy",
+        &mut rows,
+        stack.destroy(&aws),
+    )
+    .await;
+    let destroy = rows.pop().expect("destroy measured");
+    (rows.pop().expect("apply measured"), destroy)
+}
+
+fn print_teardown(rows: &[Row], scaled: &Scaled) {
+    let drain = Duration::from_secs(300).mul_f64(scaled.factor);
+    println!(
+        "\n### Destroy with tasks stopping in {:.1} s and interfaces released {:.1} s after their load balancer, tasks or NAT gateway\n",
+        scaled.task_stop.as_secs_f64(),
+        scaled.release.as_secs_f64()
+    );
+    println!("| stack | calls | wall | stop + release (goal) | with the 300 s drain (Terraform) | wall / goal |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for r in rows {
+        let goal = scaled.task_stop + scaled.release;
+        println!(
+            "| {} | {} | {:.2} s | {:.2} s | {:.2} s | {:.2} |",
+            r.stack,
+            r.mutating + r.reads,
+            r.wall.as_secs_f64(),
+            goal.as_secs_f64(),
+            (goal + drain).as_secs_f64(),
+            r.wall.as_secs_f64() / goal.as_secs_f64(),
+        );
+    }
 }
 
 fn print_provisioned(rows: &[(Row, usize)], delay: Duration, scaled: &Scaled) {
@@ -260,6 +302,9 @@ async fn main() {
     let scaled = Scaled {
         nat: Duration::from_secs(90).mul_f64(factor),
         lb: Duration::from_secs(150).mul_f64(factor),
+        factor,
+        task_stop: Duration::from_secs(30).mul_f64(factor),
+        release: Duration::from_secs(60).mul_f64(factor),
         wait: Wait {
             timeout: Duration::from_secs(600),
             initial_delay: Duration::from_secs(1).mul_f64(factor),
@@ -274,14 +319,15 @@ async fn main() {
             .map_or(0, |r| r.chain)
     };
     let wait = scaled.wait;
-    let fargate = provisioned::<Fargate>(&base, "fargate", delay, &scaled, |d| {
+    let (fargate, fargate_down) = provisioned::<Fargate>(&base, "fargate", delay, &scaled, |d| {
         d.with_wait(wait).expect("valid wait")
     })
     .await;
-    let fargate_ec2 = provisioned::<FargateEc2>(&base, "fargate_ec2", delay, &scaled, |d| {
-        d.with_wait(wait).expect("valid wait")
-    })
-    .await;
+    let (fargate_ec2, fargate_ec2_down) =
+        provisioned::<FargateEc2>(&base, "fargate_ec2", delay, &scaled, |d| {
+            d.with_wait(wait).expect("valid wait")
+        })
+        .await;
     print_provisioned(
         &[
             (fargate, chain_of("fargate")),
@@ -290,6 +336,7 @@ async fn main() {
         delay,
         &scaled,
     );
+    print_teardown(&[fargate_down, fargate_ec2_down], &scaled);
 
     let mut scale = Vec::new();
     for n in [1, 5, 20] {

@@ -7,7 +7,8 @@
 //! ([`provisioning`](HarnessBuilder::provisioning)), fresh EC2 ids unknown to the next
 //! call that uses them ([`fresh_ids`](HarnessBuilder::fresh_ids)), and network interfaces
 //! that keep security groups, subnets and the internet gateway in use for a while after a
-//! destroy's first deletes ([`releasing`](HarnessBuilder::releasing)).
+//! destroy's first deletes ([`releasing`](HarnessBuilder::releasing)), and services that
+//! drain for their target group's deregistration delay ([`draining`](HarnessBuilder::draining)).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -37,6 +38,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_types::SdkConfig;
 use tokio::sync::Notify;
 
+mod draining;
 mod fresh_ids;
 mod provisioning;
 mod releasing;
@@ -60,6 +62,7 @@ pub struct HarnessBuilder {
     lb_provisioning: Duration,
     fresh_window: Duration,
     release_window: Duration,
+    draining: Option<(f64, Duration)>,
 }
 
 impl HarnessBuilder {
@@ -107,6 +110,14 @@ impl HarnessBuilder {
         self
     }
 
+    /// Keeps a deleted service DRAINING for its target group's deregistration delay (as last
+    /// set, else ELB's 300 s) times `scale`, plus `task_stop`; meanwhile its cluster and its
+    /// target group cannot be deleted.
+    pub fn draining(mut self, scale: f64, task_stop: Duration) -> Self {
+        self.draining = Some((scale, task_stop));
+        self
+    }
+
     /// The harness.
     pub fn build(self) -> Harness {
         Harness {
@@ -128,6 +139,8 @@ impl HarnessBuilder {
                 fresh: Mutex::new(Vec::new()),
                 release_window: self.release_window,
                 released_at: Mutex::new(None),
+                draining: self.draining,
+                drain: Mutex::default(),
             }),
         }
     }
@@ -153,6 +166,8 @@ struct State {
     release_window: Duration,
     /// Until when interfaces are still being released.
     released_at: Mutex<Option<Instant>>,
+    draining: Option<(f64, Duration)>,
+    drain: Mutex<draining::Draining>,
 }
 
 impl fmt::Debug for State {
@@ -302,6 +317,7 @@ impl HttpConnector for Connector {
             }
             if let Some(refused) = fresh_ids::refusal(&request, &state)
                 .or_else(|| releasing::refusal(&request, &state))
+                .or_else(|| draining::before(&request, &state))
             {
                 state.injected.fetch_add(1, Ordering::SeqCst);
                 return Ok(refused);
@@ -309,8 +325,9 @@ impl HttpConnector for Connector {
             releasing::record(&request, &state);
             let provisioning = Provisioning::of(&request, &state);
             let created = fresh_ids::creates(&request, &state);
+            let drains = draining::rewrites(&request, &state);
             let mut response = inner.call(request).await;
-            if provisioning.is_some() || created.is_some() {
+            if provisioning.is_some() || created.is_some() || drains {
                 if let Ok(answer) = response.as_mut() {
                     if let Some(mut text) = success_text(answer).await {
                         if let Some(created) = created {
@@ -318,6 +335,9 @@ impl HttpConnector for Connector {
                         }
                         if let Some(p) = provisioning {
                             p.model(&mut text, &state);
+                        }
+                        if drains {
+                            draining::rewrite(&mut text, &state);
                         }
                         set_text(answer, text);
                     }

@@ -477,9 +477,9 @@ async fn two_environments_applied_and_destroyed_at_once_do_not_interfere() {
 }
 
 /// Both deployments under AWS's provisioning times and EC2's eventual consistency, modelled
-/// by the harness (a NAT gateway pending, a load balancer provisioning, network interfaces
-/// released a while after the deletes, scaled down; the first use of each fresh EC2 id
-/// refused): apply waits for the NAT gateway only
+/// by the harness (a NAT gateway pending, a load balancer provisioning, services draining,
+/// network interfaces released a while after the deletes, scaled down; the first use of each
+/// fresh EC2 id refused): apply waits for the NAT gateway only
 /// (the ECS service needs the private route to it; nothing needs the load balancer active),
 /// a second apply changes nothing, destroy leaves nothing.
 #[tokio::test]
@@ -492,6 +492,8 @@ async fn both_deployments_converge_under_aws_provisioning_times() {
         .provisioning(nat, lb)
         .fresh_ids(Duration::from_secs(60))
         .releasing(Duration::from_secs(2))
+        // AWS's 300 s deregistration delay at 1/100, and half a second for the tasks to stop.
+        .draining(0.01, Duration::from_millis(500))
         .build();
     let aws = Aws::from_sdk_config(&harness.wrap(&base));
     let settings = |env: &str| Settings {
