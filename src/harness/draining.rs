@@ -44,7 +44,7 @@ fn form_body(request: &HttpRequest) -> &str {
 }
 
 /// A form parameter's value (`Key=value&`), percent-decoded enough for ARNs.
-fn param<'b>(body: &'b str, key: &str) -> Option<String> {
+fn param(body: &str, key: &str) -> Option<String> {
     let start = body.find(&format!("{key}="))? + key.len() + 1;
     let end = body[start..].find('&').map_or(body.len(), |e| start + e);
     Some(body[start..end].replace("%3A", ":").replace("%2F", "/"))
