@@ -3,8 +3,12 @@
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_types::region::Region;
 
+use std::sync::Arc;
+
 use crate::metrics::ApiCalls;
 use crate::retry::Retry;
+use crate::shared::SharedReads;
+use crate::Error;
 
 /// Every SDK client the modules use, sharing one configuration and one [`ApiCalls`] counter.
 ///
@@ -22,6 +26,8 @@ pub struct Aws {
     region: String,
     calls: ApiCalls,
     retry: Retry,
+    /// Within a stack's read: the reads its kinds share.
+    shared: Option<SharedReads>,
 }
 
 impl Aws {
@@ -86,6 +92,29 @@ impl Aws {
     /// The retry policy for AWS's eventual-consistency errors.
     pub fn retry(&self) -> &Retry {
         &self.retry
+    }
+
+    /// A read that several kinds of one stack read need, made once for all of them: `fetch`
+    /// runs for the first to ask under `key`, the others get its answer. Outside a stack's
+    /// read, `fetch` simply runs.
+    pub async fn shared<T, F, Fut>(&self, key: &str, fetch: F) -> Result<Arc<T>, Error>
+    where
+        T: std::any::Any + Send + Sync,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        match &self.shared {
+            Some(shared) => shared.get(key, fetch).await,
+            None => fetch().await.map(Arc::new),
+        }
+    }
+
+    /// These clients, with reads shared for one stack read.
+    pub(crate) fn for_one_read(&self) -> Aws {
+        Aws {
+            shared: Some(SharedReads::default()),
+            ..self.clone()
+        }
     }
 }
 
@@ -179,6 +208,7 @@ impl AwsBuilder {
             region,
             calls,
             retry: self.retry.unwrap_or_default(),
+            shared: None,
         }
     }
 }

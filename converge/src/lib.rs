@@ -40,6 +40,7 @@ mod module;
 mod plan;
 mod resource;
 mod retry;
+mod shared;
 mod stack;
 mod tags;
 mod validate;

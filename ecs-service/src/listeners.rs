@@ -1,14 +1,12 @@
 //! `aws_lb_listener`: a port of our load balancer forwarding to a target group. Found through
-//! its load balancer (by the load balancer's name) and owned with it: a listener on a load
-//! balancer of ours is ours.
+//! its load balancer (by the load balancer's name, from the load balancer kind's shared read)
+//! and owned with it: a listener on a load balancer of ours is ours.
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, Certificate, ProtocolEnum};
-use converge::{
-    Aws, AwsResultExt, Cx, Delta, Diff, Error, ProvideErrorMetadata, Resource, Value, Wanted,
-};
+use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wanted};
 
-use crate::load_balancers::elb_owners;
+use crate::load_balancers::{named, FoundLoadBalancer};
 
 /// The listener kind.
 #[derive(Clone, Copy, Debug, Default)]
@@ -76,42 +74,22 @@ fn certificates(d: &ListenerSpec) -> Option<Vec<Certificate>> {
         .map(|c| vec![Certificate::builder().certificate_arn(c).build()])
 }
 
-/// The listeners of one load balancer, by its name.
-async fn listeners_of(aws: &Aws, load_balancer: &str) -> Result<Vec<FoundListener>, Error> {
-    let out = aws
+/// The listeners of one load balancer of ours.
+async fn listeners_of(aws: &Aws, lb: &FoundLoadBalancer) -> Result<Vec<FoundListener>, Error> {
+    let listeners = aws
         .elbv2()
-        .describe_load_balancers()
-        .names(load_balancer)
+        .describe_listeners()
+        .load_balancer_arn(&lb.arn)
         .send()
-        .await;
-    let out = match out {
-        Err(err) if err.code() == Some("LoadBalancerNotFound") => return Ok(Vec::new()),
-        other => other.context("DescribeLoadBalancers", load_balancer)?,
-    };
-    let Some(lb_arn) = out
-        .load_balancers()
-        .first()
-        .and_then(|l| l.load_balancer_arn())
-    else {
-        return Ok(Vec::new());
-    };
-    let arns = [lb_arn.to_owned()];
-    let (owners, listeners) = tokio::try_join!(elb_owners(aws, &arns), async {
-        aws.elbv2()
-            .describe_listeners()
-            .load_balancer_arn(lb_arn)
-            .send()
-            .await
-            .context("DescribeListeners", lb_arn)
-    })?;
-    let owner = owners.get(lb_arn).cloned();
+        .await
+        .context("DescribeListeners", &lb.arn)?;
     Ok(listeners
         .listeners()
         .iter()
         .map(|l| FoundListener {
-            name: listener_name(load_balancer, l.port().unwrap_or_default()),
+            name: listener_name(&lb.name, l.port().unwrap_or_default()),
             arn: l.listener_arn().unwrap_or_default().to_owned(),
-            load_balancer_arn: lb_arn.to_owned(),
+            load_balancer_arn: lb.arn.clone(),
             protocol: l
                 .protocol()
                 .map(|p| p.as_str().to_owned())
@@ -126,7 +104,7 @@ async fn listeners_of(aws: &Aws, load_balancer: &str) -> Result<Vec<FoundListene
                 .default_actions()
                 .iter()
                 .find_map(|a| a.target_group_arn().map(str::to_owned)),
-            owner: owner.clone(),
+            owner: lb.owner.clone(),
         })
         .collect())
 }
@@ -146,12 +124,12 @@ impl Resource for ListenerKind {
         aws: &Aws,
         wanted: &[Wanted<'_, String>],
     ) -> Result<Vec<FoundListener>, Error> {
-        let mut lbs: Vec<&str> = wanted.iter().map(|w| w.key.as_str()).collect();
-        lbs.sort();
-        lbs.dedup();
-        let found =
-            futures::future::try_join_all(lbs.into_iter().map(|lb| listeners_of(aws, lb))).await?;
-        Ok(found.into_iter().flatten().collect())
+        // The load balancers come from the read the load balancer kind makes (shared).
+        let lbs: Vec<&str> = wanted.iter().map(|w| w.key.as_str()).collect();
+        let found = named(aws, &lbs).await?;
+        let listeners =
+            futures::future::try_join_all(found.iter().map(|lb| listeners_of(aws, lb))).await?;
+        Ok(listeners.into_iter().flatten().collect())
     }
 
     fn name<'o>(&self, o: &'o FoundListener) -> &'o str {

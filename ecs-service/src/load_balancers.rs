@@ -35,14 +35,14 @@ pub struct LoadBalancerSpec {
 /// A load balancer as ELB has it.
 #[derive(Clone, Debug)]
 pub struct FoundLoadBalancer {
-    name: String,
-    arn: String,
+    pub(crate) name: String,
+    pub(crate) arn: String,
     dns_name: String,
     zone_id: String,
     internal: bool,
     subnets: Vec<String>,
     security_groups: Vec<String>,
-    owner: Option<String>,
+    pub(crate) owner: Option<String>,
 }
 
 /// A load balancer's outputs.
@@ -131,21 +131,18 @@ pub(crate) async fn wait_active(aws: &Aws, wait: &Wait, arn: &str) -> Result<(),
     .await
 }
 
-#[async_trait]
-impl Resource for LoadBalancerKind {
-    const KIND: &'static str = "aws_lb";
-    type Key = ();
-    type Desired = LoadBalancerSpec;
-    type Observed = FoundLoadBalancer;
-    type Outputs = LoadBalancerOutputs;
-
-    /// One listing (a name filter fails as a whole when one name is missing), then the tags
-    /// of the ones declared.
-    async fn read(
-        &self,
-        aws: &Aws,
-        wanted: &[Wanted<'_, ()>],
-    ) -> Result<Vec<FoundLoadBalancer>, Error> {
+/// The load balancers among `names` that exist, with their owners: one listing (a name filter
+/// fails as a whole when one name is missing), then the tags of the ones named. Shared within
+/// a stack's read by the load balancer kind and the listener kind.
+pub(crate) async fn named(
+    aws: &Aws,
+    names: &[&str],
+) -> Result<std::sync::Arc<Vec<FoundLoadBalancer>>, Error> {
+    let mut names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    names.sort();
+    names.dedup();
+    let key = format!("elbv2/load-balancers/{}", names.join(","));
+    aws.shared(&key, || async {
         let mut found = Vec::new();
         let mut pages = aws
             .elbv2()
@@ -156,7 +153,7 @@ impl Resource for LoadBalancerKind {
             let page = page.context("DescribeLoadBalancers", "(all)")?;
             for lb in page.load_balancers() {
                 let name = lb.load_balancer_name().unwrap_or_default();
-                if !wanted.iter().any(|w| w.name == name) {
+                if !names.iter().any(|n| n == name) {
                     continue;
                 }
                 found.push(FoundLoadBalancer {
@@ -183,6 +180,25 @@ impl Resource for LoadBalancerKind {
             }
         }
         Ok(found)
+    })
+    .await
+}
+
+#[async_trait]
+impl Resource for LoadBalancerKind {
+    const KIND: &'static str = "aws_lb";
+    type Key = ();
+    type Desired = LoadBalancerSpec;
+    type Observed = FoundLoadBalancer;
+    type Outputs = LoadBalancerOutputs;
+
+    async fn read(
+        &self,
+        aws: &Aws,
+        wanted: &[Wanted<'_, ()>],
+    ) -> Result<Vec<FoundLoadBalancer>, Error> {
+        let names: Vec<&str> = wanted.iter().map(|w| w.name).collect();
+        Ok(named(aws, &names).await?.as_ref().clone())
     }
 
     fn name<'o>(&self, o: &'o FoundLoadBalancer) -> &'o str {

@@ -75,6 +75,7 @@ struct Deleted {
 
 impl Stack {
     async fn read(&self, aws: &Aws) -> Result<Read, Error> {
+        let aws = &aws.for_one_read();
         let mut groups: Vec<(TypeId, Vec<usize>)> = Vec::new();
         for (i, node) in self.nodes.iter().enumerate() {
             match groups.iter_mut().find(|(k, _)| *k == node.kind_type()) {
