@@ -7,10 +7,14 @@
 //! - [`TaskExecutionRole`]: the IAM role ECS uses to pull images and write logs.
 //!
 //! And the service itself, [`Service`], in the module's four shapes: awsvpc or bridge
-//! networking, with or without an application load balancer. Apply creates the security
-//! groups, the load balancer (waited for until active), the target group and the listener
-//! before the service, registers a task definition revision only when it changed, and updates
-//! the service in place where ECS allows it.
+//! networking, with or without an application load balancer. Its resources are kinds of the
+//! `converge` resource model ([`LoadBalancerKind`], [`TargetGroupKind`], [`ListenerKind`],
+//! [`EcsServiceKind`], the task definition's and the security groups'), declared into one
+//! stack: each starts as soon as what it reads exists, the service once its listener does. A
+//! task definition revision is registered only when it changed, and the service is updated in
+//! place where ECS allows it. [`Service::declare_refs`] adds the resources to a stack of your
+//! own, beside the network ([`ServiceBuilder::network_refs`]), the role and the cluster, so a
+//! whole deployment is one graph.
 //!
 //! # Example
 //!
