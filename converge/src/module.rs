@@ -19,6 +19,13 @@ pub trait Module: Send + Sync {
     /// to find the module's own resources.
     async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<Ref<Self::Outputs>, Error>;
 
+    /// Declares what a destroy must find: by default what [`declare`](Module::declare) does.
+    /// A module overrides it when its declaration needs a read only an apply does (an AMI
+    /// lookup), or when a destroy must also find what earlier inputs made.
+    async fn declare_teardown(&self, aws: &Aws, stack: &mut Stack) -> Result<(), Error> {
+        self.declare(aws, stack).await.map(|_| ())
+    }
+
     /// The module alone in a stack.
     async fn stack(&self, aws: &Aws) -> Result<(Stack, Ref<Self::Outputs>), Error> {
         let mut stack = Stack::new();
@@ -41,13 +48,15 @@ pub trait Module: Send + Sync {
 
     /// Deletes what the module made, found by name and ownership tag; returns what went.
     async fn destroy(&self, aws: &Aws) -> Result<Plan, Error> {
-        let (stack, _) = self.stack(aws).await?;
+        let mut stack = Stack::new();
+        self.declare_teardown(aws, &mut stack).await?;
         stack.destroy(aws).await
     }
 
     /// What [`destroy`](Module::destroy) would delete.
     async fn plan_destroy(&self, aws: &Aws) -> Result<Plan, Error> {
-        let (stack, _) = self.stack(aws).await?;
+        let mut stack = Stack::new();
+        self.declare_teardown(aws, &mut stack).await?;
         stack.plan_destroy(aws).await
     }
 

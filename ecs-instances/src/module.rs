@@ -305,12 +305,6 @@ impl Instances {
         })
     }
 
-    async fn teardown_stack(&self, aws: &Aws) -> Result<Stack, Error> {
-        let mut stack = Stack::new();
-        self.declare_all(aws, &mut stack, Purpose::Teardown).await?;
-        Ok(stack)
-    }
-
     /// What [`apply`](Instances::apply) would change, without changing anything: one change
     /// per resource, what a create sets (values made by this apply as `(known after
     /// apply)`), a launch template change listing the attributes of its new version. A
@@ -354,12 +348,11 @@ impl Module for Instances {
         Ok(self.declare_refs(aws, stack).await?.outputs)
     }
 
-    /// Also deletes a legacy service role made by an earlier apply that asked for one.
-    async fn destroy(&self, aws: &Aws) -> Result<Plan, Error> {
-        self.teardown_stack(aws).await?.destroy(aws).await
-    }
-
-    async fn plan_destroy(&self, aws: &Aws) -> Result<Plan, Error> {
-        self.teardown_stack(aws).await?.plan_destroy(aws).await
+    /// Without the AMI lookup (nothing is made), and with a legacy service role an earlier
+    /// apply made when asked for one.
+    async fn declare_teardown(&self, aws: &Aws, stack: &mut Stack) -> Result<(), Error> {
+        self.declare_all(aws, stack, Purpose::Teardown)
+            .await
+            .map(|_| ())
     }
 }

@@ -65,15 +65,7 @@ impl Module for FargateEc2 {
             .service_named(aws, &base, "blog")?
             .declare_refs(stack);
         let instances = self.instances(&base)?.declare_refs(aws, stack).await?;
-        let service_ec2 = blog_service(
-            &self.fargate.settings,
-            "blog-ec2",
-            LaunchType::Ec2,
-            aws,
-            &base,
-            (self.fargate.cluster.name(), self.fargate.logs.name()),
-        )?
-        .declare_refs(stack);
+        let service_ec2 = self.service_ec2(aws, &base)?.declare_refs(stack);
         let fargate = Fargate::outputs_of(&base, service);
         Ok(Ref::new(move |r| {
             let fargate = r.value(&fargate);
@@ -91,6 +83,30 @@ impl Module for FargateEc2 {
                 service_ec2,
             })
         }))
+    }
+
+    /// The same resources, the instances without their AMI lookup (nothing is made).
+    async fn declare_teardown(&self, aws: &Aws, stack: &mut Stack) -> Result<(), Error> {
+        let base = self.fargate.declare_base(aws, stack).await?;
+        self.fargate
+            .service_named(aws, &base, "blog")?
+            .declare_refs(stack);
+        self.instances(&base)?.declare_teardown(aws, stack).await?;
+        self.service_ec2(aws, &base)?.declare_refs(stack);
+        Ok(())
+    }
+}
+
+impl FargateEc2 {
+    fn service_ec2(&self, aws: &Aws, base: &Base) -> Result<ecs_service::Service, Error> {
+        blog_service(
+            &self.fargate.settings,
+            "blog-ec2",
+            LaunchType::Ec2,
+            aws,
+            base,
+            (self.fargate.cluster.name(), self.fargate.logs.name()),
+        )
     }
 }
 
