@@ -61,7 +61,7 @@ pub use resource::{same_set, Address, Cx, Delta, Replacement, Resource, Wanted};
 pub use retry::{Retry, Transient};
 pub use stack::{Handle, Ref, Resolved, Resolver, Stack};
 pub use tags::{
-    ec2_name, ec2_owned_by, ec2_owner, ec2_owner_filter, ec2_pairs, owners_of, Tags,
+    ec2_name, ec2_owned_by, ec2_owner, ec2_owner_filter, ec2_pairs, owner_in, owners_of, Tags,
     ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG,
 };
 pub use validate::{Invalid, Problem, MAX_ENVIRONMENT_LEN, MAX_EXTRA_TAGS};

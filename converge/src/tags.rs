@@ -229,6 +229,17 @@ pub fn ec2_owner(tags: &[aws_sdk_ec2::types::Tag]) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+/// The ownership tag's value among key/value pairs, in any SDK's shape:
+/// `owner_in(resource.tags().iter().map(|t| (t.key(), t.value())))`.
+pub fn owner_in<'a>(
+    pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
+) -> Option<String> {
+    pairs
+        .into_iter()
+        .find(|(key, _)| *key == Some(OWNER_TAG))
+        .and_then(|(_, value)| value.map(str::to_owned))
+}
+
 /// Whether EC2 tags name one of `owners` (the emulator ignores some tag filters).
 pub fn ec2_owned_by(tags: &[aws_sdk_ec2::types::Tag], owners: &[String]) -> bool {
     ec2_owner(tags).is_some_and(|o| owners.contains(&o))

@@ -6,7 +6,6 @@ use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
 use converge::{
     ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wait, Wanted,
-    OWNER_TAG,
 };
 
 use crate::launch_template::PROFILE_NOT_READY;
@@ -75,12 +74,7 @@ async fn describe(aws: &Aws, names: Vec<String>) -> Result<Vec<FoundGroup>, Erro
             FoundGroup {
                 name: g.auto_scaling_group_name().unwrap_or_default().to_owned(),
                 arn: g.auto_scaling_group_arn().unwrap_or_default().to_owned(),
-                owner: g
-                    .tags()
-                    .iter()
-                    .find(|t| t.key() == Some(OWNER_TAG))
-                    .and_then(|t| t.value())
-                    .map(str::to_owned),
+                owner: converge::owner_in(g.tags().iter().map(|t| (t.key(), t.value()))),
                 lt_id: lt
                     .and_then(|l| l.launch_template_id())
                     .unwrap_or_default()

@@ -12,9 +12,7 @@ use aws_sdk_ecs::types::{
     CapacityProviderStatus, ManagedScaling as SdkManagedScaling, ManagedScalingStatus,
     ManagedTerminationProtection,
 };
-use converge::{
-    Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wait, Wanted, OWNER_TAG,
-};
+use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wait, Wanted};
 use serde::{Deserialize, Serialize};
 
 /// The plan's name for the provider, as Terraform's.
@@ -158,12 +156,7 @@ fn found(p: &aws_sdk_ecs::types::CapacityProvider) -> FoundProvider {
     FoundProvider {
         name: p.name().unwrap_or_default().to_owned(),
         arn: p.capacity_provider_arn().unwrap_or_default().to_owned(),
-        owner: p
-            .tags()
-            .iter()
-            .find(|t| t.key() == Some(OWNER_TAG))
-            .and_then(|t| t.value())
-            .map(str::to_owned),
+        owner: converge::owner_in(p.tags().iter().map(|t| (t.key(), t.value()))),
         asg_arn: asg
             .map(|a| a.auto_scaling_group_arn().to_owned())
             .unwrap_or_default(),

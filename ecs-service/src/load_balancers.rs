@@ -8,8 +8,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum,
 };
 use converge::{
-    Aws, AwsResultExt, Cx, Delta, Diff, Error, ProvideErrorMetadata, Resource, Value, Wait, Wanted,
-    OWNER_TAG,
+    Aws, AwsResultExt, Cx, Delta, Diff, Error, ProvideErrorMetadata, Resource, Transient, Value,
+    Wait, Wanted,
 };
 
 /// The load balancer kind.
@@ -84,13 +84,9 @@ pub(crate) async fn elb_owners(
             .await
             .context("DescribeTags", chunk.join(","))?;
         for d in out.tag_descriptions() {
-            let owner = d
-                .tags()
-                .iter()
-                .find(|t| t.key() == Some(OWNER_TAG))
-                .and_then(|t| t.value());
+            let owner = converge::owner_in(d.tags().iter().map(|t| (t.key(), t.value())));
             if let (Some(arn), Some(owner)) = (d.resource_arn(), owner) {
-                owners.insert(arn.to_owned(), owner.to_owned());
+                owners.insert(arn.to_owned(), owner);
             }
         }
     }
@@ -262,17 +258,22 @@ impl Resource for LoadBalancerKind {
             .security_groups
             .clone()
             .require("the load balancer's security groups")?;
-        let out = cx
-            .aws
-            .elbv2()
-            .create_load_balancer()
-            .name(cx.name)
-            .r#type(LoadBalancerTypeEnum::Application)
-            .scheme(LoadBalancerSchemeEnum::from(scheme(d.internal)))
-            .set_subnets(Some(subnets))
-            .set_security_groups(Some(groups))
-            .set_tags(Some(cx.tags.elbv2(cx.name)))
-            .send()
+        // Subnets and a security group made a moment ago may not be visible to ELB yet.
+        const JUST_MADE: Transient = Transient::codes(&["SubnetNotFound", "InvalidSecurityGroup"]);
+        let aws = cx.aws;
+        let out = aws
+            .retry()
+            .run(cx.name, JUST_MADE, || {
+                aws.elbv2()
+                    .create_load_balancer()
+                    .name(cx.name)
+                    .r#type(LoadBalancerTypeEnum::Application)
+                    .scheme(LoadBalancerSchemeEnum::from(scheme(d.internal)))
+                    .set_subnets(Some(subnets.clone()))
+                    .set_security_groups(Some(groups.clone()))
+                    .set_tags(Some(cx.tags.elbv2(cx.name)))
+                    .send()
+            })
             .await
             .context("CreateLoadBalancer", resource(cx.name))?;
         let lb = out.load_balancers().first();

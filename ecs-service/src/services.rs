@@ -8,7 +8,7 @@ use aws_sdk_ecs::types::{
 };
 use converge::{
     ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value, Wait,
-    Wanted, OWNER_TAG,
+    Wanted,
 };
 
 use crate::inputs::LaunchType;
@@ -238,12 +238,7 @@ async fn read_cluster(
                     .map(|a| a.security_groups().to_vec())
                     .unwrap_or_default(),
                 draining: s.status() == Some("DRAINING"),
-                owner: s
-                    .tags()
-                    .iter()
-                    .find(|t| t.key() == Some(OWNER_TAG))
-                    .and_then(|t| t.value())
-                    .map(str::to_owned),
+                owner: converge::owner_in(s.tags().iter().map(|t| (t.key(), t.value()))),
             });
         }
     }

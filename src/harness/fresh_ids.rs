@@ -5,8 +5,6 @@
 use std::time::Instant;
 
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
-use aws_smithy_runtime_api::http::StatusCode;
-use aws_smithy_types::body::SdkBody;
 
 use super::provisioning::between;
 use super::State;
@@ -73,16 +71,11 @@ pub(super) fn refusal(request: &HttpRequest, state: &State) -> Option<HttpRespon
         .iter_mut()
         .find(|f| !f.refused && f.until > now && body.contains(f.id.as_str()))?;
     entry.refused = true;
-    let xml = format!(
-        "<Response><Errors><Error><Code>{}</Code><Message>The ID '{}' does not exist (modelled: not yet visible)</Message></Error></Errors><RequestID>harness</RequestID></Response>",
-        entry.code, entry.id
+    let message = format!(
+        "The ID '{}' does not exist (modelled: not yet visible)",
+        entry.id
     );
-    let mut response = HttpResponse::new(
-        StatusCode::try_from(400).expect("a valid status"),
-        SdkBody::from(xml),
-    );
-    response.headers_mut().insert("content-type", "text/xml");
-    Some(response)
+    Some(super::ec2_error(entry.code, &message))
 }
 
 /// An id a create call just returned.

@@ -358,6 +358,19 @@ impl HttpConnector for Connector {
     }
 }
 
+/// An EC2 error answer (the query protocol's XML), as AWS gives it with status 400.
+fn ec2_error(code: &str, message: &str) -> HttpResponse {
+    let xml = format!(
+        "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>harness</RequestID></Response>"
+    );
+    let mut response = HttpResponse::new(
+        StatusCode::try_from(400).expect("a valid status"),
+        SdkBody::from(xml),
+    );
+    response.headers_mut().insert("content-type", "text/xml");
+    response
+}
+
 /// A successful answer's body, read whole (it is put back with [`set_text`]).
 async fn success_text(response: &mut HttpResponse) -> Option<String> {
     if !response.status().is_success() {

@@ -7,8 +7,6 @@
 use std::time::Instant;
 
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
-use aws_smithy_runtime_api::http::StatusCode;
-use aws_smithy_types::body::SdkBody;
 
 use super::State;
 
@@ -52,11 +50,8 @@ pub(super) fn refusal(request: &HttpRequest, state: &State) -> Option<HttpRespon
     if Instant::now() >= until || !BLOCKED.iter().any(|b| body(request).contains(b)) {
         return None;
     }
-    let xml = "<Response><Errors><Error><Code>DependencyViolation</Code><Message>resource has a dependent object (modelled: network interfaces still being released)</Message></Error></Errors><RequestID>harness</RequestID></Response>";
-    let mut response = HttpResponse::new(
-        StatusCode::try_from(400).expect("a valid status"),
-        SdkBody::from(xml),
-    );
-    response.headers_mut().insert("content-type", "text/xml");
-    Some(response)
+    Some(super::ec2_error(
+        "DependencyViolation",
+        "resource has a dependent object (modelled: network interfaces still being released)",
+    ))
 }

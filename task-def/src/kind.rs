@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_ecs::types::{TaskDefinitionField, TaskDefinitionStatus};
 use converge::{
     AwsResultExt, Cx, Delta, Diff, Error, ProvideErrorMetadata, Replacement, Resource, Value,
-    Wanted, OWNER_TAG,
+    Wanted,
 };
 
 use crate::sdk::{self, Normal};
@@ -121,12 +121,7 @@ async fn latest(aws: &converge::Aws, family: &str) -> Result<Option<FoundTaskDef
         family: family.to_owned(),
         arn: td.task_definition_arn().unwrap_or_default().to_owned(),
         revision: td.revision(),
-        owner: out
-            .tags()
-            .iter()
-            .find(|t| t.key() == Some(OWNER_TAG))
-            .and_then(|t| t.value())
-            .map(str::to_owned),
+        owner: converge::owner_in(out.tags().iter().map(|t| (t.key(), t.value()))),
         normal: Normal::actual(td, out.tags()),
     }))
 }
@@ -164,10 +159,9 @@ pub(crate) async fn deregister_owned(
             .send()
             .await
             .context("DescribeTaskDefinition", &arn)?;
-        let ours = described
-            .tags()
-            .iter()
-            .any(|t| t.key() == Some(OWNER_TAG) && t.value() == Some(owner));
+        let ours = converge::owner_in(described.tags().iter().map(|t| (t.key(), t.value())))
+            .as_deref()
+            == Some(owner);
         if ours {
             owned.push(arn);
         }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::Diff;
 use crate::resource::{Cx, Delta, Resource, Wanted};
-use crate::{Aws, AwsResultExt, Error, Transient, Value, OWNER_TAG};
+use crate::{Aws, AwsResultExt, Error, Transient, Value};
 
 /// The ECS cluster kind.
 #[derive(Clone, Copy, Debug, Default)]
@@ -107,12 +107,7 @@ impl Resource for ClusterKind {
                     .find(|s| s.name() == Some(&ClusterSettingName::ContainerInsights))
                     .and_then(|s| s.value())
                     .map(str::to_owned),
-                owner: c
-                    .tags()
-                    .iter()
-                    .find(|t| t.key() == Some(OWNER_TAG))
-                    .and_then(|t| t.value())
-                    .map(str::to_owned),
+                owner: crate::owner_in(c.tags().iter().map(|t| (t.key(), t.value()))),
             })
             .collect())
     }
