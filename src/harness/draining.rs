@@ -6,13 +6,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
-use aws_smithy_runtime_api::http::StatusCode;
-use aws_smithy_types::body::SdkBody;
 use serde_json::Value;
 
-use super::State;
+use super::wire::{ecs_error, ecs_operation, form_body, json_body, param, query_error};
+use super::World;
 
-const ECS: &str = "AmazonEC2ContainerServiceV20141113.";
 /// ELB's default deregistration delay, seconds.
 const DEFAULT_DELAY: u64 = 300;
 
@@ -27,44 +25,10 @@ pub(super) struct Draining {
     until: Vec<(String, Option<String>, Instant)>,
 }
 
-fn ecs_operation(request: &HttpRequest) -> Option<&str> {
-    request.headers().get("x-amz-target")?.strip_prefix(ECS)
-}
-
-fn json_body(request: &HttpRequest) -> Option<Value> {
-    serde_json::from_slice(request.body().bytes()?).ok()
-}
-
-fn form_body(request: &HttpRequest) -> &str {
-    request
-        .body()
-        .bytes()
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .unwrap_or_default()
-}
-
-/// A form parameter's value (`Key=value&`), percent-decoded enough for ARNs.
-fn param(body: &str, key: &str) -> Option<String> {
-    let start = body.find(&format!("{key}="))? + key.len() + 1;
-    let end = body[start..].find('&').map_or(body.len(), |e| start + e);
-    Some(body[start..end].replace("%3A", ":").replace("%2F", "/"))
-}
-
-fn error(status: u16, body: String, content_type: &str) -> HttpResponse {
-    let mut response = HttpResponse::new(
-        StatusCode::try_from(status).expect("a valid status"),
-        SdkBody::from(body),
-    );
-    response
-        .headers_mut()
-        .insert("content-type", content_type.to_owned());
-    response
-}
-
 /// Learns from a request, and refuses what a draining service blocks.
-pub(super) fn before(request: &HttpRequest, state: &State) -> Option<HttpResponse> {
-    let (scale, stop) = state.draining?;
-    let mut model = state.drain.lock().unwrap_or_else(|p| p.into_inner());
+pub(super) fn before(request: &HttpRequest, world: &World) -> Option<HttpResponse> {
+    let (scale, stop) = world.draining?;
+    let mut model = world.drain.lock().unwrap_or_else(|p| p.into_inner());
     let now = Instant::now();
     model.until.retain(|(_, _, until)| *until > now);
     let form = form_body(request);
@@ -83,10 +47,9 @@ pub(super) fn before(request: &HttpRequest, state: &State) -> Option<HttpRespons
             .iter()
             .any(|(_, t, _)| t.as_deref() == Some(tg.as_str()))
         {
-            return Some(error(
-                400,
-                "<ErrorResponse><Error><Type>Sender</Type><Code>ResourceInUse</Code><Message>Target group is currently in use by a listener or a rule (modelled: a draining service)</Message></Error><RequestId>harness</RequestId></ErrorResponse>".to_owned(),
-                "text/xml",
+            return Some(query_error(
+                "ResourceInUse",
+                "Target group is currently in use by a listener or a rule (modelled: a draining service)",
             ));
         }
         return None;
@@ -116,23 +79,22 @@ pub(super) fn before(request: &HttpRequest, state: &State) -> Option<HttpRespons
             model.until.push((name, tg, now + drain));
             None
         }
-        "DeleteCluster" if !model.until.is_empty() => Some(error(
-            400,
-            r#"{"__type":"ClusterContainsServicesException","message":"The Cluster cannot be deleted while Services are active. (modelled: a draining service)"}"#.to_owned(),
-            "application/x-amz-json-1.1",
+        "DeleteCluster" if !model.until.is_empty() => Some(ecs_error(
+            "ClusterContainsServicesException",
+            "The Cluster cannot be deleted while Services are active. (modelled: a draining service)",
         )),
         _ => None,
     }
 }
 
 /// Whether an answer is one the model rewrites (ECS's DescribeServices).
-pub(super) fn rewrites(request: &HttpRequest, state: &State) -> bool {
-    state.draining.is_some() && ecs_operation(request) == Some("DescribeServices")
+pub(super) fn rewrites(request: &HttpRequest, world: &World) -> bool {
+    world.draining.is_some() && ecs_operation(request) == Some("DescribeServices")
 }
 
 /// Describes the draining services as DRAINING (the emulator says INACTIVE at once).
-pub(super) fn rewrite(text: &mut String, state: &State) {
-    let model = state.drain.lock().unwrap_or_else(|p| p.into_inner());
+pub(super) fn rewrite(text: &mut String, world: &World) {
+    let model = world.drain.lock().unwrap_or_else(|p| p.into_inner());
     let now = Instant::now();
     let Ok(mut answer) = serde_json::from_str::<Value>(text) else {
         return;
@@ -160,23 +122,12 @@ pub(super) fn rewrite(text: &mut String, state: &State) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::harness::wire::tests::{ecs, form as elb};
     use crate::harness::Harness;
 
-    fn ecs(operation: &str, body: &str) -> HttpRequest {
-        let mut request = HttpRequest::new(SdkBody::from(body.to_owned()));
-        request
-            .headers_mut()
-            .insert("x-amz-target", format!("{ECS}{operation}"));
-        request
-    }
-
-    fn elb(body: &str) -> HttpRequest {
-        HttpRequest::new(SdkBody::from(body.to_owned()))
-    }
-
-    fn describe(state: &State) -> String {
+    fn describe(world: &World) -> String {
         let mut text = r#"{"services":[{"serviceName":"blog","status":"INACTIVE"}]}"#.to_owned();
-        rewrite(&mut text, state);
+        rewrite(&mut text, world);
         text
     }
 
@@ -185,7 +136,7 @@ mod tests {
         let harness = Harness::builder()
             .draining(0.01, Duration::from_millis(100))
             .build();
-        let state = &harness.state;
+        let state = &harness.state.world;
         let create = r#"{"serviceName":"blog","loadBalancers":[{"targetGroupArn":"arn:tg"}]}"#;
         assert!(before(&ecs("CreateService", create), state).is_none());
         // ELB's default delay: 300 s at 1/100, plus the tasks' stop.

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 
-use super::provisioning::between;
-use super::State;
+use super::wire::between;
+use super::World;
 
 /// The create calls whose new id is modelled, the tag that carries it in the answer, and the
 /// error a too-early use of it gets.
@@ -56,8 +56,8 @@ fn ec2_action(request: &HttpRequest) -> Option<&str> {
 }
 
 /// The error for a call that uses an id created too recently, once per id.
-pub(super) fn refusal(request: &HttpRequest, state: &State) -> Option<HttpResponse> {
-    if state.fresh_window.is_zero() {
+pub(super) fn refusal(request: &HttpRequest, world: &World) -> Option<HttpResponse> {
+    if world.fresh_window.is_zero() {
         return None;
     }
     ec2_action(request)?;
@@ -66,7 +66,7 @@ pub(super) fn refusal(request: &HttpRequest, state: &State) -> Option<HttpRespon
         return None;
     }
     let now = Instant::now();
-    let mut fresh = state.fresh.lock().unwrap_or_else(|p| p.into_inner());
+    let mut fresh = world.fresh.lock().unwrap_or_else(|p| p.into_inner());
     let entry = fresh
         .iter_mut()
         .find(|f| !f.refused && f.until > now && body.contains(f.id.as_str()))?;
@@ -75,7 +75,7 @@ pub(super) fn refusal(request: &HttpRequest, state: &State) -> Option<HttpRespon
         "The ID '{}' does not exist (modelled: not yet visible)",
         entry.id
     );
-    Some(super::ec2_error(entry.code, &message))
+    Some(super::wire::ec2_error(entry.code, &message))
 }
 
 /// An id a create call just returned.
@@ -90,9 +90,9 @@ pub(super) struct Fresh {
 /// The tag and error code of the id a request creates, when the model follows it.
 pub(super) fn creates(
     request: &HttpRequest,
-    state: &State,
+    world: &World,
 ) -> Option<(&'static str, &'static str)> {
-    if state.fresh_window.is_zero() {
+    if world.fresh_window.is_zero() {
         return None;
     }
     let action = ec2_action(request)?;
@@ -103,17 +103,17 @@ pub(super) fn creates(
 }
 
 /// Records the id a create call returned in `answer`.
-pub(super) fn record(created: (&'static str, &'static str), answer: &str, state: &State) {
+pub(super) fn record(created: (&'static str, &'static str), answer: &str, world: &World) {
     let (tag, code) = created;
     if let Some(id) = between(answer, &format!("<{tag}>"), &format!("</{tag}>")) {
-        state
+        world
             .fresh
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(Fresh {
                 id: id.to_owned(),
                 code,
-                until: Instant::now() + state.fresh_window,
+                until: Instant::now() + world.fresh_window,
                 refused: false,
             });
     }

@@ -7,8 +7,12 @@
 //! ([`provisioning`](HarnessBuilder::provisioning)), fresh EC2 ids unknown to the next
 //! call that uses them ([`fresh_ids`](HarnessBuilder::fresh_ids)), and network interfaces
 //! that keep security groups, subnets and the internet gateway in use for a while after a
-//! destroy's first deletes ([`releasing`](HarnessBuilder::releasing)), and services that
-//! drain for their target group's deregistration delay ([`draining`](HarnessBuilder::draining)).
+//! destroy's first deletes ([`releasing`](HarnessBuilder::releasing)), services that
+//! drain for their target group's deregistration delay ([`draining`](HarnessBuilder::draining)),
+//! and what takes a while to become usable elsewhere: ECS's service-linked role, instance
+//! profiles, listeners' target groups, capacity providers and Auto Scaling groups
+//! ([`propagation`](HarnessBuilder::propagation)). A [restarted](Harness::restarted) harness
+//! is a new process meeting the same modelled AWS, for runs cut off and run again.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -32,6 +36,7 @@ use aws_smithy_runtime_api::client::http::{
     SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
@@ -40,8 +45,10 @@ use tokio::sync::Notify;
 
 mod draining;
 mod fresh_ids;
+mod propagation;
 mod provisioning;
 mod releasing;
+mod wire;
 
 use provisioning::Provisioning;
 
@@ -63,6 +70,7 @@ pub struct HarnessBuilder {
     fresh_window: Duration,
     release_window: Duration,
     draining: Option<(f64, Duration)>,
+    propagation: Duration,
 }
 
 impl HarnessBuilder {
@@ -81,7 +89,7 @@ impl HarnessBuilder {
         self
     }
 
-    /// Lets `k` calls through; every later one never answers.
+    /// Answers `k` calls (forwarded or injected); every later one never answers.
     pub fn stop_after(mut self, k: usize) -> Self {
         self.stop_after = Some(k);
         self
@@ -118,45 +126,63 @@ impl HarnessBuilder {
         self
     }
 
+    /// ECS's service-linked role, IAM instance profiles, target groups' association with their
+    /// load balancer, capacity providers and Auto Scaling groups take `window` after their
+    /// creation to become usable elsewhere: until then the calls that use them are refused
+    /// with AWS's errors, and a new Auto Scaling group is left out of its descriptions.
+    pub fn propagation(mut self, window: Duration) -> Self {
+        self.propagation = window;
+        self
+    }
+
     /// The harness.
     pub fn build(self) -> Harness {
+        let world = World {
+            nat_pending: self.nat_pending,
+            lb_provisioning: self.lb_provisioning,
+            made: Mutex::new(Vec::new()),
+            fresh_window: self.fresh_window,
+            fresh: Mutex::new(Vec::new()),
+            release_window: self.release_window,
+            released_at: Mutex::new(None),
+            draining: self.draining,
+            drain: Mutex::default(),
+            propagation: self.propagation,
+            propagating: Mutex::default(),
+        };
         Harness {
-            state: Arc::new(State {
-                delay: self.delay,
-                fault_rate: self.fault_rate,
-                rng: Mutex::new(self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
-                stop_after: self.stop_after,
-                started: AtomicUsize::new(0),
-                completed: AtomicUsize::new(0),
-                stopped: AtomicBool::new(false),
-                stop: Notify::new(),
-                injected: AtomicUsize::new(0),
-                log: Mutex::new(Vec::new()),
-                nat_pending: self.nat_pending,
-                lb_provisioning: self.lb_provisioning,
-                made: Mutex::new(Vec::new()),
-                fresh_window: self.fresh_window,
-                fresh: Mutex::new(Vec::new()),
-                release_window: self.release_window,
-                released_at: Mutex::new(None),
-                draining: self.draining,
-                drain: Mutex::default(),
-            }),
+            state: Arc::new(State::new(
+                self.delay,
+                self.fault_rate,
+                self.seed,
+                self.stop_after,
+                Arc::new(world),
+            )),
         }
     }
 }
 
+/// What one process meets: its delay, faults, stop and call log.
 struct State {
     delay: Duration,
     fault_rate: f64,
+    seed: u64,
     rng: Mutex<u64>,
     stop_after: Option<usize>,
     started: AtomicUsize,
     completed: AtomicUsize,
+    answered: AtomicUsize,
     stopped: AtomicBool,
     stop: Notify,
     injected: AtomicUsize,
     log: Mutex<Vec<(Instant, Instant)>>,
+    world: Arc<World>,
+}
+
+/// What the modelled AWS remembers across processes: what is still provisioning, fresh,
+/// releasing, draining or propagating.
+#[derive(Debug)]
+struct World {
     nat_pending: Duration,
     lb_provisioning: Duration,
     /// Resources still provisioning: their id and when they are ready.
@@ -168,6 +194,8 @@ struct State {
     released_at: Mutex<Option<Instant>>,
     draining: Option<(f64, Duration)>,
     drain: Mutex<draining::Draining>,
+    propagation: Duration,
+    propagating: Mutex<propagation::Propagating>,
 }
 
 impl fmt::Debug for State {
@@ -183,6 +211,30 @@ impl fmt::Debug for State {
 }
 
 impl State {
+    fn new(
+        delay: Duration,
+        fault_rate: f64,
+        seed: u64,
+        stop_after: Option<usize>,
+        world: Arc<World>,
+    ) -> Self {
+        Self {
+            delay,
+            fault_rate,
+            seed,
+            rng: Mutex::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
+            stop_after,
+            started: AtomicUsize::new(0),
+            completed: AtomicUsize::new(0),
+            answered: AtomicUsize::new(0),
+            stopped: AtomicBool::new(false),
+            stop: Notify::new(),
+            injected: AtomicUsize::new(0),
+            log: Mutex::new(Vec::new()),
+            world,
+        }
+    }
+
     /// xorshift64*: enough to pick which calls fail, and replayable.
     fn roll(&self) -> Option<u64> {
         if self.fault_rate <= 0.0 {
@@ -201,6 +253,22 @@ impl Harness {
     /// A builder.
     pub fn builder() -> HarnessBuilder {
         HarnessBuilder::default()
+    }
+
+    /// The same modelled AWS met by a new process: what is provisioning, fresh, releasing,
+    /// draining or propagating stays so, while the counters start over, and the new process
+    /// is stopped after `stop_after` calls, if given.
+    pub fn restarted(&self, stop_after: Option<usize>) -> Harness {
+        let s = &self.state;
+        Harness {
+            state: Arc::new(State::new(
+                s.delay,
+                s.fault_rate,
+                s.seed.wrapping_add(1),
+                stop_after,
+                Arc::clone(&s.world),
+            )),
+        }
     }
 
     /// `config` with this harness in front of its HTTP client.
@@ -306,49 +374,9 @@ impl HttpConnector for Connector {
                     return std::future::pending().await;
                 }
             }
-            // The delay is part of the call, as a round trip would be.
-            let start = Instant::now();
-            if !state.delay.is_zero() {
-                tokio::time::sleep(state.delay).await;
-            }
-            if let Some(n) = state.roll() {
-                state.injected.fetch_add(1, Ordering::SeqCst);
-                return Ok(fault(&request, n));
-            }
-            if let Some(refused) = fresh_ids::refusal(&request, &state)
-                .or_else(|| releasing::refusal(&request, &state))
-                .or_else(|| draining::before(&request, &state))
-            {
-                state.injected.fetch_add(1, Ordering::SeqCst);
-                return Ok(refused);
-            }
-            releasing::record(&request, &state);
-            let provisioning = Provisioning::of(&request, &state);
-            let created = fresh_ids::creates(&request, &state);
-            let drains = draining::rewrites(&request, &state);
-            let mut response = inner.call(request).await;
-            if provisioning.is_some() || created.is_some() || drains {
-                if let Ok(answer) = response.as_mut() {
-                    if let Some(mut text) = success_text(answer).await {
-                        if let Some(created) = created {
-                            fresh_ids::record(created, &text, &state);
-                        }
-                        if let Some(p) = provisioning {
-                            p.model(&mut text, &state);
-                        }
-                        if drains {
-                            draining::rewrite(&mut text, &state);
-                        }
-                        set_text(answer, text);
-                    }
-                }
-            }
-            state
-                .log
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push((start, Instant::now()));
-            let done = state.completed.fetch_add(1, Ordering::SeqCst) + 1;
+            let response = answer(&state, inner, request).await;
+            // Injected answers count towards the stop as forwarded ones do.
+            let done = state.answered.fetch_add(1, Ordering::SeqCst) + 1;
             if state.stop_after == Some(done) {
                 state.stopped.store(true, Ordering::SeqCst);
                 state.stop.notify_one();
@@ -358,16 +386,62 @@ impl HttpConnector for Connector {
     }
 }
 
-/// An EC2 error answer (the query protocol's XML), as AWS gives it with status 400.
-fn ec2_error(code: &str, message: &str) -> HttpResponse {
-    let xml = format!(
-        "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>harness</RequestID></Response>"
-    );
-    let mut response = HttpResponse::new(
-        StatusCode::try_from(400).expect("a valid status"),
-        SdkBody::from(xml),
-    );
-    response.headers_mut().insert("content-type", "text/xml");
+/// The answer to one call: injected by a fault or a model, or forwarded and perhaps rewritten
+/// by a model.
+async fn answer(
+    state: &State,
+    inner: SharedHttpConnector,
+    request: HttpRequest,
+) -> Result<HttpResponse, ConnectorError> {
+    // The delay is part of the call, as a round trip would be.
+    let start = Instant::now();
+    if !state.delay.is_zero() {
+        tokio::time::sleep(state.delay).await;
+    }
+    if let Some(n) = state.roll() {
+        state.injected.fetch_add(1, Ordering::SeqCst);
+        return Ok(fault(&request, n));
+    }
+    let world = &state.world;
+    if let Some(refused) = fresh_ids::refusal(&request, world)
+        .or_else(|| releasing::refusal(&request, world))
+        .or_else(|| draining::before(&request, world))
+        .or_else(|| propagation::before(&request, world))
+    {
+        state.injected.fetch_add(1, Ordering::SeqCst);
+        return Ok(refused);
+    }
+    releasing::record(&request, world);
+    let provisioning = Provisioning::of(&request, world);
+    let created = fresh_ids::creates(&request, world);
+    let drains = draining::rewrites(&request, world);
+    let young_groups = propagation::rewrites(&request, world);
+    let mut response = inner.call(request).await;
+    if provisioning.is_some() || created.is_some() || drains || young_groups {
+        if let Ok(answer) = response.as_mut() {
+            if let Some(mut text) = success_text(answer).await {
+                if let Some(created) = created {
+                    fresh_ids::record(created, &text, world);
+                }
+                if let Some(p) = provisioning {
+                    p.model(&mut text, world);
+                }
+                if drains {
+                    draining::rewrite(&mut text, world);
+                }
+                if young_groups {
+                    propagation::rewrite(&mut text, world);
+                }
+                set_text(answer, text);
+            }
+        }
+    }
+    state
+        .log
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((start, Instant::now()));
+    state.completed.fetch_add(1, Ordering::SeqCst);
     response
 }
 

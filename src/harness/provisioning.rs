@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 
-use super::State;
+use super::wire::between;
+use super::World;
 
 /// A call whose answer the harness changes to model AWS's provisioning times.
 #[derive(Clone, Copy, Debug)]
@@ -22,11 +23,11 @@ pub(super) enum Provisioning {
 
 impl Provisioning {
     /// What the request is, when the harness models its resource at all.
-    pub(super) fn of(request: &HttpRequest, state: &State) -> Option<Self> {
+    pub(super) fn of(request: &HttpRequest, world: &World) -> Option<Self> {
         let body = request.body().bytes()?;
         let has = |action: &[u8]| body.windows(action.len()).any(|w| w == action);
-        let nat = !state.nat_pending.is_zero();
-        let lb = !state.lb_provisioning.is_zero();
+        let nat = !world.nat_pending.is_zero();
+        let lb = !world.lb_provisioning.is_zero();
         [
             (nat, b"Action=CreateNatGateway&".as_slice(), Self::CreateNat),
             (nat, b"Action=DescribeNatGateways&", Self::DescribeNat),
@@ -40,24 +41,24 @@ impl Provisioning {
 
     /// Records a creation, or rewrites a description (`text`, a successful answer) of what is
     /// not ready yet.
-    pub(super) fn model(self, text: &mut String, state: &State) {
+    pub(super) fn model(self, text: &mut String, world: &World) {
         let (id_tag, ready, not_ready, wait) = match self {
             Self::CreateNat | Self::DescribeNat => (
                 "natGatewayId",
                 "<state>available</state>",
                 "<state>pending</state>",
-                state.nat_pending,
+                world.nat_pending,
             ),
             Self::CreateLb | Self::DescribeLb => (
                 "LoadBalancerArn",
                 "<Code>active</Code>",
                 "<Code>provisioning</Code>",
-                state.lb_provisioning,
+                world.lb_provisioning,
             ),
         };
         let open = format!("<{id_tag}>");
         let close = format!("</{id_tag}>");
-        let mut made = state.made.lock().unwrap_or_else(|p| p.into_inner());
+        let mut made = world.made.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         made.retain(|(_, at)| *at > now);
         if matches!(self, Self::CreateNat | Self::CreateLb) {
@@ -78,11 +79,4 @@ impl Provisioning {
             }
         }
     }
-}
-
-/// The text between the first `open` and the `close` after it.
-pub(super) fn between<'t>(text: &'t str, open: &str, close: &str) -> Option<&'t str> {
-    let start = text.find(open)? + open.len();
-    let end = start + text[start..].find(close)?;
-    Some(&text[start..end])
 }

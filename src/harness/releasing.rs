@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 
-use super::State;
+use super::World;
 
 /// Delete calls after which interfaces are still being released.
 const RELEASERS: [&str; 2] = ["Action=DeleteLoadBalancer&", "Action=DeleteNatGateway&"];
@@ -30,8 +30,8 @@ fn body(request: &HttpRequest) -> &str {
 }
 
 /// Records a delete call that starts releasing interfaces.
-pub(super) fn record(request: &HttpRequest, state: &State) {
-    if state.release_window.is_zero() {
+pub(super) fn record(request: &HttpRequest, world: &World) {
+    if world.release_window.is_zero() {
         return;
     }
     let ecs = request
@@ -39,18 +39,18 @@ pub(super) fn record(request: &HttpRequest, state: &State) {
         .get("x-amz-target")
         .is_some_and(|t| t == DELETE_SERVICE);
     if ecs || RELEASERS.iter().any(|r| body(request).contains(r)) {
-        *state.released_at.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(Instant::now() + state.release_window);
+        *world.released_at.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(Instant::now() + world.release_window);
     }
 }
 
 /// The refusal of a call that needs interfaces still being released.
-pub(super) fn refusal(request: &HttpRequest, state: &State) -> Option<HttpResponse> {
-    let until = (*state.released_at.lock().unwrap_or_else(|p| p.into_inner()))?;
+pub(super) fn refusal(request: &HttpRequest, world: &World) -> Option<HttpResponse> {
+    let until = (*world.released_at.lock().unwrap_or_else(|p| p.into_inner()))?;
     if Instant::now() >= until || !BLOCKED.iter().any(|b| body(request).contains(b)) {
         return None;
     }
-    Some(super::ec2_error(
+    Some(super::wire::ec2_error(
         "DependencyViolation",
         "resource has a dependent object (modelled: network interfaces still being released)",
     ))

@@ -476,10 +476,11 @@ async fn two_environments_applied_and_destroyed_at_once_do_not_interfere() {
     assert_eq!(leftovers(&aws, &b).await, []);
 }
 
-/// Both deployments under AWS's provisioning times and EC2's eventual consistency, modelled
-/// by the harness (a NAT gateway pending, a load balancer provisioning, services draining,
-/// network interfaces released a while after the deletes, scaled down; the first use of each
-/// fresh EC2 id refused): apply waits for the NAT gateway only
+/// Both deployments under AWS's provisioning times and eventual consistency, modelled by the
+/// harness (a NAT gateway pending, a load balancer provisioning, services draining, network
+/// interfaces released a while after the deletes, scaled down; the first use of each fresh EC2
+/// id refused; the service-linked role, instance profile, listener and capacity provider
+/// propagating): apply waits for the NAT gateway only
 /// (the ECS service needs the private route to it; nothing needs the load balancer active),
 /// a second apply changes nothing, destroy leaves nothing.
 #[tokio::test]
@@ -494,6 +495,7 @@ async fn both_deployments_converge_under_aws_provisioning_times() {
         .releasing(Duration::from_secs(2))
         // AWS's 300 s deregistration delay at 1/100, and half a second for the tasks to stop.
         .draining(0.01, Duration::from_millis(500))
+        .propagation(Duration::from_secs(1))
         .build();
     let aws = Aws::from_sdk_config(&harness.wrap(&base));
     let settings = |env: &str| Settings {
@@ -536,4 +538,125 @@ async fn both_deployments_converge_under_aws_provisioning_times() {
     assert_eq!(aws.calls().report().mutating, 0);
     stack.destroy(&aws).await.unwrap();
     assert_eq!(leftovers(&aws, &env).await, []);
+}
+
+/// Every model of AWS at once, scaled down (see the test above).
+fn modelled() -> ecs_modules::harness::HarnessBuilder {
+    Harness::builder()
+        .provisioning(Duration::from_millis(1500), Duration::from_millis(3000))
+        .fresh_ids(Duration::from_secs(60))
+        .releasing(Duration::from_secs(2))
+        .draining(0.01, Duration::from_millis(500))
+        .propagation(Duration::from_secs(1))
+}
+
+/// How many calls `work` makes through a fresh modelled AWS.
+async fn modelled_calls<F, Fut>(base: &SdkConfig, work: F) -> usize
+where
+    F: FnOnce(Aws) -> Fut,
+    Fut: std::future::Future,
+{
+    let harness = modelled().build();
+    work(Aws::from_sdk_config(&harness.wrap(base))).await;
+    harness.forwarded() + harness.injected()
+}
+
+/// One deployment, under every model at once, cut off after `k` calls of its apply, run
+/// again by a new process that meets the same modelled AWS (the NAT gateway still pending, the
+/// listener still propagating), then applied once more, which changes nothing; then cut off
+/// after `k` calls of its destroy (the service still draining, interfaces still releasing) and
+/// destroyed again, which leaves nothing.
+async fn cut_and_run_again<M: Module>(base: &SdkConfig, env: &str, stack: &M, k: usize) {
+    let cut = modelled().stop_after(k).build();
+    let aws = Aws::from_sdk_config(&cut.wrap(base));
+    tokio::select! {
+        biased;
+        () = cut.stopped() => {}
+        out = stack.apply(&aws) => panic!("{env}, k={k}: apply ended before the cut: {:?}", out.err()),
+    }
+    let again = cut.restarted(None);
+    let aws = Aws::from_sdk_config(&again.wrap(base));
+    stack
+        .apply(&aws)
+        .await
+        .unwrap_or_else(|e| panic!("{env}, k={k}: apply after the cut failed: {e}"));
+    aws.calls().reset();
+    stack.apply(&aws).await.unwrap();
+    let calls = aws.calls().report();
+    assert_eq!(calls.mutating, 0, "{env}, k={k}: {calls:#}");
+
+    let cut = again.restarted(Some(k));
+    let aws = Aws::from_sdk_config(&cut.wrap(base));
+    tokio::select! {
+        biased;
+        () = cut.stopped() => {}
+        out = stack.destroy(&aws) => panic!("{env}, k={k}: destroy ended before the cut: {:?}", out.err()),
+    }
+    let again = Aws::from_sdk_config(&cut.restarted(None).wrap(base));
+    stack
+        .destroy(&again)
+        .await
+        .unwrap_or_else(|e| panic!("{env}, k={k}: destroy after the cut failed: {e}"));
+    assert_eq!(leftovers(&again, env).await, [], "{env}, k={k}");
+}
+
+/// Both deployments cut off at several points of apply and of destroy under every model of
+/// AWS at once, and run again ([`cut_and_run_again`]).
+#[tokio::test]
+async fn cut_off_under_aws_models_both_deployments_converge_when_run_again() {
+    use ecs_modules::blog::FargateEc2;
+
+    /// Cut points per deployment, spread over its calls.
+    const CUTS: usize = 4;
+    let base = base_config().await;
+    let settings = |env: &str| Settings {
+        environment: env.to_owned(),
+        wait_steady: false,
+    };
+    let fargate = |env: &str| {
+        Fargate::new(&settings(env))
+            .unwrap()
+            .with_wait(crate::util::fast_wait())
+            .unwrap()
+    };
+    let fargate_ec2 = |env: &str| {
+        FargateEc2::new(&settings(env))
+            .unwrap()
+            .with_wait(crate::util::fast_wait())
+            .unwrap()
+    };
+
+    // The fewest calls either run makes without a cut bounds the cut points.
+    let probe = environment("mcp");
+    let probe = probe.as_str();
+    let (a, d) = (
+        modelled_calls(&base, |aws| async move {
+            fargate(probe).apply(&aws).await.unwrap()
+        })
+        .await,
+        modelled_calls(&base, |aws| async move {
+            fargate(probe).destroy(&aws).await.unwrap()
+        })
+        .await,
+    );
+    let fewest = a.min(d);
+    let points: Vec<usize> = (1..=CUTS).map(|i| fewest * i / (CUTS + 1)).collect();
+
+    let runs = points.iter().flat_map(|&k| [(k, false), (k, true)]);
+    futures::stream::iter(runs)
+        .map(|(k, ec2)| {
+            let base = &base;
+            async move {
+                if ec2 {
+                    let env = environment(&format!("me{k}"));
+                    cut_and_run_again(base, &env, &fargate_ec2(&env), k).await;
+                } else {
+                    let env = environment(&format!("mf{k}"));
+                    cut_and_run_again(base, &env, &fargate(&env), k).await;
+                }
+            }
+        })
+        .buffer_unordered(PARALLEL)
+        .collect::<Vec<()>>()
+        .await;
 }

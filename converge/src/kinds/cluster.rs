@@ -70,6 +70,7 @@ const DRAINING: Transient = Transient::new(
         "ClusterContainsServicesException",
         "ClusterContainsTasksException",
         "ClusterContainsContainerInstancesException",
+        "ClusterContainsCapacityProviderException",
     ],
     &["Capacity Providers are attached"],
 );

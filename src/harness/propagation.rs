@@ -1,0 +1,312 @@
+//! What AWS takes a while to make usable elsewhere after a create, which the emulator makes
+//! usable at once. Within the window after:
+//! - the account's first `CreateCluster`, ECS's service-linked role does not exist yet: every
+//!   `CreateCluster` is refused ("Unable to assume the service linked role");
+//! - an instance profile's creation, or a role added to it, Auto Scaling refuses launch
+//!   templates that name a profile ("Invalid IAM Instance Profile name");
+//! - a listener's creation or change, ECS refuses services on the target groups it forwards to
+//!   ("does not have an associated load balancer");
+//! - a capacity provider's creation, ECS refuses to put it in a cluster ("not in an ACTIVE
+//!   state");
+//! - capacity providers are taken out of a cluster, ECS refuses to delete the cluster
+//!   (`ClusterContainsCapacityProviderException`);
+//! - an Auto Scaling group's creation, `DescribeAutoScalingGroups` leaves it out.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+
+use super::wire::{ecs_error, ecs_operation, form_body, json_body, param, query_error};
+use super::World;
+
+/// What the model remembers: when each thing was made, by name or ARN.
+#[derive(Debug, Default)]
+pub(super) struct Propagating {
+    /// When the account's first cluster was asked for (and ECS began making its role).
+    service_linked_role: Option<Instant>,
+    /// When an instance profile last changed.
+    profile: Option<Instant>,
+    /// Target groups, by ARN: when a listener last began forwarding to them.
+    associated: BTreeMap<String, Instant>,
+    /// Capacity providers, by name: when they were made.
+    providers: BTreeMap<String, Instant>,
+    /// Clusters, by name: when capacity providers last left them.
+    detached: BTreeMap<String, Instant>,
+    /// Auto Scaling groups, by name: when they were made.
+    groups: BTreeMap<String, Instant>,
+}
+
+/// Whether `since` lies within the window before `now`.
+fn young(since: Option<&Instant>, world: &World, now: Instant) -> bool {
+    since.is_some_and(|t| now < *t + world.propagation)
+}
+
+/// Learns from a request, and refuses what is not usable yet.
+pub(super) fn before(request: &HttpRequest, world: &World) -> Option<HttpResponse> {
+    if world.propagation.is_zero() {
+        return None;
+    }
+    let now = Instant::now();
+    let mut model = world.propagating.lock().unwrap_or_else(|p| p.into_inner());
+    let form = form_body(request);
+    if form.contains("Action=CreateInstanceProfile&")
+        || form.contains("Action=AddRoleToInstanceProfile&")
+    {
+        model.profile = Some(now);
+        return None;
+    }
+    if form.contains("Action=CreateAutoScalingGroup&")
+        || form.contains("Action=UpdateAutoScalingGroup&")
+    {
+        if form.contains("LaunchTemplate") && young(model.profile.as_ref(), world, now) {
+            return Some(query_error(
+                "ValidationError",
+                "You must use a valid fully-formed launch template. Value for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name (modelled: the profile is propagating)",
+            ));
+        }
+        if form.contains("Action=CreateAutoScalingGroup&") {
+            let name = param(form, "AutoScalingGroupName")?;
+            model.groups.insert(name, now);
+        }
+        return None;
+    }
+    if form.contains("Action=CreateListener&") || form.contains("Action=ModifyListener&") {
+        for arn in target_groups(form) {
+            model.associated.insert(arn, now);
+        }
+        return None;
+    }
+    match ecs_operation(request)? {
+        "CreateCluster" => {
+            let since = *model.service_linked_role.get_or_insert(now);
+            young(Some(&since), world, now).then(|| {
+                ecs_error(
+                    "InvalidParameterException",
+                    "Unable to assume the service linked role. Please verify that the ECS service linked role exists. (modelled: a new account)",
+                )
+            })
+        }
+        "CreateService" | "UpdateService" => {
+            let body = json_body(request)?;
+            let arn = body["loadBalancers"]
+                .as_array()?
+                .iter()
+                .filter_map(|lb| lb["targetGroupArn"].as_str())
+                .find(|arn| young(model.associated.get(*arn), world, now))?;
+            Some(ecs_error(
+                "InvalidParameterException",
+                &format!("The target group with targetGroupArn {arn} does not have an associated load balancer. (modelled: the listener is propagating)"),
+            ))
+        }
+        "CreateCapacityProvider" => {
+            let body = json_body(request)?;
+            model
+                .providers
+                .insert(body["name"].as_str()?.to_owned(), now);
+            None
+        }
+        "PutClusterCapacityProviders" => {
+            let body = json_body(request)?;
+            let cluster = body["cluster"].as_str()?.to_owned();
+            let names: Vec<&str> = body["capacityProviders"]
+                .as_array()?
+                .iter()
+                .filter_map(|p| p.as_str())
+                .collect();
+            if let Some(name) = names
+                .iter()
+                .find(|n| young(model.providers.get(**n as &str), world, now))
+            {
+                return Some(ecs_error(
+                    "InvalidParameterException",
+                    &format!("The specified capacity provider {name} is not in an ACTIVE state. Specify a valid capacity provider and try again. (modelled: the provider is being made)"),
+                ));
+            }
+            // Which providers leave is unknown here; any put that drops one to none counts.
+            if names.is_empty() {
+                model.detached.insert(cluster, now);
+            }
+            None
+        }
+        "DeleteCluster" => {
+            let body = json_body(request)?;
+            let cluster = body["cluster"].as_str()?;
+            let name = cluster.rsplit('/').next().unwrap_or(cluster);
+            young(model.detached.get(name), world, now).then(|| {
+                ecs_error(
+                    "ClusterContainsCapacityProviderException",
+                    "The Cluster cannot be deleted while Cluster Scoped Capacity Providers are attached. (modelled: the providers are leaving)",
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The target group ARNs a listener request forwards to.
+fn target_groups(form: &str) -> Vec<String> {
+    form.match_indices("TargetGroupArn=")
+        .filter_map(|(at, _)| {
+            let rest = &form[at..];
+            param(rest, "TargetGroupArn")
+        })
+        .collect()
+}
+
+/// Whether an answer is one the model rewrites (Auto Scaling's DescribeAutoScalingGroups).
+pub(super) fn rewrites(request: &HttpRequest, world: &World) -> bool {
+    !world.propagation.is_zero() && form_body(request).contains("Action=DescribeAutoScalingGroups&")
+}
+
+/// Leaves the groups made within the window out of a description.
+pub(super) fn rewrite(text: &mut String, world: &World) {
+    let now = Instant::now();
+    let model = world.propagating.lock().unwrap_or_else(|p| p.into_inner());
+    let hidden: Vec<&String> = model
+        .groups
+        .iter()
+        .filter(|(_, at)| now < **at + world.propagation)
+        .map(|(name, _)| name)
+        .collect();
+    if hidden.is_empty() {
+        return;
+    }
+    let mut kept = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    // The groups are the outermost members of <AutoScalingGroups>; each holds nested lists.
+    let Some(list) = rest.find("<AutoScalingGroups>") else {
+        return;
+    };
+    let list = list + "<AutoScalingGroups>".len();
+    kept.push_str(&rest[..list]);
+    rest = &rest[list..];
+    while let Some(start) = rest
+        .find("<member>")
+        .filter(|s| rest.find("</AutoScalingGroups>").is_none_or(|end| *s < end))
+    {
+        let end = start + member_len(&rest[start..]);
+        let member = &rest[start..end];
+        kept.push_str(&rest[..start]);
+        let name =
+            super::wire::between(member, "<AutoScalingGroupName>", "</AutoScalingGroupName>");
+        if !name.is_some_and(|n| hidden.iter().any(|h| h.as_str() == n)) {
+            kept.push_str(member);
+        }
+        rest = &rest[end..];
+    }
+    kept.push_str(rest);
+    *text = kept;
+}
+
+/// The length of the `<member>` element `text` starts with, nested members included.
+fn member_len(text: &str) -> usize {
+    const OPEN: &str = "<member>";
+    const CLOSE: &str = "</member>";
+    let mut depth = 0usize;
+    let mut at = 0;
+    loop {
+        let open = text[at..].find(OPEN).map(|i| at + i);
+        let close = text[at..].find(CLOSE).map(|i| at + i);
+        match (open, close) {
+            (Some(o), Some(c)) if o < c => {
+                depth += 1;
+                at = o + OPEN.len();
+            }
+            (_, Some(c)) => {
+                depth = depth.saturating_sub(1);
+                at = c + CLOSE.len();
+                if depth == 0 {
+                    return at;
+                }
+            }
+            _ => return text.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::harness::wire::tests::{ecs, form};
+    use crate::harness::Harness;
+
+    fn refused(request: HttpRequest, world: &World) -> bool {
+        before(&request, world).is_some()
+    }
+
+    #[test]
+    fn fresh_things_are_refused_until_the_window_has_passed() {
+        let harness = Harness::builder()
+            .propagation(Duration::from_millis(200))
+            .build();
+        let world = &harness.state.world;
+        let cluster = r#"{"clusterName":"c"}"#;
+        assert!(refused(ecs("CreateCluster", cluster), world));
+        assert!(!refused(
+            form("Action=CreateListener&DefaultActions.member.1.TargetGroupArn=arn%3Atg&Version=2015-12-01"),
+            world
+        ));
+        let service = r#"{"serviceName":"s","loadBalancers":[{"targetGroupArn":"arn:tg"}]}"#;
+        assert!(refused(ecs("CreateService", service), world));
+        let other = r#"{"serviceName":"s","loadBalancers":[{"targetGroupArn":"arn:other"}]}"#;
+        assert!(!refused(ecs("CreateService", other), world));
+        assert!(!refused(
+            ecs("CreateCapacityProvider", r#"{"name":"cp"}"#),
+            world
+        ));
+        let put =
+            r#"{"cluster":"c","capacityProviders":["cp"],"defaultCapacityProviderStrategy":[]}"#;
+        assert!(refused(ecs("PutClusterCapacityProviders", put), world));
+        assert!(!refused(
+            form("Action=AddRoleToInstanceProfile&InstanceProfileName=p&RoleName=r&Version=2010-05-08"),
+            world
+        ));
+        let group = "Action=CreateAutoScalingGroup&AutoScalingGroupName=g&LaunchTemplate.LaunchTemplateId=lt-1&Version=2011-01-01";
+        assert!(refused(form(group), world));
+
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(!refused(ecs("CreateCluster", cluster), world));
+        assert!(!refused(ecs("CreateService", service), world));
+        assert!(!refused(ecs("PutClusterCapacityProviders", put), world));
+        assert!(!refused(form(group), world));
+        let detach =
+            r#"{"cluster":"c","capacityProviders":[],"defaultCapacityProviderStrategy":[]}"#;
+        assert!(!refused(ecs("PutClusterCapacityProviders", detach), world));
+        assert!(refused(
+            ecs(
+                "DeleteCluster",
+                r#"{"cluster":"arn:aws:ecs:r:1:cluster/c"}"#
+            ),
+            world
+        ));
+    }
+
+    #[test]
+    fn a_young_group_is_left_out_of_descriptions() {
+        let harness = Harness::builder()
+            .propagation(Duration::from_millis(200))
+            .build();
+        let world = &harness.state.world;
+        world
+            .propagating
+            .lock()
+            .unwrap()
+            .groups
+            .insert("young".to_owned(), Instant::now());
+        let group = |name: &str| {
+            format!("<member><AutoScalingGroupName>{name}</AutoScalingGroupName><Instances><member><InstanceId>i-1</InstanceId></member></Instances><Tags><member><Key>k</Key></member></Tags></member>")
+        };
+        let mut text = format!(
+            "<DescribeAutoScalingGroupsResponse><DescribeAutoScalingGroupsResult><AutoScalingGroups>{}{}</AutoScalingGroups></DescribeAutoScalingGroupsResult></DescribeAutoScalingGroupsResponse>",
+            group("old"),
+            group("young")
+        );
+        rewrite(&mut text, world);
+        assert!(text.contains(&group("old")), "{text}");
+        assert!(!text.contains("young"), "{text}");
+        assert!(text.ends_with("</AutoScalingGroups></DescribeAutoScalingGroupsResult></DescribeAutoScalingGroupsResponse>"));
+    }
+}
