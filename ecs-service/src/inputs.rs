@@ -251,6 +251,8 @@ pub struct ServiceBuilder {
     network_refs: Option<vpc::VpcRefs>,
     /// Each subnet's zone, from `network`.
     zone_of: BTreeMap<String, String>,
+    /// Each subnet's zone id, from the network's outputs.
+    zone_id_of: BTreeMap<String, String>,
     cluster: Option<String>,
     depends_on: Vec<Ref<()>>,
     execution_role_ref: Option<Ref<String>>,
@@ -298,6 +300,9 @@ impl ServiceBuilder {
         for subnets in [&vpc.public_subnets, &vpc.private_subnets] {
             for (subnet, zone) in subnets.iter().zip(&vpc.availability_zones) {
                 self.zone_of.insert(subnet.clone(), zone.clone());
+            }
+            for (subnet, id) in subnets.iter().zip(&vpc.availability_zone_ids) {
+                self.zone_id_of.insert(subnet.clone(), id.clone());
             }
         }
         if self.subnets.is_empty() {
@@ -513,6 +518,17 @@ impl ServiceBuilder {
                 "vpc_id",
                 "awsvpc tasks need the VPC (give `network` or `vpc_id`)",
             );
+        }
+        if self.launch_type == LaunchType::Fargate {
+            for subnet in &self.subnets {
+                let why = self
+                    .zone_id_of
+                    .get(subnet)
+                    .and_then(|id| vpc::fargate_refuses(id));
+                if let Some(why) = why {
+                    invalid.push("subnets", format_args!("{subnet}: {why}"));
+                }
+            }
         }
         if let Some(lb) = &self.load_balancer {
             invalid.check(

@@ -8,7 +8,7 @@ use ecs_service::{
     TaskExecutionRole, TaskExecutionRoleOutputs,
 };
 use serde::{Deserialize, Serialize};
-use vpc::{Vpc, VpcOutputs};
+use vpc::{Vpc, VpcBuilder, VpcOutputs};
 
 use super::{blog_service, url, Base};
 use crate::cli::{Deployment, Settings};
@@ -44,10 +44,7 @@ pub struct FargateOutputs {
 impl Fargate {
     /// The same deployment, its waits (the NAT gateway's) bounded and paced by `wait`.
     pub fn with_wait(mut self, wait: Wait) -> Result<Self, Invalid> {
-        self.network = Vpc::builder()
-            .environment(&self.settings.environment)
-            .wait(wait)
-            .build()?;
+        self.network = network(&self.settings.environment).wait(wait).build()?;
         Ok(self)
     }
 
@@ -119,12 +116,17 @@ impl Module for Fargate {
     }
 }
 
+/// The blog's network: the module's defaults, in zones where Fargate runs.
+fn network(environment: &str) -> VpcBuilder {
+    Vpc::builder().environment(environment).fargate(true)
+}
+
 impl Deployment for Fargate {
     fn new(settings: &Settings) -> Result<Self, Invalid> {
         let env = &settings.environment;
         Ok(Self {
             settings: settings.clone(),
-            network: Vpc::builder().environment(env).build()?,
+            network: network(env).build()?,
             cluster: Cluster::builder().environment(env).build()?,
             logs: LogGroup::builder()
                 .environment(env)

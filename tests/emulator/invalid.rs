@@ -380,13 +380,38 @@ async fn attempt(n: usize, aws: &Aws) -> Result<(), Error> {
                     .await?,
             )
         }
+        42 => drop(
+            Vpc::builder()
+                .environment("blog")
+                .fargate(true)
+                .availability_zones(["usw1-az1", "usw1-az2"])
+                .build()?
+                .plan(aws)
+                .boxed()
+                .await?,
+        ),
+        43 => {
+            // Fargate tasks in a zone where Fargate does not run, told by the network's zone ids.
+            let mut net = crate::util::two_zone_network();
+            net.availability_zones = vec!["us-west-1a".into(), "us-west-1b".into()];
+            net.availability_zone_ids = vec!["usw1-az2".into(), "usw1-az1".into()];
+            let tasks = net.private_subnets.clone();
+            drop(
+                service()
+                    .network(&net)
+                    .subnets(tasks)
+                    .build()?
+                    .plan(aws)
+                    .await?,
+            )
+        }
         _ => unreachable!("no case {n}"),
     }
     Ok(())
 }
 
 /// Each case and the field its message must name.
-const CASES: [&str; 42] = [
+const CASES: [&str; 44] = [
     "environment",
     "environment",
     "environment",
@@ -429,6 +454,8 @@ const CASES: [&str; 42] = [
     "health_check.timeout",
     "cidr_block",
     "load_balancer.subnets",
+    "availability_zones[1]",
+    "subnets",
 ];
 
 #[tokio::test]

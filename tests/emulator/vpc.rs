@@ -68,6 +68,14 @@ async fn apply_returns_the_modules_network() {
         out.availability_zones,
         ["us-east-1a", "us-east-1b", "us-east-1c"]
     );
+    assert_eq!(out.availability_zone_ids.len(), 3);
+    assert!(
+        out.availability_zone_ids
+            .iter()
+            .all(|id| id.starts_with("use1-az")),
+        "{:?}",
+        out.availability_zone_ids
+    );
     let pairs = |cidrs: [&str; 3]| -> Vec<(String, String)> {
         cidrs
             .iter()
@@ -549,4 +557,19 @@ async fn a_zone_the_region_lacks_is_refused_before_any_change() {
         "{err}"
     );
     assert_eq!(aws.calls().report().mutating, 0);
+
+    // A zone id of another region, the same.
+    let err = Vpc::builder()
+        .environment(environment("zones"))
+        .availability_zones(["usw2-az1"])
+        .build()
+        .unwrap()
+        .plan(&aws)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("usw2-az1 is not an available zone"),
+        "{err}"
+    );
 }

@@ -32,6 +32,7 @@ pub struct Vpc {
     pub(crate) environment: String,
     pub(crate) cidr_block: Ipv4Cidr,
     pub(crate) availability_zones: Option<Vec<String>>,
+    pub(crate) fargate: bool,
     pub(crate) create_private_subnets: bool,
     pub(crate) create_private_hosted_zone: bool,
     pub(crate) public_subnet_map_public_ip_on_launch: bool,
@@ -64,6 +65,7 @@ pub struct VpcBuilder {
     environment: Option<String>,
     cidr_block: String,
     availability_zones: Option<Vec<String>>,
+    fargate: bool,
     create_private_subnets: bool,
     create_private_hosted_zone: bool,
     public_subnet_map_public_ip_on_launch: bool,
@@ -78,6 +80,7 @@ impl Default for VpcBuilder {
             environment: None,
             cidr_block: "10.0.0.0/16".to_owned(),
             availability_zones: None,
+            fargate: false,
             create_private_subnets: true,
             create_private_hosted_zone: false,
             public_subnet_map_public_ip_on_launch: false,
@@ -103,14 +106,24 @@ impl VpcBuilder {
         self
     }
 
-    /// The availability zones, in order (default: the region's first three available zones,
-    /// looked up when planning).
+    /// The availability zones, in order, by name (`us-east-1a`) or by zone id (`use1-az1`, the
+    /// same zone in every account). Default: the region's first three available zones,
+    /// looked up when planning.
     pub fn availability_zones<I, S>(mut self, zones: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         self.availability_zones = Some(zones.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Whether the network will run Fargate tasks (default `false`). Some regions run Fargate
+    /// in some zones only (us-west-1, ap-northeast-1, cn-north-1); for such a network a zone
+    /// id where Fargate does not run is refused at once, a zone name once the plan has looked
+    /// up its id, and the default zones leave such zones out.
+    pub fn fargate(mut self, fargate: bool) -> Self {
+        self.fargate = fargate;
         self
     }
 
@@ -199,13 +212,22 @@ impl VpcBuilder {
             let mut seen = HashSet::new();
             for (i, zone) in zones.iter().enumerate() {
                 let field = format!("availability_zones[{i}]");
-                if !is_zone_name(zone) {
+                let id = crate::zones::is_zone_id(zone);
+                if !is_zone_name(zone) && !id {
                     invalid.push(
                         &field,
-                        format_args!("{zone:?} is not an availability zone name (like us-east-1a)"),
+                        format_args!(
+                            "{zone:?} is neither an availability zone name (like us-east-1a) nor a zone id (like use1-az1)"
+                        ),
                     );
                 } else if !seen.insert(zone.as_str()) {
                     invalid.push(&field, format_args!("{zone} is listed twice"));
+                } else if let Some(why) = self
+                    .fargate
+                    .then(|| crate::zones::fargate_refuses(zone))
+                    .flatten()
+                {
+                    invalid.push(&field, why);
                 }
             }
         }
@@ -224,6 +246,7 @@ impl VpcBuilder {
             environment,
             cidr_block: cidr_block.expect("checked above"),
             availability_zones: self.availability_zones,
+            fargate: self.fargate,
             create_private_subnets: self.create_private_subnets,
             create_private_hosted_zone: self.create_private_hosted_zone,
             public_subnet_map_public_ip_on_launch: self.public_subnet_map_public_ip_on_launch,

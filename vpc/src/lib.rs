@@ -69,3 +69,4 @@ pub use cidr::{CidrError, Ipv4Cidr};
 pub use converge::{Error, Invalid, Plan};
 pub use inputs::{NatGateways, Vpc, VpcBuilder};
 pub use outputs::{VpcOutputs, VpcRefs};
+pub use zones::fargate_refuses;

@@ -42,7 +42,8 @@ impl Vpc {
 
     async fn declare_all(&self, aws: &Aws, stack: &mut Stack) -> Result<Declared, Error> {
         let zones = crate::zones::resolve(aws, self).await?;
-        let layout = Layout::new(self, zones);
+        let zone_ids = zones.ids;
+        let layout = Layout::new(self, zones.names);
         let tags = self.tags();
 
         let cidr = layout.cidr.to_string();
@@ -163,12 +164,13 @@ impl Vpc {
         let vpc_cidr = layout.cidr.to_string();
         let zones = layout.zones.clone();
         let outputs = {
-            let (public, private, nats, vpc_cidr, zones) = (
+            let (public, private, nats, vpc_cidr, zones, zone_ids) = (
                 public.clone(),
                 private.clone(),
                 nat_order.clone(),
                 vpc_cidr.clone(),
                 zones.clone(),
+                zone_ids.clone(),
             );
             Ref::new(move |r| {
                 let list = |hs: &[Handle<SubnetKind>]| -> Value<Vec<String>> {
@@ -195,6 +197,7 @@ impl Vpc {
                             public_subnets: public,
                             private_subnets: private,
                             availability_zones: zones.clone(),
+                            availability_zone_ids: zone_ids.clone(),
                             private_dns_zone_id: zone.as_ref().map(|z| z.id.clone()),
                             private_domain_name: zone.map(|z| z.domain),
                             nat_gateway_ids: nats,
@@ -204,12 +207,13 @@ impl Vpc {
             })
         };
         let partial = {
-            let (public, private, nats, vpc_cidr, zones) = (
+            let (public, private, nats, vpc_cidr, zones, zone_ids) = (
                 public.clone(),
                 private.clone(),
                 nat_order,
                 vpc_cidr.clone(),
                 zones.clone(),
+                zone_ids.clone(),
             );
             Ref::new(move |r| {
                 let Value::Known(vpc_id) = vpc_id(r) else {
@@ -227,6 +231,7 @@ impl Vpc {
                     public_subnets: known(&public),
                     private_subnets: known(&private),
                     availability_zones: zones.clone(),
+                    availability_zone_ids: zone_ids.clone(),
                     private_dns_zone_id: zone.as_ref().map(|z| z.id.clone()),
                     private_domain_name: zone.map(|z| z.domain),
                     nat_gateway_ids: nats
@@ -248,6 +253,7 @@ impl Vpc {
                 public_subnets: ids(&public),
                 private_subnets: ids(&private),
                 availability_zones: Ref::known(zones),
+                availability_zone_ids: Ref::known(zone_ids),
                 private_egress,
                 outputs,
             },

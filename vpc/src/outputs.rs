@@ -18,6 +18,9 @@ pub struct VpcOutputs {
     pub private_subnets: Vec<String>,
     /// The availability zones, in order.
     pub availability_zones: Vec<String>,
+    /// The availability zones' ids (`use1-az1`), in the same order.
+    #[serde(default)]
+    pub availability_zone_ids: Vec<String>,
     /// The private hosted zone's id, when one was made.
     pub private_dns_zone_id: Option<String>,
     /// The private hosted zone's domain (`<environment>.local`), when one was made.
@@ -44,6 +47,8 @@ pub struct VpcRefs {
     pub private_subnets: Ref<Vec<String>>,
     /// The availability zones, in order (known from the declaration).
     pub availability_zones: Ref<Vec<String>>,
+    /// The availability zones' ids, in the same order (known from the declaration).
+    pub availability_zone_ids: Ref<Vec<String>>,
     /// Known once every private route table has its default route to its NAT gateway
     /// (tasks in the private subnets can pull images). `Ref::known(())` when there are no
     /// private subnets; with private subnets but no NAT gateway, once their route table is

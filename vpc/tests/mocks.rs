@@ -946,3 +946,85 @@ async fn without_private_subnets_egress_is_known_at_once() {
         Some(Vec::new())
     );
 }
+
+/// us-west-1 as an older account sees it: Fargate does not run in usw1-az2, its first zone.
+fn west_zones() -> Rule {
+    mock!(Ec2::describe_availability_zones).then_output(|| {
+        let zone = |name: &str, id: &str| {
+            AvailabilityZone::builder()
+                .zone_name(name)
+                .zone_id(id)
+                .zone_type("availability-zone")
+                .state(AvailabilityZoneState::Available)
+                .build()
+        };
+        DescribeAvailabilityZonesOutput::builder()
+            .availability_zones(zone("us-west-1a", "usw1-az2"))
+            .availability_zones(zone("us-west-1b", "usw1-az1"))
+            .availability_zones(zone("us-west-1c", "usw1-az3"))
+            .build()
+    })
+}
+
+#[tokio::test]
+async fn a_network_for_fargate_keeps_to_the_zones_where_fargate_runs() {
+    let mut rules = vec![west_zones()];
+    rules.extend(Owned::default().rules());
+    let aws = aws(&rules);
+    let network = |fargate: bool| vpc::Vpc::builder().environment("blog").fargate(fargate);
+
+    // By default, the region's first zones where Fargate runs; without Fargate, the first three.
+    let zones_of = |vpc: vpc::Vpc| {
+        let aws = &aws;
+        async move {
+            let mut stack = converge::Stack::new();
+            let refs = vpc.declare_refs(aws, &mut stack).await.expect("declare");
+            let plan = stack.plan(aws).await.expect("plan");
+            (
+                plan.value(&refs.availability_zones).into_known().unwrap(),
+                plan.value(&refs.availability_zone_ids)
+                    .into_known()
+                    .unwrap(),
+            )
+        }
+    };
+    let (names, ids) = zones_of(network(true).build().unwrap()).await;
+    assert_eq!(names, ["us-west-1b", "us-west-1c"]);
+    assert_eq!(ids, ["usw1-az1", "usw1-az3"]);
+    let (names, _) = zones_of(network(false).build().unwrap()).await;
+    assert_eq!(names, ["us-west-1a", "us-west-1b", "us-west-1c"]);
+
+    // Zones given by id are the same zones, named as this account names them.
+    let (names, ids) = zones_of(
+        network(true)
+            .availability_zones(["usw1-az3", "usw1-az1"])
+            .build()
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(names, ["us-west-1c", "us-west-1b"]);
+    assert_eq!(ids, ["usw1-az3", "usw1-az1"]);
+
+    // A zone name is checked by its id once the one read has told it.
+    let err = network(true)
+        .availability_zones(["us-west-1b", "us-west-1a"])
+        .build()
+        .unwrap()
+        .plan(&aws)
+        .await
+        .unwrap_err();
+    let Error::Invalid(invalid) = &err else {
+        panic!("expected Invalid, got {err:?}");
+    };
+    assert!(invalid.has("availability_zones[1]"), "{invalid}");
+    assert!(invalid.to_string().contains("usw1-az2"), "{invalid}");
+    assert_eq!(aws.calls().report().mutating, 0);
+
+    // A zone id is checked before any call.
+    let err = network(true)
+        .availability_zones(["usw1-az1", "usw1-az2"])
+        .build()
+        .unwrap_err();
+    assert!(err.has("availability_zones[1]"), "{err}");
+    assert!(err.to_string().contains("usw1-az1, usw1-az3"), "{err}");
+}
