@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use serde_json::Value;
 
 use super::wire::{ecs_error, ecs_operation, form_body, json_body, param, query_error};
-use super::World;
+use super::{Refusal, World};
 
 /// ELB's default deregistration delay, seconds.
 const DEFAULT_DELAY: u64 = 300;
@@ -26,7 +26,7 @@ pub(super) struct Draining {
 }
 
 /// Learns from a request, and refuses what a draining service blocks.
-pub(super) fn before(request: &HttpRequest, world: &World) -> Option<HttpResponse> {
+pub(super) fn before(request: &HttpRequest, world: &World) -> Option<Refusal> {
     let (scale, stop) = world.draining?;
     let mut model = world.drain.lock().unwrap_or_else(|p| p.into_inner());
     let now = Instant::now();
@@ -47,9 +47,12 @@ pub(super) fn before(request: &HttpRequest, world: &World) -> Option<HttpRespons
             .iter()
             .any(|(_, t, _)| t.as_deref() == Some(tg.as_str()))
         {
-            return Some(query_error(
-                "ResourceInUse",
-                "Target group is currently in use by a listener or a rule (modelled: a draining service)",
+            return Some((
+                "service draining",
+                query_error(
+                    "ResourceInUse",
+                    "Target group is currently in use by a listener or a rule (modelled: a draining service)",
+                ),
             ));
         }
         return None;
@@ -79,9 +82,12 @@ pub(super) fn before(request: &HttpRequest, world: &World) -> Option<HttpRespons
             model.until.push((name, tg, now + drain));
             None
         }
-        "DeleteCluster" if !model.until.is_empty() => Some(ecs_error(
-            "ClusterContainsServicesException",
-            "The Cluster cannot be deleted while Services are active. (modelled: a draining service)",
+        "DeleteCluster" if !model.until.is_empty() => Some((
+            "service draining",
+            ecs_error(
+                "ClusterContainsServicesException",
+                "The Cluster cannot be deleted while Services are active. (modelled: a draining service)",
+            ),
         )),
         _ => None,
     }

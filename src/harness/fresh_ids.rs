@@ -4,10 +4,10 @@
 
 use std::time::Instant;
 
-use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 
 use super::wire::between;
-use super::World;
+use super::{Refusal, World};
 
 /// The create calls whose new id is modelled, the tag that carries it in the answer, and the
 /// error a too-early use of it gets.
@@ -56,7 +56,7 @@ fn ec2_action(request: &HttpRequest) -> Option<&str> {
 }
 
 /// The error for a call that uses an id created too recently, once per id.
-pub(super) fn refusal(request: &HttpRequest, world: &World) -> Option<HttpResponse> {
+pub(super) fn refusal(request: &HttpRequest, world: &World) -> Option<Refusal> {
     if world.fresh_window.is_zero() {
         return None;
     }
@@ -75,7 +75,7 @@ pub(super) fn refusal(request: &HttpRequest, world: &World) -> Option<HttpRespon
         "The ID '{}' does not exist (modelled: not yet visible)",
         entry.id
     );
-    Some(super::wire::ec2_error(entry.code, &message))
+    Some(("fresh id", super::wire::ec2_error(entry.code, &message)))
 }
 
 /// An id a create call just returned.

@@ -26,6 +26,7 @@
 //! # }
 //! ```
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -71,6 +72,7 @@ pub struct HarnessBuilder {
     release_window: Duration,
     draining: Option<(f64, Duration)>,
     propagation: Duration,
+    ecs_used: bool,
 }
 
 impl HarnessBuilder {
@@ -135,6 +137,13 @@ impl HarnessBuilder {
         self
     }
 
+    /// With [`propagation`](Self::propagation): the account has used ECS before, so its
+    /// service-linked role exists and the first cluster is not refused.
+    pub fn account_has_used_ecs(mut self) -> Self {
+        self.ecs_used = true;
+        self
+    }
+
     /// The harness.
     pub fn build(self) -> Harness {
         let world = World {
@@ -148,7 +157,8 @@ impl HarnessBuilder {
             draining: self.draining,
             drain: Mutex::default(),
             propagation: self.propagation,
-            propagating: Mutex::default(),
+            propagating: Mutex::new(propagation::Propagating::new(self.ecs_used)),
+            refused: Mutex::default(),
         };
         Harness {
             state: Arc::new(State::new(
@@ -196,7 +206,12 @@ struct World {
     drain: Mutex<draining::Draining>,
     propagation: Duration,
     propagating: Mutex<propagation::Propagating>,
+    /// How many calls each model refused.
+    refused: Mutex<BTreeMap<&'static str, usize>>,
 }
+
+/// A model's refusal of a call: what the model met, and AWS's error answer.
+type Refusal = (&'static str, HttpResponse);
 
 impl fmt::Debug for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -303,6 +318,18 @@ impl Harness {
         self.state.completed.load(Ordering::SeqCst)
     }
 
+    /// How many calls each model of AWS refused, by what it met (`"fresh id"`, `"service
+    /// draining"`, `"target group not yet associated"`, ...), over this harness and its
+    /// restarts.
+    pub fn refusals(&self) -> BTreeMap<&'static str, usize> {
+        self.state
+            .world
+            .refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// How many calls were answered with an injected error.
     pub fn injected(&self) -> usize {
         self.state.injected.load(Ordering::SeqCst)
@@ -403,12 +430,18 @@ async fn answer(
         return Ok(fault(&request, n));
     }
     let world = &state.world;
-    if let Some(refused) = fresh_ids::refusal(&request, world)
+    if let Some((what, refused)) = fresh_ids::refusal(&request, world)
         .or_else(|| releasing::refusal(&request, world))
         .or_else(|| draining::before(&request, world))
         .or_else(|| propagation::before(&request, world))
     {
         state.injected.fetch_add(1, Ordering::SeqCst);
+        *world
+            .refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(what)
+            .or_default() += 1;
         return Ok(refused);
     }
     releasing::record(&request, world);

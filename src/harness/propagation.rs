@@ -13,12 +13,12 @@
 //! - an Auto Scaling group's creation, `DescribeAutoScalingGroups` leaves it out.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 
 use super::wire::{ecs_error, ecs_operation, form_body, json_body, param, query_error};
-use super::World;
+use super::{Refusal, World};
 
 /// What the model remembers: when each thing was made, by name or ARN.
 #[derive(Debug, Default)]
@@ -37,13 +37,24 @@ pub(super) struct Propagating {
     groups: BTreeMap<String, Instant>,
 }
 
+impl Propagating {
+    /// The model's memory at first: in an account that has used ECS, the service-linked role
+    /// has long existed.
+    pub(super) fn new(ecs_used: bool) -> Self {
+        Self {
+            service_linked_role: ecs_used.then(|| Instant::now() - Duration::from_secs(86_400)),
+            ..Self::default()
+        }
+    }
+}
+
 /// Whether `since` lies within the window before `now`.
 fn young(since: Option<&Instant>, world: &World, now: Instant) -> bool {
     since.is_some_and(|t| now < *t + world.propagation)
 }
 
 /// Learns from a request, and refuses what is not usable yet.
-pub(super) fn before(request: &HttpRequest, world: &World) -> Option<HttpResponse> {
+pub(super) fn before(request: &HttpRequest, world: &World) -> Option<Refusal> {
     if world.propagation.is_zero() {
         return None;
     }
@@ -60,9 +71,12 @@ pub(super) fn before(request: &HttpRequest, world: &World) -> Option<HttpRespons
         || form.contains("Action=UpdateAutoScalingGroup&")
     {
         if form.contains("LaunchTemplate") && young(model.profile.as_ref(), world, now) {
-            return Some(query_error(
-                "ValidationError",
-                "You must use a valid fully-formed launch template. Value for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name (modelled: the profile is propagating)",
+            return Some((
+                "instance profile propagating",
+                query_error(
+                    "ValidationError",
+                    "You must use a valid fully-formed launch template. Value for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name (modelled: the profile is propagating)",
+                ),
             ));
         }
         if form.contains("Action=CreateAutoScalingGroup&") {
@@ -81,9 +95,12 @@ pub(super) fn before(request: &HttpRequest, world: &World) -> Option<HttpRespons
         "CreateCluster" => {
             let since = *model.service_linked_role.get_or_insert(now);
             young(Some(&since), world, now).then(|| {
-                ecs_error(
-                    "InvalidParameterException",
-                    "Unable to assume the service linked role. Please verify that the ECS service linked role exists. (modelled: a new account)",
+                (
+                    "service-linked role being made",
+                    ecs_error(
+                        "InvalidParameterException",
+                        "Unable to assume the service linked role. Please verify that the ECS service linked role exists. (modelled: a new account)",
+                    ),
                 )
             })
         }
@@ -94,9 +111,12 @@ pub(super) fn before(request: &HttpRequest, world: &World) -> Option<HttpRespons
                 .iter()
                 .filter_map(|lb| lb["targetGroupArn"].as_str())
                 .find(|arn| young(model.associated.get(*arn), world, now))?;
-            Some(ecs_error(
-                "InvalidParameterException",
-                &format!("The target group with targetGroupArn {arn} does not have an associated load balancer. (modelled: the listener is propagating)"),
+            Some((
+                "target group not yet associated",
+                ecs_error(
+                    "InvalidParameterException",
+                    &format!("The target group with targetGroupArn {arn} does not have an associated load balancer. (modelled: the listener is propagating)"),
+                ),
             ))
         }
         "CreateCapacityProvider" => {
@@ -118,9 +138,12 @@ pub(super) fn before(request: &HttpRequest, world: &World) -> Option<HttpRespons
                 .iter()
                 .find(|n| young(model.providers.get(**n as &str), world, now))
             {
-                return Some(ecs_error(
-                    "InvalidParameterException",
-                    &format!("The specified capacity provider {name} is not in an ACTIVE state. Specify a valid capacity provider and try again. (modelled: the provider is being made)"),
+                return Some((
+                    "capacity provider not yet active",
+                    ecs_error(
+                        "InvalidParameterException",
+                        &format!("The specified capacity provider {name} is not in an ACTIVE state. Specify a valid capacity provider and try again. (modelled: the provider is being made)"),
+                    ),
                 ));
             }
             // Which providers leave is unknown here; any put that drops one to none counts.
@@ -134,9 +157,12 @@ pub(super) fn before(request: &HttpRequest, world: &World) -> Option<HttpRespons
             let cluster = body["cluster"].as_str()?;
             let name = cluster.rsplit('/').next().unwrap_or(cluster);
             young(model.detached.get(name), world, now).then(|| {
-                ecs_error(
-                    "ClusterContainsCapacityProviderException",
-                    "The Cluster cannot be deleted while Cluster Scoped Capacity Providers are attached. (modelled: the providers are leaving)",
+                (
+                    "capacity providers leaving",
+                    ecs_error(
+                        "ClusterContainsCapacityProviderException",
+                        "The Cluster cannot be deleted while Cluster Scoped Capacity Providers are attached. (modelled: the providers are leaving)",
+                    ),
                 )
             })
         }
@@ -227,8 +253,6 @@ fn member_len(text: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::harness::wire::tests::{ecs, form};
     use crate::harness::Harness;

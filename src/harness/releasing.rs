@@ -6,9 +6,9 @@
 
 use std::time::Instant;
 
-use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 
-use super::World;
+use super::{Refusal, World};
 
 /// Delete calls after which interfaces are still being released.
 const RELEASERS: [&str; 2] = ["Action=DeleteLoadBalancer&", "Action=DeleteNatGateway&"];
@@ -45,13 +45,16 @@ pub(super) fn record(request: &HttpRequest, world: &World) {
 }
 
 /// The refusal of a call that needs interfaces still being released.
-pub(super) fn refusal(request: &HttpRequest, world: &World) -> Option<HttpResponse> {
+pub(super) fn refusal(request: &HttpRequest, world: &World) -> Option<Refusal> {
     let until = (*world.released_at.lock().unwrap_or_else(|p| p.into_inner()))?;
     if Instant::now() >= until || !BLOCKED.iter().any(|b| body(request).contains(b)) {
         return None;
     }
-    Some(super::wire::ec2_error(
-        "DependencyViolation",
-        "resource has a dependent object (modelled: network interfaces still being released)",
+    Some((
+        "interfaces releasing",
+        super::wire::ec2_error(
+            "DependencyViolation",
+            "resource has a dependent object (modelled: network interfaces still being released)",
+        ),
     ))
 }

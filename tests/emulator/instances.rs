@@ -629,7 +629,17 @@ async fn instances_capacity_provider_joins_the_cluster_beside_fargate_and_leaves
 /// second apply makes no mutating call, and destroy leaves nothing of ours.
 #[tokio::test]
 async fn instances_in_one_graph_with_the_network_and_the_cluster() {
-    let aws = aws().await;
+    let _ = aws().await;
+    // Under AWS's propagation, modelled: the new instance profile and the new capacity
+    // provider each refuse their first use, and the cluster its delete right after the
+    // provider left it.
+    let harness = ecs_modules::harness::Harness::builder()
+        .propagation(std::time::Duration::from_secs(2))
+        .account_has_used_ecs()
+        .build();
+    let base =
+        ecs_modules::target::emulator_config(&ecs_modules::target::emulator_url(), None).await;
+    let aws = Aws::from_sdk_config(&harness.wrap(&base));
     let env = environment("inst-graph");
     let network = ecs_modules::vpc::Vpc::builder()
         .environment(&env)
@@ -711,4 +721,12 @@ async fn instances_in_one_graph_with_the_network_and_the_cluster() {
     assert_eq!(left(&aws, &env).await, Vec::<&str>::new());
     let (stack, _) = declare().await;
     assert!(stack.plan_destroy(&aws).await.unwrap().is_empty());
+    let refusals = harness.refusals();
+    for met in [
+        "instance profile propagating",
+        "capacity provider not yet active",
+        "capacity providers leaving",
+    ] {
+        assert!(refusals.get(met) > Some(&0), "{met}: {refusals:?}");
+    }
 }

@@ -538,6 +538,44 @@ async fn both_deployments_converge_under_aws_provisioning_times() {
     assert_eq!(aws.calls().report().mutating, 0);
     stack.destroy(&aws).await.unwrap();
     assert_eq!(leftovers(&aws, &env).await, []);
+
+    // These models were met, and their refusals retried through. (The service starts after
+    // the NAT gateway's wait, by when its listener has long propagated: the test below meets
+    // that model, and the instances' graph test the instance profile's and the provider's.)
+    let refusals = harness.refusals();
+    for met in [
+        "fresh id",
+        "interfaces releasing",
+        "service draining",
+        "service-linked role being made",
+    ] {
+        assert!(refusals.get(met) > Some(&0), "{met}: {refusals:?}");
+    }
+}
+
+/// With the NAT gateway available at once, the service follows its listener closely enough to
+/// meet ECS's "does not have an associated load balancer", and is retried through.
+#[tokio::test]
+async fn a_service_right_after_its_listener_is_retried_until_the_association_is_known() {
+    let base = base_config().await;
+    let harness = Harness::builder()
+        .propagation(Duration::from_secs(2))
+        .account_has_used_ecs()
+        .build();
+    let aws = Aws::from_sdk_config(&harness.wrap(&base));
+    let env = environment("assoc");
+    let stack = fargate(&env);
+    stack.apply(&aws).await.unwrap();
+    aws.calls().reset();
+    stack.apply(&aws).await.unwrap();
+    assert_eq!(aws.calls().report().mutating, 0);
+    stack.destroy(&aws).await.unwrap();
+    assert_eq!(leftovers(&aws, &env).await, []);
+    let refusals = harness.refusals();
+    assert!(
+        refusals.get("target group not yet associated") > Some(&0),
+        "{refusals:?}"
+    );
 }
 
 /// Every model of AWS at once, scaled down (see the test above).
