@@ -19,7 +19,7 @@
 use std::time::{Duration, Instant};
 
 use aws_types::SdkConfig;
-use converge::{Aws, Wait};
+use converge::{Aws, Retry, Wait};
 use ecs_modules::blog::{Fargate, FargateEc2};
 use ecs_modules::cli::{Deployment, Settings};
 use ecs_modules::harness::Harness;
@@ -141,8 +141,13 @@ struct Scaled {
     task_stop: Duration,
     /// Network interfaces released after their load balancer, tasks or NAT gateway went.
     release: Duration,
+    /// A fresh EC2 id unknown to the next call; an instance profile, a listener's target
+    /// group or a capacity provider not yet usable elsewhere.
+    propagation: Duration,
     /// The waits' pacing, scaled like the provisioning times.
     wait: Wait,
+    /// The retries' pacing, the same.
+    retry: Retry,
 }
 
 /// Apply and destroy of deployment `D` under modelled provisioning, draining and interface
@@ -159,8 +164,14 @@ async fn provisioned<D: Deployment>(
         .provisioning(scaled.nat, scaled.lb)
         .draining(scaled.factor, scaled.task_stop)
         .releasing(scaled.release)
+        .fresh_ids(scaled.propagation)
+        .propagation(scaled.propagation)
+        .account_has_used_ecs()
         .build();
-    let aws = Aws::from_sdk_config(&harness.wrap(base));
+    let aws = Aws::builder()
+        .sdk_config(&harness.wrap(base))
+        .retry(scaled.retry)
+        .build();
     let env = format!("prov{}{label}", std::process::id() % 10_000).replace('_', "");
     let stack = make(D::new(&settings(env)).expect("valid settings"));
     let mut rows = Vec::new();
@@ -305,6 +316,12 @@ async fn main() {
         factor,
         task_stop: Duration::from_secs(30).mul_f64(factor),
         release: Duration::from_secs(60).mul_f64(factor),
+        propagation: Duration::from_secs(10).mul_f64(factor),
+        retry: Retry {
+            max_elapsed: Duration::from_secs(120),
+            initial_delay: Duration::from_millis(500).mul_f64(factor),
+            max_delay: Duration::from_secs(10).mul_f64(factor),
+        },
         wait: Wait {
             timeout: Duration::from_secs(600),
             initial_delay: Duration::from_secs(1).mul_f64(factor),
