@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_types::SdkConfig;
 use converge::{Action, Aws, Error, Module};
-use ecs_modules::blog::Fargate;
+use ecs_modules::blog::{Fargate, FargateEc2};
 use ecs_modules::cli::{Deployment, Settings};
 use ecs_modules::harness::Harness;
 use ecs_modules::target;
@@ -476,6 +476,43 @@ async fn two_environments_applied_and_destroyed_at_once_do_not_interfere() {
     assert_eq!(leftovers(&aws, &b).await, []);
 }
 
+/// Every model of AWS at once, scaled down: AWS's 90 s NAT wait and 150 s load balancer
+/// provisioning at 1/60, its 300 s deregistration delay at 1/100 and half a second for the
+/// tasks to stop, interfaces released 2 s after the deletes, propagation in 1 s.
+fn modelled() -> ecs_modules::harness::HarnessBuilder {
+    Harness::builder()
+        .provisioning(Duration::from_millis(1500), Duration::from_millis(3000))
+        .fresh_ids(Duration::from_secs(60))
+        .releasing(Duration::from_secs(2))
+        .draining(0.01, Duration::from_millis(500))
+        .propagation(Duration::from_secs(1))
+}
+
+/// The deployments with short waits, for the modelled runs.
+fn fast_fargate(env: &str) -> Fargate {
+    fargate(env).with_wait(crate::util::fast_wait()).unwrap()
+}
+
+fn fast_fargate_ec2(env: &str) -> FargateEc2 {
+    FargateEc2::new(&Settings {
+        environment: env.to_owned(),
+        wait_steady: false,
+    })
+    .unwrap()
+    .with_wait(crate::util::fast_wait())
+    .unwrap()
+}
+
+/// An apply that follows a finished one changes nothing, and destroy leaves nothing.
+async fn again_then_destroy<M: Module>(aws: &Aws, env: &str, stack: &M) {
+    aws.calls().reset();
+    stack.apply(aws).await.unwrap();
+    let calls = aws.calls().report();
+    assert_eq!(calls.mutating, 0, "{env}: {calls:#}");
+    stack.destroy(aws).await.unwrap();
+    assert_eq!(leftovers(aws, env).await, [], "{env}");
+}
+
 /// Both deployments under AWS's provisioning times and eventual consistency, modelled by the
 /// harness (a NAT gateway pending, a load balancer provisioning, services draining, network
 /// interfaces released a while after the deletes, scaled down; the first use of each fresh EC2
@@ -485,29 +522,12 @@ async fn two_environments_applied_and_destroyed_at_once_do_not_interfere() {
 /// a second apply changes nothing, destroy leaves nothing.
 #[tokio::test]
 async fn both_deployments_converge_under_aws_provisioning_times() {
-    use ecs_modules::blog::FargateEc2;
-
     let base = base_config().await;
-    let (nat, lb) = (Duration::from_millis(1500), Duration::from_millis(3000));
-    let harness = Harness::builder()
-        .provisioning(nat, lb)
-        .fresh_ids(Duration::from_secs(60))
-        .releasing(Duration::from_secs(2))
-        // AWS's 300 s deregistration delay at 1/100, and half a second for the tasks to stop.
-        .draining(0.01, Duration::from_millis(500))
-        .propagation(Duration::from_secs(1))
-        .build();
+    let harness = modelled().build();
     let aws = Aws::from_sdk_config(&harness.wrap(&base));
-    let settings = |env: &str| Settings {
-        environment: env.to_owned(),
-        wait_steady: false,
-    };
 
     let env = environment("prov");
-    let stack = Fargate::new(&settings(&env))
-        .unwrap()
-        .with_wait(crate::util::fast_wait())
-        .unwrap();
+    let stack = fast_fargate(&env);
     aws.calls().reset();
     let out = stack.apply(&aws).await.unwrap();
     assert!(out.blog_url.starts_with("http://"));
@@ -516,11 +536,7 @@ async fn both_deployments_converge_under_aws_provisioning_times() {
     let calls = aws.calls().report();
     assert!(calls.by_operation["DescribeNatGateways"] >= 3, "{calls:#}");
     assert_eq!(calls.by_operation["DescribeLoadBalancers"], 1, "{calls:#}");
-    aws.calls().reset();
-    stack.apply(&aws).await.unwrap();
-    assert_eq!(aws.calls().report().mutating, 0);
-    stack.destroy(&aws).await.unwrap();
-    assert_eq!(leftovers(&aws, &env).await, []);
+    again_then_destroy(&aws, &env, &stack).await;
     assert!(
         harness.injected() > 5,
         "fresh ids refused: {}",
@@ -528,16 +544,9 @@ async fn both_deployments_converge_under_aws_provisioning_times() {
     );
 
     let env = environment("prov-ec2");
-    let stack = FargateEc2::new(&settings(&env))
-        .unwrap()
-        .with_wait(crate::util::fast_wait())
-        .unwrap();
+    let stack = fast_fargate_ec2(&env);
     stack.apply(&aws).await.unwrap();
-    aws.calls().reset();
-    stack.apply(&aws).await.unwrap();
-    assert_eq!(aws.calls().report().mutating, 0);
-    stack.destroy(&aws).await.unwrap();
-    assert_eq!(leftovers(&aws, &env).await, []);
+    again_then_destroy(&aws, &env, &stack).await;
 
     // These models were met, and their refusals retried through. (The service starts after
     // the NAT gateway's wait, by when its listener has long propagated: the test below meets
@@ -566,26 +575,12 @@ async fn a_service_right_after_its_listener_is_retried_until_the_association_is_
     let env = environment("assoc");
     let stack = fargate(&env);
     stack.apply(&aws).await.unwrap();
-    aws.calls().reset();
-    stack.apply(&aws).await.unwrap();
-    assert_eq!(aws.calls().report().mutating, 0);
-    stack.destroy(&aws).await.unwrap();
-    assert_eq!(leftovers(&aws, &env).await, []);
+    again_then_destroy(&aws, &env, &stack).await;
     let refusals = harness.refusals();
     assert!(
         refusals.get("target group not yet associated") > Some(&0),
         "{refusals:?}"
     );
-}
-
-/// Every model of AWS at once, scaled down (see the test above).
-fn modelled() -> ecs_modules::harness::HarnessBuilder {
-    Harness::builder()
-        .provisioning(Duration::from_millis(1500), Duration::from_millis(3000))
-        .fresh_ids(Duration::from_secs(60))
-        .releasing(Duration::from_secs(2))
-        .draining(0.01, Duration::from_millis(500))
-        .propagation(Duration::from_secs(1))
 }
 
 /// How many calls `work` makes through a fresh modelled AWS.
@@ -642,38 +637,20 @@ async fn cut_and_run_again<M: Module>(base: &SdkConfig, env: &str, stack: &M, k:
 /// AWS at once, and run again ([`cut_and_run_again`]).
 #[tokio::test]
 async fn cut_off_under_aws_models_both_deployments_converge_when_run_again() {
-    use ecs_modules::blog::FargateEc2;
-
     /// Cut points per deployment, spread over its calls.
     const CUTS: usize = 4;
     let base = base_config().await;
-    let settings = |env: &str| Settings {
-        environment: env.to_owned(),
-        wait_steady: false,
-    };
-    let fargate = |env: &str| {
-        Fargate::new(&settings(env))
-            .unwrap()
-            .with_wait(crate::util::fast_wait())
-            .unwrap()
-    };
-    let fargate_ec2 = |env: &str| {
-        FargateEc2::new(&settings(env))
-            .unwrap()
-            .with_wait(crate::util::fast_wait())
-            .unwrap()
-    };
 
     // The fewest calls either run makes without a cut bounds the cut points.
     let probe = environment("mcp");
     let probe = probe.as_str();
     let (a, d) = (
         modelled_calls(&base, |aws| async move {
-            fargate(probe).apply(&aws).await.unwrap()
+            fast_fargate(probe).apply(&aws).await.unwrap()
         })
         .await,
         modelled_calls(&base, |aws| async move {
-            fargate(probe).destroy(&aws).await.unwrap()
+            fast_fargate(probe).destroy(&aws).await.unwrap()
         })
         .await,
     );
@@ -687,10 +664,10 @@ async fn cut_off_under_aws_models_both_deployments_converge_when_run_again() {
             async move {
                 if ec2 {
                     let env = environment(&format!("me{k}"));
-                    cut_and_run_again(base, &env, &fargate_ec2(&env), k).await;
+                    cut_and_run_again(base, &env, &fast_fargate_ec2(&env), k).await;
                 } else {
                     let env = environment(&format!("mf{k}"));
-                    cut_and_run_again(base, &env, &fargate(&env), k).await;
+                    cut_and_run_again(base, &env, &fast_fargate(&env), k).await;
                 }
             }
         })
