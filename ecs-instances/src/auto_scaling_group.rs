@@ -5,7 +5,8 @@
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
 use converge::{
-    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wait, Wanted,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, ProvideErrorMetadata, Resource,
+    Value, Wait, Wanted,
 };
 
 use crate::launch_template::PROFILE_NOT_READY;
@@ -193,7 +194,8 @@ impl Resource for AutoScalingGroupKind {
                     .build()
             })
             .collect();
-        aws.retry()
+        let made = aws
+            .retry()
             .run(cx.name, PROFILE_NOT_READY, || {
                 aws.autoscaling()
                     .create_auto_scaling_group()
@@ -206,8 +208,16 @@ impl Resource for AutoScalingGroupKind {
                     .set_tags(Some(tags.clone()))
                     .send()
             })
-            .await
-            .context("CreateAutoScalingGroup", resource(cx.name))?;
+            .await;
+        // A read right after a create can miss the group: a run cut off there finds no group
+        // and creates it again. One with our ownership tag is that group.
+        let existed = match made {
+            Err(err) if err.code() == Some("AlreadyExists") => true,
+            other => {
+                other.context("CreateAutoScalingGroup", resource(cx.name))?;
+                false
+            }
+        };
         let what = format!("{} to be readable", resource(cx.name));
         let found = self
             .wait
@@ -215,6 +225,20 @@ impl Resource for AutoScalingGroupKind {
                 Ok(describe(aws, vec![cx.name.to_owned()]).await?.pop())
             })
             .await?;
+        if existed {
+            if found.owner.as_deref() != Some(cx.tags.owner()) {
+                return Err(Error::NotOwned {
+                    kind: KIND.to_owned(),
+                    id: found.arn,
+                    owner: cx.tags.owner().to_owned(),
+                });
+            }
+            tracing::debug!(group = cx.name, "adopting our group a cut-off run made");
+            let delta = self.diff(d, &found);
+            if !delta.is_empty() {
+                return self.update(cx, d, &found, &delta).await;
+            }
+        }
         Ok(self.outputs(&found))
     }
 

@@ -401,6 +401,78 @@ async fn fresh_apply_builds_a_hardened_launch_template_and_retries_the_profile()
     assert_eq!(out.service_role_arn, None);
 }
 
+/// A run cut off right after CreateAutoScalingGroup left a group that the next run's read
+/// missed (Auto Scaling's reads lag its creates): the create's `AlreadyExists` finds it by its
+/// ownership tag and takes it, without a second group or an error.
+#[tokio::test]
+async fn a_group_made_by_a_cut_off_run_and_missed_by_the_read_is_taken_on_already_exists() {
+    let (iam, logs) = fresh_iam_and_logs();
+    let ec2 = vec![
+        mock!(Ec2::describe_security_groups)
+            .then_output(|| DescribeSecurityGroupsOutput::builder().build()),
+        mock!(Ec2::create_security_group).then_output(|| {
+            CreateSecurityGroupOutput::builder()
+                .group_id("sg-1")
+                .build()
+        }),
+        mock!(Ec2::authorize_security_group_ingress)
+            .then_output(|| AuthorizeSecurityGroupIngressOutput::builder().build()),
+        mock!(Ec2::describe_launch_templates)
+            .then_output(|| DescribeLaunchTemplatesOutput::builder().build()),
+        mock!(Ec2::create_launch_template).then_output(|| {
+            CreateLaunchTemplateOutput::builder()
+                .launch_template(
+                    LaunchTemplate::builder()
+                        .launch_template_id("lt-1")
+                        .latest_version_number(1)
+                        .build(),
+                )
+                .build()
+        }),
+    ];
+    let exists = mock!(Asg::create_auto_scaling_group).then_error(|| {
+        CreateAutoScalingGroupError::generic(
+            AsgErrorMetadata::builder()
+                .code("AlreadyExists")
+                .message("AutoScalingGroup by this name already exists - A group with the name blog-ecs-asg already exists")
+                .build(),
+        )
+    });
+    let rules = Rules {
+        ec2,
+        asg: vec![
+            exists.clone(),
+            // The stack's read misses the group; the read after the create sees it.
+            mock!(Asg::describe_auto_scaling_groups)
+                .sequence()
+                .output(|| DescribeAutoScalingGroupsOutput::builder().build())
+                .output(|| {
+                    DescribeAutoScalingGroupsOutput::builder()
+                        .auto_scaling_groups(group("1"))
+                        .build()
+                })
+                .repeatedly()
+                .build(),
+        ],
+        iam,
+        logs,
+        ecs: vec![],
+    };
+    let aws = aws(&rules);
+
+    let out = blog().apply(&aws).await.unwrap();
+    assert_eq!(exists.num_calls(), 1);
+    assert_eq!(out.asg_arn, ASG_ARN);
+    // It was as wanted: nothing to update.
+    assert_eq!(
+        aws.calls()
+            .report()
+            .by_operation
+            .get("UpdateAutoScalingGroup"),
+        None
+    );
+}
+
 #[tokio::test]
 async fn profile_errors_are_retried_only_for_a_bounded_time() {
     let (iam, logs) = fresh_iam_and_logs();
