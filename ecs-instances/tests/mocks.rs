@@ -401,13 +401,9 @@ async fn fresh_apply_builds_a_hardened_launch_template_and_retries_the_profile()
     assert_eq!(out.service_role_arn, None);
 }
 
-/// A run cut off right after CreateAutoScalingGroup left a group that the next run's read
-/// missed (Auto Scaling's reads lag its creates): the create's `AlreadyExists` finds it by its
-/// ownership tag and takes it, without a second group or an error.
-#[tokio::test]
-async fn a_group_made_by_a_cut_off_run_and_missed_by_the_read_is_taken_on_already_exists() {
-    let (iam, logs) = fresh_iam_and_logs();
-    let ec2 = vec![
+/// EC2 with nothing of ours yet: the security group and the launch template are made.
+fn fresh_ec2() -> Vec<Rule> {
+    vec![
         mock!(Ec2::describe_security_groups)
             .then_output(|| DescribeSecurityGroupsOutput::builder().build()),
         mock!(Ec2::create_security_group).then_output(|| {
@@ -429,7 +425,16 @@ async fn a_group_made_by_a_cut_off_run_and_missed_by_the_read_is_taken_on_alread
                 )
                 .build()
         }),
-    ];
+    ]
+}
+
+/// A run cut off right after CreateAutoScalingGroup left a group that the next run's read
+/// missed (Auto Scaling's reads lag its creates): the create's `AlreadyExists` finds it by its
+/// ownership tag and takes it, without a second group or an error.
+#[tokio::test]
+async fn a_group_made_by_a_cut_off_run_and_missed_by_the_read_is_taken_on_already_exists() {
+    let (iam, logs) = fresh_iam_and_logs();
+    let ec2 = fresh_ec2();
     let exists = mock!(Asg::create_auto_scaling_group).then_error(|| {
         CreateAutoScalingGroupError::generic(
             AsgErrorMetadata::builder()
@@ -476,29 +481,7 @@ async fn a_group_made_by_a_cut_off_run_and_missed_by_the_read_is_taken_on_alread
 #[tokio::test]
 async fn profile_errors_are_retried_only_for_a_bounded_time() {
     let (iam, logs) = fresh_iam_and_logs();
-    let ec2 = vec![
-        mock!(Ec2::describe_security_groups)
-            .then_output(|| DescribeSecurityGroupsOutput::builder().build()),
-        mock!(Ec2::create_security_group).then_output(|| {
-            CreateSecurityGroupOutput::builder()
-                .group_id("sg-1")
-                .build()
-        }),
-        mock!(Ec2::authorize_security_group_ingress)
-            .then_output(|| AuthorizeSecurityGroupIngressOutput::builder().build()),
-        mock!(Ec2::describe_launch_templates)
-            .then_output(|| DescribeLaunchTemplatesOutput::builder().build()),
-        mock!(Ec2::create_launch_template).then_output(|| {
-            CreateLaunchTemplateOutput::builder()
-                .launch_template(
-                    LaunchTemplate::builder()
-                        .launch_template_id("lt-1")
-                        .latest_version_number(1)
-                        .build(),
-                )
-                .build()
-        }),
-    ];
+    let ec2 = fresh_ec2();
     let never_ready = mock!(Asg::create_auto_scaling_group).then_error(|| {
         CreateAutoScalingGroupError::generic(
             AsgErrorMetadata::builder()
