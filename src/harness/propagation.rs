@@ -257,15 +257,20 @@ mod tests {
     use crate::harness::wire::tests::{ecs, form};
     use crate::harness::Harness;
 
+    /// A harness whose things propagate for 200 ms.
+    fn harness() -> Harness {
+        Harness::builder()
+            .propagation(Duration::from_millis(200))
+            .build()
+    }
+
     fn refused(request: HttpRequest, world: &World) -> bool {
         before(&request, world).is_some()
     }
 
     #[test]
     fn fresh_things_are_refused_until_the_window_has_passed() {
-        let harness = Harness::builder()
-            .propagation(Duration::from_millis(200))
-            .build();
+        let harness = harness();
         let world = &harness.state.world;
         let cluster = r#"{"clusterName":"c"}"#;
         assert!(refused(ecs("CreateCluster", cluster), world));
@@ -310,9 +315,7 @@ mod tests {
 
     #[test]
     fn a_young_group_is_left_out_of_descriptions() {
-        let harness = Harness::builder()
-            .propagation(Duration::from_millis(200))
-            .build();
+        let harness = harness();
         let world = &harness.state.world;
         world
             .propagating

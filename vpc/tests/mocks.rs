@@ -139,16 +139,20 @@ fn name_filtered(filters: &[Filter]) -> bool {
         .any(|f| f.name() == Some("tag:Name") && f.values() == ["blog-vpc"])
 }
 
+/// An available zone of `kind` (`availability-zone`, `local-zone`).
+fn available_zone(name: &str, id: Option<&str>, kind: &str) -> AvailabilityZone {
+    AvailabilityZone::builder()
+        .zone_name(name)
+        .set_zone_id(id.map(str::to_owned))
+        .zone_type(kind)
+        .state(AvailabilityZoneState::Available)
+        .build()
+}
+
 /// us-east-1a/b/c available, plus a local zone the module must not pick.
 fn region_zones() -> Rule {
     mock!(Ec2::describe_availability_zones).then_output(|| {
-        let zone = |name: &str, kind: &str| {
-            AvailabilityZone::builder()
-                .zone_name(name)
-                .zone_type(kind)
-                .state(AvailabilityZoneState::Available)
-                .build()
-        };
+        let zone = |name, kind| available_zone(name, None, kind);
         DescribeAvailabilityZonesOutput::builder()
             .availability_zones(zone("us-east-1a", "availability-zone"))
             .availability_zones(zone("us-east-1-bos-1a", "local-zone"))
@@ -950,14 +954,7 @@ async fn without_private_subnets_egress_is_known_at_once() {
 /// us-west-1 as an older account sees it: Fargate does not run in usw1-az2, its first zone.
 fn west_zones() -> Rule {
     mock!(Ec2::describe_availability_zones).then_output(|| {
-        let zone = |name: &str, id: &str| {
-            AvailabilityZone::builder()
-                .zone_name(name)
-                .zone_id(id)
-                .zone_type("availability-zone")
-                .state(AvailabilityZoneState::Available)
-                .build()
-        };
+        let zone = |name, id| available_zone(name, Some(id), "availability-zone");
         DescribeAvailabilityZonesOutput::builder()
             .availability_zones(zone("us-west-1a", "usw1-az2"))
             .availability_zones(zone("us-west-1b", "usw1-az1"))
