@@ -347,12 +347,7 @@ async fn fresh_apply_builds_a_hardened_launch_template_and_retries_the_profile()
     ];
     // The new profile is not yet visible to Auto Scaling twice, then it is.
     let not_ready = || {
-        CreateAutoScalingGroupError::generic(
-            AsgErrorMetadata::builder()
-                .code("ValidationError")
-                .message("Invalid IamInstanceProfile: arn:aws:iam::123456789012:instance-profile/blog-ecs-instance-profile")
-                .build(),
-        )
+        create_group_error("ValidationError", "Invalid IamInstanceProfile: arn:aws:iam::123456789012:instance-profile/blog-ecs-instance-profile")
     };
     let create_group = mock!(Asg::create_auto_scaling_group)
         .match_requests(|r| {
@@ -401,6 +396,16 @@ async fn fresh_apply_builds_a_hardened_launch_template_and_retries_the_profile()
     assert_eq!(out.service_role_arn, None);
 }
 
+/// Auto Scaling's answer to CreateAutoScalingGroup with this error.
+fn create_group_error(code: &str, message: &str) -> CreateAutoScalingGroupError {
+    CreateAutoScalingGroupError::generic(
+        AsgErrorMetadata::builder()
+            .code(code)
+            .message(message)
+            .build(),
+    )
+}
+
 /// EC2 with nothing of ours yet: the security group and the launch template are made.
 fn fresh_ec2() -> Vec<Rule> {
     vec![
@@ -436,12 +441,7 @@ async fn a_group_made_by_a_cut_off_run_and_missed_by_the_read_is_taken_on_alread
     let (iam, logs) = fresh_iam_and_logs();
     let ec2 = fresh_ec2();
     let exists = mock!(Asg::create_auto_scaling_group).then_error(|| {
-        CreateAutoScalingGroupError::generic(
-            AsgErrorMetadata::builder()
-                .code("AlreadyExists")
-                .message("AutoScalingGroup by this name already exists - A group with the name blog-ecs-asg already exists")
-                .build(),
-        )
+        create_group_error("AlreadyExists", "AutoScalingGroup by this name already exists - A group with the name blog-ecs-asg already exists")
     });
     let rules = Rules {
         ec2,
@@ -483,11 +483,9 @@ async fn profile_errors_are_retried_only_for_a_bounded_time() {
     let (iam, logs) = fresh_iam_and_logs();
     let ec2 = fresh_ec2();
     let never_ready = mock!(Asg::create_auto_scaling_group).then_error(|| {
-        CreateAutoScalingGroupError::generic(
-            AsgErrorMetadata::builder()
-                .code("ValidationError")
-                .message("Invalid IamInstanceProfile: blog-ecs-instance-profile")
-                .build(),
+        create_group_error(
+            "ValidationError",
+            "Invalid IamInstanceProfile: blog-ecs-instance-profile",
         )
     });
     let rules = Rules {
