@@ -40,6 +40,7 @@ fn settings(env: String) -> Settings {
     Settings {
         environment: env,
         wait_steady: false,
+        capacity_provider: false,
     }
 }
 

@@ -15,6 +15,7 @@ use crate::Error;
 /// Cheap to clone: the SDK clients are reference-counted.
 #[derive(Clone, Debug)]
 pub struct Aws {
+    appautoscaling: aws_sdk_applicationautoscaling::Client,
     autoscaling: aws_sdk_autoscaling::Client,
     ec2: aws_sdk_ec2::Client,
     ecs: aws_sdk_ecs::Client,
@@ -49,6 +50,10 @@ impl Aws {
         AwsBuilder::default()
     }
 
+    /// The Application Auto Scaling client (services' task counts).
+    pub fn appautoscaling(&self) -> &aws_sdk_applicationautoscaling::Client {
+        &self.appautoscaling
+    }
     /// The Auto Scaling client.
     pub fn autoscaling(&self) -> &aws_sdk_autoscaling::Client {
         &self.autoscaling
@@ -124,6 +129,7 @@ impl Aws {
 #[derive(Debug, Default)]
 pub struct AwsBuilder {
     config: Option<SdkConfig>,
+    appautoscaling: Option<aws_sdk_applicationautoscaling::Client>,
     autoscaling: Option<aws_sdk_autoscaling::Client>,
     ec2: Option<aws_sdk_ec2::Client>,
     ecs: Option<aws_sdk_ecs::Client>,
@@ -165,6 +171,7 @@ impl AwsBuilder {
     }
 
     setters! {
+        appautoscaling: aws_sdk_applicationautoscaling,
         autoscaling: aws_sdk_autoscaling,
         ec2: aws_sdk_ec2,
         ecs: aws_sdk_ecs,
@@ -197,6 +204,12 @@ impl AwsBuilder {
             .or_else(|| config.region().map(|r| r.to_string()))
             .unwrap_or_else(|| "us-east-1".to_owned());
         Aws {
+            appautoscaling: counted!(
+                aws_sdk_applicationautoscaling,
+                self.appautoscaling,
+                &config,
+                calls
+            ),
             autoscaling: counted!(aws_sdk_autoscaling, self.autoscaling, &config, calls),
             ec2: counted!(aws_sdk_ec2, self.ec2, &config, calls),
             ecs: counted!(aws_sdk_ecs, self.ecs, &config, calls),

@@ -42,6 +42,7 @@ mod resource;
 mod retry;
 mod shared;
 mod stack;
+mod strategy;
 mod tags;
 mod validate;
 mod value;
@@ -60,6 +61,10 @@ pub use plan::{Action, Change, Diff, Plan};
 pub use resource::{same_set, Address, Cx, Delta, Replacement, Resource, Wanted};
 pub use retry::{Retry, Transient};
 pub use stack::{Handle, Ref, Resolved, Resolver, Stack};
+pub use strategy::{
+    check_strategy, is_fargate, strategy_text, StrategyItem, FARGATE, FARGATE_SPOT,
+    MAX_STRATEGY_ITEMS,
+};
 pub use tags::{
     ec2_name, ec2_owned_by, ec2_owner, ec2_owner_filter, ec2_pairs, owner_in, owners_of, Tags,
     ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG,

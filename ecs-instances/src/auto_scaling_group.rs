@@ -28,6 +28,9 @@ pub(crate) struct AutoScalingGroupSpec {
     pub min: i32,
     pub max: i32,
     pub desired: i32,
+    /// Whether the capacity provider's managed scaling owns the desired capacity: `desired`
+    /// is then set at create only, and never compared.
+    pub desired_managed: bool,
     pub subnets: Value<Vec<String>>,
     /// Whether moving to another template version also replaces the running instances.
     pub instance_refresh: bool,
@@ -153,8 +156,10 @@ impl Resource for AutoScalingGroupKind {
             .compare("launch_template.version", &o.version, &d.version)
             .compare("min_size", &o.min, &Value::Known(d.min))
             .compare("max_size", &o.max, &Value::Known(d.max))
-            .compare("desired_capacity", &o.desired, &Value::Known(d.desired))
             .compare_set("vpc_zone_identifier", &o.subnets, &d.subnets);
+        if !d.desired_managed {
+            delta.compare("desired_capacity", &o.desired, &Value::Known(d.desired));
+        }
         delta
     }
 
@@ -262,7 +267,7 @@ impl Resource for AutoScalingGroupKind {
                     .launch_template(template.clone())
                     .min_size(d.min)
                     .max_size(d.max)
-                    .desired_capacity(d.desired)
+                    .set_desired_capacity((!d.desired_managed).then_some(d.desired))
                     .vpc_zone_identifier(&subnets)
                     .send()
             })
@@ -328,6 +333,7 @@ mod tests {
             min: 1,
             max: 2,
             desired: 1,
+            desired_managed: false,
             subnets: Value::Known(vec!["subnet-a".into(), "subnet-b".into()]),
             instance_refresh: false,
         }
@@ -354,6 +360,17 @@ mod tests {
         };
         let delta = kind.diff(&later, &found());
         assert_eq!(delta.diffs[0].after.as_deref(), Some(converge::AFTER_APPLY));
+        // Managed scaling moved the group: not drift.
+        let scaled = FoundGroup {
+            desired: 2,
+            ..found()
+        };
+        assert!(!kind.diff(&spec(), &scaled).is_empty());
+        let managed = AutoScalingGroupSpec {
+            desired_managed: true,
+            ..spec()
+        };
+        assert!(kind.diff(&managed, &scaled).is_empty());
         let described = kind.describe(&spec());
         assert_eq!(described.len(), 6);
         assert_eq!(described[5].after.as_deref(), Some("subnet-a,subnet-b"));

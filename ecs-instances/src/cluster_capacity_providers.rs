@@ -16,10 +16,13 @@ use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, V
 
 pub(crate) const KIND: &str = "aws_ecs_cluster_capacity_providers";
 
-/// ECS refuses a change while the cluster is still applying the previous one, and a provider
-/// made a moment ago until it is ACTIVE.
-const CLUSTER_BUSY: Transient =
-    Transient::new(&["UpdateInProgressException"], &["not in an ACTIVE state"]);
+/// ECS refuses a change while the cluster is still applying the previous one, a provider
+/// made a moment ago until it is ACTIVE, and taking one out while a service being deleted
+/// still uses it.
+const CLUSTER_BUSY: Transient = Transient::new(
+    &["UpdateInProgressException", "ResourceInUseException"],
+    &["not in an ACTIVE state", "is in use"],
+);
 
 /// The association kind.
 #[derive(Clone, Copy, Debug, Default)]

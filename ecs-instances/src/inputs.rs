@@ -482,6 +482,13 @@ impl Instances {
         }
     }
 
+    /// The capacity provider's name, `<environment>-ecs-instances`, when there is one: what
+    /// a service's capacity provider strategy names.
+    pub fn capacity_provider_name(&self) -> Option<String> {
+        self.capacity_provider
+            .map(|_| self.name(crate::module::PROVIDER_SUFFIX))
+    }
+
     pub(crate) fn name(&self, suffix: &str) -> String {
         format!("{}-{suffix}", self.environment)
     }

@@ -19,6 +19,8 @@ use crate::outputs::{InstancesOutputs, InstancesRefs};
 /// The SSM parameter naming the recommended ECS-optimized Amazon Linux 2023 AMI.
 pub const AMI_PARAMETER: &str =
     "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id";
+/// The capacity provider's name after the environment.
+pub(crate) const PROVIDER_SUFFIX: &str = "ecs-instances";
 /// The module name in the ownership tag's value.
 const OWNER_KIND: &str = "ecs-instances";
 /// The security group's description (fixed in EC2: a new one would replace the group).
@@ -190,6 +192,7 @@ impl Instances {
                 size(self.asg_desired),
             );
             let instance_refresh = self.instance_refresh;
+            let desired_managed = self.capacity_provider.is_some();
             move |r: &converge::Resolver<'_>| {
                 let template = r.get(&template);
                 AutoScalingGroupSpec {
@@ -198,6 +201,7 @@ impl Instances {
                     min,
                     max,
                     desired,
+                    desired_managed,
                     subnets: r.value(&subnets),
                     instance_refresh,
                 }
@@ -213,7 +217,7 @@ impl Instances {
 
         // The provider and its place in the cluster. Named after the environment; when not
         // wanted (any more), still read, so one made before leaves the cluster and goes.
-        let provider_name = self.name("ecs-instances");
+        let provider_name = self.name(PROVIDER_SUFFIX);
         let provider_kind = CapacityProviderKind { wait: self.wait };
         let cluster = self.cluster.clone();
         let key = self.cluster_name.clone();
@@ -305,6 +309,18 @@ impl Instances {
         })
     }
 
+    /// Declares what [`destroy`](Instances::destroy) looks for into `stack` (no AMI lookup,
+    /// and the legacy service role an earlier apply may have made), so a composition can
+    /// order its own resources' deletes around them (a service on the capacity provider goes
+    /// before the provider leaves the cluster).
+    pub async fn declare_teardown_refs(
+        &self,
+        aws: &Aws,
+        stack: &mut Stack,
+    ) -> Result<InstancesRefs, Error> {
+        self.declare_all(aws, stack, Purpose::Teardown).await
+    }
+
     /// What [`apply`](Instances::apply) would change, without changing anything: one change
     /// per resource, what a create sets (values made by this apply as `(known after
     /// apply)`), a launch template change listing the attributes of its new version. A
@@ -351,8 +367,6 @@ impl Module for Instances {
     /// Without the AMI lookup (nothing is made), and with a legacy service role an earlier
     /// apply made when asked for one.
     async fn declare_teardown(&self, aws: &Aws, stack: &mut Stack) -> Result<(), Error> {
-        self.declare_all(aws, stack, Purpose::Teardown)
-            .await
-            .map(|_| ())
+        self.declare_teardown_refs(aws, stack).await.map(|_| ())
     }
 }

@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use converge::{Invalid, Ref, Wait};
+use converge::{check_strategy, Invalid, Ref, StrategyItem, Wait, FARGATE_SPOT};
 use serde::{Deserialize, Serialize};
 use task_def::{Compatibility, ContainerDefinition, NetworkMode, TaskDefinition, Volume};
 
+use crate::autoscaling::Autoscaling;
 use crate::names::{shorten, valid_lb_name, MAX_LB_NAME};
 
 /// Where the service's tasks run.
@@ -179,7 +180,11 @@ pub struct Service {
     pub(crate) execution_role: Option<Ref<String>>,
     pub(crate) depends_on: Vec<Ref<()>>,
     pub(crate) task_definition: TaskDefinition,
+    /// Where the tasks run: the launch type, or the kind of the strategy's providers.
     pub(crate) launch_type: LaunchType,
+    /// The capacity provider strategy (empty: the launch type).
+    pub(crate) strategy: Vec<StrategyItem>,
+    pub(crate) autoscaling: Option<Autoscaling>,
     pub(crate) desired_count: i32,
     pub(crate) load_balancer: Option<LoadBalancer>,
     pub(crate) security_group_ids: Vec<String>,
@@ -265,7 +270,9 @@ pub struct ServiceBuilder {
     task_role_arn: Option<String>,
     execution_role_arn: Option<String>,
     task_volumes: Vec<Volume>,
-    launch_type: LaunchType,
+    launch_type: Option<LaunchType>,
+    strategy: Vec<StrategyItem>,
+    autoscaling: Option<Autoscaling>,
     desired_count: Option<i32>,
     load_balancer: Option<LoadBalancer>,
     subnets: Vec<String>,
@@ -394,9 +401,30 @@ impl ServiceBuilder {
         self.task_volumes.push(volume);
         self
     }
-    /// Fargate (default) or EC2.
+    /// Fargate (default) or EC2; exclusive with
+    /// [`capacity_provider_strategy`](ServiceBuilder::capacity_provider_strategy).
     pub fn launch_type(mut self, launch_type: LaunchType) -> Self {
-        self.launch_type = launch_type;
+        self.launch_type = Some(launch_type);
+        self
+    }
+    /// Runs the tasks on capacity providers instead of a launch type: `FARGATE` and
+    /// `FARGATE_SPOT` (listed on the cluster by
+    /// [`Cluster`](converge::ClusterBuilder::fargate_capacity_providers)), or an instance
+    /// fleet's provider ([`ecs_instances`' `capacity_provider`]). Moving between a launch type
+    /// and a strategy updates the service in place with a new deployment.
+    ///
+    /// [`ecs_instances`' `capacity_provider`]: https://docs.rs/ecs-instances
+    pub fn capacity_provider_strategy(
+        mut self,
+        strategy: impl IntoIterator<Item = StrategyItem>,
+    ) -> Self {
+        self.strategy = strategy.into_iter().collect();
+        self
+    }
+    /// Scales the task count with Application Auto Scaling. `desired_count` is then the
+    /// count at create only: apply leaves the running count to the autoscaler.
+    pub fn autoscaling(mut self, autoscaling: Autoscaling) -> Self {
+        self.autoscaling = Some(autoscaling);
         self
     }
     /// How many tasks (default 1).
@@ -490,14 +518,41 @@ impl ServiceBuilder {
         let full = format!("{environment}-{service_name}");
         let lb_name = shorten(&full, MAX_LB_NAME);
 
+        const STRATEGY: &str = "capacity_provider_strategy";
+        check_strategy(&mut invalid, STRATEGY, &self.strategy);
+        let spot = self
+            .strategy
+            .iter()
+            .any(|p| p.capacity_provider == FARGATE_SPOT);
+        match self.launch_type {
+            Some(LaunchType::Ec2) if spot => invalid.push(
+                STRATEGY,
+                "FARGATE_SPOT runs Fargate tasks: not with the EC2 launch type",
+            ),
+            Some(_) if !self.strategy.is_empty() => invalid.push(
+                "launch_type",
+                "give a launch type or a capacity provider strategy, not both (ECS refuses both)",
+            ),
+            _ => {}
+        }
+        // Where the tasks run: the launch type, or what the strategy's providers are.
+        let platform = match (self.launch_type, self.strategy.first()) {
+            (Some(l), _) => l,
+            (None, Some(p)) if !p.is_fargate() => LaunchType::Ec2,
+            (None, _) => LaunchType::Fargate,
+        };
+        if let Some(a) = &self.autoscaling {
+            a.check(&mut invalid, self.load_balancer.is_some());
+        }
+
         let mode = self
             .task_network_mode
             .or(self.task_definition.as_ref().and_then(|t| t.network_mode()))
-            .unwrap_or(match self.launch_type {
+            .unwrap_or(match platform {
                 LaunchType::Fargate => NetworkMode::Awsvpc,
                 LaunchType::Ec2 => NetworkMode::Bridge,
             });
-        if self.launch_type == LaunchType::Fargate && mode != NetworkMode::Awsvpc {
+        if platform == LaunchType::Fargate && mode != NetworkMode::Awsvpc {
             invalid.push(
                 "task_network_mode",
                 format_args!(
@@ -519,7 +574,7 @@ impl ServiceBuilder {
                 "awsvpc tasks need the VPC (give `network` or `vpc_id`)",
             );
         }
-        if self.launch_type == LaunchType::Fargate {
+        if platform == LaunchType::Fargate {
             for subnet in &self.subnets {
                 let why = self
                     .zone_id_of
@@ -643,7 +698,7 @@ impl ServiceBuilder {
                     .environment(&environment)
                     .containers(self.containers.clone())
                     .network_mode(mode)
-                    .requires_compatibility(match self.launch_type {
+                    .requires_compatibility(match platform {
                         LaunchType::Fargate => Compatibility::Fargate,
                         LaunchType::Ec2 => Compatibility::Ec2,
                     });
@@ -769,7 +824,9 @@ impl ServiceBuilder {
             execution_role: self.execution_role_ref,
             depends_on: self.depends_on,
             task_definition: task_definition.expect("checked above"),
-            launch_type: self.launch_type,
+            launch_type: platform,
+            strategy: self.strategy,
+            autoscaling: self.autoscaling,
             desired_count: self.desired_count.unwrap_or(1),
             load_balancer: self.load_balancer,
             security_group_ids: self.security_group_ids,

@@ -53,20 +53,26 @@
 //! # }
 //! ```
 
+mod autoscaling;
 mod inputs;
 mod listeners;
 mod load_balancers;
 mod module;
 pub mod names;
 mod outputs;
+mod scalable_targets;
+mod scaling_policies;
+mod scheduled_actions;
 mod services;
 mod target_groups;
 
 // The building blocks live in `converge`, where ecs-instances uses them too.
+pub use autoscaling::{Autoscaling, ScalingMetric, ScheduledScaling, TargetTracking};
 pub use converge::{
     Cluster, ClusterBuilder, ClusterOutputs, Error, Invalid, LogGroup, LogGroupBuilder,
     LogGroupOutputs, Plan, TaskExecutionRole, TaskExecutionRoleBuilder, TaskExecutionRoleOutputs,
 };
+pub use converge::{StrategyItem, FARGATE, FARGATE_SPOT};
 pub use inputs::{
     HealthCheck, LaunchType, Listener, ListenerProtocol, LoadBalancer, Service, ServiceBuilder,
     TargetGroup, TaskIngress, DEFAULT_SSL_POLICY,
@@ -74,5 +80,12 @@ pub use inputs::{
 pub use listeners::{listener_name, ListenerKind, ListenerOutputs, ListenerSpec};
 pub use load_balancers::{LoadBalancerKind, LoadBalancerOutputs, LoadBalancerSpec};
 pub use outputs::ServiceOutputs;
+pub use scalable_targets::{
+    resource_id, ScalableTargetKind, ScalableTargetOutputs, ScalableTargetSpec,
+};
+pub use scaling_policies::{
+    resource_label, AttachedKey, ScalingPolicyKind, ScalingPolicyOutputs, ScalingPolicySpec,
+};
+pub use scheduled_actions::{ScheduledActionKind, ScheduledActionOutputs, ScheduledActionSpec};
 pub use services::{Awsvpc, EcsServiceKind, EcsServiceOutputs, ServiceSpec, ServiceTarget};
 pub use target_groups::{TargetGroupKind, TargetGroupOutputs, TargetGroupSpec};

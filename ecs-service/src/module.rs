@@ -11,6 +11,9 @@ use crate::listeners::{listener_name, ListenerKind, ListenerSpec};
 use crate::load_balancers::{LoadBalancerKind, LoadBalancerSpec};
 use crate::names::{shorten, MAX_LB_NAME};
 use crate::outputs::ServiceOutputs;
+use crate::scalable_targets::{resource_id, ScalableTargetKind, ScalableTargetSpec};
+use crate::scaling_policies::{resource_label, AttachedKey, ScalingPolicyKind, ScalingPolicySpec};
+use crate::scheduled_actions::{ScheduledActionKind, ScheduledActionSpec};
 use crate::services::{Awsvpc, EcsServiceKind, ServiceSpec, ServiceTarget};
 use crate::target_groups::{TargetGroupKind, TargetGroupSpec};
 
@@ -233,7 +236,9 @@ impl Service {
                 cluster: self.cluster.clone(),
                 task_definition: Value::AfterApply,
                 desired_count: self.desired_count,
+                desired_count_managed: self.autoscaling.is_some(),
                 launch_type: self.launch_type,
+                strategy: self.strategy.clone(),
                 awsvpc: None,
                 target: None,
                 health_check_grace_period: self
@@ -290,6 +295,8 @@ impl Service {
             )
         };
 
+        self.declare_autoscaling(stack, &tags, service, front);
+
         let scheme_port = self.load_balancer.as_ref().map(|lb| {
             let (scheme, default_port) = match lb.listener.protocol {
                 ListenerProtocol::Http => ("http", 80),
@@ -343,6 +350,105 @@ impl Service {
                 task_security_group_id: task_sg,
             })
         })
+    }
+
+    /// The scalable target, its policies and scheduled actions, each after what it reads, so
+    /// that destroy deletes them before the service. Without autoscaling the target is still
+    /// looked for: one an earlier apply made goes, its policies and actions with it.
+    fn declare_autoscaling(
+        &self,
+        stack: &mut Stack,
+        tags: &Tags,
+        service: converge::Handle<EcsServiceKind>,
+        front: Option<(
+            converge::Handle<LoadBalancerKind>,
+            converge::Handle<TargetGroupKind>,
+            converge::Handle<ListenerKind>,
+        )>,
+    ) {
+        let id = resource_id(&self.cluster, &self.service_name);
+        let Some(auto) = &self.autoscaling else {
+            stack.track(ScalableTargetKind, &id, tags.clone(), (), move |r| {
+                r.get(&service);
+            });
+            return;
+        };
+        let bounds = ScalableTargetSpec {
+            min_capacity: auto.min_capacity,
+            max_capacity: auto.max_capacity,
+        };
+        let target = stack.add(ScalableTargetKind, &id, tags.clone(), (), move |r| {
+            r.get(&service);
+            bounds.clone()
+        });
+        let prefix = format!("{}-", self.full_name());
+        let key = AttachedKey {
+            resource_id: id.clone(),
+            prefix: prefix.clone(),
+        };
+        // What an earlier apply made and the inputs no longer name is found by the prefix.
+        stack.track(
+            ScalingPolicyKind,
+            format!("{prefix}*"),
+            tags.clone(),
+            key.clone(),
+            move |r| {
+                r.get(&target);
+            },
+        );
+        stack.track(
+            ScheduledActionKind,
+            format!("{prefix}*"),
+            tags.clone(),
+            key.clone(),
+            move |r| {
+                r.get(&target);
+            },
+        );
+        for policy in &auto.target_tracking {
+            let (policy, resource_id) = (policy.clone(), id.clone());
+            let by_requests = policy.metric == crate::ScalingMetric::RequestsPerTarget;
+            stack.add(
+                ScalingPolicyKind,
+                format!("{prefix}{}", policy.metric.suffix()),
+                tags.clone(),
+                key.clone(),
+                move |r| {
+                    r.get(&target);
+                    let resource_label = front.filter(|_| by_requests).map(|(lb, tg, l)| {
+                        // The target group counts requests once a listener forwards to it.
+                        r.get(&l);
+                        r.get(&lb)
+                            .zip(r.get(&tg))
+                            .map(|(lb, tg)| resource_label(&lb.arn, &tg.arn))
+                    });
+                    ScalingPolicySpec {
+                        resource_id: resource_id.clone(),
+                        policy: policy.clone(),
+                        resource_label,
+                    }
+                },
+            );
+        }
+        for action in &auto.scheduled {
+            let spec = ScheduledActionSpec {
+                resource_id: id.clone(),
+                schedule: action.schedule.clone(),
+                timezone: action.timezone.clone(),
+                min_capacity: action.min_capacity,
+                max_capacity: action.max_capacity,
+            };
+            stack.add(
+                ScheduledActionKind,
+                format!("{prefix}{}", action.name),
+                tags.clone(),
+                key.clone(),
+                move |r| {
+                    r.get(&target);
+                    spec.clone()
+                },
+            );
+        }
     }
 
     /// What [`apply`](Service::apply) would change.

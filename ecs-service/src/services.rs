@@ -7,8 +7,8 @@ use aws_sdk_ecs::types::{
     PropagateTags, ServiceField,
 };
 use converge::{
-    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value, Wait,
-    Wanted,
+    ignore_not_found, same_set, strategy_text, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource,
+    StrategyItem, Transient, Value, Wait, Wanted,
 };
 
 use crate::inputs::LaunchType;
@@ -47,8 +47,14 @@ pub struct ServiceSpec {
     pub task_definition: Value<String>,
     /// How many tasks.
     pub desired_count: i32,
-    /// FARGATE or EC2 (fixed once made).
+    /// Whether an autoscaler owns the task count: `desired_count` is then set at create
+    /// only, and never compared.
+    pub desired_count_managed: bool,
+    /// FARGATE or EC2 (fixed once made, unless the service moves to or from a strategy);
+    /// with a strategy, where its providers run the tasks.
     pub launch_type: LaunchType,
+    /// The capacity provider strategy; empty for the launch type.
+    pub strategy: Vec<StrategyItem>,
     /// The tasks' subnets and security groups, in awsvpc mode.
     pub awsvpc: Option<Awsvpc>,
     /// The load balancer's target, when there is one.
@@ -77,7 +83,9 @@ pub struct FoundService {
     arn: String,
     task_definition: String,
     desired_count: i32,
+    /// Empty when the service runs on a capacity provider strategy.
     launch_type: String,
+    strategy: Vec<StrategyItem>,
     health_check_grace_period: Option<i32>,
     target_group_arn: Option<String>,
     /// `None` when ECS describes no deployment configuration (the emulator does not).
@@ -172,6 +180,69 @@ fn awsvpc(d: &ServiceSpec) -> Result<Option<NetworkConfiguration>, Error> {
     ))
 }
 
+const NONE: &str = "(none)";
+
+/// Launch type and strategy. One launch type for another is a new service (ECS cannot change
+/// it); a launch type for a strategy, a strategy for another, or a strategy back to a launch
+/// type of the same kind (Fargate's providers and FARGATE) is an update with a new
+/// deployment.
+fn compare_placement(delta: &mut Delta, d: &ServiceSpec, o: &FoundService) {
+    let want_launch = launch(d.launch_type);
+    let have = |s: &str| {
+        if s.is_empty() {
+            NONE.to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    if d.strategy.is_empty() {
+        if o.strategy.is_empty() {
+            delta.compare_fixed(
+                "launch_type",
+                &o.launch_type,
+                &Value::Known(want_launch.to_owned()),
+            );
+            return;
+        }
+        let fargate = o.strategy.iter().all(StrategyItem::is_fargate);
+        let same_kind = fargate == (d.launch_type == LaunchType::Fargate);
+        let before = Some(strategy_text(&o.strategy));
+        if same_kind {
+            delta.update("capacity_provider_strategy", before, Some(NONE));
+        } else {
+            delta.replace("capacity_provider_strategy", before, Some(NONE));
+        }
+        if o.launch_type != want_launch {
+            delta.update("launch_type", Some(have(&o.launch_type)), Some(want_launch));
+        }
+        return;
+    }
+    let text =
+        |items: &[StrategyItem]| -> Vec<String> { items.iter().map(ToString::to_string).collect() };
+    if !same_set(&text(&o.strategy), &text(&d.strategy)) {
+        delta.update(
+            "capacity_provider_strategy",
+            Some(if o.strategy.is_empty() {
+                NONE.to_owned()
+            } else {
+                strategy_text(&o.strategy)
+            }),
+            Some(strategy_text(&d.strategy)),
+        );
+    }
+    if !o.launch_type.is_empty() {
+        delta.update("launch_type", Some(&o.launch_type), Some(NONE));
+    }
+}
+
+/// Whether the update moves the service between a launch type and strategies.
+fn moves_placement(delta: &Delta) -> bool {
+    delta
+        .diffs
+        .iter()
+        .any(|d| d.field == "capacity_provider_strategy" || d.field == "launch_type")
+}
+
 fn optional(v: Option<i32>) -> String {
     v.map_or_else(|| "(default)".to_owned(), |v| v.to_string())
 }
@@ -221,6 +292,11 @@ async fn read_cluster(
                     .launch_type()
                     .map(|l| l.as_str().to_owned())
                     .unwrap_or_default(),
+                strategy: s
+                    .capacity_provider_strategy()
+                    .iter()
+                    .map(StrategyItem::from_sdk)
+                    .collect(),
                 health_check_grace_period: s.health_check_grace_period_seconds(),
                 target_group_arn: s
                     .load_balancers()
@@ -345,7 +421,11 @@ impl Resource for EcsServiceKind {
             after: Some(after),
         };
         let mut out = vec![
-            set("launch_type", launch(d.launch_type).into()),
+            if d.strategy.is_empty() {
+                set("launch_type", launch(d.launch_type).into())
+            } else {
+                set("capacity_provider_strategy", strategy_text(&d.strategy))
+            },
             set("task_definition", d.task_definition.to_string()),
             set("desired_count", d.desired_count.to_string()),
         ];
@@ -381,17 +461,15 @@ impl Resource for EcsServiceKind {
             // A service being deleted comes back only as a new one, once it is gone.
             delta.replace("status", Some("DRAINING"), Some("ACTIVE"));
         }
-        delta.compare_fixed(
-            "launch_type",
-            &o.launch_type,
-            &Value::Known(launch(d.launch_type).to_owned()),
-        );
+        compare_placement(&mut delta, d, o);
         delta.compare("task_definition", &o.task_definition, &d.task_definition);
-        delta.compare(
-            "desired_count",
-            &o.desired_count,
-            &Value::Known(d.desired_count),
-        );
+        if !d.desired_count_managed {
+            delta.compare(
+                "desired_count",
+                &o.desired_count,
+                &Value::Known(d.desired_count),
+            );
+        }
         if let Some(Awsvpc {
             subnets,
             security_groups: groups,
@@ -459,6 +537,7 @@ impl Resource for EcsServiceKind {
         let task_definition = d.task_definition.clone().require("the task definition")?;
         let network = awsvpc(d)?;
         let balancers = load_balancers(d)?;
+        let strategy: Vec<_> = d.strategy.iter().map(StrategyItem::sdk).collect();
         let aws = cx.aws;
         let out = aws
             .retry()
@@ -469,10 +548,13 @@ impl Resource for EcsServiceKind {
                     .service_name(cx.name)
                     .task_definition(&task_definition)
                     .desired_count(d.desired_count)
-                    .launch_type(match d.launch_type {
+                    .set_launch_type(d.strategy.is_empty().then_some(match d.launch_type {
                         LaunchType::Fargate => EcsLaunchType::Fargate,
                         LaunchType::Ec2 => EcsLaunchType::Ec2,
-                    })
+                    }))
+                    .set_capacity_provider_strategy(
+                        (!d.strategy.is_empty()).then(|| strategy.clone()),
+                    )
                     .set_network_configuration(network.clone())
                     .set_load_balancers(balancers.clone())
                     .set_health_check_grace_period_seconds(d.health_check_grace_period)
@@ -502,9 +584,13 @@ impl Resource for EcsServiceKind {
         cx: Cx<'_>,
         d: &ServiceSpec,
         o: &FoundService,
-        _delta: &Delta,
+        delta: &Delta,
     ) -> Result<EcsServiceOutputs, Error> {
         let cluster = &o.cluster;
+        // Moving to or between strategies names the new one; back to the launch type is an
+        // empty one. Either takes a new deployment to move the running tasks.
+        let moves = moves_placement(delta);
+        let strategy: Vec<_> = d.strategy.iter().map(StrategyItem::sdk).collect();
         let task_definition = d.task_definition.clone().require("the task definition")?;
         let network = awsvpc(d)?;
         let balancers = load_balancers(d)?;
@@ -516,7 +602,9 @@ impl Resource for EcsServiceKind {
                     .cluster(cluster)
                     .service(cx.name)
                     .task_definition(&task_definition)
-                    .desired_count(d.desired_count)
+                    .set_desired_count((!d.desired_count_managed).then_some(d.desired_count))
+                    .set_capacity_provider_strategy(moves.then(|| strategy.clone()))
+                    .force_new_deployment(moves)
                     .set_health_check_grace_period_seconds(d.health_check_grace_period)
                     .deployment_configuration(deployment(d))
                     // An empty list takes a load balancer away; none leaves it as it is.
@@ -610,7 +698,9 @@ mod tests {
             cluster: "blog".into(),
             task_definition: Value::Known("arn:td:1".into()),
             desired_count: 1,
+            desired_count_managed: false,
             launch_type: LaunchType::Fargate,
+            strategy: Vec::new(),
             awsvpc: Some(Awsvpc {
                 subnets: Value::Known(vec!["subnet-a".into()]),
                 security_groups: Value::Known(vec!["sg-1".into()]),
@@ -634,6 +724,7 @@ mod tests {
             task_definition: "arn:td:1".into(),
             desired_count: 1,
             launch_type: "FARGATE".into(),
+            strategy: Vec::new(),
             health_check_grace_period: None,
             target_group_arn: None,
             circuit_breaker: Some(true),
@@ -693,5 +784,46 @@ mod tests {
         let delta = EcsServiceKind.diff(&moved, &found());
         assert!(!delta.replace);
         assert_eq!(delta.diffs[0].field, "task_definition");
+    }
+
+    #[test]
+    fn strategies_move_in_place_and_an_autoscaled_count_is_not_compared() {
+        let spot = ServiceSpec {
+            strategy: vec![
+                StrategyItem::new("FARGATE", 1).base(1),
+                StrategyItem::new("FARGATE_SPOT", 3),
+            ],
+            ..spec()
+        };
+        let delta = EcsServiceKind.diff(&spot, &found());
+        assert!(!delta.replace);
+        let fields: Vec<&str> = delta.diffs.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(fields, ["capacity_provider_strategy", "launch_type"]);
+        assert!(moves_placement(&delta));
+        let on_spot = FoundService {
+            launch_type: String::new(),
+            strategy: spot.strategy.iter().rev().cloned().collect(),
+            ..found()
+        };
+        assert!(EcsServiceKind.diff(&spot, &on_spot).is_empty());
+        // Back to FARGATE: in place. To EC2: Fargate's providers cannot become instances.
+        let back = EcsServiceKind.diff(&spec(), &on_spot);
+        assert!(!back.replace);
+        assert_eq!(back.diffs[0].after.as_deref(), Some(NONE));
+        let ec2 = ServiceSpec {
+            launch_type: LaunchType::Ec2,
+            ..spec()
+        };
+        assert!(EcsServiceKind.diff(&ec2, &on_spot).replace);
+        let scaled = FoundService {
+            desired_count: 7,
+            ..found()
+        };
+        assert!(!EcsServiceKind.diff(&spec(), &scaled).is_empty());
+        let managed = ServiceSpec {
+            desired_count_managed: true,
+            ..spec()
+        };
+        assert!(EcsServiceKind.diff(&managed, &scaled).is_empty());
     }
 }

@@ -444,7 +444,22 @@ impl Nothing {
                 aws_sdk_elasticloadbalancingv2::config::retry::RetryConfig::disabled()
             )
         );
+        // No autoscaling: the service's scalable target is looked for, and is not there.
+        let no_target = mock!(aws_sdk_applicationautoscaling::Client::describe_scalable_targets)
+            .match_requests(|r| r.resource_ids().iter().all(|id| id.starts_with("service/blog/")))
+            .then_output(|| {
+                aws_sdk_applicationautoscaling::operation::describe_scalable_targets::DescribeScalableTargetsOutput::builder().build()
+            });
+        let appautoscaling = mock_client!(
+            aws_sdk_applicationautoscaling,
+            RuleMode::MatchAny,
+            &[&no_target],
+            |c| c.retry_config(
+                aws_sdk_applicationautoscaling::config::retry::RetryConfig::disabled()
+            )
+        );
         Aws::builder()
+            .appautoscaling(appautoscaling)
             .ec2(ec2)
             .ecs(ecs)
             .elbv2(elbv2)

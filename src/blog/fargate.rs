@@ -64,7 +64,7 @@ impl Fargate {
         blog_service(
             &self.settings,
             name,
-            LaunchType::Fargate,
+            |s| s.launch_type(LaunchType::Fargate),
             aws,
             base,
             (self.cluster.name(), self.logs.name()),

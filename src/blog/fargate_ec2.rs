@@ -1,9 +1,12 @@
 //! The mixed deployment: the Fargate one, plus an Auto Scaling group of ECS-optimized EC2
-//! instances joined to the same cluster and a second service, `blog-ec2`, on them.
+//! instances joined to the same cluster and a second service, `blog-ec2`, on them: with the
+//! EC2 launch type (the blog's), or through the instances' capacity provider
+//! ([`Settings::capacity_provider`], `--capacity-provider`), which scales the instances from
+//! zero as the service's tasks need them.
 
 use async_trait::async_trait;
-use converge::{Aws, Error, Invalid, Module, Ref, Stack, Value, Wait};
-use ecs_instances::{Instances, InstancesOutputs};
+use converge::{Aws, Error, Invalid, Module, Ref, Stack, StrategyItem, Value, Wait};
+use ecs_instances::{Instances, InstancesOutputs, InstancesRefs, ManagedScaling};
 use ecs_service::{LaunchType, ServiceOutputs};
 use serde::{Deserialize, Serialize};
 
@@ -42,13 +45,24 @@ impl FargateEc2 {
         })
     }
 
-    /// The instances, in the network's private subnets, joining the cluster once it exists.
+    /// The instances, in the network's private subnets, joining the cluster once it exists;
+    /// with the capacity provider, from zero instances up to two, as ECS's managed scaling
+    /// needs them.
     fn instances(&self, base: &Base) -> Result<Instances, Invalid> {
-        Instances::builder()
+        let builder = Instances::builder()
             .environment(&self.fargate.settings.environment)
             .cluster_ref(base.cluster.clone().map(|o| o.cluster_name))
-            .network_refs(&base.vpc)
-            .build()
+            .network_refs(&base.vpc);
+        if self.fargate.settings.capacity_provider {
+            builder
+                .capacity_provider(ManagedScaling::default())
+                .asg_min(0)
+                .asg_desired(0)
+                .asg_max(2)
+                .build()
+        } else {
+            builder.build()
+        }
     }
 }
 
@@ -64,8 +78,11 @@ impl Module for FargateEc2 {
             .fargate
             .service_named(aws, &base, "blog")?
             .declare_refs(stack);
-        let instances = self.instances(&base)?.declare_refs(aws, stack).await?;
-        let service_ec2 = self.service_ec2(aws, &base)?.declare_refs(stack);
+        let instances_module = self.instances(&base)?;
+        let instances = instances_module.declare_refs(aws, stack).await?;
+        let service_ec2 = self
+            .service_ec2(aws, &base, &instances_module, &instances)?
+            .declare_refs(stack);
         let fargate = Fargate::outputs_of(&base, service);
         Ok(Ref::new(move |r| {
             let fargate = r.value(&fargate);
@@ -91,18 +108,35 @@ impl Module for FargateEc2 {
         self.fargate
             .service_named(aws, &base, "blog")?
             .declare_refs(stack);
-        self.instances(&base)?.declare_teardown(aws, stack).await?;
-        self.service_ec2(aws, &base)?.declare_refs(stack);
+        let instances_module = self.instances(&base)?;
+        let instances = instances_module.declare_teardown_refs(aws, stack).await?;
+        self.service_ec2(aws, &base, &instances_module, &instances)?
+            .declare_refs(stack);
         Ok(())
     }
 }
 
 impl FargateEc2 {
-    fn service_ec2(&self, aws: &Aws, base: &Base) -> Result<ecs_service::Service, Error> {
+    /// The EC2 service: the EC2 launch type, or the instances' capacity provider, once it
+    /// is in the cluster (and, on destroy, gone before the provider leaves it).
+    fn service_ec2(
+        &self,
+        aws: &Aws,
+        base: &Base,
+        instances: &Instances,
+        refs: &InstancesRefs,
+    ) -> Result<ecs_service::Service, Error> {
+        let provider = instances.capacity_provider_name();
+        let joined = refs.capacity_provider_name.clone().map(|_| ());
         blog_service(
             &self.fargate.settings,
             "blog-ec2",
-            LaunchType::Ec2,
+            move |s| match provider {
+                Some(name) => s
+                    .capacity_provider_strategy([StrategyItem::new(name, 1)])
+                    .depends_on(joined),
+                None => s.launch_type(LaunchType::Ec2),
+            },
             aws,
             base,
             (self.fargate.cluster.name(), self.fargate.logs.name()),

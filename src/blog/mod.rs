@@ -16,7 +16,7 @@
 //! use ecs_modules::converge::Module;
 //!
 //! let aws = ecs_modules::converge::Aws::from_env().await;
-//! let settings = Settings { environment: "blog".into(), wait_steady: false };
+//! let settings = Settings { environment: "blog".into(), ..Settings::default() };
 //! let out = Fargate::new(&settings)?.apply(&aws).await?;
 //! println!("{}", out.blog_url);
 //! # Ok(())
@@ -29,7 +29,7 @@ mod fargate_ec2;
 use std::time::Duration;
 
 use converge::{Aws, ClusterOutputs, Error, LogGroupOutputs, Ref, TaskExecutionRoleOutputs};
-use ecs_service::{LaunchType, Listener, LoadBalancer, Service, TargetGroup};
+use ecs_service::{Listener, LoadBalancer, Service, ServiceBuilder, TargetGroup};
 use task_def::json;
 use vpc::VpcRefs;
 
@@ -64,11 +64,12 @@ pub struct Base {
 /// and 512 MiB, logging to the log group with the awslogs driver, behind an internet-facing
 /// ALB (HTTP 80, target type ip) in the public subnets, the tasks in the private subnets.
 /// It reads the network, the role, the cluster and the log group from `base`, so it starts as
-/// soon as each exists, in the same stack.
+/// soon as each exists, in the same stack. `place` says where its tasks run (a launch type or
+/// a capacity provider strategy).
 fn blog_service(
     settings: &Settings,
     name: &str,
-    launch_type: LaunchType,
+    place: impl FnOnce(ServiceBuilder) -> ServiceBuilder,
     aws: &Aws,
     base: &Base,
     names: (&str, &str),
@@ -93,7 +94,6 @@ fn blog_service(
         .depends_on(base.cluster.clone().map(|_| ()))
         .depends_on(base.log_group.clone().map(|_| ()))
         .containers(containers)
-        .launch_type(launch_type)
         .task_cpu(256)
         .task_memory(512)
         .execution_role_ref(base.execution_role.clone().map(|o| o.role_arn))
@@ -109,6 +109,7 @@ fn blog_service(
             },
             ..LoadBalancer::default()
         });
+    service = place(service);
     if settings.wait_steady {
         service = service.wait_for_steady_state(STEADY_TIMEOUT);
     }

@@ -38,6 +38,10 @@ pub struct Args {
     /// Wait for the services to reach a steady state.
     #[arg(long, global = true)]
     pub wait_steady: bool,
+    /// fargate_ec2: run the EC2 service through the instances' ECS capacity provider, which
+    /// scales the instances from zero with the tasks, instead of the EC2 launch type.
+    #[arg(long, global = true)]
+    pub capacity_provider: bool,
     /// Destroy without asking.
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
@@ -202,6 +206,7 @@ async fn execute<D: Deployment>(args: &Args, io: &mut Io, tally: &Tally) -> Resu
     let settings = Settings {
         environment: args.environment.clone(),
         wait_steady: args.wait_steady,
+        capacity_provider: args.capacity_provider,
     };
     let deployment = D::new(&settings).map_err(Failure::Invalid)?;
     if let Some(region) = &args.region {

@@ -33,12 +33,15 @@ pub use command::{main, run, Args, Command, Confirm, Io};
 pub use progress::Tally;
 
 /// What a deployment is made from: the command line's settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Settings {
     /// Every name and tag derives from it.
     pub environment: String,
     /// Wait for the services to reach a steady state.
     pub wait_steady: bool,
+    /// `fargate_ec2`: run the EC2 service through the instances' capacity provider, which
+    /// scales the instances from zero, instead of the EC2 launch type.
+    pub capacity_provider: bool,
 }
 
 /// A composition of modules the command line can plan, apply, destroy and show: a

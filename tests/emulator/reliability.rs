@@ -29,6 +29,7 @@ fn fargate(env: &str) -> Fargate {
     Fargate::new(&Settings {
         environment: env.to_owned(),
         wait_steady: false,
+        capacity_provider: false,
     })
     .unwrap()
 }
@@ -497,6 +498,7 @@ fn fast_fargate_ec2(env: &str) -> FargateEc2 {
     FargateEc2::new(&Settings {
         environment: env.to_owned(),
         wait_steady: false,
+        capacity_provider: false,
     })
     .unwrap()
     .with_wait(crate::util::fast_wait())

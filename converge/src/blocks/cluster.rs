@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use crate::kinds::cluster::{ClusterKind, ClusterSpec};
+use crate::strategy::{check_strategy, StrategyItem, FARGATE, FARGATE_SPOT};
 use crate::{Aws, Error, Handle, Invalid, Module, Plan, Ref, Stack, Tags};
 
 pub use crate::kinds::cluster::ClusterOutputs;
@@ -39,6 +40,8 @@ pub struct Cluster {
     environment: String,
     name: String,
     container_insights: bool,
+    fargate_providers: bool,
+    default_strategy: Vec<StrategyItem>,
     tags: BTreeMap<String, String>,
 }
 
@@ -48,6 +51,8 @@ pub struct ClusterBuilder {
     environment: Option<String>,
     name: Option<String>,
     container_insights: bool,
+    fargate_providers: bool,
+    default_strategy: Vec<StrategyItem>,
     tags: BTreeMap<String, String>,
 }
 
@@ -69,6 +74,27 @@ impl ClusterBuilder {
     /// Whether CloudWatch Container Insights is enabled (default `false`, as the module).
     pub fn container_insights(mut self, enabled: bool) -> Self {
         self.container_insights = enabled;
+        self
+    }
+
+    /// Lists Fargate's capacity providers, `FARGATE` and `FARGATE_SPOT`, on the cluster
+    /// (Terraform's `aws_ecs_cluster_capacity_providers`), so that services can name them in
+    /// their strategies. Providers others add (an instance fleet's) stay; turning this off
+    /// later leaves the two listed.
+    pub fn fargate_capacity_providers(mut self, on: bool) -> Self {
+        self.fargate_providers = on;
+        self
+    }
+
+    /// The strategy of services that give neither a launch type nor a strategy of their
+    /// own, over Fargate's providers (which [`fargate_capacity_providers`] lists).
+    ///
+    /// [`fargate_capacity_providers`]: ClusterBuilder::fargate_capacity_providers
+    pub fn default_capacity_provider_strategy(
+        mut self,
+        strategy: impl IntoIterator<Item = StrategyItem>,
+    ) -> Self {
+        self.default_strategy = strategy.into_iter().collect();
         self
     }
 
@@ -95,11 +121,25 @@ impl ClusterBuilder {
             );
         }
         invalid.check_tags(&self.tags);
+        const STRATEGY: &str = "default_capacity_provider_strategy";
+        check_strategy(&mut invalid, STRATEGY, &self.default_strategy);
+        for (i, item) in self.default_strategy.iter().enumerate() {
+            invalid.check(
+                item.is_fargate() && self.fargate_providers,
+                format!("{STRATEGY}[{i}].capacity_provider"),
+                format_args!(
+                    "{:?} is not listed on the cluster: the default strategy takes FARGATE and FARGATE_SPOT with fargate_capacity_providers(true)",
+                    item.capacity_provider
+                ),
+            );
+        }
         invalid.into_result(())?;
         Ok(Cluster {
             name: self.name.unwrap_or_else(|| environment.clone()),
             environment,
             container_insights: self.container_insights,
+            fargate_providers: self.fargate_providers,
+            default_strategy: self.default_strategy,
             tags: self.tags,
         })
     }
@@ -142,6 +182,12 @@ impl Cluster {
     pub fn declare_handle(&self, stack: &mut Stack) -> Handle<ClusterKind> {
         let spec = ClusterSpec {
             container_insights: self.container_insights,
+            capacity_providers: if self.fargate_providers {
+                vec![FARGATE.to_owned(), FARGATE_SPOT.to_owned()]
+            } else {
+                Vec::new()
+            },
+            default_strategy: self.default_strategy.clone(),
         };
         stack.add(ClusterKind, &self.name, self.tags(), (), move |_| {
             spec.clone()

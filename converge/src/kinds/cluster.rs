@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::Diff;
 use crate::resource::{Cx, Delta, Resource, Wanted};
-use crate::{Aws, AwsResultExt, Error, Transient, Value};
+use crate::strategy::{strategy_text, StrategyItem};
+use crate::{same_set, Aws, AwsResultExt, Error, Transient, Value};
 
 /// The ECS cluster kind.
 #[derive(Clone, Copy, Debug, Default)]
@@ -18,6 +19,11 @@ pub struct ClusterKind;
 pub struct ClusterSpec {
     /// Container Insights on or off.
     pub container_insights: bool,
+    /// Capacity providers the cluster must list (`FARGATE`, `FARGATE_SPOT`); others that
+    /// it lists (an instance fleet's) stay.
+    pub capacity_providers: Vec<String>,
+    /// The default capacity provider strategy; empty leaves the cluster's as it is.
+    pub default_strategy: Vec<StrategyItem>,
 }
 
 /// An ACTIVE cluster as AWS has it (INACTIVE ones are deleted clusters ECS still lists).
@@ -27,6 +33,8 @@ pub struct FoundCluster {
     arn: String,
     /// The `containerInsights` setting's value, when AWS reports one.
     insights: Option<String>,
+    providers: Vec<String>,
+    strategy: Vec<StrategyItem>,
     owner: Option<String>,
 }
 
@@ -75,6 +83,9 @@ const DRAINING: Transient = Transient::new(
     &["Capacity Providers are attached"],
 );
 
+/// ECS refuses a change while the cluster is still applying the previous one.
+const BUSY: Transient = Transient::new(&["UpdateInProgressException"], &[]);
+
 #[async_trait]
 impl Resource for ClusterKind {
     const KIND: &'static str = "aws_ecs_cluster";
@@ -108,6 +119,12 @@ impl Resource for ClusterKind {
                     .find(|s| s.name() == Some(&ClusterSettingName::ContainerInsights))
                     .and_then(|s| s.value())
                     .map(str::to_owned),
+                providers: c.capacity_providers().to_vec(),
+                strategy: c
+                    .default_capacity_provider_strategy()
+                    .iter()
+                    .map(StrategyItem::from_sdk)
+                    .collect(),
                 owner: crate::owner_in(c.tags().iter().map(|t| (t.key(), t.value()))),
             })
             .collect())
@@ -126,11 +143,27 @@ impl Resource for ClusterKind {
     }
 
     fn describe(&self, d: &ClusterSpec) -> Vec<Diff> {
-        vec![Diff {
-            field: "container_insights".into(),
-            before: None,
-            after: Some(insights_value(d.container_insights).into()),
-        }]
+        let mut delta = Delta::new();
+        delta.update(
+            "container_insights",
+            None::<String>,
+            Some(insights_value(d.container_insights)),
+        );
+        if !d.capacity_providers.is_empty() {
+            delta.update(
+                "capacity_providers",
+                None::<String>,
+                Some(d.capacity_providers.join(",")),
+            );
+        }
+        if !d.default_strategy.is_empty() {
+            delta.update(
+                "default_capacity_provider_strategy",
+                None::<String>,
+                Some(strategy_text(&d.default_strategy)),
+            );
+        }
+        delta.diffs
     }
 
     fn diff(&self, d: &ClusterSpec, o: &FoundCluster) -> Delta {
@@ -139,6 +172,36 @@ impl Resource for ClusterKind {
         let have = o.insights.clone().unwrap_or_else(|| "disabled".into());
         let want = insights_value(d.container_insights).to_owned();
         delta.compare("container_insights", &have, &Value::Known(want));
+        let missing: Vec<&String> = d
+            .capacity_providers
+            .iter()
+            .filter(|p| !o.providers.contains(p))
+            .collect();
+        if !missing.is_empty() {
+            let after: Vec<String> = o
+                .providers
+                .iter()
+                .chain(missing)
+                .cloned()
+                .collect();
+            delta.update(
+                "capacity_providers",
+                Some(o.providers.join(",")),
+                Some(after.join(",")),
+            );
+        }
+        let text = |items: &[StrategyItem]| -> Vec<String> {
+            items.iter().map(ToString::to_string).collect()
+        };
+        if !d.default_strategy.is_empty()
+            && !same_set(&text(&o.strategy), &text(&d.default_strategy))
+        {
+            delta.update(
+                "default_capacity_provider_strategy",
+                Some(strategy_text(&o.strategy)),
+                Some(strategy_text(&d.default_strategy)),
+            );
+        }
         delta
     }
 
@@ -163,6 +226,13 @@ impl Resource for ClusterKind {
                     .cluster_name(cx.name)
                     .set_tags(Some(cx.tags.ecs(cx.name)))
                     .settings(insights_setting(d.container_insights))
+                    .set_capacity_providers(
+                        (!d.capacity_providers.is_empty()).then(|| d.capacity_providers.clone()),
+                    )
+                    .set_default_capacity_provider_strategy(
+                        (!d.default_strategy.is_empty())
+                            .then(|| d.default_strategy.iter().map(StrategyItem::sdk).collect()),
+                    )
                     .send()
             })
             .await
@@ -178,22 +248,61 @@ impl Resource for ClusterKind {
     }
 
     /// `UpdateCluster` rather than `UpdateClusterSettings`: both take the setting, and the
-    /// local emulator implements only the former.
+    /// local emulator implements only the former. The providers are added to the list as
+    /// it is at the time (others may have joined since the read), keeping every other one.
     async fn update(
         &self,
         cx: Cx<'_>,
         d: &ClusterSpec,
         o: &FoundCluster,
-        _delta: &Delta,
+        delta: &Delta,
     ) -> Result<ClusterOutputs, Error> {
-        cx.aws
-            .ecs()
-            .update_cluster()
-            .cluster(cx.name)
-            .settings(insights_setting(d.container_insights))
-            .send()
-            .await
-            .context("UpdateCluster", resource(cx.name))?;
+        let aws = cx.aws;
+        let changed = |field: &str| delta.diffs.iter().any(|f| f.field == field);
+        if changed("container_insights") {
+            aws.ecs()
+                .update_cluster()
+                .cluster(cx.name)
+                .settings(insights_setting(d.container_insights))
+                .send()
+                .await
+                .context("UpdateCluster", resource(cx.name))?;
+        }
+        if changed("capacity_providers") || changed("default_capacity_provider_strategy") {
+            let now = aws
+                .ecs()
+                .describe_clusters()
+                .clusters(&o.arn)
+                .send()
+                .await
+                .context("DescribeClusters", resource(cx.name))?;
+            let now = now.clusters().first();
+            let mut providers: Vec<String> = now
+                .map(|c| c.capacity_providers().to_vec())
+                .unwrap_or_default();
+            for p in &d.capacity_providers {
+                if !providers.contains(p) {
+                    providers.push(p.clone());
+                }
+            }
+            let strategy = if d.default_strategy.is_empty() {
+                now.map(|c| c.default_capacity_provider_strategy().to_vec())
+                    .unwrap_or_default()
+            } else {
+                d.default_strategy.iter().map(StrategyItem::sdk).collect()
+            };
+            aws.retry()
+                .run(cx.name, BUSY, || {
+                    aws.ecs()
+                        .put_cluster_capacity_providers()
+                        .cluster(cx.name)
+                        .set_capacity_providers(Some(providers.clone()))
+                        .set_default_capacity_provider_strategy(Some(strategy.clone()))
+                        .send()
+                })
+                .await
+                .context("PutClusterCapacityProviders", resource(cx.name))?;
+        }
         Ok(self.outputs(o))
     }
 
@@ -217,6 +326,8 @@ mod tests {
     fn the_diff_is_container_insights() {
         let want = ClusterSpec {
             container_insights: true,
+            capacity_providers: Vec::new(),
+            default_strategy: Vec::new(),
         };
         assert_eq!(
             ClusterKind.describe(&want)[0].after.as_deref(),
@@ -226,6 +337,8 @@ mod tests {
             name: "blog".into(),
             arn: "arn:aws:ecs:us-east-1:123456789012:cluster/blog".into(),
             insights: None,
+            providers: vec!["blog-ecs-instances".into()],
+            strategy: Vec::new(),
             owner: None,
         };
         let delta = ClusterKind.diff(&want, &found);
@@ -241,5 +354,24 @@ mod tests {
             ..found
         };
         assert!(ClusterKind.diff(&want, &same).is_empty());
+        // Fargate's providers join the instances' provider, which stays.
+        let fargate = ClusterSpec {
+            capacity_providers: vec!["FARGATE".into(), "FARGATE_SPOT".into()],
+            default_strategy: vec![StrategyItem::new("FARGATE", 1)],
+            ..want
+        };
+        let delta = ClusterKind.diff(&fargate, &same);
+        assert_eq!(
+            delta.diffs[0].after.as_deref(),
+            Some("blog-ecs-instances,FARGATE,FARGATE_SPOT")
+        );
+        assert_eq!(delta.diffs[1].after.as_deref(), Some("FARGATE:1"));
+        assert!(!delta.replace);
+        let joined = FoundCluster {
+            providers: vec!["FARGATE_SPOT".into(), "x".into(), "FARGATE".into()],
+            strategy: vec![StrategyItem::new("FARGATE", 1)],
+            ..same
+        };
+        assert!(ClusterKind.diff(&fargate, &joined).is_empty());
     }
 }

@@ -1,0 +1,260 @@
+//! `aws_appautoscaling_target`: the service's task count as Application Auto Scaling's
+//! scalable target, found by its resource id (`service/<cluster>/<service>`).
+//!
+//! The emulator keeps no tags on scalable targets, so a target is ours by where it is: on
+//! the service this module made and claims by its ownership tag. The same holds for the
+//! policies and scheduled actions on it ([`scaling_policies`](crate::scaling_policies),
+//! [`scheduled_actions`](crate::scheduled_actions)).
+
+use async_trait::async_trait;
+use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value, Wanted};
+
+/// The scalable target kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ScalableTargetKind;
+
+/// The task count's bounds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScalableTargetSpec {
+    /// The fewest tasks.
+    pub min_capacity: i32,
+    /// The most tasks.
+    pub max_capacity: i32,
+}
+
+/// A target as Application Auto Scaling has it.
+#[derive(Clone, Debug)]
+pub struct FoundTarget {
+    resource_id: String,
+    arn: String,
+    min_capacity: i32,
+    max_capacity: i32,
+    owner: String,
+}
+
+/// A target's outputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScalableTargetOutputs {
+    /// `service/<cluster>/<service>`, what the policies and actions name.
+    pub resource_id: String,
+}
+
+/// The resource id of `service` in `cluster` (a name or an ARN).
+pub fn resource_id(cluster: &str, service: &str) -> String {
+    let cluster = cluster.rsplit('/').next().unwrap_or(cluster);
+    format!("service/{cluster}/{service}")
+}
+
+pub(crate) fn dimension() -> ScalableDimension {
+    ScalableDimension::EcsServiceDesiredCount
+}
+
+/// Application Auto Scaling's "not there" (AWS's `ObjectNotFoundException`; the emulator
+/// answers a `ValidationException` saying so).
+pub(crate) fn is_gone(err: &Error) -> bool {
+    err.is_not_found() || err.to_string().contains("No scal")
+}
+
+fn resource(id: &str) -> String {
+    format!("{} \"{id}\"", ScalableTargetKind::KIND)
+}
+
+/// A service made a moment ago may not be visible to Application Auto Scaling yet, and a
+/// change to the same target is refused while another is under way.
+const NOT_YET: Transient = Transient::new(
+    &["ConcurrentUpdateException"],
+    &["ECS service doesn't exist", "does not exist"],
+);
+
+#[async_trait]
+impl Resource for ScalableTargetKind {
+    const KIND: &'static str = "aws_appautoscaling_target";
+    // Autoscaling turned off: the target is tracked, and goes (its policies with it).
+    const PRUNE: bool = true;
+    type Key = ();
+    type Desired = ScalableTargetSpec;
+    type Observed = FoundTarget;
+    type Outputs = ScalableTargetOutputs;
+
+    async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundTarget>, Error> {
+        let ids: Vec<String> = wanted.iter().map(|w| w.name.to_owned()).collect();
+        let mut found = Vec::new();
+        // 50 resource ids a call, the API's limit.
+        for chunk in ids.chunks(50) {
+            let out = aws
+                .appautoscaling()
+                .describe_scalable_targets()
+                .service_namespace(ServiceNamespace::Ecs)
+                .scalable_dimension(dimension())
+                .set_resource_ids(Some(chunk.to_vec()))
+                .send()
+                .await
+                .context("DescribeScalableTargets", resource(&chunk.join(",")))?;
+            for t in out.scalable_targets() {
+                let Some(w) = wanted.iter().find(|w| w.name == t.resource_id()) else {
+                    continue;
+                };
+                found.push(FoundTarget {
+                    resource_id: t.resource_id().to_owned(),
+                    arn: t.scalable_target_arn().unwrap_or_default().to_owned(),
+                    min_capacity: t.min_capacity(),
+                    max_capacity: t.max_capacity(),
+                    owner: w.tags.owner().to_owned(),
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    fn name<'o>(&self, o: &'o FoundTarget) -> &'o str {
+        &o.resource_id
+    }
+
+    fn owner<'o>(&self, o: &'o FoundTarget) -> Option<&'o str> {
+        Some(&o.owner)
+    }
+
+    fn id(&self, o: &FoundTarget) -> String {
+        if o.arn.is_empty() {
+            o.resource_id.clone()
+        } else {
+            o.arn.clone()
+        }
+    }
+
+    fn describe(&self, d: &ScalableTargetSpec) -> Vec<Diff> {
+        let mut delta = Delta::new();
+        delta
+            .update("min_capacity", None::<String>, Some(d.min_capacity))
+            .update("max_capacity", None::<String>, Some(d.max_capacity));
+        delta.diffs
+    }
+
+    fn diff(&self, d: &ScalableTargetSpec, o: &FoundTarget) -> Delta {
+        let mut delta = Delta::new();
+        delta
+            .compare(
+                "min_capacity",
+                &o.min_capacity,
+                &Value::Known(d.min_capacity),
+            )
+            .compare(
+                "max_capacity",
+                &o.max_capacity,
+                &Value::Known(d.max_capacity),
+            );
+        delta
+    }
+
+    fn outputs(&self, o: &FoundTarget) -> ScalableTargetOutputs {
+        ScalableTargetOutputs {
+            resource_id: o.resource_id.clone(),
+        }
+    }
+
+    fn output_id(&self, out: &ScalableTargetOutputs) -> Option<String> {
+        Some(out.resource_id.clone())
+    }
+
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        d: &ScalableTargetSpec,
+    ) -> Result<ScalableTargetOutputs, Error> {
+        let aws = cx.aws;
+        aws.retry()
+            .run(cx.name, NOT_YET, || {
+                aws.appautoscaling()
+                    .register_scalable_target()
+                    .service_namespace(ServiceNamespace::Ecs)
+                    .scalable_dimension(dimension())
+                    .resource_id(cx.name)
+                    .min_capacity(d.min_capacity)
+                    .max_capacity(d.max_capacity)
+                    .set_tags(Some(cx.tags.map(cx.name)))
+                    .send()
+            })
+            .await
+            .context("RegisterScalableTarget", resource(cx.name))?;
+        Ok(ScalableTargetOutputs {
+            resource_id: cx.name.to_owned(),
+        })
+    }
+
+    /// Registering again changes the bounds in place.
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &ScalableTargetSpec,
+        _o: &FoundTarget,
+        _delta: &Delta,
+    ) -> Result<ScalableTargetOutputs, Error> {
+        let aws = cx.aws;
+        aws.retry()
+            .run(cx.name, NOT_YET, || {
+                aws.appautoscaling()
+                    .register_scalable_target()
+                    .service_namespace(ServiceNamespace::Ecs)
+                    .scalable_dimension(dimension())
+                    .resource_id(cx.name)
+                    .min_capacity(d.min_capacity)
+                    .max_capacity(d.max_capacity)
+                    .send()
+            })
+            .await
+            .context("RegisterScalableTarget", resource(cx.name))?;
+        Ok(ScalableTargetOutputs {
+            resource_id: cx.name.to_owned(),
+        })
+    }
+
+    /// Deregistering deletes the target's policies and scheduled actions too.
+    async fn delete(&self, cx: Cx<'_>, o: &FoundTarget) -> Result<(), Error> {
+        let result = cx
+            .aws
+            .appautoscaling()
+            .deregister_scalable_target()
+            .service_namespace(ServiceNamespace::Ecs)
+            .scalable_dimension(dimension())
+            .resource_id(&o.resource_id)
+            .send()
+            .await
+            .context("DeregisterScalableTarget", resource(&o.resource_id));
+        match result {
+            Err(err) if !is_gone(&err) => Err(err),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_change_in_place_and_the_id_takes_a_cluster_arn() {
+        assert_eq!(
+            resource_id("arn:aws:ecs:us-east-1:1:cluster/blog", "web"),
+            "service/blog/web"
+        );
+        assert_eq!(resource_id("blog", "web"), "service/blog/web");
+        let found = FoundTarget {
+            resource_id: "service/blog/web".into(),
+            arn: String::new(),
+            min_capacity: 1,
+            max_capacity: 4,
+            owner: "ecs-service/blog".into(),
+        };
+        let want = |min, max| ScalableTargetSpec {
+            min_capacity: min,
+            max_capacity: max,
+        };
+        assert!(ScalableTargetKind.diff(&want(1, 4), &found).is_empty());
+        let delta = ScalableTargetKind.diff(&want(2, 4), &found);
+        assert!(!delta.replace);
+        assert_eq!(delta.diffs[0].field, "min_capacity");
+        assert_eq!(ScalableTargetKind.id(&found), "service/blog/web");
+    }
+}

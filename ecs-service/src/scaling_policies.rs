@@ -1,0 +1,356 @@
+//! `aws_appautoscaling_policy`: a target tracking policy on the service's scalable target,
+//! one per metric, called `<environment>-<service_name>-<metric>`.
+//!
+//! Policies carry no tags. The read lists every policy on the service's target, and those
+//! whose names start with the service's prefix are ours: the service is, and the prefix is
+//! unique to it. A policy no longer wanted (its metric taken out of the inputs) is found that
+//! way and deleted.
+
+use async_trait::async_trait;
+use aws_sdk_applicationautoscaling::types::{
+    MetricType, PolicyType, PredefinedMetricSpecification, ServiceNamespace,
+    TargetTrackingScalingPolicyConfiguration,
+};
+use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value, Wanted};
+
+use crate::autoscaling::TargetTracking;
+use crate::scalable_targets::{dimension, is_gone};
+
+/// The scaling policy kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ScalingPolicyKind;
+
+/// Where a service's policies (and scheduled actions) are, and which of them are ours.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachedKey {
+    /// The scalable target's resource id, `service/<cluster>/<service>`.
+    pub resource_id: String,
+    /// What our names start with, `<environment>-<service_name>-`.
+    pub prefix: String,
+}
+
+/// What a policy should be.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScalingPolicySpec {
+    /// The scalable target's resource id (the key's).
+    pub resource_id: String,
+    /// The metric, target and cooldowns.
+    pub policy: TargetTracking,
+    /// `app/<lb>/<id>/targetgroup/<tg>/<id>` for requests per target.
+    pub resource_label: Option<Value<String>>,
+}
+
+/// A policy as Application Auto Scaling has it.
+#[derive(Clone, Debug)]
+pub struct FoundPolicy {
+    name: String,
+    resource_id: String,
+    arn: String,
+    metric_type: String,
+    target: f64,
+    scale_in_cooldown: Option<i32>,
+    scale_out_cooldown: Option<i32>,
+    disable_scale_in: bool,
+    resource_label: Option<String>,
+    owner: Option<String>,
+}
+
+/// A policy's outputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScalingPolicyOutputs {
+    /// Its ARN.
+    pub arn: String,
+}
+
+fn resource(name: &str) -> String {
+    format!("{} \"{name}\"", ScalingPolicyKind::KIND)
+}
+
+/// The load balancer's part of the resource label: its ARN after `loadbalancer/`, and the
+/// target group's after its account (`targetgroup/<name>/<id>`).
+pub fn resource_label(lb_arn: &str, tg_arn: &str) -> String {
+    let lb = lb_arn
+        .split_once("loadbalancer/")
+        .map_or(lb_arn, |(_, l)| l);
+    let tg = tg_arn
+        .find("targetgroup/")
+        .map_or(tg_arn, |at| &tg_arn[at..]);
+    format!("{lb}/{tg}")
+}
+
+/// The policies on each resource id the stack declares some for, one paginated read each.
+pub(crate) async fn every_attached<T>(
+    wanted: &[Wanted<'_, AttachedKey>],
+    mut read_one: impl FnMut(String) -> T,
+) -> Result<Vec<T::Output>, Error>
+where
+    T: std::future::Future,
+{
+    let mut ids: Vec<&str> = wanted.iter().map(|w| w.key.resource_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(futures::future::join_all(ids.into_iter().map(|id| read_one(id.to_owned()))).await)
+}
+
+/// The owner of `name` on `resource_id`: the declaration whose prefix it carries.
+pub(crate) fn owner_of(
+    wanted: &[Wanted<'_, AttachedKey>],
+    resource_id: &str,
+    name: &str,
+) -> Option<String> {
+    wanted
+        .iter()
+        .find(|w| w.key.resource_id == resource_id && name.starts_with(&w.key.prefix))
+        .map(|w| w.tags.owner().to_owned())
+}
+
+async fn read_policies(
+    aws: &Aws,
+    resource_id: String,
+) -> Result<Vec<aws_sdk_applicationautoscaling::types::ScalingPolicy>, Error> {
+    let mut policies = Vec::new();
+    let mut token = None;
+    loop {
+        let out = aws
+            .appautoscaling()
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Ecs)
+            .scalable_dimension(dimension())
+            .resource_id(&resource_id)
+            .set_next_token(token)
+            .send()
+            .await
+            .context("DescribeScalingPolicies", resource(&resource_id))?;
+        policies.extend(out.scaling_policies().iter().cloned());
+        match out.next_token().filter(|t| !t.is_empty()) {
+            Some(next) => token = Some(next.to_owned()),
+            None => return Ok(policies),
+        }
+    }
+}
+
+fn cooldown(v: Option<i32>) -> String {
+    v.map_or_else(|| "(default)".to_owned(), |v| v.to_string())
+}
+
+#[async_trait]
+impl Resource for ScalingPolicyKind {
+    const KIND: &'static str = "aws_appautoscaling_policy";
+    // A metric taken out of the inputs: its policy goes.
+    const PRUNE: bool = true;
+    type Key = AttachedKey;
+    type Desired = ScalingPolicySpec;
+    type Observed = FoundPolicy;
+    type Outputs = ScalingPolicyOutputs;
+
+    async fn read(
+        &self,
+        aws: &Aws,
+        wanted: &[Wanted<'_, AttachedKey>],
+    ) -> Result<Vec<FoundPolicy>, Error> {
+        let reads = every_attached(wanted, |id| read_policies(aws, id)).await?;
+        let mut found = Vec::new();
+        for policies in reads {
+            for p in policies? {
+                let config = p.target_tracking_scaling_policy_configuration();
+                let metric = config.and_then(|c| c.predefined_metric_specification());
+                found.push(FoundPolicy {
+                    owner: owner_of(wanted, p.resource_id(), p.policy_name()),
+                    name: p.policy_name().to_owned(),
+                    resource_id: p.resource_id().to_owned(),
+                    arn: p.policy_arn().to_owned(),
+                    metric_type: metric
+                        .map(|m| m.predefined_metric_type().as_str().to_owned())
+                        .unwrap_or_default(),
+                    target: config.map(|c| c.target_value()).unwrap_or_default(),
+                    scale_in_cooldown: config.and_then(|c| c.scale_in_cooldown()),
+                    scale_out_cooldown: config.and_then(|c| c.scale_out_cooldown()),
+                    disable_scale_in: config.and_then(|c| c.disable_scale_in()) == Some(true),
+                    resource_label: metric.and_then(|m| m.resource_label()).map(str::to_owned),
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    fn name<'o>(&self, o: &'o FoundPolicy) -> &'o str {
+        &o.name
+    }
+
+    fn matches(&self, o: &FoundPolicy, name: &str, key: &AttachedKey) -> bool {
+        o.name == name && o.resource_id == key.resource_id
+    }
+
+    fn owner<'o>(&self, o: &'o FoundPolicy) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+
+    fn id(&self, o: &FoundPolicy) -> String {
+        o.arn.clone()
+    }
+
+    fn describe(&self, d: &ScalingPolicySpec) -> Vec<Diff> {
+        let mut delta = Delta::new();
+        delta
+            .update(
+                "predefined_metric_type",
+                None::<String>,
+                Some(d.policy.metric.metric_type()),
+            )
+            .update("target_value", None::<String>, Some(d.policy.target))
+            .update(
+                "scale_in_cooldown",
+                None::<String>,
+                Some(d.policy.scale_in_cooldown),
+            )
+            .update(
+                "scale_out_cooldown",
+                None::<String>,
+                Some(d.policy.scale_out_cooldown),
+            )
+            .update(
+                "disable_scale_in",
+                None::<String>,
+                Some(d.policy.disable_scale_in),
+            );
+        if let Some(label) = &d.resource_label {
+            delta.update("resource_label", None::<String>, Some(label));
+        }
+        delta.diffs
+    }
+
+    /// Every attribute changes in place: `PutScalingPolicy` overwrites the policy.
+    fn diff(&self, d: &ScalingPolicySpec, o: &FoundPolicy) -> Delta {
+        let mut delta = Delta::new();
+        let p = &d.policy;
+        delta.compare(
+            "predefined_metric_type",
+            &o.metric_type,
+            &Value::Known(p.metric.metric_type().to_owned()),
+        );
+        if o.target != p.target {
+            delta.update("target_value", Some(o.target), Some(p.target));
+        }
+        for (field, have, want) in [
+            (
+                "scale_in_cooldown",
+                o.scale_in_cooldown,
+                p.scale_in_cooldown,
+            ),
+            (
+                "scale_out_cooldown",
+                o.scale_out_cooldown,
+                p.scale_out_cooldown,
+            ),
+        ] {
+            if have != Some(want) {
+                delta.update(field, Some(cooldown(have)), Some(want));
+            }
+        }
+        delta.compare(
+            "disable_scale_in",
+            &o.disable_scale_in,
+            &Value::Known(p.disable_scale_in),
+        );
+        if let Some(label) = &d.resource_label {
+            delta.compare(
+                "resource_label",
+                &o.resource_label.clone().unwrap_or_default(),
+                label,
+            );
+        }
+        delta
+    }
+
+    fn outputs(&self, o: &FoundPolicy) -> ScalingPolicyOutputs {
+        ScalingPolicyOutputs { arn: o.arn.clone() }
+    }
+
+    fn output_id(&self, out: &ScalingPolicyOutputs) -> Option<String> {
+        Some(out.arn.clone())
+    }
+
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        d: &ScalingPolicySpec,
+    ) -> Result<ScalingPolicyOutputs, Error> {
+        put(cx, d).await
+    }
+
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &ScalingPolicySpec,
+        _o: &FoundPolicy,
+        _delta: &Delta,
+    ) -> Result<ScalingPolicyOutputs, Error> {
+        put(cx, d).await
+    }
+
+    async fn delete(&self, cx: Cx<'_>, o: &FoundPolicy) -> Result<(), Error> {
+        let result = cx
+            .aws
+            .appautoscaling()
+            .delete_scaling_policy()
+            .service_namespace(ServiceNamespace::Ecs)
+            .scalable_dimension(dimension())
+            .resource_id(&o.resource_id)
+            .policy_name(&o.name)
+            .send()
+            .await
+            .context("DeleteScalingPolicy", resource(&o.name));
+        match result {
+            Err(err) if !is_gone(&err) => Err(err),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Creates or overwrites the policy.
+async fn put(cx: Cx<'_>, d: &ScalingPolicySpec) -> Result<ScalingPolicyOutputs, Error> {
+    const TARGET_NOT_YET: Transient =
+        Transient::new(&["ConcurrentUpdateException"], &["No scalable target"]);
+    let p = &d.policy;
+    let mut metric = PredefinedMetricSpecification::builder()
+        .predefined_metric_type(MetricType::from(p.metric.metric_type()));
+    if let Some(label) = &d.resource_label {
+        metric = metric.resource_label(label.clone().require(cx.name)?);
+    }
+    let metric = metric.build().map_err(|e| Error::Failed {
+        resource: resource(cx.name),
+        reason: e.to_string(),
+    })?;
+    let config = TargetTrackingScalingPolicyConfiguration::builder()
+        .target_value(p.target)
+        .predefined_metric_specification(metric)
+        .scale_in_cooldown(p.scale_in_cooldown)
+        .scale_out_cooldown(p.scale_out_cooldown)
+        .disable_scale_in(p.disable_scale_in)
+        .build()
+        .map_err(|e| Error::Failed {
+            resource: resource(cx.name),
+            reason: e.to_string(),
+        })?;
+    let aws = cx.aws;
+    let resource_id = d.resource_id.clone();
+    let out = aws
+        .retry()
+        .run(cx.name, TARGET_NOT_YET, || {
+            aws.appautoscaling()
+                .put_scaling_policy()
+                .service_namespace(ServiceNamespace::Ecs)
+                .scalable_dimension(dimension())
+                .resource_id(&resource_id)
+                .policy_name(cx.name)
+                .policy_type(PolicyType::TargetTrackingScaling)
+                .target_tracking_scaling_policy_configuration(config.clone())
+                .send()
+        })
+        .await
+        .context("PutScalingPolicy", resource(cx.name))?;
+    Ok(ScalingPolicyOutputs {
+        arn: out.policy_arn().to_owned(),
+    })
+}

@@ -1,0 +1,243 @@
+//! `aws_appautoscaling_scheduled_action`: a scheduled change of the service's task count
+//! bounds, called `<environment>-<service_name>-<name>`. Ours by the same rule as the
+//! policies ([`scaling_policies`](crate::scaling_policies)): on our service, with our prefix.
+
+use async_trait::async_trait;
+use aws_sdk_applicationautoscaling::types::{ScalableTargetAction, ServiceNamespace};
+use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value, Wanted};
+
+use crate::scalable_targets::{dimension, is_gone};
+use crate::scaling_policies::{every_attached, owner_of, AttachedKey};
+
+/// The scheduled action kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ScheduledActionKind;
+
+/// What an action should be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduledActionSpec {
+    /// The scalable target's resource id (the key's).
+    pub resource_id: String,
+    /// `at(...)`, `rate(...)` or `cron(...)`.
+    pub schedule: String,
+    /// The schedule's time zone (`None`: UTC).
+    pub timezone: Option<String>,
+    /// The new minimum.
+    pub min_capacity: Option<i32>,
+    /// The new maximum.
+    pub max_capacity: Option<i32>,
+}
+
+/// An action as Application Auto Scaling has it.
+#[derive(Clone, Debug)]
+pub struct FoundAction {
+    name: String,
+    resource_id: String,
+    arn: String,
+    schedule: String,
+    timezone: Option<String>,
+    min_capacity: Option<i32>,
+    max_capacity: Option<i32>,
+    owner: Option<String>,
+}
+
+/// An action's outputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScheduledActionOutputs {
+    /// Its name (`PutScheduledAction` answers no ARN).
+    pub name: String,
+}
+
+fn resource(name: &str) -> String {
+    format!("{} \"{name}\"", ScheduledActionKind::KIND)
+}
+
+fn shown(v: Option<impl ToString>) -> String {
+    v.map_or_else(|| "(unset)".to_owned(), |v| v.to_string())
+}
+
+/// UTC is what an unset time zone means.
+fn zone(tz: &Option<String>) -> Option<&str> {
+    tz.as_deref().filter(|z| !z.is_empty() && *z != "UTC")
+}
+
+async fn read_actions(
+    aws: &Aws,
+    resource_id: String,
+) -> Result<Vec<aws_sdk_applicationautoscaling::types::ScheduledAction>, Error> {
+    let mut actions = Vec::new();
+    let mut token = None;
+    loop {
+        let out = aws
+            .appautoscaling()
+            .describe_scheduled_actions()
+            .service_namespace(ServiceNamespace::Ecs)
+            .scalable_dimension(dimension())
+            .resource_id(&resource_id)
+            .set_next_token(token)
+            .send()
+            .await
+            .context("DescribeScheduledActions", resource(&resource_id))?;
+        actions.extend(out.scheduled_actions().iter().cloned());
+        match out.next_token().filter(|t| !t.is_empty()) {
+            Some(next) => token = Some(next.to_owned()),
+            None => return Ok(actions),
+        }
+    }
+}
+
+#[async_trait]
+impl Resource for ScheduledActionKind {
+    const KIND: &'static str = "aws_appautoscaling_scheduled_action";
+    // An action taken out of the inputs goes.
+    const PRUNE: bool = true;
+    type Key = AttachedKey;
+    type Desired = ScheduledActionSpec;
+    type Observed = FoundAction;
+    type Outputs = ScheduledActionOutputs;
+
+    async fn read(
+        &self,
+        aws: &Aws,
+        wanted: &[Wanted<'_, AttachedKey>],
+    ) -> Result<Vec<FoundAction>, Error> {
+        let reads = every_attached(wanted, |id| read_actions(aws, id)).await?;
+        let mut found = Vec::new();
+        for actions in reads {
+            for a in actions? {
+                let bounds = a.scalable_target_action();
+                found.push(FoundAction {
+                    owner: owner_of(wanted, a.resource_id(), a.scheduled_action_name()),
+                    name: a.scheduled_action_name().to_owned(),
+                    resource_id: a.resource_id().to_owned(),
+                    arn: a.scheduled_action_arn().to_owned(),
+                    schedule: a.schedule().to_owned(),
+                    timezone: a.timezone().map(str::to_owned),
+                    min_capacity: bounds.and_then(|b| b.min_capacity()),
+                    max_capacity: bounds.and_then(|b| b.max_capacity()),
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    fn name<'o>(&self, o: &'o FoundAction) -> &'o str {
+        &o.name
+    }
+
+    fn matches(&self, o: &FoundAction, name: &str, key: &AttachedKey) -> bool {
+        o.name == name && o.resource_id == key.resource_id
+    }
+
+    fn owner<'o>(&self, o: &'o FoundAction) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+
+    fn id(&self, o: &FoundAction) -> String {
+        o.arn.clone()
+    }
+
+    fn describe(&self, d: &ScheduledActionSpec) -> Vec<Diff> {
+        let mut delta = Delta::new();
+        delta
+            .update("schedule", None::<String>, Some(&d.schedule))
+            .update("timezone", None::<String>, Some(shown(zone(&d.timezone))))
+            .update("min_capacity", None::<String>, Some(shown(d.min_capacity)))
+            .update("max_capacity", None::<String>, Some(shown(d.max_capacity)));
+        delta.diffs
+    }
+
+    /// Every attribute changes in place: `PutScheduledAction` overwrites the action.
+    fn diff(&self, d: &ScheduledActionSpec, o: &FoundAction) -> Delta {
+        let mut delta = Delta::new();
+        delta.compare("schedule", &o.schedule, &Value::Known(d.schedule.clone()));
+        if zone(&o.timezone) != zone(&d.timezone) {
+            delta.update(
+                "timezone",
+                Some(shown(zone(&o.timezone))),
+                Some(shown(zone(&d.timezone))),
+            );
+        }
+        for (field, have, want) in [
+            ("min_capacity", o.min_capacity, d.min_capacity),
+            ("max_capacity", o.max_capacity, d.max_capacity),
+        ] {
+            if have != want {
+                delta.update(field, Some(shown(have)), Some(shown(want)));
+            }
+        }
+        delta
+    }
+
+    fn outputs(&self, o: &FoundAction) -> ScheduledActionOutputs {
+        ScheduledActionOutputs {
+            name: o.name.clone(),
+        }
+    }
+
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        d: &ScheduledActionSpec,
+    ) -> Result<ScheduledActionOutputs, Error> {
+        put(cx, d).await
+    }
+
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &ScheduledActionSpec,
+        _o: &FoundAction,
+        _delta: &Delta,
+    ) -> Result<ScheduledActionOutputs, Error> {
+        put(cx, d).await
+    }
+
+    async fn delete(&self, cx: Cx<'_>, o: &FoundAction) -> Result<(), Error> {
+        let result = cx
+            .aws
+            .appautoscaling()
+            .delete_scheduled_action()
+            .service_namespace(ServiceNamespace::Ecs)
+            .scalable_dimension(dimension())
+            .resource_id(&o.resource_id)
+            .scheduled_action_name(&o.name)
+            .send()
+            .await
+            .context("DeleteScheduledAction", resource(&o.name));
+        match result {
+            Err(err) if !is_gone(&err) => Err(err),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Creates or overwrites the action.
+async fn put(cx: Cx<'_>, d: &ScheduledActionSpec) -> Result<ScheduledActionOutputs, Error> {
+    const TARGET_NOT_YET: Transient =
+        Transient::new(&["ConcurrentUpdateException"], &["No scalable target"]);
+    let aws = cx.aws;
+    let bounds = ScalableTargetAction::builder()
+        .set_min_capacity(d.min_capacity)
+        .set_max_capacity(d.max_capacity)
+        .build();
+    aws.retry()
+        .run(cx.name, TARGET_NOT_YET, || {
+            aws.appautoscaling()
+                .put_scheduled_action()
+                .service_namespace(ServiceNamespace::Ecs)
+                .scalable_dimension(dimension())
+                .resource_id(&d.resource_id)
+                .scheduled_action_name(cx.name)
+                .schedule(&d.schedule)
+                .set_timezone(d.timezone.clone())
+                .scalable_target_action(bounds.clone())
+                .send()
+        })
+        .await
+        .context("PutScheduledAction", resource(cx.name))?;
+    Ok(ScheduledActionOutputs {
+        name: cx.name.to_owned(),
+    })
+}

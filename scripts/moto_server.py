@@ -1,0 +1,93 @@
+"""Run moto's server (as the `moto_server` console script does) after patching
+moto 5.2.5's ECS emulation where it departs from AWS's documented behaviour.
+
+Usage: python scripts/moto_server.py -H 127.0.0.1 -p PORT   (argv goes to moto)
+
+Patches (see the CreateService / UpdateService API references):
+
+* CreateService: moto never reads `capacityProviderStrategy` and defaults the
+  service's launch type to "EC2". On AWS the service keeps the strategy and has
+  no `launchType` ("omitted if the service was created using a capacity provider
+  strategy"). Giving both is rejected by AWS with InvalidParameterException;
+  moto accepted it.
+* UpdateService: moto stores a new strategy but keeps the launch type. On AWS a
+  non-empty strategy moves the service off its launch type, and an empty list
+  moves it back to the launch type it had (for a service created with a
+  strategy: FARGATE when that strategy was Fargate-only, else EC2).
+
+moto's serializer reads model attributes by the snake_case of the API field, so
+`capacity_provider_strategy` answers as `capacityProviderStrategy`, a None
+attribute is left out of the answer, and an empty list is sent as `[]`.
+"""
+
+import re
+import sys
+
+from moto.ecs import models, responses
+from moto.ecs.exceptions import InvalidParameterException
+from moto.server import main
+
+FARGATE_PROVIDERS = {"FARGATE", "FARGATE_SPOT"}
+
+
+def _items(strategy):
+    # AWS describes every item with its defaults filled in (weight 0, base 0).
+    return [{"weight": 0, "base": 0, **item} for item in strategy]
+
+
+def _set_launch(service, launch_type, strategy):
+    service.launch_type = launch_type
+    service.capacity_provider_strategy = strategy
+    for deployment in service.deployments:
+        deployment["launchType"] = launch_type
+        deployment["capacityProviderStrategy"] = strategy or None
+
+
+_create_service = responses.EC2ContainerServiceResponse.create_service
+
+
+def create_service(self):
+    strategy = self._get_param("capacityProviderStrategy")
+    if strategy and self._get_param("launchType"):
+        raise InvalidParameterException(
+            "Specifying both a launch type and capacity provider strategy is not"
+            " supported. Remove one and try again."
+        )
+    result = _create_service(self)
+    if strategy:
+        _set_launch(result.result["service"], None, _items(strategy))
+    return result
+
+
+_update_service = models.EC2ContainerServiceBackend.update_service
+
+
+def update_service(self, props):
+    strategy = props.get("capacity_provider_strategy")
+    if strategy is None:
+        return _update_service(self, props)
+    name = props["service"].split("/")[-1]
+    old = self._get_service(props.get("cluster", "default"), name)
+    old_strategy = getattr(old, "capacity_provider_strategy", None) or []
+    service = _update_service(self, props)
+    if strategy:
+        if service.launch_type:
+            service._launch_type_before_strategy = service.launch_type
+        _set_launch(service, None, _items(strategy))
+    elif not service.launch_type:
+        fargate = bool(old_strategy) and all(
+            item.get("capacityProvider") in FARGATE_PROVIDERS for item in old_strategy
+        )
+        launch_type = getattr(service, "_launch_type_before_strategy", None) or (
+            "FARGATE" if fargate else "EC2"
+        )
+        _set_launch(service, launch_type, [])
+    return service
+
+
+responses.EC2ContainerServiceResponse.create_service = create_service
+models.EC2ContainerServiceBackend.update_service = update_service
+
+if __name__ == "__main__":
+    sys.argv[0] = re.sub(r"(-script\.pyw|\.exe)?$", "", sys.argv[0])
+    sys.exit(main())
