@@ -15,6 +15,10 @@ Patches (see the CreateService / UpdateService API references):
   moves it back to the launch type it had (for a service created with a
   strategy: FARGATE when that strategy was Fargate-only, else EC2).
 
+* DeregisterScalableTarget (Application Auto Scaling): moto removes the target
+  only. On AWS, deregistering "deletes the scaling policies and the scheduled
+  actions that are associated with it".
+
 moto's serializer reads model attributes by the snake_case of the API field, so
 `capacity_provider_strategy` answers as `capacityProviderStrategy`, a None
 attribute is left out of the answer, and an empty list is sent as `[]`.
@@ -23,6 +27,7 @@ attribute is left out of the answer, and an empty list is sent as `[]`.
 import re
 import sys
 
+from moto.applicationautoscaling import models as scaling
 from moto.ecs import models, responses
 from moto.ecs.exceptions import InvalidParameterException
 from moto.server import main
@@ -85,7 +90,28 @@ def update_service(self, props):
     return service
 
 
+_deregister = scaling.ApplicationAutoscalingBackend.deregister_scalable_target
+
+
+def deregister_scalable_target(self, namespace, r_id, dimension):
+    _deregister(self, namespace, r_id, dimension)
+    for policy in list(self.policies.values()):
+        if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == (
+            namespace,
+            r_id,
+            dimension,
+        ):
+            self.delete_scaling_policy(policy.policy_name, namespace, r_id, dimension)
+    self.scheduled_actions = [
+        a
+        for a in self.scheduled_actions
+        if (a.service_namespace, a.resource_id, a.scalable_dimension)
+        != (namespace, r_id, dimension)
+    ]
+
+
 responses.EC2ContainerServiceResponse.create_service = create_service
+scaling.ApplicationAutoscalingBackend.deregister_scalable_target = deregister_scalable_target
 models.EC2ContainerServiceBackend.update_service = update_service
 
 if __name__ == "__main__":

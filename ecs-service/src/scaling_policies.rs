@@ -122,7 +122,13 @@ async fn read_policies(
             .send()
             .await
             .context("DescribeScalingPolicies", resource(&resource_id))?;
-        policies.extend(out.scaling_policies().iter().cloned());
+        // Only this id's: the emulator matches ids by substring.
+        policies.extend(
+            out.scaling_policies()
+                .iter()
+                .filter(|p| p.resource_id() == resource_id)
+                .cloned(),
+        );
         match out.next_token().filter(|t| !t.is_empty()) {
             Some(next) => token = Some(next.to_owned()),
             None => return Ok(policies),

@@ -79,7 +79,13 @@ async fn read_actions(
             .send()
             .await
             .context("DescribeScheduledActions", resource(&resource_id))?;
-        actions.extend(out.scheduled_actions().iter().cloned());
+        // Only this id's: the emulator matches ids by substring.
+        actions.extend(
+            out.scheduled_actions()
+                .iter()
+                .filter(|a| a.resource_id() == resource_id)
+                .cloned(),
+        );
         match out.next_token().filter(|t| !t.is_empty()) {
             Some(next) => token = Some(next.to_owned()),
             None => return Ok(actions),

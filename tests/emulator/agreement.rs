@@ -523,6 +523,113 @@ async fn service() {
     network.destroy(&aws).await.unwrap();
 }
 
+#[tokio::test]
+async fn cluster_capacity_providers() {
+    use converge::{StrategyItem, FARGATE, FARGATE_SPOT};
+    let aws = aws().await;
+    let env = environment("agree-cp");
+    let cluster = |strategy: Vec<StrategyItem>| {
+        Cluster::builder()
+            .environment(&env)
+            .fargate_capacity_providers(true)
+            .default_capacity_provider_strategy(strategy)
+            .build()
+            .unwrap()
+    };
+    let (ecs, name) = (aws.ecs().clone(), env.clone());
+    let drift = || async move {
+        ecs.put_cluster_capacity_providers()
+            .cluster(&name)
+            .set_capacity_providers(Some(vec![]))
+            .set_default_capacity_provider_strategy(Some(vec![]))
+            .send()
+            .await
+            .unwrap();
+    };
+    life(
+        &aws,
+        cluster(vec![StrategyItem::new(FARGATE, 1)]),
+        cluster(vec![
+            StrategyItem::new(FARGATE, 1).base(1),
+            StrategyItem::new(FARGATE_SPOT, 2),
+        ]),
+        drift,
+    )
+    .await;
+}
+
+/// An autoscaled service on Fargate Spot, changed to other bounds and policies on the
+/// Fargate launch type; the drift is the target's bounds and a policy deleted out of band.
+#[tokio::test]
+async fn autoscaled_service() {
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    use converge::{StrategyItem, FARGATE_SPOT};
+    use ecs_modules::ecs_service::{
+        Autoscaling, LaunchType, ScalingMetric, ScheduledScaling, TargetTracking,
+    };
+
+    use crate::service::{blog_builder, cluster, network, public_lb};
+
+    let aws = aws().await;
+    let env = environment("agree-scale");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+    let first = blog_builder(&env, &net, "npalm/040code.github.io:latest")
+        .load_balancer(public_lb(&net))
+        .capacity_provider_strategy([StrategyItem::new(FARGATE_SPOT, 1)])
+        .autoscaling(
+            Autoscaling::new(1, 3)
+                .target_tracking(TargetTracking::new(ScalingMetric::Cpu, 50.0))
+                .scheduled(ScheduledScaling {
+                    name: "night".into(),
+                    schedule: "cron(0 20 * * ? *)".into(),
+                    timezone: None,
+                    min_capacity: Some(0),
+                    max_capacity: Some(1),
+                }),
+        )
+        .build()
+        .unwrap();
+    let changed = blog_builder(&env, &net, "npalm/040code.github.io:latest")
+        .load_balancer(public_lb(&net))
+        .launch_type(LaunchType::Fargate)
+        .autoscaling(
+            Autoscaling::new(2, 5)
+                .target_tracking(TargetTracking::new(ScalingMetric::Memory, 80.0))
+                .target_tracking(TargetTracking::new(ScalingMetric::RequestsPerTarget, 100.0)),
+        )
+        .build()
+        .unwrap();
+    let (scaling, id, policy) = (
+        aws.appautoscaling().clone(),
+        format!("service/{env}/blog"),
+        format!("{env}-blog-memory"),
+    );
+    let drift = || async move {
+        scaling
+            .register_scalable_target()
+            .service_namespace(ServiceNamespace::Ecs)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .resource_id(&id)
+            .min_capacity(0)
+            .max_capacity(10)
+            .send()
+            .await
+            .unwrap();
+        scaling
+            .delete_scaling_policy()
+            .service_namespace(ServiceNamespace::Ecs)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .resource_id(&id)
+            .policy_name(&policy)
+            .send()
+            .await
+            .unwrap();
+    };
+    life(&aws, first, changed, drift).await;
+    vpc.destroy(&aws).await.unwrap();
+}
+
 /// The VPC module: public addresses on launch turned off and the private zone turned off; the
 /// private subnets' route to the NAT gateway deleted out of band.
 #[tokio::test]

@@ -5,7 +5,9 @@
 use converge::{Aws, Error};
 use ecs_modules::ecs_instances::{Instances, ManagedScaling};
 use ecs_modules::ecs_service::{
-    Cluster, HealthCheck, LoadBalancer, LogGroup, Service, TargetGroup, TaskExecutionRole,
+    Autoscaling, Cluster, HealthCheck, LaunchType, LoadBalancer, LogGroup, ScalingMetric,
+    ScheduledScaling, Service, StrategyItem, TargetGroup, TargetTracking, TaskExecutionRole,
+    FARGATE, FARGATE_SPOT,
 };
 use ecs_modules::task_def::{json, ContainerDefinition, TaskDefinition};
 use ecs_modules::vpc::Vpc;
@@ -405,13 +407,87 @@ async fn attempt(n: usize, aws: &Aws) -> Result<(), Error> {
                     .await?,
             )
         }
+        44 => drop(
+            service()
+                .autoscaling(Autoscaling::new(4, 2))
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        45 => drop(
+            service()
+                .autoscaling(
+                    Autoscaling::new(1, 4)
+                        .target_tracking(TargetTracking::new(ScalingMetric::Cpu, 0.0)),
+                )
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        46 => drop(
+            service()
+                .autoscaling(
+                    Autoscaling::new(1, 4)
+                        .target_tracking(TargetTracking::new(ScalingMetric::Memory, 120.0)),
+                )
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        47 => drop(
+            service()
+                .launch_type(LaunchType::Fargate)
+                .capacity_provider_strategy([StrategyItem::new(FARGATE, 1)])
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        48 => drop(
+            service()
+                .launch_type(LaunchType::Ec2)
+                .capacity_provider_strategy([StrategyItem::new(FARGATE_SPOT, 1)])
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        49 => drop(
+            service()
+                .capacity_provider_strategy([
+                    StrategyItem::new(FARGATE_SPOT, 1),
+                    StrategyItem::new("blog-ecs-instances", 1),
+                ])
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        50 => drop(
+            Cluster::builder()
+                .environment("blog")
+                .default_capacity_provider_strategy([StrategyItem::new(FARGATE_SPOT, 1)])
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        51 => drop(
+            service()
+                .autoscaling(Autoscaling::new(1, 4).scheduled(ScheduledScaling {
+                    name: "night".into(),
+                    schedule: "at 8pm".into(),
+                    timezone: None,
+                    min_capacity: Some(0),
+                    max_capacity: None,
+                }))
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
         _ => unreachable!("no case {n}"),
     }
     Ok(())
 }
 
 /// Each case and the field its message must name.
-const CASES: [&str; 44] = [
+const CASES: [&str; 52] = [
     "environment",
     "environment",
     "environment",
@@ -456,6 +532,14 @@ const CASES: [&str; 44] = [
     "load_balancer.subnets",
     "availability_zones[1]",
     "subnets",
+    "autoscaling.min_capacity",
+    "autoscaling.target_tracking[0].target",
+    "autoscaling.target_tracking[0].target",
+    "launch_type",
+    "capacity_provider_strategy",
+    "capacity_provider_strategy",
+    "default_capacity_provider_strategy[0].capacity_provider",
+    "autoscaling.scheduled[0].schedule",
 ];
 
 #[tokio::test]
@@ -475,5 +559,8 @@ async fn bad_inputs_are_refused_naming_the_field_before_any_call() {
         let text = err.to_string();
         assert!(text.contains(field), "case {n}: {text}");
     }
+    // Spot on the EC2 launch type gets its own reason, not just "not both".
+    let spot = attempt(48, &aws).await.unwrap_err().to_string();
+    assert!(spot.contains("FARGATE_SPOT runs Fargate tasks"), "{spot}");
     assert_eq!(aws.calls().report().total, 0, "{:#}", aws.calls().report());
 }

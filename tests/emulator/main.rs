@@ -8,6 +8,7 @@ mod cli;
 mod instances;
 mod invalid;
 mod reliability;
+mod scaling;
 mod service;
 mod task_def;
 mod util;

@@ -495,10 +495,15 @@ fn fast_fargate(env: &str) -> Fargate {
 }
 
 fn fast_fargate_ec2(env: &str) -> FargateEc2 {
+    fast_fargate_ec2_on(env, false)
+}
+
+/// With `capacity_provider`, the EC2 service runs through the instances' provider.
+fn fast_fargate_ec2_on(env: &str, capacity_provider: bool) -> FargateEc2 {
     FargateEc2::new(&Settings {
         environment: env.to_owned(),
         wait_steady: false,
-        capacity_provider: false,
+        capacity_provider,
     })
     .unwrap()
     .with_wait(crate::util::fast_wait())
@@ -562,6 +567,81 @@ async fn both_deployments_converge_under_aws_provisioning_times() {
     ] {
         assert!(refusals.get(met) > Some(&0), "{met}: {refusals:?}");
     }
+}
+
+/// `fargate_ec2 --capacity-provider` under every model: the EC2 service names the instances'
+/// provider, which joins the cluster once ACTIVE; the group starts at zero, and ECS's managed
+/// scaling moving it is no drift; destroy takes the services away before the provider leaves
+/// the cluster.
+#[tokio::test]
+async fn fargate_ec2_on_its_capacity_provider_converges_under_aws_models() {
+    let base = base_config().await;
+    let harness = modelled().account_has_used_ecs().build();
+    let aws = Aws::from_sdk_config(&harness.wrap(&base));
+    let env = environment("prov-cp");
+    let stack = fast_fargate_ec2_on(&env, true);
+    let out = stack.apply(&aws).await.unwrap();
+    let provider = format!("{env}-ecs-instances");
+    assert_eq!(
+        out.instances.capacity_provider_name.as_deref(),
+        Some(provider.as_str())
+    );
+    let described = aws
+        .ecs()
+        .describe_services()
+        .cluster(&env)
+        .services("blog-ec2")
+        .send()
+        .await
+        .unwrap();
+    let service = &described.services()[0];
+    assert_eq!(service.launch_type(), None);
+    let strategy = service.capacity_provider_strategy();
+    assert_eq!(strategy.len(), 1);
+    assert_eq!(strategy[0].capacity_provider(), provider);
+    let group = |aws: Aws, name: String| async move {
+        let out = aws
+            .autoscaling()
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(name)
+            .send()
+            .await
+            .unwrap();
+        let g = &out.auto_scaling_groups()[0];
+        (g.min_size(), g.desired_capacity(), g.max_size())
+    };
+    let asg = out.instances.asg_name.clone();
+    assert_eq!(
+        group(aws.clone(), asg.clone()).await,
+        (Some(0), Some(0), Some(2))
+    );
+    // ECS's managed scaling adds an instance for the task.
+    aws.autoscaling()
+        .set_desired_capacity()
+        .auto_scaling_group_name(&asg)
+        .desired_capacity(1)
+        .send()
+        .await
+        .unwrap();
+    aws.calls().reset();
+    stack.apply(&aws).await.unwrap();
+    let calls = aws.calls().report();
+    assert_eq!(calls.mutating, 0, "{calls:#}");
+    assert_eq!(group(aws.clone(), asg).await.1, Some(1));
+
+    aws.calls().reset();
+    stack.destroy(&aws).await.unwrap();
+    let order = aws.calls().order();
+    let last_service = order.iter().rposition(|o| o == "DeleteService");
+    let provider_leaves = order
+        .iter()
+        .position(|o| o == "PutClusterCapacityProviders");
+    assert!(
+        last_service.is_some() && last_service < provider_leaves,
+        "{order:?}"
+    );
+    assert_eq!(leftovers(&aws, &env).await, [], "{env}");
+    assert!(harness.refusals().get("capacity provider not yet active") > Some(&0));
 }
 
 /// With the NAT gateway available at once, the service follows its listener closely enough to

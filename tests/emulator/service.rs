@@ -9,7 +9,7 @@ use ecs_modules::vpc::{Vpc, VpcOutputs};
 
 use crate::util::{self, aws, environment};
 
-async fn network(aws: &Aws, env: &str) -> (Vpc, VpcOutputs) {
+pub(crate) async fn network(aws: &Aws, env: &str) -> (Vpc, VpcOutputs) {
     let vpc = Vpc::builder()
         .environment(env)
         .wait(util::fast_wait())
@@ -19,7 +19,7 @@ async fn network(aws: &Aws, env: &str) -> (Vpc, VpcOutputs) {
     (vpc, out)
 }
 
-async fn cluster(aws: &Aws, name: &str) {
+pub(crate) async fn cluster(aws: &Aws, name: &str) {
     aws.ecs()
         .create_cluster()
         .cluster_name(name)
@@ -41,7 +41,7 @@ fn blog_container(image: &str, host_port: Option<i32>) -> ContainerDefinition {
         .build()
 }
 
-fn public_lb(vpc: &VpcOutputs) -> LoadBalancer {
+pub(crate) fn public_lb(vpc: &VpcOutputs) -> LoadBalancer {
     LoadBalancer {
         internal: false,
         subnets: vpc.public_subnets.clone(),
@@ -56,7 +56,7 @@ fn public_lb(vpc: &VpcOutputs) -> LoadBalancer {
 }
 
 /// The blog's Fargate service on `vpc`, ready for more settings.
-fn blog_builder(env: &str, vpc: &VpcOutputs, image: &str) -> ServiceBuilder {
+pub(crate) fn blog_builder(env: &str, vpc: &VpcOutputs, image: &str) -> ServiceBuilder {
     Service::builder()
         .environment(env)
         .service_name("blog")

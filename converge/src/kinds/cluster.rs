@@ -178,12 +178,7 @@ impl Resource for ClusterKind {
             .filter(|p| !o.providers.contains(p))
             .collect();
         if !missing.is_empty() {
-            let after: Vec<String> = o
-                .providers
-                .iter()
-                .chain(missing)
-                .cloned()
-                .collect();
+            let after: Vec<String> = o.providers.iter().chain(missing).cloned().collect();
             delta.update(
                 "capacity_providers",
                 Some(o.providers.join(",")),
