@@ -16,6 +16,13 @@
 //! own, beside the network ([`ServiceBuilder::network_refs`]), the role and the cluster, so a
 //! whole deployment is one graph.
 //!
+//! Beyond the Terraform module, as terraform-aws-modules/ecs and the CDK offer: service
+//! autoscaling on Application Auto Scaling ([`Autoscaling`]: a scalable target, target
+//! tracking on CPU, memory or requests per target, scheduled actions; the running count is then
+//! the autoscaler's, not drift), and capacity provider strategies ([`StrategyItem`]: `FARGATE`,
+//! `FARGATE_SPOT`, or an instance fleet's provider) instead of a launch type, which a service
+//! moves to and from in place.
+//!
 //! # Example
 //!
 //! ```no_run
@@ -51,6 +58,32 @@
 //! println!("{}", out.service_url.unwrap_or_default());
 //! # Ok(())
 //! # }
+//! ```
+//!
+//! Two to ten tasks, three of four on Fargate Spot, kept near 60% CPU, fewer at night:
+//!
+//! ```no_run
+//! use ecs_service::{Autoscaling, ScalingMetric, ScheduledScaling, StrategyItem, TargetTracking};
+//! use ecs_service::{ServiceBuilder, FARGATE, FARGATE_SPOT};
+//!
+//! fn scaled(service: ServiceBuilder) -> ServiceBuilder {
+//!     service
+//!         .capacity_provider_strategy([
+//!             StrategyItem::new(FARGATE, 1).base(1),
+//!             StrategyItem::new(FARGATE_SPOT, 3),
+//!         ])
+//!         .autoscaling(
+//!             Autoscaling::new(2, 10)
+//!                 .target_tracking(TargetTracking::new(ScalingMetric::Cpu, 60.0))
+//!                 .scheduled(ScheduledScaling {
+//!                     name: "night".into(),
+//!                     schedule: "cron(0 20 * * ? *)".into(),
+//!                     timezone: Some("Europe/Amsterdam".into()),
+//!                     min_capacity: Some(1),
+//!                     max_capacity: Some(2),
+//!                 }),
+//!         )
+//! }
 //! ```
 
 mod autoscaling;

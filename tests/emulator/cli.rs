@@ -253,6 +253,35 @@ fn fargate_ec2_apply_again_plan_and_destroy() {
     assert_eq!(left(&env), []);
 }
 
+/// `--capacity-provider` puts the instances' provider in the plan and the EC2 service on it.
+#[test]
+fn fargate_ec2_plans_its_capacity_provider_with_the_flag_only() {
+    let env = environment("mix-cp");
+    let plain = run::<FargateEc2>(&["plan", "--json", "--environment", &env]).ok();
+    let on = run::<FargateEc2>(&[
+        "plan",
+        "--json",
+        "--capacity-provider",
+        "--environment",
+        &env,
+    ])
+    .ok();
+    let provider = format!("{env}-ecs-instances:1");
+    assert!(
+        !plain.out.contains("aws_ecs_capacity_provider"),
+        "{}",
+        plain.out
+    );
+    for want in [
+        "aws_ecs_capacity_provider",
+        "aws_ecs_cluster_capacity_providers",
+        &provider,
+    ] {
+        assert!(on.out.contains(want), "{want}: {}", on.out);
+    }
+    assert_eq!(on.calls().0, 0, "{}", on.err);
+}
+
 #[test]
 fn two_environments_side_by_side() {
     let (a, b) = (environment("twa"), environment("twb"));
