@@ -605,6 +605,39 @@ async fn an_unassumable_role_is_retried() {
     assert_eq!(aws.calls().report().by_operation["CreateService"], 2);
 }
 
+/// What AWS receives for a service on Fargate Spot, whatever an emulator makes of it: the
+/// strategy, and no launch type (ECS refuses both).
+#[tokio::test]
+async fn a_spot_service_is_created_with_its_strategy_and_no_launch_type() {
+    let aws_state = Nothing::new("blog", "blog");
+    let spot = mock!(Ecs::create_service)
+        .match_requests(|r| {
+            let items: Vec<(&str, i32, i32)> = r
+                .capacity_provider_strategy()
+                .iter()
+                .map(|i| (i.capacity_provider(), i.weight(), i.base()))
+                .collect();
+            r.launch_type().is_none()
+                && items == [("FARGATE", 1, 1), ("FARGATE_SPOT", 3, 0)]
+                && r.network_configuration().is_some()
+        })
+        .then_output(service_created);
+    let aws = aws_state.aws(vec![spot.clone()]);
+
+    service_builder("blog", "blog")
+        .capacity_provider_strategy([
+            ecs_service::StrategyItem::new("FARGATE", 1).base(1),
+            ecs_service::StrategyItem::new("FARGATE_SPOT", 3),
+        ])
+        .build()
+        .expect("valid inputs")
+        .apply(&aws)
+        .await
+        .expect("apply");
+
+    assert_eq!(spot.num_calls(), 1);
+}
+
 #[tokio::test]
 async fn long_names_are_shortened_deterministically() {
     let aws_state = Nothing::new("production-environment", "frontend-service");
