@@ -51,11 +51,21 @@ pub(crate) fn dimension() -> ScalableDimension {
     ScalableDimension::EcsServiceDesiredCount
 }
 
-/// Application Auto Scaling's "not there" (AWS's `ObjectNotFoundException`; the emulator
-/// answers a `ValidationException` saying so).
-pub(crate) fn is_gone(err: &Error) -> bool {
-    err.is_not_found() || err.to_string().contains("No scal")
+/// A delete's rule: already gone is done. Application Auto Scaling says "not there" with
+/// `ObjectNotFoundException`; the emulator with a `ValidationException` saying so.
+pub(crate) fn ignore_gone<T>(result: Result<T, Error>) -> Result<(), Error> {
+    match result {
+        Err(err) if !(err.is_not_found() || err.to_string().contains("No scal")) => Err(err),
+        _ => Ok(()),
+    }
 }
+
+/// A policy or an action right after its target: a read may not see the target yet, and a
+/// change to the same target is refused while another is under way.
+pub(crate) const TARGET_NOT_YET: Transient = Transient::new(
+    &["ConcurrentUpdateException", "ObjectNotFoundException"],
+    &["No scalable target"],
+);
 
 fn resource(id: &str) -> String {
     format!("{} \"{id}\"", ScalableTargetKind::KIND)
@@ -158,29 +168,13 @@ impl Resource for ScalableTargetKind {
         Some(out.resource_id.clone())
     }
 
+    /// Registers the target, tagged (AWS takes tags on the first registration only).
     async fn create(
         &self,
         cx: Cx<'_>,
         d: &ScalableTargetSpec,
     ) -> Result<ScalableTargetOutputs, Error> {
-        let aws = cx.aws;
-        aws.retry()
-            .run(cx.name, NOT_YET, || {
-                aws.appautoscaling()
-                    .register_scalable_target()
-                    .service_namespace(ServiceNamespace::Ecs)
-                    .scalable_dimension(dimension())
-                    .resource_id(cx.name)
-                    .min_capacity(d.min_capacity)
-                    .max_capacity(d.max_capacity)
-                    .set_tags(Some(cx.tags.map(cx.name)))
-                    .send()
-            })
-            .await
-            .context("RegisterScalableTarget", resource(cx.name))?;
-        Ok(ScalableTargetOutputs {
-            resource_id: cx.name.to_owned(),
-        })
+        register(cx, d, Some(cx.tags.map(cx.name))).await
     }
 
     /// Registering again changes the bounds in place.
@@ -191,23 +185,7 @@ impl Resource for ScalableTargetKind {
         _o: &FoundTarget,
         _delta: &Delta,
     ) -> Result<ScalableTargetOutputs, Error> {
-        let aws = cx.aws;
-        aws.retry()
-            .run(cx.name, NOT_YET, || {
-                aws.appautoscaling()
-                    .register_scalable_target()
-                    .service_namespace(ServiceNamespace::Ecs)
-                    .scalable_dimension(dimension())
-                    .resource_id(cx.name)
-                    .min_capacity(d.min_capacity)
-                    .max_capacity(d.max_capacity)
-                    .send()
-            })
-            .await
-            .context("RegisterScalableTarget", resource(cx.name))?;
-        Ok(ScalableTargetOutputs {
-            resource_id: cx.name.to_owned(),
-        })
+        register(cx, d, None).await
     }
 
     /// Deregistering deletes the target's policies and scheduled actions too.
@@ -222,11 +200,33 @@ impl Resource for ScalableTargetKind {
             .send()
             .await
             .context("DeregisterScalableTarget", resource(&o.resource_id));
-        match result {
-            Err(err) if !is_gone(&err) => Err(err),
-            _ => Ok(()),
-        }
+        ignore_gone(result)
     }
+}
+
+async fn register(
+    cx: Cx<'_>,
+    d: &ScalableTargetSpec,
+    tags: Option<std::collections::HashMap<String, String>>,
+) -> Result<ScalableTargetOutputs, Error> {
+    let aws = cx.aws;
+    aws.retry()
+        .run(cx.name, NOT_YET, || {
+            aws.appautoscaling()
+                .register_scalable_target()
+                .service_namespace(ServiceNamespace::Ecs)
+                .scalable_dimension(dimension())
+                .resource_id(cx.name)
+                .min_capacity(d.min_capacity)
+                .max_capacity(d.max_capacity)
+                .set_tags(tags.clone())
+                .send()
+        })
+        .await
+        .context("RegisterScalableTarget", resource(cx.name))?;
+    Ok(ScalableTargetOutputs {
+        resource_id: cx.name.to_owned(),
+    })
 }
 
 #[cfg(test)]

@@ -11,10 +11,10 @@ use aws_sdk_applicationautoscaling::types::{
     MetricType, PolicyType, PredefinedMetricSpecification, ServiceNamespace,
     TargetTrackingScalingPolicyConfiguration,
 };
-use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value, Wanted};
+use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wanted};
 
 use crate::autoscaling::TargetTracking;
-use crate::scalable_targets::{dimension, is_gone};
+use crate::scalable_targets::{dimension, ignore_gone, TARGET_NOT_YET};
 
 /// The scaling policy kind.
 #[derive(Clone, Copy, Debug, Default)]
@@ -109,31 +109,23 @@ async fn read_policies(
     aws: &Aws,
     resource_id: String,
 ) -> Result<Vec<aws_sdk_applicationautoscaling::types::ScalingPolicy>, Error> {
-    let mut policies = Vec::new();
-    let mut token = None;
-    loop {
-        let out = aws
-            .appautoscaling()
-            .describe_scaling_policies()
-            .service_namespace(ServiceNamespace::Ecs)
-            .scalable_dimension(dimension())
-            .resource_id(&resource_id)
-            .set_next_token(token)
-            .send()
-            .await
-            .context("DescribeScalingPolicies", resource(&resource_id))?;
-        // Only this id's: the emulator matches ids by substring.
-        policies.extend(
-            out.scaling_policies()
-                .iter()
-                .filter(|p| p.resource_id() == resource_id)
-                .cloned(),
-        );
-        match out.next_token().filter(|t| !t.is_empty()) {
-            Some(next) => token = Some(next.to_owned()),
-            None => return Ok(policies),
-        }
-    }
+    let policies = aws
+        .appautoscaling()
+        .describe_scaling_policies()
+        .service_namespace(ServiceNamespace::Ecs)
+        .scalable_dimension(dimension())
+        .resource_id(&resource_id)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .context("DescribeScalingPolicies", resource(&resource_id))?;
+    // Only this id's: the emulator matches ids by substring.
+    Ok(policies
+        .into_iter()
+        .filter(|p| p.resource_id() == resource_id)
+        .collect())
 }
 
 fn cooldown(v: Option<i32>) -> String {
@@ -307,17 +299,12 @@ impl Resource for ScalingPolicyKind {
             .send()
             .await
             .context("DeleteScalingPolicy", resource(&o.name));
-        match result {
-            Err(err) if !is_gone(&err) => Err(err),
-            _ => Ok(()),
-        }
+        ignore_gone(result)
     }
 }
 
 /// Creates or overwrites the policy.
 async fn put(cx: Cx<'_>, d: &ScalingPolicySpec) -> Result<ScalingPolicyOutputs, Error> {
-    const TARGET_NOT_YET: Transient =
-        Transient::new(&["ConcurrentUpdateException"], &["No scalable target"]);
     let p = &d.policy;
     let mut metric = PredefinedMetricSpecification::builder()
         .predefined_metric_type(MetricType::from(p.metric.metric_type()));

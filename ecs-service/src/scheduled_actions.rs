@@ -4,9 +4,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_applicationautoscaling::types::{ScalableTargetAction, ServiceNamespace};
-use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value, Wanted};
+use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wanted};
 
-use crate::scalable_targets::{dimension, is_gone};
+use crate::scalable_targets::{dimension, ignore_gone, TARGET_NOT_YET};
 use crate::scaling_policies::{every_attached, owner_of, AttachedKey};
 
 /// The scheduled action kind.
@@ -66,31 +66,23 @@ async fn read_actions(
     aws: &Aws,
     resource_id: String,
 ) -> Result<Vec<aws_sdk_applicationautoscaling::types::ScheduledAction>, Error> {
-    let mut actions = Vec::new();
-    let mut token = None;
-    loop {
-        let out = aws
-            .appautoscaling()
-            .describe_scheduled_actions()
-            .service_namespace(ServiceNamespace::Ecs)
-            .scalable_dimension(dimension())
-            .resource_id(&resource_id)
-            .set_next_token(token)
-            .send()
-            .await
-            .context("DescribeScheduledActions", resource(&resource_id))?;
-        // Only this id's: the emulator matches ids by substring.
-        actions.extend(
-            out.scheduled_actions()
-                .iter()
-                .filter(|a| a.resource_id() == resource_id)
-                .cloned(),
-        );
-        match out.next_token().filter(|t| !t.is_empty()) {
-            Some(next) => token = Some(next.to_owned()),
-            None => return Ok(actions),
-        }
-    }
+    let actions = aws
+        .appautoscaling()
+        .describe_scheduled_actions()
+        .service_namespace(ServiceNamespace::Ecs)
+        .scalable_dimension(dimension())
+        .resource_id(&resource_id)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .context("DescribeScheduledActions", resource(&resource_id))?;
+    // Only this id's: the emulator matches ids by substring.
+    Ok(actions
+        .into_iter()
+        .filter(|a| a.resource_id() == resource_id)
+        .collect())
 }
 
 #[async_trait]
@@ -212,17 +204,12 @@ impl Resource for ScheduledActionKind {
             .send()
             .await
             .context("DeleteScheduledAction", resource(&o.name));
-        match result {
-            Err(err) if !is_gone(&err) => Err(err),
-            _ => Ok(()),
-        }
+        ignore_gone(result)
     }
 }
 
 /// Creates or overwrites the action.
 async fn put(cx: Cx<'_>, d: &ScheduledActionSpec) -> Result<ScheduledActionOutputs, Error> {
-    const TARGET_NOT_YET: Transient =
-        Transient::new(&["ConcurrentUpdateException"], &["No scalable target"]);
     let aws = cx.aws;
     let bounds = ScalableTargetAction::builder()
         .set_min_capacity(d.min_capacity)

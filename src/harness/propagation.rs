@@ -10,14 +10,18 @@
 //!   state");
 //! - capacity providers are taken out of a cluster, ECS refuses to delete the cluster
 //!   (`ClusterContainsCapacityProviderException`);
-//! - an Auto Scaling group's creation, `DescribeAutoScalingGroups` leaves it out.
+//! - an Auto Scaling group's creation, `DescribeAutoScalingGroups` leaves it out;
+//! - an ECS service's creation, Application Auto Scaling refuses a scalable target for it
+//!   ("ECS service doesn't exist").
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 
-use super::wire::{ecs_error, ecs_operation, form_body, json_body, param, query_error};
+use super::wire::{
+    ecs_error, ecs_operation, form_body, json_body, param, query_error, scaling_operation,
+};
 use super::{Refusal, World};
 
 /// What the model remembers: when each thing was made, by name or ARN.
@@ -35,6 +39,9 @@ pub(super) struct Propagating {
     detached: BTreeMap<String, Instant>,
     /// Auto Scaling groups, by name: when they were made.
     groups: BTreeMap<String, Instant>,
+    /// ECS services, by scalable target resource id (`service/<cluster>/<name>`): when they
+    /// were made.
+    services: BTreeMap<String, Instant>,
 }
 
 impl Propagating {
@@ -91,6 +98,21 @@ pub(super) fn before(request: &HttpRequest, world: &World) -> Option<Refusal> {
         }
         return None;
     }
+    if scaling_operation(request) == Some("RegisterScalableTarget") {
+        let body = json_body(request)?;
+        let id = body["ResourceId"].as_str()?;
+        return young(model.services.get(id), world, now).then(|| {
+            (
+                "service unknown to autoscaling",
+                ecs_error(
+                    "ValidationException",
+                    &format!(
+                        "ECS service doesn't exist: {id} (modelled: the service is propagating)"
+                    ),
+                ),
+            )
+        });
+    }
     match ecs_operation(request)? {
         "CreateCluster" => {
             let since = *model.service_linked_role.get_or_insert(now);
@@ -106,6 +128,14 @@ pub(super) fn before(request: &HttpRequest, world: &World) -> Option<Refusal> {
         }
         "CreateService" | "UpdateService" => {
             let body = json_body(request)?;
+            if let (Some(cluster), Some(name)) =
+                (body["cluster"].as_str(), body["serviceName"].as_str())
+            {
+                let cluster = cluster.rsplit('/').next().unwrap_or(cluster);
+                model
+                    .services
+                    .insert(format!("service/{cluster}/{name}"), now);
+            }
             let arn = body["loadBalancers"]
                 .as_array()?
                 .iter()
@@ -254,7 +284,7 @@ fn member_len(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harness::wire::tests::{ecs, form};
+    use crate::harness::wire::tests::{ecs, form, scaling};
     use crate::harness::Harness;
 
     /// A harness whose things propagate for 200 ms.
@@ -295,12 +325,22 @@ mod tests {
         ));
         let group = "Action=CreateAutoScalingGroup&AutoScalingGroupName=g&LaunchTemplate.LaunchTemplateId=lt-1&Version=2011-01-01";
         assert!(refused(form(group), world));
+        let web = r#"{"cluster":"arn:aws:ecs:r:1:cluster/c","serviceName":"web"}"#;
+        assert!(!refused(ecs("CreateService", web), world));
+        let target = r#"{"ServiceNamespace":"ecs","ResourceId":"service/c/web"}"#;
+        assert!(refused(scaling("RegisterScalableTarget", target), world));
+        let elsewhere = r#"{"ServiceNamespace":"ecs","ResourceId":"service/c/api"}"#;
+        assert!(!refused(
+            scaling("RegisterScalableTarget", elsewhere),
+            world
+        ));
 
         std::thread::sleep(Duration::from_millis(250));
         assert!(!refused(ecs("CreateCluster", cluster), world));
         assert!(!refused(ecs("CreateService", service), world));
         assert!(!refused(ecs("PutClusterCapacityProviders", put), world));
         assert!(!refused(form(group), world));
+        assert!(!refused(scaling("RegisterScalableTarget", target), world));
         let detach =
             r#"{"cluster":"c","capacityProviders":[],"defaultCapacityProviderStrategy":[]}"#;
         assert!(!refused(ecs("PutClusterCapacityProviders", detach), world));

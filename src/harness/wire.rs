@@ -7,10 +7,16 @@ use aws_smithy_types::body::SdkBody;
 use serde_json::Value;
 
 const ECS: &str = "AmazonEC2ContainerServiceV20141113.";
+const SCALING: &str = "AnyScaleFrontendService.";
 
 /// The ECS operation a request calls.
 pub(super) fn ecs_operation(request: &HttpRequest) -> Option<&str> {
     request.headers().get("x-amz-target")?.strip_prefix(ECS)
+}
+
+/// The Application Auto Scaling operation a request calls (its errors are ECS's JSON).
+pub(super) fn scaling_operation(request: &HttpRequest) -> Option<&str> {
+    request.headers().get("x-amz-target")?.strip_prefix(SCALING)
 }
 
 /// A JSON request's body.
@@ -84,6 +90,15 @@ pub(super) mod tests {
         request
             .headers_mut()
             .insert("x-amz-target", format!("{ECS}{operation}"));
+        request
+    }
+
+    /// A request to an Application Auto Scaling operation.
+    pub(in crate::harness) fn scaling(operation: &str, body: &str) -> HttpRequest {
+        let mut request = HttpRequest::new(SdkBody::from(body.to_owned()));
+        request
+            .headers_mut()
+            .insert("x-amz-target", format!("{SCALING}{operation}"));
         request
     }
 

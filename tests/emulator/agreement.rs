@@ -528,14 +528,7 @@ async fn cluster_capacity_providers() {
     use converge::{StrategyItem, FARGATE, FARGATE_SPOT};
     let aws = aws().await;
     let env = environment("agree-cp");
-    let cluster = |strategy: Vec<StrategyItem>| {
-        Cluster::builder()
-            .environment(&env)
-            .fargate_capacity_providers(true)
-            .default_capacity_provider_strategy(strategy)
-            .build()
-            .unwrap()
-    };
+    let cluster = |strategy| crate::util::fargate_cluster(&env, strategy);
     let (ecs, name) = (aws.ecs().clone(), env.clone());
     let drift = || async move {
         ecs.put_cluster_capacity_providers()

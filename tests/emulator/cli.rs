@@ -9,7 +9,7 @@ use ecs_modules::blog::{Fargate, FargateEc2};
 use ecs_modules::cli::{self, Deployment, Io};
 use serde_json::Value;
 
-use crate::util::{aws, environment, leftovers};
+use crate::util::{aws, described_service, environment, leftovers};
 
 /// A captured stream.
 #[derive(Clone, Default)]
@@ -221,16 +221,8 @@ fn fargate_ec2_apply_again_plan_and_destroy() {
 
     // The EC2 service really has launch type EC2, in the same cluster.
     let launch_type = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let aws = aws().await;
-        let d = aws
-            .ecs()
-            .describe_services()
-            .cluster(&env)
-            .services("blog-ec2")
-            .send()
-            .await
-            .unwrap();
-        d.services()[0].launch_type().map(|l| l.as_str().to_owned())
+        let service = described_service(&aws().await, &env, "blog-ec2").await;
+        service.launch_type().map(|l| l.as_str().to_owned())
     });
     assert_eq!(launch_type.as_deref(), Some("EC2"));
 

@@ -14,13 +14,13 @@ use ecs_modules::harness::Harness;
 use ecs_modules::target;
 use futures::StreamExt;
 
-use crate::util::{aws, environment, inventory, leftovers};
+use crate::util::{aws, described_service, environment, inventory, leftovers};
 
 /// How many cut-off runs go at once.
 const PARALLEL: usize = 4;
 
 /// The SDK configuration for the emulator, started once.
-async fn base_config() -> SdkConfig {
+pub(crate) async fn base_config() -> SdkConfig {
     let _ = aws().await;
     target::emulator_config(&target::emulator_url(), None).await
 }
@@ -439,16 +439,9 @@ async fn drift_shows_in_plan_and_apply_repairs_it() {
     assert_ne!(repaired.vpc.private_subnets[2], gone);
     let plan = stack.plan(&aws).await.unwrap();
     assert!(plan.is_empty(), "{plan}");
-    let service = aws
-        .ecs()
-        .describe_services()
-        .cluster(&env)
-        .services("blog")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(service.services()[0].desired_count(), 1);
-    let subnets = service.services()[0]
+    let service = described_service(&aws, &env, "blog").await;
+    assert_eq!(service.desired_count(), 1);
+    let subnets = service
         .network_configuration()
         .and_then(|n| n.awsvpc_configuration())
         .map(|a| a.subnets().to_vec())
@@ -586,15 +579,7 @@ async fn fargate_ec2_on_its_capacity_provider_converges_under_aws_models() {
         out.instances.capacity_provider_name.as_deref(),
         Some(provider.as_str())
     );
-    let described = aws
-        .ecs()
-        .describe_services()
-        .cluster(&env)
-        .services("blog-ec2")
-        .send()
-        .await
-        .unwrap();
-    let service = &described.services()[0];
+    let service = described_service(&aws, &env, "blog-ec2").await;
     assert_eq!(service.launch_type(), None);
     let strategy = service.capacity_provider_strategy();
     assert_eq!(strategy.len(), 1);

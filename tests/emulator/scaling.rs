@@ -1,14 +1,14 @@
 //! Scaling and capacity against the emulator: service autoscaling on Application Auto Scaling,
 //! capacity provider strategies, and the cluster's Fargate providers.
 
-use converge::{Aws, Cluster, Module, StrategyItem, FARGATE, FARGATE_SPOT};
+use converge::{Aws, Module, StrategyItem, FARGATE, FARGATE_SPOT};
 use ecs_modules::ecs_service::{
     Autoscaling, LaunchType, ScalingMetric, ScheduledScaling, Service, TargetTracking,
 };
 use ecs_modules::vpc::VpcOutputs;
 
 use crate::service::{blog_builder, cluster, network, public_lb};
-use crate::util::{aws, environment};
+use crate::util::{aws, described_service, environment, fargate_cluster};
 
 const IMAGE: &str = "npalm/040code.github.io:latest";
 
@@ -80,15 +80,15 @@ async fn scaling_of(aws: &Aws, env: &str) -> (Option<(i32, i32)>, Vec<String>, V
 }
 
 async fn desired_count(aws: &Aws, env: &str) -> i32 {
-    aws.ecs()
-        .describe_services()
-        .cluster(env)
-        .services("blog")
-        .send()
-        .await
-        .unwrap()
-        .services()[0]
-        .desired_count()
+    described_service(aws, env, "blog").await.desired_count()
+}
+
+/// A second apply makes no mutating call.
+async fn applied_again<M: Module>(aws: &Aws, module: &M) {
+    aws.calls().reset();
+    module.apply(aws).await.unwrap();
+    let calls = aws.calls().report();
+    assert_eq!(calls.mutating, 0, "{calls:#}");
 }
 
 /// The position of the first call of `operation` in `order`.
@@ -151,9 +151,7 @@ async fn an_autoscaled_service_leaves_its_count_to_the_autoscaler() {
     );
     assert_eq!(desired_count(&aws, &env).await, 2);
 
-    aws.calls().reset();
-    service.apply(&aws).await.unwrap();
-    assert_eq!(aws.calls().report().mutating, 0);
+    applied_again(&aws, &service).await;
 
     // The autoscaler moves the count: no drift, and apply leaves it.
     aws.ecs()
@@ -166,9 +164,7 @@ async fn an_autoscaled_service_leaves_its_count_to_the_autoscaler() {
         .unwrap();
     let plan = service.plan(&aws).await.unwrap();
     assert!(plan.is_empty(), "{plan}");
-    aws.calls().reset();
-    service.apply(&aws).await.unwrap();
-    assert_eq!(aws.calls().report().mutating, 0);
+    applied_again(&aws, &service).await;
     assert_eq!(desired_count(&aws, &env).await, 3);
 
     // Other bounds, memory instead of CPU and requests, no schedule: the rest goes.
@@ -180,9 +176,7 @@ async fn an_autoscaled_service_leaves_its_count_to_the_autoscaler() {
         scaling_of(&aws, &env).await,
         (Some((1, 6)), vec![format!("{env}-blog-memory")], vec![])
     );
-    aws.calls().reset();
-    changed.apply(&aws).await.unwrap();
-    assert_eq!(aws.calls().report().mutating, 0);
+    applied_again(&aws, &changed).await;
 
     // Autoscaling off: the target goes with its policies, and the count is the inputs' again.
     let off = autoscaled(&env, &net, None);
@@ -194,9 +188,7 @@ async fn an_autoscaled_service_leaves_its_count_to_the_autoscaler() {
     off.apply(&aws).await.unwrap();
     assert_eq!(scaling_of(&aws, &env).await, (None, vec![], vec![]));
     assert_eq!(desired_count(&aws, &env).await, 2);
-    aws.calls().reset();
-    off.apply(&aws).await.unwrap();
-    assert_eq!(aws.calls().report().mutating, 0);
+    applied_again(&aws, &off).await;
 
     // On again, then destroy: the policies and the target go before the service.
     service.apply(&aws).await.unwrap();
@@ -212,15 +204,7 @@ async fn an_autoscaled_service_leaves_its_count_to_the_autoscaler() {
 
 /// A service's placement as ECS describes it: the launch type, and the strategy.
 async fn placement(aws: &Aws, env: &str) -> (Option<String>, Vec<StrategyItem>) {
-    let out = aws
-        .ecs()
-        .describe_services()
-        .cluster(env)
-        .services("blog")
-        .send()
-        .await
-        .unwrap();
-    let s = &out.services()[0];
+    let s = described_service(aws, env, "blog").await;
     let mut strategy: Vec<StrategyItem> = s
         .capacity_provider_strategy()
         .iter()
@@ -235,15 +219,7 @@ async fn a_service_moves_between_fargate_spot_and_its_launch_type_in_place() {
     let aws = aws().await;
     let env = environment("spot");
     let (vpc, net) = network(&aws, &env).await;
-    let cluster = |strategy: Vec<StrategyItem>| {
-        Cluster::builder()
-            .environment(&env)
-            .fargate_capacity_providers(true)
-            .default_capacity_provider_strategy(strategy)
-            .build()
-            .unwrap()
-    };
-    cluster(vec![StrategyItem::new(FARGATE, 1)])
+    fargate_cluster(&env, vec![StrategyItem::new(FARGATE, 1)])
         .apply(&aws)
         .await
         .unwrap();
@@ -257,10 +233,13 @@ async fn a_service_moves_between_fargate_spot_and_its_launch_type_in_place() {
         .send()
         .await
         .unwrap();
-    let spot_default = cluster(vec![
-        StrategyItem::new(FARGATE, 1).base(1),
-        StrategyItem::new(FARGATE_SPOT, 4),
-    ]);
+    let spot_default = fargate_cluster(
+        &env,
+        vec![
+            StrategyItem::new(FARGATE, 1).base(1),
+            StrategyItem::new(FARGATE_SPOT, 4),
+        ],
+    );
     spot_default.apply(&aws).await.unwrap();
     let described = aws
         .ecs()
@@ -275,9 +254,7 @@ async fn a_service_moves_between_fargate_spot_and_its_launch_type_in_place() {
         [FARGATE, FARGATE_SPOT, "someone-elses"]
     );
     assert_eq!(c.default_capacity_provider_strategy().len(), 2);
-    aws.calls().reset();
-    spot_default.apply(&aws).await.unwrap();
-    assert_eq!(aws.calls().report().mutating, 0);
+    applied_again(&aws, &spot_default).await;
 
     let spot = [
         StrategyItem::new(FARGATE, 1).base(1),
@@ -292,9 +269,7 @@ async fn a_service_moves_between_fargate_spot_and_its_launch_type_in_place() {
     let mut want = spot.to_vec();
     want.sort();
     assert_eq!(placement(&aws, &env).await, (None, want.clone()));
-    aws.calls().reset();
-    on_spot.apply(&aws).await.unwrap();
-    assert_eq!(aws.calls().report().mutating, 0);
+    applied_again(&aws, &on_spot).await;
 
     // To the launch type and back: updates with a new deployment, never a new service.
     let on_fargate = blog_builder(&env, &net, IMAGE)
@@ -322,9 +297,7 @@ async fn a_service_moves_between_fargate_spot_and_its_launch_type_in_place() {
         assert_eq!(calls.mutations().get("CreateService"), None, "{calls:#}");
         assert_eq!(calls.mutations().get("DeleteService"), None, "{calls:#}");
         assert_eq!(placement(&aws, &env).await, want);
-        aws.calls().reset();
-        service.apply(&aws).await.unwrap();
-        assert_eq!(aws.calls().report().mutating, 0);
+        applied_again(&aws, service).await;
     }
 
     on_spot.destroy(&aws).await.unwrap();
@@ -348,4 +321,34 @@ async fn a_plain_service_looks_for_a_scalable_target_once() {
         Some(&1),
         "{calls:#}"
     );
+}
+
+/// Application Auto Scaling does not know a service made a moment ago ("ECS service doesn't
+/// exist", modelled by the harness): the target is retried until it does.
+#[tokio::test]
+async fn a_target_right_after_its_service_is_retried_until_autoscaling_knows_it() {
+    let base = crate::reliability::base_config().await;
+    let harness = ecs_modules::harness::Harness::builder()
+        .propagation(std::time::Duration::from_secs(1))
+        .account_has_used_ecs()
+        .build();
+    let aws = Aws::from_sdk_config(&harness.wrap(&base));
+    let env = environment("scale-new");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+    let service = autoscaled(
+        &env,
+        &net,
+        Some(Autoscaling::new(1, 2).target_tracking(TargetTracking::new(ScalingMetric::Cpu, 50.0))),
+    );
+    service.apply(&aws).await.unwrap();
+    assert_eq!(scaling_of(&aws, &env).await.0, Some((1, 2)));
+    let refusals = harness.refusals();
+    assert!(
+        refusals.get("service unknown to autoscaling") > Some(&0),
+        "{refusals:?}"
+    );
+    applied_again(&aws, &service).await;
+    service.destroy(&aws).await.unwrap();
+    vpc.destroy(&aws).await.unwrap();
 }

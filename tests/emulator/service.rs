@@ -116,15 +116,7 @@ async fn fargate_behind_an_internet_facing_load_balancer() {
         tg.target_groups()[0].target_type().map(|t| t.as_str()),
         Some("ip")
     );
-    let described = aws
-        .ecs()
-        .describe_services()
-        .cluster(&env)
-        .services("blog")
-        .send()
-        .await
-        .unwrap();
-    let svc = &described.services()[0];
+    let svc = &util::described_service(&aws, &env, "blog").await;
     assert_eq!(svc.launch_type().map(|l| l.as_str()), Some("FARGATE"));
     let awsvpc = svc
         .network_configuration()
@@ -196,15 +188,12 @@ async fn fargate_behind_an_internet_facing_load_balancer() {
     assert_eq!(plan.summary(), (0, 2, 0), "{plan}");
     let v3_out = v3.apply(&aws).await.unwrap();
     assert_eq!(v3_out.lb_target_group_arn, updated.lb_target_group_arn);
-    let described = aws
-        .ecs()
-        .describe_services()
-        .cluster(&env)
-        .services("blog")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(described.services()[0].desired_count(), 2);
+    assert_eq!(
+        util::described_service(&aws, &env, "blog")
+            .await
+            .desired_count(),
+        2
+    );
     assert!(v3.plan(&aws).await.unwrap().is_empty());
 
     aws.calls().reset();

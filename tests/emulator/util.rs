@@ -8,6 +8,34 @@ use aws_sdk_ec2::types::Filter;
 use converge::{Aws, Wait};
 use ecs_modules::target;
 
+/// The service `name` of cluster `cluster` as ECS describes it.
+pub async fn described_service(
+    aws: &Aws,
+    cluster: &str,
+    name: &str,
+) -> aws_sdk_ecs::types::Service {
+    let out = aws
+        .ecs()
+        .describe_services()
+        .cluster(cluster)
+        .services(name)
+        .send()
+        .await
+        .unwrap();
+    out.services()[0].clone()
+}
+
+/// A cluster of environment `env` that lists Fargate's providers, with `strategy` as its
+/// default.
+pub fn fargate_cluster(env: &str, strategy: Vec<converge::StrategyItem>) -> converge::Cluster {
+    converge::Cluster::builder()
+        .environment(env)
+        .fargate_capacity_providers(true)
+        .default_capacity_provider_strategy(strategy)
+        .build()
+        .unwrap()
+}
+
 /// Clients for this test's emulator, started once per test binary. A test that cannot reach
 /// it fails and says how to start it.
 pub async fn aws() -> Aws {
