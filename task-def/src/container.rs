@@ -60,6 +60,32 @@ pub struct ContainerDefinition {
     /// Containers that must reach a state before this one starts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<ContainerDependency>,
+    /// Whether the root filesystem is read-only: a common hardening, with writable paths
+    /// given as volumes or tmpfs mounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readonly_root_filesystem: Option<bool>,
+    /// Linux settings: an init process, kernel capabilities, `/dev/shm`, tmpfs mounts, swap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linux_parameters: Option<LinuxParameters>,
+    /// Docker labels, e.g. for a metrics agent's discovery.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub docker_labels: BTreeMap<String, String>,
+    /// Seconds between SIGTERM and SIGKILL (Fargate: 2 to 120, default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<i32>,
+    /// Seconds to wait for `depends_on` before giving up (Fargate: 2 to 120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_timeout: Option<i32>,
+    /// The user the container runs as: `user`, `uid`, `user:group`, `uid:gid`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Makes this container the task's FireLens log router, for containers that log with the
+    /// `awsfirelens` driver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firelens_configuration: Option<FirelensConfiguration>,
+    /// Namespaced kernel parameters (`net.*`, `kernel.shm*`, ...), as `docker run --sysctl`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub system_controls: Vec<SystemControl>,
 }
 
 impl ContainerDefinition {
@@ -258,6 +284,201 @@ pub enum DependencyCondition {
     Healthy,
 }
 
+/// Linux-specific settings of a container. Fargate takes `init_process_enabled`,
+/// `capabilities` (adding only `SYS_PTRACE`) and nothing else here.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LinuxParameters {
+    /// Runs an init process (`docker run --init`) that forwards signals and reaps zombies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_process_enabled: Option<bool>,
+    /// Kernel capabilities added to or dropped from Docker's default set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<KernelCapabilities>,
+    /// The size of `/dev/shm`, MiB (not on Fargate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_memory_size: Option<i32>,
+    /// tmpfs mounts (not on Fargate).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<Tmpfs>,
+    /// Host devices exposed to the container (not on Fargate).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<Device>,
+    /// Swap the container may use, MiB; 0 turns swap off (not on Fargate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_swap: Option<i32>,
+    /// How eagerly pages are swapped, 0 to 100 (not on Fargate; needs `max_swap`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swappiness: Option<i32>,
+}
+
+/// The kernel capabilities every valid `add` or `drop` entry is one of, as ECS lists them.
+pub const KERNEL_CAPABILITIES: [&str; 38] = [
+    "ALL",
+    "AUDIT_CONTROL",
+    "AUDIT_WRITE",
+    "BLOCK_SUSPEND",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "KILL",
+    "LEASE",
+    "LINUX_IMMUTABLE",
+    "MAC_ADMIN",
+    "MAC_OVERRIDE",
+    "MKNOD",
+    "NET_ADMIN",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_CHROOT",
+    "SYS_MODULE",
+    "SYS_NICE",
+    "SYS_PACCT",
+    "SYS_PTRACE",
+    "SYS_RAWIO",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "SYSLOG",
+    "WAKE_ALARM",
+];
+
+/// Kernel capabilities added to or dropped from Docker's default set, e.g. `drop: ["ALL"]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KernelCapabilities {
+    /// Capabilities added (Fargate: only `SYS_PTRACE`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<String>,
+    /// Capabilities dropped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop: Vec<String>,
+}
+
+/// A tmpfs mount (`docker run --tmpfs`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Tmpfs {
+    /// The absolute path it is mounted at.
+    pub container_path: String,
+    /// Its maximum size, MiB.
+    pub size: i32,
+    /// Mount options, e.g. `noexec`, `nosuid`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mount_options: Vec<String>,
+}
+
+impl Tmpfs {
+    /// A tmpfs of `size` MiB at `container_path`.
+    pub fn new(container_path: impl Into<String>, size: i32) -> Self {
+        Self {
+            container_path: container_path.into(),
+            size,
+            mount_options: Vec::new(),
+        }
+    }
+
+    /// The same mount with one more option.
+    pub fn mount_option(mut self, option: impl Into<String>) -> Self {
+        self.mount_options.push(option.into());
+        self
+    }
+}
+
+/// A host device exposed to the container (`docker run --device`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Device {
+    /// The device's path on the host, e.g. `/dev/fuse`.
+    pub host_path: String,
+    /// Its path in the container (default: the host path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_path: Option<String>,
+    /// What the container may do with it (default: all three).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<DevicePermission>,
+}
+
+/// A device cgroup permission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DevicePermission {
+    /// Read.
+    Read,
+    /// Write.
+    Write,
+    /// Create device nodes.
+    Mknod,
+}
+
+/// The log router FireLens runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FirelensType {
+    /// Fluent Bit (AWS's `aws-for-fluent-bit` image).
+    Fluentbit,
+    /// Fluentd.
+    Fluentd,
+}
+
+/// A FireLens log router: the container other containers' `awsfirelens` logs go through.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FirelensConfiguration {
+    /// `fluentbit` or `fluentd` (JSON `type`).
+    #[serde(rename = "type")]
+    pub kind: FirelensType,
+    /// Options, e.g. `enable-ecs-log-metadata`, `config-file-type` (Fargate: only `file`)
+    /// and `config-file-value`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+impl FirelensConfiguration {
+    /// A Fluent Bit router with no options.
+    pub fn fluentbit() -> Self {
+        Self {
+            kind: FirelensType::Fluentbit,
+            options: BTreeMap::new(),
+        }
+    }
+
+    /// A Fluentd router with no options.
+    pub fn fluentd() -> Self {
+        Self {
+            kind: FirelensType::Fluentd,
+            options: BTreeMap::new(),
+        }
+    }
+
+    /// The same configuration with one more option.
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.options.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// A namespaced kernel parameter (`docker run --sysctl`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SystemControl {
+    /// The parameter, e.g. `net.ipv4.tcp_keepalive_time`.
+    pub namespace: String,
+    /// Its value.
+    pub value: String,
+}
+
 /// Builds a [`ContainerDefinition`]. Setters that take one item of a list append it, as the
 /// SDK's builders do.
 #[derive(Clone, Debug, Default)]
@@ -366,6 +587,86 @@ impl ContainerDefinitionBuilder {
             condition,
         });
         self
+    }
+    /// Whether the root filesystem is read-only.
+    pub fn readonly_root_filesystem(mut self, readonly: bool) -> Self {
+        self.inner.readonly_root_filesystem = Some(readonly);
+        self
+    }
+    /// The Linux parameters, replacing any set before.
+    pub fn linux_parameters(mut self, parameters: LinuxParameters) -> Self {
+        self.inner.linux_parameters = Some(parameters);
+        self
+    }
+    /// Whether an init process runs as PID 1 (`linuxParameters.initProcessEnabled`).
+    pub fn init_process_enabled(mut self, enabled: bool) -> Self {
+        self.linux().init_process_enabled = Some(enabled);
+        self
+    }
+    /// Adds a kernel capability (`linuxParameters.capabilities.add`).
+    pub fn add_capability(mut self, capability: impl Into<String>) -> Self {
+        let caps = self
+            .linux()
+            .capabilities
+            .get_or_insert_with(Default::default);
+        caps.add.push(capability.into());
+        self
+    }
+    /// Drops a kernel capability (`linuxParameters.capabilities.drop`), e.g. `ALL`.
+    pub fn drop_capability(mut self, capability: impl Into<String>) -> Self {
+        let caps = self
+            .linux()
+            .capabilities
+            .get_or_insert_with(Default::default);
+        caps.drop.push(capability.into());
+        self
+    }
+    /// Adds a tmpfs mount (`linuxParameters.tmpfs`).
+    pub fn tmpfs(mut self, tmpfs: Tmpfs) -> Self {
+        self.linux().tmpfs.push(tmpfs);
+        self
+    }
+    /// Adds a Docker label.
+    pub fn docker_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.inner.docker_labels.insert(key.into(), value.into());
+        self
+    }
+    /// Seconds between SIGTERM and SIGKILL.
+    pub fn stop_timeout(mut self, seconds: i32) -> Self {
+        self.inner.stop_timeout = Some(seconds);
+        self
+    }
+    /// Seconds to wait for the containers this one depends on.
+    pub fn start_timeout(mut self, seconds: i32) -> Self {
+        self.inner.start_timeout = Some(seconds);
+        self
+    }
+    /// The user the container runs as.
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.inner.user = Some(user.into());
+        self
+    }
+    /// Makes the container the task's FireLens log router.
+    pub fn firelens(mut self, configuration: FirelensConfiguration) -> Self {
+        self.inner.firelens_configuration = Some(configuration);
+        self
+    }
+    /// Adds a kernel parameter.
+    pub fn system_control(
+        mut self,
+        namespace: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.inner.system_controls.push(SystemControl {
+            namespace: namespace.into(),
+            value: value.into(),
+        });
+        self
+    }
+    fn linux(&mut self) -> &mut LinuxParameters {
+        self.inner
+            .linux_parameters
+            .get_or_insert_with(Default::default)
     }
     /// The definition; [`TaskDefinition`](crate::TaskDefinition)'s `build` checks it.
     pub fn build(self) -> ContainerDefinition {

@@ -334,4 +334,144 @@ mod tests {
         .unwrap();
         assert_eq!(containers[0].command, ["echo", "say \"hi\"", "${HOME}"]);
     }
+
+    /// A Terraform `container_definitions` with every setting beyond the blog's: a hardened
+    /// app that logs through a FireLens router, in the shape `aws ecs describe-task-definition`
+    /// prints (`null`s and empty lists included).
+    const HARDENED_TEMPLATE: &str = r#"[
+  {
+    "name": "app",
+    "image": "${image}",
+    "essential": true,
+    "readonlyRootFilesystem": true,
+    "user": "1000:1000",
+    "stopTimeout": 60,
+    "startTimeout": 30,
+    "dockerLabels": {"com.datadoghq.ad.check_names": "[\"app\"]", "team": "web"},
+    "linuxParameters": {
+      "initProcessEnabled": true,
+      "capabilities": {"add": ["SYS_PTRACE"], "drop": ["ALL"]},
+      "sharedMemorySize": 128,
+      "tmpfs": [{"containerPath": "/tmp", "size": 64, "mountOptions": ["noexec", "nosuid"]}],
+      "devices": [{"hostPath": "/dev/fuse", "permissions": ["read", "write"]}],
+      "maxSwap": 512,
+      "swappiness": 10
+    },
+    "systemControls": [{"namespace": "net.core.somaxconn", "value": "1024"}],
+    "logConfiguration": {"logDriver": "awsfirelens", "options": {"Name": "cloudwatch"}},
+    "dependsOn": [{"containerName": "log_router", "condition": "START"}],
+    "volumesFrom": null
+  },
+  {
+    "name": "log_router",
+    "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable",
+    "essential": true,
+    "user": "0",
+    "firelensConfiguration": {
+      "type": "fluentbit",
+      "options": {"enable-ecs-log-metadata": "true", "config-file-type": "file",
+                  "config-file-value": "/fluent-bit/configs/parse-json.conf"}
+    },
+    "linuxParameters": {"initProcessEnabled": null, "capabilities": null, "tmpfs": []},
+    "systemControls": []
+  }
+]"#;
+
+    #[test]
+    fn every_new_setting_reads_from_terraform_json() {
+        let containers = from_template(HARDENED_TEMPLATE, [("image", "nginx:1.27")]).unwrap();
+        let [app, router] = &containers[..] else {
+            panic!("two containers: {containers:#?}")
+        };
+        assert_eq!(app.image, "nginx:1.27");
+        assert_eq!(app.readonly_root_filesystem, Some(true));
+        assert_eq!(app.user.as_deref(), Some("1000:1000"));
+        assert_eq!((app.stop_timeout, app.start_timeout), (Some(60), Some(30)));
+        assert_eq!(
+            app.docker_labels["com.datadoghq.ad.check_names"],
+            "[\"app\"]"
+        );
+        let linux = app.linux_parameters.as_ref().unwrap();
+        assert_eq!(linux.init_process_enabled, Some(true));
+        let caps = linux.capabilities.as_ref().unwrap();
+        assert_eq!(
+            (&caps.add[..], &caps.drop[..]),
+            (&["SYS_PTRACE".to_owned()][..], &["ALL".to_owned()][..])
+        );
+        assert_eq!(linux.shared_memory_size, Some(128));
+        assert_eq!(linux.tmpfs[0].container_path, "/tmp");
+        assert_eq!(linux.tmpfs[0].size, 64);
+        assert_eq!(linux.tmpfs[0].mount_options, ["noexec", "nosuid"]);
+        assert_eq!(linux.devices[0].host_path, "/dev/fuse");
+        assert_eq!(
+            linux.devices[0].permissions,
+            [
+                crate::DevicePermission::Read,
+                crate::DevicePermission::Write
+            ]
+        );
+        assert_eq!((linux.max_swap, linux.swappiness), (Some(512), Some(10)));
+        assert_eq!(app.system_controls[0].namespace, "net.core.somaxconn");
+        assert_eq!(app.system_controls[0].value, "1024");
+
+        let firelens = router.firelens_configuration.as_ref().unwrap();
+        assert_eq!(firelens.kind, crate::FirelensType::Fluentbit);
+        assert_eq!(firelens.options["config-file-type"], "file");
+        // `null` and `[]` read as absent, to the last one.
+        assert_eq!(
+            router.linux_parameters,
+            Some(crate::LinuxParameters::default())
+        );
+        assert!(router.system_controls.is_empty());
+
+        assert_eq!(from_json(&to_json(&containers)).unwrap(), containers);
+        let written: Value = serde_json::from_str(&to_json(&containers)).unwrap();
+        assert_eq!(written[1]["firelensConfiguration"]["type"], "fluentbit");
+        assert_eq!(
+            written[0]["linuxParameters"]["capabilities"]["drop"][0],
+            "ALL"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_inside_new_settings_name_their_path() {
+        let cases = [
+            (
+                r#"[{"name": "a", "image": "b", "linuxParameters": {"initProcessEnabled": true, "bogus": 1}}]"#,
+                "[0].linuxParameters.bogus",
+                "unknown field `bogus`",
+            ),
+            (
+                r#"[{"name": "a", "image": "b", "linuxParameters": {"capabilities": {"add": [], "remove": ["ALL"]}}}]"#,
+                "[0].linuxParameters.capabilities.remove",
+                "unknown field `remove`",
+            ),
+            (
+                r#"[{"name": "a", "image": "b", "linuxParameters": {"tmpfs": [{"containerPath": "/tmp", "size": "64"}]}}]"#,
+                "[0].linuxParameters.tmpfs[0].size",
+                "invalid type: string \"64\", expected i32",
+            ),
+            (
+                r#"[{"name": "a", "image": "b", "firelensConfiguration": {"type": "logstash"}}]"#,
+                "[0].firelensConfiguration.type",
+                "unknown variant `logstash`, expected `fluentbit` or `fluentd`",
+            ),
+            (
+                r#"[{"name": "a", "image": "b", "systemControls": [{"namespace": "net.core.somaxconn"}]}]"#,
+                "[0].systemControls[0]",
+                "missing field `value`",
+            ),
+            (
+                r#"[{"name": "a", "image": "b", "readOnlyRootFilesystem": true}]"#,
+                "[0].readOnlyRootFilesystem",
+                "unknown field `readOnlyRootFilesystem`",
+            ),
+        ];
+        for (json, path, rule) in cases {
+            let err = from_json(json).unwrap_err();
+            assert_eq!(err.problems.len(), 1, "{err}");
+            assert_eq!(err.problems[0].field, path, "{err}");
+            assert!(err.problems[0].rule.starts_with(rule), "{err}");
+        }
+    }
 }

@@ -192,7 +192,15 @@ async fn register(
         .set_network_mode(task.network_mode.map(sdk::network_mode))
         .set_execution_role_arn(task.execution_role_arn.clone())
         .set_task_role_arn(task.task_role_arn.clone())
-        .set_runtime_platform(task.runtime_platform.as_ref().map(sdk::runtime_platform))
+        .set_runtime_platform(
+            task.runtime_platform
+                .as_ref()
+                .and_then(sdk::runtime_platform),
+        )
+        .set_ephemeral_storage(
+            task.ephemeral_storage
+                .map(|e| sdk::ephemeral_storage(e.size_in_gib)),
+        )
         .set_tags(Some(tags.ecs(&task.family)));
     for c in &task.container_definitions {
         call = call.container_definitions(c.into());
@@ -304,6 +312,27 @@ impl Resource for TaskDefinitionKind {
         }
         if let Some(mode) = task.network_mode {
             out.push(set("network_mode".into(), mode.as_str().into()));
+        }
+        if let Some(arch) = task
+            .runtime_platform
+            .as_ref()
+            .and_then(|p| p.cpu_architecture.as_ref())
+        {
+            out.push(set("cpu_architecture".into(), arch.clone()));
+        }
+        if let Some(storage) = task.ephemeral_storage {
+            out.push(set(
+                "ephemeral_storage".into(),
+                format!("{} GiB", storage.size_in_gib),
+            ));
+        }
+        for v in &task.volumes {
+            if let Some(efs) = &v.efs_volume_configuration {
+                out.push(set(
+                    format!("volume.{}", v.name),
+                    efs.file_system_id.clone(),
+                ));
+            }
         }
         out.extend(role_diff(
             "execution_role_arn",

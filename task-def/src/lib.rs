@@ -46,12 +46,14 @@ mod validate;
 
 pub use container::{
     ContainerDefinition, ContainerDefinitionBuilder, ContainerDependency, DependencyCondition,
-    EnvironmentVariable, HealthCheck, LogConfiguration, MountPoint, PortMapping, Protocol, Secret,
-    Ulimit, AWSLOGS_OPTIONS,
+    Device, DevicePermission, EnvironmentVariable, FirelensConfiguration, FirelensType,
+    HealthCheck, KernelCapabilities, LinuxParameters, LogConfiguration, MountPoint, PortMapping,
+    Protocol, Secret, SystemControl, Tmpfs, Ulimit, AWSLOGS_OPTIONS, KERNEL_CAPABILITIES,
 };
 pub use converge::{Error, Invalid, Problem};
 pub use kind::{TaskDefinitionKind, TaskDefinitionOutputs, TaskDefinitionSpec};
 pub use sizes::{fargate_accepts, FARGATE_CPU};
 pub use task::{
-    Compatibility, NetworkMode, RuntimePlatform, TaskDefinition, TaskDefinitionBuilder, Volume,
+    Compatibility, EfsAuthorizationConfig, EfsSetting, EfsVolumeConfiguration, EphemeralStorage,
+    NetworkMode, RuntimePlatform, TaskDefinition, TaskDefinitionBuilder, Volume,
 };

@@ -21,8 +21,9 @@ use aws_sdk_ecs::Client as Ecs;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use converge::{Action, Aws};
 use task_def::{
-    Compatibility, ContainerDefinition, HealthCheck, LogConfiguration, NetworkMode, PortMapping,
-    TaskDefinition,
+    Compatibility, ContainerDefinition, DependencyCondition, EfsVolumeConfiguration,
+    FirelensConfiguration, HealthCheck, LogConfiguration, MountPoint, NetworkMode, PortMapping,
+    TaskDefinition, Volume,
 };
 
 const FAMILY: &str = "blog";
@@ -195,6 +196,9 @@ fn registers_blog(r: &RegisterTaskDefinitionInput, image: &str) -> bool {
         && r.execution_role_arn() == Some(EXECUTION_ROLE)
         && r.task_role_arn().is_none()
         && r.container_definitions() == [sdk_container(image, false)]
+        && r.volumes().is_empty()
+        && r.runtime_platform().is_none()
+        && r.ephemeral_storage().is_none()
         && r.tags().len() == tags.len()
         && tags == owned_tags()
 }
@@ -223,11 +227,10 @@ fn aws(rules: &[&Rule]) -> Aws {
     Aws::builder().ecs(ecs).build()
 }
 
-#[tokio::test]
-async fn registers_when_no_revision_exists() {
-    // ECS's answer for a family with no ACTIVE revision. The error code is in the metadata,
-    // as the SDK's deserializer puts it there; the crate matches on that code.
-    let no_revision = mock!(Ecs::describe_task_definition)
+/// ECS's answer for a family with no ACTIVE revision. The error code is in the metadata, as
+/// the SDK's deserializer puts it there; the crate matches on that code.
+fn no_revision() -> Rule {
+    mock!(Ecs::describe_task_definition)
         .match_requests(|r| describes(r, FAMILY))
         .then_error(|| {
             DescribeTaskDefinitionError::ClientException(
@@ -241,7 +244,12 @@ async fn registers_when_no_revision_exists() {
                     )
                     .build(),
             )
-        });
+        })
+}
+
+#[tokio::test]
+async fn registers_when_no_revision_exists() {
+    let no_revision = no_revision();
     let register = register_blog(1);
     let aws = aws(&[&no_revision, &register]);
     let task = blog();
@@ -394,5 +402,288 @@ async fn deregister_only_touches_owned_revisions() {
     assert_eq!(
         aws.calls().report().mutations(),
         BTreeMap::from([("DeregisterTaskDefinition", 1)])
+    );
+}
+
+const FILE_SYSTEM: &str = "fs-0123456789abcdef0";
+const ACCESS_POINT: &str = "fsap-0123456789abcdef0";
+const ROUTER_IMAGE: &str = "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable";
+
+/// The blog hardened: on Graviton with 50 GiB of storage, its content on EFS through an
+/// access point, a read-only root, an init process, no capabilities, a label, timeouts, a
+/// user, a kernel parameter, logs through a FireLens router.
+fn hardened_blog() -> TaskDefinition {
+    let app = ContainerDefinition::builder()
+        .name(FAMILY)
+        .image(IMAGE)
+        .port_mapping(PortMapping::tcp(80))
+        .readonly_root_filesystem(true)
+        .init_process_enabled(true)
+        .drop_capability("ALL")
+        .docker_label("com.example.team", "web")
+        .stop_timeout(60)
+        .start_timeout(30)
+        .user("1000")
+        .system_control("net.core.somaxconn", "1024")
+        .mount_point(MountPoint {
+            source_volume: "content".into(),
+            container_path: "/usr/share/nginx/html".into(),
+            read_only: Some(true),
+        })
+        .depends_on("log_router", DependencyCondition::Start)
+        .log_configuration(LogConfiguration::driver(
+            "awsfirelens",
+            [("Name", "cloudwatch_logs")],
+        ))
+        .build();
+    let router = ContainerDefinition::builder()
+        .name("log_router")
+        .image(ROUTER_IMAGE)
+        .memory_reservation(50)
+        .firelens(FirelensConfiguration::fluentbit().option("enable-ecs-log-metadata", "true"))
+        .build();
+    TaskDefinition::builder()
+        .family(FAMILY)
+        .environment(ENVIRONMENT)
+        .container(app)
+        .container(router)
+        .requires_compatibility(Compatibility::Fargate)
+        .network_mode(NetworkMode::Awsvpc)
+        .cpu(512)
+        .memory(1024)
+        .execution_role_arn(EXECUTION_ROLE)
+        .cpu_architecture("ARM64")
+        .ephemeral_storage(50)
+        .volume(Volume::efs(
+            "content",
+            EfsVolumeConfiguration::new(FILE_SYSTEM)
+                .encrypted()
+                .access_point(ACCESS_POINT)
+                .iam(),
+        ))
+        .tag("Team", "platform")
+        .build()
+        .expect("valid task definition")
+}
+
+/// The hardened blog's containers in the SDK's types, by hand. `filled_by_ecs`: as
+/// DescribeTaskDefinition returns them, with `cpu: 0`, `essential`, the host port and
+/// protocol, and the router's user `0` (ECS runs FireLens as root).
+fn sdk_hardened_containers(filled_by_ecs: bool) -> Vec<ecs::ContainerDefinition> {
+    let mut port = ecs::PortMapping::builder().container_port(80);
+    let mut app = ecs::ContainerDefinition::builder();
+    let mut router = ecs::ContainerDefinition::builder();
+    if filled_by_ecs {
+        port = port.host_port(80).protocol(ecs::TransportProtocol::Tcp);
+        app = app.cpu(0).essential(true);
+        router = router.cpu(0).essential(true).user("0");
+    }
+    let app = app
+        .name(FAMILY)
+        .image(IMAGE)
+        .port_mappings(port.build())
+        .readonly_root_filesystem(true)
+        .linux_parameters(
+            ecs::LinuxParameters::builder()
+                .init_process_enabled(true)
+                .capabilities(ecs::KernelCapabilities::builder().drop("ALL").build())
+                .build(),
+        )
+        .docker_labels("com.example.team", "web")
+        .stop_timeout(60)
+        .start_timeout(30)
+        .user("1000")
+        .system_controls(
+            ecs::SystemControl::builder()
+                .namespace("net.core.somaxconn")
+                .value("1024")
+                .build(),
+        )
+        .mount_points(
+            ecs::MountPoint::builder()
+                .source_volume("content")
+                .container_path("/usr/share/nginx/html")
+                .read_only(true)
+                .build(),
+        )
+        .depends_on(
+            ecs::ContainerDependency::builder()
+                .container_name("log_router")
+                .condition(ecs::ContainerCondition::Start)
+                .build()
+                .expect("name and condition set"),
+        )
+        .log_configuration(
+            ecs::LogConfiguration::builder()
+                .log_driver(ecs::LogDriver::Awsfirelens)
+                .options("Name", "cloudwatch_logs")
+                .build()
+                .expect("log driver set"),
+        )
+        .build();
+    let router = router
+        .name("log_router")
+        .image(ROUTER_IMAGE)
+        .memory_reservation(50)
+        .firelens_configuration(
+            ecs::FirelensConfiguration::builder()
+                .r#type(ecs::FirelensConfigurationType::Fluentbit)
+                .options("enable-ecs-log-metadata", "true")
+                .build()
+                .expect("type set"),
+        )
+        .build();
+    vec![app, router]
+}
+
+/// The hardened blog's EFS volume in the SDK's type.
+fn sdk_content_volume() -> ecs::Volume {
+    ecs::Volume::builder()
+        .name("content")
+        .efs_volume_configuration(
+            ecs::EfsVolumeConfiguration::builder()
+                .file_system_id(FILE_SYSTEM)
+                .transit_encryption(ecs::EfsTransitEncryption::Enabled)
+                .authorization_config(
+                    ecs::EfsAuthorizationConfig::builder()
+                        .access_point_id(ACCESS_POINT)
+                        .iam(ecs::EfsAuthorizationConfigIam::Enabled)
+                        .build(),
+                )
+                .build()
+                .expect("file system set"),
+        )
+        .build()
+}
+
+fn arm64() -> ecs::RuntimePlatform {
+    ecs::RuntimePlatform::builder()
+        .cpu_architecture(ecs::CpuArchitecture::Arm64)
+        .build()
+}
+
+/// Whether a RegisterTaskDefinition request is the hardened blog's, every new field included.
+fn registers_hardened_blog(r: &RegisterTaskDefinitionInput) -> bool {
+    let tags: BTreeMap<_, _> = r
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()))
+        .collect();
+    r.family() == Some(FAMILY)
+        && r.cpu() == Some("512")
+        && r.memory() == Some("1024")
+        && r.network_mode() == Some(&ecs::NetworkMode::Awsvpc)
+        && r.requires_compatibilities() == [ecs::Compatibility::Fargate]
+        && r.execution_role_arn() == Some(EXECUTION_ROLE)
+        && r.container_definitions() == sdk_hardened_containers(false)
+        && r.volumes() == [sdk_content_volume()]
+        && r.runtime_platform() == Some(&arm64())
+        && r.ephemeral_storage() == Some(&ecs::EphemeralStorage::builder().size_in_gib(50).build())
+        && tags == owned_tags()
+}
+
+/// DescribeTaskDefinition of the family answering the hardened blog as revision `revision`.
+fn latest_is_hardened(revision: u32) -> Rule {
+    mock!(Ecs::describe_task_definition)
+        .match_requests(|r| describes(r, FAMILY))
+        .then_output(move || {
+            let task = ecs::TaskDefinition::builder()
+                .task_definition_arn(arn(FAMILY, revision))
+                .family(FAMILY)
+                .revision(revision as i32)
+                .status(TaskDefinitionStatus::Active)
+                .set_container_definitions(Some(sdk_hardened_containers(true)))
+                .cpu("512")
+                .memory("1024")
+                .network_mode(ecs::NetworkMode::Awsvpc)
+                .requires_compatibilities(ecs::Compatibility::Fargate)
+                .compatibilities(ecs::Compatibility::Ec2)
+                .compatibilities(ecs::Compatibility::Fargate)
+                .execution_role_arn(EXECUTION_ROLE)
+                .volumes(sdk_content_volume())
+                .runtime_platform(arm64())
+                .ephemeral_storage(ecs::EphemeralStorage::builder().size_in_gib(50).build())
+                .build();
+            DescribeTaskDefinitionOutput::builder()
+                .task_definition(task)
+                .set_tags(Some(ecs_tags(&owned_tags())))
+                .build()
+        })
+}
+
+fn register_hardened_blog(revision: u32) -> Rule {
+    mock!(Ecs::register_task_definition)
+        .match_requests(registers_hardened_blog)
+        .then_output(move || {
+            RegisterTaskDefinitionOutput::builder()
+                .task_definition(
+                    ecs::TaskDefinition::builder()
+                        .task_definition_arn(arn(FAMILY, revision))
+                        .revision(revision as i32)
+                        .build(),
+                )
+                .build()
+        })
+}
+
+#[tokio::test]
+async fn register_carries_the_new_fields() {
+    let no_revision = no_revision();
+    let register = register_hardened_blog(1);
+    let aws = aws(&[&no_revision, &register]);
+    let task = hardened_blog();
+
+    let plan = task.plan(&aws).await.expect("plan");
+    let change = plan.find(KIND, FAMILY).expect("a change for the family");
+    assert_eq!(change.action, Action::Create, "{plan}");
+    let described: BTreeMap<_, _> = change
+        .diffs
+        .iter()
+        .map(|d| (d.field.as_str(), d.after.as_deref().unwrap_or_default()))
+        .collect();
+    assert_eq!(described["cpu_architecture"], "ARM64", "{plan}");
+    assert_eq!(described["ephemeral_storage"], "50 GiB", "{plan}");
+    assert_eq!(described["volume.content"], FILE_SYSTEM, "{plan}");
+
+    assert_eq!(task.register(&aws).await.expect("register"), arn(FAMILY, 1));
+    assert_eq!(register.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn new_fields_as_described_make_no_revision() {
+    let latest = latest_is_hardened(7);
+    let register = register_hardened_blog(8);
+    let aws = aws(&[&latest, &register]);
+    let task = hardened_blog();
+
+    let plan = task.plan(&aws).await.expect("plan");
+    assert!(plan.is_empty(), "{plan:#?}");
+    assert_eq!(task.register(&aws).await.expect("register"), arn(FAMILY, 7));
+    assert_eq!(register.num_calls(), 0);
+    let report = aws.calls().report();
+    assert_eq!(report.mutating, 0, "{report:#}");
+}
+
+#[tokio::test]
+async fn the_blog_described_misses_the_new_fields() {
+    // The hardened definition against the plain blog's latest revision: every new field is
+    // a difference.
+    let latest = latest_is(3, IMAGE);
+    let aws = aws(&[&latest]);
+    let plan = hardened_blog().plan(&aws).await.expect("plan");
+    let change = plan.find(KIND, FAMILY).expect("a change for the family");
+    assert_eq!(change.action, Action::Replace, "{plan}");
+    let fields: Vec<_> = change.diffs.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "container_definitions",
+            "cpu",
+            "memory",
+            "volumes",
+            "runtime_platform",
+            "ephemeral_storage"
+        ],
+        "{plan}"
     );
 }

@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use task_def::json::{from_json, to_json};
 use task_def::{
-    ContainerDefinition, DependencyCondition, HealthCheck, LogConfiguration, MountPoint,
-    PortMapping, Protocol, Ulimit,
+    ContainerDefinition, DependencyCondition, Device, DevicePermission, FirelensConfiguration,
+    HealthCheck, KernelCapabilities, LinuxParameters, LogConfiguration, MountPoint, PortMapping,
+    Protocol, Tmpfs, Ulimit,
 };
 
 /// A web server: ports with and without host port and protocol, environment, secrets, a full
@@ -141,6 +142,81 @@ fn probe() -> ContainerDefinition {
         .build()
 }
 
+/// A hardened EC2 container: read-only root, every Linux parameter, labels, timeouts, a
+/// user, kernel parameters, logs through FireLens.
+fn hardened() -> ContainerDefinition {
+    ContainerDefinition::builder()
+        .name("hardened")
+        .image("nginx:1.27-alpine")
+        .memory(256)
+        .readonly_root_filesystem(true)
+        .linux_parameters(LinuxParameters {
+            init_process_enabled: Some(true),
+            capabilities: Some(KernelCapabilities {
+                add: vec!["NET_BIND_SERVICE".into(), "SYS_PTRACE".into()],
+                drop: vec!["ALL".into()],
+            }),
+            shared_memory_size: Some(128),
+            tmpfs: vec![
+                Tmpfs::new("/tmp", 64)
+                    .mount_option("noexec")
+                    .mount_option("nosuid"),
+                Tmpfs::new("/var/cache/nginx", 32),
+            ],
+            devices: vec![
+                Device {
+                    host_path: "/dev/fuse".into(),
+                    container_path: Some("/dev/fuse".into()),
+                    permissions: vec![DevicePermission::Read, DevicePermission::Write],
+                },
+                Device {
+                    host_path: "/dev/kvm".into(),
+                    container_path: None,
+                    permissions: vec![DevicePermission::Mknod],
+                },
+            ],
+            max_swap: Some(0),
+            swappiness: Some(60),
+        })
+        .docker_label("com.example.team", "web")
+        .docker_label("prometheus.io/port", "9113")
+        .stop_timeout(90)
+        .start_timeout(15)
+        .user("101:101")
+        .system_control("net.core.somaxconn", "1024")
+        .system_control("kernel.shmmax", "68719476736")
+        .log_configuration(LogConfiguration::driver(
+            "awsfirelens",
+            [("Name", "cloudwatch_logs"), ("region", "eu-west-1")],
+        ))
+        .build()
+}
+
+/// A FireLens router (Fluentd, with options) that is not essential; and a Fluent Bit one
+/// without options, with only an init process and `readonlyRootFilesystem: false`.
+fn routers() -> [ContainerDefinition; 2] {
+    [
+        ContainerDefinition::builder()
+            .name("fluentd")
+            .image("fluent/fluentd:v1.17")
+            .essential(false)
+            .firelens(
+                FirelensConfiguration::fluentd()
+                    .option("config-file-type", "s3")
+                    .option("config-file-value", "arn:aws:s3:::bucket/fluent.conf"),
+            )
+            .build(),
+        ContainerDefinition::builder()
+            .name("fluentbit")
+            .image("public.ecr.aws/aws-observability/aws-for-fluent-bit:stable")
+            .user("0")
+            .readonly_root_filesystem(false)
+            .init_process_enabled(false)
+            .firelens(FirelensConfiguration::fluentbit())
+            .build(),
+    ]
+}
+
 // `cpu: Some(0)` is absent from the table on purpose: the SDK's `cpu` is a plain i32, 0 when
 // unset, so 0 reads back as None (see the report).
 fn table() -> Vec<(&'static str, ContainerDefinition)> {
@@ -150,6 +226,9 @@ fn table() -> Vec<(&'static str, ContainerDefinition)> {
         ("worker", worker()),
         ("minimal", minimal()),
         ("probe", probe()),
+        ("hardened", hardened()),
+        ("fluentd", routers()[0].clone()),
+        ("fluentbit", routers()[1].clone()),
     ]
 }
 
@@ -175,10 +254,10 @@ fn every_container_survives_json() {
 }
 
 /// The JSON keys set somewhere in `value`, with their parents' (`healthCheck.startPeriod`);
-/// array items share their array's path and the free-form log options are left out.
+/// array items share their array's path and the free-form maps (options, labels) are left out.
 fn keys(value: &Value, path: &str, out: &mut BTreeSet<String>) {
     match value {
-        Value::Object(map) if !path.ends_with("options") => {
+        Value::Object(map) if !path.ends_with("options") && path != "dockerLabels" => {
             for (key, item) in map {
                 let path = if path.is_empty() {
                     key.clone()
@@ -241,6 +320,33 @@ fn the_table_sets_every_field() {
         "dependsOn",
         "dependsOn.containerName",
         "dependsOn.condition",
+        "readonlyRootFilesystem",
+        "linuxParameters",
+        "linuxParameters.initProcessEnabled",
+        "linuxParameters.capabilities",
+        "linuxParameters.capabilities.add",
+        "linuxParameters.capabilities.drop",
+        "linuxParameters.sharedMemorySize",
+        "linuxParameters.tmpfs",
+        "linuxParameters.tmpfs.containerPath",
+        "linuxParameters.tmpfs.size",
+        "linuxParameters.tmpfs.mountOptions",
+        "linuxParameters.devices",
+        "linuxParameters.devices.hostPath",
+        "linuxParameters.devices.containerPath",
+        "linuxParameters.devices.permissions",
+        "linuxParameters.maxSwap",
+        "linuxParameters.swappiness",
+        "dockerLabels",
+        "stopTimeout",
+        "startTimeout",
+        "user",
+        "firelensConfiguration",
+        "firelensConfiguration.type",
+        "firelensConfiguration.options",
+        "systemControls",
+        "systemControls.namespace",
+        "systemControls.value",
     ];
     let every_field: BTreeSet<String> = every_field.map(str::to_owned).into();
     assert_eq!(
