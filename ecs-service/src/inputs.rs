@@ -49,6 +49,23 @@ pub struct Listener {
     pub certificate_arn: Option<String>,
     /// The TLS policy for HTTPS (default [`DEFAULT_SSL_POLICY`]).
     pub ssl_policy: Option<String>,
+    /// With HTTPS: also listen for HTTP on port 80 and answer `301` to the HTTPS URL
+    /// (default `false`).
+    pub redirect_http: bool,
+}
+
+impl Listener {
+    /// HTTPS on 443 with `certificate_arn`, and HTTP on 80 redirected to it: what a public
+    /// web service wants.
+    pub fn https(certificate_arn: impl Into<String>) -> Self {
+        Self {
+            port: 443,
+            protocol: ListenerProtocol::Https,
+            certificate_arn: Some(certificate_arn.into()),
+            ssl_policy: None,
+            redirect_http: true,
+        }
+    }
 }
 
 impl Default for Listener {
@@ -58,6 +75,7 @@ impl Default for Listener {
             protocol: ListenerProtocol::Http,
             certificate_arn: None,
             ssl_policy: None,
+            redirect_http: false,
         }
     }
 }
@@ -270,6 +288,8 @@ pub struct ServiceBuilder {
     task_role_arn: Option<String>,
     execution_role_arn: Option<String>,
     task_volumes: Vec<Volume>,
+    cpu_architecture: Option<String>,
+    ephemeral_storage: Option<u32>,
     launch_type: Option<LaunchType>,
     strategy: Vec<StrategyItem>,
     autoscaling: Option<Autoscaling>,
@@ -399,6 +419,18 @@ impl ServiceBuilder {
     /// Adds a task volume (`task_volumes`).
     pub fn task_volume(mut self, volume: Volume) -> Self {
         self.task_volumes.push(volume);
+        self
+    }
+    /// The CPU architecture of the task the service builds: `X86_64` or `ARM64` (Graviton;
+    /// cheaper on Fargate, and the image must be built for it). A complete `task_definition`
+    /// carries its own.
+    pub fn cpu_architecture(mut self, architecture: impl Into<String>) -> Self {
+        self.cpu_architecture = Some(architecture.into());
+        self
+    }
+    /// Fargate task storage of the task the service builds, 21 to 200 GiB (default 20).
+    pub fn ephemeral_storage(mut self, gib: u32) -> Self {
+        self.ephemeral_storage = Some(gib);
         self
     }
     /// Fargate (default) or EC2; exclusive with
@@ -642,6 +674,16 @@ impl ServiceBuilder {
                 "must be 1 to 65535",
             );
             invalid.check(
+                !lb.listener.redirect_http || https,
+                "load_balancer.listener.redirect_http",
+                "redirects HTTP to HTTPS: the listener must be HTTPS",
+            );
+            invalid.check(
+                !lb.listener.redirect_http || lb.listener.port != 80,
+                "load_balancer.listener.port",
+                "80 is the redirect's port: put the HTTPS listener on another (443)",
+            );
+            invalid.check(
                 (0..=3600).contains(&lb.target_group.deregistration_delay),
                 "load_balancer.target_group.deregistration_delay",
                 "must be 0 to 3600 seconds",
@@ -682,6 +724,17 @@ impl ServiceBuilder {
             "must not be negative",
         );
 
+        let task_settings = [
+            ("cpu_architecture", self.cpu_architecture.is_some()),
+            ("ephemeral_storage", self.ephemeral_storage.is_some()),
+        ];
+        for (field, given) in task_settings {
+            invalid.check(
+                !(given && self.task_definition.is_some()),
+                field,
+                "set it in the task_definition given, not beside it",
+            );
+        }
         let task_definition = match self.task_definition.clone() {
             Some(task) => Some(task),
             None if self.containers.is_empty() && self.containers_json_error.is_none() => {
@@ -716,6 +769,12 @@ impl ServiceBuilder {
                 }
                 for volume in &self.task_volumes {
                     b = b.volume(volume.clone());
+                }
+                if let Some(arch) = &self.cpu_architecture {
+                    b = b.cpu_architecture(arch);
+                }
+                if let Some(gib) = self.ephemeral_storage {
+                    b = b.ephemeral_storage(gib);
                 }
                 for (k, v) in &self.tags {
                     b = b.tag(k, v);

@@ -110,7 +110,7 @@ pub use inputs::{
     HealthCheck, LaunchType, Listener, ListenerProtocol, LoadBalancer, Service, ServiceBuilder,
     TargetGroup, TaskIngress, DEFAULT_SSL_POLICY,
 };
-pub use listeners::{listener_name, ListenerKind, ListenerOutputs, ListenerSpec};
+pub use listeners::{listener_name, ListenerAction, ListenerKind, ListenerOutputs, ListenerSpec};
 pub use load_balancers::{LoadBalancerKind, LoadBalancerOutputs, LoadBalancerSpec};
 pub use outputs::ServiceOutputs;
 pub use scalable_targets::{

@@ -3,7 +3,10 @@
 //! and owned with it: a listener on a load balancer of ours is ours.
 
 use async_trait::async_trait;
-use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, Certificate, ProtocolEnum};
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, Certificate, ProtocolEnum, RedirectActionConfig,
+    RedirectActionStatusCodeEnum,
+};
 use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wanted};
 
 use crate::load_balancers::{named, FoundLoadBalancer};
@@ -11,6 +14,15 @@ use crate::load_balancers::{named, FoundLoadBalancer};
 /// The listener kind.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ListenerKind;
+
+/// What a listener does with a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListenerAction {
+    /// Forwards it to this target group.
+    Forward(Value<String>),
+    /// Answers `301 Moved Permanently` to the same host and path over HTTPS on this port.
+    RedirectToHttps(i32),
+}
 
 /// What a listener should be.
 #[derive(Clone, Debug)]
@@ -25,8 +37,8 @@ pub struct ListenerSpec {
     pub certificate_arn: Option<String>,
     /// The TLS policy, for HTTPS.
     pub ssl_policy: Option<String>,
-    /// Where it forwards.
-    pub target_group_arn: Value<String>,
+    /// Where requests go.
+    pub action: ListenerAction,
 }
 
 /// A listener as ELB has it.
@@ -40,6 +52,8 @@ pub struct FoundListener {
     certificate_arn: Option<String>,
     ssl_policy: Option<String>,
     target_group_arn: Option<String>,
+    /// `HTTPS:<port>:HTTP_301` when it redirects.
+    redirect: Option<String>,
     /// The load balancer's owner.
     owner: Option<String>,
 }
@@ -61,11 +75,28 @@ fn resource(name: &str) -> String {
     format!("{} \"{name}\"", ListenerKind::KIND)
 }
 
-fn forward(tg_arn: &str) -> Action {
-    Action::builder()
-        .r#type(ActionTypeEnum::Forward)
-        .target_group_arn(tg_arn)
-        .build()
+fn redirect_text(port: i32) -> String {
+    format!("HTTPS:{port}:HTTP_301")
+}
+
+/// The default action ELB takes for `action`.
+fn default_action(action: &ListenerAction) -> Result<Action, Error> {
+    Ok(match action {
+        ListenerAction::Forward(tg) => Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .target_group_arn(tg.clone().require("the listener's target group")?)
+            .build(),
+        ListenerAction::RedirectToHttps(port) => Action::builder()
+            .r#type(ActionTypeEnum::Redirect)
+            .redirect_config(
+                RedirectActionConfig::builder()
+                    .protocol("HTTPS")
+                    .port(port.to_string())
+                    .status_code(RedirectActionStatusCodeEnum::Http301)
+                    .build(),
+            )
+            .build(),
+    })
 }
 
 fn certificates(d: &ListenerSpec) -> Option<Vec<Certificate>> {
@@ -104,6 +135,18 @@ async fn listeners_of(aws: &Aws, lb: &FoundLoadBalancer) -> Result<Vec<FoundList
                 .default_actions()
                 .iter()
                 .find_map(|a| a.target_group_arn().map(str::to_owned)),
+            redirect: l
+                .default_actions()
+                .iter()
+                .find_map(|a| a.redirect_config())
+                .map(|r| {
+                    format!(
+                        "{}:{}:{}",
+                        r.protocol().unwrap_or_default(),
+                        r.port().unwrap_or_default(),
+                        r.status_code().map(|c| c.as_str()).unwrap_or_default()
+                    )
+                }),
             owner: lb.owner.clone(),
         })
         .collect())
@@ -153,7 +196,10 @@ impl Resource for ListenerKind {
         let mut out = vec![
             set("port", d.port.to_string()),
             set("protocol", d.protocol.clone()),
-            set("forward", d.target_group_arn.to_string()),
+            match &d.action {
+                ListenerAction::Forward(tg) => set("forward", tg.to_string()),
+                ListenerAction::RedirectToHttps(port) => set("redirect", redirect_text(*port)),
+            },
         ];
         if let Some(c) = &d.certificate_arn {
             out.push(set("certificate_arn", c.clone()));
@@ -180,8 +226,16 @@ impl Resource for ListenerKind {
         if d.ssl_policy.is_some() && o.ssl_policy != d.ssl_policy {
             delta.update("ssl_policy", o.ssl_policy.as_ref(), d.ssl_policy.as_ref());
         }
-        let forward = o.target_group_arn.clone().unwrap_or_default();
-        delta.compare("forward", &forward, &d.target_group_arn);
+        match &d.action {
+            ListenerAction::Forward(tg) => {
+                let forward = o.target_group_arn.clone().unwrap_or_default();
+                delta.compare("forward", &forward, tg);
+            }
+            ListenerAction::RedirectToHttps(port) => {
+                let have = o.redirect.clone().unwrap_or_default();
+                delta.compare("redirect", &have, &Value::Known(redirect_text(*port)));
+            }
+        }
         delta
     }
 
@@ -198,10 +252,7 @@ impl Resource for ListenerKind {
             .load_balancer_arn
             .clone()
             .require("the listener's load balancer")?;
-        let tg = d
-            .target_group_arn
-            .clone()
-            .require("the listener's target group")?;
+        let action = default_action(&d.action)?;
         let out = cx
             .aws
             .elbv2()
@@ -211,7 +262,7 @@ impl Resource for ListenerKind {
             .protocol(ProtocolEnum::from(d.protocol.as_str()))
             .set_certificates(certificates(d))
             .set_ssl_policy(d.ssl_policy.clone())
-            .default_actions(forward(&tg))
+            .default_actions(action)
             .set_tags(Some(cx.tags.elbv2(cx.name)))
             .send()
             .await
@@ -233,10 +284,7 @@ impl Resource for ListenerKind {
         o: &FoundListener,
         _delta: &Delta,
     ) -> Result<ListenerOutputs, Error> {
-        let tg = d
-            .target_group_arn
-            .clone()
-            .require("the listener's target group")?;
+        let action = default_action(&d.action)?;
         cx.aws
             .elbv2()
             .modify_listener()
@@ -244,7 +292,7 @@ impl Resource for ListenerKind {
             .protocol(ProtocolEnum::from(d.protocol.as_str()))
             .set_certificates(certificates(d))
             .set_ssl_policy(d.ssl_policy.clone())
-            .default_actions(forward(&tg))
+            .default_actions(action)
             .send()
             .await
             .context("ModifyListener", resource(cx.name))?;
@@ -278,7 +326,7 @@ mod tests {
             protocol: "HTTP".into(),
             certificate_arn: None,
             ssl_policy: None,
-            target_group_arn: Value::Known("arn:tg".into()),
+            action: ListenerAction::Forward(Value::Known("arn:tg".into())),
         }
     }
 
@@ -291,6 +339,7 @@ mod tests {
             certificate_arn: None,
             ssl_policy: None,
             target_group_arn: Some("arn:tg".into()),
+            redirect: None,
             owner: None,
         }
     }
@@ -310,5 +359,18 @@ mod tests {
             ..spec()
         };
         assert!(ListenerKind.diff(&new_lb, &found()).replace);
+        // Forwarding where a redirect is wanted, and the redirect in place.
+        let redirect = ListenerSpec {
+            action: ListenerAction::RedirectToHttps(443),
+            ..spec()
+        };
+        let delta = ListenerKind.diff(&redirect, &found());
+        assert_eq!(delta.diffs[0].after.as_deref(), Some("HTTPS:443:HTTP_301"));
+        let redirecting = FoundListener {
+            target_group_arn: None,
+            redirect: Some("HTTPS:443:HTTP_301".into()),
+            ..found()
+        };
+        assert!(ListenerKind.diff(&redirect, &redirecting).is_empty());
     }
 }

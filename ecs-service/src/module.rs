@@ -7,7 +7,7 @@ use converge::{Aws, Error, Module, Plan, Ref, Stack, Tags, Value};
 use task_def::{NetworkMode, TaskDefinitionKind, TaskDefinitionSpec};
 
 use crate::inputs::{ListenerProtocol, Service, TaskIngress, DEFAULT_SSL_POLICY};
-use crate::listeners::{listener_name, ListenerKind, ListenerSpec};
+use crate::listeners::{listener_name, ListenerAction, ListenerKind, ListenerSpec};
 use crate::load_balancers::{LoadBalancerKind, LoadBalancerSpec};
 use crate::names::{shorten, MAX_LB_NAME};
 use crate::outputs::ServiceOutputs;
@@ -16,6 +16,9 @@ use crate::scaling_policies::{resource_label, AttachedKey, ScalingPolicyKind, Sc
 use crate::scheduled_actions::{ScheduledActionKind, ScheduledActionSpec};
 use crate::services::{Awsvpc, EcsServiceKind, ServiceSpec, ServiceTarget};
 use crate::target_groups::{TargetGroupKind, TargetGroupSpec};
+
+/// Where HTTP is redirected from.
+const REDIRECT_PORT: i32 = 80;
 
 fn protocol(p: ListenerProtocol) -> &'static str {
     match p {
@@ -78,7 +81,12 @@ impl Service {
         // balancer (or the VPC).
         let alb_sg = self.load_balancer.as_ref().map(|lb| {
             let (vpc_id, cidr) = (net.vpc_id.clone(), net.vpc_cidr.clone());
-            let (internal, whitelist, port) = (lb.internal, lb.whitelist.clone(), lb.listener.port);
+            let (internal, whitelist) = (lb.internal, lb.whitelist.clone());
+            // The listener's port, and 80 for the redirect to it.
+            let mut ports = vec![lb.listener.port];
+            if lb.listener.redirect_http {
+                ports.push(REDIRECT_PORT);
+            }
             stack.add(
                 SecurityGroupKind,
                 self.alb_sg_name(),
@@ -93,12 +101,14 @@ impl Service {
                     SecurityGroupSpec {
                         vpc_id: r.value(&vpc_id),
                         description: "controls access to the application load balancer".into(),
-                        ingress: sources
-                            .into_iter()
-                            .map(|c| IngressRule {
-                                from: port,
-                                to: port,
-                                peer: c.map(Peer::Cidr),
+                        ingress: ports
+                            .iter()
+                            .flat_map(|&port| {
+                                sources.iter().map(move |c| IngressRule {
+                                    from: port,
+                                    to: port,
+                                    peer: c.clone().map(Peer::Cidr),
+                                })
                             })
                             .collect(),
                     }
@@ -210,9 +220,25 @@ impl Service {
                     protocol: listener_protocol.into(),
                     certificate_arn: certificate_arn.clone(),
                     ssl_policy: ssl_policy.clone(),
-                    target_group_arn: r.get(&tg).map(|o| o.arn.clone()),
+                    action: ListenerAction::Forward(r.get(&tg).map(|o| o.arn.clone())),
                 },
             );
+            if want.listener.redirect_http {
+                stack.add(
+                    ListenerKind,
+                    listener_name(&self.lb_name, REDIRECT_PORT),
+                    tags.clone(),
+                    self.lb_name.clone(),
+                    move |r| ListenerSpec {
+                        load_balancer_arn: r.get(&lb).map(|o| o.arn.clone()),
+                        port: REDIRECT_PORT,
+                        protocol: "HTTP".into(),
+                        certificate_arn: None,
+                        ssl_policy: None,
+                        action: ListenerAction::RedirectToHttps(port),
+                    },
+                );
+            }
             (lb, tg, listener)
         });
 

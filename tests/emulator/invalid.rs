@@ -481,13 +481,26 @@ async fn attempt(n: usize, aws: &Aws) -> Result<(), Error> {
                 .plan(aws)
                 .await?,
         ),
+        52 => drop(
+            service()
+                .load_balancer(LoadBalancer {
+                    listener: ecs_modules::ecs_service::Listener {
+                        redirect_http: true,
+                        ..Default::default()
+                    },
+                    ..lb()
+                })
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
         _ => unreachable!("no case {n}"),
     }
     Ok(())
 }
 
 /// Each case and the field its message must name.
-const CASES: [&str; 52] = [
+const CASES: [&str; 53] = [
     "environment",
     "environment",
     "environment",
@@ -540,6 +553,7 @@ const CASES: [&str; 52] = [
     "capacity_provider_strategy",
     "default_capacity_provider_strategy[0].capacity_provider",
     "autoscaling.scheduled[0].schedule",
+    "load_balancer.listener.redirect_http",
 ];
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 
 use converge::{Action, Aws};
 use ecs_modules::ecs_service::{
-    LaunchType, Listener, LoadBalancer, Service, ServiceBuilder, ServiceOutputs, TargetGroup,
+    listener_name, LaunchType, Listener, LoadBalancer, Service, ServiceBuilder, ServiceOutputs,
+    TargetGroup,
 };
 use ecs_modules::task_def::{ContainerDefinition, LogConfiguration, NetworkMode, PortMapping};
 use ecs_modules::vpc::{Vpc, VpcOutputs};
@@ -473,6 +474,216 @@ async fn a_steady_state_timeout_names_what_it_waited_for() {
             .any(|m| m.contains("waiting for ECS service blog to reach a steady state")),
         "{chain:?}"
     );
+    service.destroy(&aws).await.unwrap();
+    vpc.destroy(&aws).await.unwrap();
+}
+
+/// An ACM certificate in the emulator, for HTTPS listeners.
+async fn certificate(env: &str) -> String {
+    let acm = aws_sdk_acm::Client::new(&util::sdk_config().await);
+    acm.request_certificate()
+        .domain_name(format!("{env}.example.com"))
+        .send()
+        .await
+        .unwrap()
+        .certificate_arn()
+        .unwrap()
+        .to_owned()
+}
+
+/// The load balancer's listeners, by port: protocol, and where they forward or redirect.
+async fn listeners(aws: &Aws, lb_arn: &str) -> Vec<(i32, String, String)> {
+    let out = aws
+        .elbv2()
+        .describe_listeners()
+        .load_balancer_arn(lb_arn)
+        .send()
+        .await
+        .unwrap();
+    let mut found: Vec<(i32, String, String)> = out
+        .listeners()
+        .iter()
+        .map(|l| {
+            let action = &l.default_actions()[0];
+            let to = match action.redirect_config() {
+                Some(r) => format!(
+                    "redirect {}:{} {}",
+                    r.protocol().unwrap_or_default(),
+                    r.port().unwrap_or_default(),
+                    r.status_code().map(|c| c.as_str()).unwrap_or_default()
+                ),
+                None => "forward".to_owned(),
+            };
+            (
+                l.port().unwrap_or_default(),
+                l.protocol()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default(),
+                to,
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// The ports the load balancer's security group opens.
+async fn open_ports(aws: &Aws, group: &str) -> Vec<i32> {
+    let out = aws
+        .ec2()
+        .describe_security_groups()
+        .group_ids(group)
+        .send()
+        .await
+        .unwrap();
+    let mut ports: Vec<i32> = out.security_groups()[0]
+        .ip_permissions()
+        .iter()
+        .filter_map(|p| p.from_port())
+        .collect();
+    ports.sort();
+    ports.dedup();
+    ports
+}
+
+#[tokio::test]
+async fn https_with_http_redirected_to_it() {
+    let aws = aws().await;
+    let env = environment("https");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+    let arn = certificate(&env).await;
+    let https = |redirect_http: bool| {
+        blog_builder(&env, &net, "npalm/040code.github.io:latest")
+            .load_balancer(LoadBalancer {
+                listener: Listener {
+                    redirect_http,
+                    ..Listener::https(&arn)
+                },
+                ..public_lb(&net)
+            })
+            .build()
+            .unwrap()
+    };
+    let service = https(true);
+    let out = service.apply(&aws).await.unwrap();
+    let dns = out.lb_dns_name.clone().unwrap();
+    assert_eq!(out.service_url, Some(format!("https://{dns}")));
+    let lb = out.lb_arn.clone().unwrap();
+    assert_eq!(
+        listeners(&aws, &lb).await,
+        [
+            (
+                80,
+                "HTTP".to_owned(),
+                "redirect HTTPS:443 HTTP_301".to_owned()
+            ),
+            (443, "HTTPS".to_owned(), "forward".to_owned()),
+        ]
+    );
+    let group = out.lb_security_group_id.clone().unwrap();
+    assert_eq!(open_ports(&aws, &group).await, [80, 443]);
+    aws.calls().reset();
+    service.apply(&aws).await.unwrap();
+    assert_eq!(aws.calls().report().mutating, 0);
+
+    // The redirect turned off: its listener and its port go.
+    let plain = https(false);
+    let plan = plain.plan(&aws).await.unwrap();
+    assert!(
+        plan.to_string()
+            .contains(&listener_name(&format!("{env}-blog"), 80)),
+        "{plan}"
+    );
+    plain.apply(&aws).await.unwrap();
+    assert_eq!(
+        listeners(&aws, &lb).await,
+        [(443, "HTTPS".to_owned(), "forward".to_owned())]
+    );
+    assert_eq!(open_ports(&aws, &group).await, [443]);
+    assert!(plain.plan(&aws).await.unwrap().is_empty());
+
+    plain.destroy(&aws).await.unwrap();
+    vpc.destroy(&aws).await.unwrap();
+}
+
+/// The task fields production services use, through the service: an ARM64 task with more
+/// storage, an encrypted EFS volume through an access point, and a hardened container. The
+/// emulator keeps them all, so a second apply registers no revision.
+#[tokio::test]
+async fn a_task_with_the_fields_production_uses_converges() {
+    use ecs_modules::task_def::{EfsVolumeConfiguration, MountPoint, Volume};
+
+    let aws = aws().await;
+    let env = environment("fields");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+    let mount = MountPoint {
+        source_volume: "data".into(),
+        container_path: "/data".into(),
+        read_only: Some(false),
+    };
+    let container = ContainerDefinition::builder()
+        .name("blog")
+        .image("npalm/040code.github.io:latest")
+        .port_mapping(PortMapping::tcp(80))
+        .readonly_root_filesystem(true)
+        .init_process_enabled(true)
+        .docker_label("team", "blog")
+        .stop_timeout(30)
+        .user("1000")
+        .mount_point(mount)
+        .build();
+    let service = Service::builder()
+        .environment(&env)
+        .service_name("blog")
+        .network(&net)
+        .cluster(&env)
+        .containers([container])
+        .task_cpu(256)
+        .task_memory(512)
+        .cpu_architecture("ARM64")
+        .ephemeral_storage(50)
+        .task_volume(Volume::efs(
+            "data",
+            EfsVolumeConfiguration::new("fs-0123456789abcdef0")
+                .encrypted()
+                .access_point("fsap-0123456789abcdef0"),
+        ))
+        .load_balancer(public_lb(&net))
+        .build()
+        .unwrap();
+    let out = service.apply(&aws).await.unwrap();
+    let described = aws
+        .ecs()
+        .describe_task_definition()
+        .task_definition(&out.task_definition_arn)
+        .send()
+        .await
+        .unwrap();
+    let task = described.task_definition().unwrap();
+    assert_eq!(
+        task.runtime_platform()
+            .and_then(|p| p.cpu_architecture())
+            .map(|a| a.as_str()),
+        Some("ARM64")
+    );
+    assert_eq!(task.ephemeral_storage().map(|e| e.size_in_gib()), Some(50));
+    let efs = task.volumes()[0].efs_volume_configuration().unwrap();
+    assert_eq!(efs.file_system_id(), "fs-0123456789abcdef0");
+    let container = &task.container_definitions()[0];
+    assert_eq!(container.readonly_root_filesystem(), Some(true));
+    assert_eq!(container.stop_timeout(), Some(30));
+    assert_eq!(
+        container
+            .linux_parameters()
+            .and_then(|l| l.init_process_enabled()),
+        Some(true)
+    );
+    aws.calls().reset();
+    service.apply(&aws).await.unwrap();
+    let calls = aws.calls().report();
+    assert_eq!(calls.mutating, 0, "{calls:#}");
     service.destroy(&aws).await.unwrap();
     vpc.destroy(&aws).await.unwrap();
 }

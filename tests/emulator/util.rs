@@ -8,6 +8,11 @@ use aws_sdk_ec2::types::Filter;
 use converge::{Aws, Wait};
 use ecs_modules::target;
 
+/// The SDK configuration for this test's emulator, for clients `Aws` does not bundle.
+pub async fn sdk_config() -> aws_types::SdkConfig {
+    target::emulator_config(&this_tests_emulator(), None).await
+}
+
 /// The service `name` of cluster `cluster` as ECS describes it.
 pub async fn described_service(
     aws: &Aws,
