@@ -60,6 +60,15 @@ pub enum Error {
         owner: String,
     },
 
+    /// Destroy found a resource protected from deletion; it deleted nothing.
+    #[error("{resource} is protected from deletion, so nothing was deleted: {how}")]
+    Protected {
+        /// The resource.
+        resource: String,
+        /// How to lift the protection.
+        how: String,
+    },
+
     /// AWS reported a resource in a failed state.
     #[error("{resource} failed: {reason}")]
     Failed {

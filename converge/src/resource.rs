@@ -247,6 +247,12 @@ pub trait Resource: Send + Sync + 'static {
     /// How an existing resource differs from the inputs. Pure.
     fn diff(&self, desired: &Self::Desired, observed: &Self::Observed) -> Delta;
 
+    /// Why deleting an existing resource is refused, and how to lift it (a load balancer's
+    /// deletion protection): destroy then deletes nothing. `None` for most.
+    fn protected(&self, _observed: &Self::Observed) -> Option<String> {
+        None
+    }
+
     /// The outputs of an existing resource.
     fn outputs(&self, observed: &Self::Observed) -> Self::Outputs;
 

@@ -140,6 +140,76 @@ impl Default for HealthCheck {
     }
 }
 
+/// Where the load balancer writes its access logs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessLogs {
+    /// The S3 bucket (its policy must let ELB write to it).
+    pub bucket: String,
+    /// The key prefix (default: none).
+    pub prefix: Option<String>,
+}
+
+/// The load balancer's attributes (Terraform's `aws_lb` arguments of the same names).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadBalancerAttributes {
+    /// Keeps the load balancer from being deleted (default `false`). Destroy refuses, before
+    /// deleting anything, until an apply with `false` lifts it.
+    pub deletion_protection: bool,
+    /// Access logs to S3 (default: off).
+    pub access_logs: Option<AccessLogs>,
+    /// Seconds a connection may idle, 1 to 4000 (default 60).
+    pub idle_timeout: i32,
+    /// Drops headers that are not valid HTTP header names (default `true`; ELB's own default
+    /// is `false`, which passes them to the targets).
+    pub drop_invalid_header_fields: bool,
+}
+
+impl Default for LoadBalancerAttributes {
+    fn default() -> Self {
+        Self {
+            deletion_protection: false,
+            access_logs: None,
+            idle_timeout: 60,
+            drop_invalid_header_fields: true,
+        }
+    }
+}
+
+impl LoadBalancerAttributes {
+    /// As ELB names them.
+    pub(crate) fn elb(&self) -> BTreeMap<String, String> {
+        let mut out: BTreeMap<String, String> = [
+            (
+                "deletion_protection.enabled",
+                self.deletion_protection.to_string(),
+            ),
+            (
+                "idle_timeout.timeout_seconds",
+                self.idle_timeout.to_string(),
+            ),
+            (
+                "routing.http.drop_invalid_header_fields.enabled",
+                self.drop_invalid_header_fields.to_string(),
+            ),
+            (
+                "access_logs.s3.enabled",
+                self.access_logs.is_some().to_string(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        if let Some(logs) = &self.access_logs {
+            out.insert("access_logs.s3.bucket".into(), logs.bucket.clone());
+            out.insert(
+                "access_logs.s3.prefix".into(),
+                logs.prefix.clone().unwrap_or_default(),
+            );
+        }
+        out
+    }
+}
+
 /// Who may reach the tasks on their port.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -170,6 +240,8 @@ pub struct LoadBalancer {
     pub security_group_ids: Vec<String>,
     /// Seconds ECS ignores failing health checks after a task starts.
     pub health_check_grace_period_seconds: Option<i32>,
+    /// Deletion protection, access logs, idle timeout, invalid header fields.
+    pub attributes: LoadBalancerAttributes,
 }
 
 impl Default for LoadBalancer {
@@ -183,6 +255,7 @@ impl Default for LoadBalancer {
             whitelist: vec!["0.0.0.0/0".to_owned()],
             security_group_ids: Vec::new(),
             health_check_grace_period_seconds: None,
+            attributes: LoadBalancerAttributes::default(),
         }
     }
 }
@@ -673,6 +746,34 @@ impl ServiceBuilder {
                 "load_balancer.listener.port",
                 "must be 1 to 65535",
             );
+            invalid.check(
+                (1..=4000).contains(&lb.attributes.idle_timeout),
+                "load_balancer.attributes.idle_timeout",
+                format_args!("{} must be 1 to 4000 seconds", lb.attributes.idle_timeout),
+            );
+            if let Some(logs) = &lb.attributes.access_logs {
+                let bucket = &logs.bucket;
+                invalid.check(
+                    (3..=63).contains(&bucket.len())
+                        && bucket.chars().all(|c| {
+                            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'
+                        }),
+                    "load_balancer.attributes.access_logs.bucket",
+                    format_args!(
+                        "{bucket:?} is not an S3 bucket name (3 to 63 lowercase letters, digits, hyphens and dots)"
+                    ),
+                );
+                let prefix = logs.prefix.as_deref().unwrap_or_default();
+                invalid.check(
+                    !prefix.starts_with('/')
+                        && !prefix.ends_with('/')
+                        && !prefix.contains("AWSLogs"),
+                    "load_balancer.attributes.access_logs.prefix",
+                    format_args!(
+                        "{prefix:?} must not start or end with / nor contain AWSLogs (ELB's rule)"
+                    ),
+                );
+            }
             invalid.check(
                 !lb.listener.redirect_http || https,
                 "load_balancer.listener.redirect_http",

@@ -107,8 +107,8 @@ pub use converge::{
 };
 pub use converge::{StrategyItem, FARGATE, FARGATE_SPOT};
 pub use inputs::{
-    HealthCheck, LaunchType, Listener, ListenerProtocol, LoadBalancer, Service, ServiceBuilder,
-    TargetGroup, TaskIngress, DEFAULT_SSL_POLICY,
+    AccessLogs, HealthCheck, LaunchType, Listener, ListenerProtocol, LoadBalancer,
+    LoadBalancerAttributes, Service, ServiceBuilder, TargetGroup, TaskIngress, DEFAULT_SSL_POLICY,
 };
 pub use listeners::{listener_name, ListenerAction, ListenerKind, ListenerOutputs, ListenerSpec};
 pub use load_balancers::{LoadBalancerKind, LoadBalancerOutputs, LoadBalancerSpec};

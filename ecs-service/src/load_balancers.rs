@@ -1,7 +1,7 @@
 //! `aws_lb`: an application load balancer, found by name with its tags; every load balancer
 //! of a stack in one listing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -30,6 +30,9 @@ pub struct LoadBalancerSpec {
     pub wait_active: bool,
     /// How long to wait for it to be active, or gone.
     pub wait: Wait,
+    /// Its attributes, as ELB names them (`idle_timeout.timeout_seconds`, ...): those given
+    /// are set and compared, the others left as they are.
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// A load balancer as ELB has it.
@@ -43,6 +46,9 @@ pub struct FoundLoadBalancer {
     subnets: Vec<String>,
     security_groups: Vec<String>,
     pub(crate) owner: Option<String>,
+    /// Its attributes (read by this kind only; the listener kind's share of the listing
+    /// has none).
+    attributes: BTreeMap<String, String>,
 }
 
 /// A load balancer's outputs.
@@ -165,6 +171,7 @@ pub(crate) async fn named(
                         .collect(),
                     security_groups: lb.security_groups().to_vec(),
                     owner: None,
+                    attributes: BTreeMap::new(),
                 });
             }
         }
@@ -178,6 +185,66 @@ pub(crate) async fn named(
         Ok(found)
     })
     .await
+}
+
+/// ELB's values of the attributes it may leave out of an answer (the emulator does).
+const DEFAULTS: [(&str, &str); 4] = [
+    (DELETION_PROTECTION, "false"),
+    ("access_logs.s3.enabled", "false"),
+    ("idle_timeout.timeout_seconds", "60"),
+    ("routing.http.drop_invalid_header_fields.enabled", "false"),
+];
+
+/// The attribute that keeps a load balancer from being deleted.
+pub(crate) const DELETION_PROTECTION: &str = "deletion_protection.enabled";
+
+async fn attributes_of(aws: &Aws, arn: &str) -> Result<BTreeMap<String, String>, Error> {
+    let out = aws
+        .elbv2()
+        .describe_load_balancer_attributes()
+        .load_balancer_arn(arn)
+        .send()
+        .await
+        .context("DescribeLoadBalancerAttributes", arn)?;
+    let mut attributes: BTreeMap<String, String> = DEFAULTS
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    for a in out.attributes() {
+        if let (Some(k), Some(v)) = (a.key(), a.value()) {
+            attributes.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    Ok(attributes)
+}
+
+/// Sets `attributes` on the load balancer.
+async fn set_attributes(
+    aws: &Aws,
+    name: &str,
+    arn: &str,
+    attributes: &BTreeMap<String, String>,
+) -> Result<(), Error> {
+    if attributes.is_empty() {
+        return Ok(());
+    }
+    let list = attributes
+        .iter()
+        .map(|(k, v)| {
+            aws_sdk_elasticloadbalancingv2::types::LoadBalancerAttribute::builder()
+                .key(k)
+                .value(v)
+                .build()
+        })
+        .collect();
+    aws.elbv2()
+        .modify_load_balancer_attributes()
+        .load_balancer_arn(arn)
+        .set_attributes(Some(list))
+        .send()
+        .await
+        .context("ModifyLoadBalancerAttributes", resource(name))?;
+    Ok(())
 }
 
 #[async_trait]
@@ -194,7 +261,14 @@ impl Resource for LoadBalancerKind {
         wanted: &[Wanted<'_, ()>],
     ) -> Result<Vec<FoundLoadBalancer>, Error> {
         let names: Vec<&str> = wanted.iter().map(|w| w.name).collect();
-        Ok(named(aws, &names).await?.as_ref().clone())
+        let mut found = named(aws, &names).await?.as_ref().clone();
+        let attributes =
+            futures::future::try_join_all(found.iter().map(|lb| attributes_of(aws, &lb.arn)))
+                .await?;
+        for (lb, attributes) in found.iter_mut().zip(attributes) {
+            lb.attributes = attributes;
+        }
+        Ok(found)
     }
 
     fn name<'o>(&self, o: &'o FoundLoadBalancer) -> &'o str {
@@ -215,7 +289,7 @@ impl Resource for LoadBalancerKind {
             before: None,
             after: Some(after),
         };
-        vec![
+        let mut out = vec![
             set("scheme", scheme(d.internal).into()),
             set(
                 "subnets",
@@ -225,7 +299,9 @@ impl Resource for LoadBalancerKind {
                 "security_groups",
                 d.security_groups.as_ref().map(|s| s.join(",")).to_string(),
             ),
-        ]
+        ];
+        out.extend(d.attributes.iter().map(|(k, v)| set(k, v.clone())));
+        out
     }
 
     fn diff(&self, d: &LoadBalancerSpec, o: &FoundLoadBalancer) -> Delta {
@@ -237,7 +313,20 @@ impl Resource for LoadBalancerKind {
         );
         delta.compare_set("subnets", &o.subnets, &d.subnets);
         delta.compare_set("security_groups", &o.security_groups, &d.security_groups);
+        for (key, want) in &d.attributes {
+            let have = o.attributes.get(key).cloned().unwrap_or_default();
+            delta.compare(key, &have, &Value::Known(want.clone()));
+        }
         delta
+    }
+
+    fn protected(&self, o: &FoundLoadBalancer) -> Option<String> {
+        (o.attributes.get(DELETION_PROTECTION).map(String::as_str) == Some("true")).then(|| {
+            format!(
+                "{} has deletion protection on; set `deletion_protection: false` in the load balancer's attributes and apply, then destroy again",
+                o.name
+            )
+        })
     }
 
     fn outputs(&self, o: &FoundLoadBalancer) -> LoadBalancerOutputs {
@@ -288,6 +377,7 @@ impl Resource for LoadBalancerKind {
                 .unwrap_or_default()
                 .to_owned(),
         };
+        set_attributes(aws, cx.name, &made.arn, &d.attributes).await?;
         if d.wait_active {
             wait_active(cx.aws, &d.wait, &made.arn).await?;
         }
@@ -323,12 +413,25 @@ impl Resource for LoadBalancerKind {
                 .await
                 .context("SetSecurityGroups", resource(cx.name))?;
         }
+        let attributes: BTreeMap<String, String> = d
+            .attributes
+            .iter()
+            .filter(|(k, v)| o.attributes.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        set_attributes(cx.aws, cx.name, &o.arn, &attributes).await?;
         Ok(self.outputs(o))
     }
 
     /// Deletes the load balancer and waits until it is gone, so its network interfaces release
     /// the security groups and subnets (its listeners go with it).
     async fn delete(&self, cx: Cx<'_>, o: &FoundLoadBalancer) -> Result<(), Error> {
+        if let Some(how) = self.protected(o) {
+            return Err(Error::Protected {
+                resource: resource(cx.name),
+                how,
+            });
+        }
         let aws = cx.aws;
         aws.elbv2()
             .delete_load_balancer()
@@ -371,6 +474,7 @@ mod tests {
             subnets: vec!["subnet-a".into(), "subnet-b".into()],
             security_groups: vec!["sg-1".into()],
             owner: None,
+            attributes: [(DELETION_PROTECTION.to_owned(), "false".to_owned())].into(),
         }
     }
 
@@ -381,6 +485,7 @@ mod tests {
             security_groups: Value::Known(vec!["sg-1".into()]),
             wait_active: false,
             wait: Wait::default(),
+            attributes: BTreeMap::new(),
         }
     }
 
@@ -404,5 +509,21 @@ mod tests {
             ..spec()
         };
         assert_eq!(LoadBalancerKind.diff(&unknown, &found()).diffs.len(), 1);
+        // An attribute is compared when given; protection refuses a delete.
+        let protected = LoadBalancerSpec {
+            attributes: [(DELETION_PROTECTION.to_owned(), "true".to_owned())].into(),
+            ..spec()
+        };
+        let delta = LoadBalancerKind.diff(&protected, &found());
+        assert_eq!(delta.diffs[0].field, DELETION_PROTECTION);
+        assert!(LoadBalancerKind.protected(&found()).is_none());
+        let on = FoundLoadBalancer {
+            attributes: [(DELETION_PROTECTION.to_owned(), "true".to_owned())].into(),
+            ..found()
+        };
+        assert!(LoadBalancerKind
+            .protected(&on)
+            .unwrap()
+            .contains("deletion_protection"));
     }
 }

@@ -169,6 +169,7 @@ impl Service {
                 let internal = want.internal;
                 let wait_active = self.steady_state.is_some();
                 let wait = self.wait;
+                let attributes = want.attributes.elb();
                 move |r: &converge::Resolver<'_>| LoadBalancerSpec {
                     internal,
                     subnets: r.value(&lb_subnets),
@@ -179,6 +180,7 @@ impl Service {
                     }),
                     wait_active,
                     wait,
+                    attributes: attributes.clone(),
                 }
             };
             let lb = stack.add(LoadBalancerKind, &self.lb_name, tags.clone(), (), spec_of);

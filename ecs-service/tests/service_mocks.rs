@@ -336,6 +336,28 @@ impl Nothing {
                     .listeners(Listener::builder().listener_arn(LISTENER_ARN).build())
                     .build()
             });
+        // The new load balancer's attributes: invalid header fields dropped (ELB's default
+        // passes them on), the rest ELB's defaults, set in one call.
+        let ops = self.ops.clone();
+        let attributes = mock!(Elbv2::modify_load_balancer_attributes)
+            .match_requests(|r| {
+                let set = |key: &str| {
+                    r.attributes()
+                        .iter()
+                        .find(|a| a.key() == Some(key))
+                        .and_then(|a| a.value())
+                        .map(str::to_owned)
+                };
+                r.load_balancer_arn() == Some(LB_ARN)
+                    && set("routing.http.drop_invalid_header_fields.enabled").as_deref()
+                        == Some("true")
+                    && set("deletion_protection.enabled").as_deref() == Some("false")
+                    && set("idle_timeout.timeout_seconds").as_deref() == Some("60")
+            })
+            .then_compute_output(move |_| {
+                record(&ops, "ModifyLoadBalancerAttributes");
+                aws_sdk_elasticloadbalancingv2::operation::modify_load_balancer_attributes::ModifyLoadBalancerAttributesOutput::builder().build()
+            });
         vec![
             none_listed,
             no_lb,
@@ -344,6 +366,7 @@ impl Nothing {
             create_lb,
             create_tg,
             create_listener,
+            attributes,
         ]
     }
 
@@ -542,12 +565,14 @@ async fn apply_creates_in_dependency_order_with_the_right_shapes() {
             "CreateSecurityGroup(task)",
             "CreateService",
             "CreateTargetGroup",
+            "ModifyLoadBalancerAttributes",
             "RegisterTaskDefinition",
         ],
         "exactly one of each, in the order {ops:?}"
     );
-    // The load balancer is created in its security group.
+    // The load balancer is created in its security group, then given its attributes.
     assert_before(&ops, "CreateSecurityGroup(alb)", "CreateLoadBalancer");
+    assert_before(&ops, "CreateLoadBalancer", "ModifyLoadBalancerAttributes");
     // A listener forwards to a target group on a load balancer: both must exist.
     assert_before(&ops, "CreateTargetGroup", "CreateListener");
     assert_before(&ops, "CreateLoadBalancer", "CreateListener");

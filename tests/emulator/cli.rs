@@ -66,6 +66,7 @@ impl Run {
 /// Runs the command line of deployment `D` with `args`, against the emulator unless the
 /// args say otherwise; `answer` is what a person at a terminal would answer.
 fn run_with<D: Deployment>(args: &[&str], answer: Option<bool>) -> Run {
+    crate::util::keep_progress_events_asking();
     let out = Buffer::default();
     let err = Buffer::default();
     let io = Io {

@@ -494,13 +494,26 @@ async fn attempt(n: usize, aws: &Aws) -> Result<(), Error> {
                 .plan(aws)
                 .await?,
         ),
+        53 => drop(
+            service()
+                .load_balancer(LoadBalancer {
+                    attributes: ecs_modules::ecs_service::LoadBalancerAttributes {
+                        idle_timeout: 0,
+                        ..Default::default()
+                    },
+                    ..lb()
+                })
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
         _ => unreachable!("no case {n}"),
     }
     Ok(())
 }
 
 /// Each case and the field its message must name.
-const CASES: [&str; 53] = [
+const CASES: [&str; 54] = [
     "environment",
     "environment",
     "environment",
@@ -554,6 +567,7 @@ const CASES: [&str; 53] = [
     "default_capacity_provider_strategy[0].capacity_provider",
     "autoscaling.scheduled[0].schedule",
     "load_balancer.listener.redirect_http",
+    "load_balancer.attributes.idle_timeout",
 ];
 
 #[tokio::test]

@@ -687,3 +687,79 @@ async fn a_task_with_the_fields_production_uses_converges() {
     service.destroy(&aws).await.unwrap();
     vpc.destroy(&aws).await.unwrap();
 }
+
+/// The load balancer's attributes converge, and deletion protection makes destroy refuse
+/// before it deletes anything, until an apply lifts it.
+#[tokio::test]
+async fn load_balancer_attributes_and_deletion_protection() {
+    use ecs_modules::ecs_service::{AccessLogs, LoadBalancerAttributes};
+
+    let aws = aws().await;
+    let env = environment("lbattr");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+    let with = |deletion_protection: bool| {
+        blog_builder(&env, &net, "npalm/040code.github.io:latest")
+            .load_balancer(LoadBalancer {
+                attributes: LoadBalancerAttributes {
+                    deletion_protection,
+                    access_logs: Some(AccessLogs {
+                        bucket: "blog-alb-logs".into(),
+                        prefix: Some("blog".into()),
+                    }),
+                    idle_timeout: 120,
+                    ..LoadBalancerAttributes::default()
+                },
+                ..public_lb(&net)
+            })
+            .build()
+            .unwrap()
+    };
+    let protected = with(true);
+    let out = protected.apply(&aws).await.unwrap();
+    let described = aws
+        .elbv2()
+        .describe_load_balancer_attributes()
+        .load_balancer_arn(out.lb_arn.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let attribute = |key: &str| {
+        described
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some(key))
+            .and_then(|a| a.value())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(attribute("deletion_protection.enabled"), "true");
+    assert_eq!(attribute("access_logs.s3.bucket"), "blog-alb-logs");
+    assert_eq!(attribute("idle_timeout.timeout_seconds"), "120");
+    assert_eq!(
+        attribute("routing.http.drop_invalid_header_fields.enabled"),
+        "true"
+    );
+    aws.calls().reset();
+    protected.apply(&aws).await.unwrap();
+    assert_eq!(aws.calls().report().mutating, 0);
+
+    aws.calls().reset();
+    let err = protected.destroy(&aws).await.unwrap_err();
+    assert!(matches!(err, converge::Error::Protected { .. }), "{err}");
+    assert!(
+        err.to_string().contains("deletion_protection: false"),
+        "{err}"
+    );
+    assert_eq!(aws.calls().report().mutating, 0);
+    assert!(protected.outputs(&aws).await.unwrap().is_some());
+
+    // Lifted by an apply, then destroy goes through.
+    let lifted = with(false);
+    let plan = lifted.plan(&aws).await.unwrap();
+    assert_eq!(plan.summary(), (0, 1, 0), "{plan}");
+    lifted.apply(&aws).await.unwrap();
+    lifted.destroy(&aws).await.unwrap();
+    assert_eq!(lb_count(&aws, &format!("{env}-blog")).await, 0);
+    vpc.destroy(&aws).await.unwrap();
+}

@@ -44,7 +44,43 @@ pub fn fargate_cluster(env: &str, strategy: Vec<converge::StrategyItem>) -> conv
 /// Clients for this test's emulator, started once per test binary. A test that cannot reach
 /// it fails and says how to start it.
 pub async fn aws() -> Aws {
+    keep_progress_events_asking();
     target::emulator_clients(&this_tests_emulator()).await
+}
+
+/// Progress events are `tracing` events that the command line counts with a subscriber of
+/// its own thread. When other tests' threads reach an event's callsite first, tracing can
+/// cache it as wanted by no one just before that subscriber registers, and the command line
+/// then misses its events (a run reporting "0 added"). A global subscriber that never takes
+/// an event but stays "sometimes" interested keeps every callsite asking. Every test calls
+/// this (through `aws` or the command line runner) before it can emit an event.
+pub fn keep_progress_events_asking() {
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::subscriber::Interest;
+    use tracing::{Event, Metadata};
+
+    struct Asking;
+    impl tracing::Subscriber for Asking {
+        fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+            Interest::sometimes()
+        }
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            false
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, _: &Event<'_>) {}
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing::dispatcher::set_global_default(tracing::Dispatch::new(Asking));
+    });
 }
 
 /// Emulators for the tests, so that they do not queue on one Python process: the base one

@@ -17,6 +17,8 @@ pub(crate) struct Observed {
     pub any: AnyArc,
     pub id: String,
     pub name: String,
+    /// Why it may not be deleted ([`Resource::protected`]).
+    pub protected: Option<String>,
 }
 
 /// What one read of a kind found for the stack's resources of that kind.
@@ -107,6 +109,7 @@ impl<R: Resource> ResourceNode<R> {
             any: Arc::new(o.clone()),
             id: self.kind.id(o),
             name: self.kind.name(o).to_owned(),
+            protected: self.kind.protected(o),
         }
     }
 }

@@ -310,6 +310,18 @@ impl Stack {
     /// outputs: everything is found by name and ownership tag. Returns what was deleted.
     pub async fn destroy(&self, aws: &Aws) -> Result<Plan, Error> {
         let doomed = self.doomed(self.read(aws).await?);
+        // Before any delete, so a protected resource leaves the stack whole.
+        if let Some(d) = doomed.iter().find(|d| d.observed.protected.is_some()) {
+            return Err(Error::Protected {
+                resource: format!(
+                    "{} \"{}\" ({})",
+                    self.nodes[d.by].kind(),
+                    d.observed.name,
+                    d.observed.id
+                ),
+                how: d.observed.protected.clone().unwrap_or_default(),
+            });
+        }
         let deleted = self.delete_in_order(aws, doomed, true).await;
         let mut plan = Plan::new();
         for a in &deleted.done {
