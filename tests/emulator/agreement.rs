@@ -623,6 +623,65 @@ async fn autoscaled_service() {
     vpc.destroy(&aws).await.unwrap();
 }
 
+/// An HTTPS service with HTTP redirected to it and the load balancer's attributes, changed to
+/// no redirect, a longer idle timeout and access logs; the drift is the idle timeout set out
+/// of band.
+#[tokio::test]
+async fn https_service_and_load_balancer_attributes() {
+    use ecs_modules::ecs_service::{AccessLogs, Listener, LoadBalancer, LoadBalancerAttributes};
+
+    use crate::service::{blog_builder, certificate, cluster, network, public_lb};
+
+    let aws = aws().await;
+    let env = environment("agree-https");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+    let arn = certificate(&env).await;
+    let service = |redirect_http: bool, attributes: LoadBalancerAttributes| {
+        blog_builder(&env, &net, "npalm/040code.github.io:latest")
+            .load_balancer(LoadBalancer {
+                listener: Listener {
+                    redirect_http,
+                    ..Listener::https(&arn)
+                },
+                attributes,
+                ..public_lb(&net)
+            })
+            .build()
+            .unwrap()
+    };
+    let first = service(true, LoadBalancerAttributes::default());
+    let changed = service(
+        false,
+        LoadBalancerAttributes {
+            idle_timeout: 120,
+            access_logs: Some(AccessLogs {
+                bucket: "agree-alb-logs".into(),
+                prefix: None,
+            }),
+            ..LoadBalancerAttributes::default()
+        },
+    );
+    let (elbv2, probe, reader) = (aws.elbv2().clone(), changed.clone(), aws.clone());
+    let drift = || async move {
+        let out = probe.outputs(&reader).await.unwrap().unwrap();
+        elbv2
+            .modify_load_balancer_attributes()
+            .load_balancer_arn(out.lb_arn.unwrap())
+            .attributes(
+                aws_sdk_elasticloadbalancingv2::types::LoadBalancerAttribute::builder()
+                    .key("idle_timeout.timeout_seconds")
+                    .value("30")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    };
+    life(&aws, first, changed, drift).await;
+    vpc.destroy(&aws).await.unwrap();
+}
+
 /// The VPC module: public addresses on launch turned off and the private zone turned off; the
 /// private subnets' route to the NAT gateway deleted out of band.
 #[tokio::test]

@@ -479,7 +479,7 @@ async fn a_steady_state_timeout_names_what_it_waited_for() {
 }
 
 /// An ACM certificate in the emulator, for HTTPS listeners.
-async fn certificate(env: &str) -> String {
+pub(crate) async fn certificate(env: &str) -> String {
     let acm = aws_sdk_acm::Client::new(&util::sdk_config().await);
     acm.request_certificate()
         .domain_name(format!("{env}.example.com"))
