@@ -11,18 +11,10 @@
 //! what it finds is ours.
 
 use async_trait::async_trait;
-use aws_sdk_ecs::types::CapacityProviderStrategyItem;
-use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value, Wanted};
+use converge::kinds::change_capacity_providers;
+use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wanted};
 
 pub(crate) const KIND: &str = "aws_ecs_cluster_capacity_providers";
-
-/// ECS refuses a change while the cluster is still applying the previous one, a provider
-/// made a moment ago until it is ACTIVE, and taking one out while a service being deleted
-/// still uses it.
-const CLUSTER_BUSY: Transient = Transient::new(
-    &["UpdateInProgressException", "ResourceInUseException"],
-    &["not in an ACTIVE state", "is in use"],
-);
 
 /// The association kind.
 #[derive(Clone, Copy, Debug, Default)]
@@ -63,11 +55,10 @@ fn resource(cluster: &str) -> String {
     format!("{KIND} \"{cluster}\"")
 }
 
-/// An ACTIVE cluster's providers and default strategy.
+/// An ACTIVE cluster's providers.
 struct ClusterState {
     name: String,
     providers: Vec<String>,
-    strategy: Vec<CapacityProviderStrategyItem>,
 }
 
 /// The ACTIVE clusters among `clusters` (names or ARNs), in calls of 100 (the API's limit).
@@ -89,7 +80,6 @@ async fn describe(aws: &Aws, clusters: &[String]) -> Result<Vec<ClusterState>, E
                 .map(|c| ClusterState {
                     name: c.cluster_name().unwrap_or_default().to_owned(),
                     providers: c.capacity_providers().to_vec(),
-                    strategy: c.default_capacity_provider_strategy().to_vec(),
                 }),
         );
     }
@@ -114,35 +104,6 @@ async fn every_cluster(aws: &Aws) -> Result<Vec<String>, Error> {
             None => return Ok(arns),
         }
     }
-}
-
-/// Sets the cluster's list to what `change` makes of the current one, unless it already is.
-/// `false` when the cluster does not exist (or is not ACTIVE).
-async fn put(
-    aws: &Aws,
-    cluster: &str,
-    change: impl Fn(&mut Vec<String>, &mut Vec<CapacityProviderStrategyItem>),
-) -> Result<bool, Error> {
-    let Some(state) = describe(aws, &[cluster.to_owned()]).await?.pop() else {
-        return Ok(false);
-    };
-    let (mut providers, mut strategy) = (state.providers.clone(), state.strategy.clone());
-    change(&mut providers, &mut strategy);
-    if providers == state.providers && strategy == state.strategy {
-        return Ok(true);
-    }
-    aws.retry()
-        .run(cluster, CLUSTER_BUSY, || {
-            aws.ecs()
-                .put_cluster_capacity_providers()
-                .cluster(cluster)
-                .set_capacity_providers(Some(providers.clone()))
-                .set_default_capacity_provider_strategy(Some(strategy.clone()))
-                .send()
-        })
-        .await
-        .context("PutClusterCapacityProviders", resource(cluster))?;
-    Ok(true)
 }
 
 #[async_trait]
@@ -262,7 +223,7 @@ impl Resource for ClusterProvidersKind {
     ) -> Result<ClusterProvidersOut, Error> {
         let cluster = d.cluster.clone().require(cx.name)?;
         let provider = d.provider.clone();
-        let exists = put(cx.aws, &cluster, |providers, _| {
+        let exists = change_capacity_providers(cx.aws, &cluster, |providers, _| {
             if !providers.contains(&provider) {
                 providers.push(provider.clone());
             }
@@ -291,7 +252,7 @@ impl Resource for ClusterProvidersKind {
     /// Takes ours out of the list and the default strategy, keeping the others. A cluster
     /// already gone has nothing to take out.
     async fn delete(&self, cx: Cx<'_>, o: &FoundAssociation) -> Result<(), Error> {
-        put(cx.aws, &o.cluster, |providers, strategy| {
+        change_capacity_providers(cx.aws, &o.cluster, |providers, strategy| {
             providers.retain(|p| *p != o.provider);
             strategy.retain(|s| s.capacity_provider() != o.provider);
         })

@@ -83,8 +83,56 @@ const DRAINING: Transient = Transient::new(
     &["Capacity Providers are attached"],
 );
 
-/// ECS refuses a change while the cluster is still applying the previous one.
-const BUSY: Transient = Transient::new(&["UpdateInProgressException"], &[]);
+/// ECS refuses a change while the cluster is still applying the previous one, a provider
+/// made a moment ago until it is ACTIVE, and taking one out while a service being deleted
+/// still uses it.
+const BUSY: Transient = Transient::new(
+    &["UpdateInProgressException", "ResourceInUseException"],
+    &["not in an ACTIVE state", "is in use"],
+);
+
+/// Sets a cluster's capacity providers and default strategy to what `change` makes of them
+/// as they are now, read afresh (others join and leave the list: it is never set from an
+/// older read), and only when that differs. `false` when the cluster does not exist (or is
+/// not ACTIVE). The one place the list is written, for the cluster kind and for an instance
+/// fleet's provider joining it.
+pub async fn change_capacity_providers(
+    aws: &Aws,
+    cluster: &str,
+    change: impl Fn(&mut Vec<String>, &mut Vec<aws_sdk_ecs::types::CapacityProviderStrategyItem>),
+) -> Result<bool, Error> {
+    let out = aws
+        .ecs()
+        .describe_clusters()
+        .clusters(cluster)
+        .send()
+        .await
+        .context("DescribeClusters", resource(cluster))?;
+    let Some(now) = out.clusters().iter().find(|c| c.status() == Some("ACTIVE")) else {
+        return Ok(false);
+    };
+    let (mut providers, mut strategy) = (
+        now.capacity_providers().to_vec(),
+        now.default_capacity_provider_strategy().to_vec(),
+    );
+    change(&mut providers, &mut strategy);
+    if providers == now.capacity_providers() && strategy == now.default_capacity_provider_strategy()
+    {
+        return Ok(true);
+    }
+    aws.retry()
+        .run(cluster, BUSY, || {
+            aws.ecs()
+                .put_cluster_capacity_providers()
+                .cluster(cluster)
+                .set_capacity_providers(Some(providers.clone()))
+                .set_default_capacity_provider_strategy(Some(strategy.clone()))
+                .send()
+        })
+        .await
+        .context("PutClusterCapacityProviders", resource(cluster))?;
+    Ok(true)
+}
 
 #[async_trait]
 impl Resource for ClusterKind {
@@ -264,39 +312,17 @@ impl Resource for ClusterKind {
                 .context("UpdateCluster", resource(cx.name))?;
         }
         if changed("capacity_providers") || changed("default_capacity_provider_strategy") {
-            let now = aws
-                .ecs()
-                .describe_clusters()
-                .clusters(&o.arn)
-                .send()
-                .await
-                .context("DescribeClusters", resource(cx.name))?;
-            let now = now.clusters().first();
-            let mut providers: Vec<String> = now
-                .map(|c| c.capacity_providers().to_vec())
-                .unwrap_or_default();
-            for p in &d.capacity_providers {
-                if !providers.contains(p) {
-                    providers.push(p.clone());
+            change_capacity_providers(aws, &o.arn, |providers, strategy| {
+                for p in &d.capacity_providers {
+                    if !providers.contains(p) {
+                        providers.push(p.clone());
+                    }
                 }
-            }
-            let strategy = if d.default_strategy.is_empty() {
-                now.map(|c| c.default_capacity_provider_strategy().to_vec())
-                    .unwrap_or_default()
-            } else {
-                d.default_strategy.iter().map(StrategyItem::sdk).collect()
-            };
-            aws.retry()
-                .run(cx.name, BUSY, || {
-                    aws.ecs()
-                        .put_cluster_capacity_providers()
-                        .cluster(cx.name)
-                        .set_capacity_providers(Some(providers.clone()))
-                        .set_default_capacity_provider_strategy(Some(strategy.clone()))
-                        .send()
-                })
-                .await
-                .context("PutClusterCapacityProviders", resource(cx.name))?;
+                if !d.default_strategy.is_empty() {
+                    *strategy = d.default_strategy.iter().map(StrategyItem::sdk).collect();
+                }
+            })
+            .await?;
         }
         Ok(self.outputs(o))
     }

@@ -6,7 +6,7 @@ pub mod iam_role;
 pub mod log_group;
 pub mod security_group;
 
-pub use cluster::{ClusterKind, ClusterOutputs, ClusterSpec};
+pub use cluster::{change_capacity_providers, ClusterKind, ClusterOutputs, ClusterSpec};
 pub use iam_role::{RoleKind, RoleOutputs, RoleSpec};
 pub use log_group::{LogGroupKind, LogGroupOutputs, LogGroupSpec};
 pub use security_group::{
