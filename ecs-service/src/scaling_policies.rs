@@ -80,17 +80,18 @@ pub fn resource_label(lb_arn: &str, tg_arn: &str) -> String {
 }
 
 /// The policies on each resource id the stack declares some for, one paginated read each.
-pub(crate) async fn every_attached<T>(
+pub(crate) async fn every_attached<T, F>(
     wanted: &[Wanted<'_, AttachedKey>],
-    mut read_one: impl FnMut(String) -> T,
-) -> Result<Vec<T::Output>, Error>
+    read_one: impl Fn(String) -> F,
+) -> Result<Vec<T>, Error>
 where
-    T: std::future::Future,
+    F: std::future::Future<Output = Result<Vec<T>, Error>>,
 {
     let mut ids: Vec<&str> = wanted.iter().map(|w| w.key.resource_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
-    Ok(futures::future::join_all(ids.into_iter().map(|id| read_one(id.to_owned()))).await)
+    let reads = futures::future::try_join_all(ids.into_iter().map(|id| read_one(id.to_owned())));
+    Ok(reads.await?.into_iter().flatten().collect())
 }
 
 /// The owner of `name` on `resource_id`: the declaration whose prefix it carries.
@@ -149,25 +150,23 @@ impl Resource for ScalingPolicyKind {
     ) -> Result<Vec<FoundPolicy>, Error> {
         let reads = every_attached(wanted, |id| read_policies(aws, id)).await?;
         let mut found = Vec::new();
-        for policies in reads {
-            for p in policies? {
-                let config = p.target_tracking_scaling_policy_configuration();
-                let metric = config.and_then(|c| c.predefined_metric_specification());
-                found.push(FoundPolicy {
-                    owner: owner_of(wanted, p.resource_id(), p.policy_name()),
-                    name: p.policy_name().to_owned(),
-                    resource_id: p.resource_id().to_owned(),
-                    arn: p.policy_arn().to_owned(),
-                    metric_type: metric
-                        .map(|m| m.predefined_metric_type().as_str().to_owned())
-                        .unwrap_or_default(),
-                    target: config.map(|c| c.target_value()).unwrap_or_default(),
-                    scale_in_cooldown: config.and_then(|c| c.scale_in_cooldown()),
-                    scale_out_cooldown: config.and_then(|c| c.scale_out_cooldown()),
-                    disable_scale_in: config.and_then(|c| c.disable_scale_in()) == Some(true),
-                    resource_label: metric.and_then(|m| m.resource_label()).map(str::to_owned),
-                });
-            }
+        for p in reads {
+            let config = p.target_tracking_scaling_policy_configuration();
+            let metric = config.and_then(|c| c.predefined_metric_specification());
+            found.push(FoundPolicy {
+                owner: owner_of(wanted, p.resource_id(), p.policy_name()),
+                name: p.policy_name().to_owned(),
+                resource_id: p.resource_id().to_owned(),
+                arn: p.policy_arn().to_owned(),
+                metric_type: metric
+                    .map(|m| m.predefined_metric_type().as_str().to_owned())
+                    .unwrap_or_default(),
+                target: config.map(|c| c.target_value()).unwrap_or_default(),
+                scale_in_cooldown: config.and_then(|c| c.scale_in_cooldown()),
+                scale_out_cooldown: config.and_then(|c| c.scale_out_cooldown()),
+                disable_scale_in: config.and_then(|c| c.disable_scale_in()) == Some(true),
+                resource_label: metric.and_then(|m| m.resource_label()).map(str::to_owned),
+            });
         }
         Ok(found)
     }

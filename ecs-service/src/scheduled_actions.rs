@@ -102,20 +102,18 @@ impl Resource for ScheduledActionKind {
     ) -> Result<Vec<FoundAction>, Error> {
         let reads = every_attached(wanted, |id| read_actions(aws, id)).await?;
         let mut found = Vec::new();
-        for actions in reads {
-            for a in actions? {
-                let bounds = a.scalable_target_action();
-                found.push(FoundAction {
-                    owner: owner_of(wanted, a.resource_id(), a.scheduled_action_name()),
-                    name: a.scheduled_action_name().to_owned(),
-                    resource_id: a.resource_id().to_owned(),
-                    arn: a.scheduled_action_arn().to_owned(),
-                    schedule: a.schedule().to_owned(),
-                    timezone: a.timezone().map(str::to_owned),
-                    min_capacity: bounds.and_then(|b| b.min_capacity()),
-                    max_capacity: bounds.and_then(|b| b.max_capacity()),
-                });
-            }
+        for a in reads {
+            let bounds = a.scalable_target_action();
+            found.push(FoundAction {
+                owner: owner_of(wanted, a.resource_id(), a.scheduled_action_name()),
+                name: a.scheduled_action_name().to_owned(),
+                resource_id: a.resource_id().to_owned(),
+                arn: a.scheduled_action_arn().to_owned(),
+                schedule: a.schedule().to_owned(),
+                timezone: a.timezone().map(str::to_owned),
+                min_capacity: bounds.and_then(|b| b.min_capacity()),
+                max_capacity: bounds.and_then(|b| b.max_capacity()),
+            });
         }
         Ok(found)
     }
