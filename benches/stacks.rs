@@ -118,7 +118,7 @@ async fn fleet(base: &SdkConfig, n: usize, delay: Duration, rows: &mut Vec<Row>)
         stack
             .service_named(&aws, &base, &format!("blog-{i}"))
             .expect("valid service")
-            .declare_refs(&mut declared);
+            .declare_refs(&aws, &mut declared);
     }
     step(&harness, &aws, &label, "apply", rows, declared.apply(&aws)).await;
     step(

@@ -15,6 +15,9 @@ Patches (see the CreateService / UpdateService API references):
   moves it back to the launch type it had (for a service created with a
   strategy: FARGATE when that strategy was Fargate-only, else EC2).
 
+* CreateService: moto ignores `enableExecuteCommand`; AWS keeps it and
+  describes it (UpdateService stores it already, as any property it is given).
+
 * DeregisterScalableTarget (Application Auto Scaling): moto removes the target
   only. On AWS, deregistering "deletes the scaling policies and the scheduled
   actions that are associated with it".
@@ -59,8 +62,10 @@ def create_service(self):
             " supported. Remove one and try again."
         )
     result = _create_service(self)
+    service = result.result["service"]
+    service.enable_execute_command = bool(self._get_param("enableExecuteCommand", False))
     if strategy:
-        _set_launch(result.result["service"], None, _items(strategy))
+        _set_launch(service, None, _items(strategy))
     return result
 
 

@@ -50,8 +50,8 @@ mod wait;
 
 pub use aws::{Aws, AwsBuilder};
 pub use blocks::{
-    Cluster, ClusterBuilder, LogGroup, LogGroupBuilder, TaskExecutionRole,
-    TaskExecutionRoleBuilder, TaskExecutionRoleOutputs,
+    account_of, Cluster, ClusterBuilder, LogGroup, LogGroupBuilder, RoleRef, TaskExecutionRole,
+    TaskExecutionRoleBuilder, TaskExecutionRoleOutputs, TaskRole, TaskRoleBuilder,
 };
 pub use error::{ignore_not_found, AwsResultExt, Error};
 pub use kinds::{ClusterOutputs, LogGroupOutputs};

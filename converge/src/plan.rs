@@ -57,6 +57,9 @@ pub struct Change {
     pub id: Option<String>,
     /// The attributes that differ.
     pub diffs: Vec<Diff>,
+    /// What differs from the inputs but is kept as AWS has it, on purpose.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
 }
 
 impl Change {
@@ -68,6 +71,7 @@ impl Change {
             name: name.into(),
             id: None,
             diffs: Vec::new(),
+            kept: Vec::new(),
         }
     }
 
@@ -117,6 +121,9 @@ impl fmt::Display for Change {
                 show(&d.before),
                 show(&d.after)
             )?;
+        }
+        for note in &self.kept {
+            write!(f, "\n      # keeps {note}")?;
         }
         Ok(())
     }
@@ -178,10 +185,19 @@ impl Plan {
 
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // What is kept on purpose is said even when nothing changes.
+        let kept = self
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::NoOp && !c.kept.is_empty());
         if self.is_empty() {
-            return f.write_str("No changes. Your infrastructure matches the configuration.");
+            f.write_str("No changes. Your infrastructure matches the configuration.")?;
+            for change in kept {
+                write!(f, "\n{change}")?;
+            }
+            return Ok(());
         }
-        for change in self.actions() {
+        for change in self.actions().chain(kept) {
             writeln!(f, "{change}")?;
         }
         let (add, change, destroy) = self.summary();
@@ -223,6 +239,22 @@ mod tests {
              ~ aws_route_table \"blog-private\" (rtb-1)\n      route 0.0.0.0/0: (none) -> \"nat-1\"\n\
              -/+ aws_subnet \"blog-a-private\" (subnet-2)\n  - aws_eip \"blog-nat\" (eipalloc-1)\n\n\
              Plan: 2 to add, 1 to change, 2 to destroy."
+        );
+    }
+
+    #[test]
+    fn what_is_kept_is_said_even_without_changes() {
+        let mut plan = Plan::new();
+        let mut change = Change::new(Action::NoOp, "aws_ecs_task_definition", "blog-blog");
+        change
+            .kept
+            .push("container \"blog\" image \"blog:ci-7\"".into());
+        plan.push(change);
+        assert!(plan.is_empty());
+        assert_eq!(
+            plan.to_string(),
+            "No changes. Your infrastructure matches the configuration.\n    \
+             aws_ecs_task_definition \"blog-blog\"\n      # keeps container \"blog\" image \"blog:ci-7\""
         );
     }
 

@@ -52,6 +52,9 @@ pub struct Delta {
     pub diffs: Vec<Diff>,
     /// Whether a differing attribute forces a replacement.
     pub replace: bool,
+    /// What differs from the inputs but is kept as AWS has it, on purpose (an image a deploy
+    /// pipeline rolled out): said in the plan, never changed.
+    pub kept: Vec<String>,
 }
 
 impl Delta {
@@ -77,6 +80,12 @@ impl Delta {
             before: before.map(|v| v.to_string()),
             after: after.map(|v| v.to_string()),
         });
+        self
+    }
+
+    /// Records something the inputs would change that is kept as it is, for the plan.
+    pub fn keep(&mut self, note: impl Into<String>) -> &mut Self {
+        self.kept.push(note.into());
         self
     }
 
@@ -246,6 +255,18 @@ pub trait Resource: Send + Sync + 'static {
 
     /// How an existing resource differs from the inputs. Pure.
     fn diff(&self, desired: &Self::Desired, observed: &Self::Observed) -> Delta;
+
+    /// Makes the resource that replaces `observed` (a fixed attribute changed). The default
+    /// is [`create`](Resource::create); a kind that keeps something of the old one (a task
+    /// definition's images a pipeline deployed) overrides it.
+    async fn create_replacement(
+        &self,
+        cx: Cx<'_>,
+        desired: &Self::Desired,
+        _observed: &Self::Observed,
+    ) -> Result<Self::Outputs, Error> {
+        self.create(cx, desired).await
+    }
 
     /// Why deleting an existing resource is refused, and how to lift it (a load balancer's
     /// deletion protection): destroy then deletes nothing. `None` for most.

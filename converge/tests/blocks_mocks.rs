@@ -840,3 +840,101 @@ async fn role_destroy_detaches_and_deletes_policies_then_the_role() {
         "{order:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Task role
+
+const TASK_ROLE: &str = "blog-ecs-task";
+const QUEUE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:123456789012:jobs"}]}"#;
+
+fn url_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The task role's inline policies as IAM lists them: the role's own (one still in the
+/// inputs, one taken out) and a service's exec policy, which is not the role's to judge.
+#[tokio::test]
+async fn task_role_compares_inline_policies_by_meaning_and_deletes_only_its_own_removed_one() {
+    use aws_sdk_iam::operation::get_role_policy::GetRolePolicyOutput;
+
+    let tags = [
+        ("Name", TASK_ROLE),
+        ("Environment", "blog"),
+        (OWNER, "task-role/blog-ecs-task"),
+    ];
+    let role = tags
+        .iter()
+        .fold(
+            Role::builder()
+                .path("/")
+                .role_name(TASK_ROLE)
+                .role_id("AROATASK")
+                .arn(format!("arn:aws:iam::123456789012:role/{TASK_ROLE}"))
+                .create_date(aws_smithy_types::DateTime::from_secs(0))
+                .assume_role_policy_document(url_encoded(TRUST)),
+            |b, (k, v)| b.tags(iam_tag(k, v)),
+        )
+        .build()
+        .unwrap();
+    let get = mock!(Iam::get_role)
+        .match_requests(|r| r.role_name() == Some(TASK_ROLE))
+        .then_output(move || GetRoleOutput::builder().role(role.clone()).build());
+    let managed = mock!(Iam::list_attached_role_policies).then_output(|| {
+        ListAttachedRolePoliciesOutput::builder()
+            .is_truncated(false)
+            .build()
+    });
+    let names = mock!(Iam::list_role_policies)
+        .match_requests(|r| r.role_name() == Some(TASK_ROLE))
+        .then_output(|| {
+            ListRolePoliciesOutput::builder()
+                .policy_names("blog-ecs-task-queue")
+                .policy_names("blog-ecs-task-old")
+                .policy_names("blog-web-exec")
+                .is_truncated(false)
+                .build()
+                .unwrap()
+        });
+    // As IAM answers: URL-encoded, and spelled otherwise than the inputs.
+    let documents = mock!(Iam::get_role_policy)
+        .match_requests(|r| r.role_name() == Some(TASK_ROLE))
+        .then_output(|| {
+            GetRolePolicyOutput::builder()
+                .role_name(TASK_ROLE)
+                .policy_name("blog-ecs-task-queue")
+                .policy_document(url_encoded(
+                    r#"{"Statement": {"Resource": "arn:aws:sqs:us-east-1:123456789012:jobs", "Action": ["sqs:SendMessage"], "Effect": "Allow"}, "Version": "2012-10-17"}"#,
+                ))
+                .build()
+                .unwrap()
+        });
+    let delete = mock!(Iam::delete_role_policy)
+        .match_requests(|r| {
+            r.role_name() == Some(TASK_ROLE) && r.policy_name() == Some("blog-ecs-task-old")
+        })
+        .then_output(|| DeleteRolePolicyOutput::builder().build());
+    let aws = aws(&[], &[], &[get, managed, names, documents, delete]);
+    let role = converge::TaskRole::builder()
+        .environment("blog")
+        .inline_policy("queue", QUEUE)
+        .build()
+        .unwrap();
+
+    let plan = role.plan(&aws).await.unwrap();
+    assert_eq!(plan.summary(), (0, 0, 1), "{plan}");
+    let gone = plan.actions().next().unwrap();
+    assert_eq!(gone.kind, "aws_iam_role_policy");
+    assert_eq!(gone.name, "blog-ecs-task-old");
+    role.apply(&aws).await.unwrap();
+    assert_eq!(
+        aws.calls().report().mutations(),
+        [("DeleteRolePolicy", 1)].into()
+    );
+}

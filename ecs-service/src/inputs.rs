@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use converge::{check_strategy, Invalid, Ref, StrategyItem, Wait, FARGATE_SPOT};
+use converge::{check_strategy, Invalid, Ref, RoleRef, StrategyItem, Wait, FARGATE_SPOT};
 use serde::{Deserialize, Serialize};
 use task_def::{Compatibility, ContainerDefinition, NetworkMode, TaskDefinition, Volume};
 
 use crate::autoscaling::Autoscaling;
 use crate::names::{shorten, valid_lb_name, MAX_LB_NAME};
+use crate::permissions::{is_key_arn, SecretSource};
 
 /// Where the service's tasks run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -268,7 +269,15 @@ pub struct Service {
     pub(crate) service_name: String,
     pub(crate) network: Network,
     pub(crate) cluster: String,
-    pub(crate) execution_role: Option<Ref<String>>,
+    pub(crate) execution_role: Option<RoleRef>,
+    pub(crate) task_role: Option<RoleRef>,
+    /// Where the containers' secrets come from.
+    pub(crate) secrets: Vec<SecretSource>,
+    pub(crate) secrets_kms_key: Option<String>,
+    pub(crate) enable_execute_command: bool,
+    /// Containers whose image a pipeline deploys.
+    pub(crate) keep_deployed_images: Vec<String>,
+    pub(crate) ignore_task_definition_changes: bool,
     pub(crate) depends_on: Vec<Ref<()>>,
     pub(crate) task_definition: TaskDefinition,
     /// Where the tasks run: the launch type, or the kind of the strategy's providers.
@@ -351,7 +360,12 @@ pub struct ServiceBuilder {
     zone_id_of: BTreeMap<String, String>,
     cluster: Option<String>,
     depends_on: Vec<Ref<()>>,
-    execution_role_ref: Option<Ref<String>>,
+    execution_role: Option<RoleRef>,
+    task_role: Option<RoleRef>,
+    secrets_kms_key: Option<String>,
+    enable_execute_command: bool,
+    keep_deployed_images: Vec<String>,
+    ignore_task_definition_changes: bool,
     task_definition: Option<TaskDefinition>,
     containers: Vec<ContainerDefinition>,
     containers_json_error: Option<Invalid>,
@@ -474,19 +488,42 @@ impl ServiceBuilder {
         self.task_memory = Some(memory);
         self
     }
-    /// The role the containers run as.
+    /// The role the containers run as, by ARN; exclusive with
+    /// [`task_role`](ServiceBuilder::task_role).
     pub fn task_role_arn(mut self, arn: impl Into<String>) -> Self {
         self.task_role_arn = Some(arn.into());
         self
     }
-    /// The task execution role (`awsvpc_task_execution_role_arn`).
+    /// The role the containers run as, declared in the same stack
+    /// ([`converge::TaskRole::role_ref`]). ECS Exec's permissions go on it.
+    pub fn task_role(mut self, role: RoleRef) -> Self {
+        self.task_role = Some(role);
+        self
+    }
+    /// The task execution role (`awsvpc_task_execution_role_arn`), by ARN; exclusive with
+    /// [`execution_role`](ServiceBuilder::execution_role).
     pub fn execution_role_arn(mut self, arn: impl Into<String>) -> Self {
         self.execution_role_arn = Some(arn.into());
         self
     }
-    /// The task execution role, as a reference to a role declared in the same stack.
-    pub fn execution_role_ref(mut self, arn: Ref<String>) -> Self {
-        self.execution_role_ref = Some(arn);
+    /// The task execution role, declared in the same stack
+    /// ([`converge::TaskExecutionRole::role_ref`]). The service puts the policy that reads
+    /// the containers' secrets on it.
+    pub fn execution_role(mut self, role: RoleRef) -> Self {
+        self.execution_role = Some(role);
+        self
+    }
+    /// The KMS key the containers' secrets are encrypted with, when it is not AWS's own: the
+    /// execution role may `kms:Decrypt` with it. A key's ARN.
+    pub fn secrets_kms_key(mut self, key_arn: impl Into<String>) -> Self {
+        self.secrets_kms_key = Some(key_arn.into());
+        self
+    }
+    /// ECS Exec (`aws ecs execute-command`) into the service's tasks. Needs a task role: the
+    /// service gives it the `ssmmessages` permissions the agent uses. Turning it on or off
+    /// starts a new deployment, since only new tasks get the agent.
+    pub fn enable_execute_command(mut self, enable: bool) -> Self {
+        self.enable_execute_command = enable;
         self
     }
     /// Adds a task volume (`task_volumes`).
@@ -504,6 +541,22 @@ impl ServiceBuilder {
     /// Fargate task storage of the task the service builds, 21 to 200 GiB (default 20).
     pub fn ephemeral_storage(mut self, gib: u32) -> Self {
         self.ephemeral_storage = Some(gib);
+        self
+    }
+    /// Keeps the image of container `name` as the revision the service runs has it, so that
+    /// an apply after a deploy pipeline rolled out a new image does not roll it back; the
+    /// rest of the task definition still follows the inputs (a new revision, with the kept
+    /// image, when it differs). The plan says what it keeps. Repeat for more containers.
+    pub fn keep_deployed_image(mut self, name: impl Into<String>) -> Self {
+        self.keep_deployed_images.push(name.into());
+        self
+    }
+    /// Leaves the task definition to a deploy pipeline once the service runs one
+    /// (terraform-aws-modules/ecs's `ignore_task_definition_changes`): the first apply
+    /// registers it, later ones neither register a revision nor move the service, and the
+    /// plan says what differs. The rest of the service still converges.
+    pub fn ignore_task_definition_changes(mut self, ignore: bool) -> Self {
+        self.ignore_task_definition_changes = ignore;
         self
     }
     /// Fargate (default) or EC2; exclusive with
@@ -945,7 +998,9 @@ impl ServiceBuilder {
                 );
             }
         }
+        let roles = Roles::check(&self, task_definition.as_ref(), &mut invalid);
         invalid.into_result(())?;
+        let task_definition = task_definition.expect("checked above");
         let internal = self.load_balancer.as_ref().is_none_or(|lb| lb.internal);
         let given_lb_subnets = self
             .load_balancer
@@ -981,9 +1036,15 @@ impl ServiceBuilder {
             service_name,
             network,
             cluster: self.cluster.unwrap_or_default(),
-            execution_role: self.execution_role_ref,
+            execution_role: roles.execution,
+            task_role: roles.task,
+            secrets: roles.secrets,
+            secrets_kms_key: self.secrets_kms_key,
+            enable_execute_command: self.enable_execute_command,
+            keep_deployed_images: self.keep_deployed_images,
+            ignore_task_definition_changes: self.ignore_task_definition_changes,
             depends_on: self.depends_on,
-            task_definition: task_definition.expect("checked above"),
+            task_definition,
             launch_type: platform,
             strategy: self.strategy,
             autoscaling: self.autoscaling,
@@ -1001,5 +1062,120 @@ impl ServiceBuilder {
             lb_name,
             wait: self.wait.unwrap_or_default(),
         })
+    }
+}
+
+/// The roles a service's tasks use and the secrets the execution role reads, checked.
+struct Roles {
+    execution: Option<RoleRef>,
+    task: Option<RoleRef>,
+    secrets: Vec<SecretSource>,
+}
+
+impl Roles {
+    fn check(b: &ServiceBuilder, task: Option<&TaskDefinition>, invalid: &mut Invalid) -> Self {
+        let execution = role(
+            b.execution_role.as_ref(),
+            b.execution_role_arn.as_deref().or(b
+                .task_definition
+                .as_ref()
+                .and_then(|t| t.execution_role_arn())),
+            "execution_role",
+            invalid,
+        );
+        let task_role = role(
+            b.task_role.as_ref(),
+            b.task_role_arn
+                .as_deref()
+                .or(b.task_definition.as_ref().and_then(|t| t.task_role_arn())),
+            "task_role",
+            invalid,
+        );
+        let containers = task.map_or(&b.containers[..], |t| t.containers());
+        let mut secrets = Vec::new();
+        for (i, c) in containers.iter().enumerate() {
+            for (j, secret) in c.secrets.iter().enumerate() {
+                match SecretSource::parse(&secret.value_from) {
+                    Ok(source) => secrets.push(source),
+                    Err(rule) => invalid.push(
+                        format!("task_definition.containers[{i}].secrets[{j}].value_from"),
+                        rule,
+                    ),
+                }
+            }
+            invalid.check(
+                c.secrets.is_empty() || execution.is_some(),
+                "execution_role",
+                format_args!(
+                    "container {:?} has secrets, which ECS reads as the execution role: give one",
+                    c.name
+                ),
+            );
+        }
+        if let Some(key) = &b.secrets_kms_key {
+            invalid.check(
+                is_key_arn(key),
+                "secrets_kms_key",
+                format_args!("{key:?} is not a KMS key's ARN (arn:<partition>:kms:<region>:<account>:key/<id>)"),
+            );
+            invalid.check(
+                !containers.iter().all(|c| c.secrets.is_empty()),
+                "secrets_kms_key",
+                "no container has secrets to decrypt with it",
+            );
+        }
+        for (i, name) in b.keep_deployed_images.iter().enumerate() {
+            invalid.check(
+                containers.iter().any(|c| c.name == *name),
+                format!("keep_deployed_images[{i}]"),
+                format_args!("the task has no container {name:?}"),
+            );
+        }
+        invalid.check(
+            b.keep_deployed_images.is_empty() || !b.ignore_task_definition_changes,
+            "keep_deployed_images",
+            "ignore_task_definition_changes keeps the whole task definition already",
+        );
+        invalid.check(
+            !b.enable_execute_command || task_role.is_some(),
+            "enable_execute_command",
+            "ECS Exec's agent runs as the task role: give one (task_role)",
+        );
+        Self {
+            execution,
+            task: task_role,
+            secrets,
+        }
+    }
+}
+
+/// A role given as a reference or by ARN (not both), as the reference the policies use.
+fn role(
+    given: Option<&RoleRef>,
+    arn: Option<&str>,
+    field: &str,
+    invalid: &mut Invalid,
+) -> Option<RoleRef> {
+    match (given, arn) {
+        (Some(role), None) => Some(role.clone()),
+        (Some(role), Some(_)) => {
+            invalid.push(
+                field,
+                format_args!("give the role ({}) or its ARN, not both", role.name()),
+            );
+            None
+        }
+        (None, Some(arn)) => {
+            let role = RoleRef::from_arn(arn);
+            invalid.check(
+                role.is_some(),
+                format!("{field}_arn"),
+                format_args!(
+                    "{arn:?} is not an IAM role's ARN (arn:<partition>:iam::<account>:role/<name>)"
+                ),
+            );
+            role
+        }
+        (None, None) => None,
     }
 }

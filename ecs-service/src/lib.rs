@@ -93,6 +93,7 @@ mod load_balancers;
 mod module;
 pub mod names;
 mod outputs;
+mod permissions;
 mod scalable_targets;
 mod scaling_policies;
 mod scheduled_actions;

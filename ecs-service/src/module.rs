@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use converge::kinds::{IngressRule, Peer, SecurityGroupKind, SecurityGroupSpec};
 use converge::{Aws, Error, Module, Plan, Ref, Stack, Tags, Value};
-use task_def::{NetworkMode, TaskDefinitionKind, TaskDefinitionSpec};
+use task_def::{DeployedIn, NetworkMode, TaskDefinitionKind, TaskDefinitionSpec};
 
 use crate::inputs::{ListenerProtocol, Service, TaskIngress, DEFAULT_SSL_POLICY};
 use crate::listeners::{listener_name, ListenerAction, ListenerKind, ListenerSpec};
@@ -73,7 +73,7 @@ impl Service {
 
     /// Adds the service's resources to `stack`; what it reads from other modules (the
     /// network, the execution role, `depends_on`) may be declared in the same stack.
-    pub fn declare_refs(&self, stack: &mut Stack) -> Ref<ServiceOutputs> {
+    pub fn declare_refs(&self, aws: &Aws, stack: &mut Stack) -> Ref<ServiceOutputs> {
         let tags = self.tags();
         let net = self.network.clone();
 
@@ -245,19 +245,33 @@ impl Service {
         });
 
         let task = {
-            let role = self.execution_role.clone();
+            let execution = self.execution_role.as_ref().map(|role| role.arn().clone());
+            let task_role = self.task_role.as_ref().map(|role| role.arn().clone());
             let definition = self.task_definition.clone();
+            let (keep_images, left_to_ci) = (
+                self.keep_deployed_images.clone(),
+                self.ignore_task_definition_changes,
+            );
+            // Only a spec that keeps something reads which revision the service runs.
+            let deployed = (!keep_images.is_empty() || left_to_ci).then(|| DeployedIn {
+                cluster: self.cluster.clone(),
+                service: self.service_name.clone(),
+            });
             stack.add(
                 TaskDefinitionKind,
                 definition.family().to_owned(),
                 definition.tags(),
-                (),
+                deployed,
                 move |r| TaskDefinitionSpec {
-                    execution_role_arn: role.as_ref().map(|role| r.value(role)),
+                    execution_role_arn: execution.as_ref().map(|arn| r.value(arn)),
+                    task_role_arn: task_role.as_ref().map(|arn| r.value(arn)),
+                    keep_images: keep_images.clone(),
+                    left_to_ci,
                     ..TaskDefinitionSpec::new(definition.clone())
                 },
             )
         };
+        let policies = self.declare_policies(aws, stack, &tags);
 
         let service = {
             let base = ServiceSpec {
@@ -277,6 +291,8 @@ impl Service {
                 minimum_healthy_percent: self.minimum_healthy_percent,
                 maximum_percent: self.maximum_percent,
                 propagate_tags: self.propagate_tags,
+                enable_execute_command: self.enable_execute_command,
+                task_definition_left_to_ci: self.ignore_task_definition_changes,
                 role: self.ecs_service_role.clone(),
                 steady_state: self.steady_state,
             };
@@ -299,6 +315,10 @@ impl Service {
                     }
                     if let Some((_, _, listener)) = &front {
                         let _ = r.get(listener);
+                    }
+                    // Tasks start with their secrets and their exec agent's permissions.
+                    for policy in &policies {
+                        let _ = r.get(policy);
                     }
                     ServiceSpec {
                         task_definition: r.get(&task).map(|o| o.arn.clone()),
@@ -509,7 +529,7 @@ impl Service {
 impl Module for Service {
     type Outputs = ServiceOutputs;
 
-    async fn declare(&self, _aws: &Aws, stack: &mut Stack) -> Result<Ref<ServiceOutputs>, Error> {
-        Ok(self.declare_refs(stack))
+    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<Ref<ServiceOutputs>, Error> {
+        Ok(self.declare_refs(aws, stack))
     }
 }

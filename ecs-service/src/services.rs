@@ -69,6 +69,10 @@ pub struct ServiceSpec {
     pub maximum_percent: Option<i32>,
     /// Whether the service's tags go to its tasks.
     pub propagate_tags: bool,
+    /// ECS Exec into the tasks.
+    pub enable_execute_command: bool,
+    /// The task definition is set at create only; a deploy pipeline moves it after.
+    pub task_definition_left_to_ci: bool,
     /// The ECS service role (bridge mode behind a load balancer, old accounts).
     pub role: Option<String>,
     /// Wait for a steady state after a create or update, at most this long.
@@ -93,6 +97,7 @@ pub struct FoundService {
     minimum_healthy_percent: Option<i32>,
     maximum_percent: Option<i32>,
     propagate_tags: bool,
+    enable_execute_command: bool,
     subnets: Vec<String>,
     security_groups: Vec<String>,
     /// Deleted and still stopping its tasks (AWS keeps it DRAINING for the target group's
@@ -309,6 +314,7 @@ async fn read_cluster(
                 minimum_healthy_percent: deployment.and_then(|d| d.minimum_healthy_percent()),
                 maximum_percent: deployment.and_then(|d| d.maximum_percent()),
                 propagate_tags: s.propagate_tags() == Some(&PropagateTags::Service),
+                enable_execute_command: s.enable_execute_command(),
                 subnets: vpc.map(|a| a.subnets().to_vec()).unwrap_or_default(),
                 security_groups: vpc
                     .map(|a| a.security_groups().to_vec())
@@ -443,6 +449,9 @@ impl Resource for EcsServiceKind {
                 groups.as_ref().map(|s| s.join(",")).to_string(),
             ));
         }
+        if d.enable_execute_command {
+            out.push(set("enable_execute_command", "true".into()));
+        }
         if let Some(t) = &d.target {
             out.push(set(
                 "load_balancer",
@@ -462,7 +471,14 @@ impl Resource for EcsServiceKind {
             delta.replace("status", Some("DRAINING"), Some("ACTIVE"));
         }
         compare_placement(&mut delta, d, o);
-        delta.compare("task_definition", &o.task_definition, &d.task_definition);
+        if !d.task_definition_left_to_ci {
+            delta.compare("task_definition", &o.task_definition, &d.task_definition);
+        } else if d.task_definition.known() != Some(&o.task_definition) {
+            delta.keep(format!(
+                "task_definition {} (left to CI; the inputs' is {})",
+                o.task_definition, d.task_definition
+            ));
+        }
         if !d.desired_count_managed {
             delta.compare(
                 "desired_count",
@@ -519,6 +535,11 @@ impl Resource for EcsServiceKind {
             &o.propagate_tags,
             &Value::Known(d.propagate_tags),
         );
+        delta.compare(
+            "enable_execute_command",
+            &o.enable_execute_command,
+            &Value::Known(d.enable_execute_command),
+        );
         delta
     }
 
@@ -561,6 +582,7 @@ impl Resource for EcsServiceKind {
                     .set_role(d.role.clone())
                     .deployment_configuration(deployment(d))
                     .set_propagate_tags(d.propagate_tags.then_some(PropagateTags::Service))
+                    .enable_execute_command(d.enable_execute_command)
                     .set_tags(Some(cx.tags.ecs(cx.name)))
                     .send()
             })
@@ -590,8 +612,16 @@ impl Resource for EcsServiceKind {
         // Moving to or between strategies names the new one; back to the launch type is an
         // empty one. Either takes a new deployment to move the running tasks.
         let moves = moves_placement(delta);
+        // Only tasks started after the change have ECS Exec's agent (or lose it).
+        let exec = delta
+            .diffs
+            .iter()
+            .any(|d| d.field == "enable_execute_command");
         let strategy: Vec<_> = d.strategy.iter().map(StrategyItem::sdk).collect();
-        let task_definition = d.task_definition.clone().require("the task definition")?;
+        let task_definition = match d.task_definition_left_to_ci {
+            true => None,
+            false => Some(d.task_definition.clone().require("the task definition")?),
+        };
         let network = awsvpc(d)?;
         let balancers = load_balancers(d)?;
         let aws = cx.aws;
@@ -601,10 +631,11 @@ impl Resource for EcsServiceKind {
                     .update_service()
                     .cluster(cluster)
                     .service(cx.name)
-                    .task_definition(&task_definition)
+                    .set_task_definition(task_definition.clone())
                     .set_desired_count((!d.desired_count_managed).then_some(d.desired_count))
                     .set_capacity_provider_strategy(moves.then(|| strategy.clone()))
-                    .force_new_deployment(moves)
+                    .force_new_deployment(moves || exec)
+                    .enable_execute_command(d.enable_execute_command)
                     .set_health_check_grace_period_seconds(d.health_check_grace_period)
                     .deployment_configuration(deployment(d))
                     // An empty list takes a load balancer away; none leaves it as it is.
@@ -711,6 +742,8 @@ mod tests {
             minimum_healthy_percent: Some(100),
             maximum_percent: Some(200),
             propagate_tags: false,
+            enable_execute_command: false,
+            task_definition_left_to_ci: false,
             role: None,
             steady_state: None,
         }
@@ -731,6 +764,7 @@ mod tests {
             minimum_healthy_percent: Some(100),
             maximum_percent: Some(200),
             propagate_tags: false,
+            enable_execute_command: false,
             subnets: vec!["subnet-a".into()],
             security_groups: vec!["sg-1".into()],
             draining: false,
@@ -825,5 +859,33 @@ mod tests {
             ..spec()
         };
         assert!(EcsServiceKind.diff(&managed, &scaled).is_empty());
+    }
+
+    #[test]
+    fn exec_is_compared_and_a_task_definition_left_to_ci_is_kept() {
+        let exec = ServiceSpec {
+            enable_execute_command: true,
+            ..spec()
+        };
+        let delta = EcsServiceKind.diff(&exec, &found());
+        assert_eq!(delta.diffs[0].field, "enable_execute_command");
+        let deployed = FoundService {
+            task_definition: "arn:td:7".into(),
+            ..found()
+        };
+        assert_eq!(
+            EcsServiceKind.diff(&spec(), &deployed).diffs[0].field,
+            "task_definition"
+        );
+        let left = ServiceSpec {
+            task_definition_left_to_ci: true,
+            ..spec()
+        };
+        let delta = EcsServiceKind.diff(&left, &deployed);
+        assert!(delta.is_empty());
+        assert_eq!(
+            delta.kept,
+            ["task_definition arn:td:7 (left to CI; the inputs' is arn:td:1)"]
+        );
     }
 }

@@ -50,11 +50,16 @@ impl Fargate {
 
     /// Declares what every service shares (network, cluster, log group, role) into `stack`.
     pub async fn declare_base(&self, aws: &Aws, stack: &mut Stack) -> Result<Base, Error> {
+        let vpc = self.network.declare_refs(aws, stack).await?;
+        let cluster = self.cluster.declare(aws, stack).await?;
+        let log_group = self.logs.declare(aws, stack).await?;
+        let execution_role = self.role.declare(aws, stack).await?;
         Ok(Base {
-            vpc: self.network.declare_refs(aws, stack).await?,
-            cluster: self.cluster.declare(aws, stack).await?,
-            log_group: self.logs.declare(aws, stack).await?,
-            execution_role: self.role.declare(aws, stack).await?,
+            vpc,
+            cluster,
+            log_group,
+            execution_role_ref: self.role.role_ref(&execution_role),
+            execution_role,
         })
     }
 
@@ -111,7 +116,9 @@ impl Module for Fargate {
     /// them.
     async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<Ref<FargateOutputs>, Error> {
         let base = self.declare_base(aws, stack).await?;
-        let service = self.service_named(aws, &base, "blog")?.declare_refs(stack);
+        let service = self
+            .service_named(aws, &base, "blog")?
+            .declare_refs(aws, stack);
         Ok(Self::outputs_of(&base, service))
     }
 }

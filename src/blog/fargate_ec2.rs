@@ -77,12 +77,12 @@ impl Module for FargateEc2 {
         let service = self
             .fargate
             .service_named(aws, &base, "blog")?
-            .declare_refs(stack);
+            .declare_refs(aws, stack);
         let instances_module = self.instances(&base)?;
         let instances = instances_module.declare_refs(aws, stack).await?;
         let service_ec2 = self
             .service_ec2(aws, &base, &instances_module, &instances)?
-            .declare_refs(stack);
+            .declare_refs(aws, stack);
         let fargate = Fargate::outputs_of(&base, service);
         Ok(Ref::new(move |r| {
             let fargate = r.value(&fargate);
@@ -107,11 +107,11 @@ impl Module for FargateEc2 {
         let base = self.fargate.declare_base(aws, stack).await?;
         self.fargate
             .service_named(aws, &base, "blog")?
-            .declare_refs(stack);
+            .declare_refs(aws, stack);
         let instances_module = self.instances(&base)?;
         let instances = instances_module.declare_teardown_refs(aws, stack).await?;
         self.service_ec2(aws, &base, &instances_module, &instances)?
-            .declare_refs(stack);
+            .declare_refs(aws, stack);
         Ok(())
     }
 }

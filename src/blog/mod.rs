@@ -28,7 +28,9 @@ mod fargate_ec2;
 
 use std::time::Duration;
 
-use converge::{Aws, ClusterOutputs, Error, LogGroupOutputs, Ref, TaskExecutionRoleOutputs};
+use converge::{
+    Aws, ClusterOutputs, Error, LogGroupOutputs, Ref, RoleRef, TaskExecutionRoleOutputs,
+};
 use ecs_service::{Listener, LoadBalancer, Service, ServiceBuilder, TargetGroup};
 use task_def::json;
 use vpc::VpcRefs;
@@ -58,6 +60,8 @@ pub struct Base {
     pub log_group: Ref<LogGroupOutputs>,
     /// The task execution role.
     pub execution_role: Ref<TaskExecutionRoleOutputs>,
+    /// The same role as the services take it (its name and ARN).
+    pub execution_role_ref: RoleRef,
 }
 
 /// One of the blog's services: the blog's container from the template on port 80, 256 CPU
@@ -96,7 +100,7 @@ fn blog_service(
         .containers(containers)
         .task_cpu(256)
         .task_memory(512)
-        .execution_role_ref(base.execution_role.clone().map(|o| o.role_arn))
+        .execution_role(base.execution_role_ref.clone())
         .load_balancer(LoadBalancer {
             internal: false,
             // The network's public subnets.

@@ -12,7 +12,9 @@
 //!   (`ClusterContainsCapacityProviderException`);
 //! - an Auto Scaling group's creation, `DescribeAutoScalingGroups` leaves it out;
 //! - an ECS service's creation, Application Auto Scaling refuses a scalable target for it
-//!   ("ECS service doesn't exist").
+//!   ("ECS service doesn't exist");
+//! - an IAM role's creation, IAM itself refuses to attach or put policies on it
+//!   (`NoSuchEntity`: IAM is eventually consistent).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -42,6 +44,8 @@ pub(super) struct Propagating {
     /// ECS services, by scalable target resource id (`service/<cluster>/<name>`): when they
     /// were made.
     services: BTreeMap<String, Instant>,
+    /// IAM roles, by name: when they were made.
+    roles: BTreeMap<String, Instant>,
 }
 
 impl Propagating {
@@ -73,6 +77,22 @@ pub(super) fn before(request: &HttpRequest, world: &World) -> Option<Refusal> {
     {
         model.profile = Some(now);
         return None;
+    }
+    if form.contains("Action=CreateRole&") {
+        model.roles.insert(param(form, "RoleName")?, now);
+        return None;
+    }
+    if form.contains("Action=AttachRolePolicy&") || form.contains("Action=PutRolePolicy&") {
+        let role = param(form, "RoleName")?;
+        return young(model.roles.get(&role), world, now).then(|| {
+            (
+                "role propagating",
+                query_error(
+                    "NoSuchEntity",
+                    &format!("The role with name {role} cannot be found. (modelled: the role is propagating)"),
+                ),
+            )
+        });
     }
     if form.contains("Action=CreateAutoScalingGroup&")
         || form.contains("Action=UpdateAutoScalingGroup&")

@@ -1,6 +1,11 @@
 //! `aws_ecs_task_definition`: the latest ACTIVE revision of a family, compared in normal form.
 //! A change registers a new revision (revisions are immutable) and, once the service runs it,
 //! deregisters the old ones: Terraform's replacement with `create_before_destroy`.
+//!
+//! Where a deploy pipeline rolls out images (`aws ecs update-service` with a revision it
+//! registered), the spec can keep, for named containers, the image of the revision the
+//! service runs, or leave the whole definition to the pipeline once the service runs one.
+//! The read then also asks ECS which revision the service runs.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +33,21 @@ pub struct TaskDefinitionSpec {
     pub execution_role_arn: Option<Value<String>>,
     /// The task role's ARN, when another resource makes it.
     pub task_role_arn: Option<Value<String>>,
+    /// Containers whose image is kept as the revision the service runs has it (the key
+    /// names the service).
+    pub keep_images: Vec<String>,
+    /// Once the service runs a revision, the definition is the pipeline's: inputs that
+    /// differ are said in the plan, not registered.
+    pub left_to_ci: bool,
+}
+
+/// The service whose running revision a spec keeps images from: the kind's key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeployedIn {
+    /// The cluster's name or ARN.
+    pub cluster: String,
+    /// The service's name.
+    pub service: String,
 }
 
 impl TaskDefinitionSpec {
@@ -37,6 +57,8 @@ impl TaskDefinitionSpec {
             definition,
             execution_role_arn: None,
             task_role_arn: None,
+            keep_images: Vec::new(),
+            left_to_ci: false,
         }
     }
 
@@ -61,6 +83,17 @@ pub struct FoundTaskDefinition {
     revision: i32,
     owner: Option<String>,
     normal: Normal,
+    /// The revision the service runs, when the spec keeps something of it.
+    running: Option<Running>,
+    /// A pipeline's revision, compared for want of one of ours: its tags are not ours.
+    claimed: bool,
+}
+
+/// The revision a service runs: its ARN and its containers' images.
+#[derive(Clone, Debug)]
+struct Running {
+    arn: String,
+    images: BTreeMap<String, String>,
 }
 
 /// A task definition's outputs.
@@ -89,10 +122,21 @@ pub(crate) fn family_of(arn: &str) -> Option<(&str, i32)> {
 
 /// The latest ACTIVE revision of `family`, or `None` when there is none.
 async fn latest(aws: &converge::Aws, family: &str) -> Result<Option<FoundTaskDefinition>, Error> {
+    Ok(revision(aws, family)
+        .await?
+        .filter(|(found, active)| *active && found.family == family)
+        .map(|(found, _)| found))
+}
+
+/// The revision `at` names (a family's latest, or an ARN) and whether it is ACTIVE.
+async fn revision(
+    aws: &converge::Aws,
+    at: &str,
+) -> Result<Option<(FoundTaskDefinition, bool)>, Error> {
     let described = aws
         .ecs()
         .describe_task_definition()
-        .task_definition(family)
+        .task_definition(at)
         .include(TaskDefinitionField::Tags)
         .send()
         .await;
@@ -109,20 +153,87 @@ async fn latest(aws: &converge::Aws, family: &str) -> Result<Option<FoundTaskDef
         {
             return Ok(None)
         }
-        Err(err) => return Err(err).context("DescribeTaskDefinition", resource(family)),
+        Err(err) => return Err(err).context("DescribeTaskDefinition", resource(at)),
     };
     let Some(td) = out.task_definition() else {
         return Ok(None);
     };
-    if td.status() != Some(&TaskDefinitionStatus::Active) {
-        return Ok(None);
-    }
-    Ok(Some(FoundTaskDefinition {
-        family: family.to_owned(),
+    let found = FoundTaskDefinition {
+        family: td.family().unwrap_or_default().to_owned(),
         arn: td.task_definition_arn().unwrap_or_default().to_owned(),
         revision: td.revision(),
         owner: converge::owner_in(out.tags().iter().map(|t| (t.key(), t.value()))),
         normal: Normal::actual(td, out.tags()),
+        running: None,
+        claimed: false,
+    };
+    Ok(Some((
+        found,
+        td.status() == Some(&TaskDefinitionStatus::Active),
+    )))
+}
+
+/// The ARN of the revision `at`'s service runs, when the service exists.
+async fn running_arn(aws: &converge::Aws, at: &DeployedIn) -> Result<Option<String>, Error> {
+    let out = aws
+        .ecs()
+        .describe_services()
+        .cluster(&at.cluster)
+        .services(&at.service)
+        .send()
+        .await;
+    let out = match out {
+        Err(err) if err.code() == Some("ClusterNotFoundException") => return Ok(None),
+        other => other.context(
+            "DescribeServices",
+            format!("aws_ecs_service \"{}\"", at.service),
+        )?,
+    };
+    Ok(out
+        .services()
+        .iter()
+        .find(|s| s.status() == Some("ACTIVE"))
+        .and_then(|s| s.task_definition())
+        .map(str::to_owned))
+}
+
+/// What a spec that keeps something of the running revision compares with: our latest
+/// revision, or, when the latest is a pipeline's, the revision the service runs (claimed for
+/// the comparison only: deregistering still takes our tag). Either carries the running
+/// revision's images.
+async fn read_deployed(
+    aws: &converge::Aws,
+    wanted: &Wanted<'_, Option<DeployedIn>>,
+    at: &DeployedIn,
+) -> Result<Option<FoundTaskDefinition>, Error> {
+    let owner = wanted.tags.owner();
+    let (latest, arn) =
+        futures::future::try_join(latest(aws, wanted.name), running_arn(aws, at)).await?;
+    let arn = arn.filter(|arn| family_of(arn).is_some_and(|(f, _)| f == wanted.name));
+    let running = match (&latest, arn) {
+        (_, None) => None,
+        (Some(l), Some(arn)) if l.arn == arn => Some(l.clone()),
+        (_, Some(arn)) => revision(aws, &arn).await?.map(|(found, _)| found),
+    };
+    let base = match latest.filter(|l| l.owner.as_deref() == Some(owner)) {
+        Some(ours) => Some(ours),
+        None => running.clone().map(|r| FoundTaskDefinition {
+            claimed: r.owner.as_deref() != Some(owner),
+            owner: Some(owner.to_owned()),
+            ..r
+        }),
+    };
+    Ok(base.map(|base| FoundTaskDefinition {
+        running: running.map(|r| Running {
+            images: r
+                .normal
+                .containers
+                .iter()
+                .map(|c| (c.name.clone(), c.image.clone()))
+                .collect(),
+            arn: r.arn,
+        }),
+        ..base
     }))
 }
 
@@ -259,20 +370,25 @@ fn role_diff(
 impl Resource for TaskDefinitionKind {
     const KIND: &'static str = "aws_ecs_task_definition";
     const REPLACEMENT: Replacement = Replacement::CreateFirst;
-    type Key = ();
+    type Key = Option<DeployedIn>;
     type Desired = TaskDefinitionSpec;
     type Observed = FoundTaskDefinition;
     type Outputs = TaskDefinitionOutputs;
 
     /// One `DescribeTaskDefinition` per family: ECS has no batch read of task definitions.
     /// A latest revision someone else registered (a deploy pipeline's) is neither ours nor a
-    /// conflict: revisions share the family, so ours is registered after it.
+    /// conflict: revisions share the family, so ours is registered after it. A spec that
+    /// keeps images also reads the service (one `DescribeServices`, and the revision it runs
+    /// when that is not the latest).
     async fn read(
         &self,
         aws: &converge::Aws,
-        wanted: &[Wanted<'_, ()>],
+        wanted: &[Wanted<'_, Option<DeployedIn>>],
     ) -> Result<Vec<FoundTaskDefinition>, Error> {
         let found = futures::future::try_join_all(wanted.iter().map(|w| async move {
+            if let Some(at) = w.key {
+                return read_deployed(aws, w, at).await;
+            }
             let found = latest(aws, w.name).await?;
             Ok::<_, Error>(found.filter(|f| f.owner.as_deref() == Some(w.tags.owner())))
         }))
@@ -352,6 +468,7 @@ impl Resource for TaskDefinitionKind {
     fn diff(&self, d: &TaskDefinitionSpec, o: &FoundTaskDefinition) -> Delta {
         let mut delta = Delta::new();
         let mut task = d.definition.clone();
+        o.keep_images(d, &mut task, Some(&mut delta));
         for (field, from_stack, slot) in [
             (
                 "execution_role_arn",
@@ -372,9 +489,27 @@ impl Resource for TaskDefinitionKind {
         let tags: BTreeMap<String, String> = task.tags().for_resource(&task.family);
         let want = Normal::desired(&task, tags);
         for field in want.differences(&o.normal) {
+            // A pipeline registers without our tags; that alone is no reason for a revision.
+            if o.claimed && field == "tags" {
+                continue;
+            }
             if !delta.diffs.iter().any(|x| x.field == field) {
                 delta.replace(field, Some("(latest revision)"), Some("(desired)"));
             }
+        }
+        if d.left_to_ci {
+            // The pipeline's: what differs is said, and nothing is registered.
+            let fields: Vec<String> = delta.diffs.drain(..).map(|x| x.field).collect();
+            delta.replace = false;
+            let note = match fields.is_empty() {
+                true => format!("{} as it is (left to CI)", o.arn),
+                false => format!(
+                    "{} as it is (left to CI), though the inputs differ in {}",
+                    o.arn,
+                    fields.join(", ")
+                ),
+            };
+            delta.kept = vec![note];
         }
         delta
     }
@@ -407,11 +542,26 @@ impl Resource for TaskDefinitionKind {
         &self,
         cx: Cx<'_>,
         d: &TaskDefinitionSpec,
-        _o: &FoundTaskDefinition,
+        o: &FoundTaskDefinition,
         _delta: &Delta,
     ) -> Result<TaskDefinitionOutputs, Error> {
         // Every difference replaces; the executor never updates a revision in place.
-        self.create(cx, d).await
+        self.create_replacement(cx, d, o).await
+    }
+
+    /// A new revision, with the images kept from the one the service runs.
+    async fn create_replacement(
+        &self,
+        cx: Cx<'_>,
+        d: &TaskDefinitionSpec,
+        o: &FoundTaskDefinition,
+    ) -> Result<TaskDefinitionOutputs, Error> {
+        let mut task = d.resolved().ok_or_else(|| Error::Failed {
+            resource: resource(cx.name),
+            reason: "a role ARN is not known yet".into(),
+        })?;
+        o.keep_images(d, &mut task, None);
+        register(cx.aws, &task, cx.tags).await
     }
 
     /// The replaced revision and those before it that are ours; on destroy, all of them.
@@ -422,6 +572,34 @@ impl Resource for TaskDefinitionKind {
 }
 
 impl FoundTaskDefinition {
+    /// Puts the running revision's image into each container `d` keeps, and says so in
+    /// `delta` where it differs from the inputs.
+    fn keep_images(
+        &self,
+        d: &TaskDefinitionSpec,
+        task: &mut TaskDefinition,
+        mut delta: Option<&mut Delta>,
+    ) {
+        let Some(running) = &self.running else {
+            return;
+        };
+        for c in &mut task.container_definitions {
+            let kept = d.keep_images.contains(&c.name);
+            let Some(image) = running.images.get(&c.name).filter(|_| kept) else {
+                continue;
+            };
+            if *image != c.image {
+                if let Some(delta) = delta.as_deref_mut() {
+                    delta.keep(format!(
+                        "container {:?} image {image:?} from {} (inputs: {:?})",
+                        c.name, running.arn, c.image
+                    ));
+                }
+                c.image = image.clone();
+            }
+        }
+    }
+
     fn normal_role(&self, field: &str) -> Option<&str> {
         match field {
             "execution_role_arn" => self.normal.execution_role_arn.as_deref(),

@@ -51,7 +51,7 @@ pub use container::{
     Protocol, Secret, SystemControl, Tmpfs, Ulimit, AWSLOGS_OPTIONS, KERNEL_CAPABILITIES,
 };
 pub use converge::{Error, Invalid, Problem};
-pub use kind::{TaskDefinitionKind, TaskDefinitionOutputs, TaskDefinitionSpec};
+pub use kind::{DeployedIn, TaskDefinitionKind, TaskDefinitionOutputs, TaskDefinitionSpec};
 pub use sizes::{fargate_accepts, FARGATE_CPU};
 pub use task::{
     Compatibility, EfsAuthorizationConfig, EfsSetting, EfsVolumeConfiguration, EphemeralStorage,

@@ -20,7 +20,7 @@ impl TaskDefinition {
             TaskDefinitionKind,
             self.family(),
             self.tags(),
-            (),
+            None,
             move |_| spec.clone(),
         )
     }

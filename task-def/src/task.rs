@@ -288,6 +288,16 @@ impl TaskDefinition {
         &self.requires_compatibilities
     }
 
+    /// The role ECS pulls images and reads secrets as.
+    pub fn execution_role_arn(&self) -> Option<&str> {
+        self.execution_role_arn.as_deref()
+    }
+
+    /// The role the containers call AWS as.
+    pub fn task_role_arn(&self) -> Option<&str> {
+        self.task_role_arn.as_deref()
+    }
+
     /// The volumes.
     pub fn volumes(&self) -> &[Volume] {
         &self.volumes

@@ -722,3 +722,160 @@ async fn vpc() {
     };
     life(&aws, network(false), network(true), drift).await;
 }
+
+/// The policies a service puts on its roles and the task role's own: secrets (with a key)
+/// on the execution role, exec and an inline policy on the task role; changed to other
+/// secrets without exec; the secrets policy rewritten out of band.
+#[tokio::test]
+async fn service_permissions() {
+    use crate::permissions::{Inputs, WithRoles};
+    use crate::service::{cluster, network};
+
+    let aws = aws().await;
+    let env = environment("agree-perm");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+    let first = WithRoles {
+        env: env.clone(),
+        net,
+        inputs: Inputs {
+            secrets: vec![("DB_PASSWORD", "/blog/db_password")],
+            key: true,
+            exec: true,
+            inline: true,
+        },
+    };
+    let changed = WithRoles {
+        inputs: Inputs {
+            secrets: vec![("DB_PASSWORD", "/blog/db_password"), ("API", "/blog/api")],
+            ..Inputs::default()
+        },
+        ..first.clone()
+    };
+    let iam = aws.iam().clone();
+    let (role, name) = (
+        format!("{env}-ecs-task-execution"),
+        format!("{env}-blog-secrets"),
+    );
+    let drift = || async move {
+        iam.put_role_policy()
+            .role_name(&role)
+            .policy_name(&name)
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ssm:GetParameters","Resource":"*"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+    };
+    life(&aws, first, changed, drift).await;
+    vpc.destroy(&aws).await.unwrap();
+}
+
+/// The container and task fields production uses, with the image a pipeline deploys kept:
+/// changed fields make a revision with the kept image; a deploy and a count changed out of
+/// band give a plan of the count only.
+#[tokio::test]
+async fn task_fields_and_a_kept_image() {
+    use ecs_modules::task_def::{ContainerDefinition, PortMapping};
+
+    use crate::deploys::pipeline_deploys;
+    use crate::service::{cluster, network, public_lb};
+
+    let aws = aws().await;
+    let env = environment("agree-fields");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+    let service = |user: &str, stop: i32, arch: &str, storage: u32| {
+        let container = ContainerDefinition::builder()
+            .name("blog")
+            .image("npalm/040code.github.io:latest")
+            .port_mapping(PortMapping::tcp(80))
+            .readonly_root_filesystem(true)
+            .init_process_enabled(true)
+            .docker_label("team", "blog")
+            .stop_timeout(stop)
+            .user(user)
+            .build();
+        ecs_modules::ecs_service::Service::builder()
+            .environment(&env)
+            .service_name("blog")
+            .network(&net)
+            .cluster(&env)
+            .containers([container])
+            .task_cpu(256)
+            .task_memory(512)
+            .cpu_architecture(arch)
+            .ephemeral_storage(storage)
+            .keep_deployed_image("blog")
+            .load_balancer(public_lb(&net))
+            .build()
+            .unwrap()
+    };
+    let first = service("1000", 30, "ARM64", 30);
+    let changed = service("1001", 60, "X86_64", 40);
+    let (reader, cluster_name) = (aws.clone(), env.clone());
+    let drift = || async move {
+        pipeline_deploys(
+            &reader,
+            &cluster_name,
+            "blog",
+            "npalm/040code.github.io:ci-9",
+        )
+        .await;
+        reader
+            .ecs()
+            .update_service()
+            .cluster(&cluster_name)
+            .service("blog")
+            .desired_count(3)
+            .send()
+            .await
+            .unwrap();
+    };
+    life(&aws, first, changed, drift).await;
+    vpc.destroy(&aws).await.unwrap();
+}
+
+/// A task definition left to a pipeline: changed inputs move the count only; a deploy and
+/// a count changed out of band give a plan of the count only.
+#[tokio::test]
+async fn task_definition_left_to_ci() {
+    use crate::deploys::pipeline_deploys;
+    use crate::service::{blog_builder, cluster, network, public_lb};
+
+    let aws = aws().await;
+    let env = environment("agree-leftci");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+    let service = |memory: u32, count: i32| {
+        blog_builder(&env, &net, "npalm/040code.github.io:latest")
+            .task_memory(memory)
+            .desired_count(count)
+            .ignore_task_definition_changes(true)
+            .load_balancer(public_lb(&net))
+            .build()
+            .unwrap()
+    };
+    let (reader, cluster_name) = (aws.clone(), env.clone());
+    let drift = || async move {
+        pipeline_deploys(
+            &reader,
+            &cluster_name,
+            "blog",
+            "npalm/040code.github.io:ci-9",
+        )
+        .await;
+        reader
+            .ecs()
+            .update_service()
+            .cluster(&cluster_name)
+            .service("blog")
+            .desired_count(5)
+            .send()
+            .await
+            .unwrap();
+    };
+    life(&aws, service(512, 1), service(1024, 2), drift).await;
+    vpc.destroy(&aws).await.unwrap();
+}

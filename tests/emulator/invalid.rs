@@ -2,7 +2,7 @@
 //! no AWS call is made. Every case goes as far as `plan`, so an input that slipped through
 //! validation would show up as counted calls.
 
-use converge::{Aws, Error};
+use converge::{Aws, Error, TaskRole};
 use ecs_modules::ecs_instances::{Instances, ManagedScaling};
 use ecs_modules::ecs_service::{
     Autoscaling, Cluster, HealthCheck, LaunchType, LoadBalancer, LogGroup, ScalingMetric,
@@ -507,13 +507,72 @@ async fn attempt(n: usize, aws: &Aws) -> Result<(), Error> {
                 .plan(aws)
                 .await?,
         ),
+        // Secrets without an execution role to read them as.
+        54 => drop(
+            service()
+                .containers([ContainerDefinition::builder()
+                    .name("worker")
+                    .image("worker")
+                    .secret("DB_PASSWORD", "/blog/db_password")
+                    .build()])
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        55 => drop(
+            service()
+                .execution_role_arn("arn:aws:iam::123456789012:role/blog-execution")
+                .containers([ContainerDefinition::builder()
+                    .name("worker")
+                    .image("worker")
+                    .secret("DB_PASSWORD", "arn:aws:s3:::bucket/password")
+                    .build()])
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        56 => drop(
+            service()
+                .execution_role_arn("arn:aws:iam::123456789012:role/blog-execution")
+                .containers([ContainerDefinition::builder()
+                    .name("worker")
+                    .image("worker")
+                    .secret("DB_PASSWORD", "/blog/db_password")
+                    .build()])
+                .secrets_kms_key("alias/blog")
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        57 => drop(
+            service()
+                .enable_execute_command(true)
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        58 => drop(
+            service()
+                .execution_role_arn("blog-execution")
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        59 => drop(
+            TaskRole::builder()
+                .environment("blog")
+                .inline_policy("queue", "{}")
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
         _ => unreachable!("no case {n}"),
     }
     Ok(())
 }
 
 /// Each case and the field its message must name.
-const CASES: [&str; 54] = [
+const CASES: [&str; 60] = [
     "environment",
     "environment",
     "environment",
@@ -568,6 +627,12 @@ const CASES: [&str; 54] = [
     "autoscaling.scheduled[0].schedule",
     "load_balancer.listener.redirect_http",
     "load_balancer.attributes.idle_timeout",
+    "execution_role",
+    "task_definition.containers[1].secrets[0].value_from",
+    "secrets_kms_key",
+    "enable_execute_command",
+    "execution_role_arn",
+    "inline_policies[\"queue\"]",
 ];
 
 #[tokio::test]

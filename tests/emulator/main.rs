@@ -5,8 +5,10 @@
 mod agreement;
 mod blocks;
 mod cli;
+mod deploys;
 mod instances;
 mod invalid;
+mod permissions;
 mod reliability;
 mod scaling;
 mod service;

@@ -557,6 +557,7 @@ async fn both_deployments_converge_under_aws_provisioning_times() {
         "interfaces releasing",
         "service draining",
         "service-linked role being made",
+        "role propagating",
     ] {
         assert!(refusals.get(met) > Some(&0), "{met}: {refusals:?}");
     }
@@ -640,6 +641,15 @@ async fn a_service_right_after_its_listener_is_retried_until_the_association_is_
         .build();
     let aws = Aws::from_sdk_config(&harness.wrap(&base));
     let env = environment("assoc");
+    // The execution role exists already, long propagated: a fresh one's policy attachment
+    // would hold the task definition, and so the service, past the listener's window.
+    converge::TaskExecutionRole::builder()
+        .environment(&env)
+        .build()
+        .unwrap()
+        .apply(&Aws::from_sdk_config(&base))
+        .await
+        .unwrap();
     let stack = fargate(&env);
     stack.apply(&aws).await.unwrap();
     again_then_destroy(&aws, &env, &stack).await;

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+use super::is_role_name;
+use super::role_ref::RoleRef;
 use crate::kinds::iam_role::{managed_policy_arn, trust_policy, RoleKind, RoleSpec};
 use crate::{Aws, Error, Handle, Invalid, Module, Plan, Ref, Stack, Tags};
 
@@ -108,13 +110,6 @@ impl TaskExecutionRoleBuilder {
     }
 }
 
-fn is_role_name(name: &str) -> bool {
-    (1..=MAX_NAME_LEN).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
-}
-
 impl TaskExecutionRole {
     /// A builder; only the environment is required.
     pub fn builder() -> TaskExecutionRoleBuilder {
@@ -129,6 +124,12 @@ impl TaskExecutionRole {
     /// The role's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The reference a service takes (`execution_role`), from the outputs
+    /// [`declare`](Module::declare) returned.
+    pub fn role_ref(&self, outputs: &Ref<TaskExecutionRoleOutputs>) -> RoleRef {
+        RoleRef::new(&self.name, outputs.clone().map(|o| o.role_arn))
     }
 
     fn tags(&self) -> Tags {

@@ -76,7 +76,7 @@ fn is_no_such_entity(err: &Error) -> bool {
 }
 
 /// Whether two policies say the same, whatever the spelling.
-fn same_policy(a: &str, b: &str) -> bool {
+pub(crate) fn same_policy(a: &str, b: &str) -> bool {
     let a = serde_json::from_str(a).map(normalize).ok();
     let b = serde_json::from_str(b).map(normalize).ok();
     a.is_some() && a == b
@@ -399,7 +399,7 @@ fn percent_decode(text: &str) -> Option<String> {
 }
 
 /// A policy's JSON on one line, for the plan; the text itself when it is not JSON.
-fn compact(text: &str) -> String {
+pub(crate) fn compact(text: &str) -> String {
     serde_json::from_str::<Json>(text)
         .map(|v| v.to_string())
         .unwrap_or_else(|_| text.to_owned())

@@ -4,11 +4,13 @@
 pub mod cluster;
 pub mod iam_role;
 pub mod log_group;
+pub mod role_policy;
 pub mod security_group;
 
 pub use cluster::{change_capacity_providers, ClusterKind, ClusterOutputs, ClusterSpec};
 pub use iam_role::{RoleKind, RoleOutputs, RoleSpec};
 pub use log_group::{LogGroupKind, LogGroupOutputs, LogGroupSpec};
+pub use role_policy::{RolePolicyKey, RolePolicyKind, RolePolicyOutputs, RolePolicySpec};
 pub use security_group::{
     IngressRule, Peer, Rule, SecurityGroupKind, SecurityGroupOutputs, SecurityGroupSpec,
 };

@@ -241,6 +241,7 @@ impl<R: Resource> Node for ResourceNode<R> {
                 let delta = self.kind.diff(&desired, found);
                 change.id = Some(o.id.clone());
                 change.diffs = delta.diffs.clone();
+                change.kept = delta.kept.clone();
                 change.action = if delta.replace {
                     Action::Replace
                 } else if delta.is_empty() {
@@ -288,12 +289,16 @@ impl<R: Resource> Node for ResourceNode<R> {
                     None,
                 ),
                 (Action::Replace, Some(found)) => match R::REPLACEMENT {
-                    Replacement::CreateFirst => {
-                        (self.kind.create(cx, desired).await?, observed.clone())
-                    }
+                    Replacement::CreateFirst => (
+                        self.kind.create_replacement(cx, desired, found).await?,
+                        observed.clone(),
+                    ),
                     Replacement::DeleteFirst => {
                         self.kind.delete(cx, found).await?;
-                        (self.kind.create(cx, desired).await?, None)
+                        (
+                            self.kind.create_replacement(cx, desired, found).await?,
+                            None,
+                        )
                     }
                 },
                 _ => (self.kind.create(cx, desired).await?, None),
