@@ -772,6 +772,19 @@ async fn service_permissions() {
     vpc.destroy(&aws).await.unwrap();
 }
 
+/// Out of band: a pipeline deploys an image, and someone scales the blog service to `count`.
+async fn deploy_and_scale(aws: &Aws, cluster: &str, count: i32) {
+    crate::deploys::pipeline_deploys(aws, cluster, "blog", "npalm/040code.github.io:ci-9").await;
+    aws.ecs()
+        .update_service()
+        .cluster(cluster)
+        .service("blog")
+        .desired_count(count)
+        .send()
+        .await
+        .unwrap();
+}
+
 /// The container and task fields production uses, with the image a pipeline deploys kept:
 /// changed fields make a revision with the kept image; a deploy and a count changed out of
 /// band give a plan of the count only.
@@ -779,7 +792,6 @@ async fn service_permissions() {
 async fn task_fields_and_a_kept_image() {
     use ecs_modules::task_def::{ContainerDefinition, PortMapping};
 
-    use crate::deploys::pipeline_deploys;
     use crate::service::{cluster, network, public_lb};
 
     let aws = aws().await;
@@ -815,24 +827,7 @@ async fn task_fields_and_a_kept_image() {
     let first = service("1000", 30, "ARM64", 30);
     let changed = service("1001", 60, "X86_64", 40);
     let (reader, cluster_name) = (aws.clone(), env.clone());
-    let drift = || async move {
-        pipeline_deploys(
-            &reader,
-            &cluster_name,
-            "blog",
-            "npalm/040code.github.io:ci-9",
-        )
-        .await;
-        reader
-            .ecs()
-            .update_service()
-            .cluster(&cluster_name)
-            .service("blog")
-            .desired_count(3)
-            .send()
-            .await
-            .unwrap();
-    };
+    let drift = || async move { deploy_and_scale(&reader, &cluster_name, 3).await };
     life(&aws, first, changed, drift).await;
     vpc.destroy(&aws).await.unwrap();
 }
@@ -841,7 +836,6 @@ async fn task_fields_and_a_kept_image() {
 /// a count changed out of band give a plan of the count only.
 #[tokio::test]
 async fn task_definition_left_to_ci() {
-    use crate::deploys::pipeline_deploys;
     use crate::service::{blog_builder, cluster, network, public_lb};
 
     let aws = aws().await;
@@ -858,24 +852,7 @@ async fn task_definition_left_to_ci() {
             .unwrap()
     };
     let (reader, cluster_name) = (aws.clone(), env.clone());
-    let drift = || async move {
-        pipeline_deploys(
-            &reader,
-            &cluster_name,
-            "blog",
-            "npalm/040code.github.io:ci-9",
-        )
-        .await;
-        reader
-            .ecs()
-            .update_service()
-            .cluster(&cluster_name)
-            .service("blog")
-            .desired_count(5)
-            .send()
-            .await
-            .unwrap();
-    };
+    let drift = || async move { deploy_and_scale(&reader, &cluster_name, 5).await };
     life(&aws, service(512, 1), service(1024, 2), drift).await;
     vpc.destroy(&aws).await.unwrap();
 }

@@ -176,7 +176,7 @@ async fn attached(aws: &Aws, name: &str) -> Result<Vec<String>, Error> {
 }
 
 /// The names of the role's inline policies.
-async fn inline(aws: &Aws, name: &str) -> Result<Vec<String>, Error> {
+pub(crate) async fn inline(aws: &Aws, name: &str) -> Result<Vec<String>, Error> {
     let mut names = Vec::new();
     let mut marker = None;
     loop {

@@ -8,7 +8,7 @@
 
 use async_trait::async_trait;
 
-use crate::kinds::iam_role::{compact, decode_policy, same_policy};
+use crate::kinds::iam_role::{compact, decode_policy, inline, same_policy};
 use crate::plan::Diff;
 use crate::resource::{Cx, Delta, Resource, Wanted};
 use crate::{Aws, AwsResultExt, Error, Transient, Value};
@@ -72,26 +72,9 @@ fn owner_of(wanted: &[Wanted<'_, RolePolicyKey>], role: &str, name: &str) -> Opt
 
 /// The names of `role`'s inline policies; none when the role does not exist (yet).
 async fn names(aws: &Aws, role: &str) -> Result<Vec<String>, Error> {
-    let mut names = Vec::new();
-    let mut marker = None;
-    loop {
-        let result = aws
-            .iam()
-            .list_role_policies()
-            .role_name(role)
-            .set_marker(marker)
-            .send()
-            .await
-            .context("ListRolePolicies", resource(role, "*"));
-        let out = match result {
-            Err(err) if err.code() == Some("NoSuchEntity") => return Ok(Vec::new()),
-            other => other?,
-        };
-        names.extend(out.policy_names().iter().cloned());
-        match out.marker() {
-            Some(next) if out.is_truncated() => marker = Some(next.to_owned()),
-            _ => return Ok(names),
-        }
+    match inline(aws, role).await {
+        Err(err) if err.code() == Some("NoSuchEntity") => Ok(Vec::new()),
+        other => other,
     }
 }
 
