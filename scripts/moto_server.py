@@ -18,6 +18,11 @@ Patches (see the CreateService / UpdateService API references):
 * CreateService: moto ignores `enableExecuteCommand`; AWS keeps it and
   describes it (UpdateService stores it already, as any property it is given).
 
+* ModifyVpcEndpoint: moto records route tables added to or removed from a
+  gateway endpoint but leaves their routes; AWS adds and removes the route to the
+  service's prefix list with the table. (Deleting the endpoint then fails on the
+  route moto never made.)
+
 * DeregisterScalableTarget (Application Auto Scaling): moto removes the target
   only. On AWS, deregistering "deletes the scaling policies and the scheduled
   actions that are associated with it".
@@ -32,6 +37,7 @@ import sys
 
 from moto.applicationautoscaling import models as scaling
 from moto.ecs import models, responses
+from moto.ec2.models.vpcs import VPCEndPoint
 from moto.ecs.exceptions import InvalidParameterException
 from moto.server import main
 
@@ -115,6 +121,27 @@ def deregister_scalable_target(self, namespace, r_id, dimension):
     ]
 
 
+_modify_endpoint = VPCEndPoint.modify
+
+
+def modify_endpoint(self, policy_doc, add_subnets, remove_subnets, add_route_tables,
+                    remove_route_tables, add_security_groups, remove_security_groups):
+    prefix_list = self.destination_prefix_list_id
+    before = set(self.route_table_ids or [])
+    _modify_endpoint(self, policy_doc, add_subnets, remove_subnets, add_route_tables,
+                     remove_route_tables, add_security_groups, remove_security_groups)
+    if not prefix_list:
+        return
+    after = set(self.route_table_ids or [])
+    for table in after - before:
+        self.ec2_backend.create_route(
+            table, None, gateway_id=self.id, destination_prefix_list_id=prefix_list
+        )
+    for table in before - after:
+        self.ec2_backend.delete_route(table, None, destination_prefix_list_id=prefix_list)
+
+
+VPCEndPoint.modify = modify_endpoint
 responses.EC2ContainerServiceResponse.create_service = create_service
 scaling.ApplicationAutoscalingBackend.deregister_scalable_target = deregister_scalable_target
 models.EC2ContainerServiceBackend.update_service = update_service

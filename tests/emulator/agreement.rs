@@ -696,12 +696,47 @@ async fn vpc() {
             .wait(crate::util::fast_wait())
             .public_subnet_map_public_ip_on_launch(!changed)
             .create_private_hosted_zone(!changed)
+            .interface_endpoints(if changed {
+                vec!["ecr.api", "logs"]
+            } else {
+                vec![]
+            })
             .build()
             .unwrap()
     };
     let ec2 = aws.ec2().clone();
     let filter = crate::util::env_filter(&env);
+    // A route out of band on the NAT route, and a rule added to the closed default group.
     let drift = || async move {
+        let groups = ec2
+            .describe_security_groups()
+            .filters(filter.clone())
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("group-name")
+                    .values("default")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        ec2.authorize_security_group_egress()
+            .group_id(groups.security_groups()[0].group_id().unwrap())
+            .ip_permissions(
+                aws_sdk_ec2::types::IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(443)
+                    .to_port(443)
+                    .ip_ranges(
+                        aws_sdk_ec2::types::IpRange::builder()
+                            .cidr_ip("0.0.0.0/0")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
         let tables = ec2
             .describe_route_tables()
             .filters(filter)

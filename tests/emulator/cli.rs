@@ -155,7 +155,7 @@ fn fargate_apply_again_plan_output_and_destroy() {
     assert!(
         first
             .err
-            .contains("Apply complete! Resources: 22 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 24 added, 0 changed, 0 destroyed."),
         "{}",
         first.err
     );
@@ -172,7 +172,7 @@ fn fargate_apply_again_plan_output_and_destroy() {
     assert!(plan.out.contains("No changes."), "{}", plan.out);
     let plan = run::<Fargate>(&["plan", "--json", "--environment", &env]).ok();
     let changes = plan.json()["changes"].as_array().unwrap().clone();
-    assert_eq!(changes.len(), 22);
+    assert_eq!(changes.len(), 24);
     assert!(
         changes.iter().all(|c| c["action"] == "no_op"),
         "{changes:?}"
@@ -191,7 +191,7 @@ fn fargate_apply_again_plan_output_and_destroy() {
     assert!(
         destroyed
             .err
-            .contains("Destroy complete! Resources: 22 destroyed."),
+            .contains("Destroy complete! Resources: 24 destroyed."),
         "{}",
         destroyed.err
     );
@@ -199,7 +199,7 @@ fn fargate_apply_again_plan_output_and_destroy() {
     // Nothing left to show.
     let gone = run::<Fargate>(&["output", "--environment", &env]);
     assert_eq!(gone.code, ExitCode::from(1));
-    assert!(gone.err.contains("22 to add"), "{}", gone.err);
+    assert!(gone.err.contains("24 to add"), "{}", gone.err);
 }
 
 #[test]
@@ -218,7 +218,7 @@ fn fargate_ec2_apply_again_plan_and_destroy() {
     let url = outputs["blog_ec2_url"].as_str().unwrap();
     assert!(url.starts_with("http://"), "{url}");
     assert_ne!(url, outputs["blog_url"].as_str().unwrap());
-    assert!(first.err.contains("Resources: 34 added"), "{}", first.err);
+    assert!(first.err.contains("Resources: 36 added"), "{}", first.err);
 
     // The EC2 service really has launch type EC2, in the same cluster.
     let launch_type = tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -239,7 +239,7 @@ fn fargate_ec2_apply_again_plan_and_destroy() {
 
     let destroyed = run::<FargateEc2>(&["destroy", "--yes", "--environment", &env]).ok();
     assert!(
-        destroyed.err.contains("Resources: 34 destroyed."),
+        destroyed.err.contains("Resources: 36 destroyed."),
         "{}",
         destroyed.err
     );

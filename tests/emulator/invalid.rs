@@ -566,13 +566,41 @@ async fn attempt(n: usize, aws: &Aws) -> Result<(), Error> {
                 .plan(aws)
                 .await?,
         ),
+        60 => drop(
+            Vpc::builder()
+                .environment("blog")
+                .interface_endpoints(["ecr.api", "dynamodb"])
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        61 => drop(
+            Vpc::builder()
+                .environment("blog")
+                .create_private_subnets(false)
+                .interface_endpoints(["logs"])
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        62 => drop(
+            Vpc::builder()
+                .environment("blog")
+                .flow_logs(ecs_modules::vpc::FlowLogs {
+                    retention_in_days: 31,
+                    ..Default::default()
+                })
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
         _ => unreachable!("no case {n}"),
     }
     Ok(())
 }
 
 /// Each case and the field its message must name.
-const CASES: [&str; 60] = [
+const CASES: [&str; 63] = [
     "environment",
     "environment",
     "environment",
@@ -633,6 +661,9 @@ const CASES: [&str; 60] = [
     "enable_execute_command",
     "execution_role_arn",
     "inline_policies[\"queue\"]",
+    "interface_endpoints[1]",
+    "interface_endpoints",
+    "flow_logs.retention_in_days",
 ];
 
 #[tokio::test]

@@ -43,6 +43,8 @@ fn one_of_each() -> BTreeMap<&'static str, usize> {
         ("route tables", 2),
         ("elastic ips", 1),
         ("nat gateways", 1),
+        // The S3 gateway endpoint.
+        ("vpc endpoints", 1),
         ("security groups", 2),
         ("launch templates", 0),
         ("instances", 0),

@@ -243,6 +243,24 @@ pub async fn tagged(aws: &Aws, environment: &str) -> Vec<(&'static str, usize)> 
         })
         .filter(|n| n.state() != Some(&aws_sdk_ec2::types::NatGatewayState::Deleted))
         .count();
+    // A deleted endpoint is still described for a while.
+    let endpoints = ec2
+        .describe_vpc_endpoints()
+        .filters(f())
+        .send()
+        .await
+        .unwrap()
+        .vpc_endpoints()
+        .iter()
+        .filter(|e| {
+            !matches!(
+                e.state()
+                    .map(|s| s.as_str().to_ascii_lowercase())
+                    .as_deref(),
+                Some("deleted" | "deleting")
+            )
+        })
+        .count();
     vec![
         ("vpcs", vpcs),
         ("subnets", subnets),
@@ -250,7 +268,19 @@ pub async fn tagged(aws: &Aws, environment: &str) -> Vec<(&'static str, usize)> 
         ("route tables", rts),
         ("elastic ips", eips),
         ("nat gateways", nats),
+        ("vpc endpoints", endpoints),
     ]
+}
+
+/// The security groups of a describe answer but the VPCs' default ones, which the vpc module
+/// closes and tags, and which go with their VPC.
+pub fn groups_but_default(
+    out: &aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput,
+) -> Vec<&aws_sdk_ec2::types::SecurityGroup> {
+    out.security_groups()
+        .iter()
+        .filter(|g| g.group_name() != Some("default"))
+        .collect()
 }
 
 /// Whether nothing carries the environment's tag any more.
@@ -275,7 +305,7 @@ pub async fn inventory(
         .send()
         .await
         .unwrap();
-    found.insert("security groups", sgs.security_groups().len());
+    found.insert("security groups", groups_but_default(&sgs).len());
     let lts = ec2
         .describe_launch_templates()
         .filters(f())

@@ -254,7 +254,8 @@ async fn destroy_leaves_nothing_tagged_and_tolerates_half_built_stacks() {
     let deleted = net.destroy(&aws).await.unwrap();
     assert_eq!(
         deleted.summary(),
-        (0, 0, 1 + 6 + 1 + 4 + 3 + 3 + 1),
+        // With the S3 endpoint and the default security group, which goes with the VPC.
+        (0, 0, 1 + 6 + 1 + 4 + 3 + 3 + 1 + 1 + 1),
         "{deleted}"
     );
     assert!(net.plan_destroy(&aws).await.unwrap().is_empty());
@@ -387,7 +388,7 @@ async fn plan_is_empty_exactly_when_apply_changes_nothing() {
     let net = builder().build().unwrap();
 
     let fresh = plan_agrees_with_apply(&aws, &net, "from nothing").await;
-    assert_eq!(fresh.summary(), (12, 0, 0), "{fresh}");
+    assert_eq!(fresh.summary(), (14, 0, 0), "{fresh}");
     let noop = plan_agrees_with_apply(&aws, &net, "no change").await;
     assert!(noop.is_empty());
 
@@ -428,8 +429,9 @@ async fn plan_is_empty_exactly_when_apply_changes_nothing() {
         .build()
         .unwrap();
     let change = plan_agrees_with_apply(&aws, &per_az, "a NAT gateway per zone").await;
-    // 3 addresses, 3 NAT gateways, 3 tables; the old NAT gateway, address and table.
-    assert_eq!(change.summary(), (9, 0, 3), "{change}");
+    // 3 addresses, 3 NAT gateways, 3 tables; the old NAT gateway, address and table; the S3
+    // endpoint moves to the new tables.
+    assert_eq!(change.summary(), (9, 1, 3), "{change}");
     let out = per_az.apply(&aws).await.unwrap();
     assert_eq!(out.nat_gateway_ids.len(), 3);
     for (i, subnet) in out.private_subnets.iter().enumerate() {
@@ -457,20 +459,21 @@ async fn plan_is_empty_exactly_when_apply_changes_nothing() {
 
     // Kinds turned off entirely: nothing of them is declared any more, and what is left of
     // them still goes (the zone, 3 NAT gateways, their 3 addresses, the 3 zone tables), while
-    // one shared private table takes the private subnets.
+    // one shared private table takes the private subnets, and the S3 endpoint moves to it.
     let off = builder()
         .public_subnet_map_public_ip_on_launch(true)
         .nat_gateways(NatGateways::None)
         .build()
         .unwrap();
     let change = plan_agrees_with_apply(&aws, &off, "zone and NAT gateways off").await;
-    assert_eq!(change.summary(), (1, 0, 10), "{change}");
+    assert_eq!(change.summary(), (1, 1, 10), "{change}");
     let out = off.outputs(&aws).await.unwrap().unwrap();
     assert!(out.nat_gateway_ids.is_empty());
     assert_eq!(out.private_dns_zone_id, None);
 
-    off.destroy(&aws).await.unwrap();
-    assert!(util::nothing_tagged(&aws, &env).await);
+    let gone = off.destroy(&aws).await.unwrap();
+    let left = util::tagged(&aws, &env).await;
+    assert!(left.iter().all(|(_, n)| *n == 0), "{left:?} after\n{gone}");
 }
 
 #[tokio::test]
@@ -506,8 +509,8 @@ async fn without_nat_gateways_the_private_subnets_have_no_route_out() {
         .build()
         .unwrap();
     let plan = public_only.plan(&aws).await.unwrap();
-    // The private subnets and their table go.
-    assert_eq!(plan.summary(), (0, 0, 4), "{plan}");
+    // The private subnets, their table and the S3 endpoint that served it go.
+    assert_eq!(plan.summary(), (0, 0, 5), "{plan}");
     let out = public_only.apply(&aws).await.unwrap();
     assert!(out.private_subnets.is_empty());
     assert!(public_only.plan(&aws).await.unwrap().is_empty());
@@ -572,4 +575,289 @@ async fn a_zone_the_region_lacks_is_refused_before_any_change() {
             .contains("usw2-az1 is not an available zone"),
         "{err}"
     );
+}
+
+/// The VPC's default security group as EC2 has it.
+async fn default_group(aws: &Aws, vpc_id: &str) -> aws_sdk_ec2::types::SecurityGroup {
+    let out = aws
+        .ec2()
+        .describe_security_groups()
+        .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
+        .filters(
+            Filter::builder()
+                .name("group-name")
+                .values("default")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    out.security_groups()[0].clone()
+}
+
+/// Apply closes the default security group and tags it ours; a rule added out of band shows
+/// in the plan and goes at apply; destroy takes it along with the VPC.
+#[tokio::test]
+async fn the_default_security_group_is_closed_and_kept_closed() {
+    use aws_sdk_ec2::types::{IpPermission, IpRange};
+
+    let aws = aws().await;
+    let env = environment("defsg");
+    let net = network(&env);
+    let out = net.apply(&aws).await.unwrap();
+    let group = default_group(&aws, &out.vpc_id).await;
+    assert!(group.ip_permissions().is_empty(), "{group:?}");
+    assert!(group.ip_permissions_egress().is_empty(), "{group:?}");
+    assert!(group
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some("ecs-modules:owner") && t.value() == Some(&format!("vpc/{env}"))));
+
+    aws.ec2()
+        .authorize_security_group_ingress()
+        .group_id(group.group_id().unwrap())
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let plan = plan_agrees_with_apply(&aws, &net, "a rule added to the default group").await;
+    let change = plan
+        .find("aws_default_security_group", &format!("{env}-default"))
+        .unwrap();
+    assert_eq!(change.action, Action::Update);
+    assert_eq!(change.diffs[0].field, "ingress");
+    assert!(default_group(&aws, &out.vpc_id)
+        .await
+        .ip_permissions()
+        .is_empty());
+
+    // Left alone when not managed.
+    let unmanaged = Vpc::builder()
+        .environment(&env)
+        .wait(util::fast_wait())
+        .manage_default_security_group(false)
+        .build()
+        .unwrap();
+    assert!(unmanaged.plan(&aws).await.unwrap().is_empty());
+
+    net.destroy(&aws).await.unwrap();
+    assert!(util::nothing_tagged(&aws, &env).await);
+}
+
+/// The S3 gateway endpoint (on by default) on the private route tables; interface endpoints
+/// in the private subnets with private DNS behind a group admitting HTTPS from the VPC; a
+/// route table taken out of the S3 endpoint out of band is put back; endpoints taken out of
+/// the inputs go, their group with them; destroy leaves nothing.
+#[tokio::test]
+async fn endpoints_serve_the_private_subnets_and_go_when_not_wanted() {
+    let aws = aws().await;
+    let env = environment("vpce");
+    let with = |services: &[&str]| {
+        Vpc::builder()
+            .environment(&env)
+            .nat_gateways(NatGateways::None)
+            .interface_endpoints(services.iter().copied())
+            .wait(util::fast_wait())
+            .build()
+            .unwrap()
+    };
+    let net = with(&["ecr.api", "ecr.dkr", "logs"]);
+    let plan = plan_agrees_with_apply(&aws, &net, "endpoints from nothing").await;
+    assert!(plan
+        .find("aws_vpc_endpoint", &format!("{env}-vpce-ecr-dkr"))
+        .is_some());
+    let out = net.outputs(&aws).await.unwrap().unwrap();
+    let described = aws
+        .ec2()
+        .describe_vpc_endpoints()
+        .filters(util::env_filter(&env))
+        .send()
+        .await
+        .unwrap();
+    let alive: Vec<_> = described
+        .vpc_endpoints()
+        .iter()
+        .filter(|e| e.state().map(|s| s.as_str()) != Some("deleted"))
+        .collect();
+    assert_eq!(alive.len(), 4, "{alive:?}");
+    let s3 = alive
+        .iter()
+        .find(|e| e.service_name() == Some("com.amazonaws.us-east-1.s3"))
+        .unwrap();
+    let private_tables: Vec<String> = {
+        let mut ids = Vec::new();
+        for subnet in &out.private_subnets {
+            ids.push(
+                route_table_of(&aws, subnet)
+                    .await
+                    .route_table_id()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let mut tables = s3.route_table_ids().to_vec();
+    tables.sort();
+    assert_eq!(tables, private_tables);
+    let logs = alive
+        .iter()
+        .find(|e| e.service_name() == Some("com.amazonaws.us-east-1.logs"))
+        .unwrap();
+    let mut subnets = logs.subnet_ids().to_vec();
+    subnets.sort();
+    let mut private = out.private_subnets.clone();
+    private.sort();
+    assert_eq!(subnets, private);
+    assert_eq!(logs.private_dns_enabled(), Some(true));
+    let group = logs.groups()[0].group_id().unwrap().to_owned();
+    let sg = aws
+        .ec2()
+        .describe_security_groups()
+        .group_ids(&group)
+        .send()
+        .await
+        .unwrap();
+    let rule = &sg.security_groups()[0].ip_permissions()[0];
+    assert_eq!(rule.from_port(), Some(443));
+    assert_eq!(rule.ip_ranges()[0].cidr_ip(), Some(out.vpc_cidr.as_str()));
+
+    // Drift: a private route table taken out of the S3 endpoint; apply puts it back.
+    aws.ec2()
+        .modify_vpc_endpoint()
+        .vpc_endpoint_id(s3.vpc_endpoint_id().unwrap())
+        .remove_route_table_ids(&private_tables[0])
+        .send()
+        .await
+        .unwrap();
+    let plan = plan_agrees_with_apply(&aws, &net, "a table taken out of the S3 endpoint").await;
+    let change = plan
+        .find("aws_vpc_endpoint", &format!("{env}-vpce-s3"))
+        .unwrap();
+    assert_eq!(change.action, Action::Update);
+
+    // Fewer endpoints, then none: those taken out go, and the group with the last of them.
+    let fewer = with(&["logs"]);
+    let plan = plan_agrees_with_apply(&aws, &fewer, "fewer endpoints").await;
+    assert_eq!(plan.summary(), (0, 0, 2), "{plan}");
+    let none = Vpc::builder()
+        .environment(&env)
+        .nat_gateways(NatGateways::None)
+        .s3_gateway_endpoint(false)
+        .wait(util::fast_wait())
+        .build()
+        .unwrap();
+    let plan = plan_agrees_with_apply(&aws, &none, "no endpoints").await;
+    assert_eq!(plan.summary(), (0, 0, 3), "{plan}");
+    assert!(aws
+        .ec2()
+        .describe_security_groups()
+        .group_ids(&group)
+        .send()
+        .await
+        .is_err());
+
+    with(&["sts"]).apply(&aws).await.unwrap();
+    none.destroy(&aws).await.unwrap();
+    assert!(util::nothing_tagged(&aws, &env).await);
+}
+
+/// Flow logs: the log group with its retention, the role VPC Flow Logs assumes with a policy
+/// for that group only, the flow log on the VPC; other traffic is a new flow log; turned
+/// off, the flow log goes; destroy leaves nothing.
+#[tokio::test]
+async fn flow_logs_deliver_to_their_log_group_as_their_role() {
+    use ecs_modules::vpc::{FlowLogTraffic, FlowLogs};
+
+    let aws = aws().await;
+    let env = environment("flow");
+    let with = |flow: Option<FlowLogs>| {
+        let mut b = Vpc::builder()
+            .environment(&env)
+            .nat_gateways(NatGateways::None)
+            .wait(util::fast_wait());
+        if let Some(flow) = flow {
+            b = b.flow_logs(flow);
+        }
+        b.build().unwrap()
+    };
+    let net = with(Some(FlowLogs::default()));
+    plan_agrees_with_apply(&aws, &net, "flow logs from nothing").await;
+    let out = net.outputs(&aws).await.unwrap().unwrap();
+    let group = format!("/aws/vpc-flow-logs/{env}");
+    let flows = aws
+        .ec2()
+        .describe_flow_logs()
+        .filter(util::env_filter(&env))
+        .send()
+        .await
+        .unwrap();
+    let flow = &flows.flow_logs()[0];
+    assert_eq!(flow.resource_id(), Some(out.vpc_id.as_str()));
+    assert_eq!(flow.log_group_name(), Some(group.as_str()));
+    let role = format!("{env}-vpc-flow-logs");
+    assert!(flow
+        .deliver_logs_permission_arn()
+        .unwrap()
+        .ends_with(&format!("role/{role}")));
+    let groups = aws
+        .logs()
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(30));
+    let policy = aws
+        .iam()
+        .get_role_policy()
+        .role_name(&role)
+        .policy_name(format!("{role}-deliver"))
+        .send()
+        .await
+        .unwrap();
+    assert!(policy.policy_document().contains("vpc-flow-logs"));
+
+    let rejected = with(Some(FlowLogs {
+        traffic: FlowLogTraffic::Reject,
+        ..FlowLogs::default()
+    }));
+    let plan = plan_agrees_with_apply(&aws, &rejected, "rejected traffic only").await;
+    assert_eq!(
+        plan.find("aws_flow_log", &format!("{env}-flow-log"))
+            .map(|c| c.action),
+        Some(Action::Replace)
+    );
+
+    // Off: the flow log, its role (with its policy) and its log group go.
+    let off = with(None);
+    let plan = plan_agrees_with_apply(&aws, &off, "flow logs off").await;
+    assert_eq!(plan.summary(), (0, 0, 3), "{plan}");
+    assert_eq!(
+        plan.find("aws_flow_log", &format!("{env}-flow-log"))
+            .map(|c| c.action),
+        Some(Action::Delete)
+    );
+    assert!(aws.iam().get_role().role_name(&role).send().await.is_err());
+    let groups = aws
+        .logs()
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.log_groups().is_empty());
+    rejected.apply(&aws).await.unwrap();
+    rejected.destroy(&aws).await.unwrap();
+    assert!(aws.iam().get_role().role_name(&role).send().await.is_err());
+    assert!(util::nothing_tagged(&aws, &env).await);
 }

@@ -7,6 +7,7 @@ use converge::{Invalid, Wait};
 use serde::{Deserialize, Serialize};
 
 use crate::cidr::Ipv4Cidr;
+use crate::flow_logs::FlowLogs;
 
 /// How the private subnets reach the internet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -37,6 +38,10 @@ pub struct Vpc {
     pub(crate) create_private_hosted_zone: bool,
     pub(crate) public_subnet_map_public_ip_on_launch: bool,
     pub(crate) nat_gateways: NatGateways,
+    pub(crate) manage_default_security_group: bool,
+    pub(crate) s3_gateway_endpoint: bool,
+    pub(crate) interface_endpoints: Vec<String>,
+    pub(crate) flow_logs: Option<FlowLogs>,
     pub(crate) tags: BTreeMap<String, String>,
     pub(crate) wait: Wait,
 }
@@ -70,6 +75,10 @@ pub struct VpcBuilder {
     create_private_hosted_zone: bool,
     public_subnet_map_public_ip_on_launch: bool,
     nat_gateways: NatGateways,
+    manage_default_security_group: bool,
+    s3_gateway_endpoint: bool,
+    interface_endpoints: Vec<String>,
+    flow_logs: Option<FlowLogs>,
     tags: BTreeMap<String, String>,
     wait: Wait,
 }
@@ -85,6 +94,10 @@ impl Default for VpcBuilder {
             create_private_hosted_zone: false,
             public_subnet_map_public_ip_on_launch: false,
             nat_gateways: NatGateways::One,
+            manage_default_security_group: true,
+            s3_gateway_endpoint: true,
+            interface_endpoints: Vec::new(),
+            flow_logs: None,
             tags: BTreeMap::new(),
             wait: Wait::timeout(Duration::from_secs(600)),
         }
@@ -168,6 +181,45 @@ impl VpcBuilder {
         self
     }
 
+    /// Whether the VPC's default security group is closed: apply revokes every rule EC2
+    /// gave it, and any added later (Security Hub control EC2.2; terraform-aws-vpc's
+    /// `manage_default_security_group`). Default `true`; `false` leaves it as it is.
+    pub fn manage_default_security_group(mut self, manage: bool) -> Self {
+        self.manage_default_security_group = manage;
+        self
+    }
+
+    /// The S3 gateway endpoint on the private route tables (default `true`; it is free): S3
+    /// traffic, ECR's image layers among it, skips the NAT gateway. Without private subnets
+    /// there is nothing for it to serve, and none is made.
+    pub fn s3_gateway_endpoint(mut self, enable: bool) -> Self {
+        self.s3_gateway_endpoint = enable;
+        self
+    }
+
+    /// Interface endpoints in the private subnets, with private DNS and a security group
+    /// admitting HTTPS from the VPC: any of `ecr.api`, `ecr.dkr`, `logs`, `secretsmanager`,
+    /// `ssm`, `sts` ([`INTERFACE_SERVICES`](crate::INTERFACE_SERVICES)). With `ecr.api`,
+    /// `ecr.dkr` and `logs` (and the S3 endpoint), Fargate tasks in private subnets pull from
+    /// ECR and log without a NAT gateway. Each costs by the hour in every zone.
+    pub fn interface_endpoints<I, S>(mut self, services: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.interface_endpoints
+            .extend(services.into_iter().map(Into::into));
+        self
+    }
+
+    /// The VPC's flow log, to the CloudWatch log group `/aws/vpc-flow-logs/<environment>`
+    /// (30 days by default), delivered as the role `<environment>-vpc-flow-logs` with an
+    /// inline policy for that group only. Off by default; turned off, the flow log goes.
+    pub fn flow_logs(mut self, flow_logs: FlowLogs) -> Self {
+        self.flow_logs = Some(flow_logs);
+        self
+    }
+
     /// Checks every input and reports every problem at once.
     pub fn build(self) -> Result<Vpc, Invalid> {
         let mut invalid = Invalid::new();
@@ -241,6 +293,37 @@ impl VpcBuilder {
             "NAT gateways per AZ need private subnets (create_private_subnets is false)",
         );
 
+        for (i, service) in self.interface_endpoints.iter().enumerate() {
+            let field = format!("interface_endpoints[{i}]");
+            if !crate::INTERFACE_SERVICES.contains(&service.as_str()) {
+                invalid.push(
+                    &field,
+                    format_args!(
+                        "{service:?} is not one of {}",
+                        crate::INTERFACE_SERVICES.join(", ")
+                    ),
+                );
+            } else if self.interface_endpoints[..i].contains(service) {
+                invalid.push(&field, format_args!("{service} is listed twice"));
+            }
+        }
+        if let Some(flow) = &self.flow_logs {
+            let days = flow.retention_in_days;
+            invalid.check(
+                converge::LogGroup::RETENTION_DAYS.contains(&days),
+                "flow_logs.retention_in_days",
+                format_args!(
+                    "{days} is not a retention CloudWatch Logs accepts: one of {:?}",
+                    converge::LogGroup::RETENTION_DAYS
+                ),
+            );
+        }
+        invalid.check(
+            self.interface_endpoints.is_empty() || self.create_private_subnets,
+            "interface_endpoints",
+            "interface endpoints go in the private subnets, and create_private_subnets is false",
+        );
+
         invalid.into_result(())?;
         Ok(Vpc {
             environment,
@@ -255,6 +338,10 @@ impl VpcBuilder {
             } else {
                 NatGateways::None
             },
+            manage_default_security_group: self.manage_default_security_group,
+            s3_gateway_endpoint: self.s3_gateway_endpoint,
+            interface_endpoints: self.interface_endpoints,
+            flow_logs: self.flow_logs,
             tags: self.tags,
             wait: self.wait,
         })

@@ -52,7 +52,10 @@
 //! ```
 
 mod cidr;
+mod default_security_group;
 mod elastic_ips;
+mod endpoints;
+mod flow_logs;
 mod hosted_zones;
 mod inputs;
 mod internet_gateways;
@@ -67,6 +70,8 @@ mod zones;
 
 pub use cidr::{CidrError, Ipv4Cidr};
 pub use converge::{Error, Invalid, Plan};
+pub use endpoints::INTERFACE_SERVICES;
+pub use flow_logs::{FlowLogTraffic, FlowLogs};
 pub use inputs::{NatGateways, Vpc, VpcBuilder};
 pub use outputs::{VpcOutputs, VpcRefs};
 pub use zones::fargate_refuses;

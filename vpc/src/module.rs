@@ -4,9 +4,17 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use converge::kinds::iam_role::trust_policy;
+use converge::kinds::{
+    IngressRule, LogGroupKind, LogGroupSpec, Peer, RoleKind, RolePolicyKey, RolePolicyKind,
+    RolePolicySpec, RoleSpec, SecurityGroupKind, SecurityGroupSpec,
+};
 use converge::{Aws, Error, Handle, Module, Plan, Ref, Resolver, Stack, Tags, Value};
 
+use crate::default_security_group::{DefaultSgDesired, DefaultSgKind};
 use crate::elastic_ips::EipKind;
+use crate::endpoints::{EndpointDesired, EndpointKind, Placement};
+use crate::flow_logs::{FlowLogDesired, FlowLogKind};
 use crate::hosted_zones::{ZoneDesired, ZoneKind};
 use crate::inputs::Vpc;
 use crate::internet_gateways::{IgwDesired, IgwKind};
@@ -54,6 +62,12 @@ impl Vpc {
         let igw = stack.add(IgwKind, &layout.igw_name, tags.clone(), (), move |r| {
             IgwDesired { vpc_id: vpc_id(r) }
         });
+        if self.manage_default_security_group {
+            let name = format!("{}-default", self.environment);
+            stack.add(DefaultSgKind, name, tags.clone(), (), move |r| {
+                DefaultSgDesired { vpc_id: vpc_id(r) }
+            });
+        }
 
         let mut subnets: HashMap<&str, Handle<SubnetKind>> = HashMap::new();
         let (mut public, mut private) = (Vec::new(), Vec::new());
@@ -139,6 +153,9 @@ impl Vpc {
                 private_tables.push(table);
             }
         }
+
+        self.declare_endpoints(aws, stack, &tags, vpc_id, &private, &private_tables);
+        self.declare_flow_logs(stack, &tags, vpc_id);
 
         let zone = layout.zone.as_ref().map(|domain| {
             stack.add(ZoneKind, domain, tags.clone(), (), move |r| ZoneDesired {
@@ -314,6 +331,179 @@ impl Vpc {
     pub(crate) fn tags(&self) -> Tags {
         Tags::new("vpc", &self.environment).with_extra(self.tags.clone())
     }
+}
+
+impl Vpc {
+    /// The flow log, its log group, and the role it delivers as with the policy for that
+    /// group. Without flow logs the three are still read, so that those made before go, the
+    /// flow log first.
+    fn declare_flow_logs(
+        &self,
+        stack: &mut Stack,
+        tags: &Tags,
+        vpc_id: impl Fn(&Resolver<'_>) -> Value<String> + Copy + Send + Sync + 'static,
+    ) {
+        let env = &self.environment;
+        let name = format!("{env}-flow-log");
+        let group_name = format!("/aws/vpc-flow-logs/{env}");
+        let role_name = format!("{env}-vpc-flow-logs");
+        let Some(flow) = self.flow_logs else {
+            let role = stack.track(RoleKind, role_name, tags.clone(), (), |_| {});
+            let group = stack.track(LogGroupKind, group_name, tags.clone(), (), |_| {});
+            stack.track(FlowLogKind, name, tags.clone(), (), move |r| {
+                vpc_id(r);
+                let _ = (r.get(&role), r.get(&group));
+            });
+            return;
+        };
+        let group = stack.add(LogGroupKind, &group_name, tags.clone(), (), move |_| {
+            LogGroupSpec {
+                retention_in_days: Some(flow.retention_in_days),
+            }
+        });
+        let role = stack.add(RoleKind, &role_name, tags.clone(), (), |_| RoleSpec {
+            assume_role_policy: trust_policy("vpc-flow-logs.amazonaws.com"),
+            managed_policy_arns: Vec::new(),
+        });
+        let key = RolePolicyKey {
+            role: role_name.clone(),
+            prefix: format!("{role_name}-"),
+        };
+        let policy_role = role_name.clone();
+        let policy = stack.add(
+            RolePolicyKind,
+            format!("{role_name}-deliver"),
+            tags.clone(),
+            key,
+            move |r| {
+                let _ = r.get(&role);
+                RolePolicySpec {
+                    role: policy_role.clone(),
+                    document: r.get(&group).map(|g| deliver_policy(&g.log_group_arn)),
+                }
+            },
+        );
+        stack.add(FlowLogKind, name, tags.clone(), (), move |r| {
+            // Delivery needs the policy in place.
+            let _ = r.get(&policy);
+            FlowLogDesired {
+                vpc_id: vpc_id(r),
+                traffic: flow.traffic,
+                log_group: group_name.clone(),
+                role_arn: r.get(&role).map(|o| o.role_arn.clone()),
+            }
+        });
+    }
+
+    /// The S3 gateway endpoint on the private route tables, the interface endpoints in the
+    /// private subnets and their security group. Each endpoint reads the group, so that
+    /// destroy (and apply, for one taken out of the inputs) deletes the endpoints, and their
+    /// network interfaces, before the group and the subnets. What is not wanted is still
+    /// read, so that one made before goes.
+    fn declare_endpoints(
+        &self,
+        aws: &Aws,
+        stack: &mut Stack,
+        tags: &Tags,
+        vpc_id: impl Fn(&Resolver<'_>) -> Value<String> + Copy + Send + Sync + 'static,
+        private: &[Handle<SubnetKind>],
+        private_tables: &[Handle<RouteTableKind>],
+    ) {
+        let env = &self.environment;
+        let kind = EndpointKind { wait: self.wait };
+        let region = aws.region().to_owned();
+        let sg_name = format!("{env}-vpce-sg");
+        let sg = if self.interface_endpoints.is_empty() {
+            stack.track(SecurityGroupKind, sg_name, tags.clone(), (), move |r| {
+                vpc_id(r);
+            })
+        } else {
+            let cidr = self.cidr_block.to_string();
+            stack.add(SecurityGroupKind, sg_name, tags.clone(), (), move |r| {
+                SecurityGroupSpec {
+                    vpc_id: vpc_id(r),
+                    description: "HTTPS from the VPC to its interface endpoints".into(),
+                    ingress: vec![IngressRule {
+                        from: 443,
+                        to: 443,
+                        peer: Value::Known(Peer::Cidr(cidr.clone())),
+                    }],
+                }
+            })
+        };
+        let ids = |handles: &[Handle<SubnetKind>], r: &Resolver<'_>| -> Value<Vec<String>> {
+            handles
+                .iter()
+                .map(|h| r.get(h).map(|o| o.id.clone()))
+                .collect()
+        };
+        let mut declared = false;
+        if self.s3_gateway_endpoint && !private_tables.is_empty() {
+            let (tables, service) = (
+                private_tables.to_vec(),
+                format!("com.amazonaws.{region}.s3"),
+            );
+            stack.add(kind, format!("{env}-vpce-s3"), tags.clone(), (), move |r| {
+                let _ = r.get(&sg);
+                EndpointDesired {
+                    vpc_id: vpc_id(r),
+                    service_name: service.clone(),
+                    placement: Placement::Gateway {
+                        route_tables: tables
+                            .iter()
+                            .map(|t| r.get(t).map(|o| o.id.clone()))
+                            .collect(),
+                    },
+                }
+            });
+            declared = true;
+        }
+        for service in &self.interface_endpoints {
+            let (subnets, service_name) = (
+                private.to_vec(),
+                format!("com.amazonaws.{region}.{service}"),
+            );
+            let name = format!("{env}-vpce-{}", service.replace('.', "-"));
+            stack.add(kind, name, tags.clone(), (), move |r| EndpointDesired {
+                vpc_id: vpc_id(r),
+                service_name: service_name.clone(),
+                placement: Placement::Interface {
+                    subnets: ids(&subnets, r),
+                    security_groups: r.get(&sg).map(|o| vec![o.id.clone()]),
+                },
+            });
+            declared = true;
+        }
+        if !declared {
+            let (subnets, tables) = (private.to_vec(), private_tables.to_vec());
+            stack.track(kind, format!("{env}-vpce"), tags.clone(), (), move |r| {
+                vpc_id(r);
+                let _ = r.get(&sg);
+                let _ = ids(&subnets, r);
+                for t in &tables {
+                    let _ = r.get(t);
+                }
+            });
+        }
+    }
+}
+
+/// What VPC Flow Logs may do as the role: write streams and events into `group` only.
+fn deliver_policy(group_arn: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogGroups",
+                "logs:DescribeLogStreams",
+            ],
+            "Resource": [group_arn, format!("{group_arn}:*")],
+        }],
+    })
+    .to_string()
 }
 
 #[async_trait]

@@ -66,6 +66,10 @@ fn blog(zones: &[&str]) -> vpc::Vpc {
     vpc::Vpc::builder()
         .environment("blog")
         .availability_zones(zones.iter().copied())
+        // The default group's adoption and the endpoints have tests of their own, beside
+        // their kinds and against the emulator.
+        .manage_default_security_group(false)
+        .s3_gateway_endpoint(false)
         .wait(Wait {
             timeout: Duration::from_secs(2),
             initial_delay: Duration::from_millis(1),
@@ -92,9 +96,36 @@ fn aws(ec2: &[Rule]) -> Aws {
         .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled()));
     let route53 = mock_client!(aws_sdk_route53, RuleMode::MatchAny, &[no_zones], |c| c
         .retry_config(aws_sdk_route53::config::retry::RetryConfig::disabled()));
+    // No flow logs wanted, but a role and a log group made for them before would still go:
+    // both are looked for by name, and neither exists.
+    let no_role = mock!(aws_sdk_iam::Client::get_role)
+        .match_requests(|r| r.role_name() == Some("blog-vpc-flow-logs"))
+        .then_error(|| {
+            aws_sdk_iam::operation::get_role::GetRoleError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("NoSuchEntity")
+                    .build(),
+            )
+        });
+    let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, &[no_role], |c| c
+        .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled()));
+    let no_group = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups)
+        .match_requests(|r| r.log_group_name_prefix() == Some("/aws/vpc-flow-logs/blog"))
+        .then_output(|| {
+            aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput::builder()
+                .build()
+        });
+    let logs = mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        &[no_group],
+        |c| c.retry_config(aws_sdk_cloudwatchlogs::config::retry::RetryConfig::disabled())
+    );
     Aws::builder()
         .ec2(ec2)
         .route53(route53)
+        .iam(iam)
+        .logs(logs)
         .retry(Retry::fast())
         .build()
 }
@@ -185,8 +216,9 @@ struct Owned {
 
 impl Owned {
     /// One rule per Describe* (in `DISCOVERY` order), each matching only a request filtered by
-    /// the ownership tag (the VPC's: by name).
-    fn rules(self) -> [Rule; 6] {
+    /// the ownership tag (the VPC's: by name); no endpoints, their security group, nor flow
+    /// log.
+    fn rules(self) -> [Rule; 9] {
         let Owned {
             vpcs,
             igws,
@@ -239,6 +271,24 @@ impl Owned {
                         .set_addresses(Some(eips.clone()))
                         .build()
                 }),
+            mock!(Ec2::describe_vpc_endpoints)
+                .match_requests(|r| owner_filtered(r.filters()))
+                .then_output(|| {
+                    aws_sdk_ec2::operation::describe_vpc_endpoints::DescribeVpcEndpointsOutput::builder()
+                        .build()
+                }),
+            // Its field is `filter` too.
+            mock!(Ec2::describe_flow_logs)
+                .match_requests(|r| owner_filtered(r.filter()))
+                .then_output(|| {
+                    aws_sdk_ec2::operation::describe_flow_logs::DescribeFlowLogsOutput::builder()
+                        .build()
+                }),
+            // By the ownership tag and by name, as the security group kind reads.
+            mock!(Ec2::describe_security_groups).then_output(|| {
+                aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput::builder()
+                    .build()
+            }),
         ]
     }
 }
@@ -477,11 +527,19 @@ async fn tags_travel_in_every_create_call() {
         [
             ("DescribeAddresses", 1),
             ("DescribeAvailabilityZones", 1),
+            // No flow log wanted, but one made before would still go.
+            ("DescribeFlowLogs", 1),
             ("DescribeInternetGateways", 1),
+            ("DescribeLogGroups", 1),
             ("DescribeNatGateways", 2),
             ("DescribeRouteTables", 3),
+            // The endpoints' group, by ownership tag and by name: none wanted, but one made
+            // before would still go.
+            ("DescribeSecurityGroups", 2),
             ("DescribeSubnets", 1),
+            ("DescribeVpcEndpoints", 1),
             ("DescribeVpcs", 1),
+            ("GetRole", 1),
             // No hosted zone wanted, but one made before would still go: the kind is read.
             ("ListHostedZonesByName", 1),
         ],
@@ -881,8 +939,9 @@ async fn the_declaration_wires_each_resource_to_what_it_reads() {
         .expect("declare");
 
     // VPC, internet gateway, 6 subnets, Elastic IP, NAT gateway, 2 route tables, and the
-    // hosted zone kind tracked (none wanted, any left from before goes).
-    assert_eq!(stack.len(), 13);
+    // hosted zone, the endpoints, their security group, the flow log, its role and its log
+    // group tracked (none wanted, any left from before goes).
+    assert_eq!(stack.len(), 18);
     let deps = |kind, name| stack.dependencies(kind, name);
     assert_eq!(
         deps("aws_nat_gateway", "blog-nat-gateway"),
@@ -936,13 +995,15 @@ async fn without_private_subnets_egress_is_known_at_once() {
         .environment("blog")
         .availability_zones(ZONES)
         .create_private_subnets(false)
+        .manage_default_security_group(false)
         .build()
         .expect("valid inputs");
     let mut stack = converge::Stack::new();
     let refs = net.declare_refs(&aws, &mut stack).await.expect("declare");
     // VPC, internet gateway, 3 public subnets, the public route table: no NAT gateway; the
-    // NAT gateway, address and hosted zone kinds tracked.
-    assert_eq!(stack.len(), 9);
+    // NAT gateway, address, hosted zone, endpoint, endpoint group, flow log, flow log role
+    // and flow log group kinds tracked.
+    assert_eq!(stack.len(), 14);
     let plan = stack.plan(&aws).await.expect("plan");
     assert!(plan.value(&refs.private_egress).is_known());
     assert_eq!(
@@ -968,7 +1029,12 @@ async fn a_network_for_fargate_keeps_to_the_zones_where_fargate_runs() {
     let mut rules = vec![west_zones()];
     rules.extend(Owned::default().rules());
     let aws = aws(&rules);
-    let network = |fargate: bool| vpc::Vpc::builder().environment("blog").fargate(fargate);
+    let network = |fargate: bool| {
+        vpc::Vpc::builder()
+            .environment("blog")
+            .fargate(fargate)
+            .manage_default_security_group(false)
+    };
 
     // By default, the region's first zones where Fargate runs; without Fargate, the first three.
     let zones_of = |vpc: vpc::Vpc| {

@@ -214,6 +214,9 @@ async fn attach(aws: &Aws, name: &str, policy_arn: &str) -> Result<(), Error> {
 #[async_trait]
 impl Resource for RoleKind {
     const KIND: &'static str = "aws_iam_role";
+    // Read by the names declared or tracked: a tracked role of the stack's (a feature turned
+    // off) goes; a declared one is always claimed.
+    const PRUNE: bool = true;
     type Key = ();
     type Desired = RoleSpec;
     type Observed = FoundRole;

@@ -130,6 +130,9 @@ async fn set_retention(aws: &Aws, name: &str, days: Option<u32>) -> Result<(), E
 #[async_trait]
 impl Resource for LogGroupKind {
     const KIND: &'static str = "aws_cloudwatch_log_group";
+    // Read by the names declared or tracked: a tracked group of the stack's (a feature turned
+    // off) goes; a declared one is always claimed.
+    const PRUNE: bool = true;
     type Key = ();
     type Desired = LogGroupSpec;
     type Observed = FoundLogGroup;

@@ -231,7 +231,9 @@ impl Resource for SecurityGroupKind {
             .chain(by_name.security_groups())
         {
             let id = g.group_id().unwrap_or_default();
-            if found.iter().any(|f| f.id == id) {
+            // A VPC's default group is the VPC module's to close, never a group to delete,
+            // though it carries the module's ownership tag.
+            if found.iter().any(|f| f.id == id) || g.group_name() == Some("default") {
                 continue;
             }
             found.push(FoundGroup {

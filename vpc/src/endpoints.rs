@@ -1,0 +1,389 @@
+//! `aws_vpc_endpoint`: the S3 gateway endpoint on the private route tables, and interface
+//! endpoints (ECR, CloudWatch Logs, Secrets Manager, SSM, STS) in the private subnets with
+//! private DNS, so that tasks reach those services without a NAT gateway.
+//!
+//! Found by the ownership tag. The service, the type and the VPC are fixed; route tables,
+//! subnets, security groups and private DNS change in place (`ModifyVpcEndpoint`). Delete
+//! waits until the endpoint is gone: an interface endpoint's network interfaces hold its
+//! subnets and security group until then.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{ResourceType, VpcEndpoint, VpcEndpointType};
+use converge::{
+    ec2_name, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wait, Wanted,
+};
+
+/// The interface endpoints a network may ask for: what Fargate tasks in private subnets need
+/// to pull from ECR, log, and read secrets and parameters.
+pub const INTERFACE_SERVICES: [&str; 6] =
+    ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "sts"];
+
+/// The endpoint kind; deletes wait as the module's `wait` says.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EndpointKind {
+    pub wait: Wait,
+}
+
+/// Where an endpoint's traffic comes from.
+#[derive(Clone, Debug)]
+pub(crate) enum Placement {
+    /// A gateway endpoint: routes in these tables.
+    Gateway { route_tables: Value<Vec<String>> },
+    /// An interface endpoint: a network interface in each subnet, behind these groups, with
+    /// private DNS.
+    Interface {
+        subnets: Value<Vec<String>>,
+        security_groups: Value<Vec<String>>,
+    },
+}
+
+/// What the inputs ask for.
+#[derive(Clone, Debug)]
+pub(crate) struct EndpointDesired {
+    pub vpc_id: Value<String>,
+    /// `com.amazonaws.<region>.<service>`.
+    pub service_name: String,
+    pub placement: Placement,
+}
+
+/// An endpoint we own.
+#[derive(Clone, Debug)]
+pub(crate) struct FoundEndpoint {
+    id: String,
+    name: String,
+    owner: Option<String>,
+    vpc_id: String,
+    service_name: String,
+    gateway: bool,
+    route_tables: Vec<String>,
+    subnets: Vec<String>,
+    security_groups: Vec<String>,
+    private_dns: bool,
+}
+
+/// Its id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct EndpointOut {
+    pub id: String,
+}
+
+pub(crate) const KIND: &str = "aws_vpc_endpoint";
+
+fn found(e: &VpcEndpoint) -> FoundEndpoint {
+    FoundEndpoint {
+        id: e.vpc_endpoint_id().unwrap_or_default().to_owned(),
+        name: ec2_name(e.tags()).unwrap_or_default().to_owned(),
+        owner: converge::ec2_owner(e.tags()),
+        vpc_id: e.vpc_id().unwrap_or_default().to_owned(),
+        service_name: e.service_name().unwrap_or_default().to_owned(),
+        gateway: e.vpc_endpoint_type() == Some(&VpcEndpointType::Gateway),
+        route_tables: e.route_table_ids().to_vec(),
+        subnets: e.subnet_ids().to_vec(),
+        security_groups: e
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_owned))
+            .collect(),
+        private_dns: e.private_dns_enabled() == Some(true),
+    }
+}
+
+/// Whether EC2 still has it (a deleted endpoint is described for a while as `deleted`).
+fn alive(e: &VpcEndpoint) -> bool {
+    !matches!(
+        e.state()
+            .map(|s| s.as_str().to_ascii_lowercase())
+            .as_deref(),
+        Some("deleted" | "deleting" | "rejected" | "failed" | "expired")
+    )
+}
+
+/// What to add and what to remove to turn `have` into `want`.
+fn change(have: &[String], want: &[String]) -> (Vec<String>, Vec<String>) {
+    let add = want.iter().filter(|w| !have.contains(w)).cloned().collect();
+    let remove = have.iter().filter(|h| !want.contains(h)).cloned().collect();
+    (add, remove)
+}
+
+#[async_trait]
+impl Resource for EndpointKind {
+    const KIND: &'static str = KIND;
+    // An endpoint taken out of the inputs goes.
+    const PRUNE: bool = true;
+    type Key = ();
+    type Desired = EndpointDesired;
+    type Observed = FoundEndpoint;
+    type Outputs = EndpointOut;
+
+    async fn read(
+        &self,
+        aws: &Aws,
+        wanted: &[Wanted<'_, ()>],
+    ) -> Result<Vec<FoundEndpoint>, Error> {
+        let endpoints: Vec<VpcEndpoint> = aws
+            .ec2()
+            .describe_vpc_endpoints()
+            .filters(converge::ec2_owner_filter(wanted))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .context("DescribeVpcEndpoints", KIND)?;
+        let owners = converge::owners_of(wanted);
+        Ok(endpoints
+            .iter()
+            .filter(|e| alive(e) && converge::ec2_owned_by(e.tags(), &owners))
+            .map(found)
+            .collect())
+    }
+
+    fn name<'o>(&self, o: &'o FoundEndpoint) -> &'o str {
+        &o.name
+    }
+    fn owner<'o>(&self, o: &'o FoundEndpoint) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+    fn id(&self, o: &FoundEndpoint) -> String {
+        o.id.clone()
+    }
+
+    fn describe(&self, d: &EndpointDesired) -> Vec<Diff> {
+        let mut delta = Delta::new();
+        delta
+            .update("service_name", None::<String>, Some(&d.service_name))
+            .update("vpc_id", None::<String>, Some(&d.vpc_id));
+        match &d.placement {
+            Placement::Gateway { route_tables } => {
+                let tables = route_tables.as_ref().map(|t| t.join(","));
+                delta.update("route_table_ids", None::<String>, Some(tables));
+            }
+            Placement::Interface {
+                subnets,
+                security_groups,
+            } => {
+                let subnets = subnets.as_ref().map(|s| s.join(","));
+                let groups = security_groups.as_ref().map(|g| g.join(","));
+                delta
+                    .update("subnet_ids", None::<String>, Some(subnets))
+                    .update("security_group_ids", None::<String>, Some(groups))
+                    .update("private_dns_enabled", None::<String>, Some("true"));
+            }
+        }
+        delta.diffs
+    }
+
+    fn diff(&self, d: &EndpointDesired, o: &FoundEndpoint) -> Delta {
+        let mut delta = Delta::new();
+        delta.compare_fixed(
+            "service_name",
+            &o.service_name,
+            &Value::Known(d.service_name.clone()),
+        );
+        delta.compare_fixed("vpc_id", &o.vpc_id, &d.vpc_id);
+        match &d.placement {
+            Placement::Gateway { route_tables } => {
+                if !o.gateway {
+                    delta.replace("vpc_endpoint_type", Some("Interface"), Some("Gateway"));
+                }
+                delta.compare_set("route_table_ids", &o.route_tables, route_tables);
+            }
+            Placement::Interface {
+                subnets,
+                security_groups,
+            } => {
+                if o.gateway {
+                    delta.replace("vpc_endpoint_type", Some("Gateway"), Some("Interface"));
+                }
+                delta
+                    .compare_set("subnet_ids", &o.subnets, subnets)
+                    .compare_set("security_group_ids", &o.security_groups, security_groups)
+                    .compare("private_dns_enabled", &o.private_dns, &Value::Known(true));
+            }
+        }
+        delta
+    }
+
+    fn outputs(&self, o: &FoundEndpoint) -> EndpointOut {
+        EndpointOut { id: o.id.clone() }
+    }
+    fn output_id(&self, out: &EndpointOut) -> Option<String> {
+        Some(out.id.clone())
+    }
+
+    async fn create(&self, cx: Cx<'_>, d: &EndpointDesired) -> Result<EndpointOut, Error> {
+        let vpc_id = d.vpc_id.clone().require(cx.name)?;
+        let mut call = cx
+            .aws
+            .ec2()
+            .create_vpc_endpoint()
+            .vpc_id(vpc_id)
+            .service_name(&d.service_name)
+            .tag_specifications(cx.tags.ec2_spec(ResourceType::VpcEndpoint, cx.name));
+        call = match &d.placement {
+            Placement::Gateway { route_tables } => call
+                .vpc_endpoint_type(VpcEndpointType::Gateway)
+                .set_route_table_ids(Some(route_tables.clone().require(cx.name)?)),
+            Placement::Interface {
+                subnets,
+                security_groups,
+            } => call
+                .vpc_endpoint_type(VpcEndpointType::Interface)
+                .set_subnet_ids(Some(subnets.clone().require(cx.name)?))
+                .set_security_group_ids(Some(security_groups.clone().require(cx.name)?))
+                .private_dns_enabled(true),
+        };
+        let out = call
+            .send()
+            .await
+            .context("CreateVpcEndpoint", cx.address(KIND, None))?;
+        let id = out
+            .vpc_endpoint()
+            .and_then(|e| e.vpc_endpoint_id())
+            .unwrap_or_default()
+            .to_owned();
+        Ok(EndpointOut { id })
+    }
+
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &EndpointDesired,
+        o: &FoundEndpoint,
+        _: &Delta,
+    ) -> Result<EndpointOut, Error> {
+        let mut call = cx.aws.ec2().modify_vpc_endpoint().vpc_endpoint_id(&o.id);
+        match &d.placement {
+            Placement::Gateway { route_tables } => {
+                let want = route_tables.clone().require(cx.name)?;
+                let (add, remove) = change(&o.route_tables, &want);
+                call = call
+                    .set_add_route_table_ids(Some(add).filter(|a| !a.is_empty()))
+                    .set_remove_route_table_ids(Some(remove).filter(|r| !r.is_empty()));
+            }
+            Placement::Interface {
+                subnets,
+                security_groups,
+            } => {
+                let want = subnets.clone().require(cx.name)?;
+                let (add, remove) = change(&o.subnets, &want);
+                let groups = security_groups.clone().require(cx.name)?;
+                let (add_groups, remove_groups) = change(&o.security_groups, &groups);
+                call = call
+                    .set_add_subnet_ids(Some(add).filter(|a| !a.is_empty()))
+                    .set_remove_subnet_ids(Some(remove).filter(|r| !r.is_empty()))
+                    .set_add_security_group_ids(Some(add_groups).filter(|a| !a.is_empty()))
+                    .set_remove_security_group_ids(Some(remove_groups).filter(|r| !r.is_empty()))
+                    .set_private_dns_enabled((!o.private_dns).then_some(true));
+            }
+        }
+        call.send()
+            .await
+            .context("ModifyVpcEndpoint", cx.address(KIND, Some(o.id.clone())))?;
+        Ok(self.outputs(o))
+    }
+
+    /// Deletes it and waits until EC2 no longer has it, so that its network interfaces no
+    /// longer hold the subnets and the security group that go after it.
+    async fn delete(&self, cx: Cx<'_>, o: &FoundEndpoint) -> Result<(), Error> {
+        let address = cx.address(KIND, Some(o.id.clone()));
+        let out = cx
+            .aws
+            .ec2()
+            .delete_vpc_endpoints()
+            .vpc_endpoint_ids(&o.id)
+            .send()
+            .await
+            .context("DeleteVpcEndpoints", address.clone())?;
+        // EC2 answers a refused delete with success and the refusal in `Unsuccessful`.
+        if let Some(error) = out.unsuccessful().iter().find_map(|u| u.error()) {
+            let code = error.code().unwrap_or_default();
+            if !code.contains("NotFound") {
+                return Err(Error::Failed {
+                    resource: address.to_string(),
+                    reason: format!(
+                        "DeleteVpcEndpoints: {code}: {}",
+                        error.message().unwrap_or_default()
+                    ),
+                });
+            }
+        }
+        if o.gateway {
+            return Ok(());
+        }
+        let what = format!("{address} to be deleted");
+        self.wait
+            .until(&what, || async {
+                let out = cx
+                    .aws
+                    .ec2()
+                    .describe_vpc_endpoints()
+                    .vpc_endpoint_ids(&o.id)
+                    .send()
+                    .await
+                    .context("DescribeVpcEndpoints", address.clone());
+                let gone = match out {
+                    Err(err) if err.is_not_found() => true,
+                    other => !other?.vpc_endpoints().iter().any(alive),
+                };
+                Ok(gone.then_some(()))
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found_interface() -> FoundEndpoint {
+        FoundEndpoint {
+            id: "vpce-1".into(),
+            name: "blog-vpce-logs".into(),
+            owner: None,
+            vpc_id: "vpc-1".into(),
+            service_name: "com.amazonaws.us-east-1.logs".into(),
+            gateway: false,
+            route_tables: Vec::new(),
+            subnets: vec!["subnet-a".into(), "subnet-b".into()],
+            security_groups: vec!["sg-1".into()],
+            private_dns: true,
+        }
+    }
+
+    fn interface(subnets: &[&str]) -> EndpointDesired {
+        EndpointDesired {
+            vpc_id: Value::Known("vpc-1".into()),
+            service_name: "com.amazonaws.us-east-1.logs".into(),
+            placement: Placement::Interface {
+                subnets: Value::Known(subnets.iter().map(|s| s.to_string()).collect()),
+                security_groups: Value::Known(vec!["sg-1".into()]),
+            },
+        }
+    }
+
+    #[test]
+    fn subnets_change_in_place_and_the_service_is_fixed() {
+        let kind = EndpointKind {
+            wait: Wait::default(),
+        };
+        assert!(kind
+            .diff(&interface(&["subnet-b", "subnet-a"]), &found_interface())
+            .is_empty());
+        let more = kind.diff(
+            &interface(&["subnet-a", "subnet-b", "subnet-c"]),
+            &found_interface(),
+        );
+        assert!(!more.replace);
+        assert_eq!(more.diffs[0].field, "subnet_ids");
+        let other = EndpointDesired {
+            service_name: "com.amazonaws.us-east-1.sts".into(),
+            ..interface(&["subnet-a", "subnet-b"])
+        };
+        assert!(kind.diff(&other, &found_interface()).replace);
+        assert_eq!(
+            change(&["a".into(), "b".into()], &["b".into(), "c".into()]),
+            (vec!["c".to_string()], vec!["a".to_string()])
+        );
+    }
+}

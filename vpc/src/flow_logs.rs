@@ -1,0 +1,227 @@
+//! `aws_flow_log`: the VPC's flow log, delivered to a CloudWatch log group as an IAM role
+//! that VPC Flow Logs may assume. Found by the ownership tag; every attribute is fixed
+//! (EC2 changes no flow log in place), so a change makes a new one.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{
+    FlowLog, FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType,
+};
+use converge::{ec2_name, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wanted};
+
+/// Which traffic a flow log records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FlowLogTraffic {
+    /// Accepted and rejected (the default).
+    #[default]
+    All,
+    /// Accepted only.
+    Accept,
+    /// Rejected only.
+    Reject,
+}
+
+impl FlowLogTraffic {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "ALL",
+            Self::Accept => "ACCEPT",
+            Self::Reject => "REJECT",
+        }
+    }
+}
+
+/// The VPC's flow log to CloudWatch Logs: [`VpcBuilder::flow_logs`](crate::VpcBuilder::flow_logs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowLogs {
+    /// How long the log group keeps them, days (default 30); one of CloudWatch's values.
+    pub retention_in_days: u32,
+    /// Which traffic.
+    pub traffic: FlowLogTraffic,
+}
+
+impl Default for FlowLogs {
+    fn default() -> Self {
+        Self {
+            retention_in_days: 30,
+            traffic: FlowLogTraffic::All,
+        }
+    }
+}
+
+/// The flow log kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FlowLogKind;
+
+/// What the inputs ask for.
+#[derive(Clone, Debug)]
+pub(crate) struct FlowLogDesired {
+    pub vpc_id: Value<String>,
+    pub traffic: FlowLogTraffic,
+    pub log_group: String,
+    pub role_arn: Value<String>,
+}
+
+/// A flow log we own.
+#[derive(Clone, Debug)]
+pub(crate) struct FoundFlowLog {
+    id: String,
+    name: String,
+    owner: Option<String>,
+    vpc_id: String,
+    traffic: String,
+    log_group: String,
+    role_arn: String,
+}
+
+/// Its id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FlowLogOut {
+    pub id: String,
+}
+
+pub(crate) const KIND: &str = "aws_flow_log";
+
+fn found(f: &FlowLog) -> FoundFlowLog {
+    FoundFlowLog {
+        id: f.flow_log_id().unwrap_or_default().to_owned(),
+        name: ec2_name(f.tags()).unwrap_or_default().to_owned(),
+        owner: converge::ec2_owner(f.tags()),
+        vpc_id: f.resource_id().unwrap_or_default().to_owned(),
+        traffic: f
+            .traffic_type()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default(),
+        log_group: f.log_group_name().unwrap_or_default().to_owned(),
+        role_arn: f
+            .deliver_logs_permission_arn()
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
+#[async_trait]
+impl Resource for FlowLogKind {
+    const KIND: &'static str = KIND;
+    // Turned off: the flow log goes.
+    const PRUNE: bool = true;
+    type Key = ();
+    type Desired = FlowLogDesired;
+    type Observed = FoundFlowLog;
+    type Outputs = FlowLogOut;
+
+    async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundFlowLog>, Error> {
+        let out = aws
+            .ec2()
+            .describe_flow_logs()
+            .filter(converge::ec2_owner_filter(wanted))
+            .send()
+            .await
+            .context("DescribeFlowLogs", KIND)?;
+        let owners = converge::owners_of(wanted);
+        Ok(out
+            .flow_logs()
+            .iter()
+            .filter(|f| converge::ec2_owned_by(f.tags(), &owners))
+            .map(found)
+            .collect())
+    }
+
+    fn name<'o>(&self, o: &'o FoundFlowLog) -> &'o str {
+        &o.name
+    }
+    fn owner<'o>(&self, o: &'o FoundFlowLog) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+    fn id(&self, o: &FoundFlowLog) -> String {
+        o.id.clone()
+    }
+
+    fn describe(&self, d: &FlowLogDesired) -> Vec<Diff> {
+        let mut delta = Delta::new();
+        delta
+            .update("vpc_id", None::<String>, Some(&d.vpc_id))
+            .update("traffic_type", None::<String>, Some(d.traffic.as_str()))
+            .update("log_group_name", None::<String>, Some(&d.log_group))
+            .update("iam_role_arn", None::<String>, Some(&d.role_arn));
+        delta.diffs
+    }
+
+    fn diff(&self, d: &FlowLogDesired, o: &FoundFlowLog) -> Delta {
+        let mut delta = Delta::new();
+        delta
+            .compare_fixed("vpc_id", &o.vpc_id, &d.vpc_id)
+            .compare_fixed(
+                "traffic_type",
+                &o.traffic,
+                &Value::Known(d.traffic.as_str().to_owned()),
+            )
+            .compare_fixed(
+                "log_group_name",
+                &o.log_group,
+                &Value::Known(d.log_group.clone()),
+            )
+            .compare_fixed("iam_role_arn", &o.role_arn, &d.role_arn);
+        delta
+    }
+
+    fn outputs(&self, o: &FoundFlowLog) -> FlowLogOut {
+        FlowLogOut { id: o.id.clone() }
+    }
+    fn output_id(&self, out: &FlowLogOut) -> Option<String> {
+        Some(out.id.clone())
+    }
+
+    async fn create(&self, cx: Cx<'_>, d: &FlowLogDesired) -> Result<FlowLogOut, Error> {
+        let vpc_id = d.vpc_id.clone().require(cx.name)?;
+        let role = d.role_arn.clone().require(cx.name)?;
+        let out = cx
+            .aws
+            .ec2()
+            .create_flow_logs()
+            .resource_type(FlowLogsResourceType::Vpc)
+            .resource_ids(vpc_id)
+            .traffic_type(TrafficType::from(d.traffic.as_str()))
+            .log_destination_type(LogDestinationType::CloudWatchLogs)
+            .log_group_name(&d.log_group)
+            .deliver_logs_permission_arn(role)
+            .tag_specifications(cx.tags.ec2_spec(ResourceType::VpcFlowLog, cx.name))
+            .send()
+            .await
+            .context("CreateFlowLogs", cx.address(KIND, None))?;
+        // EC2 answers a refused create with success and the refusal in `Unsuccessful`.
+        if let Some(error) = out.unsuccessful().iter().find_map(|u| u.error()) {
+            return Err(Error::Failed {
+                resource: cx.address(KIND, None).to_string(),
+                reason: format!(
+                    "CreateFlowLogs: {}: {}",
+                    error.code().unwrap_or_default(),
+                    error.message().unwrap_or_default()
+                ),
+            });
+        }
+        let id = out.flow_log_ids().first().cloned().unwrap_or_default();
+        Ok(FlowLogOut { id })
+    }
+
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &FlowLogDesired,
+        _o: &FoundFlowLog,
+        _: &Delta,
+    ) -> Result<FlowLogOut, Error> {
+        // Every attribute is fixed: the executor replaces instead.
+        self.create(cx, d).await
+    }
+
+    async fn delete(&self, cx: Cx<'_>, o: &FoundFlowLog) -> Result<(), Error> {
+        cx.aws
+            .ec2()
+            .delete_flow_logs()
+            .flow_log_ids(&o.id)
+            .send()
+            .await
+            .context("DeleteFlowLogs", cx.address(KIND, Some(o.id.clone())))?;
+        Ok(())
+    }
+}
