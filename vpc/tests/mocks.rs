@@ -1091,3 +1091,39 @@ async fn a_network_for_fargate_keeps_to_the_zones_where_fargate_runs() {
     assert!(err.has("availability_zones[1]"), "{err}");
     assert!(err.to_string().contains("usw1-az1, usw1-az3"), "{err}");
 }
+
+/// Endpoints read what they sit in, so destroy deletes them, and waits for an interface
+/// endpoint's network interfaces to go, before the subnets, the route tables and the group.
+#[tokio::test]
+async fn endpoints_go_before_the_subnets_tables_and_group_they_use() {
+    let mut rules = vec![region_zones()];
+    rules.extend(Owned::default().rules());
+    let aws = aws(&rules);
+    let mut stack = converge::Stack::new();
+    vpc::Vpc::builder()
+        .environment("blog")
+        .availability_zones(ZONES)
+        .interface_endpoints(["logs"])
+        .build()
+        .expect("valid inputs")
+        .declare_refs(&aws, &mut stack)
+        .await
+        .expect("declare");
+    let logs = stack.dependencies("aws_vpc_endpoint", "blog-vpce-logs");
+    for private in ZONES.map(|z| format!("blog-{z}-private")) {
+        assert!(logs.contains(&("aws_subnet", private.as_str())), "{logs:?}");
+    }
+    assert!(
+        logs.contains(&("aws_security_group", "blog-vpce-sg")),
+        "{logs:?}"
+    );
+    let s3 = stack.dependencies("aws_vpc_endpoint", "blog-vpce-s3");
+    assert!(
+        s3.contains(&("aws_route_table", "blog-private-routetable")),
+        "{s3:?}"
+    );
+    assert!(
+        s3.contains(&("aws_security_group", "blog-vpce-sg")),
+        "{s3:?}"
+    );
+}
