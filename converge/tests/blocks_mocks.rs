@@ -895,9 +895,10 @@ async fn task_role_compares_inline_policies_by_meaning_and_deletes_only_its_own_
         .match_requests(|r| r.role_name() == Some(TASK_ROLE))
         .then_output(|| {
             ListRolePoliciesOutput::builder()
-                .policy_names("blog-ecs-task-queue")
-                .policy_names("blog-ecs-task-old")
-                .policy_names("blog-web-exec")
+                .policy_names("blog-ecs-task.queue")
+                .policy_names("blog-ecs-task.old")
+                // A service's, on a role named like it: not the role's.
+                .policy_names("blog-ecs-task-exec")
                 .is_truncated(false)
                 .build()
                 .unwrap()
@@ -908,7 +909,7 @@ async fn task_role_compares_inline_policies_by_meaning_and_deletes_only_its_own_
         .then_output(|| {
             GetRolePolicyOutput::builder()
                 .role_name(TASK_ROLE)
-                .policy_name("blog-ecs-task-queue")
+                .policy_name("blog-ecs-task.queue")
                 .policy_document(url_encoded(
                     r#"{"Statement": {"Resource": "arn:aws:sqs:us-east-1:123456789012:jobs", "Action": ["sqs:SendMessage"], "Effect": "Allow"}, "Version": "2012-10-17"}"#,
                 ))
@@ -917,7 +918,7 @@ async fn task_role_compares_inline_policies_by_meaning_and_deletes_only_its_own_
         });
     let delete = mock!(Iam::delete_role_policy)
         .match_requests(|r| {
-            r.role_name() == Some(TASK_ROLE) && r.policy_name() == Some("blog-ecs-task-old")
+            r.role_name() == Some(TASK_ROLE) && r.policy_name() == Some("blog-ecs-task.old")
         })
         .then_output(|| DeleteRolePolicyOutput::builder().build());
     let aws = aws(&[], &[], &[get, managed, names, documents, delete]);
@@ -931,7 +932,7 @@ async fn task_role_compares_inline_policies_by_meaning_and_deletes_only_its_own_
     assert_eq!(plan.summary(), (0, 0, 1), "{plan}");
     let gone = plan.actions().next().unwrap();
     assert_eq!(gone.kind, "aws_iam_role_policy");
-    assert_eq!(gone.name, "blog-ecs-task-old");
+    assert_eq!(gone.name, "blog-ecs-task.old");
     role.apply(&aws).await.unwrap();
     assert_eq!(
         aws.calls().report().mutations(),

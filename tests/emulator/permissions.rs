@@ -251,7 +251,7 @@ async fn exec_gives_the_task_role_its_channels_and_the_role_keeps_its_own() {
     cluster(&aws, &env).await;
     let role = format!("{env}-ecs-task");
     let exec = format!("{env}-blog-exec");
-    let own = format!("{role}-queue");
+    let own = format!("{role}.queue");
     let on = Inputs {
         exec: true,
         inline: true,

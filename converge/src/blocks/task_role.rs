@@ -3,9 +3,10 @@
 //! `aws_iam_role_policy_attachment`s and `aws_iam_role_policy`s).
 //!
 //! Claimed by the ownership tag `ecs-modules:owner=task-role/<name>`. Its inline policies are
-//! called `<name>-<policy>`, which is how the role's read tells them from the ones a service
-//! puts there (ECS Exec's, `<environment>-<service>-exec`): an inline policy taken out of the
-//! inputs is deleted, the service's are left alone.
+//! called `<name>.<policy>`, which is how the role's read tells them from the ones a service
+//! puts there (ECS Exec's, `<environment>-<service>-exec`, which never holds a dot: neither
+//! environments nor ECS service names may): an inline policy taken out of the inputs is
+//! deleted, the service's are left alone, whatever the role and the service are called.
 
 use std::collections::BTreeMap;
 
@@ -86,7 +87,7 @@ impl TaskRoleBuilder {
         self
     }
 
-    /// An inline policy, `document` as JSON; it is called `<role name>-<name>`.
+    /// An inline policy, `document` as JSON; it is called `<role name>.<name>`.
     pub fn inline_policy(mut self, name: impl Into<String>, document: impl Into<String>) -> Self {
         self.inline_policies.push((name.into(), document.into()));
         self
@@ -138,7 +139,7 @@ impl TaskRoleBuilder {
         let mut size = 0;
         for (policy, document) in &self.inline_policies {
             let field = format!("inline_policies[{policy:?}]");
-            let full = format!("{name}-{policy}");
+            let full = format!("{name}.{policy}");
             invalid.check(
                 !policy.is_empty()
                     && full.len() <= MAX_POLICY_NAME_LEN
@@ -231,7 +232,7 @@ impl TaskRole {
         });
         let key = RolePolicyKey {
             role: self.name.clone(),
-            prefix: format!("{}-", self.name),
+            prefix: format!("{}.", self.name),
         };
         for (policy, document) in &self.inline_policies {
             let spec = RolePolicySpec {
@@ -301,7 +302,7 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(role.name(), "blog-ecs-task");
-        assert!(role.inline_policies.contains_key("blog-ecs-task-s3"));
+        assert!(role.inline_policies.contains_key("blog-ecs-task.s3"));
         assert_eq!(
             role.tags().for_resource(role.name())[crate::OWNER_TAG],
             "task-role/blog-ecs-task"
