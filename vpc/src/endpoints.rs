@@ -242,6 +242,9 @@ impl Resource for EndpointKind {
             .and_then(|e| e.vpc_endpoint_id())
             .unwrap_or_default()
             .to_owned();
+        if matches!(d.placement, Placement::Interface { .. }) {
+            self.wait_available(cx, &id).await?;
+        }
         Ok(EndpointOut { id })
     }
 
@@ -327,6 +330,46 @@ impl Resource for EndpointKind {
                     other => !other?.vpc_endpoints().iter().any(alive),
                 };
                 Ok(gone.then_some(()))
+            })
+            .await
+    }
+}
+
+impl EndpointKind {
+    /// Waits until an interface endpoint is `available`: AWS keeps a new one `pending` for a
+    /// minute or two, its private DNS names resolving only after, and refuses to modify it
+    /// meanwhile.
+    async fn wait_available(&self, cx: Cx<'_>, id: &str) -> Result<(), Error> {
+        let address = cx.address(KIND, Some(id.to_owned()));
+        let what = format!("{address} to be available");
+        self.wait
+            .until(&what, || async {
+                let out = cx
+                    .aws
+                    .ec2()
+                    .describe_vpc_endpoints()
+                    .vpc_endpoint_ids(id)
+                    .send()
+                    .await
+                    .context("DescribeVpcEndpoints", address.clone());
+                let out = match out {
+                    // Not described yet: EC2 is eventually consistent.
+                    Err(err) if err.is_not_found() => return Ok(None),
+                    other => other?,
+                };
+                let state = out
+                    .vpc_endpoints()
+                    .first()
+                    .and_then(|e| e.state())
+                    .map(|s| s.as_str().to_ascii_lowercase());
+                match state.as_deref() {
+                    Some("available") => Ok(Some(())),
+                    Some(bad @ ("failed" | "rejected" | "expired")) => Err(Error::Failed {
+                        resource: address.to_string(),
+                        reason: format!("the endpoint is {bad}"),
+                    }),
+                    _ => Ok(None),
+                }
             })
             .await
     }
