@@ -69,6 +69,16 @@ pub enum Error {
         how: String,
     },
 
+    /// The inputs collide with something another owner has (a listener rule's priority on a
+    /// shared listener): plan and apply refuse before any change.
+    #[error("{resource} collides with {with}")]
+    Conflict {
+        /// What the inputs declare.
+        resource: String,
+        /// What it collides with, and how.
+        with: String,
+    },
+
     /// AWS reported a resource in a failed state.
     #[error("{resource} failed: {reason}")]
     Failed {

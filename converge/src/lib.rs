@@ -58,7 +58,7 @@ pub use kinds::{ClusterOutputs, LogGroupOutputs};
 pub use metrics::{is_mutating, ApiCalls, CallReport};
 pub use module::Module;
 pub use plan::{Action, Change, Diff, Plan};
-pub use resource::{same_set, Address, Cx, Delta, Replacement, Resource, Wanted};
+pub use resource::{same_set, Address, Cx, Delta, Holder, Replacement, Resource, Wanted};
 pub use retry::{Retry, Transient};
 pub use stack::{Handle, Ref, Resolved, Resolver, Stack};
 pub use strategy::{

@@ -152,6 +152,17 @@ pub fn same_set(a: &[String], b: &[String]) -> bool {
     a == b
 }
 
+/// Something another owner keeps on a resource, that would go with it: another service's
+/// rule on a shared listener. A stack refuses to delete the resource while one is there that
+/// is not the stack's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holder {
+    /// Its ownership tag value; `None` when it has none (made outside any stack).
+    pub owner: Option<String>,
+    /// What it is, for the refusal: `aws_lb_listener_rule "blog-api" (priority 20)`.
+    pub what: String,
+}
+
 /// How a kind replaces a resource whose fixed attribute changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Replacement {
@@ -272,6 +283,13 @@ pub trait Resource: Send + Sync + 'static {
     /// deletion protection): destroy then deletes nothing. `None` for most.
     fn protected(&self, _observed: &Self::Observed) -> Option<String> {
         None
+    }
+
+    /// What others keep on an existing resource that would go with it ([`Holder`]): apply,
+    /// plan and destroy refuse to delete it while one that the stack does not declare is
+    /// there. Empty for most.
+    fn holders(&self, _observed: &Self::Observed) -> Vec<Holder> {
+        Vec::new()
     }
 
     /// The outputs of an existing resource.

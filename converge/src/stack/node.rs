@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 
 use super::{AnyArc, Resolver};
 use crate::plan::{Action, Change};
-use crate::resource::{Address, Cx, Delta, Replacement, Resource, Wanted};
+use crate::resource::{Address, Cx, Delta, Holder, Replacement, Resource, Wanted};
 use crate::value::Value;
 use crate::{Aws, Error, Tags};
 
@@ -19,6 +19,8 @@ pub(crate) struct Observed {
     pub name: String,
     /// Why it may not be deleted ([`Resource::protected`]).
     pub protected: Option<String>,
+    /// What others keep on it ([`Resource::holders`]).
+    pub holders: Vec<Holder>,
 }
 
 /// What one read of a kind found for the stack's resources of that kind.
@@ -110,6 +112,7 @@ impl<R: Resource> ResourceNode<R> {
             id: self.kind.id(o),
             name: self.kind.name(o).to_owned(),
             protected: self.kind.protected(o),
+            holders: self.kind.holders(o),
         }
     }
 }

@@ -121,6 +121,55 @@ impl Stack {
         }
     }
 
+    /// Nothing is deleted while another stack keeps something on it ([`Resource::holders`]):
+    /// what this stack declares goes first, so only the others' holders count.
+    fn refuse_held<'o>(
+        &self,
+        doomed: impl IntoIterator<Item = (usize, &'o Observed)>,
+    ) -> Result<(), Error> {
+        let ours: std::collections::HashSet<&str> = self.nodes.iter().map(|n| n.owner()).collect();
+        for (by, o) in doomed {
+            let held: Vec<&str> = o
+                .holders
+                .iter()
+                .filter(|h| !h.owner.as_deref().is_some_and(|owner| ours.contains(owner)))
+                .map(|h| h.what.as_str())
+                .collect();
+            if !held.is_empty() {
+                return Err(Error::Protected {
+                    resource: format!("{} \"{}\" ({})", self.nodes[by].kind(), o.name, o.id),
+                    how: format!(
+                        "other stacks still have {} on it, which would go with it: {}; destroy or move them first",
+                        if held.len() == 1 { "this" } else { "these" },
+                        held.join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// What plan and apply would delete: what is ours but no longer declared, and what a
+    /// change replaces.
+    fn refuse_held_changes(&self, read: &Read, plan: &Plan) -> Result<(), Error> {
+        let mut changes = plan.changes.iter();
+        let replaced = self.nodes.iter().enumerate().filter_map(|(i, n)| {
+            if n.is_tracker() {
+                return None;
+            }
+            let change = changes.next()?;
+            (change.action == Action::Replace)
+                .then(|| read.observed[i].as_ref().map(|o| (i, o)))
+                .flatten()
+        });
+        self.refuse_held(
+            read.orphans
+                .iter()
+                .map(|(by, o)| (*by, o))
+                .chain(replaced),
+        )
+    }
+
     /// Every resource's change and promised outputs, in declaration order (which is a
     /// dependency order: a handle exists only once its resource is declared).
     fn decide_all(&self, read: &Read) -> (Plan, Vec<Value<AnyArc>>) {
@@ -148,6 +197,7 @@ impl Stack {
         let read = self.read(aws).await?;
         self.refuse_look_alikes(&read)?;
         let (plan, outputs) = self.decide_all(&read);
+        self.refuse_held_changes(&read, &plan)?;
         Ok(Resolved { plan, outputs })
     }
 
@@ -159,6 +209,7 @@ impl Stack {
         let read = self.read(aws).await?;
         self.refuse_look_alikes(&read)?;
         let (planned, _) = self.decide_all(&read);
+        self.refuse_held_changes(&read, &planned)?;
         events::planned(&planned.changes);
         // Each node's planned action, trackers (which plan nothing) as no-ops.
         let mut actions = planned.changes.iter().map(|c| c.action);
@@ -310,7 +361,8 @@ impl Stack {
     /// outputs: everything is found by name and ownership tag. Returns what was deleted.
     pub async fn destroy(&self, aws: &Aws) -> Result<Plan, Error> {
         let doomed = self.doomed(self.read(aws).await?);
-        // Before any delete, so a protected resource leaves the stack whole.
+        // Before any delete, so a protected or held resource leaves the stack whole.
+        self.refuse_held(doomed.iter().map(|d| (d.by, &d.observed)))?;
         if let Some(d) = doomed.iter().find(|d| d.observed.protected.is_some()) {
             return Err(Error::Protected {
                 resource: format!(
@@ -339,6 +391,7 @@ impl Stack {
     /// What [`destroy`](Stack::destroy) would delete, in an order it could.
     pub async fn plan_destroy(&self, aws: &Aws) -> Result<Plan, Error> {
         let doomed = self.doomed(self.read(aws).await?);
+        self.refuse_held(doomed.iter().map(|d| (d.by, &d.observed)))?;
         let items: Vec<Item> = doomed.iter().map(|d| d.item.clone()).collect();
         let blockers = schedule::blockers(&items, &self.shape());
         let mut order = Vec::new();

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::plan::{Action, Diff};
-use crate::resource::{Cx, Delta, Replacement, Resource, Wanted};
+use crate::resource::{Cx, Delta, Holder, Replacement, Resource, Wanted};
 use crate::{Aws, Error, Stack, Tags, Value};
 
 #[derive(Clone, Debug)]
@@ -29,6 +29,8 @@ struct Cloud {
     log: Vec<(&'static str, String)>,
     slow: BTreeMap<String, Duration>,
     failing: Vec<String>,
+    /// What others keep on a thing, by its name.
+    holders: BTreeMap<String, Vec<Holder>>,
 }
 
 /// A kind whose resources live in `cloud`: `size` changes in place, `parent` only by
@@ -129,6 +131,10 @@ impl Resource for Fake {
         let parent = d.parent.clone().map(|p| p.unwrap_or_default());
         delta.compare_fixed("parent", &o.parent.clone().unwrap_or_default(), &parent);
         delta
+    }
+    fn holders(&self, o: &Thing) -> Vec<Holder> {
+        let cloud = self.cloud.lock().unwrap();
+        cloud.holders.get(&o.name).cloned().unwrap_or_default()
     }
     fn outputs(&self, o: &Thing) -> Out {
         Out { id: o.id.clone() }
@@ -341,6 +347,44 @@ async fn destroy_goes_in_reverse_and_needs_no_outputs() {
     assert!(at("c") < at("a") && at("a") < at("root") && at("b") < at("root"));
     // Nothing left: destroy again is a no-op.
     assert!(declare(&fake, 1).destroy(&aws()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn what_another_stack_keeps_on_a_resource_stops_its_deletion_before_any_delete() {
+    let fake = Fake::default();
+    declare(&fake, 1).apply(&aws()).await.unwrap();
+    let hold = |owner: Option<&str>| {
+        let mut cloud = fake.cloud.lock().unwrap();
+        cloud.holders.insert(
+            "a".into(),
+            vec![Holder {
+                owner: owner.map(str::to_owned),
+                what: "rule \"other\"".into(),
+            }],
+        );
+    };
+    // Another stack's, or nobody's: destroy, its plan, and a prune all refuse, naming it.
+    for owner in [Some("someone-else"), None] {
+        hold(owner);
+        let before = fake.mutations();
+        let err = declare(&fake, 1).destroy(&aws()).await.unwrap_err();
+        assert!(matches!(err, Error::Protected { .. }), "{err}");
+        assert!(err.to_string().contains("rule \"other\""), "{err}");
+        assert!(declare(&fake, 1).plan_destroy(&aws()).await.is_err());
+        let mut without_a = Stack::new();
+        without_a.add(fake.clone(), "root", tags(), (), |_| Want {
+            size: 1,
+            parent: Value::Known(None),
+        });
+        assert!(without_a.plan(&aws()).await.is_err());
+        assert!(without_a.apply(&aws()).await.is_err());
+        assert_eq!(fake.mutations(), before, "nothing deleted");
+        assert_eq!(fake.names().len(), 4);
+    }
+    // The stack's own goes first, so it does not hold anything back.
+    hold(Some(tags().owner()));
+    declare(&fake, 1).destroy(&aws()).await.unwrap();
+    assert!(fake.names().is_empty());
 }
 
 #[tokio::test]
