@@ -10,6 +10,7 @@ use task_def::{Compatibility, ContainerDefinition, NetworkMode, TaskDefinition, 
 use crate::autoscaling::Autoscaling;
 use crate::names::{shorten, valid_lb_name, MAX_LB_NAME};
 use crate::permissions::{is_key_arn, SecretSource};
+use crate::shared_load_balancer::SharedListener;
 
 /// Where the service's tasks run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -261,6 +262,120 @@ impl Default for LoadBalancer {
     }
 }
 
+/// A rule on a shared load balancer's listener, forwarding the requests whose host or path
+/// match to a target group of the service's own: instead of a load balancer of its own
+/// (`listener_rule`, exclusive with `load_balancer`).
+#[derive(Clone, Debug)]
+pub struct ListenerRule {
+    /// The shared listener ([`SharedLoadBalancer::listener`](crate::SharedLoadBalancer::listener)).
+    pub listener: SharedListener,
+    /// 1 to 50,000, unique on the listener; lower is evaluated first. A priority another
+    /// rule has is refused at plan, naming that rule.
+    pub priority: i32,
+    /// Hosts that match (`api.example.com`, `*.example.com`).
+    pub host_headers: Vec<String>,
+    /// Paths that match (`/api/*`); with hosts, a request must match both.
+    pub path_patterns: Vec<String>,
+    /// How the load balancer reaches the containers.
+    pub target_group: TargetGroup,
+    /// The target group's health check.
+    pub health_check: HealthCheck,
+    /// Seconds ECS ignores failing health checks after a task starts.
+    pub health_check_grace_period_seconds: Option<i32>,
+}
+
+/// ELB's limit of condition values (hosts and paths together) in one rule.
+pub const MAX_RULE_VALUES: usize = 5;
+
+impl ListenerRule {
+    /// A rule at `priority` on `listener`, matching nothing yet: add a path or a host.
+    pub fn new(listener: SharedListener, priority: i32) -> Self {
+        Self {
+            listener,
+            priority,
+            host_headers: Vec::new(),
+            path_patterns: Vec::new(),
+            target_group: TargetGroup::default(),
+            health_check: HealthCheck::default(),
+            health_check_grace_period_seconds: None,
+        }
+    }
+    /// Also matches requests for this host.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host_headers.push(host.into());
+        self
+    }
+    /// Also matches requests for this path pattern.
+    pub fn path(mut self, pattern: impl Into<String>) -> Self {
+        self.path_patterns.push(pattern.into());
+        self
+    }
+    /// The container and ports traffic goes to.
+    pub fn target_group(mut self, target_group: TargetGroup) -> Self {
+        self.target_group = target_group;
+        self
+    }
+    /// The target group's health check.
+    pub fn health_check(mut self, check: HealthCheck) -> Self {
+        self.health_check = check;
+        self
+    }
+
+    /// The path a URL of the service ends in: the first pattern up to its first wildcard.
+    pub(crate) fn url_path(&self) -> String {
+        let path = self
+            .path_patterns
+            .first()
+            .map_or("", |p| p.split(['*', '?']).next().unwrap_or_default());
+        if path == "/" {
+            String::new()
+        } else {
+            path.to_owned()
+        }
+    }
+
+    fn check(&self, invalid: &mut Invalid) {
+        invalid.check(
+            (1..=50_000).contains(&self.priority),
+            "listener_rule.priority",
+            format_args!("{} must be 1 to 50000", self.priority),
+        );
+        let values = self.host_headers.len() + self.path_patterns.len();
+        invalid.check(
+            values > 0,
+            "listener_rule",
+            "matches nothing: give a path pattern or a host header",
+        );
+        invalid.check(
+            values <= MAX_RULE_VALUES,
+            "listener_rule",
+            format_args!(
+                "has {values} hosts and paths: ELB takes at most {MAX_RULE_VALUES} in one rule"
+            ),
+        );
+        for (i, path) in self.path_patterns.iter().enumerate() {
+            let allowed = |c: char| c.is_ascii_alphanumeric() || "_-.$/~\"'@:+&*?".contains(c);
+            invalid.check(
+                path.starts_with('/') && path.len() <= 128 && path.chars().all(allowed),
+                format!("listener_rule.path_patterns[{i}]"),
+                format_args!(
+                    "{path:?} must start with /, be at most 128 characters, and use letters, digits, wildcards (* ?) and _-.$/~\"'@:+& (ELB's rule)"
+                ),
+            );
+        }
+        for (i, host) in self.host_headers.iter().enumerate() {
+            let allowed = |c: char| c.is_ascii_alphanumeric() || "-.*?".contains(c);
+            invalid.check(
+                !host.is_empty() && host.len() <= 128 && host.chars().all(allowed),
+                format!("listener_rule.host_headers[{i}]"),
+                format_args!(
+                    "{host:?} must be 1 to 128 letters, digits, hyphens, dots and wildcards (* ?) (ELB's rule)"
+                ),
+            );
+        }
+    }
+}
+
 /// An ECS service, optionally behind an application load balancer: the port of
 /// npalm/terraform-aws-ecs-service.
 #[derive(Clone, Debug)]
@@ -287,6 +402,7 @@ pub struct Service {
     pub(crate) autoscaling: Option<Autoscaling>,
     pub(crate) desired_count: i32,
     pub(crate) load_balancer: Option<LoadBalancer>,
+    pub(crate) listener_rule: Option<ListenerRule>,
     pub(crate) security_group_ids: Vec<String>,
     pub(crate) task_ingress: TaskIngress,
     pub(crate) ecs_service_role: Option<String>,
@@ -334,14 +450,28 @@ impl Service {
 
     /// The container and port the load balancer targets.
     pub(crate) fn target(&self) -> Option<(String, i32)> {
-        self.load_balancer.as_ref().map(|lb| {
+        self.target_group().map(|(tg, _, _)| {
             (
-                lb.target_group
-                    .container_name
+                tg.container_name
                     .clone()
                     .unwrap_or_else(|| self.service_name.clone()),
-                lb.target_group.container_port,
+                tg.container_port,
             )
+        })
+    }
+
+    /// The target group, its health check and the grace period, of either front: a load
+    /// balancer of its own or a shared listener's rule.
+    pub(crate) fn target_group(&self) -> Option<(&TargetGroup, &HealthCheck, Option<i32>)> {
+        let own = self.load_balancer.as_ref().map(|lb| {
+            let grace = lb.health_check_grace_period_seconds;
+            (&lb.target_group, &lb.health_check, grace)
+        });
+        own.or_else(|| {
+            self.listener_rule.as_ref().map(|r| {
+                let grace = r.health_check_grace_period_seconds;
+                (&r.target_group, &r.health_check, grace)
+            })
         })
     }
 }
@@ -382,6 +512,7 @@ pub struct ServiceBuilder {
     autoscaling: Option<Autoscaling>,
     desired_count: Option<i32>,
     load_balancer: Option<LoadBalancer>,
+    listener_rule: Option<ListenerRule>,
     subnets: Vec<String>,
     security_group_ids: Vec<String>,
     task_ingress: TaskIngress,
@@ -595,6 +726,12 @@ impl ServiceBuilder {
         self.load_balancer = Some(lb);
         self
     }
+    /// Puts the service behind a rule on a shared load balancer's listener, instead of a
+    /// load balancer of its own.
+    pub fn listener_rule(mut self, rule: ListenerRule) -> Self {
+        self.listener_rule = Some(rule);
+        self
+    }
     /// The tasks' subnets in awsvpc mode (default: the `network`'s private subnets).
     pub fn subnets<I: IntoIterator<Item = S>, S: Into<String>>(mut self, subnets: I) -> Self {
         self.subnets = subnets.into_iter().map(Into::into).collect();
@@ -700,7 +837,10 @@ impl ServiceBuilder {
             (None, _) => LaunchType::Fargate,
         };
         if let Some(a) = &self.autoscaling {
-            a.check(&mut invalid, self.load_balancer.is_some());
+            a.check(
+                &mut invalid,
+                self.load_balancer.is_some() || self.listener_rule.is_some(),
+            );
         }
 
         let mode = self
@@ -783,93 +923,40 @@ impl ServiceBuilder {
                     "{lb_name:?} is not a valid load balancer name (letters, digits, hyphens)"
                 ),
             );
-            let https = lb.listener.protocol == ListenerProtocol::Https;
+            check_listener(&mut invalid, "load_balancer.listener", &lb.listener);
+            lb.attributes
+                .check(&mut invalid, "load_balancer.attributes");
+            check_target(
+                &mut invalid,
+                "load_balancer",
+                &lb.target_group,
+                &lb.health_check,
+            );
+        }
+        if let Some(rule) = &self.listener_rule {
             invalid.check(
-                !https || lb.listener.certificate_arn.is_some(),
-                "load_balancer.listener.certificate_arn",
-                "an HTTPS listener needs a certificate",
+                self.load_balancer.is_none(),
+                "listener_rule",
+                "a service has its own load balancer or a rule on a shared one: give one of load_balancer and listener_rule",
             );
             invalid.check(
-                https || lb.listener.certificate_arn.is_none(),
-                "load_balancer.listener.protocol",
-                "a certificate is given: the listener must be HTTPS",
+                self.vpc_id.is_some() || refs,
+                "vpc_id",
+                "a listener rule's target group needs the VPC (give `network` or `vpc_id`)",
             );
             invalid.check(
-                (1..=65535).contains(&lb.listener.port),
-                "load_balancer.listener.port",
-                "must be 1 to 65535",
-            );
-            invalid.check(
-                (1..=4000).contains(&lb.attributes.idle_timeout),
-                "load_balancer.attributes.idle_timeout",
-                format_args!("{} must be 1 to 4000 seconds", lb.attributes.idle_timeout),
-            );
-            if let Some(logs) = &lb.attributes.access_logs {
-                let bucket = &logs.bucket;
-                invalid.check(
-                    (3..=63).contains(&bucket.len())
-                        && bucket.chars().all(|c| {
-                            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'
-                        }),
-                    "load_balancer.attributes.access_logs.bucket",
-                    format_args!(
-                        "{bucket:?} is not an S3 bucket name (3 to 63 lowercase letters, digits, hyphens and dots)"
-                    ),
-                );
-                let prefix = logs.prefix.as_deref().unwrap_or_default();
-                invalid.check(
-                    !prefix.starts_with('/')
-                        && !prefix.ends_with('/')
-                        && !prefix.contains("AWSLogs"),
-                    "load_balancer.attributes.access_logs.prefix",
-                    format_args!(
-                        "{prefix:?} must not start or end with / nor contain AWSLogs (ELB's rule)"
-                    ),
-                );
-            }
-            invalid.check(
-                !lb.listener.redirect_http || https,
-                "load_balancer.listener.redirect_http",
-                "redirects HTTP to HTTPS: the listener must be HTTPS",
-            );
-            invalid.check(
-                !lb.listener.redirect_http || lb.listener.port != 80,
-                "load_balancer.listener.port",
-                "80 is the redirect's port: put the HTTPS listener on another (443)",
-            );
-            invalid.check(
-                (0..=3600).contains(&lb.target_group.deregistration_delay),
-                "load_balancer.target_group.deregistration_delay",
-                "must be 0 to 3600 seconds",
-            );
-            invalid.check(
-                lb.health_check.path.starts_with('/'),
-                "load_balancer.health_check.path",
-                "must start with /",
-            );
-            invalid.check(
-                (5..=300).contains(&lb.health_check.interval),
-                "load_balancer.health_check.interval",
-                "must be 5 to 300 seconds",
-            );
-            invalid.check(
-                (2..=120).contains(&lb.health_check.timeout)
-                    && lb.health_check.timeout < lb.health_check.interval,
-                "load_balancer.health_check.timeout",
+                valid_lb_name(&lb_name),
+                "service_name",
                 format_args!(
-                    "{} s: must be 2 to 120 seconds and less than the interval ({} s)",
-                    lb.health_check.timeout, lb.health_check.interval
+                    "{lb_name:?} is not a valid target group name (letters, digits, hyphens)"
                 ),
             );
-            invalid.check(
-                (2..=10).contains(&lb.health_check.healthy_threshold),
-                "load_balancer.health_check.healthy_threshold",
-                "must be 2 to 10",
-            );
-            invalid.check(
-                (2..=10).contains(&lb.health_check.unhealthy_threshold),
-                "load_balancer.health_check.unhealthy_threshold",
-                "must be 2 to 10",
+            rule.check(&mut invalid);
+            check_target(
+                &mut invalid,
+                "listener_rule",
+                &rule.target_group,
+                &rule.health_check,
             );
         }
         invalid.check(
@@ -952,9 +1039,11 @@ impl ServiceBuilder {
                 }
             }
         };
-        if let Some(lb) = &self.load_balancer {
-            let container = lb
-                .target_group
+        let fronted = (self.load_balancer.as_ref())
+            .map(|lb| ("load_balancer", &lb.target_group))
+            .or((self.listener_rule.as_ref()).map(|r| ("listener_rule", &r.target_group)));
+        if let Some((front, target_group)) = fronted {
+            let container = target_group
                 .container_name
                 .clone()
                 .unwrap_or_else(|| service_name.clone());
@@ -973,27 +1062,27 @@ impl ServiceBuilder {
             });
             if let Some(task) = candidate {
                 if let Err(p) =
-                    task.check_load_balancer_target(&container, lb.target_group.container_port)
+                    task.check_load_balancer_target(&container, target_group.container_port)
                 {
-                    invalid.push(format!("load_balancer.target_group.{}", p.field), p.rule);
+                    invalid.push(format!("{front}.target_group.{}", p.field), p.rule);
                 }
             } else if let Some(c) = self.containers.iter().find(|c| c.name == container) {
                 if !c
                     .port_mappings
                     .iter()
-                    .any(|p| p.container_port == lb.target_group.container_port)
+                    .any(|p| p.container_port == target_group.container_port)
                 {
                     invalid.push(
-                        "load_balancer.target_group.container_port",
+                        format!("{front}.target_group.container_port"),
                         format_args!(
                             "container {container:?} maps no port {}",
-                            lb.target_group.container_port
+                            target_group.container_port
                         ),
                     );
                 }
             } else {
                 invalid.push(
-                    "load_balancer.target_group.container_name",
+                    format!("{front}.target_group.container_name"),
                     format_args!("the task has no container {container:?}"),
                 );
             }
@@ -1050,6 +1139,7 @@ impl ServiceBuilder {
             autoscaling: self.autoscaling,
             desired_count: self.desired_count.unwrap_or(1),
             load_balancer: self.load_balancer,
+            listener_rule: self.listener_rule,
             security_group_ids: self.security_group_ids,
             task_ingress: self.task_ingress,
             ecs_service_role: self.ecs_service_role,
@@ -1063,6 +1153,104 @@ impl ServiceBuilder {
             wait: self.wait.unwrap_or_default(),
         })
     }
+}
+
+/// A listener's rules, for a service's own load balancer and a shared one.
+pub(crate) fn check_listener(invalid: &mut Invalid, at: &str, listener: &Listener) {
+    let https = listener.protocol == ListenerProtocol::Https;
+    invalid.check(
+        !https || listener.certificate_arn.is_some(),
+        format!("{at}.certificate_arn"),
+        "an HTTPS listener needs a certificate",
+    );
+    invalid.check(
+        https || listener.certificate_arn.is_none(),
+        format!("{at}.protocol"),
+        "a certificate is given: the listener must be HTTPS",
+    );
+    invalid.check(
+        (1..=65535).contains(&listener.port),
+        format!("{at}.port"),
+        "must be 1 to 65535",
+    );
+    invalid.check(
+        !listener.redirect_http || https,
+        format!("{at}.redirect_http"),
+        "redirects HTTP to HTTPS: the listener must be HTTPS",
+    );
+    invalid.check(
+        !listener.redirect_http || listener.port != 80,
+        format!("{at}.port"),
+        "80 is the redirect's port: put the HTTPS listener on another (443)",
+    );
+}
+
+impl LoadBalancerAttributes {
+    pub(crate) fn check(&self, invalid: &mut Invalid, at: &str) {
+        invalid.check(
+            (1..=4000).contains(&self.idle_timeout),
+            format!("{at}.idle_timeout"),
+            format_args!("{} must be 1 to 4000 seconds", self.idle_timeout),
+        );
+        if let Some(logs) = &self.access_logs {
+            let bucket = &logs.bucket;
+            invalid.check(
+                (3..=63).contains(&bucket.len())
+                    && bucket.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'
+                    }),
+                format!("{at}.access_logs.bucket"),
+                format_args!(
+                    "{bucket:?} is not an S3 bucket name (3 to 63 lowercase letters, digits, hyphens and dots)"
+                ),
+            );
+            let prefix = logs.prefix.as_deref().unwrap_or_default();
+            invalid.check(
+                !prefix.starts_with('/') && !prefix.ends_with('/') && !prefix.contains("AWSLogs"),
+                format!("{at}.access_logs.prefix"),
+                format_args!(
+                    "{prefix:?} must not start or end with / nor contain AWSLogs (ELB's rule)"
+                ),
+            );
+        }
+    }
+}
+
+/// A target group's and its health check's rules.
+fn check_target(invalid: &mut Invalid, at: &str, target_group: &TargetGroup, check: &HealthCheck) {
+    invalid.check(
+        (0..=3600).contains(&target_group.deregistration_delay),
+        format!("{at}.target_group.deregistration_delay"),
+        "must be 0 to 3600 seconds",
+    );
+    invalid.check(
+        check.path.starts_with('/'),
+        format!("{at}.health_check.path"),
+        "must start with /",
+    );
+    invalid.check(
+        (5..=300).contains(&check.interval),
+        format!("{at}.health_check.interval"),
+        "must be 5 to 300 seconds",
+    );
+    invalid.check(
+        (2..=120).contains(&check.timeout) && check.timeout < check.interval,
+        format!("{at}.health_check.timeout"),
+        format_args!(
+            "{} s: must be 2 to 120 seconds and less than the interval ({} s)",
+            check.timeout, check.interval
+        ),
+    );
+    invalid.check(
+        (2..=10).contains(&check.healthy_threshold),
+        format!("{at}.health_check.healthy_threshold"),
+        "must be 2 to 10",
+    );
+    invalid.check(
+        (2..=10).contains(&check.unhealthy_threshold),
+        format!("{at}.health_check.unhealthy_threshold"),
+        "must be 2 to 10",
+    );
 }
 
 /// The roles a service's tasks use and the secrets the execution role reads, checked.

@@ -87,7 +87,9 @@
 //! ```
 
 mod autoscaling;
+mod front_door;
 mod inputs;
+mod listener_rules;
 mod listeners;
 mod load_balancers;
 mod module;
@@ -98,6 +100,7 @@ mod scalable_targets;
 mod scaling_policies;
 mod scheduled_actions;
 mod services;
+mod shared_load_balancer;
 mod target_groups;
 
 // The building blocks live in `converge`, where ecs-instances uses them too.
@@ -108,9 +111,11 @@ pub use converge::{
 };
 pub use converge::{StrategyItem, FARGATE, FARGATE_SPOT};
 pub use inputs::{
-    AccessLogs, HealthCheck, LaunchType, Listener, ListenerProtocol, LoadBalancer,
+    AccessLogs, HealthCheck, LaunchType, Listener, ListenerProtocol, ListenerRule, LoadBalancer,
     LoadBalancerAttributes, Service, ServiceBuilder, TargetGroup, TaskIngress, DEFAULT_SSL_POLICY,
+    MAX_RULE_VALUES,
 };
+pub use listener_rules::{ListenerRuleKind, ListenerRuleOutputs, ListenerRuleSpec, RuleAt};
 pub use listeners::{listener_name, ListenerAction, ListenerKind, ListenerOutputs, ListenerSpec};
 pub use load_balancers::{LoadBalancerKind, LoadBalancerOutputs, LoadBalancerSpec};
 pub use outputs::ServiceOutputs;
@@ -122,4 +127,7 @@ pub use scaling_policies::{
 };
 pub use scheduled_actions::{ScheduledActionKind, ScheduledActionOutputs, ScheduledActionSpec};
 pub use services::{Awsvpc, EcsServiceKind, EcsServiceOutputs, ServiceSpec, ServiceTarget};
+pub use shared_load_balancer::{
+    SharedListener, SharedLoadBalancer, SharedLoadBalancerBuilder, SharedLoadBalancerOutputs,
+};
 pub use target_groups::{TargetGroupKind, TargetGroupOutputs, TargetGroupSpec};

@@ -1,14 +1,19 @@
 //! `aws_lb_listener`: a port of our load balancer forwarding to a target group. Found through
 //! its load balancer (by the load balancer's name, from the load balancer kind's shared read)
-//! and owned with it: a listener on a load balancer of ours is ours.
+//! and owned with it: a listener on a load balancer of ours is ours. A shared load balancer's
+//! listener answers 404 itself and carries the services' rules; it is not deleted while
+//! another stack's rule is on it.
 
 use async_trait::async_trait;
-use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, Certificate, ProtocolEnum, RedirectActionConfig,
-    RedirectActionStatusCodeEnum,
-};
-use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wanted};
+use std::sync::Arc;
 
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ProtocolEnum,
+    RedirectActionConfig, RedirectActionStatusCodeEnum,
+};
+use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Holder, Resource, Value, Wanted};
+
+use crate::listener_rules::rules_of;
 use crate::load_balancers::{named, FoundLoadBalancer};
 
 /// The listener kind.
@@ -22,6 +27,8 @@ pub enum ListenerAction {
     Forward(Value<String>),
     /// Answers `301 Moved Permanently` to the same host and path over HTTPS on this port.
     RedirectToHttps(i32),
+    /// Answers `404 Not Found` itself: a shared listener, whose rules forward.
+    NotFound,
 }
 
 /// What a listener should be.
@@ -46,7 +53,8 @@ pub struct ListenerSpec {
 pub struct FoundListener {
     /// `<load balancer>:<port>`.
     name: String,
-    arn: String,
+    pub(crate) arn: String,
+    pub(crate) port: i32,
     load_balancer_arn: String,
     protocol: String,
     certificate_arn: Option<String>,
@@ -54,8 +62,12 @@ pub struct FoundListener {
     target_group_arn: Option<String>,
     /// `HTTPS:<port>:HTTP_301` when it redirects.
     redirect: Option<String>,
+    /// The status code when it answers itself.
+    fixed: Option<String>,
     /// The load balancer's owner.
     owner: Option<String>,
+    /// The rules on it, when it answers itself (a shared listener).
+    rules: Vec<Holder>,
 }
 
 /// A listener's outputs.
@@ -79,6 +91,8 @@ fn redirect_text(port: i32) -> String {
     format!("HTTPS:{port}:HTTP_301")
 }
 
+const NOT_FOUND: &str = "404";
+
 /// The default action ELB takes for `action`.
 fn default_action(action: &ListenerAction) -> Result<Action, Error> {
     Ok(match action {
@@ -96,6 +110,16 @@ fn default_action(action: &ListenerAction) -> Result<Action, Error> {
                     .build(),
             )
             .build(),
+        ListenerAction::NotFound => Action::builder()
+            .r#type(ActionTypeEnum::FixedResponse)
+            .fixed_response_config(
+                FixedResponseActionConfig::builder()
+                    .status_code(NOT_FOUND)
+                    .content_type("text/plain")
+                    .message_body("Not Found")
+                    .build(),
+            )
+            .build(),
     })
 }
 
@@ -105,8 +129,20 @@ fn certificates(d: &ListenerSpec) -> Option<Vec<Certificate>> {
         .map(|c| vec![Certificate::builder().certificate_arn(c).build()])
 }
 
-/// The listeners of one load balancer of ours.
-async fn listeners_of(aws: &Aws, lb: &FoundLoadBalancer) -> Result<Vec<FoundListener>, Error> {
+/// The listeners of one load balancer of ours: read once per stack read, by whichever of
+/// the listener kind and the rule kind asks first.
+pub(crate) async fn listeners_of(
+    aws: &Aws,
+    lb: &FoundLoadBalancer,
+) -> Result<Arc<Vec<FoundListener>>, Error> {
+    let key = format!("elbv2/listeners/{}", lb.arn);
+    aws.shared(&key, || describe_listeners(aws, lb)).await
+}
+
+async fn describe_listeners(
+    aws: &Aws,
+    lb: &FoundLoadBalancer,
+) -> Result<Vec<FoundListener>, Error> {
     let listeners = aws
         .elbv2()
         .describe_listeners()
@@ -120,6 +156,7 @@ async fn listeners_of(aws: &Aws, lb: &FoundLoadBalancer) -> Result<Vec<FoundList
         .map(|l| FoundListener {
             name: listener_name(&lb.name, l.port().unwrap_or_default()),
             arn: l.listener_arn().unwrap_or_default().to_owned(),
+            port: l.port().unwrap_or_default(),
             load_balancer_arn: lb.arn.clone(),
             protocol: l
                 .protocol()
@@ -147,7 +184,13 @@ async fn listeners_of(aws: &Aws, lb: &FoundLoadBalancer) -> Result<Vec<FoundList
                         r.status_code().map(|c| c.as_str()).unwrap_or_default()
                     )
                 }),
+            fixed: l
+                .default_actions()
+                .iter()
+                .find_map(|a| a.fixed_response_config())
+                .and_then(|f| f.status_code().map(str::to_owned)),
             owner: lb.owner.clone(),
+            rules: Vec::new(),
         })
         .collect())
 }
@@ -172,7 +215,17 @@ impl Resource for ListenerKind {
         let found = named(aws, &lbs).await?;
         let listeners =
             futures::future::try_join_all(found.iter().map(|lb| listeners_of(aws, lb))).await?;
-        Ok(listeners.into_iter().flatten().collect())
+        let mut listeners: Vec<FoundListener> =
+            listeners.iter().flat_map(|l| l.iter().cloned()).collect();
+        // Only a listener that answers itself carries rules (a service's own forwards).
+        for l in listeners.iter_mut().filter(|l| l.fixed.is_some()) {
+            l.rules = rules_of(aws, &l.arn)
+                .await?
+                .iter()
+                .map(|r| r.holder())
+                .collect();
+        }
+        Ok(listeners)
     }
 
     fn name<'o>(&self, o: &'o FoundListener) -> &'o str {
@@ -199,6 +252,7 @@ impl Resource for ListenerKind {
             match &d.action {
                 ListenerAction::Forward(tg) => set("forward", tg.to_string()),
                 ListenerAction::RedirectToHttps(port) => set("redirect", redirect_text(*port)),
+                ListenerAction::NotFound => set("fixed_response", NOT_FOUND.into()),
             },
         ];
         if let Some(c) = &d.certificate_arn {
@@ -235,8 +289,17 @@ impl Resource for ListenerKind {
                 let have = o.redirect.clone().unwrap_or_default();
                 delta.compare("redirect", &have, &Value::Known(redirect_text(*port)));
             }
+            ListenerAction::NotFound => {
+                let have = o.fixed.clone().unwrap_or_default();
+                delta.compare("fixed_response", &have, &Value::Known(NOT_FOUND.to_owned()));
+            }
         }
         delta
+    }
+
+    /// The rules on a shared listener would go with it.
+    fn holders(&self, o: &FoundListener) -> Vec<Holder> {
+        o.rules.clone()
     }
 
     fn outputs(&self, o: &FoundListener) -> ListenerOutputs {
@@ -334,13 +397,16 @@ mod tests {
         FoundListener {
             name: listener_name("blog-blog", 80),
             arn: "arn:listener".into(),
+            port: 80,
             load_balancer_arn: "arn:lb".into(),
             protocol: "HTTP".into(),
             certificate_arn: None,
             ssl_policy: None,
             target_group_arn: Some("arn:tg".into()),
             redirect: None,
+            fixed: None,
             owner: None,
+            rules: Vec::new(),
         }
     }
 

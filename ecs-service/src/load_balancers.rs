@@ -63,6 +63,16 @@ pub struct LoadBalancerOutputs {
     pub zone_id: String,
 }
 
+impl LoadBalancerOutputs {
+    pub(crate) fn new(arn: String, dns_name: String, zone_id: String) -> Self {
+        Self {
+            arn,
+            dns_name,
+            zone_id,
+        }
+    }
+}
+
 fn resource(name: &str) -> String {
     format!("{} \"{name}\"", LoadBalancerKind::KIND)
 }
@@ -75,12 +85,12 @@ fn scheme(internal: bool) -> &'static str {
     }
 }
 
-/// The ownership tag of each ARN (ELB answers at most 20 ARNs per call).
-pub(crate) async fn elb_owners(
+/// The tags of each ARN (ELB answers at most 20 ARNs per call).
+pub(crate) async fn elb_tags(
     aws: &Aws,
     arns: &[String],
-) -> Result<HashMap<String, String>, Error> {
-    let mut owners = HashMap::new();
+) -> Result<HashMap<String, BTreeMap<String, String>>, Error> {
+    let mut tags = HashMap::new();
     for chunk in arns.chunks(20) {
         let out = aws
             .elbv2()
@@ -90,13 +100,34 @@ pub(crate) async fn elb_owners(
             .await
             .context("DescribeTags", chunk.join(","))?;
         for d in out.tag_descriptions() {
-            let owner = converge::owner_in(d.tags().iter().map(|t| (t.key(), t.value())));
-            if let (Some(arn), Some(owner)) = (d.resource_arn(), owner) {
-                owners.insert(arn.to_owned(), owner);
+            if let Some(arn) = d.resource_arn() {
+                let pairs = d
+                    .tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())));
+                tags.insert(arn.to_owned(), pairs.collect());
             }
         }
     }
-    Ok(owners)
+    Ok(tags)
+}
+
+/// The ownership tag of each ARN that has one.
+pub(crate) async fn elb_owners(
+    aws: &Aws,
+    arns: &[String],
+) -> Result<HashMap<String, String>, Error> {
+    Ok(elb_tags(aws, arns)
+        .await?
+        .into_iter()
+        .filter_map(|(arn, tags)| {
+            let owner = converge::owner_in(
+                tags.iter()
+                    .map(|(k, v)| (Some(k.as_str()), Some(v.as_str()))),
+            )?;
+            Some((arn, owner))
+        })
+        .collect())
 }
 
 /// Waits until the load balancer is active; `failed` is an error.

@@ -3,12 +3,14 @@
 
 use async_trait::async_trait;
 use converge::kinds::{IngressRule, Peer, SecurityGroupKind, SecurityGroupSpec};
-use converge::{Aws, Error, Module, Plan, Ref, Stack, Tags, Value};
+use converge::{Aws, Error, Handle, Module, Plan, Ref, Stack, Tags, Value};
 use task_def::{DeployedIn, NetworkMode, TaskDefinitionKind, TaskDefinitionSpec};
 
-use crate::inputs::{ListenerProtocol, Service, TaskIngress, DEFAULT_SSL_POLICY};
-use crate::listeners::{listener_name, ListenerAction, ListenerKind, ListenerSpec};
-use crate::load_balancers::{LoadBalancerKind, LoadBalancerSpec};
+use crate::front_door::{self, protocol, FrontDoor};
+use crate::inputs::{Service, TaskIngress};
+use crate::listener_rules::{ListenerRuleKind, ListenerRuleSpec, RuleAt};
+use crate::listeners::ListenerAction;
+use crate::load_balancers::LoadBalancerOutputs;
 use crate::names::{shorten, MAX_LB_NAME};
 use crate::outputs::ServiceOutputs;
 use crate::scalable_targets::{resource_id, ScalableTargetKind, ScalableTargetSpec};
@@ -17,14 +19,19 @@ use crate::scheduled_actions::{ScheduledActionKind, ScheduledActionSpec};
 use crate::services::{Awsvpc, EcsServiceKind, ServiceSpec, ServiceTarget};
 use crate::target_groups::{TargetGroupKind, TargetGroupSpec};
 
-/// Where HTTP is redirected from.
-const REDIRECT_PORT: i32 = 80;
-
-fn protocol(p: ListenerProtocol) -> &'static str {
-    match p {
-        ListenerProtocol::Http => "HTTP",
-        ListenerProtocol::Https => "HTTPS",
-    }
+/// The target group and what the service's outputs read of its front: a load balancer of
+/// its own, or a rule on a shared listener.
+#[derive(Clone)]
+struct Front {
+    tg: Handle<TargetGroupKind>,
+    /// Known once a listener or a rule forwards to the target group (ECS needs it to).
+    forwarding: Ref<()>,
+    lb: Ref<LoadBalancerOutputs>,
+    listener_arn: Ref<String>,
+    /// The load balancer's group, which the tasks admit.
+    lb_group: Ref<String>,
+    rule: Option<Ref<String>>,
+    url: Ref<String>,
 }
 
 impl Service {
@@ -77,172 +84,174 @@ impl Service {
         let tags = self.tags();
         let net = self.network.clone();
 
-        // The load balancer's group admits its clients; the tasks' group admits the load
-        // balancer (or the VPC).
-        let alb_sg = self.load_balancer.as_ref().map(|lb| {
-            let (vpc_id, cidr) = (net.vpc_id.clone(), net.vpc_cidr.clone());
-            let (internal, whitelist) = (lb.internal, lb.whitelist.clone());
-            // The listener's port, and 80 for the redirect to it.
-            let mut ports = vec![lb.listener.port];
-            if lb.listener.redirect_http {
-                ports.push(REDIRECT_PORT);
-            }
-            stack.add(
-                SecurityGroupKind,
-                self.alb_sg_name(),
-                tags.clone(),
-                (),
-                move |r| {
-                    let sources: Vec<Value<String>> = if internal {
-                        vec![r.value(&cidr)]
-                    } else {
-                        whitelist.iter().cloned().map(Value::Known).collect()
-                    };
-                    SecurityGroupSpec {
-                        vpc_id: r.value(&vpc_id),
-                        description: "controls access to the application load balancer".into(),
-                        ingress: ports
-                            .iter()
-                            .flat_map(|&port| {
-                                sources.iter().map(move |c| IngressRule {
+        // A load balancer of its own: its group admits the clients.
+        let door = self.load_balancer.as_ref().map(|lb| FrontDoor {
+            lb_name: self.lb_name.clone(),
+            sg_name: self.alb_sg_name(),
+            internal: lb.internal,
+            whitelist: lb.whitelist.clone(),
+            listener: lb.listener.clone(),
+            extra_groups: lb.security_group_ids.clone(),
+            attributes: lb.attributes.elb(),
+            wait_active: self.steady_state.is_some(),
+            wait: self.wait,
+            vpc_id: net.vpc_id.clone(),
+            vpc_cidr: net.vpc_cidr.clone(),
+            subnets: net.lb_subnets.clone(),
+        });
+        // The group the tasks admit: the load balancer's own, or the shared one's.
+        let lb_group: Option<Ref<String>> = match (&door, &self.listener_rule) {
+            (Some(_), _) => None,
+            (None, Some(rule)) => Some(rule.listener.outputs.clone().map(|o| o.security_group_id)),
+            (None, None) => None,
+        };
+        let task_sg_of = |stack: &mut Stack, lb_group: Option<Ref<String>>| {
+            (self.network_mode() == NetworkMode::Awsvpc).then(|| {
+                let (vpc_id, cidr) = (net.vpc_id.clone(), net.vpc_cidr.clone());
+                let ingress = self.task_ingress.clone();
+                let lb_port = self.target().map(|(_, port)| port);
+                let ports = self.container_ports();
+                stack.add(
+                    SecurityGroupKind,
+                    self.task_sg_name(),
+                    tags.clone(),
+                    (),
+                    move |r| {
+                        let rules = match (&ingress, lb_port, &lb_group) {
+                            (TaskIngress::VpcCidrAllTcp, _, _) => vec![IngressRule {
+                                from: 0,
+                                to: 65535,
+                                peer: r.value(&cidr).map(Peer::Cidr),
+                            }],
+                            (TaskIngress::LoadBalancerOnly, Some(port), Some(group)) => {
+                                vec![IngressRule {
                                     from: port,
                                     to: port,
-                                    peer: c.clone().map(Peer::Cidr),
+                                    peer: r.value(group).map(Peer::Group),
+                                }]
+                            }
+                            (TaskIngress::LoadBalancerOnly, _, _) => ports
+                                .iter()
+                                .map(|&p| IngressRule {
+                                    from: p,
+                                    to: p,
+                                    peer: r.value(&cidr).map(Peer::Cidr),
                                 })
-                            })
-                            .collect(),
-                    }
-                },
-            )
-        });
-        let task_sg = (self.network_mode() == NetworkMode::Awsvpc).then(|| {
-            let (vpc_id, cidr) = (net.vpc_id.clone(), net.vpc_cidr.clone());
-            let ingress = self.task_ingress.clone();
-            let lb_port = self
-                .load_balancer
-                .as_ref()
-                .map(|lb| lb.target_group.container_port);
-            let ports = self.container_ports();
-            stack.add(
-                SecurityGroupKind,
-                self.task_sg_name(),
-                tags.clone(),
-                (),
-                move |r| {
-                    let rules = match (&ingress, lb_port, alb_sg) {
-                        (TaskIngress::VpcCidrAllTcp, _, _) => vec![IngressRule {
-                            from: 0,
-                            to: 65535,
-                            peer: r.value(&cidr).map(Peer::Cidr),
-                        }],
-                        (TaskIngress::LoadBalancerOnly, Some(port), Some(alb)) => {
-                            vec![IngressRule {
-                                from: port,
-                                to: port,
-                                peer: r.get(&alb).map(|o| Peer::Group(o.id.clone())),
-                            }]
+                                .collect(),
+                        };
+                        SecurityGroupSpec {
+                            vpc_id: r.value(&vpc_id),
+                            description: "controls access to the service's tasks".into(),
+                            ingress: rules,
                         }
-                        (TaskIngress::LoadBalancerOnly, _, _) => ports
-                            .iter()
-                            .map(|&p| IngressRule {
-                                from: p,
-                                to: p,
-                                peer: r.value(&cidr).map(Peer::Cidr),
-                            })
-                            .collect(),
-                    };
-                    SecurityGroupSpec {
-                        vpc_id: r.value(&vpc_id),
-                        description: "controls access to the service's tasks".into(),
-                        ingress: rules,
-                    }
-                },
-            )
-        });
+                    },
+                )
+            })
+        };
 
-        // Load balancer, target group and listener.
-        let front = self.load_balancer.as_ref().map(|want| {
-            let alb_sg = alb_sg.expect("declared with the load balancer");
-            let extra_groups = want.security_group_ids.clone();
-            let lb_subnets = net.lb_subnets.clone();
-            let spec_of = {
-                let internal = want.internal;
-                let wait_active = self.steady_state.is_some();
-                let wait = self.wait;
-                let attributes = want.attributes.elb();
-                move |r: &converge::Resolver<'_>| LoadBalancerSpec {
-                    internal,
-                    subnets: r.value(&lb_subnets),
-                    security_groups: r.get(&alb_sg).map(|o| {
-                        let mut groups = vec![o.id.clone()];
-                        groups.extend(extra_groups.iter().cloned());
-                        groups
-                    }),
-                    wait_active,
-                    wait,
-                    attributes: attributes.clone(),
-                }
-            };
-            let lb = stack.add(LoadBalancerKind, &self.lb_name, tags.clone(), (), spec_of);
-
+        // The target group, and what forwards to it: a listener of its own load balancer, or
+        // a rule on the shared one's.
+        let tg = self.target_group().map(|(want, check, _)| {
             let [tg_name, alt_name] = self.tg_names();
             let vpc_id = net.vpc_id.clone();
             let tg_spec = TargetGroupSpec {
                 alt_name: alt_name.clone(),
-                port: want.target_group.host_port,
-                protocol: protocol(want.target_group.protocol).into(),
+                port: want.host_port,
+                protocol: protocol(want.protocol).into(),
                 target_type: self.target_type().into(),
                 vpc_id: Value::AfterApply,
-                health_check: want.health_check.clone(),
-                deregistration_delay: want.target_group.deregistration_delay,
+                health_check: check.clone(),
+                deregistration_delay: want.deregistration_delay,
             };
-            let tg = stack.add(TargetGroupKind, tg_name, tags.clone(), alt_name, move |r| {
+            stack.add(TargetGroupKind, tg_name, tags.clone(), alt_name, move |r| {
                 TargetGroupSpec {
                     vpc_id: r.value(&vpc_id),
                     ..tg_spec.clone()
                 }
-            });
-
-            let certificate_arn = want.listener.certificate_arn.clone();
-            let ssl_policy = certificate_arn.as_ref().map(|_| {
-                want.listener
-                    .ssl_policy
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_SSL_POLICY.to_owned())
-            });
-            let (port, listener_protocol) = (want.listener.port, protocol(want.listener.protocol));
-            let listener = stack.add(
-                ListenerKind,
-                listener_name(&self.lb_name, port),
-                tags.clone(),
-                self.lb_name.clone(),
-                move |r| ListenerSpec {
-                    load_balancer_arn: r.get(&lb).map(|o| o.arn.clone()),
-                    port,
-                    protocol: listener_protocol.into(),
-                    certificate_arn: certificate_arn.clone(),
-                    ssl_policy: ssl_policy.clone(),
-                    action: ListenerAction::Forward(r.get(&tg).map(|o| o.arn.clone())),
-                },
-            );
-            if want.listener.redirect_http {
-                stack.add(
-                    ListenerKind,
-                    listener_name(&self.lb_name, REDIRECT_PORT),
-                    tags.clone(),
-                    self.lb_name.clone(),
-                    move |r| ListenerSpec {
-                        load_balancer_arn: r.get(&lb).map(|o| o.arn.clone()),
-                        port: REDIRECT_PORT,
-                        protocol: "HTTP".into(),
-                        certificate_arn: None,
-                        ssl_policy: None,
-                        action: ListenerAction::RedirectToHttps(port),
-                    },
-                );
-            }
-            (lb, tg, listener)
+            })
         });
+        let (front, task_sg) = match (&door, &self.listener_rule, tg) {
+            (Some(door), _, Some(tg)) => {
+                let made = door.declare(stack, &tags, move |r| {
+                    ListenerAction::Forward(r.get(&tg).map(|o| o.arn.clone()))
+                });
+                let lb_group = made.sg.output(|o| o.id.clone());
+                let task_sg = task_sg_of(stack, Some(lb_group.clone()));
+                let listener = made.listener;
+                let url_listener = door.listener.clone();
+                let front = Front {
+                    tg,
+                    forwarding: listener.done(),
+                    lb: made.lb.output(Clone::clone),
+                    listener_arn: listener.output(|o| o.arn.clone()),
+                    lb_group,
+                    rule: None,
+                    url: Ref::new(move |r| {
+                        r.get(&made.lb)
+                            .map(|lb| front_door::url(&url_listener, &lb.dns_name))
+                    }),
+                };
+                (Some(front), task_sg)
+            }
+            (None, Some(rule), Some(tg)) => {
+                let task_sg = task_sg_of(stack, lb_group.clone());
+                let shared = rule.listener.outputs.clone();
+                let spec = ListenerRuleSpec {
+                    listener_arn: Value::AfterApply,
+                    priority: rule.priority,
+                    host_headers: rule.host_headers.clone(),
+                    path_patterns: rule.path_patterns.clone(),
+                    target_group_arn: Value::AfterApply,
+                };
+                let at = RuleAt {
+                    load_balancer: rule.listener.load_balancer.clone(),
+                    port: rule.listener.port(),
+                    priority: rule.priority,
+                };
+                let listener_arn = shared.clone().map(|o| o.listener_arn);
+                let handle = {
+                    let listener_arn = listener_arn.clone();
+                    stack.add(
+                        ListenerRuleKind,
+                        self.full_name(),
+                        tags.clone(),
+                        at,
+                        move |r| ListenerRuleSpec {
+                            listener_arn: r.value(&listener_arn),
+                            target_group_arn: r.get(&tg).map(|o| o.arn.clone()),
+                            ..spec.clone()
+                        },
+                    )
+                };
+                let (url_listener, host, path) = (
+                    rule.listener.listener.clone(),
+                    rule.host_headers
+                        .iter()
+                        .find(|h| !h.contains(['*', '?']))
+                        .cloned(),
+                    rule.url_path(),
+                );
+                let front = Front {
+                    tg,
+                    forwarding: handle.done(),
+                    lb: shared
+                        .clone()
+                        .map(|o| LoadBalancerOutputs::new(o.lb_arn, o.lb_dns_name, o.lb_zone_id)),
+                    listener_arn,
+                    lb_group: lb_group.expect("a rule's tasks admit the shared group"),
+                    rule: Some(handle.output(|o| o.arn.clone())),
+                    url: shared.map(move |o| {
+                        let base = front_door::url(
+                            &url_listener,
+                            host.as_deref().unwrap_or(&o.lb_dns_name),
+                        );
+                        format!("{base}{path}")
+                    }),
+                };
+                (Some(front), task_sg)
+            }
+            _ => (None, task_sg_of(stack, None)),
+        };
 
         let task = {
             let execution = self.execution_role.as_ref().map(|role| role.arn().clone());
@@ -283,10 +292,7 @@ impl Service {
                 strategy: self.strategy.clone(),
                 awsvpc: None,
                 target: None,
-                health_check_grace_period: self
-                    .load_balancer
-                    .as_ref()
-                    .and_then(|lb| lb.health_check_grace_period_seconds),
+                health_check_grace_period: self.target_group().and_then(|(_, _, grace)| grace),
                 circuit_breaker: self.circuit_breaker,
                 minimum_healthy_percent: self.minimum_healthy_percent,
                 maximum_percent: self.maximum_percent,
@@ -301,6 +307,7 @@ impl Service {
             let egress = net.egress.clone();
             let extra_groups = self.security_group_ids.clone();
             let depends_on = self.depends_on.clone();
+            let front_for_service = front.clone();
             stack.add(
                 EcsServiceKind,
                 &self.service_name,
@@ -313,8 +320,8 @@ impl Service {
                     for d in &depends_on {
                         let _ = r.value(d);
                     }
-                    if let Some((_, _, listener)) = &front {
-                        let _ = r.get(listener);
+                    if let Some(front) = &front_for_service {
+                        let _ = r.value(&front.forwarding);
                     }
                     // Tasks start with their secrets and their exec agent's permissions.
                     for policy in &policies {
@@ -330,38 +337,37 @@ impl Service {
                                 groups
                             }),
                         }),
-                        target: front.zip(target.clone()).map(|((_, tg, _), (name, port))| {
-                            ServiceTarget {
-                                target_group_arn: r.get(&tg).map(|o| o.arn.clone()),
+                        target: front_for_service.as_ref().zip(target.clone()).map(
+                            |(front, (name, port))| ServiceTarget {
+                                target_group_arn: r.get(&front.tg).map(|o| o.arn.clone()),
                                 container_name: name,
                                 container_port: port,
-                            }
-                        }),
+                            },
+                        ),
                         ..base.clone()
                     }
                 },
             )
         };
 
-        self.declare_autoscaling(stack, &tags, service, front);
+        self.declare_autoscaling(stack, &tags, service, front.clone());
 
-        let scheme_port = self.load_balancer.as_ref().map(|lb| {
-            let (scheme, default_port) = match lb.listener.protocol {
-                ListenerProtocol::Http => ("http", 80),
-                ListenerProtocol::Https => ("https", 443),
-            };
-            (
-                scheme,
-                (lb.listener.port != default_port).then_some(lb.listener.port),
-            )
-        });
         Ref::new(move |r| {
-            // Every handle is read before any is judged, so the reads are all recorded.
+            // Every value is read before any is judged, so the reads are all recorded.
             let service = r.get(&service);
             let task = r.get(&task);
             let task_sg = task_sg.map(|h| r.get(&h));
-            let alb_sg = alb_sg.map(|h| r.get(&h));
-            let front = front.map(|(lb, tg, l)| (r.get(&lb), r.get(&tg), r.get(&l)));
+            let front = front.as_ref().map(|f| {
+                let rule = f.rule.as_ref().map(|arn| r.value(arn));
+                let read = (
+                    r.value(&f.url),
+                    r.value(&f.lb),
+                    r.get(&f.tg),
+                    r.value(&f.listener_arn),
+                    r.value(&f.lb_group),
+                );
+                (read, rule)
+            });
             let (Value::Known(service), Value::Known(task)) = (service, task) else {
                 return Value::AfterApply;
             };
@@ -369,30 +375,47 @@ impl Service {
                 Some(Value::AfterApply) => return Value::AfterApply,
                 other => other.and_then(Value::into_known).map(|o| o.id.clone()),
             };
-            let (alb_sg, front) = match (alb_sg, front) {
-                (
-                    Some(Value::Known(sg)),
-                    Some((Value::Known(lb), Value::Known(tg), Value::Known(l))),
-                ) => (Some(sg.id.clone()), Some((lb, tg, l))),
-                (None, None) => (None, None),
-                _ => return Value::AfterApply,
+            let front = match front {
+                None => None,
+                Some((
+                    (
+                        Value::Known(url),
+                        Value::Known(lb),
+                        Value::Known(tg),
+                        Value::Known(listener),
+                        Value::Known(group),
+                    ),
+                    rule,
+                )) => {
+                    let rule = match rule {
+                        Some(Value::AfterApply) => return Value::AfterApply,
+                        other => other.and_then(Value::into_known),
+                    };
+                    Some((url, lb, tg.arn.clone(), listener, group, rule))
+                }
+                Some(_) => return Value::AfterApply,
             };
-            let service_url =
-                front
-                    .zip(scheme_port)
-                    .map(|((lb, _, _), (scheme, port))| match port {
-                        Some(port) => format!("{scheme}://{}:{port}", lb.dns_name),
-                        None => format!("{scheme}://{}", lb.dns_name),
-                    });
+            let (service_url, lb, tg, listener, group, rule) = match front {
+                Some((url, lb, tg, listener, group, rule)) => (
+                    Some(url),
+                    Some(lb),
+                    Some(tg),
+                    Some(listener),
+                    Some(group),
+                    rule,
+                ),
+                None => (None, None, None, None, None, None),
+            };
             Value::Known(ServiceOutputs {
                 service_url,
-                lb_dns_name: front.map(|(lb, _, _)| lb.dns_name.clone()),
-                lb_arn: front.map(|(lb, _, _)| lb.arn.clone()),
-                lb_zone_id: front.map(|(lb, _, _)| lb.zone_id.clone()),
+                lb_dns_name: lb.as_ref().map(|lb| lb.dns_name.clone()),
+                lb_arn: lb.as_ref().map(|lb| lb.arn.clone()),
+                lb_zone_id: lb.as_ref().map(|lb| lb.zone_id.clone()),
                 task_definition_arn: task.arn.clone(),
-                lb_target_group_arn: front.map(|(_, tg, _)| tg.arn.clone()),
-                lb_listener_arn: front.map(|(_, _, l)| l.arn.clone()),
-                lb_security_group_id: alb_sg,
+                lb_target_group_arn: tg,
+                lb_listener_arn: listener,
+                lb_listener_rule_arn: rule,
+                lb_security_group_id: group,
                 service_arn: service.arn.clone(),
                 service_name: service.name.clone(),
                 task_security_group_id: task_sg,
@@ -408,11 +431,7 @@ impl Service {
         stack: &mut Stack,
         tags: &Tags,
         service: converge::Handle<EcsServiceKind>,
-        front: Option<(
-            converge::Handle<LoadBalancerKind>,
-            converge::Handle<TargetGroupKind>,
-            converge::Handle<ListenerKind>,
-        )>,
+        front: Option<Front>,
     ) {
         let id = resource_id(&self.cluster, &self.service_name);
         let Some(auto) = &self.autoscaling else {
@@ -454,7 +473,7 @@ impl Service {
             },
         );
         for policy in &auto.target_tracking {
-            let (policy, resource_id) = (policy.clone(), id.clone());
+            let (policy, resource_id, front) = (policy.clone(), id.clone(), front.clone());
             let by_requests = policy.metric == crate::ScalingMetric::RequestsPerTarget;
             stack.add(
                 ScalingPolicyKind,
@@ -463,11 +482,11 @@ impl Service {
                 key.clone(),
                 move |r| {
                     r.get(&target);
-                    let resource_label = front.filter(|_| by_requests).map(|(lb, tg, l)| {
+                    let resource_label = front.as_ref().filter(|_| by_requests).map(|f| {
                         // The target group counts requests once a listener forwards to it.
-                        r.get(&l);
-                        r.get(&lb)
-                            .zip(r.get(&tg))
+                        let _ = r.value(&f.forwarding);
+                        r.value(&f.lb)
+                            .zip(r.get(&f.tg))
                             .map(|(lb, tg)| resource_label(&lb.arn, &tg.arn))
                     });
                     ScalingPolicySpec {

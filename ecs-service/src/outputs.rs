@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ServiceOutputs {
-    /// `http(s)://<lb_dns_name>[:port]`.
+    /// `http(s)://<lb_dns_name>[:port]`; behind a shared listener, its rule's host (when
+    /// it has one without wildcards) and the path its first pattern starts with.
     pub service_url: Option<String>,
     /// The load balancer's DNS name.
     pub lb_dns_name: Option<String>,
@@ -19,9 +20,11 @@ pub struct ServiceOutputs {
     pub task_definition_arn: String,
     /// The target group's ARN.
     pub lb_target_group_arn: Option<String>,
-    /// The listener's ARN.
+    /// The listener's ARN (the shared one's, behind a listener rule).
     pub lb_listener_arn: Option<String>,
-    /// The load balancer's security group.
+    /// The service's rule on a shared listener.
+    pub lb_listener_rule_arn: Option<String>,
+    /// The load balancer's security group (the shared one's, behind a listener rule).
     pub lb_security_group_id: Option<String>,
     /// The service's ARN.
     pub service_arn: String,

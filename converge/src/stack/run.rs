@@ -162,12 +162,7 @@ impl Stack {
                 .then(|| read.observed[i].as_ref().map(|o| (i, o)))
                 .flatten()
         });
-        self.refuse_held(
-            read.orphans
-                .iter()
-                .map(|(by, o)| (*by, o))
-                .chain(replaced),
-        )
+        self.refuse_held(read.orphans.iter().map(|(by, o)| (*by, o)).chain(replaced))
     }
 
     /// Every resource's change and promised outputs, in declaration order (which is a

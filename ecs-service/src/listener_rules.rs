@@ -1,0 +1,577 @@
+//! `aws_lb_listener_rule`: a service's rule on a shared listener, forwarding the requests
+//! whose host or path match to the service's target group. Found through the listener (the
+//! load balancer by name, the listener by port) and ours by its ownership tag; a rule of
+//! another owner at the priority a service asks for is refused at plan, naming it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, HostHeaderConditionConfig, PathPatternConditionConfig, RuleCondition,
+    RulePriorityPair,
+};
+use converge::{
+    Aws, AwsResultExt, Cx, Delta, Diff, Error, Holder, Resource, Value, Wanted, NAME_TAG,
+};
+
+use crate::listeners::{listener_name, listeners_of};
+use crate::load_balancers::{elb_tags, named};
+
+/// The listener rule kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ListenerRuleKind;
+
+/// Where a rule is looked for: the shared load balancer's name and the listener's port, and
+/// the priority it asks for (checked against the listener's other rules at read).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleAt {
+    /// The load balancer's name.
+    pub load_balancer: String,
+    /// The listener's port.
+    pub port: i32,
+    /// The priority the rule asks for.
+    pub priority: i32,
+}
+
+/// What a rule should be.
+#[derive(Clone, Debug)]
+pub struct ListenerRuleSpec {
+    /// Its listener.
+    pub listener_arn: Value<String>,
+    /// 1 to 50,000; lower is evaluated first.
+    pub priority: i32,
+    /// `host-header` values (any matches).
+    pub host_headers: Vec<String>,
+    /// `path-pattern` values (any matches).
+    pub path_patterns: Vec<String>,
+    /// Where matching requests go.
+    pub target_group_arn: Value<String>,
+}
+
+/// A rule as ELB has it.
+#[derive(Clone, Debug)]
+pub struct FoundRule {
+    /// Its `Name` tag, or its ARN when it has none.
+    pub(crate) name: String,
+    pub(crate) arn: String,
+    listener_arn: String,
+    /// `None` for the listener's default rule.
+    pub(crate) priority: Option<i32>,
+    host_headers: BTreeSet<String>,
+    path_patterns: BTreeSet<String>,
+    target_group_arn: Option<String>,
+    pub(crate) owner: Option<String>,
+}
+
+impl FoundRule {
+    /// How a refusal names it.
+    pub(crate) fn label(&self) -> String {
+        let priority = self.priority.map_or("default".into(), |p| p.to_string());
+        let owner = self
+            .owner
+            .as_deref()
+            .map_or("no stack's (untagged)".to_owned(), |o| format!("owner {o}"));
+        format!(
+            "{} \"{}\" (priority {priority}, {owner})",
+            ListenerRuleKind::KIND,
+            self.name
+        )
+    }
+
+    /// What it keeps on its listener, for the listener's deletion.
+    pub(crate) fn holder(&self) -> Holder {
+        Holder {
+            owner: self.owner.clone(),
+            what: self.label(),
+        }
+    }
+}
+
+/// A rule's outputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListenerRuleOutputs {
+    /// Its ARN.
+    pub arn: String,
+}
+
+fn resource(name: &str) -> String {
+    format!("{} \"{name}\"", ListenerRuleKind::KIND)
+}
+
+/// The rules of one listener, with their tags: read once per stack read, by whichever of the
+/// listener kind and the rule kind asks first.
+pub(crate) async fn rules_of(aws: &Aws, listener_arn: &str) -> Result<Arc<Vec<FoundRule>>, Error> {
+    let key = format!("elbv2/rules/{listener_arn}");
+    aws.shared(&key, || async {
+        let mut rules = Vec::new();
+        let mut marker = None;
+        loop {
+            let out = aws
+                .elbv2()
+                .describe_rules()
+                .listener_arn(listener_arn)
+                .set_marker(marker)
+                .send()
+                .await
+                .context("DescribeRules", listener_arn)?;
+            for r in out.rules() {
+                if r.is_default() == Some(true) {
+                    continue;
+                }
+                rules.push(found(r, listener_arn));
+            }
+            marker = out.next_marker().map(str::to_owned);
+            if marker.is_none() {
+                break;
+            }
+        }
+        if !rules.is_empty() {
+            let arns: Vec<String> = rules.iter().map(|r| r.arn.clone()).collect();
+            let tags = elb_tags(aws, &arns).await?;
+            for rule in &mut rules {
+                let Some(tags) = tags.get(&rule.arn) else {
+                    continue;
+                };
+                if let Some(name) = tags.get(NAME_TAG) {
+                    rule.name = name.clone();
+                }
+                rule.owner = converge::owner_in(
+                    tags.iter()
+                        .map(|(k, v)| (Some(k.as_str()), Some(v.as_str()))),
+                );
+            }
+        }
+        Ok(rules)
+    })
+    .await
+}
+
+fn found(r: &aws_sdk_elasticloadbalancingv2::types::Rule, listener_arn: &str) -> FoundRule {
+    let mut host_headers = BTreeSet::new();
+    let mut path_patterns = BTreeSet::new();
+    for c in r.conditions() {
+        // ELB answers a condition in its config, its legacy `Values`, or both.
+        let legacy = c.values().iter().cloned();
+        match c.field() {
+            Some("host-header") => host_headers.extend(
+                c.host_header_config()
+                    .map(|h| h.values().to_vec())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .chain(legacy),
+            ),
+            Some("path-pattern") => path_patterns.extend(
+                c.path_pattern_config()
+                    .map(|p| p.values().to_vec())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .chain(legacy),
+            ),
+            _ => {}
+        }
+    }
+    let arn = r.rule_arn().unwrap_or_default().to_owned();
+    FoundRule {
+        name: arn.clone(),
+        arn,
+        listener_arn: listener_arn.to_owned(),
+        priority: r.priority().and_then(|p| p.parse().ok()),
+        host_headers,
+        path_patterns,
+        target_group_arn: r
+            .actions()
+            .iter()
+            .find_map(|a| a.target_group_arn().map(str::to_owned)),
+        owner: None,
+    }
+}
+
+fn conditions(d: &ListenerRuleSpec) -> Vec<RuleCondition> {
+    let mut out = Vec::new();
+    if !d.host_headers.is_empty() {
+        out.push(
+            RuleCondition::builder()
+                .field("host-header")
+                .host_header_config(
+                    HostHeaderConditionConfig::builder()
+                        .set_values(Some(d.host_headers.clone()))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    if !d.path_patterns.is_empty() {
+        out.push(
+            RuleCondition::builder()
+                .field("path-pattern")
+                .path_pattern_config(
+                    PathPatternConditionConfig::builder()
+                        .set_values(Some(d.path_patterns.clone()))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    out
+}
+
+fn forward(d: &ListenerRuleSpec) -> Result<Action, Error> {
+    Ok(Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .target_group_arn(
+            d.target_group_arn
+                .clone()
+                .require("the rule's target group")?,
+        )
+        .build())
+}
+
+fn joined(values: &BTreeSet<String>) -> String {
+    values.iter().cloned().collect::<Vec<_>>().join(",")
+}
+
+/// A rule the stack declares twice at one priority, or that another owner's rule holds.
+fn collisions(wanted: &[Wanted<'_, RuleAt>], rules: &[(RuleAt, FoundRule)]) -> Result<(), Error> {
+    let mut seen: BTreeMap<(&str, i32, i32), &str> = BTreeMap::new();
+    for w in wanted {
+        let at = (w.key.load_balancer.as_str(), w.key.port, w.key.priority);
+        let here = format!(
+            "{} (priority {} on {})",
+            resource(w.name),
+            w.key.priority,
+            listener_name(&w.key.load_balancer, w.key.port)
+        );
+        if let Some(other) = seen.insert(at, w.name) {
+            return Err(Error::Conflict {
+                resource: here,
+                with: format!(
+                    "{} declared at the same priority: give one another",
+                    resource(other)
+                ),
+            });
+        }
+        let taken = rules.iter().find(|(place, r)| {
+            place.load_balancer == w.key.load_balancer
+                && place.port == w.key.port
+                && r.priority == Some(w.key.priority)
+                && !(r.owner.as_deref() == Some(w.tags.owner()) && r.name == w.name)
+        });
+        if let Some((_, r)) = taken {
+            return Err(Error::Conflict {
+                resource: here,
+                with: format!(
+                    "{} ({}), which has that priority: give another",
+                    r.label(),
+                    r.arn
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Resource for ListenerRuleKind {
+    const KIND: &'static str = "aws_lb_listener_rule";
+    /// A rule of ours that the inputs no longer name goes (only its owner's rules are ours).
+    const PRUNE: bool = true;
+    type Key = RuleAt;
+    type Desired = ListenerRuleSpec;
+    type Observed = FoundRule;
+    type Outputs = ListenerRuleOutputs;
+
+    /// The load balancers from the shared listing, their listeners, and each wanted
+    /// listener's rules with their tags; a collision of priorities is an error here, so plan
+    /// reports it before anything changes.
+    async fn read(
+        &self,
+        aws: &Aws,
+        wanted: &[Wanted<'_, RuleAt>],
+    ) -> Result<Vec<FoundRule>, Error> {
+        let lbs: Vec<&str> = wanted
+            .iter()
+            .map(|w| w.key.load_balancer.as_str())
+            .collect();
+        let found_lbs = named(aws, &lbs).await?;
+        let mut places: Vec<(&str, i32)> = wanted
+            .iter()
+            .map(|w| (w.key.load_balancer.as_str(), w.key.port))
+            .collect();
+        places.sort();
+        places.dedup();
+        let mut rules: Vec<(RuleAt, FoundRule)> = Vec::new();
+        for (lb_name, port) in places {
+            let Some(lb) = found_lbs.iter().find(|l| l.name == lb_name) else {
+                continue;
+            };
+            let listeners = listeners_of(aws, lb).await?;
+            let Some(listener) = listeners.iter().find(|l| l.port == port) else {
+                continue;
+            };
+            for r in rules_of(aws, &listener.arn).await?.iter() {
+                let at = RuleAt {
+                    load_balancer: lb_name.to_owned(),
+                    port,
+                    priority: r.priority.unwrap_or_default(),
+                };
+                rules.push((at, r.clone()));
+            }
+        }
+        collisions(wanted, &rules)?;
+        Ok(rules.into_iter().map(|(_, r)| r).collect())
+    }
+
+    fn name<'o>(&self, o: &'o FoundRule) -> &'o str {
+        &o.name
+    }
+
+    fn owner<'o>(&self, o: &'o FoundRule) -> Option<&'o str> {
+        o.owner.as_deref()
+    }
+
+    fn id(&self, o: &FoundRule) -> String {
+        o.arn.clone()
+    }
+
+    fn describe(&self, d: &ListenerRuleSpec) -> Vec<Diff> {
+        let set = |field: &str, after: String| Diff {
+            field: field.into(),
+            before: None,
+            after: Some(after),
+        };
+        let mut out = vec![
+            set("listener_arn", d.listener_arn.to_string()),
+            set("priority", d.priority.to_string()),
+        ];
+        if !d.host_headers.is_empty() {
+            out.push(set("host_header", d.host_headers.join(",")));
+        }
+        if !d.path_patterns.is_empty() {
+            out.push(set("path_pattern", d.path_patterns.join(",")));
+        }
+        out.push(set("forward", d.target_group_arn.to_string()));
+        out
+    }
+
+    fn diff(&self, d: &ListenerRuleSpec, o: &FoundRule) -> Delta {
+        let mut delta = Delta::new();
+        delta.compare_fixed("listener_arn", &o.listener_arn, &d.listener_arn);
+        delta.compare(
+            "priority",
+            &o.priority.unwrap_or_default(),
+            &Value::Known(d.priority),
+        );
+        let hosts: BTreeSet<String> = d.host_headers.iter().cloned().collect();
+        let paths: BTreeSet<String> = d.path_patterns.iter().cloned().collect();
+        delta.compare(
+            "host_header",
+            &joined(&o.host_headers),
+            &Value::Known(joined(&hosts)),
+        );
+        delta.compare(
+            "path_pattern",
+            &joined(&o.path_patterns),
+            &Value::Known(joined(&paths)),
+        );
+        let forward = o.target_group_arn.clone().unwrap_or_default();
+        delta.compare("forward", &forward, &d.target_group_arn);
+        delta
+    }
+
+    fn outputs(&self, o: &FoundRule) -> ListenerRuleOutputs {
+        ListenerRuleOutputs { arn: o.arn.clone() }
+    }
+
+    fn output_id(&self, out: &ListenerRuleOutputs) -> Option<String> {
+        Some(out.arn.clone())
+    }
+
+    async fn create(&self, cx: Cx<'_>, d: &ListenerRuleSpec) -> Result<ListenerRuleOutputs, Error> {
+        let listener = d.listener_arn.clone().require("the rule's listener")?;
+        let out = cx
+            .aws
+            .elbv2()
+            .create_rule()
+            .listener_arn(listener)
+            .priority(d.priority)
+            .set_conditions(Some(conditions(d)))
+            .actions(forward(d)?)
+            .set_tags(Some(cx.tags.elbv2(cx.name)))
+            .send()
+            .await
+            .context("CreateRule", resource(cx.name))?;
+        Ok(ListenerRuleOutputs {
+            arn: out
+                .rules()
+                .first()
+                .and_then(|r| r.rule_arn())
+                .unwrap_or_default()
+                .to_owned(),
+        })
+    }
+
+    /// The priority by `SetRulePriorities`, the conditions and the target by `ModifyRule`.
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &ListenerRuleSpec,
+        o: &FoundRule,
+        delta: &Delta,
+    ) -> Result<ListenerRuleOutputs, Error> {
+        let changed = |field: &str| delta.diffs.iter().any(|x| x.field == field);
+        if changed("priority") {
+            cx.aws
+                .elbv2()
+                .set_rule_priorities()
+                .rule_priorities(
+                    RulePriorityPair::builder()
+                        .rule_arn(&o.arn)
+                        .priority(d.priority)
+                        .build(),
+                )
+                .send()
+                .await
+                .context("SetRulePriorities", resource(cx.name))?;
+        }
+        if changed("host_header") || changed("path_pattern") || changed("forward") {
+            cx.aws
+                .elbv2()
+                .modify_rule()
+                .rule_arn(&o.arn)
+                .set_conditions(Some(conditions(d)))
+                .actions(forward(d)?)
+                .send()
+                .await
+                .context("ModifyRule", resource(cx.name))?;
+        }
+        Ok(self.outputs(o))
+    }
+
+    async fn delete(&self, cx: Cx<'_>, o: &FoundRule) -> Result<(), Error> {
+        let result = cx
+            .aws
+            .elbv2()
+            .delete_rule()
+            .rule_arn(&o.arn)
+            .send()
+            .await
+            .context("DeleteRule", resource(&o.name));
+        match result {
+            Err(err) if !err.is_not_found() => Err(err),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use converge::Tags;
+
+    fn spec() -> ListenerRuleSpec {
+        ListenerRuleSpec {
+            listener_arn: Value::Known("arn:listener".into()),
+            priority: 20,
+            host_headers: Vec::new(),
+            path_patterns: vec!["/api/*".into(), "/api".into()],
+            target_group_arn: Value::Known("arn:tg".into()),
+        }
+    }
+
+    fn rule(name: &str, owner: Option<&str>, priority: i32) -> FoundRule {
+        FoundRule {
+            name: name.into(),
+            arn: format!("arn:rule/{name}"),
+            listener_arn: "arn:listener".into(),
+            priority: Some(priority),
+            host_headers: BTreeSet::new(),
+            path_patterns: ["/api".to_owned(), "/api/*".to_owned()].into(),
+            target_group_arn: Some("arn:tg".into()),
+            owner: owner.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn conditions_compare_as_sets_and_the_listener_is_fixed() {
+        let ours = rule("blog-api", Some("o"), 20);
+        assert!(ListenerRuleKind.diff(&spec(), &ours).is_empty());
+        let moved = ListenerRuleSpec {
+            priority: 30,
+            host_headers: vec!["api.example.com".into()],
+            ..spec()
+        };
+        let delta = ListenerRuleKind.diff(&moved, &ours);
+        assert!(!delta.replace);
+        let fields: Vec<&str> = delta.diffs.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(fields, ["priority", "host_header"]);
+        let elsewhere = ListenerRuleSpec {
+            listener_arn: Value::Known("arn:other".into()),
+            ..spec()
+        };
+        assert!(ListenerRuleKind.diff(&elsewhere, &ours).replace);
+    }
+
+    #[test]
+    fn a_priority_held_by_another_owner_or_declared_twice_is_a_conflict() {
+        let tags = Tags::for_instance("ecs-service", "blog", "blog-api");
+        let at = |priority| RuleAt {
+            load_balancer: "blog-shared".into(),
+            port: 80,
+            priority,
+        };
+        let key = at(20);
+        let wanted = [Wanted {
+            name: "blog-api",
+            tags: &tags,
+            key: &key,
+        }];
+        // Our own rule at its priority is no collision.
+        let ours = (at(20), rule("blog-api", Some(tags.owner()), 20));
+        assert!(collisions(&wanted, std::slice::from_ref(&ours)).is_ok());
+        // Another service's, or an untagged one, is; the error names it.
+        let theirs = (
+            at(20),
+            rule("blog-web", Some("ecs-service/blog/blog-web"), 20),
+        );
+        let err = collisions(&wanted, &[theirs]).unwrap_err().to_string();
+        assert!(
+            err.contains("\"blog-web\"") && err.contains("priority 20"),
+            "{err}"
+        );
+        let untagged = (at(20), rule("arn:rule/x", None, 20));
+        let err = collisions(&wanted, &[untagged]).unwrap_err().to_string();
+        assert!(err.contains("untagged"), "{err}");
+        // Another priority on the same listener, or the same one elsewhere, is free.
+        let other_port = (
+            RuleAt {
+                port: 443,
+                ..at(20)
+            },
+            rule("blog-web", Some("x"), 20),
+        );
+        assert!(collisions(
+            &wanted,
+            &[(at(10), rule("blog-web", Some("x"), 10)), other_port]
+        )
+        .is_ok());
+        let twice = [
+            Wanted {
+                name: "blog-api",
+                tags: &tags,
+                key: &key,
+            },
+            Wanted {
+                name: "blog-admin",
+                tags: &tags,
+                key: &key,
+            },
+        ];
+        let err = collisions(&twice, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("blog-api") && err.contains("blog-admin"),
+            "{err}"
+        );
+    }
+}

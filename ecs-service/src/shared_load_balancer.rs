@@ -1,0 +1,354 @@
+//! One application load balancer for many services: its security group, its listener
+//! answering `404` to what no rule matches, and HTTP's redirect to HTTPS. Each service adds
+//! a rule on the listener ([`ListenerRule`](crate::ListenerRule)) with its own target group.
+
+use async_trait::async_trait;
+use converge::{Aws, Error, Invalid, Module, Plan, Ref, Stack, Tags, Value, Wait};
+use serde::{Deserialize, Serialize};
+
+use crate::front_door::{url, FrontDoor};
+use crate::inputs::{check_listener, Listener, LoadBalancerAttributes};
+use crate::listeners::ListenerAction;
+use crate::names::{shorten, valid_lb_name, MAX_LB_NAME};
+
+/// A load balancer that services share by listener rules, as a Copilot environment's.
+///
+/// ```no_run
+/// use ecs_service::{Listener, ListenerRule, SharedLoadBalancer};
+/// use converge::Ref;
+///
+/// # async fn run(aws: converge::Aws, network: vpc::VpcOutputs) -> Result<(), Box<dyn std::error::Error>> {
+/// let alb = SharedLoadBalancer::builder()
+///     .environment("blog")
+///     .name("public")
+///     .network(&network)
+///     .listener(Listener::default()) // HTTP on 80; Listener::https(cert) for HTTPS
+///     .build()?;
+/// let outputs = alb.apply(&aws).await?;
+/// println!("{}", outputs.url);
+/// // A service's rule: `/api/*` at priority 20.
+/// let rule = ListenerRule::new(alb.listener(&Ref::known(outputs)), 20).path("/api/*");
+/// # let _ = rule;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct SharedLoadBalancer {
+    environment: String,
+    name: String,
+    door: FrontDoorInputs,
+    tags: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug)]
+struct FrontDoorInputs {
+    lb_name: String,
+    internal: bool,
+    whitelist: Vec<String>,
+    listener: Listener,
+    security_group_ids: Vec<String>,
+    attributes: LoadBalancerAttributes,
+    wait: Wait,
+    vpc_id: Ref<String>,
+    vpc_cidr: Ref<String>,
+    subnets: Ref<Vec<String>>,
+}
+
+/// What a shared load balancer gives back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SharedLoadBalancerOutputs {
+    /// `http(s)://<dns name>[:port]`.
+    pub url: String,
+    /// The load balancer's ARN.
+    pub lb_arn: String,
+    /// Its DNS name.
+    pub lb_dns_name: String,
+    /// Its Route 53 zone, for alias records.
+    pub lb_zone_id: String,
+    /// Its security group, which the services' tasks admit.
+    pub security_group_id: String,
+    /// The listener the services' rules go on.
+    pub listener_arn: String,
+    /// HTTP's redirect to HTTPS, when there is one.
+    pub redirect_listener_arn: Option<String>,
+}
+
+/// A shared load balancer's listener, as a service's [`ListenerRule`](crate::ListenerRule)
+/// sees it: where its rule goes, and the group its tasks admit.
+#[derive(Clone, Debug)]
+pub struct SharedListener {
+    pub(crate) load_balancer: String,
+    pub(crate) listener: Listener,
+    pub(crate) outputs: Ref<SharedLoadBalancerOutputs>,
+}
+
+impl SharedListener {
+    /// The load balancer's name.
+    pub fn load_balancer(&self) -> &str {
+        &self.load_balancer
+    }
+
+    /// The listener's port.
+    pub fn port(&self) -> i32 {
+        self.listener.port
+    }
+}
+
+impl SharedLoadBalancer {
+    /// A builder: internet-facing, HTTP on port 80.
+    pub fn builder() -> SharedLoadBalancerBuilder {
+        SharedLoadBalancerBuilder::default()
+    }
+
+    /// The load balancer's name: `<environment>-<name>`, shortened to ELB's 32 characters.
+    pub fn lb_name(&self) -> &str {
+        &self.door.lb_name
+    }
+
+    fn owner_tags(&self) -> Tags {
+        Tags::for_instance("shared-alb", &self.environment, &self.full_name())
+            .with_extra(self.tags.clone())
+    }
+
+    fn full_name(&self) -> String {
+        format!("{}-{}", self.environment, self.name)
+    }
+
+    /// The listener services put their rules on, from the outputs (declared in the same
+    /// stack, or [`Ref::known`] once applied).
+    pub fn listener(&self, outputs: &Ref<SharedLoadBalancerOutputs>) -> SharedListener {
+        SharedListener {
+            load_balancer: self.door.lb_name.clone(),
+            listener: self.door.listener.clone(),
+            outputs: outputs.clone(),
+        }
+    }
+
+    /// Adds the load balancer, its group and its listeners to `stack`.
+    pub fn declare_refs(&self, stack: &mut Stack) -> Ref<SharedLoadBalancerOutputs> {
+        let d = &self.door;
+        let door = FrontDoor {
+            lb_name: d.lb_name.clone(),
+            sg_name: format!("{}-alb-sg", self.full_name()),
+            internal: d.internal,
+            whitelist: d.whitelist.clone(),
+            listener: d.listener.clone(),
+            extra_groups: d.security_group_ids.clone(),
+            attributes: d.attributes.elb(),
+            wait_active: false,
+            wait: d.wait,
+            vpc_id: d.vpc_id.clone(),
+            vpc_cidr: d.vpc_cidr.clone(),
+            subnets: d.subnets.clone(),
+        };
+        let made = door.declare(stack, &self.owner_tags(), |_| ListenerAction::NotFound);
+        let listener = d.listener.clone();
+        Ref::new(move |r| {
+            let (sg, lb, l) = (r.get(&made.sg), r.get(&made.lb), r.get(&made.listener));
+            let redirect = made.redirect.map(|h| r.get(&h));
+            let (Value::Known(sg), Value::Known(lb), Value::Known(l)) = (sg, lb, l) else {
+                return Value::AfterApply;
+            };
+            let redirect_listener_arn = match redirect {
+                Some(Value::AfterApply) => return Value::AfterApply,
+                Some(Value::Known(o)) => Some(o.arn.clone()),
+                None => None,
+            };
+            Value::Known(SharedLoadBalancerOutputs {
+                url: url(&listener, &lb.dns_name),
+                lb_arn: lb.arn.clone(),
+                lb_dns_name: lb.dns_name.clone(),
+                lb_zone_id: lb.zone_id.clone(),
+                security_group_id: sg.id.clone(),
+                listener_arn: l.arn.clone(),
+                redirect_listener_arn,
+            })
+        })
+    }
+
+    /// What [`apply`](SharedLoadBalancer::apply) would change.
+    pub async fn plan(&self, aws: &Aws) -> Result<Plan, Error> {
+        Module::plan(self, aws).await
+    }
+
+    /// Makes the load balancer, its group and its listeners match the inputs.
+    pub async fn apply(&self, aws: &Aws) -> Result<SharedLoadBalancerOutputs, Error> {
+        Module::apply(self, aws).await
+    }
+
+    /// Deletes the listeners, the load balancer and its group; refused, before anything is
+    /// deleted, while another stack's rule is on a listener (the refusal names them).
+    pub async fn destroy(&self, aws: &Aws) -> Result<Plan, Error> {
+        Module::destroy(self, aws).await
+    }
+
+    /// The outputs of what exists, read only.
+    pub async fn outputs(&self, aws: &Aws) -> Result<Option<SharedLoadBalancerOutputs>, Error> {
+        Module::outputs(self, aws).await
+    }
+}
+
+#[async_trait]
+impl Module for SharedLoadBalancer {
+    type Outputs = SharedLoadBalancerOutputs;
+
+    async fn declare(
+        &self,
+        _aws: &Aws,
+        stack: &mut Stack,
+    ) -> Result<Ref<SharedLoadBalancerOutputs>, Error> {
+        Ok(self.declare_refs(stack))
+    }
+}
+
+/// Subnets, with how many when known now.
+type Subnets = (Ref<Vec<String>>, Option<usize>);
+
+/// Builds a [`SharedLoadBalancer`]; `build` checks every input before any AWS call.
+#[derive(Clone, Debug, Default)]
+pub struct SharedLoadBalancerBuilder {
+    environment: Option<String>,
+    name: Option<String>,
+    internal: bool,
+    whitelist: Option<Vec<String>>,
+    listener: Option<Listener>,
+    security_group_ids: Vec<String>,
+    attributes: LoadBalancerAttributes,
+    wait: Option<Wait>,
+    vpc_id: Option<Ref<String>>,
+    vpc_cidr: Option<Ref<String>>,
+    /// Public and private subnets.
+    subnets: Option<[Subnets; 2]>,
+    tags: std::collections::BTreeMap<String, String>,
+}
+
+impl SharedLoadBalancerBuilder {
+    /// Required. The name prefix and `Environment` tag.
+    pub fn environment(mut self, environment: impl Into<String>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+    /// Required. The load balancer's own name, after the environment's.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+    /// The VPC, and its public subnets (private ones when internal), from the `vpc` module.
+    pub fn network(mut self, vpc: &vpc::VpcOutputs) -> Self {
+        self.vpc_id = Some(Ref::known(vpc.vpc_id.clone()));
+        self.vpc_cidr = Some(Ref::known(vpc.vpc_cidr.clone()));
+        let known = |s: &Vec<String>| (Ref::known(s.clone()), Some(s.len()));
+        self.subnets = Some([known(&vpc.public_subnets), known(&vpc.private_subnets)]);
+        self
+    }
+    /// The same, from a network declared in the same stack.
+    pub fn network_refs(mut self, vpc: &vpc::VpcRefs) -> Self {
+        self.vpc_id = Some(vpc.vpc_id.clone());
+        self.vpc_cidr = Some(vpc.vpc_cidr.clone());
+        self.subnets = Some([
+            (vpc.public_subnets.clone(), None),
+            (vpc.private_subnets.clone(), None),
+        ]);
+        self
+    }
+    /// Internal (reached from the VPC only, in the private subnets) instead of
+    /// internet-facing (in the public subnets).
+    pub fn internal(mut self, internal: bool) -> Self {
+        self.internal = internal;
+        self
+    }
+    /// CIDRs allowed to reach an internet-facing load balancer (default `0.0.0.0/0`).
+    pub fn whitelist<I: IntoIterator<Item = S>, S: Into<String>>(mut self, cidrs: I) -> Self {
+        self.whitelist = Some(cidrs.into_iter().map(Into::into).collect());
+        self
+    }
+    /// The listener the services' rules go on (default HTTP on 80); [`Listener::https`]
+    /// gives HTTPS on 443 with HTTP redirected to it.
+    pub fn listener(mut self, listener: Listener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+    /// An extra security group for the load balancer.
+    pub fn security_group_id(mut self, id: impl Into<String>) -> Self {
+        self.security_group_ids.push(id.into());
+        self
+    }
+    /// Deletion protection, access logs, idle timeout, invalid header fields.
+    pub fn attributes(mut self, attributes: LoadBalancerAttributes) -> Self {
+        self.attributes = attributes;
+        self
+    }
+    /// How long destroy waits for the load balancer to be gone (default ten minutes).
+    pub fn wait(mut self, wait: Wait) -> Self {
+        self.wait = Some(wait);
+        self
+    }
+    /// An extra tag on every resource.
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.insert(key.into(), value.into());
+        self
+    }
+
+    /// Checks every input and reports every problem at once.
+    pub fn build(self) -> Result<SharedLoadBalancer, Invalid> {
+        let mut invalid = Invalid::default();
+        let environment = self.environment.unwrap_or_default();
+        let name = self.name.unwrap_or_default();
+        invalid.check_environment(&environment);
+        invalid.check_tags(&self.tags);
+        invalid.check(
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "name",
+            "is required: letters, digits and hyphens (ELB's rule)",
+        );
+        let lb_name = shorten(&format!("{environment}-{name}"), MAX_LB_NAME);
+        if !name.is_empty() {
+            invalid.check(
+                valid_lb_name(&lb_name),
+                "name",
+                format_args!(
+                    "{lb_name:?} is not a valid load balancer name (letters, digits, hyphens)"
+                ),
+            );
+        }
+        invalid.check(
+            self.vpc_id.is_some(),
+            "network",
+            "is required (give `network` or `network_refs`)",
+        );
+        let [public, private] = self.subnets.unwrap_or_else(|| {
+            let none = || (Ref::known(Vec::new()), None);
+            [none(), none()]
+        });
+        let (subnets, count) = if self.internal { private } else { public };
+        invalid.check(
+            count.is_none_or(|n| n >= 2),
+            "network",
+            "an application load balancer needs subnets in at least two availability zones",
+        );
+        let listener = self.listener.unwrap_or_default();
+        check_listener(&mut invalid, "listener", &listener);
+        self.attributes.check(&mut invalid, "attributes");
+        invalid.into_result(())?;
+        Ok(SharedLoadBalancer {
+            environment,
+            name,
+            door: FrontDoorInputs {
+                lb_name,
+                internal: self.internal,
+                whitelist: self
+                    .whitelist
+                    .unwrap_or_else(|| vec!["0.0.0.0/0".to_owned()]),
+                listener,
+                security_group_ids: self.security_group_ids,
+                attributes: self.attributes,
+                wait: self.wait.unwrap_or_default(),
+                vpc_id: self.vpc_id.expect("checked"),
+                vpc_cidr: self.vpc_cidr.expect("given with the VPC"),
+                subnets,
+            },
+            tags: self.tags,
+        })
+    }
+}
