@@ -1,6 +1,7 @@
 //! The deployments of the blog post "Running serverless containers with Terraform", composed
 //! from the modules: [`Fargate`] (`cargo run --example fargate`) and [`FargateEc2`]
-//! (`cargo run --example fargate_ec2`). Both are [`Deployment`](crate::cli::Deployment)s, so
+//! (`cargo run --example fargate_ec2`); and [`SharedAlb`] (`cargo run --example shared_alb`),
+//! two services behind one load balancer. Both are [`Deployment`](crate::cli::Deployment)s, so
 //! the shared command line plans, applies, destroys and shows them.
 //!
 //! Each is one stack: the network, the cluster, the log group, the role, the services (and the
@@ -25,6 +26,7 @@
 
 mod fargate;
 mod fargate_ec2;
+mod shared_alb;
 
 use std::time::Duration;
 
@@ -37,6 +39,7 @@ use vpc::VpcRefs;
 
 pub use fargate::{Fargate, FargateOutputs};
 pub use fargate_ec2::{FargateEc2, FargateEc2Outputs};
+pub use shared_alb::{SharedAlb, SharedAlbOutputs};
 
 use crate::cli::Settings;
 
@@ -78,6 +81,36 @@ fn blog_service(
     base: &Base,
     names: (&str, &str),
 ) -> Result<Service, Error> {
+    let service =
+        blog_container_service(settings, name, aws, base, names)?.load_balancer(LoadBalancer {
+            internal: false,
+            // The network's public subnets.
+            subnets: Vec::new(),
+            listener: Listener::default(),
+            target_group: blog_target(),
+            ..LoadBalancer::default()
+        });
+    Ok(place(service).build()?)
+}
+
+/// The blog's container, as a load balancer targets it.
+fn blog_target() -> TargetGroup {
+    TargetGroup {
+        container_name: Some("blog".into()),
+        container_port: 80,
+        ..TargetGroup::default()
+    }
+}
+
+/// The blog's service without its front: the container, the task size, the network, the
+/// role, and the wait `--wait-steady` asks for.
+fn blog_container_service(
+    settings: &Settings,
+    name: &str,
+    aws: &Aws,
+    base: &Base,
+    names: (&str, &str),
+) -> Result<ServiceBuilder, Error> {
     let (cluster, log_group) = names;
     let containers = json::from_template(
         CONTAINER_TEMPLATE,
@@ -100,24 +133,11 @@ fn blog_service(
         .containers(containers)
         .task_cpu(256)
         .task_memory(512)
-        .execution_role(base.execution_role_ref.clone())
-        .load_balancer(LoadBalancer {
-            internal: false,
-            // The network's public subnets.
-            subnets: Vec::new(),
-            listener: Listener::default(),
-            target_group: TargetGroup {
-                container_name: Some("blog".into()),
-                container_port: 80,
-                ..TargetGroup::default()
-            },
-            ..LoadBalancer::default()
-        });
-    service = place(service);
+        .execution_role(base.execution_role_ref.clone());
     if settings.wait_steady {
         service = service.wait_for_steady_state(STEADY_TIMEOUT);
     }
-    Ok(service.build()?)
+    Ok(service)
 }
 
 /// The URL a service's outputs point at.
