@@ -5,9 +5,10 @@
 use converge::{Aws, Error, TaskRole};
 use ecs_modules::ecs_instances::{Instances, ManagedScaling};
 use ecs_modules::ecs_service::{
-    Autoscaling, Cluster, HealthCheck, LaunchType, LoadBalancer, LogGroup, ScalingMetric,
-    ScheduledScaling, Service, StrategyItem, TargetGroup, TargetTracking, TaskExecutionRole,
-    FARGATE, FARGATE_SPOT,
+    Autoscaling, Cluster, HealthCheck, LaunchType, Listener, ListenerProtocol, ListenerRule,
+    LoadBalancer, LoadBalancerAttributes, LogGroup, ScalingMetric, ScheduledScaling, Service,
+    SharedListener, SharedLoadBalancer, SharedLoadBalancerBuilder, StrategyItem, TargetGroup,
+    TargetTracking, TaskExecutionRole, FARGATE, FARGATE_SPOT,
 };
 use ecs_modules::task_def::{json, ContainerDefinition, TaskDefinition};
 use ecs_modules::vpc::Vpc;
@@ -48,6 +49,30 @@ fn lb() -> LoadBalancer {
         },
         ..LoadBalancer::default()
     }
+}
+
+/// A valid shared load balancer builder to break one input of.
+fn shared() -> SharedLoadBalancerBuilder {
+    SharedLoadBalancer::builder()
+        .environment("blog")
+        .name("public")
+        .network(&crate::util::two_zone_network())
+}
+
+/// A shared load balancer's listener whose outputs never resolve: enough to check a rule on
+/// it, with no AWS call.
+fn shared_listener() -> SharedListener {
+    shared()
+        .build()
+        .expect("a valid shared load balancer")
+        .listener(&converge::Ref::new(|_| converge::Value::AfterApply))
+}
+
+/// A valid rule to break one input of: `/api/*` to the blog container's port 80.
+fn rule(priority: i32) -> ListenerRule {
+    ListenerRule::new(shared_listener(), priority)
+        .path("/api/*")
+        .target_group(lb().target_group)
 }
 
 fn instances() -> ecs_modules::ecs_instances::InstancesBuilder {
@@ -594,13 +619,121 @@ async fn attempt(n: usize, aws: &Aws) -> Result<(), Error> {
                 .plan(aws)
                 .await?,
         ),
+        // A load balancer of its own and a rule on a shared one.
+        63 => drop(
+            service()
+                .load_balancer(lb())
+                .listener_rule(rule(10))
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        64 => drop(service().listener_rule(rule(0)).build()?.plan(aws).await?),
+        65 => drop(
+            service()
+                .listener_rule(rule(50_001))
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        // A rule matching nothing.
+        66 => drop(
+            service()
+                .listener_rule(
+                    ListenerRule::new(shared_listener(), 10).target_group(lb().target_group),
+                )
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        // Six hosts and paths: ELB takes five.
+        67 => drop(
+            service()
+                .listener_rule(
+                    rule(10)
+                        .path("/v1/*")
+                        .path("/v2/*")
+                        .host("blog.example.com")
+                        .host("www.example.com")
+                        .host("*.blog.example.com"),
+                )
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        68 => drop(
+            service()
+                .listener_rule(
+                    ListenerRule::new(shared_listener(), 10)
+                        .path("api/*")
+                        .target_group(lb().target_group),
+                )
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        69 => drop(
+            service()
+                .listener_rule(rule(10).host("blog example.com"))
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        // The container maps 80, the rule's target group sends to 8080.
+        70 => drop(
+            service()
+                .listener_rule(rule(10).target_group(TargetGroup {
+                    container_port: 8080,
+                    ..lb().target_group
+                }))
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        71 => drop(
+            SharedLoadBalancer::builder()
+                .environment("blog")
+                .network(&crate::util::two_zone_network())
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        72 => drop(
+            SharedLoadBalancer::builder()
+                .environment("blog")
+                .name("public")
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        73 => drop(
+            shared()
+                .listener(Listener {
+                    port: 443,
+                    protocol: ListenerProtocol::Https,
+                    ..Listener::default()
+                })
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        74 => drop(
+            shared()
+                .attributes(LoadBalancerAttributes {
+                    idle_timeout: 0,
+                    ..LoadBalancerAttributes::default()
+                })
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
         _ => unreachable!("no case {n}"),
     }
     Ok(())
 }
 
 /// Each case and the field its message must name.
-const CASES: [&str; 63] = [
+const CASES: [&str; 75] = [
     "environment",
     "environment",
     "environment",
@@ -664,6 +797,18 @@ const CASES: [&str; 63] = [
     "interface_endpoints[1]",
     "interface_endpoints",
     "flow_logs.retention_in_days",
+    "listener_rule",
+    "listener_rule.priority",
+    "listener_rule.priority",
+    "listener_rule",
+    "listener_rule",
+    "listener_rule.path_patterns[0]",
+    "listener_rule.host_headers[0]",
+    "listener_rule.target_group.container_port",
+    "name",
+    "network",
+    "listener.certificate_arn",
+    "attributes.idle_timeout",
 ];
 
 #[tokio::test]
@@ -686,5 +831,14 @@ async fn bad_inputs_are_refused_naming_the_field_before_any_call() {
     // Spot on the EC2 launch type gets its own reason, not just "not both".
     let spot = attempt(48, &aws).await.unwrap_err().to_string();
     assert!(spot.contains("FARGATE_SPOT runs Fargate tasks"), "{spot}");
+    // The three rule cases named `listener_rule` alone each get their own reason.
+    for (n, reason) in [
+        (63, "give one of load_balancer and listener_rule"),
+        (66, "matches nothing"),
+        (67, "has 6 hosts and paths"),
+    ] {
+        let text = attempt(n, &aws).await.unwrap_err().to_string();
+        assert!(text.contains(reason), "case {n}: {text}");
+    }
     assert_eq!(aws.calls().report().total, 0, "{:#}", aws.calls().report());
 }

@@ -12,6 +12,7 @@ mod permissions;
 mod reliability;
 mod scaling;
 mod service;
+mod shared_alb;
 mod task_def;
 mod util;
 mod vpc;
