@@ -891,3 +891,92 @@ async fn task_definition_left_to_ci() {
     life(&aws, service(512, 1), service(1024, 2), drift).await;
     vpc.destroy(&aws).await.unwrap();
 }
+
+/// A shared load balancer (idle timeout changed; its listener's 404 made a 503 out of band),
+/// then a service's rule on it (priority and paths changed; its conditions edited out of
+/// band).
+#[tokio::test]
+async fn shared_load_balancer_and_a_listener_rule() {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action as ElbAction, ActionTypeEnum, FixedResponseActionConfig, PathPatternConditionConfig,
+        RuleCondition,
+    };
+    use ecs_modules::ecs_service::{LoadBalancerAttributes, SharedLoadBalancer};
+
+    let aws = aws().await;
+    let env = environment("agree-alb");
+    let (vpc, net) = crate::service::network(&aws, &env).await;
+    crate::service::cluster(&aws, &env).await;
+    let alb = |idle_timeout: i32| {
+        SharedLoadBalancer::builder()
+            .environment(&env)
+            .name("public")
+            .network(&net)
+            .attributes(LoadBalancerAttributes {
+                idle_timeout,
+                ..LoadBalancerAttributes::default()
+            })
+            .build()
+            .unwrap()
+    };
+    let (elbv2, probe, reader) = (aws.elbv2().clone(), alb(120), aws.clone());
+    let drift = || async move {
+        let out = probe.outputs(&reader).await.unwrap().unwrap();
+        let answer = FixedResponseActionConfig::builder()
+            .status_code("503")
+            .build();
+        elbv2
+            .modify_listener()
+            .listener_arn(out.listener_arn)
+            .default_actions(
+                ElbAction::builder()
+                    .r#type(ActionTypeEnum::FixedResponse)
+                    .fixed_response_config(answer)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    };
+    // Its whole life first, then again for the services' rule.
+    life(&aws, alb(60), alb(120), drift).await;
+    let shared = alb(60);
+    let lb = shared.apply(&aws).await.unwrap();
+
+    let api = |priority: i32, paths: &[&str]| {
+        crate::shared_alb::routed(&env, &net, &shared, &lb, ("api", priority, paths))
+    };
+    let (elbv2, probe, reader) = (
+        aws.elbv2().clone(),
+        api(20, &["/api/*", "/v2/*"]),
+        aws.clone(),
+    );
+    let drift = || async move {
+        let out = probe.outputs(&reader).await.unwrap().unwrap();
+        elbv2
+            .modify_rule()
+            .rule_arn(out.lb_listener_rule_arn.unwrap())
+            .conditions(
+                RuleCondition::builder()
+                    .field("path-pattern")
+                    .path_pattern_config(
+                        PathPatternConditionConfig::builder()
+                            .values("/elsewhere/*")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    };
+    life(
+        &aws,
+        api(10, &["/api/*"]),
+        api(20, &["/api/*", "/v2/*"]),
+        drift,
+    )
+    .await;
+    shared.destroy(&aws).await.unwrap();
+    vpc.destroy(&aws).await.unwrap();
+}

@@ -1,11 +1,11 @@
-//! The two examples' main flows through the shared command line, in process: apply with
+//! The three examples' main flows through the shared command line, in process: apply with
 //! `--json`, apply again, plan, output, destroy, two environments at once, and bad usage.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use ecs_modules::blog::{Fargate, FargateEc2};
+use ecs_modules::blog::{Fargate, FargateEc2, SharedAlb};
 use ecs_modules::cli::{self, Deployment, Io};
 use serde_json::Value;
 
@@ -331,4 +331,54 @@ fn bad_usage_exits_2_before_any_call() {
     let help = run::<FargateEc2>(&["--help"]);
     assert_eq!(help.code, ExitCode::SUCCESS);
     assert!(help.out.contains("destroy"), "{}", help.out);
+}
+
+#[test]
+fn shared_alb_apply_again_and_destroy() {
+    let env = environment("e2e-alb");
+    let first = run::<SharedAlb>(&["apply", "--json", "--environment", &env]).ok();
+    let outputs = first.json();
+    assert!(
+        first
+            .err
+            .contains("Apply complete! Resources: 30 added, 0 changed, 0 destroyed."),
+        "{}",
+        first.err
+    );
+    // Both services on the one load balancer: its URL, and `/api/` on it.
+    let lb = &outputs["load_balancer"];
+    let url = lb["url"].as_str().unwrap();
+    assert!(url.starts_with("http://") && url.contains(".elb."), "{url}");
+    assert_eq!(outputs["web_url"].as_str(), Some(url));
+    assert_eq!(outputs["api_url"], format!("{url}/api/"));
+    for service in ["web", "api"] {
+        let out = &outputs[service];
+        assert_eq!(out["lb_arn"], lb["lb_arn"], "{service}");
+        assert_eq!(out["lb_listener_arn"], lb["listener_arn"], "{service}");
+        assert_ids(out, "lb_listener_rule_arn", "arn:aws:elasticloadbalancing:");
+    }
+    assert_ne!(
+        outputs["web"]["lb_target_group_arn"],
+        outputs["api"]["lb_target_group_arn"]
+    );
+    let human = run::<SharedAlb>(&["output", "--environment", &env]).ok();
+    assert!(
+        human.out.contains(&format!("api_url: {url}/api/")),
+        "{}",
+        human.out
+    );
+
+    let again = run::<SharedAlb>(&["--environment", &env]).ok();
+    assert_eq!(again.calls().0, 0, "{}", again.err);
+
+    // One stack: its own rules do not hold its listener back.
+    let destroyed = run::<SharedAlb>(&["destroy", "--yes", "--environment", &env]).ok();
+    assert!(
+        destroyed
+            .err
+            .contains("Destroy complete! Resources: 30 destroyed."),
+        "{}",
+        destroyed.err
+    );
+    assert_eq!(left(&env), []);
 }
