@@ -23,6 +23,13 @@
 //! `FARGATE_SPOT`, or an instance fleet's provider) instead of a launch type, which a service
 //! moves to and from in place.
 //!
+//! One load balancer for many services: [`SharedLoadBalancer`] makes the load balancer, its
+//! group and a listener answering 404 to what no rule matches; each service then takes a
+//! [`ListenerRule`] on that listener (by path, by host, at a priority) with a target group of
+//! its own, instead of a load balancer of its own. A priority another rule holds is an error
+//! at plan, naming it; a service changes and deletes only its own rule; the shared load
+//! balancer is not destroyed while other stacks' rules remain on it.
+//!
 //! # Example
 //!
 //! ```no_run

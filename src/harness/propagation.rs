@@ -112,7 +112,17 @@ pub(super) fn before(request: &HttpRequest, world: &World) -> Option<Refusal> {
         }
         return None;
     }
-    if form.contains("Action=CreateListener&") || form.contains("Action=ModifyListener&") {
+    // A listener's default action or a rule on a shared listener associates the group.
+    let associates = [
+        "CreateListener",
+        "ModifyListener",
+        "CreateRule",
+        "ModifyRule",
+    ];
+    if associates
+        .iter()
+        .any(|op| form.contains(&format!("Action={op}&")))
+    {
         for arn in target_groups(form) {
             model.associated.insert(arn, now);
         }
@@ -332,6 +342,13 @@ mod tests {
         assert!(refused(ecs("CreateService", service), world));
         let other = r#"{"serviceName":"s","loadBalancers":[{"targetGroupArn":"arn:other"}]}"#;
         assert!(!refused(ecs("CreateService", other), world));
+        // A rule on a shared listener associates its group the same way.
+        assert!(!refused(
+            form("Action=CreateRule&Actions.member.1.TargetGroupArn=arn%3Aruled&Priority=10&Version=2015-12-01"),
+            world
+        ));
+        let ruled = r#"{"serviceName":"r","loadBalancers":[{"targetGroupArn":"arn:ruled"}]}"#;
+        assert!(refused(ecs("CreateService", ruled), world));
         assert!(!refused(
             ecs("CreateCapacityProvider", r#"{"name":"cp"}"#),
             world

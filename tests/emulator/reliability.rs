@@ -662,6 +662,40 @@ async fn a_service_right_after_its_listener_is_retried_until_the_association_is_
     );
 }
 
+/// The same behind a shared load balancer: each service follows its rule on the shared
+/// listener, meets "does not have an associated load balancer", and is retried through; a
+/// second apply changes nothing and destroy leaves nothing.
+#[tokio::test]
+async fn services_right_after_their_rules_on_a_shared_listener_are_retried_through() {
+    let base = base_config().await;
+    let harness = Harness::builder()
+        .propagation(Duration::from_secs(2))
+        .account_has_used_ecs()
+        .build();
+    let aws = Aws::from_sdk_config(&harness.wrap(&base));
+    let env = environment("assoc-alb");
+    converge::TaskExecutionRole::builder()
+        .environment(&env)
+        .build()
+        .unwrap()
+        .apply(&Aws::from_sdk_config(&base))
+        .await
+        .unwrap();
+    let stack = ecs_modules::blog::SharedAlb::new(&Settings {
+        environment: env.clone(),
+        ..Settings::default()
+    })
+    .unwrap();
+    let out = stack.apply(&aws).await.unwrap();
+    assert!(out.api_url.ends_with("/api/"), "{}", out.api_url);
+    again_then_destroy(&aws, &env, &stack).await;
+    let refusals = harness.refusals();
+    assert!(
+        refusals.get("target group not yet associated") > Some(&0),
+        "{refusals:?}"
+    );
+}
+
 /// How many calls `work` makes through a fresh modelled AWS.
 async fn modelled_calls<F, Fut>(base: &SdkConfig, work: F) -> usize
 where
