@@ -632,17 +632,21 @@ async fn fargate_ec2_on_its_capacity_provider_converges_under_aws_models() {
     assert!(harness.refusals().get("capacity provider not yet active") > Some(&0));
 }
 
-/// With the NAT gateway available at once, the service follows its listener closely enough to
-/// meet ECS's "does not have an associated load balancer", and is retried through.
-#[tokio::test]
-async fn a_service_right_after_its_listener_is_retried_until_the_association_is_known() {
+/// Applies `stack(env)` where only propagation is modelled and the NAT gateway is available at
+/// once, so each service follows what forwards to its target group closely enough to meet
+/// ECS's "does not have an associated load balancer"; asserts it was retried through, that a
+/// second apply changes nothing and that destroy leaves nothing.
+async fn meets_the_association_window<M: Module>(
+    prefix: &str,
+    stack: impl FnOnce(&str) -> M,
+) -> M::Outputs {
     let base = base_config().await;
     let harness = Harness::builder()
         .propagation(Duration::from_secs(2))
         .account_has_used_ecs()
         .build();
     let aws = Aws::from_sdk_config(&harness.wrap(&base));
-    let env = environment("assoc");
+    let env = environment(prefix);
     // The execution role exists already, long propagated: a fresh one's policy attachment
     // would hold the task definition, and so the service, past the listener's window.
     converge::TaskExecutionRole::builder()
@@ -652,48 +656,36 @@ async fn a_service_right_after_its_listener_is_retried_until_the_association_is_
         .apply(&Aws::from_sdk_config(&base))
         .await
         .unwrap();
-    let stack = fargate(&env);
-    stack.apply(&aws).await.unwrap();
+    let stack = stack(&env);
+    let out = stack.apply(&aws).await.unwrap();
     again_then_destroy(&aws, &env, &stack).await;
     let refusals = harness.refusals();
     assert!(
         refusals.get("target group not yet associated") > Some(&0),
         "{refusals:?}"
     );
+    out
+}
+
+/// The service right after its listener is retried until the association is known.
+#[tokio::test]
+async fn a_service_right_after_its_listener_is_retried_until_the_association_is_known() {
+    meets_the_association_window("assoc", fargate).await;
 }
 
 /// The same behind a shared load balancer: each service follows its rule on the shared
-/// listener, meets "does not have an associated load balancer", and is retried through; a
-/// second apply changes nothing and destroy leaves nothing.
+/// listener.
 #[tokio::test]
 async fn services_right_after_their_rules_on_a_shared_listener_are_retried_through() {
-    let base = base_config().await;
-    let harness = Harness::builder()
-        .propagation(Duration::from_secs(2))
-        .account_has_used_ecs()
-        .build();
-    let aws = Aws::from_sdk_config(&harness.wrap(&base));
-    let env = environment("assoc-alb");
-    converge::TaskExecutionRole::builder()
-        .environment(&env)
-        .build()
+    let out = meets_the_association_window("assoc-alb", |env| {
+        ecs_modules::blog::SharedAlb::new(&Settings {
+            environment: env.to_owned(),
+            ..Settings::default()
+        })
         .unwrap()
-        .apply(&Aws::from_sdk_config(&base))
-        .await
-        .unwrap();
-    let stack = ecs_modules::blog::SharedAlb::new(&Settings {
-        environment: env.clone(),
-        ..Settings::default()
     })
-    .unwrap();
-    let out = stack.apply(&aws).await.unwrap();
+    .await;
     assert!(out.api_url.ends_with("/api/"), "{}", out.api_url);
-    again_then_destroy(&aws, &env, &stack).await;
-    let refusals = harness.refusals();
-    assert!(
-        refusals.get("target group not yet associated") > Some(&0),
-        "{refusals:?}"
-    );
 }
 
 /// How many calls `work` makes through a fresh modelled AWS.
