@@ -184,6 +184,9 @@ pub struct Wanted<'a, K> {
     pub tags: &'a Tags,
     /// Where to look.
     pub key: &'a K,
+    /// Whether the read is for a destroy: nothing will be made, so a kind need not refuse
+    /// what only a create would meet (a priority another rule took).
+    pub teardown: bool,
 }
 
 /// What a kind's create, update and delete get besides the inputs.

@@ -7,7 +7,7 @@ use converge::kinds::{IngressRule, Peer, SecurityGroupKind, SecurityGroupSpec};
 use converge::{Handle, Ref, Resolver, Stack, Tags, Value, Wait};
 
 use crate::inputs::{Listener, ListenerProtocol, DEFAULT_SSL_POLICY};
-use crate::listeners::{listener_name, ListenerAction, ListenerKind, ListenerSpec};
+use crate::listeners::{listener_name, ListenerAction, ListenerKind, ListenerOf, ListenerSpec};
 use crate::load_balancers::{LoadBalancerKind, LoadBalancerSpec};
 
 /// Where HTTP is redirected from.
@@ -36,6 +36,8 @@ pub(crate) fn url(listener: &Listener, dns_name: &str) -> String {
 /// A load balancer with its group and listeners, to declare.
 pub(crate) struct FrontDoor {
     pub lb_name: String,
+    /// A shared load balancer's, whose listeners carry other stacks' rules.
+    pub shared: bool,
     pub sg_name: String,
     pub internal: bool,
     /// Who may reach an internet-facing one.
@@ -132,11 +134,15 @@ impl FrontDoor {
                 .unwrap_or_else(|| DEFAULT_SSL_POLICY.to_owned())
         });
         let (port, listener_protocol) = (self.listener.port, protocol(self.listener.protocol));
+        let of = ListenerOf {
+            load_balancer: self.lb_name.clone(),
+            shared: self.shared,
+        };
         let listener = stack.add(
             ListenerKind,
             listener_name(&self.lb_name, port),
             tags.clone(),
-            self.lb_name.clone(),
+            of.clone(),
             move |r| ListenerSpec {
                 load_balancer_arn: r.get(&lb).map(|o| o.arn.clone()),
                 port,
@@ -151,7 +157,7 @@ impl FrontDoor {
                 ListenerKind,
                 listener_name(&self.lb_name, REDIRECT_PORT),
                 tags.clone(),
-                self.lb_name.clone(),
+                of,
                 move |r| ListenerSpec {
                     load_balancer_arn: r.get(&lb).map(|o| o.arn.clone()),
                     port: REDIRECT_PORT,

@@ -286,6 +286,10 @@ pub struct ListenerRule {
 
 /// ELB's limit of condition values (hosts and paths together) in one rule.
 pub const MAX_RULE_VALUES: usize = 5;
+/// ELB's limit of values in one condition (the hosts, or the paths).
+pub const MAX_CONDITION_VALUES: usize = 3;
+/// ELB's limit of wildcards (`*`, `?`) in one rule.
+pub const MAX_RULE_WILDCARDS: usize = 5;
 
 impl ListenerRule {
     /// A rule at `priority` on `listener`, matching nothing yet: add a path or a host.
@@ -353,6 +357,30 @@ impl ListenerRule {
                 "has {values} hosts and paths: ELB takes at most {MAX_RULE_VALUES} in one rule"
             ),
         );
+        for (field, values) in [
+            ("host_headers", &self.host_headers),
+            ("path_patterns", &self.path_patterns),
+        ] {
+            invalid.check(
+                values.len() <= MAX_CONDITION_VALUES,
+                format!("listener_rule.{field}"),
+                format_args!(
+                    "has {}: ELB takes at most {MAX_CONDITION_VALUES} in one condition",
+                    values.len()
+                ),
+            );
+        }
+        let wildcards = (self.host_headers.iter().chain(&self.path_patterns))
+            .flat_map(|v| v.chars())
+            .filter(|c| matches!(c, '*' | '?'))
+            .count();
+        invalid.check(
+            wildcards <= MAX_RULE_WILDCARDS,
+            "listener_rule",
+            format_args!(
+                "has {wildcards} wildcards: ELB takes at most {MAX_RULE_WILDCARDS} in one rule"
+            ),
+        );
         for (i, path) in self.path_patterns.iter().enumerate() {
             let allowed = |c: char| c.is_ascii_alphanumeric() || "_-.$/~\"'@:+&*?".contains(c);
             invalid.check(
@@ -365,11 +393,18 @@ impl ListenerRule {
         }
         for (i, host) in self.host_headers.iter().enumerate() {
             let allowed = |c: char| c.is_ascii_alphanumeric() || "-.*?".contains(c);
+            // At least one dot, and only letters (or wildcards) after the last.
+            let top = host.rsplit_once('.').map(|(_, top)| top);
+            let top_ok = top.is_some_and(|t| {
+                !t.is_empty()
+                    && t.chars()
+                        .all(|c| c.is_ascii_alphabetic() || "*?".contains(c))
+            });
             invalid.check(
-                !host.is_empty() && host.len() <= 128 && host.chars().all(allowed),
+                host.len() <= 128 && host.chars().all(allowed) && top_ok,
                 format!("listener_rule.host_headers[{i}]"),
                 format_args!(
-                    "{host:?} must be 1 to 128 letters, digits, hyphens, dots and wildcards (* ?) (ELB's rule)"
+                    "{host:?} must be at most 128 letters, digits, hyphens, dots and wildcards (* ?), with a dot and only letters after the last (ELB's rule)"
                 ),
             );
         }

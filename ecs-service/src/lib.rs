@@ -123,7 +123,9 @@ pub use inputs::{
     MAX_RULE_VALUES,
 };
 pub use listener_rules::{ListenerRuleKind, ListenerRuleOutputs, ListenerRuleSpec, RuleAt};
-pub use listeners::{listener_name, ListenerAction, ListenerKind, ListenerOutputs, ListenerSpec};
+pub use listeners::{
+    listener_name, ListenerAction, ListenerKind, ListenerOf, ListenerOutputs, ListenerSpec,
+};
 pub use load_balancers::{LoadBalancerKind, LoadBalancerOutputs, LoadBalancerSpec};
 pub use outputs::ServiceOutputs;
 pub use scalable_targets::{

@@ -12,7 +12,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
     RulePriorityPair,
 };
 use converge::{
-    Aws, AwsResultExt, Cx, Delta, Diff, Error, Holder, Resource, Value, Wanted, NAME_TAG,
+    Aws, AwsResultExt, Cx, Delta, Diff, Error, Holder, Replacement, Resource, Value, Wanted,
+    NAME_TAG,
 };
 
 use crate::listeners::{listener_name, listeners_of};
@@ -105,47 +106,67 @@ fn resource(name: &str) -> String {
 pub(crate) async fn rules_of(aws: &Aws, listener_arn: &str) -> Result<Arc<Vec<FoundRule>>, Error> {
     let key = format!("elbv2/rules/{listener_arn}");
     aws.shared(&key, || async {
-        let mut rules = Vec::new();
-        let mut marker = None;
+        // ELB refuses the tags of all when one rule has gone since the listing (another
+        // stack's destroy): list again.
+        let mut attempts = 0;
         loop {
-            let out = aws
-                .elbv2()
-                .describe_rules()
-                .listener_arn(listener_arn)
-                .set_marker(marker)
-                .send()
-                .await
-                .context("DescribeRules", listener_arn)?;
-            for r in out.rules() {
-                if r.is_default() == Some(true) {
-                    continue;
-                }
-                rules.push(found(r, listener_arn));
-            }
-            marker = out.next_marker().map(str::to_owned);
-            if marker.is_none() {
-                break;
+            attempts += 1;
+            let mut rules = list_rules(aws, listener_arn).await?;
+            match tag_rules(aws, &mut rules).await {
+                Err(err) if err.code() == Some("RuleNotFound") && attempts < 3 => continue,
+                Err(err) => return Err(err),
+                Ok(()) => return Ok(rules),
             }
         }
-        if !rules.is_empty() {
-            let arns: Vec<String> = rules.iter().map(|r| r.arn.clone()).collect();
-            let tags = elb_tags(aws, &arns).await?;
-            for rule in &mut rules {
-                let Some(tags) = tags.get(&rule.arn) else {
-                    continue;
-                };
-                if let Some(name) = tags.get(NAME_TAG) {
-                    rule.name = name.clone();
-                }
-                rule.owner = converge::owner_in(
-                    tags.iter()
-                        .map(|(k, v)| (Some(k.as_str()), Some(v.as_str()))),
-                );
-            }
-        }
-        Ok(rules)
     })
     .await
+}
+
+/// A listener's rules but its default, every page.
+async fn list_rules(aws: &Aws, listener_arn: &str) -> Result<Vec<FoundRule>, Error> {
+    let mut rules = Vec::new();
+    let mut marker = None;
+    loop {
+        let out = aws
+            .elbv2()
+            .describe_rules()
+            .listener_arn(listener_arn)
+            .set_marker(marker)
+            .send()
+            .await
+            .context("DescribeRules", listener_arn)?;
+        for r in out.rules() {
+            if r.is_default() != Some(true) {
+                rules.push(found(r, listener_arn));
+            }
+        }
+        marker = out.next_marker().map(str::to_owned);
+        if marker.is_none() {
+            return Ok(rules);
+        }
+    }
+}
+
+/// Each rule's name and owner, from its tags.
+async fn tag_rules(aws: &Aws, rules: &mut [FoundRule]) -> Result<(), Error> {
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let arns: Vec<String> = rules.iter().map(|r| r.arn.clone()).collect();
+    let tags = elb_tags(aws, &arns).await?;
+    for rule in rules {
+        let Some(tags) = tags.get(&rule.arn) else {
+            continue;
+        };
+        if let Some(name) = tags.get(NAME_TAG) {
+            rule.name = name.clone();
+        }
+        let pairs = tags
+            .iter()
+            .map(|(k, v)| (Some(k.as_str()), Some(v.as_str())));
+        rule.owner = converge::owner_in(pairs);
+    }
+    Ok(())
 }
 
 fn found(r: &aws_sdk_elasticloadbalancingv2::types::Rule, listener_arn: &str) -> FoundRule {
@@ -277,49 +298,45 @@ impl Resource for ListenerRuleKind {
     const KIND: &'static str = "aws_lb_listener_rule";
     /// A rule of ours that the inputs no longer name goes (only its owner's rules are ours).
     const PRUNE: bool = true;
+    /// A rule moved to another listener is made there first, so its path is never unserved.
+    const REPLACEMENT: Replacement = Replacement::CreateFirst;
     type Key = RuleAt;
     type Desired = ListenerRuleSpec;
     type Observed = FoundRule;
     type Outputs = ListenerRuleOutputs;
 
-    /// The load balancers from the shared listing, their listeners, and each wanted
-    /// listener's rules with their tags; a collision of priorities is an error here, so plan
-    /// reports it before anything changes.
+    /// The load balancers from the shared listing, all their listeners (a rule of ours on
+    /// another than the one the inputs name is found, and moved), and the rules with their
+    /// tags. A collision of priorities is an error here, so plan reports it before anything
+    /// changes; a destroy's read does not look for one.
     async fn read(
         &self,
         aws: &Aws,
         wanted: &[Wanted<'_, RuleAt>],
     ) -> Result<Vec<FoundRule>, Error> {
-        let lbs: Vec<&str> = wanted
+        let mut lbs: Vec<&str> = wanted
             .iter()
             .map(|w| w.key.load_balancer.as_str())
             .collect();
+        lbs.sort();
+        lbs.dedup();
         let found_lbs = named(aws, &lbs).await?;
-        let mut places: Vec<(&str, i32)> = wanted
-            .iter()
-            .map(|w| (w.key.load_balancer.as_str(), w.key.port))
-            .collect();
-        places.sort();
-        places.dedup();
         let mut rules: Vec<(RuleAt, FoundRule)> = Vec::new();
-        for (lb_name, port) in places {
-            let Some(lb) = found_lbs.iter().find(|l| l.name == lb_name) else {
-                continue;
-            };
-            let listeners = listeners_of(aws, lb).await?;
-            let Some(listener) = listeners.iter().find(|l| l.port == port) else {
-                continue;
-            };
-            for r in rules_of(aws, &listener.arn).await?.iter() {
-                let at = RuleAt {
-                    load_balancer: lb_name.to_owned(),
-                    port,
-                    priority: r.priority.unwrap_or_default(),
-                };
-                rules.push((at, r.clone()));
+        for lb in found_lbs.iter() {
+            for listener in listeners_of(aws, lb).await?.iter() {
+                for r in rules_of(aws, &listener.arn).await?.iter() {
+                    let at = RuleAt {
+                        load_balancer: lb.name.clone(),
+                        port: listener.port,
+                        priority: r.priority.unwrap_or_default(),
+                    };
+                    rules.push((at, r.clone()));
+                }
             }
         }
-        collisions(wanted, &rules)?;
+        if !wanted.iter().any(|w| w.teardown) {
+            collisions(wanted, &rules)?;
+        }
         Ok(rules.into_iter().map(|(_, r)| r).collect())
     }
 
@@ -526,6 +543,7 @@ mod tests {
             name: "blog-api",
             tags: &tags,
             key: &key,
+            teardown: false,
         }];
         // Our own rule at its priority is no collision.
         let ours = (at(20), rule("blog-api", Some(tags.owner()), 20));
@@ -561,11 +579,13 @@ mod tests {
                 name: "blog-api",
                 tags: &tags,
                 key: &key,
+                teardown: false,
             },
             Wanted {
                 name: "blog-admin",
                 tags: &tags,
                 key: &key,
+                teardown: false,
             },
         ];
         let err = collisions(&twice, &[]).unwrap_err().to_string();

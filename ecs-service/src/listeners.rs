@@ -11,7 +11,10 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ProtocolEnum,
     RedirectActionConfig, RedirectActionStatusCodeEnum,
 };
-use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Holder, Resource, Value, Wanted};
+use converge::{
+    Aws, AwsResultExt, Cx, Delta, Diff, Error, Holder, ProvideErrorMetadata, Resource, Value,
+    Wanted,
+};
 
 use crate::listener_rules::rules_of;
 use crate::load_balancers::{named, FoundLoadBalancer};
@@ -19,6 +22,17 @@ use crate::load_balancers::{named, FoundLoadBalancer};
 /// The listener kind.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ListenerKind;
+
+/// Where a listener is: its load balancer, and whether that is a shared one, whose
+/// listeners carry other stacks' rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListenerOf {
+    /// The load balancer's name.
+    pub load_balancer: String,
+    /// A [`SharedLoadBalancer`](crate::SharedLoadBalancer)'s: its listeners' rules are read,
+    /// and a listener is not deleted while another stack's rule is on it.
+    pub shared: bool,
+}
 
 /// What a listener does with a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +67,7 @@ pub struct ListenerSpec {
 pub struct FoundListener {
     /// `<load balancer>:<port>`.
     name: String,
+    pub(crate) load_balancer: String,
     pub(crate) arn: String,
     pub(crate) port: i32,
     load_balancer_arn: String,
@@ -66,7 +81,9 @@ pub struct FoundListener {
     fixed: Option<String>,
     /// The load balancer's owner.
     owner: Option<String>,
-    /// The rules on it, when it answers itself (a shared listener).
+    /// Whether it is a shared load balancer's.
+    shared: bool,
+    /// The rules on it, when it is a shared load balancer's.
     rules: Vec<Holder>,
 }
 
@@ -155,6 +172,7 @@ async fn describe_listeners(
         .iter()
         .map(|l| FoundListener {
             name: listener_name(&lb.name, l.port().unwrap_or_default()),
+            load_balancer: lb.name.clone(),
             arn: l.listener_arn().unwrap_or_default().to_owned(),
             port: l.port().unwrap_or_default(),
             load_balancer_arn: lb.arn.clone(),
@@ -190,6 +208,7 @@ async fn describe_listeners(
                 .find_map(|a| a.fixed_response_config())
                 .and_then(|f| f.status_code().map(str::to_owned)),
             owner: lb.owner.clone(),
+            shared: false,
             rules: Vec::new(),
         })
         .collect())
@@ -199,8 +218,7 @@ async fn describe_listeners(
 impl Resource for ListenerKind {
     const KIND: &'static str = "aws_lb_listener";
     const PRUNE: bool = true;
-    /// The load balancer's name.
-    type Key = String;
+    type Key = ListenerOf;
     type Desired = ListenerSpec;
     type Observed = FoundListener;
     type Outputs = ListenerOutputs;
@@ -208,17 +226,26 @@ impl Resource for ListenerKind {
     async fn read(
         &self,
         aws: &Aws,
-        wanted: &[Wanted<'_, String>],
+        wanted: &[Wanted<'_, ListenerOf>],
     ) -> Result<Vec<FoundListener>, Error> {
         // The load balancers come from the read the load balancer kind makes (shared).
-        let lbs: Vec<&str> = wanted.iter().map(|w| w.key.as_str()).collect();
+        let lbs: Vec<&str> = wanted
+            .iter()
+            .map(|w| w.key.load_balancer.as_str())
+            .collect();
         let found = named(aws, &lbs).await?;
         let listeners =
             futures::future::try_join_all(found.iter().map(|lb| listeners_of(aws, lb))).await?;
         let mut listeners: Vec<FoundListener> =
             listeners.iter().flat_map(|l| l.iter().cloned()).collect();
-        // Only a listener that answers itself carries rules (a service's own forwards).
-        for l in listeners.iter_mut().filter(|l| l.fixed.is_some()) {
+        // Only a shared load balancer's listeners carry rules, whatever they answer.
+        let shared = |lb: &str| {
+            wanted
+                .iter()
+                .any(|w| w.key.shared && w.key.load_balancer == lb)
+        };
+        for l in listeners.iter_mut().filter(|l| shared(&l.load_balancer)) {
+            l.shared = true;
             l.rules = rules_of(aws, &l.arn)
                 .await?
                 .iter()
@@ -362,7 +389,21 @@ impl Resource for ListenerKind {
         Ok(self.outputs(o))
     }
 
+    /// A shared listener is looked at again first: a rule another stack added since the read
+    /// would go with it.
     async fn delete(&self, cx: Cx<'_>, o: &FoundListener) -> Result<(), Error> {
+        if o.shared {
+            let added = still_ruled(cx.aws, &o.arn).await?;
+            if !added.is_empty() {
+                return Err(Error::Protected {
+                    resource: resource(&o.name),
+                    how: format!(
+                        "rules were added to it since it was read: {}; destroy or move them first",
+                        added.join(", ")
+                    ),
+                });
+            }
+        }
         let result = cx
             .aws
             .elbv2()
@@ -376,6 +417,26 @@ impl Resource for ListenerKind {
             _ => Ok(()),
         }
     }
+}
+
+/// The rules on a listener now, other than its default (not the stack read's answer).
+async fn still_ruled(aws: &Aws, listener_arn: &str) -> Result<Vec<String>, Error> {
+    let out = aws
+        .elbv2()
+        .describe_rules()
+        .listener_arn(listener_arn)
+        .send()
+        .await;
+    let out = match out {
+        Err(err) if err.code() == Some("ListenerNotFound") => return Ok(Vec::new()),
+        other => other.context("DescribeRules", listener_arn)?,
+    };
+    Ok(out
+        .rules()
+        .iter()
+        .filter(|r| r.is_default() != Some(true))
+        .map(|r| r.rule_arn().unwrap_or_default().to_owned())
+        .collect())
 }
 
 #[cfg(test)]
@@ -396,6 +457,7 @@ mod tests {
     fn found() -> FoundListener {
         FoundListener {
             name: listener_name("blog-blog", 80),
+            load_balancer: "blog-blog".into(),
             arn: "arn:listener".into(),
             port: 80,
             load_balancer_arn: "arn:lb".into(),
@@ -406,6 +468,7 @@ mod tests {
             redirect: None,
             fixed: None,
             owner: None,
+            shared: false,
             rules: Vec::new(),
         }
     }

@@ -87,6 +87,7 @@ impl Service {
         // A load balancer of its own: its group admits the clients.
         let door = self.load_balancer.as_ref().map(|lb| FrontDoor {
             lb_name: self.lb_name.clone(),
+            shared: false,
             sg_name: self.alb_sg_name(),
             internal: lb.internal,
             whitelist: lb.whitelist.clone(),

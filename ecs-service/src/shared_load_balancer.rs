@@ -7,15 +7,14 @@ use converge::{Aws, Error, Invalid, Module, Plan, Ref, Stack, Tags, Value, Wait}
 use serde::{Deserialize, Serialize};
 
 use crate::front_door::{url, FrontDoor};
-use crate::inputs::{check_listener, Listener, LoadBalancerAttributes};
+use crate::inputs::{check_listener, Listener, ListenerProtocol, LoadBalancerAttributes};
 use crate::listeners::ListenerAction;
 use crate::names::{shorten, valid_lb_name, MAX_LB_NAME};
 
 /// A load balancer that services share by listener rules, as a Copilot environment's.
 ///
 /// ```no_run
-/// use ecs_service::{Listener, ListenerRule, SharedLoadBalancer};
-/// use converge::Ref;
+/// use ecs_service::{Listener, ListenerRule, SharedListener, SharedLoadBalancer};
 ///
 /// # async fn run(aws: converge::Aws, network: vpc::VpcOutputs) -> Result<(), Box<dyn std::error::Error>> {
 /// let alb = SharedLoadBalancer::builder()
@@ -26,8 +25,8 @@ use crate::names::{shorten, valid_lb_name, MAX_LB_NAME};
 ///     .build()?;
 /// let outputs = alb.apply(&aws).await?;
 /// println!("{}", outputs.url);
-/// // A service's rule: `/api/*` at priority 20.
-/// let rule = ListenerRule::new(alb.listener(&Ref::known(outputs)), 20).path("/api/*");
+/// // A service's rule: `/api/*` at priority 20 (in the same stack: `alb.listener(&refs)`).
+/// let rule = ListenerRule::new(SharedListener::from_outputs(&outputs), 20).path("/api/*");
 /// # let _ = rule;
 /// # Ok(())
 /// # }
@@ -60,6 +59,8 @@ struct FrontDoorInputs {
 pub struct SharedLoadBalancerOutputs {
     /// `http(s)://<dns name>[:port]`.
     pub url: String,
+    /// The load balancer's name, by which services find their rules.
+    pub lb_name: String,
     /// The load balancer's ARN.
     pub lb_arn: String,
     /// Its DNS name.
@@ -70,6 +71,10 @@ pub struct SharedLoadBalancerOutputs {
     pub security_group_id: String,
     /// The listener the services' rules go on.
     pub listener_arn: String,
+    /// Its port.
+    pub listener_port: i32,
+    /// Its protocol.
+    pub listener_protocol: ListenerProtocol,
     /// HTTP's redirect to HTTPS, when there is one.
     pub redirect_listener_arn: Option<String>,
 }
@@ -84,6 +89,20 @@ pub struct SharedListener {
 }
 
 impl SharedListener {
+    /// The listener of a shared load balancer applied already, from its outputs alone (read
+    /// with [`SharedLoadBalancer::outputs`], or kept as JSON by the program that applied it).
+    pub fn from_outputs(outputs: &SharedLoadBalancerOutputs) -> Self {
+        Self {
+            load_balancer: outputs.lb_name.clone(),
+            listener: Listener {
+                port: outputs.listener_port,
+                protocol: outputs.listener_protocol,
+                ..Listener::default()
+            },
+            outputs: Ref::known(outputs.clone()),
+        }
+    }
+
     /// The load balancer's name.
     pub fn load_balancer(&self) -> &str {
         &self.load_balancer
@@ -115,8 +134,9 @@ impl SharedLoadBalancer {
         format!("{}-{}", self.environment, self.name)
     }
 
-    /// The listener services put their rules on, from the outputs (declared in the same
-    /// stack, or [`Ref::known`] once applied).
+    /// The listener services put their rules on, from the outputs of the same stack
+    /// ([`declare_refs`](Self::declare_refs)); once applied,
+    /// [`SharedListener::from_outputs`] needs only the outputs.
     pub fn listener(&self, outputs: &Ref<SharedLoadBalancerOutputs>) -> SharedListener {
         SharedListener {
             load_balancer: self.door.lb_name.clone(),
@@ -130,6 +150,7 @@ impl SharedLoadBalancer {
         let d = &self.door;
         let door = FrontDoor {
             lb_name: d.lb_name.clone(),
+            shared: true,
             sg_name: format!("{}-alb-sg", self.full_name()),
             internal: d.internal,
             whitelist: d.whitelist.clone(),
@@ -143,7 +164,7 @@ impl SharedLoadBalancer {
             subnets: d.subnets.clone(),
         };
         let made = door.declare(stack, &self.owner_tags(), |_| ListenerAction::NotFound);
-        let listener = d.listener.clone();
+        let (listener, lb_name) = (d.listener.clone(), d.lb_name.clone());
         Ref::new(move |r| {
             let (sg, lb, l) = (r.get(&made.sg), r.get(&made.lb), r.get(&made.listener));
             let redirect = made.redirect.map(|h| r.get(&h));
@@ -157,6 +178,9 @@ impl SharedLoadBalancer {
             };
             Value::Known(SharedLoadBalancerOutputs {
                 url: url(&listener, &lb.dns_name),
+                lb_name: lb_name.clone(),
+                listener_port: listener.port,
+                listener_protocol: listener.protocol,
                 lb_arn: lb.arn.clone(),
                 lb_dns_name: lb.dns_name.clone(),
                 lb_zone_id: lb.zone_id.clone(),

@@ -16,8 +16,8 @@ use aws_sdk_elasticloadbalancingv2::Client as Elbv2;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use converge::{Aws, Error, Retry, Stack, Tags, Value, NAME_TAG, OWNER_TAG};
 use ecs_service::{
-    listener_name, ListenerAction, ListenerKind, ListenerRuleKind, ListenerRuleSpec, ListenerSpec,
-    RuleAt,
+    listener_name, ListenerAction, ListenerKind, ListenerOf, ListenerRuleKind, ListenerRuleSpec,
+    ListenerSpec, RuleAt,
 };
 
 const LB: &str = "blog-shared";
@@ -219,7 +219,10 @@ async fn a_shared_listener_with_another_owners_rule_is_not_destroyed() {
         ListenerKind,
         listener_name(LB, 80),
         shared_tags(),
-        LB.to_owned(),
+        ListenerOf {
+            load_balancer: LB.into(),
+            shared: true,
+        },
         |_| ListenerSpec {
             load_balancer_arn: Value::Known(LB_ARN.into()),
             port: 80,

@@ -944,7 +944,7 @@ async fn shared_load_balancer_and_a_listener_rule() {
     let lb = shared.apply(&aws).await.unwrap();
 
     let api = |priority: i32, paths: &[&str]| {
-        crate::shared_alb::routed(&env, &net, &shared, &lb, ("api", priority, paths))
+        crate::shared_alb::routed(&env, &net, &lb, ("api", priority, paths))
     };
     let (elbv2, probe, reader) = (
         aws.elbv2().clone(),

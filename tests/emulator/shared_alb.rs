@@ -7,7 +7,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use converge::{Action, Aws, Error, Ref};
 use ecs_modules::ecs_service::{
-    ListenerRule, Service, SharedLoadBalancer, SharedLoadBalancerOutputs, TargetGroup,
+    ListenerRule, Service, SharedListener, SharedLoadBalancer, SharedLoadBalancerOutputs,
+    TargetGroup,
 };
 use ecs_modules::vpc::VpcOutputs;
 
@@ -23,16 +24,16 @@ pub(crate) fn shared(env: &str, net: &VpcOutputs) -> SharedLoadBalancer {
         .unwrap()
 }
 
-/// The blog's container as `name`, with a rule at `priority` for `paths`.
+/// The blog's container as `name`, with a rule at `priority` for `paths` on the shared
+/// listener, which it knows from the outputs alone.
 pub(crate) fn routed(
     env: &str,
     net: &VpcOutputs,
-    alb: &SharedLoadBalancer,
     out: &SharedLoadBalancerOutputs,
     (name, priority, paths): (&str, i32, &[&str]),
 ) -> Service {
-    let mut rule = ListenerRule::new(alb.listener(&Ref::known(out.clone())), priority)
-        .target_group(TargetGroup {
+    let mut rule =
+        ListenerRule::new(SharedListener::from_outputs(out), priority).target_group(TargetGroup {
             container_name: Some("blog".into()),
             container_port: 80,
             ..TargetGroup::default()
@@ -103,8 +104,8 @@ async fn two_services_share_one_load_balancer_by_path_and_only_touch_their_own_r
     let lb = alb.apply(&aws).await.unwrap();
     assert!(lb.url.starts_with("http://"), "{}", lb.url);
     assert_eq!(lb.redirect_listener_arn, None);
-    let web = routed(&env, &net, &alb, &lb, ("web", 100, &["/*"]));
-    let api = routed(&env, &net, &alb, &lb, ("api", 10, &["/api/*"]));
+    let web = routed(&env, &net, &lb, ("web", 100, &["/*"]));
+    let api = routed(&env, &net, &lb, ("api", 10, &["/api/*"]));
     let web_out = web.apply(&aws).await.unwrap();
     let api_out = api.apply(&aws).await.unwrap();
 
@@ -209,7 +210,7 @@ async fn two_services_share_one_load_balancer_by_path_and_only_touch_their_own_r
     assert!(web.plan(&aws).await.unwrap().is_empty());
 
     // A priority another rule holds is refused at plan, naming the rule; apply makes nothing.
-    let admin = routed(&env, &net, &alb, &lb, ("admin", 10, &["/admin/*"]));
+    let admin = routed(&env, &net, &lb, ("admin", 10, &["/admin/*"]));
     let err = admin.plan(&aws).await.unwrap_err();
     assert!(matches!(err, Error::Conflict { .. }), "{err}");
     assert!(err.to_string().contains(&format!("\"{env}-api\"")), "{err}");
@@ -217,7 +218,7 @@ async fn two_services_share_one_load_balancer_by_path_and_only_touch_their_own_r
     aws.calls().reset();
     assert!(admin.apply(&aws).await.is_err());
     assert_eq!(aws.calls().report().mutating, 0);
-    let admin = routed(&env, &net, &alb, &lb, ("admin", 50, &["/admin/*"]));
+    let admin = routed(&env, &net, &lb, ("admin", 50, &["/admin/*"]));
     let err = admin.plan(&aws).await.unwrap_err().to_string();
     assert!(
         err.contains("untagged") && err.contains(&foreign_arn),
@@ -225,7 +226,7 @@ async fn two_services_share_one_load_balancer_by_path_and_only_touch_their_own_r
     );
 
     // A changed rule: its paths and priority change in place, the other rules stay.
-    let api_v2 = routed(&env, &net, &alb, &lb, ("api", 20, &["/api/*", "/v2/*"]));
+    let api_v2 = routed(&env, &net, &lb, ("api", 20, &["/api/*", "/v2/*"]));
     let plan = api_v2.plan(&aws).await.unwrap();
     let change = plan
         .find("aws_lb_listener_rule", &format!("{env}-api"))

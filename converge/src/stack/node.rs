@@ -64,6 +64,7 @@ pub(crate) trait Node: Send + Sync {
         &'a self,
         aws: &'a Aws,
         members: Vec<(usize, &'a dyn Node)>,
+        teardown: bool,
     ) -> BoxFuture<'a, Result<GroupRead, Error>>;
 
     fn decide(&self, observed: Option<&Observed>, resolver: &Resolver<'_>) -> Decision;
@@ -155,6 +156,7 @@ impl<R: Resource> Node for ResourceNode<R> {
         &'a self,
         aws: &'a Aws,
         members: Vec<(usize, &'a dyn Node)>,
+        teardown: bool,
     ) -> BoxFuture<'a, Result<GroupRead, Error>> {
         Box::pin(async move {
             let members: Vec<(usize, &ResourceNode<R>)> = members
@@ -173,6 +175,7 @@ impl<R: Resource> Node for ResourceNode<R> {
                     name: &n.name,
                     tags: &n.tags,
                     key: &n.key,
+                    teardown,
                 })
                 .collect();
             let all = self.kind.read(aws, &wanted).await?;

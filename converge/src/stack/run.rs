@@ -74,7 +74,8 @@ struct Deleted {
 }
 
 impl Stack {
-    async fn read(&self, aws: &Aws) -> Result<Read, Error> {
+    /// `teardown` when the read is for a destroy.
+    async fn read(&self, aws: &Aws, teardown: bool) -> Result<Read, Error> {
         let aws = &aws.for_one_read();
         let mut groups: Vec<(TypeId, Vec<usize>)> = Vec::new();
         for (i, node) in self.nodes.iter().enumerate() {
@@ -88,7 +89,7 @@ impl Stack {
                 .iter()
                 .map(|&i| (i, self.nodes[i].as_ref()))
                 .collect();
-            self.nodes[members[0]].read_group(aws, list)
+            self.nodes[members[0]].read_group(aws, list, teardown)
         }))
         .await?;
         let mut read = Read {
@@ -189,7 +190,7 @@ impl Stack {
 
     /// What [`apply`](Stack::apply) would do, and the outputs known now.
     pub async fn plan(&self, aws: &Aws) -> Result<Resolved, Error> {
-        let read = self.read(aws).await?;
+        let read = self.read(aws, false).await?;
         self.refuse_look_alikes(&read)?;
         let (plan, outputs) = self.decide_all(&read);
         self.refuse_held_changes(&read, &plan)?;
@@ -201,7 +202,7 @@ impl Stack {
     /// resource fails, the ones running finish their call and nothing new starts; the
     /// error ([`Error::Stopped`]) lists what was done and what remains.
     pub async fn apply(&self, aws: &Aws) -> Result<Resolved, Error> {
-        let read = self.read(aws).await?;
+        let read = self.read(aws, false).await?;
         self.refuse_look_alikes(&read)?;
         let (planned, _) = self.decide_all(&read);
         self.refuse_held_changes(&read, &planned)?;
@@ -355,7 +356,7 @@ impl Stack {
     /// declared owner of a pruned kind, each once nothing that uses it is left. Needs no
     /// outputs: everything is found by name and ownership tag. Returns what was deleted.
     pub async fn destroy(&self, aws: &Aws) -> Result<Plan, Error> {
-        let doomed = self.doomed(self.read(aws).await?);
+        let doomed = self.doomed(self.read(aws, true).await?);
         // Before any delete, so a protected or held resource leaves the stack whole.
         self.refuse_held(doomed.iter().map(|d| (d.by, &d.observed)))?;
         if let Some(d) = doomed.iter().find(|d| d.observed.protected.is_some()) {
@@ -385,7 +386,7 @@ impl Stack {
 
     /// What [`destroy`](Stack::destroy) would delete, in an order it could.
     pub async fn plan_destroy(&self, aws: &Aws) -> Result<Plan, Error> {
-        let doomed = self.doomed(self.read(aws).await?);
+        let doomed = self.doomed(self.read(aws, true).await?);
         self.refuse_held(doomed.iter().map(|d| (d.by, &d.observed)))?;
         let items: Vec<Item> = doomed.iter().map(|d| d.item.clone()).collect();
         let blockers = schedule::blockers(&items, &self.shape());
