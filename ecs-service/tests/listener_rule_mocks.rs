@@ -212,6 +212,15 @@ async fn a_priority_another_owner_holds_is_refused_at_plan_naming_its_rule() {
 }
 
 #[tokio::test]
+async fn a_destroy_does_not_look_for_collisions() {
+    // Our rule is gone, and another owner took its priority: nothing to delete, no refusal.
+    let aws = aws(&shared_listener_with_web_rule("10"));
+    let plan = api_rule(10).destroy(&aws).await.unwrap();
+    assert!(plan.is_empty(), "{plan}");
+    assert_eq!(aws.calls().report().mutating, 0);
+}
+
+#[tokio::test]
 async fn a_shared_listener_with_another_owners_rule_is_not_destroyed() {
     let aws = aws(&shared_listener_with_web_rule("100"));
     let mut stack = Stack::new();

@@ -727,13 +727,44 @@ async fn attempt(n: usize, aws: &Aws) -> Result<(), Error> {
                 .plan(aws)
                 .await?,
         ),
+        // Four hosts: ELB takes three in one condition.
+        75 => drop(
+            service()
+                .listener_rule(
+                    ListenerRule::new(shared_listener(), 10)
+                        .host("a.example.com")
+                        .host("b.example.com")
+                        .host("c.example.com")
+                        .host("d.example.com")
+                        .target_group(lb().target_group),
+                )
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        // A host with no dot.
+        76 => drop(
+            service()
+                .listener_rule(rule(10).host("localhost"))
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
+        // Six wildcards: ELB takes five in one rule.
+        77 => drop(
+            service()
+                .listener_rule(rule(10).path("/*/*/*").host("*.*.example.*"))
+                .build()?
+                .plan(aws)
+                .await?,
+        ),
         _ => unreachable!("no case {n}"),
     }
     Ok(())
 }
 
 /// Each case and the field its message must name.
-const CASES: [&str; 75] = [
+const CASES: [&str; 78] = [
     "environment",
     "environment",
     "environment",
@@ -809,6 +840,9 @@ const CASES: [&str; 75] = [
     "network",
     "listener.certificate_arn",
     "attributes.idle_timeout",
+    "listener_rule.host_headers",
+    "listener_rule.host_headers[0]",
+    "listener_rule",
 ];
 
 #[tokio::test]
@@ -836,6 +870,8 @@ async fn bad_inputs_are_refused_naming_the_field_before_any_call() {
         (63, "give one of load_balancer and listener_rule"),
         (66, "matches nothing"),
         (67, "has 6 hosts and paths"),
+        (75, "at most 3 in one condition"),
+        (77, "has 7 wildcards"),
     ] {
         let text = attempt(n, &aws).await.unwrap_err().to_string();
         assert!(text.contains(reason), "case {n}: {text}");

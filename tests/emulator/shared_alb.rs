@@ -338,3 +338,60 @@ async fn https_shared_listener_with_http_redirected_and_rules_by_host() {
     vpc.destroy(&aws).await.unwrap();
     assert!(crate::util::nothing_tagged(&aws, &env).await);
 }
+
+/// A shared load balancer moved from HTTP to HTTPS: its HTTP listener becomes the redirect,
+/// and the rules on it are served (and hold it) until each service applies again on the
+/// HTTPS listener, which moves its rule there, made before the old one goes.
+#[tokio::test]
+async fn moving_the_shared_listener_to_https_takes_each_rule_along() {
+    let aws = aws().await;
+    let env = environment("albm");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+    let http = shared(&env, &net);
+    let before = http.apply(&aws).await.unwrap();
+    let web = routed(&env, &net, &before, ("web", 100, &["/*"]));
+    web.apply(&aws).await.unwrap();
+
+    let cert = crate::service::certificate(&env).await;
+    let https = SharedLoadBalancer::builder()
+        .environment(&env)
+        .name("public")
+        .network(&net)
+        .listener(ecs_modules::ecs_service::Listener::https(&cert))
+        .build()
+        .unwrap();
+    let plan = https.plan(&aws).await.unwrap();
+    let port_80 = format!("{env}-public:80");
+    assert_eq!(
+        plan.find("aws_lb_listener", &port_80).unwrap().action,
+        Action::Update,
+        "{plan}"
+    );
+    let after = https.apply(&aws).await.unwrap();
+    assert_eq!(
+        after.redirect_listener_arn.as_deref(),
+        Some(before.listener_arn.as_str())
+    );
+    // The rule still serves HTTP, and holds the redirect listener.
+    assert_eq!(rules(&aws, &before.listener_arn).await.len(), 1);
+    let err = https.destroy(&aws).await.unwrap_err().to_string();
+    assert!(err.contains(&format!("\"{env}-web\"")), "{err}");
+
+    // The service follows: its rule is replaced on the HTTPS listener.
+    let moved = routed(&env, &net, &after, ("web", 100, &["/*"]));
+    let plan = moved.plan(&aws).await.unwrap();
+    let rule = plan
+        .find("aws_lb_listener_rule", &format!("{env}-web"))
+        .unwrap();
+    assert_eq!(rule.action, Action::Replace, "{plan}");
+    moved.apply(&aws).await.unwrap();
+    assert!(moved.plan(&aws).await.unwrap().is_empty());
+    assert!(rules(&aws, &before.listener_arn).await.is_empty());
+    assert_eq!(rules(&aws, &after.listener_arn).await.len(), 1);
+
+    moved.destroy(&aws).await.unwrap();
+    https.destroy(&aws).await.unwrap();
+    vpc.destroy(&aws).await.unwrap();
+    assert!(crate::util::nothing_tagged(&aws, &env).await);
+}
