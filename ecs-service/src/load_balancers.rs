@@ -281,6 +281,8 @@ async fn set_attributes(
 #[async_trait]
 impl Resource for LoadBalancerKind {
     const KIND: &'static str = "aws_lb";
+    /// Read by name only, so only a load balancer a stack names or tracks can be left over.
+    const PRUNE: bool = true;
     type Key = ();
     type Desired = LoadBalancerSpec;
     type Observed = FoundLoadBalancer;

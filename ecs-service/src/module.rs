@@ -6,11 +6,11 @@ use converge::kinds::{IngressRule, Peer, SecurityGroupKind, SecurityGroupSpec};
 use converge::{Aws, Error, Handle, Module, Plan, Ref, Stack, Tags, Value};
 use task_def::{DeployedIn, NetworkMode, TaskDefinitionKind, TaskDefinitionSpec};
 
-use crate::front_door::{self, protocol, FrontDoor};
+use crate::front_door::{self, protocol, FrontDoor, REDIRECT_PORT};
 use crate::inputs::{Service, TaskIngress};
 use crate::listener_rules::{ListenerRuleKind, ListenerRuleSpec, RuleAt};
-use crate::listeners::ListenerAction;
-use crate::load_balancers::LoadBalancerOutputs;
+use crate::listeners::{listener_name, ListenerAction, ListenerKind, ListenerOf};
+use crate::load_balancers::{LoadBalancerKind, LoadBalancerOutputs};
 use crate::names::{shorten, MAX_LB_NAME};
 use crate::outputs::ServiceOutputs;
 use crate::scalable_targets::{resource_id, ScalableTargetKind, ScalableTargetSpec};
@@ -55,6 +55,49 @@ impl Service {
             self.lb_name.clone(),
             shorten(&format!("{}-b", self.full_name()), MAX_LB_NAME),
         ]
+    }
+
+    /// Behind a shared listener, other names: a target group belongs to one load balancer,
+    /// so a service moving onto a shared listener needs a new one before its own load
+    /// balancer goes.
+    fn rule_tg_names(&self) -> [String; 2] {
+        [
+            shorten(&format!("{}-r", self.full_name()), MAX_LB_NAME),
+            shorten(&format!("{}-rb", self.full_name()), MAX_LB_NAME),
+        ]
+    }
+
+    /// Without a load balancer of its own, the one an earlier apply made is still looked for,
+    /// and goes with its listeners, target group and security group once the service has
+    /// moved (onto a shared listener, or off any).
+    fn track_own_load_balancer(&self, stack: &mut Stack, tags: &Tags) {
+        let sg = stack.track(
+            SecurityGroupKind,
+            self.alb_sg_name(),
+            tags.clone(),
+            (),
+            |_| {},
+        );
+        let [tg_name, alt_name] = self.tg_names();
+        let tg = stack.track(TargetGroupKind, tg_name, tags.clone(), alt_name, |_| {});
+        let lb = stack.track(
+            LoadBalancerKind,
+            &self.lb_name,
+            tags.clone(),
+            (),
+            move |r| {
+                r.get(&sg);
+            },
+        );
+        let of = ListenerOf {
+            load_balancer: self.lb_name.clone(),
+            shared: false,
+        };
+        let name = listener_name(&self.lb_name, REDIRECT_PORT);
+        stack.track(ListenerKind, name, tags.clone(), of, move |r| {
+            r.get(&lb);
+            r.get(&tg);
+        });
     }
 
     fn target_type(&self) -> &'static str {
@@ -152,8 +195,14 @@ impl Service {
 
         // The target group, and what forwards to it: a listener of its own load balancer, or
         // a rule on the shared one's.
+        if self.load_balancer.is_none() {
+            self.track_own_load_balancer(stack, &tags);
+        }
         let tg = self.target_group().map(|(want, check, _)| {
-            let [tg_name, alt_name] = self.tg_names();
+            let [tg_name, alt_name] = match self.listener_rule {
+                Some(_) => self.rule_tg_names(),
+                None => self.tg_names(),
+            };
             let vpc_id = net.vpc_id.clone();
             let tg_spec = TargetGroupSpec {
                 alt_name: alt_name.clone(),

@@ -395,3 +395,67 @@ async fn moving_the_shared_listener_to_https_takes_each_rule_along() {
     vpc.destroy(&aws).await.unwrap();
     assert!(crate::util::nothing_tagged(&aws, &env).await);
 }
+
+/// A service moved from a load balancer of its own onto a shared listener, in one apply: a
+/// new target group (a group belongs to one load balancer) and the rule, the service and its
+/// tasks' group moved, then its own load balancer, listener, group and target group gone.
+#[tokio::test]
+async fn a_service_moves_from_its_own_load_balancer_onto_a_shared_listener() {
+    let aws = aws().await;
+    let env = environment("albo");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+    let own = blog_builder(&env, &net, "npalm/040code.github.io:latest")
+        .load_balancer(crate::service::public_lb(&net))
+        .build()
+        .unwrap();
+    let before = own.apply(&aws).await.unwrap();
+    let alb = shared(&env, &net);
+    let lb = alb.apply(&aws).await.unwrap();
+
+    let routed = routed(&env, &net, &lb, ("blog", 10, &["/*"]));
+    let plan = routed.plan(&aws).await.unwrap();
+    let blog = format!("{env}-blog");
+    for (kind, name, action) in [
+        ("aws_lb_target_group", format!("{blog}-r"), Action::Create),
+        ("aws_lb_listener_rule", blog.clone(), Action::Create),
+        ("aws_ecs_service", "blog".to_owned(), Action::Update),
+        ("aws_lb", blog.clone(), Action::Delete),
+        ("aws_lb_listener", format!("{blog}:80"), Action::Delete),
+        ("aws_lb_target_group", blog.clone(), Action::Delete),
+        (
+            "aws_security_group",
+            format!("{blog}-alb-sg"),
+            Action::Delete,
+        ),
+    ] {
+        let change = plan.find(kind, &name);
+        assert_eq!(
+            change.map(|c| c.action),
+            Some(action),
+            "{kind} {name}:\n{plan}"
+        );
+    }
+    let after = routed.apply(&aws).await.unwrap();
+    assert!(routed.plan(&aws).await.unwrap().is_empty());
+    assert_eq!(after.lb_arn.as_deref(), Some(lb.lb_arn.as_str()));
+    assert_ne!(after.lb_target_group_arn, before.lb_target_group_arn);
+    assert!(!target_group_exists(&aws, &before.lb_target_group_arn.unwrap()).await);
+    let own_lbs = aws
+        .elbv2()
+        .describe_load_balancers()
+        .names(&blog)
+        .send()
+        .await;
+    assert!(own_lbs.is_err() || own_lbs.unwrap().load_balancers().is_empty());
+    let svc = crate::util::described_service(&aws, &env, "blog").await;
+    assert_eq!(
+        svc.load_balancers()[0].target_group_arn(),
+        after.lb_target_group_arn.as_deref()
+    );
+
+    routed.destroy(&aws).await.unwrap();
+    alb.destroy(&aws).await.unwrap();
+    vpc.destroy(&aws).await.unwrap();
+    assert!(crate::util::nothing_tagged(&aws, &env).await);
+}
