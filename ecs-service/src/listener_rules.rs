@@ -253,6 +253,16 @@ fn joined(values: &BTreeSet<String>) -> String {
     values.iter().cloned().collect::<Vec<_>>().join(",")
 }
 
+/// A move cut off between its create and its delete leaves two of ours: the one on the
+/// listener the inputs name comes first, so the stack keeps it and the other goes.
+fn wanted_places_first(wanted: &[Wanted<'_, RuleAt>], rules: &mut [(RuleAt, FoundRule)]) {
+    rules.sort_by_key(|(at, r)| {
+        !wanted.iter().any(|w| {
+            w.name == r.name && w.key.load_balancer == at.load_balancer && w.key.port == at.port
+        })
+    });
+}
+
 /// A rule the stack declares twice at one priority, or that another owner's rule holds.
 fn collisions(wanted: &[Wanted<'_, RuleAt>], rules: &[(RuleAt, FoundRule)]) -> Result<(), Error> {
     let mut seen: BTreeMap<(&str, i32, i32), &str> = BTreeMap::new();
@@ -337,6 +347,7 @@ impl Resource for ListenerRuleKind {
         if !wanted.iter().any(|w| w.teardown) {
             collisions(wanted, &rules)?;
         }
+        wanted_places_first(wanted, &mut rules);
         Ok(rules.into_iter().map(|(_, r)| r).collect())
     }
 
@@ -528,6 +539,31 @@ mod tests {
             ..spec()
         };
         assert!(ListenerRuleKind.diff(&elsewhere, &ours).replace);
+    }
+
+    #[test]
+    fn of_two_of_ours_the_one_on_the_wanted_listener_comes_first() {
+        let tags = Tags::for_instance("ecs-service", "blog", "blog-api");
+        let on = |port| RuleAt {
+            load_balancer: "blog-shared".into(),
+            port,
+            priority: 20,
+        };
+        let key = on(443);
+        let wanted = [Wanted {
+            name: "blog-api",
+            tags: &tags,
+            key: &key,
+            teardown: false,
+        }];
+        let old = rule("blog-api", Some(tags.owner()), 20);
+        let new = FoundRule {
+            arn: "arn:rule/new".into(),
+            ..old.clone()
+        };
+        let mut rules = vec![(on(80), old), (on(443), new)];
+        wanted_places_first(&wanted, &mut rules);
+        assert_eq!(rules[0].1.arn, "arn:rule/new");
     }
 
     #[test]

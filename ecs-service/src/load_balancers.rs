@@ -356,7 +356,7 @@ impl Resource for LoadBalancerKind {
     fn protected(&self, o: &FoundLoadBalancer) -> Option<String> {
         (o.attributes.get(DELETION_PROTECTION).map(String::as_str) == Some("true")).then(|| {
             format!(
-                "{} has deletion protection on; set `deletion_protection: false` in the load balancer's attributes and apply, then destroy again",
+                "{} has deletion protection on; turn it off (`deletion_protection: false` in the attributes of the inputs that made it, and apply; or `aws elbv2 modify-load-balancer-attributes --attributes Key=deletion_protection.enabled,Value=false`), then run again",
                 o.name
             )
         })

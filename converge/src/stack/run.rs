@@ -151,8 +151,18 @@ impl Stack {
     }
 
     /// What plan and apply would delete: what is ours but no longer declared, and what a
-    /// change replaces.
+    /// change replaces. A leftover protected from deletion is refused here too, before
+    /// anything changes, rather than at its delete, after everything else.
     fn refuse_held_changes(&self, read: &Read, plan: &Plan) -> Result<(), Error> {
+        if let Some((by, o)) = read.orphans.iter().find(|(_, o)| o.protected.is_some()) {
+            return Err(Error::Protected {
+                resource: format!("{} \"{}\" ({})", self.nodes[*by].kind(), o.name, o.id),
+                how: format!(
+                    "the inputs no longer declare it, so apply would delete it: {}",
+                    o.protected.clone().unwrap_or_default()
+                ),
+            });
+        }
         let mut changes = plan.changes.iter();
         let replaced = self.nodes.iter().enumerate().filter_map(|(i, n)| {
             if n.is_tracker() {

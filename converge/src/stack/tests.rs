@@ -31,6 +31,8 @@ struct Cloud {
     failing: Vec<String>,
     /// What others keep on a thing, by its name.
     holders: BTreeMap<String, Vec<Holder>>,
+    /// Why a thing may not be deleted, by its name.
+    protected: BTreeMap<String, String>,
 }
 
 /// A kind whose resources live in `cloud`: `size` changes in place, `parent` only by
@@ -131,6 +133,10 @@ impl Resource for Fake {
         let parent = d.parent.clone().map(|p| p.unwrap_or_default());
         delta.compare_fixed("parent", &o.parent.clone().unwrap_or_default(), &parent);
         delta
+    }
+    fn protected(&self, o: &Thing) -> Option<String> {
+        let cloud = self.cloud.lock().unwrap();
+        cloud.protected.get(&o.name).cloned()
     }
     fn holders(&self, o: &Thing) -> Vec<Holder> {
         let cloud = self.cloud.lock().unwrap();
@@ -385,6 +391,38 @@ async fn what_another_stack_keeps_on_a_resource_stops_its_deletion_before_any_de
     hold(Some(tags().owner()));
     declare(&fake, 1).destroy(&aws()).await.unwrap();
     assert!(fake.names().is_empty());
+}
+
+#[tokio::test]
+async fn a_protected_leftover_is_refused_before_anything_changes() {
+    let fake = Fake::default();
+    declare(&fake, 1).apply(&aws()).await.unwrap();
+    fake.cloud
+        .lock()
+        .unwrap()
+        .protected
+        .insert("c".into(), "turn it off".into());
+    // `root` grows and `c` is no longer declared: neither happens.
+    let mut without_c = Stack::new();
+    let root = without_c.add(fake.clone(), "root", tags(), (), |_| Want {
+        size: 2,
+        parent: Value::Known(None),
+    });
+    for name in ["a", "b"] {
+        without_c.add(fake.clone(), name, tags(), (), move |r| Want {
+            size: 1,
+            parent: r.get(&root).map(|o| Some(o.id.clone())),
+        });
+    }
+    let before = fake.mutations();
+    for err in [
+        without_c.plan(&aws()).await.unwrap_err(),
+        without_c.apply(&aws()).await.unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::Protected { .. }), "{err}");
+        assert!(err.to_string().contains("no longer declare"), "{err}");
+    }
+    assert_eq!(fake.mutations(), before);
 }
 
 #[tokio::test]
