@@ -10,7 +10,7 @@ use ecs_modules::ecs_service::{
     ListenerRule, Service, SharedListener, SharedLoadBalancer, SharedLoadBalancerOutputs,
     TargetGroup,
 };
-use ecs_modules::vpc::VpcOutputs;
+use ecs_modules::vpc::{Vpc, VpcOutputs};
 
 use crate::service::{blog_builder, cluster, network};
 use crate::util::{aws, environment};
@@ -20,6 +20,33 @@ pub(crate) fn shared(env: &str, net: &VpcOutputs) -> SharedLoadBalancer {
         .environment(env)
         .name("public")
         .network(net)
+        .build()
+        .unwrap()
+}
+
+/// A fresh environment `prefix-...` with a network and a cluster.
+async fn place(prefix: &str) -> (Aws, String, Vpc, VpcOutputs) {
+    let aws = aws().await;
+    let env = environment(prefix);
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+    (aws, env, vpc, net)
+}
+
+/// The network goes, and nothing of the environment is left.
+async fn cleared(aws: &Aws, env: &str, vpc: &Vpc) {
+    vpc.destroy(aws).await.unwrap();
+    assert!(crate::util::nothing_tagged(aws, env).await);
+}
+
+/// HTTPS on 443 with an emulator certificate, HTTP on 80 redirected to it.
+async fn https_shared(env: &str, net: &VpcOutputs) -> SharedLoadBalancer {
+    let cert = crate::service::certificate(env).await;
+    SharedLoadBalancer::builder()
+        .environment(env)
+        .name("public")
+        .network(net)
+        .listener(ecs_modules::ecs_service::Listener::https(&cert))
         .build()
         .unwrap()
 }
@@ -95,10 +122,7 @@ async fn target_group_exists(aws: &Aws, arn: &str) -> bool {
 
 #[tokio::test]
 async fn two_services_share_one_load_balancer_by_path_and_only_touch_their_own_rules() {
-    let aws = aws().await;
-    let env = environment("alb");
-    let (vpc, net) = network(&aws, &env).await;
-    cluster(&aws, &env).await;
+    let (aws, env, vpc, net) = place("alb").await;
 
     let alb = shared(&env, &net);
     let lb = alb.apply(&aws).await.unwrap();
@@ -280,24 +304,13 @@ async fn two_services_share_one_load_balancer_by_path_and_only_touch_their_own_r
     let gone = alb.destroy(&aws).await.unwrap();
     assert_eq!(gone.summary(), (0, 0, 3), "{gone}");
     assert!(!target_group_exists(&aws, &web_tg).await);
-    vpc.destroy(&aws).await.unwrap();
-    assert!(crate::util::nothing_tagged(&aws, &env).await);
+    cleared(&aws, &env, &vpc).await;
 }
 
 #[tokio::test]
 async fn https_shared_listener_with_http_redirected_and_rules_by_host() {
-    let aws = aws().await;
-    let env = environment("albs");
-    let (vpc, net) = network(&aws, &env).await;
-    cluster(&aws, &env).await;
-    let cert = crate::service::certificate(&env).await;
-    let alb = SharedLoadBalancer::builder()
-        .environment(&env)
-        .name("public")
-        .network(&net)
-        .listener(ecs_modules::ecs_service::Listener::https(&cert))
-        .build()
-        .unwrap();
+    let (aws, env, vpc, net) = place("albs").await;
+    let alb = https_shared(&env, &net).await;
     let lb = alb.apply(&aws).await.unwrap();
     assert!(lb.url.starts_with("https://"), "{}", lb.url);
     assert!(lb.redirect_listener_arn.is_some());
@@ -335,8 +348,7 @@ async fn https_shared_listener_with_http_redirected_and_rules_by_host() {
 
     api.destroy(&aws).await.unwrap();
     assert_eq!(alb.destroy(&aws).await.unwrap().summary(), (0, 0, 4));
-    vpc.destroy(&aws).await.unwrap();
-    assert!(crate::util::nothing_tagged(&aws, &env).await);
+    cleared(&aws, &env, &vpc).await;
 }
 
 /// A shared load balancer moved from HTTP to HTTPS: its HTTP listener becomes the redirect,
@@ -344,23 +356,13 @@ async fn https_shared_listener_with_http_redirected_and_rules_by_host() {
 /// HTTPS listener, which moves its rule there, made before the old one goes.
 #[tokio::test]
 async fn moving_the_shared_listener_to_https_takes_each_rule_along() {
-    let aws = aws().await;
-    let env = environment("albm");
-    let (vpc, net) = network(&aws, &env).await;
-    cluster(&aws, &env).await;
+    let (aws, env, vpc, net) = place("albm").await;
     let http = shared(&env, &net);
     let before = http.apply(&aws).await.unwrap();
     let web = routed(&env, &net, &before, ("web", 100, &["/*"]));
     web.apply(&aws).await.unwrap();
 
-    let cert = crate::service::certificate(&env).await;
-    let https = SharedLoadBalancer::builder()
-        .environment(&env)
-        .name("public")
-        .network(&net)
-        .listener(ecs_modules::ecs_service::Listener::https(&cert))
-        .build()
-        .unwrap();
+    let https = https_shared(&env, &net).await;
     let plan = https.plan(&aws).await.unwrap();
     let port_80 = format!("{env}-public:80");
     assert_eq!(
@@ -392,8 +394,7 @@ async fn moving_the_shared_listener_to_https_takes_each_rule_along() {
 
     moved.destroy(&aws).await.unwrap();
     https.destroy(&aws).await.unwrap();
-    vpc.destroy(&aws).await.unwrap();
-    assert!(crate::util::nothing_tagged(&aws, &env).await);
+    cleared(&aws, &env, &vpc).await;
 }
 
 /// A service moved from a load balancer of its own onto a shared listener, in one apply: a
@@ -401,10 +402,7 @@ async fn moving_the_shared_listener_to_https_takes_each_rule_along() {
 /// tasks' group moved, then its own load balancer, listener, group and target group gone.
 #[tokio::test]
 async fn a_service_moves_from_its_own_load_balancer_onto_a_shared_listener() {
-    let aws = aws().await;
-    let env = environment("albo");
-    let (vpc, net) = network(&aws, &env).await;
-    cluster(&aws, &env).await;
+    let (aws, env, vpc, net) = place("albo").await;
     let own = blog_builder(&env, &net, "npalm/040code.github.io:latest")
         .load_balancer(crate::service::public_lb(&net))
         .build()
@@ -456,6 +454,5 @@ async fn a_service_moves_from_its_own_load_balancer_onto_a_shared_listener() {
 
     routed.destroy(&aws).await.unwrap();
     alb.destroy(&aws).await.unwrap();
-    vpc.destroy(&aws).await.unwrap();
-    assert!(crate::util::nothing_tagged(&aws, &env).await);
+    cleared(&aws, &env, &vpc).await;
 }
