@@ -281,12 +281,13 @@ impl Resource for RouteTableKind {
         for (association, _) in &o.associations {
             disassociate(cx.aws, association).await?;
         }
-        let result = cx
-            .aws
-            .ec2()
-            .delete_route_table()
-            .route_table_id(&o.id)
-            .send()
+        // A gateway endpoint's routes leave the table a while after the endpoint is deleted.
+        let aws = cx.aws;
+        let result = aws
+            .retry()
+            .run(&o.id, Transient::DEPENDENCY, || {
+                aws.ec2().delete_route_table().route_table_id(&o.id).send()
+            })
             .await
             .context("DeleteRouteTable", cx.address(KIND, Some(o.id.clone())));
         ignore_not_found(result)
