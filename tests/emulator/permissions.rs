@@ -113,30 +113,8 @@ async fn policy(aws: &Aws, role: &str, name: &str) -> Option<Json> {
         .send()
         .await
         .ok()?;
-    let raw = out.policy_document();
-    let text = if raw.starts_with('{') {
-        raw.to_owned()
-    } else {
-        urlencoding_decode(raw)
-    };
+    let text = converge::kinds::iam_role::decode_policy(out.policy_document());
     Some(serde_json::from_str(&text).unwrap())
-}
-
-/// IAM answers policy documents URL-encoded.
-fn urlencoding_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
 }
 
 async fn inline_names(aws: &Aws, role: &str) -> Vec<String> {

@@ -376,7 +376,7 @@ impl Resource for RoleKind {
 
 /// A policy document as IAM returns it: URL-encoded (RFC 3986) by the API, though some
 /// tools hand it back decoded. Text that is JSON already is kept as it is.
-pub(crate) fn decode_policy(raw: &str) -> String {
+pub fn decode_policy(raw: &str) -> String {
     if serde_json::from_str::<Json>(raw).is_ok() {
         return raw.to_owned();
     }
