@@ -34,6 +34,7 @@ pub(crate) fn url(listener: &Listener, dns_name: &str) -> String {
 }
 
 /// A load balancer with its group and listeners, to declare.
+#[derive(Clone, Debug)]
 pub(crate) struct FrontDoor {
     pub lb_name: String,
     /// A shared load balancer's, whose listeners carry other stacks' rules.

@@ -123,7 +123,7 @@ pub(crate) async fn rules_of(aws: &Aws, listener_arn: &str) -> Result<Arc<Vec<Fo
 }
 
 /// A listener's rules but its default, every page.
-async fn list_rules(aws: &Aws, listener_arn: &str) -> Result<Vec<FoundRule>, Error> {
+pub(crate) async fn list_rules(aws: &Aws, listener_arn: &str) -> Result<Vec<FoundRule>, Error> {
     let mut rules = Vec::new();
     let mut marker = None;
     loop {
@@ -331,17 +331,20 @@ impl Resource for ListenerRuleKind {
         lbs.sort();
         lbs.dedup();
         let found_lbs = named(aws, &lbs).await?;
+        let listeners =
+            futures::future::try_join_all(found_lbs.iter().map(|lb| listeners_of(aws, lb))).await?;
+        let listeners: Vec<_> = listeners.iter().flat_map(|l| l.iter()).collect();
+        let of_each =
+            futures::future::try_join_all(listeners.iter().map(|l| rules_of(aws, &l.arn))).await?;
         let mut rules: Vec<(RuleAt, FoundRule)> = Vec::new();
-        for lb in found_lbs.iter() {
-            for listener in listeners_of(aws, lb).await?.iter() {
-                for r in rules_of(aws, &listener.arn).await?.iter() {
-                    let at = RuleAt {
-                        load_balancer: lb.name.clone(),
-                        port: listener.port,
-                        priority: r.priority.unwrap_or_default(),
-                    };
-                    rules.push((at, r.clone()));
-                }
+        for (listener, found) in listeners.iter().zip(&of_each) {
+            for r in found.iter() {
+                let at = RuleAt {
+                    load_balancer: listener.load_balancer.clone(),
+                    port: listener.port,
+                    priority: r.priority.unwrap_or_default(),
+                };
+                rules.push((at, r.clone()));
             }
         }
         if !wanted.iter().any(|w| w.teardown) {

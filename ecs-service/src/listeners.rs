@@ -11,12 +11,9 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ProtocolEnum,
     RedirectActionConfig, RedirectActionStatusCodeEnum,
 };
-use converge::{
-    Aws, AwsResultExt, Cx, Delta, Diff, Error, Holder, ProvideErrorMetadata, Resource, Value,
-    Wanted,
-};
+use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Holder, Resource, Value, Wanted};
 
-use crate::listener_rules::rules_of;
+use crate::listener_rules::{list_rules, rules_of};
 use crate::load_balancers::{named, FoundLoadBalancer};
 
 /// The listener kind.
@@ -244,13 +241,16 @@ impl Resource for ListenerKind {
                 .iter()
                 .any(|w| w.key.shared && w.key.load_balancer == lb)
         };
-        for l in listeners.iter_mut().filter(|l| shared(&l.load_balancer)) {
+        let rules = futures::future::try_join_all(
+            (listeners.iter())
+                .filter(|l| shared(&l.load_balancer))
+                .map(|l| rules_of(aws, &l.arn)),
+        )
+        .await?;
+        let held = listeners.iter_mut().filter(|l| shared(&l.load_balancer));
+        for (l, rules) in held.zip(rules) {
             l.shared = true;
-            l.rules = rules_of(aws, &l.arn)
-                .await?
-                .iter()
-                .map(|r| r.holder())
-                .collect();
+            l.rules = rules.iter().map(|r| r.holder()).collect();
         }
         Ok(listeners)
     }
@@ -393,7 +393,7 @@ impl Resource for ListenerKind {
     /// would go with it.
     async fn delete(&self, cx: Cx<'_>, o: &FoundListener) -> Result<(), Error> {
         if o.shared {
-            let added = still_ruled(cx.aws, &o.arn).await?;
+            let added = rules_still_on(cx.aws, &o.arn).await?;
             if !added.is_empty() {
                 return Err(Error::Protected {
                     resource: resource(&o.name),
@@ -419,24 +419,23 @@ impl Resource for ListenerKind {
     }
 }
 
-/// The rules on a listener now, other than its default (not the stack read's answer).
-async fn still_ruled(aws: &Aws, listener_arn: &str) -> Result<Vec<String>, Error> {
-    let out = aws
-        .elbv2()
-        .describe_rules()
-        .listener_arn(listener_arn)
-        .send()
-        .await;
-    let out = match out {
-        Err(err) if err.code() == Some("ListenerNotFound") => return Ok(Vec::new()),
-        other => other.context("DescribeRules", listener_arn)?,
-    };
-    Ok(out
-        .rules()
-        .iter()
-        .filter(|r| r.is_default() != Some(true))
-        .map(|r| r.rule_arn().unwrap_or_default().to_owned())
-        .collect())
+/// The rules on a shared listener now (listed again, not the stack read's answer). The
+/// stack's own rules were deleted just before, and a listing may show them a moment longer:
+/// only rules still there after a few looks count.
+async fn rules_still_on(aws: &Aws, listener_arn: &str) -> Result<Vec<String>, Error> {
+    const LOOKS: u32 = 4;
+    let mut look = 0;
+    loop {
+        look += 1;
+        let arns: Vec<String> = match list_rules(aws, listener_arn).await {
+            Err(err) if err.code() == Some("ListenerNotFound") => return Ok(Vec::new()),
+            other => other?.into_iter().map(|r| r.arn).collect(),
+        };
+        if arns.is_empty() || look == LOOKS {
+            return Ok(arns);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
 }
 
 #[cfg(test)]

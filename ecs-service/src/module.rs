@@ -143,12 +143,7 @@ impl Service {
             vpc_cidr: net.vpc_cidr.clone(),
             subnets: net.lb_subnets.clone(),
         });
-        // The group the tasks admit: the load balancer's own, or the shared one's.
-        let lb_group: Option<Ref<String>> = match (&door, &self.listener_rule) {
-            (Some(_), _) => None,
-            (None, Some(rule)) => Some(rule.listener.outputs.clone().map(|o| o.security_group_id)),
-            (None, None) => None,
-        };
+        // The tasks' group admits the load balancer's group: its own, or the shared one's.
         let task_sg_of = |stack: &mut Stack, lb_group: Option<Ref<String>>| {
             (self.network_mode() == NetworkMode::Awsvpc).then(|| {
                 let (vpc_id, cidr) = (net.vpc_id.clone(), net.vpc_cidr.clone());
@@ -244,8 +239,9 @@ impl Service {
                 (Some(front), task_sg)
             }
             (None, Some(rule), Some(tg)) => {
-                let task_sg = task_sg_of(stack, lb_group.clone());
                 let shared = rule.listener.outputs.clone();
+                let lb_group = shared.clone().map(|o| o.security_group_id);
+                let task_sg = task_sg_of(stack, Some(lb_group.clone()));
                 let spec = ListenerRuleSpec {
                     listener_arn: Value::AfterApply,
                     priority: rule.priority,
@@ -288,7 +284,7 @@ impl Service {
                         .clone()
                         .map(|o| LoadBalancerOutputs::new(o.lb_arn, o.lb_dns_name, o.lb_zone_id)),
                     listener_arn,
-                    lb_group: lb_group.expect("a rule's tasks admit the shared group"),
+                    lb_group,
                     rule: Some(handle.output(|o| o.arn.clone())),
                     url: shared.map(move |o| {
                         let base = front_door::url(

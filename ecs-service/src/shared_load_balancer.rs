@@ -35,22 +35,8 @@ use crate::names::{shorten, valid_lb_name, MAX_LB_NAME};
 pub struct SharedLoadBalancer {
     environment: String,
     name: String,
-    door: FrontDoorInputs,
+    door: FrontDoor,
     tags: std::collections::BTreeMap<String, String>,
-}
-
-#[derive(Clone, Debug)]
-struct FrontDoorInputs {
-    lb_name: String,
-    internal: bool,
-    whitelist: Vec<String>,
-    listener: Listener,
-    security_group_ids: Vec<String>,
-    attributes: LoadBalancerAttributes,
-    wait: Wait,
-    vpc_id: Ref<String>,
-    vpc_cidr: Ref<String>,
-    subnets: Ref<Vec<String>>,
 }
 
 /// What a shared load balancer gives back.
@@ -148,22 +134,7 @@ impl SharedLoadBalancer {
     /// Adds the load balancer, its group and its listeners to `stack`.
     pub fn declare_refs(&self, stack: &mut Stack) -> Ref<SharedLoadBalancerOutputs> {
         let d = &self.door;
-        let door = FrontDoor {
-            lb_name: d.lb_name.clone(),
-            shared: true,
-            sg_name: format!("{}-alb-sg", self.full_name()),
-            internal: d.internal,
-            whitelist: d.whitelist.clone(),
-            listener: d.listener.clone(),
-            extra_groups: d.security_group_ids.clone(),
-            attributes: d.attributes.elb(),
-            wait_active: false,
-            wait: d.wait,
-            vpc_id: d.vpc_id.clone(),
-            vpc_cidr: d.vpc_cidr.clone(),
-            subnets: d.subnets.clone(),
-        };
-        let made = door.declare(stack, &self.owner_tags(), |_| ListenerAction::NotFound);
+        let made = d.declare(stack, &self.owner_tags(), |_| ListenerAction::NotFound);
         let (listener, lb_name) = (d.listener.clone(), d.lb_name.clone());
         Ref::new(move |r| {
             let (sg, lb, l) = (r.get(&made.sg), r.get(&made.lb), r.get(&made.listener));
@@ -355,18 +326,23 @@ impl SharedLoadBalancerBuilder {
         check_listener(&mut invalid, "listener", &listener);
         self.attributes.check(&mut invalid, "attributes");
         invalid.into_result(())?;
+        let sg_name = format!("{environment}-{name}-alb-sg");
         Ok(SharedLoadBalancer {
             environment,
             name,
-            door: FrontDoorInputs {
+            door: FrontDoor {
+                sg_name,
                 lb_name,
+                shared: true,
                 internal: self.internal,
                 whitelist: self
                     .whitelist
                     .unwrap_or_else(|| vec!["0.0.0.0/0".to_owned()]),
                 listener,
-                security_group_ids: self.security_group_ids,
-                attributes: self.attributes,
+                extra_groups: self.security_group_ids,
+                attributes: self.attributes.elb(),
+                // Nothing needs it active: listeners and rules are made on a provisioning one.
+                wait_active: false,
                 wait: self.wait.unwrap_or_default(),
                 vpc_id: self.vpc_id.expect("checked"),
                 vpc_cidr: self.vpc_cidr.expect("given with the VPC"),
