@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::metrics::ApiCalls;
 use crate::retry::Retry;
 use crate::shared::SharedReads;
+use crate::token::Run;
 use crate::Error;
 
 /// Every SDK client the modules use, sharing one configuration and one [`ApiCalls`] counter.
@@ -29,6 +30,8 @@ pub struct Aws {
     retry: Retry,
     /// Within a stack's read: the reads its kinds share.
     shared: Option<SharedReads>,
+    /// This bundle's run, which client tokens derive from (shared by its clones).
+    run: Arc<Run>,
 }
 
 impl Aws {
@@ -97,6 +100,16 @@ impl Aws {
     /// The retry policy for AWS's eventual-consistency errors.
     pub fn retry(&self) -> &Retry {
         &self.retry
+    }
+
+    /// This run's id: made when the bundle is built, shared by its clones, never the same
+    /// for two bundles. [`client_token`](crate::client_token)s derive from it.
+    pub fn run_id(&self) -> &str {
+        self.run.id()
+    }
+
+    pub(crate) fn run(&self) -> &Arc<Run> {
+        &self.run
     }
 
     /// A read that several kinds of one stack read need, made once for all of them: `fetch`
@@ -222,6 +235,7 @@ impl AwsBuilder {
             calls,
             retry: self.retry.unwrap_or_default(),
             shared: None,
+            run: Run::new(),
         }
     }
 }

@@ -8,6 +8,8 @@
 //! - [`Plan`] and [`Change`]: what an apply would do, printed like `terraform plan`;
 //! - [`Wait`] and [`Retry`]: bounded waits and retries for AWS's eventual consistency;
 //! - [`ApiCalls`]: an SDK interceptor that counts the calls a run makes;
+//! - [`client_token`]: the client token of an idempotent create, from the run and the
+//!   resource's identity;
 //! - [`Error`] and [`Invalid`]: errors that name the resource, the operation, the AWS error
 //!   code and, when a run stops part way, what it did and what remains (typed
 //!   [`Address`]es).
@@ -44,6 +46,7 @@ mod shared;
 mod stack;
 mod strategy;
 mod tags;
+pub mod token;
 mod validate;
 mod value;
 mod wait;
@@ -69,6 +72,7 @@ pub use tags::{
     ec2_name, ec2_owned_by, ec2_owner, ec2_owner_filter, ec2_pairs, owner_in, owners_of, Tags,
     ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG,
 };
+pub use token::{client_token, ClientToken};
 pub use validate::{Invalid, Problem, MAX_ENVIRONMENT_LEN, MAX_EXTRA_TAGS};
 pub use value::{Value, AFTER_APPLY};
 pub use wait::Wait;
