@@ -345,6 +345,8 @@ impl Resource for LaunchTemplateKind {
 
     async fn create(&self, cx: Cx<'_>, d: &LaunchTemplateSpec) -> Result<LaunchTemplateOut, Error> {
         let data = d.data(cx.tags, cx.name)?;
+        // One token for every attempt (the profile's propagation retries included).
+        let token = converge::client_token(&cx, KIND, "create", converge::token::EC2);
         let out = cx
             .aws
             .retry()
@@ -352,6 +354,7 @@ impl Resource for LaunchTemplateKind {
                 cx.aws
                     .ec2()
                     .create_launch_template()
+                    .client_token(token.as_str())
                     .launch_template_name(cx.name)
                     .launch_template_data(data.clone())
                     .tag_specifications(cx.tags.ec2_spec(ResourceType::LaunchTemplate, cx.name))
@@ -359,6 +362,7 @@ impl Resource for LaunchTemplateKind {
             })
             .await
             .context("CreateLaunchTemplate", resource(cx.name))?;
+        token.made();
         let template = out.launch_template();
         Ok(LaunchTemplateOut {
             id: template
@@ -381,6 +385,9 @@ impl Resource for LaunchTemplateKind {
         _delta: &Delta,
     ) -> Result<LaunchTemplateOut, Error> {
         let data = d.data(cx.tags, cx.name)?;
+        // Each update makes a version: a made one spends the token, so the next update in
+        // this run is not answered with this version.
+        let token = converge::client_token(&cx, KIND, "version", converge::token::EC2);
         let out = cx
             .aws
             .retry()
@@ -388,12 +395,14 @@ impl Resource for LaunchTemplateKind {
                 cx.aws
                     .ec2()
                     .create_launch_template_version()
+                    .client_token(token.as_str())
                     .launch_template_id(&o.id)
                     .launch_template_data(data.clone())
                     .send()
             })
             .await
             .context("CreateLaunchTemplateVersion", resource(cx.name))?;
+        token.made();
         let version = out
             .launch_template_version()
             .and_then(|v| v.version_number())
@@ -448,6 +457,73 @@ mod tests {
                 .map(|(f, v)| (f, v.into_known().flatten()))
                 .collect(),
         }
+    }
+
+    /// Clients that make the template `lt-1` and its versions, logging the client token of
+    /// each call in `sent` (`create` or `version`, then the token).
+    fn ec2(sent: &std::sync::Arc<std::sync::Mutex<Vec<(&'static str, String)>>>) -> Aws {
+        use aws_sdk_ec2::operation::create_launch_template::CreateLaunchTemplateOutput;
+        use aws_sdk_ec2::operation::create_launch_template_version::CreateLaunchTemplateVersionOutput;
+        use aws_sdk_ec2::types::{LaunchTemplate, LaunchTemplateVersion};
+        use aws_smithy_mocks::{mock, mock_client, RuleMode};
+        let (a, b) = (std::sync::Arc::clone(sent), std::sync::Arc::clone(sent));
+        let create = mock!(aws_sdk_ec2::Client::create_launch_template)
+            .match_requests(move |r| {
+                let token = r.client_token().unwrap_or_default().to_owned();
+                a.lock().unwrap().push(("create", token));
+                true
+            })
+            .then_output(|| {
+                CreateLaunchTemplateOutput::builder()
+                    .launch_template(
+                        LaunchTemplate::builder()
+                            .launch_template_id("lt-1")
+                            .latest_version_number(1)
+                            .build(),
+                    )
+                    .build()
+            });
+        let version = mock!(aws_sdk_ec2::Client::create_launch_template_version)
+            .match_requests(move |r| {
+                let token = r.client_token().unwrap_or_default().to_owned();
+                b.lock().unwrap().push(("version", token));
+                true
+            })
+            .then_output(|| {
+                CreateLaunchTemplateVersionOutput::builder()
+                    .launch_template_version(
+                        LaunchTemplateVersion::builder().version_number(4).build(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &[create, version], |c| c
+            .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled()));
+        Aws::builder().ec2(client).build()
+    }
+
+    #[tokio::test]
+    async fn the_template_and_each_version_are_created_with_their_own_token() {
+        let sent = std::sync::Arc::default();
+        let aws = ec2(&sent);
+        let tags = converge::Tags::new("ecs-instances", "blog");
+        let cx = Cx {
+            aws: &aws,
+            name: "blog-ecs-instances",
+            tags: &tags,
+            teardown: false,
+        };
+        let d = spec();
+        let kind = LaunchTemplateKind;
+        kind.create(cx, &d).await.unwrap();
+        // Two updates in one run make two versions: the second is not the first's repeat.
+        let have = found(&d);
+        kind.update(cx, &d, &have, &Delta::new()).await.unwrap();
+        kind.update(cx, &d, &have, &Delta::new()).await.unwrap();
+        let sent = sent.lock().unwrap().clone();
+        let kinds: Vec<&str> = sent.iter().map(|(k, _)| *k).collect();
+        assert_eq!(kinds, ["create", "version", "version"]);
+        assert!(sent.iter().all(|(_, t)| t.len() == 32), "{sent:?}");
+        assert!(sent[0].1 != sent[1].1 && sent[1].1 != sent[2].1 && sent[0].1 != sent[2].1);
     }
 
     #[test]

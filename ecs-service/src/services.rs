@@ -560,11 +560,15 @@ impl Resource for EcsServiceKind {
         let balancers = load_balancers(d)?;
         let strategy: Vec<_> = d.strategy.iter().map(StrategyItem::sdk).collect();
         let aws = cx.aws;
+        // The SDK fills in no token for this call. With one, ECS answers a resend of a create
+        // it carried out (its answer lost) with that service.
+        let token = converge::client_token(&cx, Self::KIND, "create", converge::token::ECS);
         let out = aws
             .retry()
             .run(cx.name, NOT_YET, || {
                 aws.ecs()
                     .create_service()
+                    .client_token(token.as_str())
                     .cluster(&d.cluster)
                     .service_name(cx.name)
                     .task_definition(&task_definition)
@@ -588,6 +592,7 @@ impl Resource for EcsServiceKind {
             })
             .await
             .context("CreateService", resource(cx.name))?;
+        token.made();
         if let Some(steady) = &d.steady_state {
             wait_steady(aws, steady, &d.cluster, cx.name).await?;
         }
@@ -770,6 +775,88 @@ mod tests {
             draining: false,
             owner: None,
         }
+    }
+
+    /// ECS clients whose `CreateService` answers `ClusterNotFoundException` (a cluster just
+    /// made), then `AccessDeniedException`, then makes the service; each client token sent is
+    /// logged in `sent`.
+    fn ecs(sent: &std::sync::Arc<std::sync::Mutex<Vec<String>>>) -> Aws {
+        use aws_sdk_ecs::operation::create_service::{CreateServiceError, CreateServiceOutput};
+        use aws_smithy_mocks::{mock, mock_client, RuleMode};
+        let sent = std::sync::Arc::clone(sent);
+        let error = |code: &'static str| {
+            move || {
+                CreateServiceError::generic(
+                    aws_sdk_ecs::error::ErrorMetadata::builder()
+                        .code(code)
+                        .build(),
+                )
+            }
+        };
+        let create = mock!(aws_sdk_ecs::Client::create_service)
+            .match_requests(move |r| {
+                sent.lock()
+                    .unwrap()
+                    .push(r.client_token().unwrap_or_default().to_owned());
+                true
+            })
+            .sequence()
+            .error(error("ClusterNotFoundException"))
+            .error(error("AccessDeniedException"))
+            .output(|| {
+                CreateServiceOutput::builder()
+                    .service(
+                        aws_sdk_ecs::types::Service::builder()
+                            .service_arn("arn:svc")
+                            .build(),
+                    )
+                    .build()
+            })
+            .repeatedly()
+            .build();
+        let client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &[create], |c| c
+            .retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled()));
+        Aws::builder()
+            .ecs(client)
+            .retry(converge::Retry {
+                max_elapsed: std::time::Duration::from_secs(2),
+                initial_delay: std::time::Duration::from_millis(1),
+                max_delay: std::time::Duration::from_millis(5),
+            })
+            .build()
+    }
+
+    #[tokio::test]
+    async fn a_service_keeps_its_token_until_it_is_made_within_ecs_limit() {
+        let sent = std::sync::Arc::default();
+        let tags = converge::Tags::for_instance("ecs-service", "blog", "blog");
+        let (one, other) = (ecs(&sent), ecs(&sent));
+        let cx = |aws| Cx {
+            aws,
+            name: "blog",
+            tags: &tags,
+            teardown: false,
+        };
+        // The cluster's propagation is retried by the kind, then the run fails.
+        EcsServiceKind.create(cx(&one), &spec()).await.unwrap_err();
+        // Applied again in the same run: a service the failed call made would be answered.
+        EcsServiceKind.create(cx(&one), &spec()).await.unwrap();
+        EcsServiceKind.create(cx(&one), &spec()).await.unwrap();
+        // Another run: its own, through its own failures.
+        EcsServiceKind
+            .create(cx(&other), &spec())
+            .await
+            .unwrap_err();
+        let sent = sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 6, "{sent:?}");
+        assert!(
+            sent.iter().all(|t| !t.is_empty() && t.len() <= 36),
+            "{sent:?}"
+        );
+        assert!(sent[0] == sent[1] && sent[1] == sent[2], "{sent:?}");
+        assert_ne!(sent[3], sent[2], "a later service is a new one");
+        assert_eq!(sent[4], sent[5]);
+        assert!(sent[4] != sent[2] && sent[4] != sent[3], "{sent:?}");
     }
 
     #[test]

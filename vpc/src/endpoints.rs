@@ -213,10 +213,14 @@ impl Resource for EndpointKind {
 
     async fn create(&self, cx: Cx<'_>, d: &EndpointDesired) -> Result<EndpointOut, Error> {
         let vpc_id = d.vpc_id.clone().require(cx.name)?;
+        // The SDK fills in no token for this call: without one, a retry after a lost answer
+        // makes a second endpoint.
+        let token = converge::client_token(&cx, KIND, "create", converge::token::EC2);
         let mut call = cx
             .aws
             .ec2()
             .create_vpc_endpoint()
+            .client_token(token.as_str())
             .vpc_id(vpc_id)
             .service_name(&d.service_name)
             .tag_specifications(cx.tags.ec2_spec(ResourceType::VpcEndpoint, cx.name));
@@ -237,6 +241,7 @@ impl Resource for EndpointKind {
             .send()
             .await
             .context("CreateVpcEndpoint", cx.address(KIND, None))?;
+        token.made();
         let id = out
             .vpc_endpoint()
             .and_then(|e| e.vpc_endpoint_id())
@@ -403,6 +408,62 @@ mod tests {
                 security_groups: Value::Known(vec!["sg-1".into()]),
             },
         }
+    }
+
+    /// Clients that make the endpoint `vpce-1`, logging each client token sent in `sent`.
+    fn ec2(sent: &std::sync::Arc<std::sync::Mutex<Vec<String>>>) -> Aws {
+        use aws_sdk_ec2::operation::create_vpc_endpoint::CreateVpcEndpointOutput;
+        use aws_smithy_mocks::{mock, mock_client, RuleMode};
+        let sent = std::sync::Arc::clone(sent);
+        let create = mock!(aws_sdk_ec2::Client::create_vpc_endpoint)
+            .match_requests(move |r| {
+                sent.lock()
+                    .unwrap()
+                    .push(r.client_token().unwrap_or_default().to_owned());
+                true
+            })
+            .then_output(|| {
+                CreateVpcEndpointOutput::builder()
+                    .vpc_endpoint(VpcEndpoint::builder().vpc_endpoint_id("vpce-1").build())
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &[create], |c| c
+            .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled()));
+        Aws::builder().ec2(client).build()
+    }
+
+    #[tokio::test]
+    async fn each_endpoint_of_each_run_is_created_with_its_own_token() {
+        let sent = std::sync::Arc::default();
+        let tags = converge::Tags::new("vpc", "blog");
+        let kind = EndpointKind {
+            wait: Wait::default(),
+        };
+        let s3 = EndpointDesired {
+            vpc_id: Value::Known("vpc-1".into()),
+            service_name: "com.amazonaws.us-east-1.s3".into(),
+            placement: Placement::Gateway {
+                route_tables: Value::Known(vec!["rtb-1".into()]),
+            },
+        };
+        let (one, other) = (ec2(&sent), ec2(&sent));
+        for (aws, name) in [
+            (&one, "blog-vpce-s3"),
+            (&one, "blog-vpce-dynamodb"),
+            (&other, "blog-vpce-s3"),
+        ] {
+            let cx = Cx {
+                aws,
+                name,
+                tags: &tags,
+                teardown: false,
+            };
+            kind.create(cx, &s3).await.unwrap();
+        }
+        let sent = sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 3);
+        assert!(sent.iter().all(|t| t.len() == 32), "{sent:?}");
+        assert!(sent[0] != sent[1] && sent[0] != sent[2] && sent[1] != sent[2]);
     }
 
     #[test]

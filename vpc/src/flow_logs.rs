@@ -174,10 +174,14 @@ impl Resource for FlowLogKind {
     async fn create(&self, cx: Cx<'_>, d: &FlowLogDesired) -> Result<FlowLogOut, Error> {
         let vpc_id = d.vpc_id.clone().require(cx.name)?;
         let role = d.role_arn.clone().require(cx.name)?;
+        // The SDK fills in no token for this call: without one, a retry after a lost answer
+        // makes a second flow log.
+        let token = converge::client_token(&cx, KIND, "create", converge::token::EC2);
         let out = cx
             .aws
             .ec2()
             .create_flow_logs()
+            .client_token(token.as_str())
             .resource_type(FlowLogsResourceType::Vpc)
             .resource_ids(vpc_id)
             .traffic_type(TrafficType::from(d.traffic.as_str()))
@@ -188,6 +192,9 @@ impl Resource for FlowLogKind {
             .send()
             .await
             .context("CreateFlowLogs", cx.address(KIND, None))?;
+        // AWS answered, so the token is spent even when the answer is a refusal in
+        // `Unsuccessful`: a resend would get that refusal again.
+        token.made();
         // EC2 answers a refused create with success and the refusal in `Unsuccessful`.
         if let Some(error) = out.unsuccessful().iter().find_map(|u| u.error()) {
             return Err(Error::Failed {
@@ -223,5 +230,79 @@ impl Resource for FlowLogKind {
             .await
             .context("DeleteFlowLogs", cx.address(KIND, Some(o.id.clone())))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_ec2::operation::create_flow_logs::CreateFlowLogsOutput;
+    use aws_sdk_ec2::types::{UnsuccessfulItem, UnsuccessfulItemError};
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+
+    /// Clients whose `CreateFlowLogs` first refuses in its answer's `Unsuccessful`, then
+    /// makes `fl-1`; each client token sent is logged in `sent`.
+    fn ec2(sent: &Arc<Mutex<Vec<String>>>) -> Aws {
+        let sent = Arc::clone(sent);
+        let create = mock!(aws_sdk_ec2::Client::create_flow_logs)
+            .match_requests(move |r| {
+                sent.lock()
+                    .unwrap()
+                    .push(r.client_token().unwrap_or_default().to_owned());
+                true
+            })
+            .sequence()
+            .output(|| {
+                CreateFlowLogsOutput::builder()
+                    .unsuccessful(
+                        UnsuccessfulItem::builder()
+                            .error(
+                                UnsuccessfulItemError::builder()
+                                    .code("AccessDenied")
+                                    .message("the role cannot be assumed yet")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            })
+            .output(|| CreateFlowLogsOutput::builder().flow_log_ids("fl-1").build())
+            .repeatedly()
+            .build();
+        let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &[create], |c| c
+            .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled()));
+        Aws::builder().ec2(client).build()
+    }
+
+    #[tokio::test]
+    async fn a_refusal_in_the_answer_spends_the_token_and_runs_never_share_one() {
+        let sent = Arc::default();
+        let tags = converge::Tags::new("vpc", "blog");
+        let d = FlowLogDesired {
+            vpc_id: Value::Known("vpc-1".into()),
+            traffic: FlowLogTraffic::All,
+            log_group: "/aws/vpc-flow-logs/blog".into(),
+            role_arn: Value::Known("arn:aws:iam::123456789012:role/blog-vpc-flow-logs".into()),
+        };
+        let (one, other) = (ec2(&sent), ec2(&sent));
+        let cx = |aws| Cx {
+            aws,
+            name: "blog-vpc-flow-logs",
+            tags: &tags,
+            teardown: false,
+        };
+        let refused = FlowLogKind.create(cx(&one), &d).await.unwrap_err();
+        assert!(refused.to_string().contains("AccessDenied"), "{refused}");
+        assert_eq!(FlowLogKind.create(cx(&one), &d).await.unwrap().id, "fl-1");
+        FlowLogKind.create(cx(&other), &d).await.unwrap_err();
+        let sent = sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 3);
+        assert!(sent.iter().all(|t| t.len() == 32), "{sent:?}");
+        // EC2 would answer a resend of the refused call with the same refusal.
+        assert_ne!(sent[0], sent[1]);
+        assert!(sent[2] != sent[0] && sent[2] != sent[1]);
     }
 }

@@ -1,10 +1,8 @@
 //! `aws_route53_zone`: the private hosted zone `<environment>.local`, attached to the VPC.
 //!
 //! Route 53 takes no tags in `CreateHostedZone`, so the zone's identity is its caller
-//! reference, which is part of the create call: `ecs-modules/<owner>/<nanos>`. Tags are added
-//! right after, for people and billing. The resource's name is the domain.
-
-use std::time::{SystemTime, UNIX_EPOCH};
+//! reference, which is part of the create call: `ecs-modules/<owner>/<client token>`. Tags
+//! are added right after, for people and billing. The resource's name is the domain.
 
 use async_trait::async_trait;
 use aws_sdk_route53::types::{HostedZoneConfig, TagResourceType, Vpc as ZoneVpc, VpcRegion};
@@ -53,6 +51,23 @@ fn owner_of(caller_reference: &str) -> Option<&str> {
 
 fn bare_id(id: &str) -> &str {
     id.trim_start_matches("/hostedzone/")
+}
+
+/// The bare id of the zone of `domain` that `CreateHostedZone` made with `reference`.
+async fn made_with(aws: &Aws, domain: &str, reference: &str) -> Result<Option<String>, Error> {
+    let dns_name = format!("{domain}.");
+    let out = aws
+        .route53()
+        .list_hosted_zones_by_name()
+        .dns_name(&dns_name)
+        .send()
+        .await
+        .context("ListHostedZonesByName", &dns_name)?;
+    Ok(out
+        .hosted_zones()
+        .iter()
+        .find(|z| z.caller_reference() == reference)
+        .map(|z| bare_id(z.id()).to_owned()))
 }
 
 #[async_trait]
@@ -152,17 +167,18 @@ impl Resource for ZoneKind {
 
     async fn create(&self, cx: Cx<'_>, d: &ZoneDesired) -> Result<ZoneOut, Error> {
         let vpc_id = d.vpc_id.clone().require(cx.name)?;
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
+        let owner = cx.tags.owner();
+        // The reference must be unique for ever, and stay within Route 53's 128 bytes.
+        let room = converge::token::ROUTE53.saturating_sub(PREFIX.len() + owner.len() + 1);
+        let token = converge::client_token(&cx, KIND, "create", room);
+        let reference = format!("{PREFIX}{owner}/{token}");
         let environment = cx.tags.environment();
         let out = cx
             .aws
             .route53()
             .create_hosted_zone()
             .name(cx.name)
-            .caller_reference(format!("{PREFIX}{}/{nanos}", cx.tags.owner()))
+            .caller_reference(&reference)
             .vpc(
                 ZoneVpc::builder()
                     .vpc_id(&vpc_id)
@@ -177,8 +193,20 @@ impl Resource for ZoneKind {
             )
             .send()
             .await
-            .context("CreateHostedZone", cx.address(KIND, None))?;
-        let id = bare_id(out.hosted_zone().map(|z| z.id()).unwrap_or_default()).to_owned();
+            .context("CreateHostedZone", cx.address(KIND, None));
+        let id = match out {
+            Ok(out) => bare_id(out.hosted_zone().map(|z| z.id()).unwrap_or_default()).to_owned(),
+            // Route 53 answers a resend of a create it carried out (the SDK's retry after a
+            // lost answer) with this: the zone is the one this reference made.
+            Err(err) if err.code() == Some("HostedZoneAlreadyExists") => {
+                match made_with(cx.aws, cx.name, &reference).await? {
+                    Some(id) => id,
+                    None => return Err(err),
+                }
+            }
+            Err(err) => return Err(err),
+        };
+        token.made();
         let name = format!("{environment}-route53-private-hosted-zone");
         cx.aws
             .route53()
@@ -221,7 +249,119 @@ impl Resource for ZoneKind {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_route53::operation::change_tags_for_resource::ChangeTagsForResourceOutput;
+    use aws_sdk_route53::operation::create_hosted_zone::{
+        CreateHostedZoneError, CreateHostedZoneOutput,
+    };
+    use aws_sdk_route53::operation::list_hosted_zones_by_name::ListHostedZonesByNameOutput;
+    use aws_sdk_route53::types::{DelegationSet, HostedZone};
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
     use super::*;
+
+    fn zone(id: &str, reference: &str) -> HostedZone {
+        HostedZone::builder()
+            .id(format!("/hostedzone/{id}"))
+            .name("blog.local.")
+            .caller_reference(reference)
+            .build()
+            .expect("required fields set")
+    }
+
+    /// Route 53 clients whose first `CreateHostedZone` is refused as a repeat (the SDK's
+    /// retry of a create whose answer was lost), later ones make `Z2`; the listing holds
+    /// another owner's zone of the same name and `Z1`, made with the last reference sent.
+    fn route53(sent: &Arc<Mutex<Vec<String>>>) -> Aws {
+        let log = Arc::clone(sent);
+        let create = mock!(aws_sdk_route53::Client::create_hosted_zone)
+            .match_requests(move |r| {
+                log.lock()
+                    .unwrap()
+                    .push(r.caller_reference().unwrap_or_default().to_owned());
+                true
+            })
+            .sequence()
+            .error(|| {
+                CreateHostedZoneError::generic(
+                    aws_sdk_route53::error::ErrorMetadata::builder()
+                        .code("HostedZoneAlreadyExists")
+                        .build(),
+                )
+            })
+            .output(|| {
+                CreateHostedZoneOutput::builder()
+                    .hosted_zone(zone("Z2", "made"))
+                    .change_info(
+                        aws_sdk_route53::types::ChangeInfo::builder()
+                            .id("c")
+                            .status(aws_sdk_route53::types::ChangeStatus::Insync)
+                            .submitted_at(aws_smithy_types::DateTime::from_secs(0))
+                            .build()
+                            .expect("required fields set"),
+                    )
+                    .delegation_set(
+                        DelegationSet::builder()
+                            .name_servers("ns")
+                            .build()
+                            .expect("required fields set"),
+                    )
+                    .location("l")
+                    .build()
+                    .expect("required fields set")
+            })
+            .repeatedly()
+            .build();
+        let made = Arc::clone(sent);
+        let list = mock!(aws_sdk_route53::Client::list_hosted_zones_by_name)
+            .match_requests(|r| r.dns_name() == Some("blog.local."))
+            .then_output(move || {
+                let reference = made.lock().unwrap().last().cloned().unwrap_or_default();
+                ListHostedZonesByNameOutput::builder()
+                    .hosted_zones(zone("Z0", "ecs-modules/vpc/blog2/abc"))
+                    .hosted_zones(zone("Z1", &reference))
+                    .is_truncated(false)
+                    .max_items(100)
+                    .build()
+                    .expect("required fields set")
+            });
+        let tag = mock!(aws_sdk_route53::Client::change_tags_for_resource)
+            .then_output(|| ChangeTagsForResourceOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_route53,
+            RuleMode::MatchAny,
+            &[create, list, tag],
+            |c| c.retry_config(aws_sdk_route53::config::retry::RetryConfig::disabled())
+        );
+        Aws::builder().route53(client).build()
+    }
+
+    #[tokio::test]
+    async fn a_zone_refused_as_a_repeat_is_the_one_its_reference_made() {
+        let sent = Arc::default();
+        let tags = converge::Tags::new("vpc", "blog");
+        let d = ZoneDesired {
+            vpc_id: Value::Known("vpc-1".into()),
+        };
+        let aws = route53(&sent);
+        let cx = |aws| Cx {
+            aws,
+            name: "blog.local",
+            tags: &tags,
+            teardown: false,
+        };
+        assert_eq!(ZoneKind.create(cx(&aws), &d).await.unwrap().id, "Z1");
+        // Made: a zone made again in this run (after a destroy) is a new request.
+        assert_eq!(ZoneKind.create(cx(&aws), &d).await.unwrap().id, "Z2");
+        let sent = sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 2);
+        assert_ne!(sent[0], sent[1]);
+        for reference in &sent {
+            assert_eq!(owner_of(reference), Some("vpc/blog"), "{reference}");
+            assert!(reference.len() <= converge::token::ROUTE53);
+        }
+    }
 
     #[test]
     fn the_caller_reference_names_the_owner() {

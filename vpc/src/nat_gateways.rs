@@ -134,6 +134,9 @@ impl Resource for NatKind {
     async fn create(&self, cx: Cx<'_>, d: &NatDesired) -> Result<NatOut, Error> {
         let subnet_id = d.subnet_id.clone().require(cx.name)?;
         let allocation_id = d.allocation_id.clone().require(cx.name)?;
+        // One token for every attempt: a retried call whose first answer was lost gets the
+        // gateway that call made, not a second one.
+        let token = converge::client_token(&cx, KIND, "create", converge::token::EC2);
         let out = cx
             .aws
             .retry()
@@ -141,6 +144,7 @@ impl Resource for NatKind {
                 cx.aws
                     .ec2()
                     .create_nat_gateway()
+                    .client_token(token.as_str())
                     .subnet_id(&subnet_id)
                     .allocation_id(&allocation_id)
                     .tag_specifications(cx.tags.ec2_spec(ResourceType::Natgateway, cx.name))
@@ -148,6 +152,7 @@ impl Resource for NatKind {
             })
             .await
             .context("CreateNatGateway", cx.address(KIND, None))?;
+        token.made();
         let id = out
             .nat_gateway()
             .and_then(|n| n.nat_gateway_id())
@@ -290,6 +295,96 @@ mod tests {
         let pending = kind().diff(&d, &found(NatGatewayState::Pending));
         assert!(!pending.is_empty() && !pending.replace);
         assert!(kind().diff(&d, &found(NatGatewayState::Failed)).replace);
+    }
+
+    /// Clients whose `CreateNatGateway` first answers `first` (if any) then makes `nat-1`,
+    /// which is available at once; every client token sent is logged in `sent`.
+    fn ec2(
+        first: Option<&'static str>,
+        sent: &std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    ) -> Aws {
+        use aws_sdk_ec2::operation::create_nat_gateway::{
+            CreateNatGatewayError, CreateNatGatewayOutput,
+        };
+        use aws_sdk_ec2::operation::describe_nat_gateways::DescribeNatGatewaysOutput;
+        use aws_smithy_mocks::{mock, mock_client, RuleMode};
+        let sent = std::sync::Arc::clone(sent);
+        let made = || {
+            CreateNatGatewayOutput::builder()
+                .nat_gateway(NatGateway::builder().nat_gateway_id("nat-1").build())
+                .build()
+        };
+        let create = mock!(aws_sdk_ec2::Client::create_nat_gateway).match_requests(move |r| {
+            sent.lock()
+                .unwrap()
+                .push(r.client_token().unwrap_or_default().to_owned());
+            true
+        });
+        let create = match first {
+            Some(code) => create
+                .sequence()
+                .error(move || {
+                    CreateNatGatewayError::generic(
+                        aws_sdk_ec2::error::ErrorMetadata::builder()
+                            .code(code)
+                            .build(),
+                    )
+                })
+                .output(made)
+                .repeatedly()
+                .build(),
+            None => create.then_output(made),
+        };
+        let available = mock!(aws_sdk_ec2::Client::describe_nat_gateways).then_output(|| {
+            DescribeNatGatewaysOutput::builder()
+                .nat_gateways(
+                    NatGateway::builder()
+                        .nat_gateway_id("nat-1")
+                        .state(NatGatewayState::Available)
+                        .build(),
+                )
+                .build()
+        });
+        let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &[create, available], |c| c
+            .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled()));
+        Aws::builder()
+            .ec2(client)
+            .retry(converge::Retry {
+                max_elapsed: std::time::Duration::from_secs(2),
+                initial_delay: std::time::Duration::from_millis(1),
+                max_delay: std::time::Duration::from_millis(5),
+            })
+            .build()
+    }
+
+    async fn create(aws: &Aws) -> Result<NatOut, Error> {
+        let tags = converge::Tags::new("vpc", "blog");
+        let cx = Cx {
+            aws,
+            name: "blog-nat-gateway",
+            tags: &tags,
+            teardown: false,
+        };
+        let d = wants(Value::Known("subnet-1".into()));
+        kind().create(cx, &d).await
+    }
+
+    #[tokio::test]
+    async fn a_create_sends_one_token_for_all_its_attempts_and_a_new_one_after_it_made_one() {
+        let sent = std::sync::Arc::default();
+        // The subnet just made is not yet visible: the kind's own retry resends the token.
+        let aws = ec2(Some("InvalidSubnetID.NotFound"), &sent);
+        create(&aws).await.unwrap();
+        // A later create of the same gateway in this run (it was deleted, or replaced).
+        create(&aws).await.unwrap();
+        // Another run.
+        create(&ec2(None, &sent)).await.unwrap();
+        let sent = sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 4, "{sent:?}");
+        assert!(sent.iter().all(|t| t.len() == 32), "{sent:?}");
+        assert_eq!(sent[0], sent[1]);
+        assert_ne!(sent[2], sent[1]);
+        assert!(sent[3] != sent[1] && sent[3] != sent[2], "{sent:?}");
     }
 
     #[test]

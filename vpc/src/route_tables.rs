@@ -226,6 +226,8 @@ impl Resource for RouteTableKind {
 
     async fn create(&self, cx: Cx<'_>, d: &RouteTableDesired) -> Result<RouteTableOut, Error> {
         let vpc_id = d.vpc_id.clone().require(cx.name)?;
+        // One token for every attempt, so a retried call cannot make a second table.
+        let token = converge::client_token(&cx, KIND, "create", converge::token::EC2);
         let out = cx
             .aws
             .retry()
@@ -233,12 +235,14 @@ impl Resource for RouteTableKind {
                 cx.aws
                     .ec2()
                     .create_route_table()
+                    .client_token(token.as_str())
                     .vpc_id(&vpc_id)
                     .tag_specifications(cx.tags.ec2_spec(ResourceType::RouteTable, cx.name))
                     .send()
             })
             .await
             .context("CreateRouteTable", cx.address(KIND, None))?;
+        token.made();
         let id = out
             .route_table()
             .and_then(|rt| rt.route_table_id())
@@ -454,6 +458,8 @@ async fn disassociate(aws: &Aws, association_id: &str) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
 
     fn table() -> FoundRouteTable {
@@ -502,6 +508,76 @@ mod tests {
             ["route 0.0.0.0/0", "association b", "association subnet-1"]
         );
         assert_eq!(delta.diffs[0].after.as_deref(), Some(AFTER_APPLY));
+    }
+
+    /// Clients whose `CreateRouteTable` answers `answers` in turn (`None`: the table
+    /// `rtb-1`; `Some(code)`: that error), logging every client token sent in `sent`.
+    fn ec2(answers: &[Option<&'static str>], sent: &Arc<Mutex<Vec<String>>>) -> Aws {
+        use aws_sdk_ec2::operation::create_route_table::{
+            CreateRouteTableError, CreateRouteTableOutput,
+        };
+        use aws_sdk_ec2::types::RouteTable;
+        use aws_smithy_mocks::{mock, mock_client, RuleMode};
+        let sent = Arc::clone(sent);
+        let mut create = mock!(aws_sdk_ec2::Client::create_route_table)
+            .match_requests(move |r| {
+                sent.lock()
+                    .unwrap()
+                    .push(r.client_token().unwrap_or_default().to_owned());
+                true
+            })
+            .sequence();
+        for answer in answers {
+            create = match *answer {
+                None => create.output(|| {
+                    CreateRouteTableOutput::builder()
+                        .route_table(RouteTable::builder().route_table_id("rtb-1").build())
+                        .build()
+                }),
+                Some(code) => create.error(move || {
+                    CreateRouteTableError::generic(
+                        aws_sdk_ec2::error::ErrorMetadata::builder()
+                            .code(code)
+                            .build(),
+                    )
+                }),
+            };
+        }
+        let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &[create.build()], |c| c
+            .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled()));
+        Aws::builder().ec2(client).build()
+    }
+
+    async fn create(aws: &Aws, name: &str) -> Result<RouteTableOut, Error> {
+        let tags = converge::Tags::new("vpc", "blog");
+        let cx = Cx {
+            aws,
+            name,
+            tags: &tags,
+            teardown: false,
+        };
+        RouteTableKind
+            .create(cx, &wants(Value::Known(None), &[]))
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_table_made_again_after_a_failed_create_resends_its_token_and_not_across_runs() {
+        let sent = Arc::default();
+        let aws = ec2(&[Some("RouteTableLimitExceeded"), None, None], &sent);
+        // The run fails on the first table and is applied again with the same clients: if
+        // that create made a table after all, the same token gets it back.
+        create(&aws, "blog-public-routetable").await.unwrap_err();
+        create(&aws, "blog-public-routetable").await.unwrap();
+        create(&aws, "blog-private-routetable").await.unwrap();
+        let other_run = ec2(&[None], &sent);
+        create(&other_run, "blog-public-routetable").await.unwrap();
+        let sent = sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 4, "{sent:?}");
+        assert!(sent.iter().all(|t| !t.is_empty() && t.len() <= 64));
+        assert_eq!(sent[0], sent[1]);
+        assert_ne!(sent[2], sent[1], "another table, another token");
+        assert!(sent[3] != sent[0] && sent[3] != sent[2], "{sent:?}");
     }
 
     #[test]
