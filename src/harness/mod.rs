@@ -11,8 +11,11 @@
 //! drain for their target group's deregistration delay ([`draining`](HarnessBuilder::draining)),
 //! and what takes a while to become usable elsewhere: ECS's service-linked role, instance
 //! profiles, listeners' target groups, capacity providers and Auto Scaling groups
-//! ([`propagation`](HarnessBuilder::propagation)). A [restarted](Harness::restarted) harness
-//! is a new process meeting the same modelled AWS, for runs cut off and run again.
+//! ([`propagation`](HarnessBuilder::propagation)), and creates that AWS carries out once per
+//! client token ([`idempotency`](HarnessBuilder::idempotency)). It can also lose the answer
+//! to a call it forwarded ([`lose_answers`](HarnessBuilder::lose_answers)), so the SDK sends
+//! it again. A [restarted](Harness::restarted) harness is a new process meeting the same
+//! modelled AWS, for runs cut off and run again.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,11 +49,14 @@ use tokio::sync::Notify;
 
 mod draining;
 mod fresh_ids;
+mod idempotency;
+mod lost_answers;
 mod propagation;
 mod provisioning;
 mod releasing;
 mod wire;
 
+use lost_answers::LostAnswers;
 use provisioning::Provisioning;
 
 /// What the harness does to calls; shared by every client it wraps.
@@ -73,6 +79,8 @@ pub struct HarnessBuilder {
     draining: Option<(f64, Duration)>,
     propagation: Duration,
     ecs_used: bool,
+    idempotency: bool,
+    lost: Vec<(String, usize)>,
 }
 
 impl HarnessBuilder {
@@ -144,6 +152,28 @@ impl HarnessBuilder {
         self
     }
 
+    /// Carries out a create call with a client token once, as AWS does: a repeat of one that
+    /// succeeded gets its first answer (EC2's `ClientToken`, ECS's `clientToken`), or
+    /// `HostedZoneAlreadyExists` (Route 53's `CallerReference`); EC2 refuses the token with
+    /// other parameters (`IdempotentParameterMismatch`). The emulator ignores tokens.
+    pub fn idempotency(mut self) -> Self {
+        self.idempotency = true;
+        self
+    }
+
+    /// Forwards the `k`-th call (from 1) of each of `operations` (`"CreateNatGateway"`,
+    /// `"CreateService"`, `"CreateHostedZone"`, ...) but answers it with a timeout, as if the
+    /// connection dropped after AWS carried it out: the SDK sends it again.
+    pub fn lose_answers<I, S>(mut self, operations: I, k: usize) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.lost
+            .extend(operations.into_iter().map(|op| (op.into(), k)));
+        self
+    }
+
     /// The harness.
     pub fn build(self) -> Harness {
         let world = World {
@@ -159,6 +189,9 @@ impl HarnessBuilder {
             propagation: self.propagation,
             propagating: Mutex::new(propagation::Propagating::new(self.ecs_used)),
             refused: Mutex::default(),
+            idempotency: self.idempotency,
+            answers: Mutex::default(),
+            repeats: AtomicUsize::new(0),
         };
         Harness {
             state: Arc::new(State::new(
@@ -166,6 +199,7 @@ impl HarnessBuilder {
                 self.fault_rate,
                 self.seed,
                 self.stop_after,
+                LostAnswers::new(self.lost),
                 Arc::new(world),
             )),
         }
@@ -185,12 +219,14 @@ struct State {
     stopped: AtomicBool,
     stop: Notify,
     injected: AtomicUsize,
+    lost: LostAnswers,
+    lost_count: AtomicUsize,
     log: Mutex<Vec<(Instant, Instant)>>,
     world: Arc<World>,
 }
 
 /// What the modelled AWS remembers across processes: what is still provisioning, fresh,
-/// releasing, draining or propagating.
+/// releasing, draining or propagating, and the client tokens it carried out.
 #[derive(Debug)]
 struct World {
     nat_pending: Duration,
@@ -208,6 +244,10 @@ struct World {
     propagating: Mutex<propagation::Propagating>,
     /// How many calls each model refused.
     refused: Mutex<BTreeMap<&'static str, usize>>,
+    idempotency: bool,
+    answers: Mutex<idempotency::Answers>,
+    /// How many calls were answered for a client token already carried out.
+    repeats: AtomicUsize,
 }
 
 /// A model's refusal of a call: what the model met, and AWS's error answer.
@@ -231,6 +271,7 @@ impl State {
         fault_rate: f64,
         seed: u64,
         stop_after: Option<usize>,
+        lost: LostAnswers,
         world: Arc<World>,
     ) -> Self {
         Self {
@@ -245,6 +286,8 @@ impl State {
             stopped: AtomicBool::new(false),
             stop: Notify::new(),
             injected: AtomicUsize::new(0),
+            lost,
+            lost_count: AtomicUsize::new(0),
             log: Mutex::new(Vec::new()),
             world,
         }
@@ -281,6 +324,7 @@ impl Harness {
                 s.fault_rate,
                 s.seed.wrapping_add(1),
                 stop_after,
+                LostAnswers::new(s.lost.wanted()),
                 Arc::clone(&s.world),
             )),
         }
@@ -333,6 +377,18 @@ impl Harness {
     /// How many calls were answered with an injected error.
     pub fn injected(&self) -> usize {
         self.state.injected.load(Ordering::SeqCst)
+    }
+
+    /// How many forwarded calls had their answer [lost](HarnessBuilder::lose_answers).
+    pub fn lost_answers(&self) -> usize {
+        self.state.lost_count.load(Ordering::SeqCst)
+    }
+
+    /// How many calls carried a client token already carried out, and were answered without
+    /// being forwarded ([`idempotency`](HarnessBuilder::idempotency)), over this harness and
+    /// its restarts.
+    pub fn repeats(&self) -> usize {
+        self.state.world.repeats.load(Ordering::SeqCst)
     }
 
     /// Forgets the call log.
@@ -430,6 +486,15 @@ async fn answer(
         return Ok(fault(&request, n));
     }
     let world = &state.world;
+    // AWS looks the token up before anything else: a repeat is not carried out again.
+    let token = idempotency::token_of(&request, world);
+    if let Some(repeat) = token
+        .as_ref()
+        .and_then(|t| idempotency::repeat(t, &request, world))
+    {
+        world.repeats.fetch_add(1, Ordering::SeqCst);
+        return Ok(repeat);
+    }
     if let Some((what, refused)) = fresh_ids::refusal(&request, world)
         .or_else(|| releasing::refusal(&request, world))
         .or_else(|| draining::before(&request, world))
@@ -449,8 +514,12 @@ async fn answer(
     let created = fresh_ids::creates(&request, world);
     let drains = draining::rewrites(&request, world);
     let young_groups = propagation::rewrites(&request, world);
+    let lose = state.lost.loses(&request);
+    let sent = token
+        .is_some()
+        .then(|| request.body().bytes().unwrap_or_default().to_vec());
     let mut response = inner.call(request).await;
-    if provisioning.is_some() || created.is_some() || drains || young_groups {
+    if provisioning.is_some() || created.is_some() || drains || young_groups || token.is_some() {
         if let Ok(answer) = response.as_mut() {
             if let Some(mut text) = success_text(answer).await {
                 if let Some(created) = created {
@@ -465,6 +534,10 @@ async fn answer(
                 if young_groups {
                     propagation::rewrite(&mut text, world);
                 }
+                // What the SDK sees first is what a repeat gets.
+                if let (Some(token), Some(sent)) = (&token, sent) {
+                    idempotency::record(token, sent, answer, &text, world);
+                }
                 set_text(answer, text);
             }
         }
@@ -475,6 +548,10 @@ async fn answer(
         .unwrap_or_else(|p| p.into_inner())
         .push((start, Instant::now()));
     state.completed.fetch_add(1, Ordering::SeqCst);
+    if lose {
+        state.lost_count.fetch_add(1, Ordering::SeqCst);
+        return Err(lost_answers::lost());
+    }
     response
 }
 

@@ -1,5 +1,6 @@
 //! Reading the requests and writing the error answers of AWS's protocols, for the models:
-//! ECS's JSON, EC2's query dialect, and the query protocol of IAM, ELB and Auto Scaling.
+//! ECS's JSON, EC2's query dialect, the query protocol of IAM, ELB and Auto Scaling, and
+//! Route 53's REST calls.
 
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::http::StatusCode;
@@ -31,6 +32,20 @@ pub(super) fn form_body(request: &HttpRequest) -> &str {
         .bytes()
         .and_then(|b| std::str::from_utf8(b).ok())
         .unwrap_or_default()
+}
+
+/// The operation a request calls: its JSON target, its query `Action`, or Route 53's
+/// `CreateHostedZone` (the only REST call the models follow).
+pub(super) fn operation(request: &HttpRequest) -> Option<String> {
+    if let Some(target) = request.headers().get("x-amz-target") {
+        return target.rsplit('.').next().map(str::to_owned);
+    }
+    let form = form_body(request);
+    if let Some(rest) = form.strip_prefix("Action=") {
+        return Some(rest.split('&').next().unwrap_or(rest).to_owned());
+    }
+    (request.method() == "POST" && request.uri().ends_with("/2013-04-01/hostedzone"))
+        .then(|| "CreateHostedZone".to_owned())
 }
 
 /// A form parameter's value (`Key=value&`), percent-decoded enough for names and ARNs.
