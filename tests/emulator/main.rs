@@ -14,5 +14,6 @@ mod scaling;
 mod service;
 mod shared_alb;
 mod task_def;
+mod tokens;
 mod util;
 mod vpc;

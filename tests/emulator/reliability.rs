@@ -25,7 +25,7 @@ pub(crate) async fn base_config() -> SdkConfig {
     target::emulator_config(&target::emulator_url(), None).await
 }
 
-fn fargate(env: &str) -> Fargate {
+pub(crate) fn fargate(env: &str) -> Fargate {
     Fargate::new(&Settings {
         environment: env.to_owned(),
         wait_steady: false,
@@ -35,7 +35,7 @@ fn fargate(env: &str) -> Fargate {
 }
 
 /// One of each resource of the Fargate deployment, and nothing else.
-fn one_of_each() -> BTreeMap<&'static str, usize> {
+pub(crate) fn one_of_each() -> BTreeMap<&'static str, usize> {
     [
         ("vpcs", 1),
         ("subnets", 6),
@@ -489,7 +489,7 @@ fn fast_fargate(env: &str) -> Fargate {
     fargate(env).with_wait(crate::util::fast_wait()).unwrap()
 }
 
-fn fast_fargate_ec2(env: &str) -> FargateEc2 {
+pub(crate) fn fast_fargate_ec2(env: &str) -> FargateEc2 {
     fast_fargate_ec2_on(env, false)
 }
 
