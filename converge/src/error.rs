@@ -106,6 +106,11 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+
+    /// The environment's lease: another run holds it, this run lost it, or a force-unlock
+    /// named a lease that does not hold it.
+    #[error(transparent)]
+    Lease(#[from] crate::lease::LeaseError),
 }
 
 impl Error {

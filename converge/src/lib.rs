@@ -37,6 +37,7 @@ mod blocks;
 mod error;
 pub mod events;
 pub mod kinds;
+pub mod lease;
 mod metrics;
 mod module;
 mod plan;
@@ -58,6 +59,7 @@ pub use blocks::{
 };
 pub use error::{ignore_not_found, AwsResultExt, Error};
 pub use kinds::{ClusterOutputs, LogGroupOutputs};
+pub use lease::{Lease, LeaseError, LeaseInfo, LeaseOptions};
 pub use metrics::{is_mutating, ApiCalls, CallReport};
 pub use module::Module;
 pub use plan::{Action, Change, Diff, Plan};
