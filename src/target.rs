@@ -181,6 +181,17 @@ pub async fn connect_in(
     target: Target,
     region: Option<&str>,
 ) -> Result<(Aws, String), ConnectError> {
+    let (config, where_) = config_in(target, region).await?;
+    Ok((Aws::from_sdk_config(&config), where_))
+}
+
+/// The SDK configuration for `target` in `region`, and a sentence saying which AWS that is:
+/// what [`connect_in`] makes its clients from, for callers that need more than one set (the
+/// command line counts the lease's calls apart from the stack's).
+pub async fn config_in(
+    target: Target,
+    region: Option<&str>,
+) -> Result<(aws_types::SdkConfig, String), ConnectError> {
     let target = resolve(target);
     let endpoint = std::env::var("AWS_ENDPOINT_URL")
         .ok()
@@ -189,18 +200,18 @@ pub async fn connect_in(
         has("AWS_ACCESS_KEY_ID") || has("AWS_PROFILE") || has("AWS_WEB_IDENTITY_TOKEN_FILE");
     if let (Target::Aws, Some(url), false) = (target, &endpoint, credentials) {
         // An AWS-compatible endpoint without credentials: an emulator, which takes any.
-        let aws = emulator_clients_in(url, region).await;
-        let where_ = format!("the endpoint {url} ({})", aws.region());
-        return Ok((aws, where_));
+        let config = emulator_config(url, region).await;
+        let where_ = format!("the endpoint {url} ({})", region_of(&config));
+        return Ok((config, where_));
     }
     if target == Target::Local {
-        let aws = emulator_clients_in(&start_emulator()?, region).await;
+        let config = emulator_config(&start_emulator()?, region).await;
         let where_ = format!(
             "the local AWS emulator at {} ({})",
             emulator_url(),
-            aws.region()
+            region_of(&config)
         );
-        return Ok((aws, where_));
+        return Ok((config, where_));
     }
     let mut config = aws_config::defaults(BehaviorVersion::latest());
     if let Some(region) = region {
@@ -210,10 +221,14 @@ pub async fn connect_in(
     if config.region().is_none() {
         return Err(ConnectError::NoRegion);
     }
-    let aws = Aws::from_sdk_config(&config);
     let where_ = match std::env::var("AWS_ENDPOINT_URL") {
-        Ok(url) if !url.is_empty() => format!("the endpoint {url} ({})", aws.region()),
-        _ => format!("your AWS account, region {}", aws.region()),
+        Ok(url) if !url.is_empty() => format!("the endpoint {url} ({})", region_of(&config)),
+        _ => format!("your AWS account, region {}", region_of(&config)),
     };
-    Ok((aws, where_))
+    Ok((config, where_))
+}
+
+/// The region of `config`, as [`Aws::region`] reports it.
+pub(crate) fn region_of(config: &aws_types::SdkConfig) -> &str {
+    config.region().map_or("us-east-1", |r| r.as_ref())
 }

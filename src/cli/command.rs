@@ -1,18 +1,21 @@
 //! The command line: arguments, the run, its output and exit codes.
 
 use std::ffi::OsString;
+use std::future::Future;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use aws_types::SdkConfig;
 use clap::{Parser, Subcommand};
+use converge::lease::{self, Holder, Lease, LeaseOptions};
 use converge::{Aws, Error, Invalid};
 
 use super::progress::{self, Tally};
 use super::render;
 use super::{Deployment, Settings};
-use crate::target::{connect_in, Target};
+use crate::target::{config_in, region_of, Target};
 
 /// The command line.
 #[derive(Debug, Parser)]
@@ -42,13 +45,17 @@ pub struct Args {
     /// scales the instances from zero with the tasks, instead of the EC2 launch type.
     #[arg(long, global = true)]
     pub capacity_provider: bool,
-    /// Destroy without asking.
+    /// Destroy or force-unlock without asking.
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
+    /// How long apply and destroy wait for another run's lease on the environment before
+    /// failing (`0s`: fail at once, as Terraform's -lock-timeout), e.g. `30s`, `5m`.
+    #[arg(long, global = true, default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
 }
 
 /// The subcommands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Subcommand)]
+#[derive(Clone, Debug, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Make everything match and print the outputs (the default).
     Apply,
@@ -58,6 +65,12 @@ pub enum Command {
     Destroy,
     /// Print the outputs of what exists (it must match the inputs: there is no state file).
     Output,
+    /// Break the lease LEASE_ID on the environment, left by a run that died (asks first,
+    /// unless --yes). A run that is still alive would go on writing beside the next one.
+    ForceUnlock {
+        /// The lease's id, as the error of a locked run names it.
+        lease_id: String,
+    },
 }
 
 /// Asks a person a yes/no question; `true` is yes.
@@ -105,9 +118,38 @@ pub fn main<D: Deployment>(about: &'static str) -> ExitCode {
 pub fn run<D: Deployment>(
     about: &'static str,
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+    io: Io,
+) -> ExitCode {
+    run_inner::<D>(about, args, io, None)
+}
+
+/// [`run`] against the AWS that `config` points at, whatever `--target` says: tests hand in
+/// the emulator's configuration behind the harness (slowed calls, faults).
+pub fn run_against<D: Deployment>(
+    about: &'static str,
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+    io: Io,
+    config: SdkConfig,
+) -> ExitCode {
+    run_inner::<D>(about, args, io, Some(config))
+}
+
+fn run_inner<D: Deployment>(
+    about: &'static str,
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
     mut io: Io,
+    config: Option<SdkConfig>,
 ) -> ExitCode {
     use clap::CommandFactory;
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // The lease records what ran: the program by its file name, and the subcommand.
+    let program = args
+        .first()
+        .and_then(|p| std::path::Path::new(p).file_name())
+        .map_or_else(
+            || "ecs-modules".to_owned(),
+            |p| p.to_string_lossy().into_owned(),
+        );
     let matches = Args::command()
         .about(about)
         .try_get_matches_from(args)
@@ -152,7 +194,12 @@ pub fn run<D: Deployment>(
         }
     };
     let err = io.err.clone();
-    match runtime.block_on(execute::<D>(&args, &mut io, &tally)) {
+    let run = Run {
+        args: &args,
+        program: &program,
+        config,
+    };
+    match runtime.block_on(execute::<D>(run, &mut io, &tally)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             render::failure(&mut *lock(&err), &failure);
@@ -172,13 +219,15 @@ pub(crate) enum Failure {
     Run(Error),
     /// Something outside AWS failed (the emulator, writing the output): exit code 1.
     Other(String),
+    /// Ctrl-C: the run stopped at its next call and released its lease; exit code 1.
+    Interrupted(String),
 }
 
 impl Failure {
     fn exit_code(&self) -> u8 {
         match self {
             Failure::Usage(_) | Failure::Invalid(_) | Failure::Run(Error::Invalid(_)) => 2,
-            Failure::Run(_) | Failure::Other(_) => 1,
+            Failure::Run(_) | Failure::Other(_) | Failure::Interrupted(_) => 1,
         }
     }
 }
@@ -201,8 +250,17 @@ fn lock(
     err.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-async fn execute<D: Deployment>(args: &Args, io: &mut Io, tally: &Tally) -> Result<(), Failure> {
-    let command = args.command.unwrap_or(Command::Apply);
+/// One run: the parsed arguments, the program's name, and the AWS configuration handed in
+/// (else `--target` decides).
+struct Run<'a> {
+    args: &'a Args,
+    program: &'a str,
+    config: Option<SdkConfig>,
+}
+
+async fn execute<D: Deployment>(run: Run<'_>, io: &mut Io, tally: &Tally) -> Result<(), Failure> {
+    let args = run.args;
+    let command = args.command.clone().unwrap_or(Command::Apply);
     let settings = Settings {
         environment: args.environment.clone(),
         wait_steady: args.wait_steady,
@@ -212,40 +270,76 @@ async fn execute<D: Deployment>(args: &Args, io: &mut Io, tally: &Tally) -> Resu
     if let Some(region) = &args.region {
         check_region(region)?;
     }
-    if command == Command::Destroy && !args.yes {
-        let question = format!(
+    let question = match &command {
+        Command::Destroy => Some(format!(
             "Destroy every resource of environment {:?}? There is no undo.",
             settings.environment
-        );
+        )),
+        Command::ForceUnlock { lease_id } => Some(format!(
+            "Break the lease {lease_id} on environment {:?}? If its run is still alive, two runs will write the environment at once.",
+            settings.environment
+        )),
+        _ => None,
+    };
+    if let (Some(question), false) = (question, args.yes) {
+        let verb = if command == Command::Destroy {
+            "destroy"
+        } else {
+            "force-unlock"
+        };
         match io.confirm.as_mut() {
             None => {
-                return Err(Failure::Usage(
-                    "destroy needs --yes when there is no terminal to ask".into(),
-                ))
+                return Err(Failure::Usage(format!(
+                    "{verb} needs --yes when there is no terminal to ask"
+                )))
             }
             Some(confirm) => {
                 if !confirm(&question) {
-                    return Err(Failure::Usage("destroy cancelled".into()));
+                    return Err(Failure::Usage(format!("{verb} cancelled")));
                 }
             }
         }
     }
 
-    if crate::target::resolve(args.target) == Target::Local {
-        writeln!(
-            lock(&io.err),
-            "Waiting for the local AWS emulator at {} to start and warm up (a few seconds; the \
-             first time, about a minute more to install it into .emulator/venv)",
-            crate::target::emulator_url()
-        )?;
-    }
-    let (aws, target) = connect_to(args).await?;
+    let (config, target) = match run.config {
+        Some(config) => {
+            let where_ = match config.endpoint_url() {
+                Some(url) => format!("the endpoint {url} ({})", region_of(&config)),
+                None => format!("the AWS configuration given ({})", region_of(&config)),
+            };
+            (config, where_)
+        }
+        None => {
+            if crate::target::resolve(args.target) == Target::Local {
+                writeln!(
+                    lock(&io.err),
+                    "Waiting for the local AWS emulator at {} to start and warm up (a few seconds; the \
+                     first time, about a minute more to install it into .emulator/venv)",
+                    crate::target::emulator_url()
+                )?;
+            }
+            config_in(args.target, args.region.as_deref())
+                .await
+                .map_err(|err| Failure::Other(err.to_string()))?
+        }
+    };
+    let aws = Aws::from_sdk_config(&config);
+    // The lease's calls (its heartbeats come at any time) are counted apart: the summary's
+    // are the stack's, so a second apply still reports no mutating call.
+    let lease_aws = Aws::from_sdk_config(&config);
     writeln!(lock(&io.err), "Target: {target}")?;
+    let locking = Locking {
+        aws: &lease_aws,
+        environment: &settings.environment,
+        wait: args.lock_timeout,
+        holder: Holder::current(format!("{} {}", run.program, command.name())),
+        err: &io.err,
+    };
     // The summary's time is the run's against AWS, without the emulator's start above.
     let started = Instant::now();
     match command {
         Command::Apply => {
-            let outputs = deployment.apply(&aws).await?;
+            let outputs = locking.run(deployment.apply(&aws)).await?;
             render::outputs::<D>(&mut io.out, &outputs, args.json)?;
             let (added, changed, destroyed) = tally.summary();
             render::summary(
@@ -258,12 +352,13 @@ async fn execute<D: Deployment>(args: &Args, io: &mut Io, tally: &Tally) -> Resu
             )?;
         }
         Command::Plan => {
+            locking.note().await?;
             let plan = deployment.plan(&aws).await?;
             render::plan(&mut io.out, &plan, args.json)?;
             render::summary(&mut *lock(&io.err), "Plan complete.", &aws, started)?;
         }
         Command::Destroy => {
-            let deleted = deployment.destroy(&aws).await?;
+            let deleted = locking.run(deployment.destroy(&aws)).await?;
             render::deleted(&mut io.out, &deleted, args.json)?;
             let (_, _, destroyed) = deleted.summary();
             render::summary(
@@ -274,6 +369,7 @@ async fn execute<D: Deployment>(args: &Args, io: &mut Io, tally: &Tally) -> Resu
             )?;
         }
         Command::Output => {
+            locking.note().await?;
             // No state file: the outputs are read from AWS, with the plan in the same read;
             // nothing is written.
             let (stack, outputs) = deployment.stack(&aws).await?;
@@ -290,9 +386,155 @@ async fn execute<D: Deployment>(args: &Args, io: &mut Io, tally: &Tally) -> Resu
             render::outputs::<D>(&mut io.out, &outputs, args.json)?;
             render::summary(&mut *lock(&io.err), "Output complete.", &aws, started)?;
         }
+        Command::ForceUnlock { lease_id } => {
+            let broken = lease::force_unlock(&lease_aws, &settings.environment, &lease_id).await?;
+            render::broken(&mut io.out, &broken, args.json)?;
+            render::summary(
+                &mut *lock(&io.err),
+                "Force-unlock complete! The environment is free.",
+                &lease_aws,
+                started,
+            )?;
+        }
     }
     io.out.flush()?;
     Ok(())
+}
+
+impl Command {
+    /// The subcommand as typed.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Apply => "apply",
+            Command::Plan => "plan",
+            Command::Destroy => "destroy",
+            Command::Output => "output",
+            Command::ForceUnlock { .. } => "force-unlock",
+        }
+    }
+}
+
+/// The environment's lease, for the commands that write (apply, destroy) and those that
+/// only read and say who holds it (plan, output).
+struct Locking<'a> {
+    aws: &'a Aws,
+    environment: &'a str,
+    wait: Duration,
+    holder: Holder,
+    err: &'a Arc<Mutex<dyn Write + Send>>,
+}
+
+impl Locking<'_> {
+    /// Takes the lease before `work` makes its first call, runs `work` while it holds, and
+    /// releases it at the end: on success, on error, on its loss and on Ctrl-C (the work is
+    /// dropped at its next call; an apply cut off so finishes when run again).
+    async fn run<T>(&self, work: impl Future<Output = Result<T, Error>>) -> Result<T, Failure> {
+        let options = LeaseOptions {
+            wait: self.wait,
+            holder: self.holder.clone(),
+            ..LeaseOptions::default()
+        };
+        let mut interrupted = std::pin::pin!(ctrl_c());
+        if !self.wait.is_zero() {
+            writeln!(
+                lock(self.err),
+                "Acquiring the lease on environment {:?} (waiting up to {:?} for another run)...",
+                self.environment,
+                self.wait
+            )?;
+        }
+        let lease = tokio::select! {
+            lease = Lease::acquire(self.aws, self.environment, options) => lease?,
+            () = &mut interrupted => {
+                return Err(Failure::Interrupted(format!(
+                    "interrupted while waiting for the lease on environment {:?}; nothing was changed",
+                    self.environment
+                )))
+            }
+        };
+        writeln!(
+            lock(self.err),
+            "Lease {} taken on environment {:?}",
+            lease.id(),
+            self.environment
+        )?;
+        let result = tokio::select! {
+            result = lease.guard(work) => result.map_err(Failure::Run),
+            () = &mut interrupted => Err(Failure::Interrupted(
+                "interrupted: the run stopped at its next call and released its lease; run it again to finish".to_owned(),
+            )),
+        };
+        let id = lease.id().to_owned();
+        match lease.release().await {
+            Ok(()) => writeln!(lock(self.err), "Lease {id} released")?,
+            Err(err) => writeln!(
+                lock(self.err),
+                "warning: could not release the lease {id} ({err}); it lapses by itself within {:?}",
+                LeaseOptions::default().ttl
+            )?,
+        }
+        result
+    }
+
+    /// Says on standard error who holds the lease, if anyone: a plan or output read while
+    /// another run writes may be out of date when it ends. A lease that cannot be read
+    /// (no `ssm:GetParameter` on it) is a warning, not a failure of the read.
+    async fn note(&self) -> Result<(), Failure> {
+        match lease::holder(self.aws, self.environment).await {
+            Ok(None) => {}
+            Ok(Some(info)) => writeln!(
+                lock(self.err),
+                "Note: environment {:?} is locked by a run that may change it: {info}",
+                self.environment
+            )?,
+            Err(err) => writeln!(
+                lock(self.err),
+                "warning: could not read the lease on environment {:?}: {err}",
+                self.environment
+            )?,
+        }
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C; never, when the signal cannot be watched.
+async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// `--lock-timeout`: a number and a unit (`ms`, `s`, `m`, `h`), or seconds alone; `1m30s`
+/// too.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a duration such as 0s, 30s, 5m or 1h");
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = match &rest[..unit_len] {
+            "ms" => Duration::from_millis(number),
+            "s" => Duration::from_secs(number),
+            "m" => Duration::from_secs(number.saturating_mul(60)),
+            "h" => Duration::from_secs(number.saturating_mul(3600)),
+            _ => return Err(bad()),
+        };
+        total = total.saturating_add(unit);
+        rest = &rest[unit_len..];
+    }
+    if text.is_empty() {
+        return Err(bad());
+    }
+    Ok(total)
 }
 
 /// `--region` is checked like any input: AWS's form, e.g. `eu-west-1`.
@@ -319,12 +561,6 @@ fn check_region(region: &str) -> Result<(), Failure> {
     }
 }
 
-async fn connect_to(args: &Args) -> Result<(Aws, String), Failure> {
-    connect_in(args.target, args.region.as_deref())
-        .await
-        .map_err(|err| Failure::Other(err.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,6 +583,28 @@ mod tests {
     }
 
     #[test]
+    fn lock_timeouts_read_as_terraform_writes_them() {
+        for (text, secs) in [
+            ("0s", 0),
+            ("0", 0),
+            ("30s", 30),
+            ("5m", 300),
+            ("1h", 3600),
+            ("1m30s", 90),
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_secs(secs)),
+                "{text}"
+            );
+        }
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        for bad in ["", "s", "5 minutes", "-1s", "1d", "m5"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn failures_map_to_exit_codes() {
         assert_eq!(Failure::Usage("x".into()).exit_code(), 2);
         assert_eq!(Failure::Invalid(Invalid::new()).exit_code(), 2);
@@ -360,5 +618,6 @@ mod tests {
             1
         );
         assert_eq!(Failure::Other("x".into()).exit_code(), 1);
+        assert_eq!(Failure::Interrupted("x".into()).exit_code(), 1);
     }
 }

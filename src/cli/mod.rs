@@ -1,5 +1,5 @@
-//! The command line the example deployments share: `apply` (the default), `plan`, `destroy`
-//! and `output`, for any [`Deployment`].
+//! The command line the example deployments share: `apply` (the default), `plan`, `destroy`,
+//! `output` and `force-unlock`, for any [`Deployment`].
 //!
 //! ```no_run
 //! use ecs_modules::{blog::Fargate, cli};
@@ -15,7 +15,12 @@
 //!
 //! Standard output carries the result (the outputs, the plan, or with `--json` one JSON
 //! object); progress, logs (`RUST_LOG`) and errors go to standard error. Exit codes: 0
-//! success, 1 an AWS or runtime failure, 2 invalid input or usage.
+//! success, 1 an AWS or runtime failure (another run holding the environment's lease
+//! included), 2 invalid input or usage.
+//!
+//! apply and destroy hold the environment's [lease](converge::lease) from before their first
+//! call to their end, also on error and Ctrl-C; `--lock-timeout` says how long they wait for
+//! another run's. plan and output take no lease, and say on standard error who holds it.
 
 #[cfg(feature = "cli")]
 mod command;
@@ -28,7 +33,7 @@ use converge::{Invalid, Module};
 use serde::Serialize;
 
 #[cfg(feature = "cli")]
-pub use command::{main, run, Args, Command, Confirm, Io};
+pub use command::{main, run, run_against, Args, Command, Confirm, Io};
 #[cfg(feature = "cli")]
 pub use progress::Tally;
 

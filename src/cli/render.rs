@@ -4,6 +4,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::time::Instant;
 
+use converge::lease::{LeaseError, LeaseInfo};
 use converge::{Aws, Error, Plan};
 use serde_json::Value;
 
@@ -72,6 +73,15 @@ pub(crate) fn deleted(out: &mut dyn Write, deleted: &Plan, json: bool) -> io::Re
     Ok(())
 }
 
+/// The lease a force-unlock broke: its JSON, or a sentence.
+pub(crate) fn broken(out: &mut dyn Write, lease: &LeaseInfo, json: bool) -> io::Result<()> {
+    if json {
+        serde_json::to_writer_pretty(&mut *out, lease).map_err(io::Error::other)?;
+        return writeln!(out);
+    }
+    writeln!(out, "Broke the {lease}")
+}
+
 /// The closing lines: the headline, the API calls and the wall time.
 pub(crate) fn summary(
     err: &mut dyn Write,
@@ -95,7 +105,9 @@ pub(crate) fn summary(
 /// left behind; never a panic or a Debug dump.
 pub(crate) fn failure(err: &mut dyn Write, failure: &Failure) {
     let _ = match failure {
-        Failure::Usage(text) | Failure::Other(text) => writeln!(err, "error: {text}"),
+        Failure::Usage(text) | Failure::Other(text) | Failure::Interrupted(text) => {
+            writeln!(err, "error: {text}")
+        }
         Failure::Invalid(invalid) => writeln!(err, "error: {invalid}"),
         Failure::Run(run) => run_error(err, run),
     };
@@ -109,6 +121,13 @@ fn ours<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a Error> {
 
 fn run_error(err: &mut dyn Write, run: &Error) -> io::Result<()> {
     writeln!(err, "error: {run}")?;
+    if let Error::Lease(LeaseError::Held { holder, .. }) = run {
+        writeln!(
+            err,
+            "  hint: wait for it with --lock-timeout (e.g. --lock-timeout 5m); if that run is dead, break its lease with the subcommand `force-unlock {} --environment {}`",
+            holder.id, holder.environment
+        )?;
+    }
     // Our errors carry AWS's code and message; the SDK's own text below them adds nothing.
     let mut cause = std::error::Error::source(run).and_then(ours);
     while let Some(c) = cause {
