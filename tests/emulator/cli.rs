@@ -13,10 +13,10 @@ use crate::util::{aws, described_service, environment, leftovers};
 
 /// A captured stream.
 #[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Buffer(Arc<Mutex<Vec<u8>>>);
 
 impl Buffer {
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
     }
 }
@@ -31,20 +31,20 @@ impl Write for Buffer {
 }
 
 /// What a run printed and how it ended.
-struct Run {
-    code: ExitCode,
-    out: String,
-    err: String,
+pub(crate) struct Run {
+    pub code: ExitCode,
+    pub out: String,
+    pub err: String,
 }
 
 impl Run {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.out)
             .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{}", self.out))
     }
 
     /// The summary's `(mutating, reads)`.
-    fn calls(&self) -> (u64, u64) {
+    pub(crate) fn calls(&self) -> (u64, u64) {
         let line = self
             .err
             .lines()
@@ -57,7 +57,7 @@ impl Run {
         (numbers[1], numbers[2])
     }
 
-    fn ok(self) -> Self {
+    pub(crate) fn ok(self) -> Self {
         assert_eq!(self.code, ExitCode::SUCCESS, "stderr:\n{}", self.err);
         self
     }

@@ -8,6 +8,7 @@ mod cli;
 mod deploys;
 mod instances;
 mod invalid;
+mod lock;
 mod permissions;
 mod reliability;
 mod scaling;
