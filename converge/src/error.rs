@@ -50,7 +50,10 @@ pub enum Error {
     },
 
     /// A resource found by name lacks our ownership tag; it was not touched.
-    #[error("{kind} {id} is not tagged {OWNER_TAG}={owner}: left untouched")]
+    #[error(
+        "{kind} {id} is not tagged {OWNER_TAG}={owner} ({}): left untouched",
+        found_owner(found)
+    )]
     NotOwned {
         /// The kind of resource.
         kind: String,
@@ -58,6 +61,8 @@ pub enum Error {
         id: String,
         /// The ownership tag value we expected.
         owner: String,
+        /// The ownership it carries (canonical, see [`owner_in`](crate::owner_in)), if any.
+        found: Option<String>,
     },
 
     /// Destroy found a resource protected from deletion; it deleted nothing.
@@ -179,6 +184,14 @@ where
             },
             source: Box::new(err),
         })
+    }
+}
+
+/// What a resource that is not ours carries, for [`Error::NotOwned`].
+fn found_owner(found: &Option<String>) -> String {
+    match found {
+        Some(owner) => format!("it belongs to {}", crate::tags::display_owner(owner)),
+        None => "it has none".to_owned(),
     }
 }
 

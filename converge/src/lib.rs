@@ -63,7 +63,9 @@ pub use lease::{Lease, LeaseError, LeaseInfo, LeaseOptions};
 pub use metrics::{is_mutating, ApiCalls, CallReport};
 pub use module::Module;
 pub use plan::{Action, Change, Diff, Plan};
-pub use resource::{same_set, Address, Cx, Delta, Holder, Replacement, Resource, Wanted};
+pub use resource::{
+    same_set, Address, Cx, Delta, Holder, Replacement, Resource, TagTarget, Wanted,
+};
 pub use retry::{Retry, Transient};
 pub use stack::{Handle, Ref, Resolved, Resolver, Stack};
 pub use strategy::{
@@ -71,8 +73,8 @@ pub use strategy::{
     MAX_STRATEGY_ITEMS,
 };
 pub use tags::{
-    ec2_name, ec2_owned_by, ec2_owner, ec2_owner_filter, ec2_pairs, owner_in, owners_of, Tags,
-    ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG,
+    display_owner, ec2_name, ec2_owned_by, ec2_owner, ec2_owner_filter, ec2_pairs, owner_in,
+    owners_of, Claim, Tags, ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG,
 };
 pub use token::{client_token, ClientToken};
 pub use validate::{Invalid, Problem, MAX_ENVIRONMENT_LEN, MAX_EXTRA_TAGS};

@@ -163,6 +163,23 @@ pub struct Holder {
     pub what: String,
 }
 
+/// Where a resource's tags are written, for re-tagging in place one that an earlier release
+/// tagged with its old ownership value ([`Resource::tag_target`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TagTarget {
+    /// An EC2 resource, by id (`CreateTags`).
+    Ec2(String),
+    /// A load balancer, target group, listener or rule, by ARN (`AddTags`).
+    Elbv2(String),
+    /// An ECS service, task definition or cluster, by ARN (`TagResource`).
+    Ecs(String),
+    /// An IAM role, by name (`TagRole`).
+    IamRole(String),
+    /// A CloudWatch Logs log group, by ARN without its `:*` (`TagResource`).
+    Logs(String),
+}
+
 /// How a kind replaces a resource whose fixed attribute changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Replacement {
@@ -293,6 +310,22 @@ pub trait Resource: Send + Sync + 'static {
     /// there. Empty for most.
     fn holders(&self, _observed: &Self::Observed) -> Vec<Holder> {
         Vec::new()
+    }
+
+    /// Where an existing resource's tags are written. A resource that carries the value an
+    /// earlier release wrote for the declaration ([`Claim::Legacy`](crate::Claim)) is
+    /// re-tagged there in place by apply; a kind without one leaves such a resource alone,
+    /// as any other owner's. `None` for kinds claimed by place or never made by one
+    /// instance of a module among several.
+    fn tag_target(&self, _observed: &Self::Observed) -> Option<TagTarget> {
+        None
+    }
+
+    /// When an existing resource was made, where AWS says: of two copies of one resource
+    /// (a lost answer, two runs at once) the one that fits the rest is kept, the oldest of
+    /// those that fit equally. `None` where AWS does not say (the read's order decides).
+    fn created(&self, _observed: &Self::Observed) -> Option<std::time::SystemTime> {
+        None
     }
 
     /// The outputs of an existing resource.

@@ -264,6 +264,13 @@ async fn cluster_not_owned_is_refused_and_left_alone() {
             })
             .collect(),
     ] {
+        let found = match converge::owner_in(
+            tags.iter()
+                .map(|(k, v)| (Some(k.as_str()), Some(v.as_str()))),
+        ) {
+            Some(owner) => format!("it belongs to {}", converge::display_owner(&owner)),
+            None => "it has none".to_owned(),
+        };
         let active = ecs_cluster("ACTIVE", "disabled", tags);
         let aws = aws(&[describe_clusters(vec![active])], &[], &[]);
         let cluster = blog_cluster(false);
@@ -272,7 +279,7 @@ async fn cluster_not_owned_is_refused_and_left_alone() {
         assert!(matches!(err, Error::NotOwned { .. }), "{err:?}");
         assert_eq!(
             err.to_string(),
-            format!("aws_ecs_cluster {CLUSTER_ARN} (\"blog\") is not tagged ecs-modules:owner=cluster/blog: left untouched")
+            format!("aws_ecs_cluster {CLUSTER_ARN} (\"blog\") is not tagged ecs-modules:owner=cluster/blog ({found}): left untouched")
         );
         assert!(matches!(
             cluster.plan(&aws).await.unwrap_err(),
@@ -867,7 +874,7 @@ async fn task_role_compares_inline_policies_by_meaning_and_deletes_only_its_own_
     let tags = [
         ("Name", TASK_ROLE),
         ("Environment", "blog"),
-        (OWNER, "task-role/blog-ecs-task"),
+        (OWNER, "task-role/blog/blog-ecs-task"),
     ];
     let role = tags
         .iter()

@@ -231,11 +231,12 @@ impl Resource for AutoScalingGroupKind {
             })
             .await?;
         if existed {
-            if found.owner.as_deref() != Some(cx.tags.owner()) {
+            if !cx.tags.claim(found.owner.as_deref()).is_ours() {
                 return Err(Error::NotOwned {
                     kind: KIND.to_owned(),
                     id: found.arn,
                     owner: cx.tags.owner().to_owned(),
+                    found: found.owner,
                 });
             }
             tracing::debug!(group = cx.name, "adopting our group a cut-off run made");

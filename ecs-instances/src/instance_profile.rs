@@ -3,8 +3,7 @@
 
 use async_trait::async_trait;
 use converge::{
-    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value,
-    Wanted, OWNER_TAG,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value, Wanted,
 };
 
 pub(crate) const KIND: &str = "aws_iam_instance_profile";
@@ -56,11 +55,7 @@ async fn find(aws: &Aws, name: &str) -> Result<Option<FoundProfile>, Error> {
     Ok(out.instance_profile().map(|p| FoundProfile {
         name: p.instance_profile_name().to_owned(),
         arn: p.arn().to_owned(),
-        owner: p
-            .tags()
-            .iter()
-            .find(|t| t.key() == OWNER_TAG)
-            .map(|t| t.value().to_owned()),
+        owner: converge::owner_in(p.tags().iter().map(|t| (Some(t.key()), Some(t.value())))),
         roles: p.roles().iter().map(|r| r.role_name().to_owned()).collect(),
     }))
 }

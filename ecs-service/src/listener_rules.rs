@@ -287,7 +287,7 @@ fn collisions(wanted: &[Wanted<'_, RuleAt>], rules: &[(RuleAt, FoundRule)]) -> R
             place.load_balancer == w.key.load_balancer
                 && place.port == w.key.port
                 && r.priority == Some(w.key.priority)
-                && !(r.owner.as_deref() == Some(w.tags.owner()) && r.name == w.name)
+                && !(w.tags.claim(r.owner.as_deref()).is_ours() && r.name == w.name)
         });
         if let Some((_, r)) = taken {
             return Err(Error::Conflict {
@@ -364,6 +364,10 @@ impl Resource for ListenerRuleKind {
 
     fn id(&self, o: &FoundRule) -> String {
         o.arn.clone()
+    }
+
+    fn tag_target(&self, o: &FoundRule) -> Option<converge::TagTarget> {
+        Some(converge::TagTarget::Elbv2(o.arn.clone()))
     }
 
     fn describe(&self, d: &ListenerRuleSpec) -> Vec<Diff> {

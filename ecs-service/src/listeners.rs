@@ -267,6 +267,10 @@ impl Resource for ListenerKind {
         o.arn.clone()
     }
 
+    fn tag_target(&self, o: &FoundListener) -> Option<converge::TagTarget> {
+        Some(converge::TagTarget::Elbv2(o.arn.clone()))
+    }
+
     fn describe(&self, d: &ListenerSpec) -> Vec<Diff> {
         let set = |field: &str, after: String| Diff {
             field: field.into(),

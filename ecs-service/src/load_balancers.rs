@@ -46,6 +46,8 @@ pub struct FoundLoadBalancer {
     subnets: Vec<String>,
     security_groups: Vec<String>,
     pub(crate) owner: Option<String>,
+    /// When it was made: of two copies, the older is kept.
+    created: Option<std::time::SystemTime>,
     /// Its attributes (read by this kind only; the listener kind's share of the listing
     /// has none).
     attributes: BTreeMap<String, String>,
@@ -202,6 +204,9 @@ pub(crate) async fn named(
                         .collect(),
                     security_groups: lb.security_groups().to_vec(),
                     owner: None,
+                    created: lb
+                        .created_time()
+                        .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
                     attributes: BTreeMap::new(),
                 });
             }
@@ -314,6 +319,14 @@ impl Resource for LoadBalancerKind {
 
     fn id(&self, o: &FoundLoadBalancer) -> String {
         o.arn.clone()
+    }
+
+    fn created(&self, o: &FoundLoadBalancer) -> Option<std::time::SystemTime> {
+        o.created
+    }
+
+    fn tag_target(&self, o: &FoundLoadBalancer) -> Option<converge::TagTarget> {
+        Some(converge::TagTarget::Elbv2(o.arn.clone()))
     }
 
     fn describe(&self, d: &LoadBalancerSpec) -> Vec<Diff> {
@@ -507,6 +520,7 @@ mod tests {
             subnets: vec!["subnet-a".into(), "subnet-b".into()],
             security_groups: vec!["sg-1".into()],
             owner: None,
+            created: None,
             attributes: [(DELETION_PROTECTION.to_owned(), "false".to_owned())].into(),
         }
     }

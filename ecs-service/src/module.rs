@@ -36,7 +36,8 @@ struct Front {
 
 impl Service {
     pub(crate) fn tags(&self) -> Tags {
-        Tags::for_instance("ecs-service", &self.environment, &self.full_name())
+        Tags::for_instance("ecs-service", &self.environment, &self.service_name)
+            .with_legacy_instance(&self.full_name())
             .with_extra(self.tags.clone())
     }
 

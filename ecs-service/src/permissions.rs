@@ -3,7 +3,7 @@
 //! ECS Exec's channels as the task role (`<environment>-<service>-exec`). Without them a task
 //! with secrets never starts, and `aws ecs execute-command` is refused.
 
-use converge::kinds::{RolePolicyKey, RolePolicyKind, RolePolicySpec};
+use converge::kinds::{PolicyNames, RolePolicyKey, RolePolicyKind, RolePolicySpec};
 use converge::{Aws, Handle, RoleRef, Stack, Tags};
 use serde_json::{json, Value as Json};
 
@@ -19,6 +19,8 @@ impl Service {
         stack: &mut Stack,
         tags: &Tags,
     ) -> Vec<Handle<RolePolicyKind>> {
+        // Each policy is claimed by its exact name: `blog-web-` is a prefix of
+        // `blog-web-admin-secrets`, another service's.
         let prefix = format!("{}-", self.full_name());
         let secrets = (!self.secrets.is_empty()).then(|| {
             let (region, sources) = (aws.region().to_owned(), self.secrets.clone());
@@ -31,11 +33,11 @@ impl Service {
         let mut declared = Vec::new();
         if let Some(role) = &self.execution_role {
             let name = format!("{prefix}secrets");
-            declared.extend(declare_one(stack, tags, role, &prefix, name, secrets));
+            declared.extend(declare_one(stack, tags, role, name, secrets));
         }
         if let Some(role) = &self.task_role {
             let name = format!("{prefix}exec");
-            declared.extend(declare_one(stack, tags, role, &prefix, name, exec));
+            declared.extend(declare_one(stack, tags, role, name, exec));
         }
         declared
     }
@@ -47,13 +49,12 @@ fn declare_one(
     stack: &mut Stack,
     tags: &Tags,
     role: &RoleRef,
-    prefix: &str,
     name: String,
     document: Option<impl Fn(&str) -> String + Send + Sync + 'static>,
 ) -> Option<Handle<RolePolicyKind>> {
     let key = RolePolicyKey {
         role: role.name().to_owned(),
-        prefix: prefix.to_owned(),
+        names: PolicyNames::Exact(vec![name.clone()]),
     };
     let arn = role.arn().clone();
     match document {

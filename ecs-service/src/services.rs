@@ -420,6 +420,10 @@ impl Resource for EcsServiceKind {
         o.arn.clone()
     }
 
+    fn tag_target(&self, o: &FoundService) -> Option<converge::TagTarget> {
+        Some(converge::TagTarget::Ecs(o.arn.clone()))
+    }
+
     fn describe(&self, d: &ServiceSpec) -> Vec<Diff> {
         let set = |field: &str, after: String| Diff {
             field: field.into(),

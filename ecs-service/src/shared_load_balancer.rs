@@ -112,7 +112,8 @@ impl SharedLoadBalancer {
     }
 
     fn owner_tags(&self) -> Tags {
-        Tags::for_instance("shared-alb", &self.environment, &self.full_name())
+        Tags::for_instance("shared-alb", &self.environment, &self.name)
+            .with_legacy_instance(&self.full_name())
             .with_extra(self.tags.clone())
     }
 

@@ -238,6 +238,10 @@ impl Resource for TargetGroupKind {
         o.arn.clone()
     }
 
+    fn tag_target(&self, o: &FoundTargetGroup) -> Option<converge::TagTarget> {
+        Some(converge::TagTarget::Elbv2(o.arn.clone()))
+    }
+
     fn describe(&self, d: &TargetGroupSpec) -> Vec<Diff> {
         let set = |field: &str, after: String| Diff {
             field: field.into(),

@@ -148,7 +148,7 @@ impl Nothing {
         Self {
             id: Identity {
                 environment: environment.to_owned(),
-                owner: format!("ecs-service/{full_name}"),
+                owner: format!("ecs-service/{environment}/{service}"),
             },
             full_name,
             service: service.to_owned(),
@@ -176,7 +176,7 @@ impl Nothing {
         let no_groups = mock!(Ec2::describe_security_groups)
             .match_requests(move |r| {
                 r.filters().iter().any(|f| {
-                    (f.name() == Some("tag:ecs-modules:owner") && f.values() == [owner.as_str()])
+                    (f.name() == Some("tag:ecs-modules:owner") && f.values().contains(&owner))
                         || (f.name() == Some("group-name")
                             && f.values().iter().all(|v| v.starts_with(full_name.as_str())))
                 })

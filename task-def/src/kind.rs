@@ -206,7 +206,8 @@ async fn read_deployed(
     wanted: &Wanted<'_, Option<DeployedIn>>,
     at: &DeployedIn,
 ) -> Result<Option<FoundTaskDefinition>, Error> {
-    let owner = wanted.tags.owner();
+    let tags = wanted.tags;
+    let owner = tags.owner();
     let (latest, arn) =
         futures::future::try_join(latest(aws, wanted.name), running_arn(aws, at)).await?;
     let arn = arn.filter(|arn| family_of(arn).is_some_and(|(f, _)| f == wanted.name));
@@ -215,10 +216,10 @@ async fn read_deployed(
         (Some(l), Some(arn)) if l.arn == arn => Some(l.clone()),
         (_, Some(arn)) => revision(aws, &arn).await?.map(|(found, _)| found),
     };
-    let base = match latest.filter(|l| l.owner.as_deref() == Some(owner)) {
+    let base = match latest.filter(|l| tags.claim(l.owner.as_deref()).is_ours()) {
         Some(ours) => Some(ours),
         None => running.clone().map(|r| FoundTaskDefinition {
-            claimed: r.owner.as_deref() != Some(owner),
+            claimed: !tags.claim(r.owner.as_deref()).is_ours(),
             owner: Some(owner.to_owned()),
             ..r
         }),
@@ -243,7 +244,7 @@ async fn read_deployed(
 pub(crate) async fn deregister_owned(
     aws: &converge::Aws,
     family: &str,
-    owner: &str,
+    owner: &converge::Tags,
     up_to: Option<i32>,
 ) -> Result<Vec<String>, Error> {
     let mut owned = Vec::new();
@@ -270,9 +271,8 @@ pub(crate) async fn deregister_owned(
             .send()
             .await
             .context("DescribeTaskDefinition", &arn)?;
-        let ours = converge::owner_in(described.tags().iter().map(|t| (t.key(), t.value())))
-            .as_deref()
-            == Some(owner);
+        let found = converge::owner_in(described.tags().iter().map(|t| (t.key(), t.value())));
+        let ours = owner.claim(found.as_deref()).is_ours();
         if ours {
             owned.push(arn);
         }
@@ -389,8 +389,11 @@ impl Resource for TaskDefinitionKind {
             if let Some(at) = w.key {
                 return read_deployed(aws, w, at).await;
             }
+            // The latest revision, when it is ours or another stack's (a family is one name in
+            // the account, so another stack's is refused as a look-alike); an untagged one (a
+            // pipeline's) is left alone and ours is registered after it.
             let found = latest(aws, w.name).await?;
-            Ok::<_, Error>(found.filter(|f| f.owner.as_deref() == Some(w.tags.owner())))
+            Ok::<_, Error>(found.filter(|f| f.owner.is_some()))
         }))
         .await?;
         Ok(found.into_iter().flatten().collect())
@@ -406,6 +409,10 @@ impl Resource for TaskDefinitionKind {
 
     fn id(&self, o: &FoundTaskDefinition) -> String {
         o.arn.clone()
+    }
+
+    fn tag_target(&self, o: &FoundTaskDefinition) -> Option<converge::TagTarget> {
+        Some(converge::TagTarget::Ecs(o.arn.clone()))
     }
 
     fn describe(&self, d: &TaskDefinitionSpec) -> Vec<Diff> {
@@ -486,7 +493,14 @@ impl Resource for TaskDefinitionKind {
                 None => {}
             }
         }
-        let tags: BTreeMap<String, String> = task.tags().for_resource(&task.family);
+        let mut tags: BTreeMap<String, String> = task.tags().for_resource(&task.family);
+        // The value an earlier release wrote is re-tagged in place by the stack, not by a
+        // new revision.
+        if task.tags().claim(o.owner.as_deref()) == converge::Claim::Legacy {
+            if let Some(old) = o.normal.tags.get(converge::OWNER_TAG) {
+                tags.insert(converge::OWNER_TAG.to_owned(), old.clone());
+            }
+        }
         let want = Normal::desired(&task, tags);
         for field in want.differences(&o.normal) {
             // A pipeline registers without our tags; that alone is no reason for a revision.
@@ -566,7 +580,7 @@ impl Resource for TaskDefinitionKind {
 
     /// The replaced revision and those before it that are ours; on destroy, all of them.
     async fn delete(&self, cx: Cx<'_>, o: &FoundTaskDefinition) -> Result<(), Error> {
-        deregister_owned(cx.aws, &o.family, cx.tags.owner(), Some(o.revision)).await?;
+        deregister_owned(cx.aws, &o.family, cx.tags, Some(o.revision)).await?;
         Ok(())
     }
 }

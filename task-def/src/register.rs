@@ -50,7 +50,7 @@ impl TaskDefinition {
     /// tag; revisions registered by anything else are left alone. Returns the ARNs
     /// deregistered.
     pub async fn deregister(&self, aws: &Aws) -> Result<Vec<String>, Error> {
-        deregister_owned(aws, &self.family, self.tags().owner(), None).await
+        deregister_owned(aws, &self.family, &self.tags(), None).await
     }
 }
 

@@ -85,7 +85,7 @@ fn owned_tags() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from([
         ("Name", FAMILY),
         ("Environment", ENVIRONMENT),
-        ("ecs-modules:owner", "task-def/blog"),
+        ("ecs-modules:owner", "task-def/production/blog"),
         ("Team", "platform"),
     ])
 }

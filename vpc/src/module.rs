@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use converge::kinds::iam_role::trust_policy;
 use converge::kinds::{
-    IngressRule, LogGroupKind, LogGroupSpec, Peer, RoleKind, RolePolicyKey, RolePolicyKind,
-    RolePolicySpec, RoleSpec, SecurityGroupKind, SecurityGroupSpec,
+    IngressRule, LogGroupKind, LogGroupSpec, Peer, PolicyNames, RoleKind, RolePolicyKey,
+    RolePolicyKind, RolePolicySpec, RoleSpec, SecurityGroupKind, SecurityGroupSpec,
 };
 use converge::{Aws, Error, Handle, Module, Plan, Ref, Resolver, Stack, Tags, Value};
 
@@ -365,24 +365,19 @@ impl Vpc {
             assume_role_policy: trust_policy("vpc-flow-logs.amazonaws.com"),
             managed_policy_arns: Vec::new(),
         });
+        let policy_name = format!("{role_name}-deliver");
         let key = RolePolicyKey {
             role: role_name.clone(),
-            prefix: format!("{role_name}-"),
+            names: PolicyNames::Exact(vec![policy_name.clone()]),
         };
         let policy_role = role_name.clone();
-        let policy = stack.add(
-            RolePolicyKind,
-            format!("{role_name}-deliver"),
-            tags.clone(),
-            key,
-            move |r| {
-                let _ = r.get(&role);
-                RolePolicySpec {
-                    role: policy_role.clone(),
-                    document: r.get(&group).map(|g| deliver_policy(&g.log_group_arn)),
-                }
-            },
-        );
+        let policy = stack.add(RolePolicyKind, policy_name, tags.clone(), key, move |r| {
+            let _ = r.get(&role);
+            RolePolicySpec {
+                role: policy_role.clone(),
+                document: r.get(&group).map(|g| deliver_policy(&g.log_group_arn)),
+            }
+        });
         stack.add(FlowLogKind, name, tags.clone(), (), move |r| {
             // Delivery needs the policy in place.
             let _ = r.get(&policy);

@@ -35,6 +35,8 @@ pub(crate) struct FoundNat {
     /// Absent when AWS does not say (the emulator lists no addresses).
     pub allocation_id: Option<String>,
     pub state: NatGatewayState,
+    /// When it was made: of two copies, the older is kept.
+    pub created: Option<std::time::SystemTime>,
 }
 
 /// What the private route tables use.
@@ -82,6 +84,9 @@ impl Resource for NatKind {
                     .find_map(|a| a.allocation_id())
                     .map(str::to_owned),
                 state: n.state().cloned().unwrap_or(NatGatewayState::Pending),
+                created: n
+                    .create_time()
+                    .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
             })
             .collect())
     }
@@ -94,6 +99,10 @@ impl Resource for NatKind {
     }
     fn id(&self, o: &FoundNat) -> String {
         o.id.clone()
+    }
+
+    fn created(&self, o: &FoundNat) -> Option<std::time::SystemTime> {
+        o.created
     }
 
     fn describe(&self, d: &NatDesired) -> Vec<Diff> {
@@ -265,6 +274,7 @@ mod tests {
             subnet_id: "subnet-1".into(),
             allocation_id: Some("eipalloc-1".into()),
             state,
+            created: None,
         }
     }
 

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use super::is_role_name;
 use super::role_ref::RoleRef;
 use crate::kinds::iam_role::{trust_policy, RoleKind, RoleOutputs, RoleSpec};
-use crate::kinds::role_policy::{RolePolicyKey, RolePolicyKind, RolePolicySpec};
+use crate::kinds::role_policy::{PolicyNames, RolePolicyKey, RolePolicyKind, RolePolicySpec};
 use crate::{Aws, Error, Handle, Invalid, Module, Plan, Ref, Stack, Tags, Value};
 
 const OWNER_KIND: &str = "task-role";
@@ -232,7 +232,7 @@ impl TaskRole {
         });
         let key = RolePolicyKey {
             role: self.name.clone(),
-            prefix: format!("{}.", self.name),
+            names: PolicyNames::Prefix(format!("{}.", self.name)),
         };
         for (policy, document) in &self.inline_policies {
             let spec = RolePolicySpec {
@@ -252,9 +252,15 @@ impl TaskRole {
         }
         if self.inline_policies.is_empty() {
             // Read all the same: one an earlier apply made goes.
-            stack.track(RolePolicyKind, &key.prefix, tags, key.clone(), move |r| {
-                let _ = r.get(&role);
-            });
+            stack.track(
+                RolePolicyKind,
+                key.names.label(),
+                tags,
+                key.clone(),
+                move |r| {
+                    let _ = r.get(&role);
+                },
+            );
         }
         role
     }
@@ -305,7 +311,7 @@ mod tests {
         assert!(role.inline_policies.contains_key("blog-ecs-task.s3"));
         assert_eq!(
             role.tags().for_resource(role.name())[crate::OWNER_TAG],
-            "task-role/blog-ecs-task"
+            "task-role/blog/blog-ecs-task"
         );
     }
 

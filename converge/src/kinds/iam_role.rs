@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 
 use crate::plan::Diff;
 use crate::resource::{Cx, Delta, Resource, Wanted};
-use crate::{Aws, AwsResultExt, Error, Transient, OWNER_TAG};
+use crate::{Aws, AwsResultExt, Error, Transient};
 
 /// The IAM role kind.
 #[derive(Clone, Copy, Debug, Default)]
@@ -82,7 +82,7 @@ pub(crate) fn same_policy(a: &str, b: &str) -> bool {
     a.is_some() && a == b
 }
 
-async fn find(aws: &Aws, name: &str, owner_wanted: &str) -> Result<Option<FoundRole>, Error> {
+async fn find(aws: &Aws, name: &str, wanted: &crate::Tags) -> Result<Option<FoundRole>, Error> {
     let result = aws
         .iam()
         .get_role()
@@ -106,12 +106,12 @@ async fn find(aws: &Aws, name: &str, owner_wanted: &str) -> Result<Option<FoundR
     if tags.is_empty() {
         tags = list_tags(aws, name).await?;
     }
-    let owner = tags
-        .into_iter()
-        .find(|(k, _)| k == OWNER_TAG)
-        .map(|(_, v)| v);
+    let owner = crate::owner_in(
+        tags.iter()
+            .map(|(k, v)| (Some(k.as_str()), Some(v.as_str()))),
+    );
     // A role that is not ours is only reported, so its policies are none of our business.
-    let attached = match owner.as_deref() == Some(owner_wanted) {
+    let attached = match wanted.claim(owner.as_deref()).is_ours() {
         true => attached(aws, name).await?,
         false => Vec::new(),
     };
@@ -224,8 +224,7 @@ impl Resource for RoleKind {
 
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundRole>, Error> {
         let found =
-            futures::future::try_join_all(wanted.iter().map(|w| find(aws, w.name, w.tags.owner())))
-                .await?;
+            futures::future::try_join_all(wanted.iter().map(|w| find(aws, w.name, w.tags))).await?;
         Ok(found.into_iter().flatten().collect())
     }
 
@@ -239,6 +238,10 @@ impl Resource for RoleKind {
 
     fn id(&self, o: &FoundRole) -> String {
         o.arn.clone()
+    }
+
+    fn tag_target(&self, o: &FoundRole) -> Option<crate::TagTarget> {
+        Some(crate::TagTarget::IamRole(o.name.clone()))
     }
 
     fn describe(&self, d: &RoleSpec) -> Vec<Diff> {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::Diff;
 use crate::resource::{Cx, Delta, Resource, Wanted};
-use crate::{Aws, AwsResultExt, Error, Wait, OWNER_TAG};
+use crate::{Aws, AwsResultExt, Error, Wait};
 
 /// The log group kind.
 #[derive(Clone, Copy, Debug, Default)]
@@ -94,7 +94,12 @@ async fn find(aws: &Aws, name: &str) -> Result<Option<FoundLogGroup>, Error> {
         .send()
         .await
         .context("ListTagsForResource", resource(name))?;
-    let owner = tags.tags().and_then(|t| t.get(OWNER_TAG)).cloned();
+    let owner = crate::owner_in(
+        tags.tags()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (Some(k.as_str()), Some(v.as_str()))),
+    );
     Ok(Some(FoundLogGroup {
         name: name.to_owned(),
         arn,
@@ -157,6 +162,12 @@ impl Resource for LogGroupKind {
 
     fn id(&self, o: &FoundLogGroup) -> String {
         o.arn.clone()
+    }
+
+    fn tag_target(&self, o: &FoundLogGroup) -> Option<crate::TagTarget> {
+        Some(crate::TagTarget::Logs(
+            o.arn.trim_end_matches(":*").to_owned(),
+        ))
     }
 
     fn describe(&self, d: &LogGroupSpec) -> Vec<Diff> {

@@ -10,7 +10,9 @@ pub mod security_group;
 pub use cluster::{change_capacity_providers, ClusterKind, ClusterOutputs, ClusterSpec};
 pub use iam_role::{RoleKind, RoleOutputs, RoleSpec};
 pub use log_group::{LogGroupKind, LogGroupOutputs, LogGroupSpec};
-pub use role_policy::{RolePolicyKey, RolePolicyKind, RolePolicyOutputs, RolePolicySpec};
+pub use role_policy::{
+    PolicyNames, RolePolicyKey, RolePolicyKind, RolePolicyOutputs, RolePolicySpec,
+};
 pub use security_group::{
     IngressRule, Peer, Rule, SecurityGroupKind, SecurityGroupOutputs, SecurityGroupSpec,
 };

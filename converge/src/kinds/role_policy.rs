@@ -1,10 +1,12 @@
 //! `aws_iam_role_policy`: an inline policy on a role, found by the role's name and its own.
 //!
 //! Inline policies carry no tags, so they are ours by place: on the role the declaration
-//! names, with the declaration's name prefix (`<environment>-<service>-` for a service's
-//! secrets and exec policies, `<role>-` for a task role's own). The read lists every inline
-//! policy of each role and keeps those that carry a declared prefix; one of ours the inputs
-//! no longer name (secrets taken out) is deleted.
+//! names, under the exact names the declaration may use ([`PolicyNames::Exact`]: a
+//! service's `<environment>-<service>-secrets` and `-exec`, tracked when turned off, so one
+//! the inputs no longer name is deleted), or after a prefix that ends in a separator no other
+//! declaration's names contain ([`PolicyNames::Prefix`]: a task role's own `<role>.`, where
+//! services' names have no dot). Never by a prefix another instance's name can extend:
+//! `blog-web-` is a prefix of `blog-web-admin-secrets`.
 
 use async_trait::async_trait;
 
@@ -22,8 +24,36 @@ pub struct RolePolicyKind;
 pub struct RolePolicyKey {
     /// The role's name.
     pub role: String,
-    /// What the declaration's policy names start with.
-    pub prefix: String,
+    /// Which of the role's policies are the declaration's.
+    pub names: PolicyNames,
+}
+
+/// Which inline policies of a role a declaration claims.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PolicyNames {
+    /// These names, exactly.
+    Exact(Vec<String>),
+    /// Every name that starts with this, which must end in a separator that no other
+    /// declaration's policy names on the role contain.
+    Prefix(String),
+}
+
+impl PolicyNames {
+    /// Whether `name` is one of these; the length of what matched, to prefer exact names.
+    fn claims(&self, name: &str) -> Option<usize> {
+        match self {
+            PolicyNames::Exact(names) => names.iter().any(|n| n == name).then_some(usize::MAX),
+            PolicyNames::Prefix(prefix) => name.starts_with(prefix).then_some(prefix.len()),
+        }
+    }
+
+    /// A name to track the claim by, when no policy is declared.
+    pub fn label(&self) -> &str {
+        match self {
+            PolicyNames::Exact(names) => names.first().map(String::as_str).unwrap_or_default(),
+            PolicyNames::Prefix(prefix) => prefix,
+        }
+    }
 }
 
 /// What an inline policy should say.
@@ -60,14 +90,15 @@ fn resource(role: &str, name: &str) -> String {
     format!("{} \"{role}:{name}\"", RolePolicyKind::KIND)
 }
 
-/// The declaration that owns `name` on `role`: the longest declared prefix it carries (a
-/// service's `blog-web-` against a task role's `blog-`, in one stack).
+/// The declaration that owns `name` on `role`: the one that names it exactly, else the one
+/// whose prefix it carries.
 fn owner_of(wanted: &[Wanted<'_, RolePolicyKey>], role: &str, name: &str) -> Option<String> {
     wanted
         .iter()
-        .filter(|w| w.key.role == role && name.starts_with(&w.key.prefix))
-        .max_by_key(|w| w.key.prefix.len())
-        .map(|w| w.tags.owner().to_owned())
+        .filter(|w| w.key.role == role)
+        .filter_map(|w| w.key.names.claims(name).map(|len| (len, w)))
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, w)| w.tags.owner().to_owned())
 }
 
 /// The names of `role`'s inline policies; none when the role does not exist (yet).

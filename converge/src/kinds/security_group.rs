@@ -265,6 +265,10 @@ impl Resource for SecurityGroupKind {
         o.id.clone()
     }
 
+    fn tag_target(&self, o: &FoundGroup) -> Option<crate::TagTarget> {
+        Some(crate::TagTarget::Ec2(o.id.clone()))
+    }
+
     fn describe(&self, d: &SecurityGroupSpec) -> Vec<Diff> {
         let mut out = vec![Diff {
             field: "vpc_id".into(),
@@ -347,7 +351,8 @@ impl Resource for SecurityGroupKind {
             .context("CreateSecurityGroup", resource(cx.name));
         let id = match out {
             Ok(out) => out.group_id().unwrap_or_default().to_owned(),
-            // Ours are found by their tags, so a same-named group here is not ours: say so.
+            // A same-named group: ours when a retried create meets the one its lost answer
+            // made (CreateSecurityGroup takes no client token), else another's: say so.
             Err(err) if err.code() == Some("InvalidGroup.Duplicate") => {
                 let found = aws
                     .ec2()
@@ -357,14 +362,23 @@ impl Resource for SecurityGroupKind {
                     .send()
                     .await
                     .context("DescribeSecurityGroups", resource(cx.name))?;
-                return Err(match found.security_groups().first() {
-                    Some(g) => Error::NotOwned {
-                        kind: Self::KIND.into(),
-                        id: format!("{} (\"{}\")", g.group_id().unwrap_or_default(), cx.name),
-                        owner: cx.tags.owner().to_owned(),
-                    },
-                    None => err,
-                });
+                match found.security_groups().first() {
+                    Some(g)
+                        if cx.tags.claim(crate::ec2_owner(g.tags()).as_deref())
+                            == crate::Claim::Ours =>
+                    {
+                        g.group_id().unwrap_or_default().to_owned()
+                    }
+                    Some(g) => {
+                        return Err(Error::NotOwned {
+                            kind: Self::KIND.into(),
+                            id: format!("{} (\"{}\")", g.group_id().unwrap_or_default(), cx.name),
+                            owner: cx.tags.owner().to_owned(),
+                            found: crate::ec2_owner(g.tags()),
+                        })
+                    }
+                    None => return Err(err),
+                }
             }
             Err(err) => return Err(err),
         };

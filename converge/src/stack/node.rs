@@ -6,8 +6,10 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 
 use super::{AnyArc, Resolver};
+use crate::plan::Diff;
 use crate::plan::{Action, Change};
-use crate::resource::{Address, Cx, Delta, Holder, Replacement, Resource, Wanted};
+use crate::resource::{Address, Cx, Delta, Holder, Replacement, Resource, TagTarget, Wanted};
+use crate::tags::Claim;
 use crate::value::Value;
 use crate::{Aws, Error, Tags};
 
@@ -21,17 +23,32 @@ pub(crate) struct Observed {
     pub protected: Option<String>,
     /// What others keep on it ([`Resource::holders`]).
     pub holders: Vec<Holder>,
+    /// It carries the ownership value an earlier release wrote: apply re-tags it in place.
+    pub retag: Option<TagTarget>,
+    /// When it was made, where AWS says ([`Resource::created`]).
+    pub created: Option<std::time::SystemTime>,
+    /// The id of the copy kept instead of this one, when this is a duplicate.
+    pub duplicate_of: Option<String>,
 }
 
 /// What one read of a kind found for the stack's resources of that kind.
 pub(crate) struct GroupRead {
-    /// Per member (by node index): the resource that is ours.
-    pub found: Vec<(usize, Option<Observed>)>,
-    /// Members whose name is taken by a resource without our ownership tag: (node, its id).
-    pub look_alikes: Vec<(usize, String)>,
+    /// Per member (by node index): the resources that are ours, oldest first; more than one
+    /// when a create's answer was lost or two runs made one each.
+    pub found: Vec<(usize, Vec<Observed>)>,
+    /// Members whose name is taken by a resource without our ownership tag.
+    pub look_alikes: Vec<(usize, LookAlike)>,
     /// Ours, but not declared (or a duplicate): deleted by apply and destroy. With the node
     /// that deletes them (any of the kind).
     pub orphans: Vec<(usize, Observed)>,
+}
+
+/// A resource that has a declared resource's name but not its owner.
+#[derive(Clone, Debug)]
+pub(crate) struct LookAlike {
+    pub id: String,
+    /// Its ownership, canonical ([`crate::owner_in`]).
+    pub owner: Option<String>,
 }
 
 /// What apply will do with one resource, decided by the kind's pure diff.
@@ -53,6 +70,8 @@ pub(crate) trait Node: Send + Sync {
     /// Whether the node only keeps its kind read (see `Stack::track`).
     fn is_tracker(&self) -> bool;
     fn owner(&self) -> &str;
+    /// Whether an ownership value read back (canonical) is this node's, in either form.
+    fn claims(&self, owner: &str) -> bool;
     /// The id of a resource just made, from its outputs.
     fn output_id(&self, outputs: &AnyArc) -> Option<String>;
     fn address(&self, observed: Option<&Observed>) -> Address {
@@ -114,6 +133,29 @@ impl<R: Resource> ResourceNode<R> {
             name: self.kind.name(o).to_owned(),
             protected: self.kind.protected(o),
             holders: self.kind.holders(o),
+            retag: None,
+            created: self.kind.created(o),
+            duplicate_of: None,
+        }
+    }
+
+    /// How this node's tags claim an observed resource. One an earlier release tagged is
+    /// ours only where the kind can re-tag it; else it is left alone like any other's.
+    fn claim(&self, o: &R::Observed) -> (Claim, Option<TagTarget>) {
+        match self.tags.claim(self.kind.owner(o)) {
+            Claim::Legacy => match self.kind.tag_target(o) {
+                Some(target) => (Claim::Legacy, Some(target)),
+                None => (Claim::Foreign, None),
+            },
+            claim => (claim, None),
+        }
+    }
+
+    /// The observation of a resource this node claims.
+    fn claimed(&self, o: &R::Observed, retag: Option<TagTarget>) -> Observed {
+        Observed {
+            retag,
+            ..self.observed(o)
         }
     }
 }
@@ -147,6 +189,9 @@ impl<R: Resource> Node for ResourceNode<R> {
     }
     fn owner(&self) -> &str {
         self.tags.owner()
+    }
+    fn claims(&self, owner: &str) -> bool {
+        self.tags.claim(Some(owner)).is_ours()
     }
     fn output_id(&self, outputs: &AnyArc) -> Option<String> {
         self.kind.output_id(downcast(outputs))
@@ -187,35 +232,45 @@ impl<R: Resource> Node for ResourceNode<R> {
             };
             for (index, node) in &members {
                 if node.is_tracker() {
-                    read.found.push((*index, None));
+                    read.found.push((*index, Vec::new()));
                     continue;
                 }
-                let mut mine = None;
+                let mut mine: Vec<Observed> = Vec::new();
                 let mut stranger = None;
                 for (j, o) in all.iter().enumerate() {
                     if claimed[j] || !self.kind.matches(o, &node.name, &node.key) {
                         continue;
                     }
-                    if self.kind.owner(o) == Some(node.tags.owner()) {
-                        claimed[j] = true;
-                        match mine {
-                            None => mine = Some(node.observed(o)),
-                            // A second one of ours (a create whose answer was lost): it goes.
-                            Some(_) => read.orphans.push((*index, node.observed(o))),
+                    match node.claim(o) {
+                        (Claim::Foreign, _) => {
+                            if stranger.is_none() {
+                                stranger = Some(LookAlike {
+                                    id: self.kind.id(o),
+                                    owner: self.kind.owner(o).map(str::to_owned),
+                                });
+                            }
                         }
-                    } else if stranger.is_none() {
-                        stranger = Some(self.kind.id(o));
+                        (_, retag) => {
+                            claimed[j] = true;
+                            mine.push(node.claimed(o, retag));
+                        }
                     }
                 }
-                if let (None, Some(id)) = (&mine, stranger) {
-                    read.look_alikes.push((*index, id));
+                if let (true, Some(found)) = (mine.is_empty(), stranger) {
+                    read.look_alikes.push((*index, found));
                 }
+                // Oldest first where AWS says when; else as the read listed them.
+                mine.sort_by(|a, b| match (a.created, b.created) {
+                    (Some(x), Some(y)) => x.cmp(&y),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                });
                 read.found.push((*index, mine));
             }
             if R::PRUNE {
                 for (j, o) in all.iter().enumerate() {
-                    let owner = self.kind.owner(o);
-                    let ours = members.iter().find(|(_, n)| owner == Some(n.tags.owner()));
+                    let ours = members.iter().find(|(_, n)| n.claim(o).0.is_ours());
                     if let (false, Some((index, node))) = (claimed[j], ours) {
                         read.orphans.push((*index, node.observed(o)));
                     }
@@ -250,11 +305,18 @@ impl<R: Resource> Node for ResourceNode<R> {
                 change.kept = delta.kept.clone();
                 change.action = if delta.replace {
                     Action::Replace
-                } else if delta.is_empty() {
+                } else if delta.is_empty() && o.retag.is_none() {
                     Action::NoOp
                 } else {
                     Action::Update
                 };
+                if o.retag.is_some() && change.action == Action::Update {
+                    change.diffs.push(Diff {
+                        field: format!("tags.{}", crate::OWNER_TAG),
+                        before: self.kind.owner(found).map(crate::tags::display_owner),
+                        after: Some(self.tags.owner().to_owned()),
+                    });
+                }
                 let outputs = match change.action {
                     Action::Replace => Value::AfterApply,
                     _ => self
@@ -286,8 +348,18 @@ impl<R: Resource> Node for ResourceNode<R> {
                 .expect("a decision is of its node's kind");
             let cx = self.cx(aws);
             let found = observed.as_ref().map(|o| downcast::<R::Observed>(&o.any));
+            // A resource an earlier release tagged takes this release's identity first, in
+            // place; then whatever else differs is updated.
+            if let (Action::Update, Some(o)) = (decision.change.action, &observed) {
+                if let Some(target) = &o.retag {
+                    crate::tags::retag(aws, target, self.tags.owner()).await?;
+                }
+            }
             let (outputs, old) = match (decision.change.action, found) {
                 (Action::NoOp, Some(found)) => (self.kind.outputs(found), None),
+                (Action::Update, Some(found)) if decision.delta.is_empty() => {
+                    (self.kind.outputs(found), None)
+                }
                 (Action::Update, Some(found)) => (
                     self.kind
                         .update(cx, desired, found, &decision.delta)

@@ -4,7 +4,7 @@ use std::any::TypeId;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 
-use super::node::{Decision, Node, Observed};
+use super::node::{Decision, LookAlike, Observed};
 use super::schedule::{self, Item};
 use super::{AnyArc, Handle, Ref, Resolver, Stack};
 use crate::plan::{Action, Change, Plan};
@@ -52,9 +52,11 @@ impl Resolved {
 /// What the read found, per declared resource.
 struct Read {
     observed: Vec<Option<Observed>>,
+    /// Further copies of a declared resource, until [`Stack::settle`] picks one.
+    copies: Vec<Vec<Observed>>,
     /// Ours but not declared, with the node whose kind deletes them.
     orphans: Vec<(usize, Observed)>,
-    look_alikes: Vec<(usize, String)>,
+    look_alikes: Vec<(usize, LookAlike)>,
 }
 
 /// Something the reverse scheduler deletes.
@@ -94,29 +96,73 @@ impl Stack {
         .await?;
         let mut read = Read {
             observed: vec![None; self.nodes.len()],
+            copies: vec![Vec::new(); self.nodes.len()],
             orphans: Vec::new(),
             look_alikes: Vec::new(),
         };
         for group in reads {
-            for (i, found) in group.found {
-                read.observed[i] = found;
+            for (i, mut found) in group.found {
+                if !found.is_empty() {
+                    read.observed[i] = Some(found.remove(0));
+                    read.copies[i] = found;
+                }
             }
             read.orphans.extend(group.orphans);
             read.look_alikes.extend(group.look_alikes);
         }
+        self.settle(&mut read);
         Ok(read)
+    }
+
+    /// Where a read found two or more copies of one resource, keeps the one that fits what
+    /// is kept of the resources it reads (the subnet in the kept VPC, the NAT gateway in the
+    /// kept subnet), the oldest of those that fit equally; the others go as leftovers. In
+    /// declaration order, which is a dependency order, so each choice sees the ones before.
+    fn settle(&self, read: &mut Read) {
+        if read.copies.iter().all(Vec::is_empty) {
+            return;
+        }
+        let mut outputs: Vec<Value<AnyArc>> = Vec::with_capacity(self.nodes.len());
+        for (i, node) in self.nodes.iter().enumerate() {
+            if node.is_tracker() {
+                outputs.push(Value::AfterApply);
+                continue;
+            }
+            let copies = std::mem::take(&mut read.copies[i]);
+            let resolver = Resolver::new(&outputs);
+            let cost = |o: &Observed| match node.decide(Some(o), &resolver).change.action {
+                Action::NoOp => 0,
+                Action::Update => 1,
+                _ => 2,
+            };
+            let mut all: Vec<Observed> = read.observed[i].take().into_iter().collect();
+            all.extend(copies);
+            // Stable: among equals, the oldest (the read's order) stays first.
+            let costs: Vec<usize> = all.iter().map(&cost).collect();
+            let best = (0..all.len()).min_by_key(|&k| costs[k]);
+            if let Some(best) = best {
+                let kept = all.remove(best);
+                for mut copy in all {
+                    copy.duplicate_of = Some(kept.id.clone());
+                    read.orphans.push((i, copy));
+                }
+                read.observed[i] = Some(kept);
+            }
+            outputs.push(node.decide(read.observed[i].as_ref(), &resolver).outputs);
+        }
     }
 
     /// Plan and apply must not adopt a same-named resource that is not ours.
     fn refuse_look_alikes(&self, read: &Read) -> Result<(), Error> {
         match read.look_alikes.first() {
             None => Ok(()),
-            Some((i, id)) => {
+            Some((i, found)) => {
                 let node = &self.nodes[*i];
                 Err(Error::NotOwned {
                     kind: node.kind().to_owned(),
-                    id: format!("{id} (\"{}\")", node.name()),
-                    owner: node_owner(node.as_ref()),
+                    id: format!("{} (\"{}\")", found.id, node.name()),
+                    owner: node.owner().to_owned(),
+                    found: found.owner.clone(),
                 })
             }
         }
@@ -128,12 +174,15 @@ impl Stack {
         &self,
         doomed: impl IntoIterator<Item = (usize, &'o Observed)>,
     ) -> Result<(), Error> {
-        let ours: std::collections::HashSet<&str> = self.nodes.iter().map(|n| n.owner()).collect();
         for (by, o) in doomed {
             let held: Vec<&str> = o
                 .holders
                 .iter()
-                .filter(|h| !h.owner.as_deref().is_some_and(|owner| ours.contains(owner)))
+                .filter(|h| {
+                    !h.owner
+                        .as_deref()
+                        .is_some_and(|owner| self.nodes.iter().any(|n| n.claims(owner)))
+                })
                 .map(|h| h.what.as_str())
                 .collect();
             if !held.is_empty() {
@@ -191,9 +240,14 @@ impl Stack {
             plan.push(decision.change);
         }
         for (by, o) in &read.orphans {
-            plan.push(
-                Change::new(Action::Delete, self.nodes[*by].kind(), &o.name).id(o.id.clone()),
-            );
+            let mut change =
+                Change::new(Action::Delete, self.nodes[*by].kind(), &o.name).id(o.id.clone());
+            if let Some(kept) = &o.duplicate_of {
+                change.kept.push(format!(
+                    "a second copy: {kept} is kept, which fits the rest and is the oldest"
+                ));
+            }
+            plan.push(change);
         }
         (plan, outputs)
     }
@@ -427,11 +481,12 @@ impl Stack {
     }
 
     fn doomed(&self, read: Read) -> Vec<Doomed> {
-        for (i, id) in &read.look_alikes {
+        for (i, found) in &read.look_alikes {
             tracing::warn!(
                 kind = self.nodes[*i].kind(),
                 name = self.nodes[*i].name(),
-                id = id.as_str(),
+                id = found.id.as_str(),
+                owner = found.owner.as_deref().unwrap_or("none"),
                 "not tagged as ours: left alone"
             );
         }
@@ -564,8 +619,4 @@ impl Stack {
             source: Box::new(source),
         }
     }
-}
-
-fn node_owner(node: &dyn Node) -> String {
-    node.owner().to_owned()
 }
