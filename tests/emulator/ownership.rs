@@ -8,6 +8,7 @@ use ecs_modules::ecs_service::{Autoscaling, ScheduledScaling, Service, ServiceOu
 use ecs_modules::task_def::{ContainerDefinition, PortMapping};
 use ecs_modules::vpc::VpcOutputs;
 
+use crate::permissions::inline_names;
 use crate::service::{blog_builder, cluster, network, public_lb};
 use crate::util::{aws, environment, inventory};
 
@@ -103,20 +104,6 @@ fn night() -> ScheduledScaling {
         min_capacity: Some(0),
         max_capacity: Some(1),
     }
-}
-
-async fn inline_names(aws: &Aws, role: &str) -> Vec<String> {
-    let mut names = aws
-        .iam()
-        .list_role_policies()
-        .role_name(role)
-        .send()
-        .await
-        .unwrap()
-        .policy_names()
-        .to_vec();
-    names.sort();
-    names
 }
 
 async fn scheduled(aws: &Aws, cluster: &str, service: &str) -> Vec<String> {

@@ -117,7 +117,8 @@ async fn policy(aws: &Aws, role: &str, name: &str) -> Option<Json> {
     Some(serde_json::from_str(&text).unwrap())
 }
 
-async fn inline_names(aws: &Aws, role: &str) -> Vec<String> {
+/// The role's inline policy names, sorted.
+pub(crate) async fn inline_names(aws: &Aws, role: &str) -> Vec<String> {
     let mut names = aws
         .iam()
         .list_role_policies()
