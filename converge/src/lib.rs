@@ -40,6 +40,7 @@ pub mod kinds;
 pub mod lease;
 mod metrics;
 mod module;
+pub mod permissions;
 mod plan;
 mod resource;
 mod retry;
@@ -62,6 +63,7 @@ pub use kinds::{ClusterOutputs, LogGroupOutputs};
 pub use lease::{Lease, LeaseError, LeaseInfo, LeaseOptions};
 pub use metrics::{is_mutating, ApiCalls, CallReport};
 pub use module::Module;
+pub use permissions::{Grant, Policy};
 pub use plan::{Action, Change, Diff, Plan};
 pub use resource::{
     same_set, Address, Cx, Delta, Holder, Replacement, Resource, TagTarget, Wanted,

@@ -117,6 +117,28 @@ impl Resource for AutoScalingGroupKind {
     type Observed = FoundGroup;
     type Outputs = AutoScalingGroupOut;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{service_linked_role, Grant};
+        // CreateAutoScalingGroup checks that the caller could launch the template itself
+        // (ec2:RunInstances, and iam:PassRole of its profile's role: the role kind's).
+        vec![
+            Grant::new([
+                "autoscaling:DescribeAutoScalingGroups",
+                "autoscaling:CreateAutoScalingGroup",
+                "autoscaling:UpdateAutoScalingGroup",
+                "autoscaling:StartInstanceRefresh",
+                "autoscaling:CreateOrUpdateTags",
+                "ec2:RunInstances",
+            ]),
+            Grant::new(["autoscaling:DeleteAutoScalingGroup"]).owned(),
+            service_linked_role("autoscaling.amazonaws.com"),
+        ]
+    }
+
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundGroup>, Error> {
         describe(aws, wanted.iter().map(|w| w.name.to_owned()).collect()).await
     }

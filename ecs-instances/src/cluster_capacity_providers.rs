@@ -116,6 +116,19 @@ impl Resource for ClusterProvidersKind {
     type Observed = FoundAssociation;
     type Outputs = ClusterProvidersOut;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        vec![Grant::new([
+            "ecs:DescribeClusters",
+            "ecs:ListClusters",
+            "ecs:PutClusterCapacityProviders",
+        ])]
+    }
+
     /// One `DescribeClusters` of the clusters the inputs name; when one comes from another
     /// resource, every cluster (`ListClusters` first).
     async fn read(

@@ -225,6 +225,24 @@ impl Resource for LaunchTemplateKind {
     type Observed = FoundTemplate;
     type Outputs = LaunchTemplateOut;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{ec2_tags_on_create, Grant};
+        vec![
+            Grant::new([
+                "ec2:DescribeLaunchTemplates",
+                "ec2:DescribeLaunchTemplateVersions",
+                "ec2:CreateLaunchTemplate",
+                "ec2:CreateLaunchTemplateVersion",
+            ]),
+            ec2_tags_on_create("CreateLaunchTemplate"),
+            Grant::new(["ec2:DeleteLaunchTemplate"]).owned(),
+        ]
+    }
+
     /// One `DescribeLaunchTemplates` by name (so a same-named template without our tag is
     /// seen, and refused), then the latest version of each of ours.
     async fn read(

@@ -315,6 +315,31 @@ impl Resource for ListenerRuleKind {
     type Observed = FoundRule;
     type Outputs = ListenerRuleOutputs;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        vec![
+            Grant::new([
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:CreateRule",
+                "elasticloadbalancing:ModifyRule",
+                "elasticloadbalancing:SetRulePriorities",
+            ]),
+            Grant::new(["elasticloadbalancing:AddTags"]).when(
+                "StringEquals",
+                "elasticloadbalancing:CreateAction",
+                ["CreateRule"],
+            ),
+            Grant::new(["elasticloadbalancing:AddTags"]).tagged(),
+            Grant::new(["elasticloadbalancing:DeleteRule"]).owned(),
+        ]
+    }
+
     /// The load balancers from the shared listing, all their listeners (a rule of ours on
     /// another than the one the inputs name is found, and moved), and the rules with their
     /// tags. A collision of priorities is an error here, so plan reports it before anything

@@ -220,6 +220,29 @@ impl Resource for ListenerKind {
     type Observed = FoundListener;
     type Outputs = ListenerOutputs;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        vec![
+            Grant::new([
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:CreateListener",
+                "elasticloadbalancing:ModifyListener",
+            ]),
+            Grant::new(["elasticloadbalancing:AddTags"]).when(
+                "StringEquals",
+                "elasticloadbalancing:CreateAction",
+                ["CreateListener"],
+            ),
+            Grant::new(["elasticloadbalancing:AddTags"]).tagged(),
+            Grant::new(["elasticloadbalancing:DeleteListener"]).owned(),
+        ]
+    }
+
     async fn read(
         &self,
         aws: &Aws,

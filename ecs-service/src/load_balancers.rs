@@ -293,6 +293,33 @@ impl Resource for LoadBalancerKind {
     type Observed = FoundLoadBalancer;
     type Outputs = LoadBalancerOutputs;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{service_linked_role, Grant};
+        vec![
+            Grant::new([
+                "elasticloadbalancing:DescribeLoadBalancers",
+                "elasticloadbalancing:DescribeLoadBalancerAttributes",
+                "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:CreateLoadBalancer",
+                "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                "elasticloadbalancing:SetSecurityGroups",
+                "elasticloadbalancing:SetSubnets",
+            ]),
+            Grant::new(["elasticloadbalancing:AddTags"]).when(
+                "StringEquals",
+                "elasticloadbalancing:CreateAction",
+                ["CreateLoadBalancer"],
+            ),
+            Grant::new(["elasticloadbalancing:AddTags"]).tagged(),
+            Grant::new(["elasticloadbalancing:DeleteLoadBalancer"]).owned(),
+            service_linked_role("elasticloadbalancing.amazonaws.com"),
+        ]
+    }
+
     async fn read(
         &self,
         aws: &Aws,

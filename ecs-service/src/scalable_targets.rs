@@ -88,6 +88,26 @@ impl Resource for ScalableTargetKind {
     type Observed = FoundTarget;
     type Outputs = ScalableTargetOutputs;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{service_linked_role, Grant};
+        // Registering a service's count checks that the caller may change it.
+        vec![
+            Grant::new([
+                "application-autoscaling:DescribeScalableTargets",
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:TagResource",
+                "application-autoscaling:DeregisterScalableTarget",
+                "ecs:DescribeServices",
+                "ecs:UpdateService",
+            ]),
+            service_linked_role("ecs.application-autoscaling.amazonaws.com"),
+        ]
+    }
+
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundTarget>, Error> {
         let ids: Vec<String> = wanted.iter().map(|w| w.name.to_owned()).collect();
         let mut found = Vec::new();

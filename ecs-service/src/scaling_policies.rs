@@ -143,6 +143,23 @@ impl Resource for ScalingPolicyKind {
     type Observed = FoundPolicy;
     type Outputs = ScalingPolicyOutputs;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        // A target tracking policy's alarms are made and removed as the caller.
+        vec![Grant::new([
+            "application-autoscaling:DescribeScalingPolicies",
+            "application-autoscaling:PutScalingPolicy",
+            "application-autoscaling:DeleteScalingPolicy",
+            "cloudwatch:DescribeAlarms",
+            "cloudwatch:PutMetricAlarm",
+            "cloudwatch:DeleteAlarms",
+        ])]
+    }
+
     async fn read(
         &self,
         aws: &Aws,

@@ -95,6 +95,19 @@ impl Resource for ScheduledActionKind {
     type Observed = FoundAction;
     type Outputs = ScheduledActionOutputs;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        vec![Grant::new([
+            "application-autoscaling:DescribeScheduledActions",
+            "application-autoscaling:PutScheduledAction",
+            "application-autoscaling:DeleteScheduledAction",
+        ])]
+    }
+
     async fn read(
         &self,
         aws: &Aws,

@@ -387,6 +387,29 @@ impl Resource for EcsServiceKind {
     type Observed = FoundService;
     type Outputs = EcsServiceOutputs;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{service_linked_role, Grant};
+        vec![
+            Grant::new([
+                "ecs:DescribeServices",
+                "ecs:CreateService",
+                "ecs:UpdateService",
+            ]),
+            Grant::new(["ecs:TagResource"]).when(
+                "StringEquals",
+                "ecs:CreateAction",
+                ["CreateService"],
+            ),
+            Grant::new(["ecs:TagResource"]).tagged(),
+            Grant::new(["ecs:DeleteService"]).owned(),
+            service_linked_role("ecs.amazonaws.com"),
+        ]
+    }
+
     async fn read(
         &self,
         aws: &Aws,

@@ -161,6 +161,31 @@ impl Resource for TargetGroupKind {
     type Observed = FoundTargetGroup;
     type Outputs = TargetGroupOutputs;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        vec![
+            Grant::new([
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetGroupAttributes",
+                "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:CreateTargetGroup",
+                "elasticloadbalancing:ModifyTargetGroup",
+                "elasticloadbalancing:ModifyTargetGroupAttributes",
+            ]),
+            Grant::new(["elasticloadbalancing:AddTags"]).when(
+                "StringEquals",
+                "elasticloadbalancing:CreateAction",
+                ["CreateTargetGroup"],
+            ),
+            Grant::new(["elasticloadbalancing:AddTags"]).tagged(),
+            Grant::new(["elasticloadbalancing:DeleteTargetGroup"]).owned(),
+        ]
+    }
+
     /// One listing (a name filter fails as a whole when one name is missing), the tags of the
     /// ones that answer to a declared name, and each one's deregistration delay.
     async fn read(

@@ -65,6 +65,14 @@ pub enum Command {
     Destroy,
     /// Print the outputs of what exists (it must match the inputs: there is no state file).
     Output,
+    /// Print the IAM policy (JSON) that plan, apply and destroy of this deployment in this
+    /// environment need, made from its declarations without any AWS call.
+    Policy {
+        /// The policy of all three examples merged (what docs/iam-policy.json holds, for
+        /// the environment `blog`).
+        #[arg(long)]
+        all_examples: bool,
+    },
     /// Break the lease LEASE_ID on the environment, left by a run that died (asks first,
     /// unless --yes). A run that is still alive would go on writing beside the next one.
     ForceUnlock {
@@ -270,6 +278,16 @@ async fn execute<D: Deployment>(run: Run<'_>, io: &mut Io, tally: &Tally) -> Res
     if let Some(region) = &args.region {
         check_region(region)?;
     }
+    if let Command::Policy { all_examples } = command {
+        let policy = if all_examples {
+            super::policy::examples_policy(&settings.environment).await?
+        } else {
+            super::policy::deployment_policy::<D>(&settings).await?
+        };
+        io.out.write_all(policy.to_json_pretty().as_bytes())?;
+        io.out.flush()?;
+        return Ok(());
+    }
     let question = match &command {
         Command::Destroy => Some(format!(
             "Destroy every resource of environment {:?}? There is no undo.",
@@ -396,6 +414,8 @@ async fn execute<D: Deployment>(run: Run<'_>, io: &mut Io, tally: &Tally) -> Res
                 started,
             )?;
         }
+        // Printed above, before any AWS configuration is looked for.
+        Command::Policy { .. } => {}
     }
     io.out.flush()?;
     Ok(())
@@ -410,6 +430,7 @@ impl Command {
             Command::Destroy => "destroy",
             Command::Output => "output",
             Command::ForceUnlock { .. } => "force-unlock",
+            Command::Policy { .. } => "policy",
         }
     }
 }

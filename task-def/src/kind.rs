@@ -375,6 +375,30 @@ impl Resource for TaskDefinitionKind {
     type Observed = FoundTaskDefinition;
     type Outputs = TaskDefinitionOutputs;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        // iam:PassRole of its roles to ecs-tasks.amazonaws.com: the role kind grants it.
+        vec![
+            Grant::new([
+                "ecs:DescribeTaskDefinition",
+                "ecs:ListTaskDefinitions",
+                "ecs:DescribeServices",
+                "ecs:RegisterTaskDefinition",
+                "ecs:DeregisterTaskDefinition",
+            ]),
+            Grant::new(["ecs:TagResource"]).when(
+                "StringEquals",
+                "ecs:CreateAction",
+                ["RegisterTaskDefinition"],
+            ),
+            Grant::new(["ecs:TagResource"]).tagged(),
+        ]
+    }
+
     /// One `DescribeTaskDefinition` per family: ECS has no batch read of task definitions.
     /// A latest revision someone else registered (a deploy pipeline's) is neither ours nor a
     /// conflict: revisions share the family, so ours is registered after it. A spec that

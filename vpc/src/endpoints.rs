@@ -115,6 +115,23 @@ impl Resource for EndpointKind {
     type Observed = FoundEndpoint;
     type Outputs = EndpointOut;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{ec2_tags_on_create, Grant};
+        vec![
+            Grant::new([
+                "ec2:DescribeVpcEndpoints",
+                "ec2:CreateVpcEndpoint",
+                "ec2:ModifyVpcEndpoint",
+            ]),
+            ec2_tags_on_create("CreateVpcEndpoint"),
+            Grant::new(["ec2:DeleteVpcEndpoints"]).owned(),
+        ]
+    }
+
     async fn read(
         &self,
         aws: &Aws,

@@ -142,6 +142,29 @@ impl Resource for ClusterKind {
     type Observed = FoundCluster;
     type Outputs = ClusterOutputs;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<crate::permissions::Grant> {
+        use crate::permissions::{service_linked_role, Grant};
+        vec![
+            Grant::new([
+                "ecs:DescribeClusters",
+                "ecs:CreateCluster",
+                "ecs:UpdateCluster",
+                "ecs:PutClusterCapacityProviders",
+            ]),
+            Grant::new(["ecs:TagResource"]).when(
+                "StringEquals",
+                "ecs:CreateAction",
+                ["CreateCluster"],
+            ),
+            Grant::new(["ecs:DeleteCluster"]).owned(),
+            service_linked_role("ecs.amazonaws.com"),
+        ]
+    }
+
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundCluster>, Error> {
         let names: Vec<String> = wanted.iter().map(|w| w.name.to_owned()).collect();
         let out = aws

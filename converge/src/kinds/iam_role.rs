@@ -222,6 +222,60 @@ impl Resource for RoleKind {
     type Observed = FoundRole;
     type Outputs = RoleOutputs;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        desired: Option<&Self::Desired>,
+    ) -> Vec<crate::permissions::Grant> {
+        use crate::permissions::Grant;
+        let mut grants = vec![Grant::new([
+            "iam:GetRole",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListRolePolicies",
+            "iam:ListRoleTags",
+            "iam:CreateRole",
+            "iam:TagRole",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:DetachRolePolicy",
+            "iam:DeleteRolePolicy",
+            "iam:DeleteRole",
+        ])
+        .on(crate::permissions::ROLE)];
+        if let Some(spec) = desired {
+            // Only the managed policies the inputs name can be attached.
+            if !spec.managed_policy_arns.is_empty() {
+                grants.push(
+                    Grant::new(["iam:AttachRolePolicy"])
+                        .on(crate::permissions::ROLE)
+                        .when(
+                            "ArnEquals",
+                            "iam:PolicyARN",
+                            spec.managed_policy_arns.iter().map(String::as_str),
+                        ),
+                );
+            }
+            // Passed (by whoever uses it) only to the services its trust policy names.
+            let services = crate::permissions::trusted_services(&spec.assume_role_policy);
+            if !services.is_empty() {
+                grants.push(
+                    Grant::new(["iam:PassRole"])
+                        .on(crate::permissions::ROLE)
+                        .when(
+                            "StringEquals",
+                            "iam:PassedToService",
+                            services.iter().map(String::as_str),
+                        ),
+                );
+            }
+            // A role EC2 assumes goes into an instance profile: AddRoleToInstanceProfile
+            // checks iam:PassRole without a service to pass it to.
+            if services.iter().any(|s| s == "ec2.amazonaws.com") {
+                grants.push(Grant::new(["iam:PassRole"]).on(crate::permissions::ROLE));
+            }
+        }
+        grants
+    }
+
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundRole>, Error> {
         let found =
             futures::future::try_join_all(wanted.iter().map(|w| find(aws, w.name, w.tags))).await?;

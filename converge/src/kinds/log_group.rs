@@ -143,6 +143,27 @@ impl Resource for LogGroupKind {
     type Observed = FoundLogGroup;
     type Outputs = LogGroupOutputs;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<crate::permissions::Grant> {
+        use crate::permissions::Grant;
+        let actions = [
+            "logs:CreateLogGroup",
+            "logs:PutRetentionPolicy",
+            "logs:DeleteRetentionPolicy",
+            "logs:ListTagsForResource",
+            "logs:TagResource",
+            "logs:DeleteLogGroup",
+        ];
+        vec![
+            Grant::new(["logs:DescribeLogGroups"]),
+            Grant::new(actions).on("arn:aws:logs:*:*:log-group:{name}"),
+            Grant::new(actions).on("arn:aws:logs:*:*:log-group:{name}:*"),
+        ]
+    }
+
     async fn read(
         &self,
         aws: &Aws,
