@@ -53,7 +53,7 @@ mod validate;
 mod value;
 mod wait;
 
-pub use aws::{Aws, AwsBuilder};
+pub use aws::{Aws, AwsBuilder, Timeouts};
 pub use blocks::{
     account_of, Cluster, ClusterBuilder, LogGroup, LogGroupBuilder, RoleRef, TaskExecutionRole,
     TaskExecutionRoleBuilder, TaskExecutionRoleOutputs, TaskRole, TaskRoleBuilder,
@@ -68,7 +68,7 @@ pub use plan::{Action, Change, Diff, Plan};
 pub use resource::{
     same_set, Address, Cx, Delta, Holder, Replacement, Resource, TagTarget, Wanted,
 };
-pub use retry::{Retry, Transient};
+pub use retry::{full_jitter, Retry, Said, Transient};
 pub use stack::{Handle, Ref, Resolved, Resolver, Stack};
 pub use strategy::{
     check_strategy, is_fargate, strategy_text, StrategyItem, FARGATE, FARGATE_SPOT,

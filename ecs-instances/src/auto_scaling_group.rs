@@ -335,6 +335,33 @@ impl Resource for AutoScalingGroupKind {
 mod tests {
     use super::*;
 
+    /// EC2's and Auto Scaling's messages, in full, for a profile not yet usable.
+    #[test]
+    fn a_profile_not_yet_usable_is_told_by_its_exact_message() {
+        let err = |code: &str, message: &str| {
+            aws_sdk_autoscaling::operation::create_auto_scaling_group::CreateAutoScalingGroupError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code(code)
+                    .message(message)
+                    .build(),
+            )
+        };
+        for (code, message) in [
+            ("ValidationError", "You must use a valid fully-formed launch template. Value (blog-instance-profile) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"),
+            ("InvalidParameterValue", "Value (blog-instance-profile) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"),
+            ("ValidationError", "Invalid IamInstanceProfile: blog-instance-profile"),
+        ] {
+            assert!(PROFILE_NOT_READY.matches(&err(code, message)), "{message}");
+        }
+        assert!(!PROFILE_NOT_READY.matches(&err(
+            "ValidationError",
+            "Max bound, 0, must be greater than or equal to min bound, 1"
+        )));
+        assert!(
+            !PROFILE_NOT_READY.matches(&err("AccessDenied", "Invalid IAM Instance Profile name"))
+        );
+    }
+
     fn found() -> FoundGroup {
         FoundGroup {
             name: "blog-ecs-asg".into(),

@@ -24,10 +24,17 @@ pub(crate) const KIND: &str = "aws_launch_template";
 pub(crate) const ROOT_DEVICE: &str = "/dev/xvda";
 
 /// Errors while a new instance profile is not yet visible to EC2 or Auto Scaling.
-pub(crate) const PROFILE_NOT_READY: Transient = Transient::new(
-    &[],
-    &["Invalid IamInstanceProfile", "Invalid IAM Instance Profile"],
-);
+/// Neither EC2 nor Auto Scaling has a code of its own for it: EC2 answers
+/// `InvalidParameterValue`, Auto Scaling `ValidationError`, with "Value (<name>) for parameter
+/// iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name" (Auto Scaling first
+/// says "You must use a valid fully-formed launch template."), or "Invalid IamInstanceProfile:
+/// <name>".
+pub(crate) const PROFILE_NOT_READY: Transient = Transient::messages(&[
+    converge::Said::new("InvalidParameterValue", "Invalid IAM Instance Profile"),
+    converge::Said::new("InvalidParameterValue", "Invalid IamInstanceProfile"),
+    converge::Said::new("ValidationError", "Invalid IAM Instance Profile"),
+    converge::Said::new("ValidationError", "Invalid IamInstanceProfile"),
+]);
 
 /// The launch template kind.
 #[derive(Clone, Copy, Debug, Default)]
