@@ -147,8 +147,10 @@ impl Policy {
         // Condition values of one (action, resource, operator, key) are merged: each is
         // one of the stack's own (owners, policies, services).
         type Cond = BTreeMap<(String, String), BTreeSet<String>>;
+        // (action, resource, the condition's (operator, key)s)
+        type Place = (String, String, Vec<(String, String)>);
         let mut by_action: BTreeMap<(String, Cond), BTreeSet<String>> = BTreeMap::new();
-        let mut merged: BTreeMap<(String, String, Vec<(String, String)>), Cond> = BTreeMap::new();
+        let mut merged: BTreeMap<Place, Cond> = BTreeMap::new();
         for g in &self.grants {
             for action in &g.actions {
                 let keys: Vec<(String, String)> = g.conditions.keys().cloned().collect();
