@@ -152,7 +152,7 @@ impl Instances {
 
         let encode = |text: &str| aws_smithy_types::base64::encode(text);
         let user_data: Ref<String> = match &self.user_data {
-            Some(custom) => Ref::known(encode(custom)),
+            Some(custom) => Ref::known(encode(&custom.0)),
             None => self
                 .cluster
                 .clone()

@@ -52,6 +52,11 @@ pub struct Args {
     /// failing (`0s`: fail at once, as Terraform's -lock-timeout), e.g. `30s`, `5m`.
     #[arg(long, global = true, default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: Duration,
+    /// Let `RUST_LOG` show the AWS SDK's and its HTTP stack's debug and trace logs, which
+    /// carry request and response bodies: environment variables, policies, user data. Off by
+    /// default, whatever `RUST_LOG` says; a warning says when it is on.
+    #[arg(long, global = true, env = "ECS_MODULES_LOG_WIRE")]
+    pub log_wire: bool,
 }
 
 /// The subcommands.
@@ -185,7 +190,18 @@ fn run_inner<D: Deployment>(
         }
     };
     let tally = Tally::default();
-    let subscriber = progress::subscriber(io.err.clone(), io.err_is_terminal, tally.clone());
+    if args.log_wire {
+        let _ = writeln!(
+            lock(&io.err),
+            "warning: --log-wire: the AWS SDK's debug and trace logs are on (as RUST_LOG asks); they carry request bodies, which can hold secrets"
+        );
+    }
+    let subscriber = progress::subscriber(
+        io.err.clone(),
+        io.err_is_terminal,
+        tally.clone(),
+        args.log_wire,
+    );
     let _guard = tracing::subscriber::set_default(subscriber);
     // One thread: the subscriber above is this thread's, and every call is I/O bound.
     let runtime = match tokio::runtime::Builder::new_current_thread()
