@@ -40,6 +40,7 @@ pub mod kinds;
 pub mod lease;
 mod metrics;
 mod module;
+pub mod paging;
 pub mod permissions;
 mod plan;
 mod resource;

@@ -129,14 +129,35 @@ impl Retry {
 
     /// Runs `op` until it succeeds, fails with an error that is not `transient`, or the time is
     /// up; the last error is returned.
-    pub async fn run<T, E, F, Fut>(
+    pub async fn run<T, E, F, Fut>(&self, what: &str, transient: Transient, op: F) -> Result<T, E>
+    where
+        E: ProvideErrorMetadata,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let transient = |err: &E| {
+            let hit = transient.matches(err);
+            if hit {
+                tracing::debug!(
+                    what,
+                    code = err.code().unwrap_or_default(),
+                    "eventual-consistency error"
+                );
+            }
+            hit
+        };
+        self.run_while(what, transient, op).await
+    }
+
+    /// [`run`](Self::run) for errors told apart by `transient` (a module's own errors, by
+    /// their code).
+    pub async fn run_while<T, E, F, Fut>(
         &self,
         what: &str,
-        transient: Transient,
+        transient: impl Fn(&E) -> bool,
         mut op: F,
     ) -> Result<T, E>
     where
-        E: ProvideErrorMetadata,
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
@@ -145,15 +166,8 @@ impl Retry {
         loop {
             let delay = full_jitter(self.initial_delay, self.max_delay, attempt);
             match op().await {
-                Err(err)
-                    if transient.matches(&err) && start.elapsed() + delay <= self.max_elapsed =>
-                {
-                    tracing::debug!(
-                        what,
-                        code = err.code().unwrap_or_default(),
-                        ?delay,
-                        "eventual-consistency error, retrying"
-                    );
+                Err(err) if transient(&err) && start.elapsed() + delay <= self.max_elapsed => {
+                    tracing::debug!(what, ?delay, "retrying");
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }

@@ -184,7 +184,10 @@ pub(crate) async fn named(
             .describe_load_balancers()
             .into_paginator()
             .send();
+        // The SDK's paginator stops on a marker repeated at once; this bounds the pages.
+        let mut count = converge::paging::Pages::new("DescribeLoadBalancers");
         while let Some(page) = pages.next().await {
+            count.page()?;
             let page = page.context("DescribeLoadBalancers", "(all)")?;
             for lb in page.load_balancers() {
                 let name = lb.load_balancer_name().unwrap_or_default();

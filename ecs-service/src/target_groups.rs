@@ -195,7 +195,10 @@ impl Resource for TargetGroupKind {
     ) -> Result<Vec<FoundTargetGroup>, Error> {
         let mut found = Vec::new();
         let mut pages = aws.elbv2().describe_target_groups().into_paginator().send();
+        // The SDK's paginator stops on a marker repeated at once; this bounds the pages.
+        let mut count = converge::paging::Pages::new("DescribeTargetGroups");
         while let Some(page) = pages.next().await {
+            count.page()?;
             let page = page.context("DescribeTargetGroups", "(all)")?;
             for tg in page.target_groups() {
                 let name = tg.target_group_name().unwrap_or_default();

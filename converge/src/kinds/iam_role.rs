@@ -127,6 +127,7 @@ async fn find(aws: &Aws, name: &str, wanted: &crate::Tags) -> Result<Option<Foun
 
 async fn list_tags(aws: &Aws, name: &str) -> Result<Vec<(String, String)>, Error> {
     let mut tags = Vec::new();
+    let mut pages = crate::paging::Pages::new("ListRoleTags");
     let mut marker = None;
     loop {
         let out = aws
@@ -142,8 +143,8 @@ async fn list_tags(aws: &Aws, name: &str) -> Result<Vec<(String, String)>, Error
                 .iter()
                 .map(|t| (t.key().to_owned(), t.value().to_owned())),
         );
-        match out.marker() {
-            Some(next) if out.is_truncated() => marker = Some(next.to_owned()),
+        match pages.next(out.marker().filter(|_| out.is_truncated()))? {
+            Some(next) => marker = Some(next),
             _ => return Ok(tags),
         }
     }
@@ -152,6 +153,7 @@ async fn list_tags(aws: &Aws, name: &str) -> Result<Vec<(String, String)>, Error
 /// The ARNs of the managed policies attached to the role.
 async fn attached(aws: &Aws, name: &str) -> Result<Vec<String>, Error> {
     let mut arns = Vec::new();
+    let mut pages = crate::paging::Pages::new("ListAttachedRolePolicies");
     let mut marker = None;
     loop {
         let out = aws
@@ -168,8 +170,8 @@ async fn attached(aws: &Aws, name: &str) -> Result<Vec<String>, Error> {
                 .filter_map(|p| p.policy_arn())
                 .map(str::to_owned),
         );
-        match out.marker() {
-            Some(next) if out.is_truncated() => marker = Some(next.to_owned()),
+        match pages.next(out.marker().filter(|_| out.is_truncated()))? {
+            Some(next) => marker = Some(next),
             _ => return Ok(arns),
         }
     }
@@ -178,6 +180,7 @@ async fn attached(aws: &Aws, name: &str) -> Result<Vec<String>, Error> {
 /// The names of the role's inline policies.
 pub(crate) async fn inline(aws: &Aws, name: &str) -> Result<Vec<String>, Error> {
     let mut names = Vec::new();
+    let mut pages = crate::paging::Pages::new("ListRolePolicies");
     let mut marker = None;
     loop {
         let out = aws
@@ -189,8 +192,8 @@ pub(crate) async fn inline(aws: &Aws, name: &str) -> Result<Vec<String>, Error> 
             .await
             .context("ListRolePolicies", resource(name))?;
         names.extend(out.policy_names().iter().cloned());
-        match out.marker() {
-            Some(next) if out.is_truncated() => marker = Some(next.to_owned()),
+        match pages.next(out.marker().filter(|_| out.is_truncated()))? {
+            Some(next) => marker = Some(next),
             _ => return Ok(names),
         }
     }
