@@ -251,7 +251,15 @@ pub(crate) async fn deregister_owned(
         .into_paginator()
         .items()
         .send();
+    // The SDK's paginator stops on a marker repeated at once; this bounds the items (a
+    // hundred a page).
+    let mut count = converge::paging::Pages::new("ListTaskDefinitions");
+    let mut items = 0;
     while let Some(arn) = pages.next().await {
+        items += 1;
+        if items % 100 == 1 {
+            count.page()?;
+        }
         let arn = arn.context("ListTaskDefinitions", resource(family))?;
         // The prefix also matches other families (`blog` and `blog-worker`).
         match family_of(&arn) {

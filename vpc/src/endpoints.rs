@@ -137,16 +137,20 @@ impl Resource for EndpointKind {
         aws: &Aws,
         wanted: &[Wanted<'_, ()>],
     ) -> Result<Vec<FoundEndpoint>, Error> {
-        let endpoints: Vec<VpcEndpoint> = aws
+        let mut pages = aws
             .ec2()
             .describe_vpc_endpoints()
             .filters(converge::ec2_owner_filter(wanted))
             .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .context("DescribeVpcEndpoints", KIND)?;
+            .send();
+        // The SDK's paginator stops on a marker repeated at once; this bounds the pages.
+        let mut count = converge::paging::Pages::new("DescribeVpcEndpoints");
+        let mut endpoints: Vec<VpcEndpoint> = Vec::new();
+        while let Some(page) = pages.next().await {
+            count.page()?;
+            let page = page.context("DescribeVpcEndpoints", KIND)?;
+            endpoints.extend(page.vpc_endpoints().iter().cloned());
+        }
         let owners = converge::owners_of(wanted);
         Ok(endpoints
             .iter()
