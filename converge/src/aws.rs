@@ -1,9 +1,11 @@
 //! The bundle of SDK clients a module works with.
 
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_types::region::Region;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::metrics::ApiCalls;
 use crate::retry::Retry;
@@ -28,6 +30,7 @@ pub struct Aws {
     region: String,
     calls: ApiCalls,
     retry: Retry,
+    timeouts: Timeouts,
     /// Within a stack's read: the reads its kinds share.
     shared: Option<SharedReads>,
     /// This bundle's run, which client tokens derive from (shared by its clones).
@@ -37,7 +40,8 @@ pub struct Aws {
 impl Aws {
     /// Clients from the SDK's default chain: `AWS_REGION`, `AWS_ENDPOINT_URL`, profiles,
     /// instance roles. With `AWS_ENDPOINT_URL` pointing at the local emulator, every module runs
-    /// against it unchanged.
+    /// against it unchanged. Their [`Timeouts`] are the defaults, or what
+    /// [`Timeouts::from_env`] reads.
     pub async fn from_env() -> Self {
         let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
         Self::from_sdk_config(&config)
@@ -101,6 +105,10 @@ impl Aws {
     pub fn retry(&self) -> &Retry {
         &self.retry
     }
+    /// The connect, attempt and operation timeouts every client has.
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
 
     /// This run's id: made when the bundle is built, shared by its clones, never the same
     /// for two bundles. [`client_token`](crate::client_token)s derive from it.
@@ -152,17 +160,22 @@ pub struct AwsBuilder {
     route53: Option<aws_sdk_route53::Client>,
     ssm: Option<aws_sdk_ssm::Client>,
     retry: Option<Retry>,
+    timeouts: Option<Timeouts>,
 }
 
 // Each handed-in client is rebuilt with the call counter added to its own interceptors (a mock's
-// included), so counts cover mocks and real clients alike.
+// included), so counts cover mocks and real clients alike, and with the bundle's timeouts.
 macro_rules! counted {
-    ($krate:ident, $given:expr, $config:expr, $calls:expr) => {{
+    ($krate:ident, $given:expr, $config:expr, $calls:expr, $timeouts:expr) => {{
         let conf = match $given {
             Some(client) => client.config().to_builder(),
             None => $krate::config::Builder::from($config),
         };
-        $krate::Client::from_conf(conf.interceptor($calls.clone()).build())
+        $krate::Client::from_conf(
+            conf.interceptor($calls.clone())
+                .timeout_config($timeouts.config())
+                .build(),
+        )
     }};
 }
 
@@ -201,6 +214,13 @@ impl AwsBuilder {
         self
     }
 
+    /// The connect, attempt and operation timeouts of every client, handed-in ones included
+    /// (default: [`Timeouts::from_env`]). They replace any the SDK configuration carries.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = Some(timeouts);
+        self
+    }
+
     /// The bundle.
     pub fn build(self) -> Aws {
         let config = self.config.unwrap_or_else(|| {
@@ -210,6 +230,7 @@ impl AwsBuilder {
                 .build()
         });
         let calls = ApiCalls::new();
+        let timeouts = self.timeouts.unwrap_or_else(Timeouts::from_env);
         let region = self
             .ec2
             .as_ref()
@@ -221,21 +242,213 @@ impl AwsBuilder {
                 aws_sdk_applicationautoscaling,
                 self.appautoscaling,
                 &config,
-                calls
+                calls,
+                timeouts
             ),
-            autoscaling: counted!(aws_sdk_autoscaling, self.autoscaling, &config, calls),
-            ec2: counted!(aws_sdk_ec2, self.ec2, &config, calls),
-            ecs: counted!(aws_sdk_ecs, self.ecs, &config, calls),
-            elbv2: counted!(aws_sdk_elasticloadbalancingv2, self.elbv2, &config, calls),
-            iam: counted!(aws_sdk_iam, self.iam, &config, calls),
-            logs: counted!(aws_sdk_cloudwatchlogs, self.logs, &config, calls),
-            route53: counted!(aws_sdk_route53, self.route53, &config, calls),
-            ssm: counted!(aws_sdk_ssm, self.ssm, &config, calls),
+            autoscaling: counted!(
+                aws_sdk_autoscaling,
+                self.autoscaling,
+                &config,
+                calls,
+                timeouts
+            ),
+            ec2: counted!(aws_sdk_ec2, self.ec2, &config, calls, timeouts),
+            ecs: counted!(aws_sdk_ecs, self.ecs, &config, calls, timeouts),
+            elbv2: counted!(
+                aws_sdk_elasticloadbalancingv2,
+                self.elbv2,
+                &config,
+                calls,
+                timeouts
+            ),
+            iam: counted!(aws_sdk_iam, self.iam, &config, calls, timeouts),
+            logs: counted!(aws_sdk_cloudwatchlogs, self.logs, &config, calls, timeouts),
+            route53: counted!(aws_sdk_route53, self.route53, &config, calls, timeouts),
+            ssm: counted!(aws_sdk_ssm, self.ssm, &config, calls, timeouts),
             region,
             calls,
             retry: self.retry.unwrap_or_default(),
+            timeouts,
             shared: None,
             run: Run::new(),
         }
+    }
+}
+
+/// How long a call may take, on every client of an [`Aws`]: so a stalled connection or an
+/// unanswered call fails, naming its operation, instead of holding a run forever.
+///
+/// The defaults suit every call the modules make: the slowest (CreateLoadBalancer,
+/// CreateNatGateway, IAM's writes) answer within seconds, as every long change on AWS is
+/// asynchronous and waited for by polling, and a [`Wait`](crate::Wait) holds its own
+/// deadline. An operation covers the SDK's retries of its attempts (three, standard mode).
+/// The environment can change them: `ECS_MODULES_CONNECT_TIMEOUT`,
+/// `ECS_MODULES_ATTEMPT_TIMEOUT` and `ECS_MODULES_OPERATION_TIMEOUT`, in seconds (e.g. `2.5`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// To open a connection (TCP and TLS): 5 s.
+    pub connect: Duration,
+    /// For one attempt, from sending the request to reading the whole answer: 30 s.
+    pub attempt: Duration,
+    /// For an operation, all its attempts and the pauses between them: 120 s.
+    pub operation: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            attempt: Duration::from_secs(30),
+            operation: Duration::from_secs(120),
+        }
+    }
+}
+
+impl Timeouts {
+    /// The environment variables that change the defaults.
+    pub const ENV: [&'static str; 3] = [
+        "ECS_MODULES_CONNECT_TIMEOUT",
+        "ECS_MODULES_ATTEMPT_TIMEOUT",
+        "ECS_MODULES_OPERATION_TIMEOUT",
+    ];
+
+    /// The defaults, changed by the environment variables in [`ENV`](Self::ENV) that are set;
+    /// one that is not a positive number of seconds is ignored, with a warning.
+    pub fn from_env() -> Self {
+        Self::from_vars(|var| std::env::var(var).ok())
+    }
+
+    fn from_vars(get: impl Fn(&str) -> Option<String>) -> Self {
+        let mut timeouts = Self::default();
+        let fields = [
+            &mut timeouts.connect,
+            &mut timeouts.attempt,
+            &mut timeouts.operation,
+        ];
+        for (var, field) in Self::ENV.into_iter().zip(fields) {
+            let Some(text) = get(var) else { continue };
+            match text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s > 0.0)
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            {
+                Some(value) => *field = value,
+                None => tracing::warn!(var, text, "not a positive number of seconds; ignored"),
+            }
+        }
+        timeouts
+    }
+
+    /// The SDK's form.
+    pub fn config(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+
+    use crate::AwsResultExt;
+
+    /// An HTTP client whose calls never answer, as a stalled connection.
+    #[derive(Debug)]
+    struct Stalled;
+    impl HttpConnector for Stalled {
+        fn call(&self, _: HttpRequest) -> HttpConnectorFuture {
+            HttpConnectorFuture::new(std::future::pending())
+        }
+    }
+    impl HttpClient for Stalled {
+        fn http_connector(
+            &self,
+            _: &HttpConnectorSettings,
+            _: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            SharedHttpConnector::new(Stalled)
+        }
+    }
+
+    #[test]
+    fn timeouts_default_and_read_the_environment() {
+        assert_eq!(
+            Timeouts::from_vars(|_| None),
+            Timeouts {
+                connect: Duration::from_secs(5),
+                attempt: Duration::from_secs(30),
+                operation: Duration::from_secs(120),
+            }
+        );
+        let got = Timeouts::from_vars(|var| match var {
+            "ECS_MODULES_CONNECT_TIMEOUT" => Some("2.5".into()),
+            "ECS_MODULES_ATTEMPT_TIMEOUT" => Some("-1".into()),
+            "ECS_MODULES_OPERATION_TIMEOUT" => Some("soon".into()),
+            _ => None,
+        });
+        assert_eq!(got.connect, Duration::from_millis(2500));
+        assert_eq!(got.attempt, Duration::from_secs(30));
+        assert_eq!(got.operation, Duration::from_secs(120));
+        let aws = Aws::builder().timeouts(got).build();
+        assert_eq!(aws.timeouts(), got);
+        assert_eq!(
+            aws.ecs()
+                .config()
+                .timeout_config()
+                .and_then(|t| t.connect_timeout()),
+            Some(Duration::from_millis(2500))
+        );
+    }
+
+    /// A call that never answers fails with a timeout naming its operation, within the
+    /// operation timeout, though the SDK retries the attempts that time out.
+    #[tokio::test]
+    async fn a_stalled_call_times_out_naming_its_operation() {
+        let ec2 = aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::from_static("us-east-1"))
+                .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                    "a", "b", None, None, "test",
+                ))
+                .http_client(Stalled)
+                .build(),
+        );
+        let aws = Aws::builder()
+            .ec2(ec2)
+            .timeouts(Timeouts {
+                connect: Duration::from_millis(100),
+                attempt: Duration::from_millis(100),
+                operation: Duration::from_millis(400),
+            })
+            .build();
+        let start = std::time::Instant::now();
+        let err = aws
+            .ec2()
+            .describe_vpcs()
+            .send()
+            .await
+            .context("DescribeVpcs", "aws_vpc \"blog-vpc\"")
+            .unwrap_err();
+        let took = start.elapsed();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("DescribeVpcs on aws_vpc \"blog-vpc\" failed: ")
+                && text.contains("timed out"),
+            "{text}"
+        );
+        assert!(took >= Duration::from_millis(400), "{took:?}");
+        assert!(took < Duration::from_secs(3), "{took:?}");
     }
 }

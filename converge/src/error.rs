@@ -128,6 +128,20 @@ impl Error {
         }
     }
 
+    /// Whether AWS answered with this code and message (for errors AWS tells apart only by
+    /// their text).
+    pub fn is(&self, said: &crate::Said) -> bool {
+        match self {
+            Error::Aws {
+                code: Some(code),
+                message: Some(message),
+                ..
+            } => code == said.code && message.contains(said.text),
+            Error::Stopped { source, .. } => source.is(said),
+            _ => false,
+        }
+    }
+
     /// Whether AWS said the resource does not exist, which destroy counts as done.
     pub fn is_not_found(&self) -> bool {
         self.code().is_some_and(|c| {

@@ -120,6 +120,26 @@ const POLL_CAP: Duration = Duration::from_secs(5);
 /// The longest `command` recorded (SSM's standard parameters hold 4 KB).
 const MAX_COMMAND: usize = 256;
 
+/// The IAM permissions a lease on `environment` needs: acquire, heartbeat, takeover (its
+/// claims live under the lease's name), force-unlock and release, on that parameter only
+/// (`ssm:AddTagsToResource` for the tags in `PutParameter`).
+pub fn permissions(environment: &str) -> Vec<crate::permissions::Grant> {
+    let name = parameter_name(environment);
+    let actions = [
+        "ssm:AddTagsToResource",
+        "ssm:DeleteParameter",
+        "ssm:GetParameter",
+        "ssm:PutParameter",
+    ];
+    [
+        format!("arn:aws:ssm:*:*:parameter{name}"),
+        format!("arn:aws:ssm:*:*:parameter{name}/*"),
+    ]
+    .into_iter()
+    .map(|arn| crate::permissions::Grant::new(actions).on(arn))
+    .collect()
+}
+
 /// The SSM parameter that holds the lease of `environment`.
 pub fn parameter_name(environment: &str) -> String {
     format!("{PARAMETER_PREFIX}/{environment}")

@@ -40,6 +40,8 @@ pub mod kinds;
 pub mod lease;
 mod metrics;
 mod module;
+pub mod paging;
+pub mod permissions;
 mod plan;
 mod resource;
 mod retry;
@@ -52,7 +54,7 @@ mod validate;
 mod value;
 mod wait;
 
-pub use aws::{Aws, AwsBuilder};
+pub use aws::{Aws, AwsBuilder, Timeouts};
 pub use blocks::{
     account_of, Cluster, ClusterBuilder, LogGroup, LogGroupBuilder, RoleRef, TaskExecutionRole,
     TaskExecutionRoleBuilder, TaskExecutionRoleOutputs, TaskRole, TaskRoleBuilder,
@@ -62,11 +64,12 @@ pub use kinds::{ClusterOutputs, LogGroupOutputs};
 pub use lease::{Lease, LeaseError, LeaseInfo, LeaseOptions};
 pub use metrics::{is_mutating, ApiCalls, CallReport};
 pub use module::Module;
+pub use permissions::{Grant, Policy};
 pub use plan::{Action, Change, Diff, Plan};
 pub use resource::{
     same_set, Address, Cx, Delta, Holder, Replacement, Resource, TagTarget, Wanted,
 };
-pub use retry::{Retry, Transient};
+pub use retry::{full_jitter, Retry, Said, Transient};
 pub use stack::{Handle, Ref, Resolved, Resolver, Stack};
 pub use strategy::{
     check_strategy, is_fargate, strategy_text, StrategyItem, FARGATE, FARGATE_SPOT,

@@ -328,6 +328,22 @@ pub trait Resource: Send + Sync + 'static {
         None
     }
 
+    /// The IAM permissions this kind's read, create, update and delete call need (and what
+    /// AWS checks inside those calls: tags in the create call, `iam:PassRole`, service-linked
+    /// roles), for one resource declared with `desired` (`None` for one only tracked, which
+    /// is read and deleted, never made). Resources and condition values may say `{name}`,
+    /// `{owner}` and `{environment}` ([`Grant`](crate::permissions::Grant)).
+    /// [`Stack::policy`](crate::Stack::policy) merges them; the workspace's tests fail for a
+    /// kind the examples use whose list is empty, and prove the examples' policy against an
+    /// emulator that enforces IAM.
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<crate::permissions::Grant> {
+        Vec::new()
+    }
+
     /// The outputs of an existing resource.
     fn outputs(&self, observed: &Self::Observed) -> Self::Outputs;
 

@@ -56,8 +56,11 @@ impl Invalid {
         }
     }
 
-    /// Checks the `environment` every module takes: required, 1 to 32 letters, digits and
-    /// hyphens, starting with a letter and not ending with a hyphen.
+    /// Checks the `environment` every module takes: required, 1 to 32 lowercase letters,
+    /// digits and hyphens, starting with a letter and not ending with a hyphen.
+    ///
+    /// Lowercase because IAM role and policy names, and load balancer and target group
+    /// names, ignore case: `Blog` and `blog` would build the same names and clash.
     pub fn check_environment(&mut self, environment: &str) {
         const FIELD: &str = "environment";
         if environment.is_empty() {
@@ -82,6 +85,14 @@ impl Invalid {
             ),
         );
         self.check(
+            !environment.chars().any(|c| c.is_ascii_uppercase()),
+            FIELD,
+            format_args!(
+                "{environment:?} must be lowercase: IAM role names and load balancer names ignore case, so it would clash with {:?}",
+                environment.to_ascii_lowercase()
+            ),
+        );
+        self.check(
             !environment.to_ascii_lowercase().starts_with("sg-"),
             FIELD,
             format_args!(
@@ -91,8 +102,9 @@ impl Invalid {
     }
 
     /// Checks a user's extra tags: keys 1 to 128 characters, not `aws:` (AWS's) nor `Name`,
-    /// `Environment` or the ownership tag (the module's), values at most 256 characters, and
-    /// no more than AWS takes.
+    /// `Environment` or the ownership tag (the module's) in any case, no two that differ only
+    /// in case (IAM's tag keys ignore case), values at most 256 characters, and no more than
+    /// AWS takes.
     pub fn check_tags(&mut self, tags: &BTreeMap<String, String>) {
         self.check(
             tags.len() <= MAX_EXTRA_TAGS,
@@ -102,8 +114,17 @@ impl Invalid {
                 tags.len()
             ),
         );
+        let mut seen: BTreeMap<String, &str> = BTreeMap::new();
         for (key, value) in tags {
             let field = format!("tags[{key:?}]");
+            if let Some(other) = seen.insert(key.to_lowercase(), key) {
+                self.push(
+                    &field,
+                    format_args!(
+                        "differs from {other:?} only in case: IAM ignores the case of tag keys and refuses both"
+                    ),
+                );
+            }
             self.check(
                 (1..=128).contains(&key.chars().count()) && key.chars().all(is_tag_char),
                 &field,
@@ -114,11 +135,15 @@ impl Invalid {
                 &field,
                 "tag keys starting with aws: are reserved by AWS",
             );
-            self.check(
-                ![NAME_TAG, ENVIRONMENT_TAG, OWNER_TAG].contains(&key.as_str()),
-                &field,
-                format_args!("{key} is set by the module"),
-            );
+            let ours = [NAME_TAG, ENVIRONMENT_TAG, OWNER_TAG]
+                .into_iter()
+                .find(|t| t.to_lowercase() == key.to_lowercase());
+            if let Some(ours) = ours {
+                self.push(
+                    &field,
+                    format_args!("{ours} is set by the module (IAM ignores the case of tag keys)"),
+                );
+            }
             self.check(
                 value.chars().count() <= 256 && value.chars().all(is_tag_char),
                 &field,
@@ -185,5 +210,39 @@ mod tests {
             "2 invalid inputs:\n  - cidr_block: must be an IPv4 CIDR block\n  - availability_zones[1]: is listed twice"
         );
         assert!(invalid.has("cidr_block") && !invalid.has("environment"));
+    }
+
+    #[test]
+    fn uppercase_environments_are_refused() {
+        let mut invalid = Invalid::new();
+        invalid.check_environment("blog-2");
+        assert!(invalid.problems.is_empty(), "{invalid}");
+        invalid.check_environment("Blog");
+        assert_eq!(invalid.problems.len(), 1, "{invalid}");
+        assert_eq!(invalid.problems[0].field, "environment");
+        assert!(invalid.problems[0].rule.contains("lowercase"), "{invalid}");
+    }
+
+    #[test]
+    fn tag_keys_that_differ_in_case_are_refused() {
+        let tags: BTreeMap<String, String> = [("Team", "a"), ("team", "b"), ("environment", "x")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let mut invalid = Invalid::new();
+        invalid.check_tags(&tags);
+        let fields: Vec<&str> = invalid.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["tags[\"environment\"]", "tags[\"team\"]"],
+            "{invalid}"
+        );
+        assert!(invalid.problems[0]
+            .rule
+            .contains("Environment is set by the module"));
+        assert!(
+            invalid.problems[1].rule.contains("only in case"),
+            "{invalid}"
+        );
     }
 }

@@ -1,16 +1,18 @@
-//! Waiting for AWS to reach a state, with a timeout and backoff, saying what was waited for.
+//! Waiting for AWS to reach a state, with a timeout and jittered backoff, saying what was
+//! waited for.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
+use crate::retry::full_jitter;
 
 /// How long and how often to poll.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Wait {
     /// Give up after this long.
     pub timeout: Duration,
-    /// The first pause between polls.
+    /// The first pause between polls (at most: pauses have [full jitter](full_jitter)).
     pub initial_delay: Duration,
     /// The longest pause between polls.
     pub max_delay: Duration,
@@ -37,17 +39,27 @@ impl Wait {
     }
 
     /// Polls until `poll` returns `Some`, an error, or the timeout passes, which is an
-    /// [`Error::WaitTimedOut`] naming `what`.
+    /// [`Error::WaitTimedOut`] naming `what`. The timeout holds during a poll too: a poll
+    /// still unanswered at the deadline is dropped.
     pub async fn until<T, F, Fut>(&self, what: &str, mut poll: F) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Option<T>, Error>>,
     {
         let start = Instant::now();
-        let mut delay = self.initial_delay;
+        let mut attempt = 0;
         let mut announced = false;
         loop {
-            let polled = poll().await;
+            let left = self.timeout.saturating_sub(start.elapsed());
+            let Ok(polled) = tokio::time::timeout(left, poll()).await else {
+                if announced {
+                    crate::events::wait_ended(what, start.elapsed());
+                }
+                return Err(Error::WaitTimedOut {
+                    what: what.to_owned(),
+                    waited: start.elapsed(),
+                });
+            };
             // Only waits that really wait are news; a first poll that finds it done is not.
             let finished = !matches!(polled, Ok(None));
             if announced && (finished || start.elapsed() >= self.timeout) {
@@ -69,8 +81,9 @@ impl Wait {
                 });
             }
             tracing::debug!(what, ?waited, "waiting");
+            let delay = full_jitter(self.initial_delay, self.max_delay, attempt);
             tokio::time::sleep(delay.min(self.timeout - waited)).await;
-            delay = (delay * 2).min(self.max_delay);
+            attempt += 1;
         }
     }
 }
@@ -96,6 +109,38 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((got, polls), ("ok", 3));
+    }
+
+    #[tokio::test]
+    async fn a_poll_that_hangs_times_out_at_the_deadline() {
+        let wait = Wait {
+            timeout: Duration::from_millis(50),
+            initial_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+        };
+        let start = Instant::now();
+        let mut polls = 0;
+        let err = wait
+            .until("the load balancer to be active", || {
+                polls += 1;
+                let first = polls == 1;
+                async move {
+                    if first {
+                        Ok(None)
+                    } else {
+                        std::future::pending::<Result<Option<()>, Error>>().await
+                    }
+                }
+            })
+            .await
+            .unwrap_err();
+        let took = start.elapsed();
+        assert!(
+            matches!(err, Error::WaitTimedOut { ref what, .. } if what == "the load balancer to be active"),
+            "{err}"
+        );
+        assert!(took >= Duration::from_millis(50), "{took:?}");
+        assert!(took < Duration::from_secs(2), "{took:?}");
     }
 
     #[tokio::test]

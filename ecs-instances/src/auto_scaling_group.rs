@@ -117,6 +117,28 @@ impl Resource for AutoScalingGroupKind {
     type Observed = FoundGroup;
     type Outputs = AutoScalingGroupOut;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{service_linked_role, Grant};
+        // CreateAutoScalingGroup checks that the caller could launch the template itself
+        // (ec2:RunInstances, and iam:PassRole of its profile's role: the role kind's).
+        vec![
+            Grant::new([
+                "autoscaling:DescribeAutoScalingGroups",
+                "autoscaling:CreateAutoScalingGroup",
+                "autoscaling:UpdateAutoScalingGroup",
+                "autoscaling:StartInstanceRefresh",
+                "autoscaling:CreateOrUpdateTags",
+                "ec2:RunInstances",
+            ]),
+            Grant::new(["autoscaling:DeleteAutoScalingGroup"]).owned(),
+            service_linked_role("autoscaling.amazonaws.com"),
+        ]
+    }
+
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundGroup>, Error> {
         describe(aws, wanted.iter().map(|w| w.name.to_owned()).collect()).await
     }
@@ -312,6 +334,33 @@ impl Resource for AutoScalingGroupKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// EC2's and Auto Scaling's messages, in full, for a profile not yet usable.
+    #[test]
+    fn a_profile_not_yet_usable_is_told_by_its_exact_message() {
+        let err = |code: &str, message: &str| {
+            aws_sdk_autoscaling::operation::create_auto_scaling_group::CreateAutoScalingGroupError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code(code)
+                    .message(message)
+                    .build(),
+            )
+        };
+        for (code, message) in [
+            ("ValidationError", "You must use a valid fully-formed launch template. Value (blog-instance-profile) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"),
+            ("InvalidParameterValue", "Value (blog-instance-profile) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"),
+            ("ValidationError", "Invalid IamInstanceProfile: blog-instance-profile"),
+        ] {
+            assert!(PROFILE_NOT_READY.matches(&err(code, message)), "{message}");
+        }
+        assert!(!PROFILE_NOT_READY.matches(&err(
+            "ValidationError",
+            "Max bound, 0, must be greater than or equal to min bound, 1"
+        )));
+        assert!(
+            !PROFILE_NOT_READY.matches(&err("AccessDenied", "Invalid IAM Instance Profile name"))
+        );
+    }
 
     fn found() -> FoundGroup {
         FoundGroup {

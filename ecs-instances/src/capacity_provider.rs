@@ -209,6 +209,27 @@ impl Resource for CapacityProviderKind {
     type Observed = FoundProvider;
     type Outputs = CapacityProviderOut;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        vec![
+            Grant::new([
+                "ecs:DescribeCapacityProviders",
+                "ecs:CreateCapacityProvider",
+                "ecs:UpdateCapacityProvider",
+            ]),
+            Grant::new(["ecs:TagResource"]).when(
+                "StringEquals",
+                "ecs:CreateAction",
+                ["CreateCapacityProvider"],
+            ),
+            Grant::new(["ecs:DeleteCapacityProvider"]).owned(),
+        ]
+    }
+
     async fn read(
         &self,
         aws: &Aws,

@@ -89,6 +89,7 @@ async fn describe(aws: &Aws, clusters: &[String]) -> Result<Vec<ClusterState>, E
 /// Every cluster's ARN, for a read whose cluster is known only after apply.
 async fn every_cluster(aws: &Aws) -> Result<Vec<String>, Error> {
     let mut arns = Vec::new();
+    let mut pages = converge::paging::Pages::new("ListClusters");
     let mut token = None;
     loop {
         let out = aws
@@ -99,8 +100,8 @@ async fn every_cluster(aws: &Aws) -> Result<Vec<String>, Error> {
             .await
             .context("ListClusters", KIND)?;
         arns.extend(out.cluster_arns().iter().cloned());
-        match out.next_token() {
-            Some(next) => token = Some(next.to_owned()),
+        match pages.next(out.next_token())? {
+            Some(next) => token = Some(next),
             None => return Ok(arns),
         }
     }
@@ -115,6 +116,19 @@ impl Resource for ClusterProvidersKind {
     type Desired = ClusterProvidersSpec;
     type Observed = FoundAssociation;
     type Outputs = ClusterProvidersOut;
+
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        vec![Grant::new([
+            "ecs:DescribeClusters",
+            "ecs:ListClusters",
+            "ecs:PutClusterCapacityProviders",
+        ])]
+    }
 
     /// One `DescribeClusters` of the clusters the inputs name; when one comes from another
     /// resource, every cluster (`ListClusters` first).

@@ -6,6 +6,7 @@ use converge::LogGroup;
 use converge::{Invalid, Ref, Wait};
 
 use crate::capacity_provider::{ManagedScaling, RESERVED_PREFIXES};
+use crate::user_data::UserData;
 
 /// The most user data EC2 takes, before base64.
 pub const MAX_USER_DATA: usize = 16 * 1024;
@@ -32,7 +33,8 @@ pub struct Instances {
     pub(crate) asg_max: u32,
     pub(crate) asg_desired: u32,
     pub(crate) ami_id: Option<String>,
-    pub(crate) user_data: Option<String>,
+    /// Its `Debug` is a digest: it can carry secrets.
+    pub(crate) user_data: Option<UserData>,
     pub(crate) root_volume_size: u32,
     pub(crate) create_ecs_service_role: bool,
     pub(crate) instance_refresh: bool,
@@ -82,7 +84,7 @@ pub struct InstancesBuilder {
     asg_max: u32,
     asg_desired: u32,
     ami_id: Option<String>,
-    user_data: Option<String>,
+    user_data: Option<UserData>,
     root_volume_size: u32,
     create_ecs_service_role: bool,
     instance_refresh: bool,
@@ -218,7 +220,7 @@ impl InstancesBuilder {
     /// The instances' user data, replacing the default one that joins the cluster
     /// ([`default_user_data`](crate::default_user_data)). At most 16 KiB.
     pub fn user_data(mut self, user_data: impl Into<String>) -> Self {
-        self.user_data = Some(user_data.into());
+        self.user_data = Some(UserData(user_data.into()));
         self
     }
 
@@ -346,7 +348,7 @@ impl InstancesBuilder {
                 format_args!("{ami:?} must be ami- and 8 or 17 hex digits"),
             );
         }
-        if let Some(user_data) = &self.user_data {
+        if let Some(UserData(user_data)) = &self.user_data {
             invalid.check(
                 user_data.len() <= MAX_USER_DATA,
                 "user_data",
@@ -476,7 +478,7 @@ impl Instances {
     /// and the cluster's name comes from a reference (it is known at apply).
     pub fn user_data(&self) -> Option<String> {
         match (&self.user_data, &self.cluster_name) {
-            (Some(custom), _) => Some(custom.clone()),
+            (Some(custom), _) => Some(custom.0.clone()),
             (None, Some(cluster)) => Some(default_user_data(cluster)),
             (None, None) => None,
         }

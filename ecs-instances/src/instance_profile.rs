@@ -94,6 +94,23 @@ impl Resource for InstanceProfileKind {
     type Observed = FoundProfile;
     type Outputs = InstanceProfileOut;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        vec![Grant::new([
+            "iam:GetInstanceProfile",
+            "iam:CreateInstanceProfile",
+            "iam:TagInstanceProfile",
+            "iam:AddRoleToInstanceProfile",
+            "iam:RemoveRoleFromInstanceProfile",
+            "iam:DeleteInstanceProfile",
+        ])
+        .on("arn:aws:iam::*:instance-profile/{name}")]
+    }
+
     /// IAM has no batched read of instance profiles: one `GetInstanceProfile` each, at once.
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundProfile>, Error> {
         let found = futures::future::try_join_all(wanted.iter().map(|w| find(aws, w.name))).await?;

@@ -18,16 +18,25 @@ use converge::{
     Wanted,
 };
 
+use crate::user_data::digest_base64;
+
 /// The plan's name for it.
 pub(crate) const KIND: &str = "aws_launch_template";
 /// The ECS-optimized Amazon Linux 2023 AMI's root device.
 pub(crate) const ROOT_DEVICE: &str = "/dev/xvda";
 
 /// Errors while a new instance profile is not yet visible to EC2 or Auto Scaling.
-pub(crate) const PROFILE_NOT_READY: Transient = Transient::new(
-    &[],
-    &["Invalid IamInstanceProfile", "Invalid IAM Instance Profile"],
-);
+/// Neither EC2 nor Auto Scaling has a code of its own for it: EC2 answers
+/// `InvalidParameterValue`, Auto Scaling `ValidationError`, with "Value (<name>) for parameter
+/// iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name" (Auto Scaling first
+/// says "You must use a valid fully-formed launch template."), or "Invalid IamInstanceProfile:
+/// <name>".
+pub(crate) const PROFILE_NOT_READY: Transient = Transient::messages(&[
+    converge::Said::new("InvalidParameterValue", "Invalid IAM Instance Profile"),
+    converge::Said::new("InvalidParameterValue", "Invalid IamInstanceProfile"),
+    converge::Said::new("ValidationError", "Invalid IAM Instance Profile"),
+    converge::Said::new("ValidationError", "Invalid IamInstanceProfile"),
+]);
 
 /// The launch template kind.
 #[derive(Clone, Copy, Debug, Default)]
@@ -36,7 +45,8 @@ pub(crate) struct LaunchTemplateKind;
 /// What the template's latest version should hold. Values from other resources (the
 /// profile, the security group, the cluster's name in the user data) are known after apply
 /// when those are made by it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Its `Debug` shows the user data's digest, never its text.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct LaunchTemplateSpec {
     /// The `Name` tag of the instances and volumes it launches.
     pub instance_name: String,
@@ -49,6 +59,24 @@ pub(crate) struct LaunchTemplateSpec {
     pub user_data: Value<String>,
     pub key_name: Option<String>,
     pub volume_size: i32,
+}
+
+impl std::fmt::Debug for LaunchTemplateSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LaunchTemplateSpec")
+            .field("instance_name", &self.instance_name)
+            .field("ami", &self.ami)
+            .field("instance_type", &self.instance_type)
+            .field("profile_arn", &self.profile_arn)
+            .field("sg_id", &self.sg_id)
+            .field(
+                "user_data",
+                &self.user_data.clone().map(|v| digest_base64(&v)),
+            )
+            .field("key_name", &self.key_name)
+            .field("volume_size", &self.volume_size)
+            .finish()
+    }
 }
 
 /// The compared attributes, as `(field, value)`.
@@ -65,7 +93,11 @@ impl LaunchTemplateSpec {
             ("iam_instance_profile", value(&self.profile_arn)),
             ("security_groups", value(&self.sg_id)),
             ("associate_public_ip_address", known("false")),
-            ("user_data", value(&self.user_data)),
+            // Its digest: the text can carry secrets, and plans are printed and logged.
+            (
+                "user_data",
+                value(&self.user_data).map(|v| v.as_deref().map(digest_base64)),
+            ),
             ("key_name", Value::Known(self.key_name.clone())),
             ("metadata_http_tokens", known("required")),
             ("root_volume_encrypted", known("true")),
@@ -158,7 +190,7 @@ pub(crate) fn fields_of(data: &ResponseLaunchTemplateData) -> Fields {
             nic.and_then(|n| n.associate_public_ip_address())
                 .map(|b| b.to_string()),
         ),
-        ("user_data", data.user_data().map(str::to_owned)),
+        ("user_data", data.user_data().map(digest_base64)),
         ("key_name", data.key_name().map(str::to_owned)),
         (
             "metadata_http_tokens",
@@ -224,6 +256,24 @@ impl Resource for LaunchTemplateKind {
     type Desired = LaunchTemplateSpec;
     type Observed = FoundTemplate;
     type Outputs = LaunchTemplateOut;
+
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{ec2_tags_on_create, Grant};
+        vec![
+            Grant::new([
+                "ec2:DescribeLaunchTemplates",
+                "ec2:DescribeLaunchTemplateVersions",
+                "ec2:CreateLaunchTemplate",
+                "ec2:CreateLaunchTemplateVersion",
+            ]),
+            ec2_tags_on_create("CreateLaunchTemplate"),
+            Grant::new(["ec2:DeleteLaunchTemplate"]).owned(),
+        ]
+    }
 
     /// One `DescribeLaunchTemplates` by name (so a same-named template without our tag is
     /// seen, and refused), then the latest version of each of ours.
@@ -443,6 +493,36 @@ mod tests {
             key_name: None,
             volume_size: 30,
         }
+    }
+
+    /// Neither a plan's lines (describe, diff) nor `Debug` carry the user data's text.
+    #[test]
+    fn user_data_shows_as_a_digest() {
+        let secret = "#!/bin/bash\necho DOCKER_AUTH=s3cr3t-token >> /etc/ecs/ecs.config\n";
+        let mut d = spec();
+        d.user_data = Value::Known(aws_smithy_types::base64::encode(secret));
+        let encoded = aws_smithy_types::base64::encode(secret);
+        let want = crate::user_data::digest(secret.as_bytes());
+        let described = LaunchTemplateKind.describe(&d);
+        let line = described.iter().find(|x| x.field == "user_data").unwrap();
+        assert_eq!(line.after.as_deref(), Some(want.as_str()));
+        let mut o = found(&spec());
+        let delta = LaunchTemplateKind.diff(&d, &o);
+        let changed = delta.diffs.iter().find(|x| x.field == "user_data").unwrap();
+        assert_eq!(changed.after.as_deref(), Some(want.as_str()));
+        let text = format!("{described:?} {:?} {d:?}", delta.diffs);
+        assert!(
+            !text.contains("s3cr3t") && !text.contains(&encoded),
+            "{text}"
+        );
+        // What EC2 returns is compared by digest too: the same script is no change.
+        o.fields = fields_of(
+            &aws_sdk_ec2::types::ResponseLaunchTemplateData::builder()
+                .user_data(&encoded)
+                .build(),
+        );
+        let have = o.fields.iter().find(|(f, _)| *f == "user_data").unwrap();
+        assert_eq!(have.1.as_deref(), Some(want.as_str()));
     }
 
     fn found(d: &LaunchTemplateSpec) -> FoundTemplate {

@@ -100,6 +100,7 @@ mod instance_profile;
 mod launch_template;
 mod module;
 mod outputs;
+pub mod user_data;
 
 pub use capacity_provider::ManagedScaling;
 pub use inputs::{default_user_data, Instances, InstancesBuilder, MAX_USER_DATA};

@@ -88,6 +88,9 @@ impl Instances {
             Purpose::Converge => Value::Known(self.ami(aws).await?),
             Purpose::Teardown => Value::AfterApply,
         };
+        // The AMI's public parameter (read before declaring, unless `ami_id` is given).
+        stack.require([converge::Grant::new(["ssm:GetParameter"])
+            .on("arn:aws:ssm:*:*:parameter/aws/service/ecs/*")]);
         let tags = self.tags();
         let region = aws.region().to_owned();
 
@@ -149,7 +152,7 @@ impl Instances {
 
         let encode = |text: &str| aws_smithy_types::base64::encode(text);
         let user_data: Ref<String> = match &self.user_data {
-            Some(custom) => Ref::known(encode(custom)),
+            Some(custom) => Ref::known(encode(&custom.0)),
             None => self
                 .cluster
                 .clone()

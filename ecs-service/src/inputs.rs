@@ -959,6 +959,14 @@ impl ServiceBuilder {
                 ),
             );
             check_listener(&mut invalid, "load_balancer.listener", &lb.listener);
+            check_front(
+                &mut invalid,
+                "load_balancer.",
+                lb.internal,
+                &lb.whitelist,
+                &lb.security_group_ids,
+                &lb.listener,
+            );
             lb.attributes
                 .check(&mut invalid, "load_balancer.attributes");
             check_target(
@@ -999,6 +1007,90 @@ impl ServiceBuilder {
             "desired_count",
             "must not be negative",
         );
+        let graces = [
+            (
+                "load_balancer",
+                self.load_balancer
+                    .as_ref()
+                    .map(|lb| lb.health_check_grace_period_seconds),
+            ),
+            (
+                "listener_rule",
+                self.listener_rule
+                    .as_ref()
+                    .map(|r| r.health_check_grace_period_seconds),
+            ),
+        ];
+        for (front, grace) in graces {
+            if let Some(Some(seconds)) = grace {
+                invalid.check(
+                    seconds >= 0,
+                    format!("{front}.health_check_grace_period_seconds"),
+                    format_args!(
+                        "{seconds} must not be negative (ECS takes 0 to 2147483647 seconds)"
+                    ),
+                );
+            }
+        }
+        check_deployment(
+            &mut invalid,
+            self.minimum_healthy_percent,
+            self.maximum_percent,
+        );
+        // The target type follows the network mode (ECS registers task IPs for awsvpc,
+        // instances for bridge and host): another is refused, not ignored.
+        let fronts = [
+            (
+                "load_balancer",
+                self.load_balancer.as_ref().map(|lb| &lb.target_group),
+            ),
+            (
+                "listener_rule",
+                self.listener_rule.as_ref().map(|r| &r.target_group),
+            ),
+        ];
+        for (front, target_group) in fronts {
+            let Some(given) = target_group.and_then(|t| t.target_type.as_deref()) else {
+                continue;
+            };
+            let needed = if mode == NetworkMode::Awsvpc {
+                "ip"
+            } else {
+                "instance"
+            };
+            invalid.check(
+                given == needed,
+                format!("{front}.target_group.target_type"),
+                format_args!(
+                    "{given:?}: {} tasks are registered as {needed:?} targets (leave it unset to follow the network mode)",
+                    mode.as_str()
+                ),
+            );
+        }
+        check_group_ids(&mut invalid, "security_group_ids", &self.security_group_ids);
+        if mode == NetworkMode::Awsvpc {
+            invalid.check(
+                self.security_group_ids.len() < MAX_TASK_SECURITY_GROUPS,
+                "security_group_ids",
+                format_args!(
+                    "{} extra groups: an awsvpc task takes at most {MAX_TASK_SECURITY_GROUPS} security groups and the module adds its own, so at most {}",
+                    self.security_group_ids.len(),
+                    MAX_TASK_SECURITY_GROUPS - 1
+                ),
+            );
+        } else {
+            invalid.check(
+                self.security_group_ids.is_empty(),
+                "security_group_ids",
+                format_args!(
+                    "security groups are for awsvpc tasks, not {}",
+                    mode.as_str()
+                ),
+            );
+        }
+        if name_ok(&service_name) && !environment.is_empty() {
+            self.check_derived_names(&mut invalid, &full, mode);
+        }
 
         let task_settings = [
             ("cpu_architecture", self.cpu_architecture.is_some()),
@@ -1122,6 +1214,25 @@ impl ServiceBuilder {
                 );
             }
         }
+        if let Some(task) = &task_definition {
+            // Without a load balancer the tasks' group admits each container port from the VPC.
+            let mut ports: Vec<i32> = (task.containers().iter())
+                .flat_map(|c| c.port_mappings.iter().map(|p| p.container_port))
+                .collect();
+            ports.sort();
+            ports.dedup();
+            let rules = match (&self.task_ingress, fronted.is_some()) {
+                (TaskIngress::LoadBalancerOnly, false) => ports.len(),
+                _ => 1,
+            };
+            invalid.check(
+                mode != NetworkMode::Awsvpc || rules <= MAX_SG_RULES,
+                "task_definition.containers",
+                format_args!(
+                    "map {rules} container ports, one inbound rule each in the tasks' security group: it takes at most {MAX_SG_RULES}"
+                ),
+            );
+        }
         let roles = Roles::check(&self, task_definition.as_ref(), &mut invalid);
         invalid.into_result(())?;
         let task_definition = task_definition.expect("checked above");
@@ -1190,6 +1301,84 @@ impl ServiceBuilder {
     }
 }
 
+/// ECS's limit of security groups on an awsvpc task; the module adds its own group.
+pub const MAX_TASK_SECURITY_GROUPS: usize = 5;
+
+/// ECS's deployment bounds: the minimum healthy percent 0 to 100, the maximum at least 100
+/// and above the minimum, so a deployment can start a task.
+fn check_deployment(invalid: &mut Invalid, minimum: Option<i32>, maximum: Option<i32>) {
+    if let Some(min) = minimum {
+        invalid.check(
+            (0..=100).contains(&min),
+            "minimum_healthy_percent",
+            format_args!("{min} must be 0 to 100 (ECS's rule)"),
+        );
+    }
+    if let Some(max) = maximum {
+        invalid.check(
+            (100..=i32::MAX).contains(&max),
+            "maximum_percent",
+            format_args!("{max} must be at least 100 (ECS's rule)"),
+        );
+    }
+    if let (Some(min), Some(max)) = (minimum, maximum) {
+        invalid.check(
+            min < max,
+            "maximum_percent",
+            format_args!(
+                "{max} must be above minimum_healthy_percent ({min}), or a deployment can neither start nor stop a task"
+            ),
+        );
+    }
+}
+
+impl ServiceBuilder {
+    /// Every name the service makes from `<environment>-<service_name>`, against the limit of
+    /// the AWS resource that takes it.
+    fn check_derived_names(&self, invalid: &mut Invalid, full: &str, mode: NetworkMode) {
+        let mut names: Vec<(String, usize, &str)> = Vec::new();
+        if self.task_definition.is_none() {
+            names.push((full.to_owned(), 255, "task definition family"));
+        }
+        if mode == NetworkMode::Awsvpc {
+            names.push((format!("{full}-task-sg"), 255, "security group name"));
+        }
+        if self.load_balancer.is_some() {
+            names.push((format!("{full}-alb-sg"), 255, "security group name"));
+        }
+        let containers = self
+            .task_definition
+            .as_ref()
+            .map_or(&self.containers[..], |t| t.containers());
+        if containers.iter().any(|c| !c.secrets.is_empty()) {
+            names.push((format!("{full}-secrets"), 128, "IAM inline policy name"));
+        }
+        if self.enable_execute_command {
+            names.push((format!("{full}-exec"), 128, "IAM inline policy name"));
+        }
+        if let Some(a) = &self.autoscaling {
+            for t in &a.target_tracking {
+                let name = format!("{full}-{}", t.metric.suffix());
+                names.push((name, 256, "scaling policy name"));
+            }
+            for s in &a.scheduled {
+                names.push((format!("{full}-{}", s.name), 256, "scheduled action name"));
+            }
+        }
+        for (name, limit, what) in names {
+            let len = name.chars().count();
+            invalid.check(
+                len <= limit,
+                "service_name",
+                format_args!(
+                    "makes the {what} {}... of {len} characters: AWS takes at most {limit} (shorten the environment or the service name)",
+                    name.chars().take(40).collect::<String>()
+                ),
+            );
+        }
+    }
+}
+
 /// A listener's rules, for a service's own load balancer and a shared one.
 pub(crate) fn check_listener(invalid: &mut Invalid, at: &str, listener: &Listener) {
     let https = listener.protocol == ListenerProtocol::Https;
@@ -1218,6 +1407,140 @@ pub(crate) fn check_listener(invalid: &mut Invalid, at: &str, listener: &Listene
         format!("{at}.port"),
         "80 is the redirect's port: put the HTTPS listener on another (443)",
     );
+    if let Some(arn) = &listener.certificate_arn {
+        invalid.check(
+            is_certificate_arn(arn),
+            format!("{at}.certificate_arn"),
+            format_args!(
+                "{arn:?} is not a certificate's ARN (arn:<partition>:acm:<region>:<account>:certificate/<id>, or IAM's arn:<partition>:iam::<account>:server-certificate/<name>)"
+            ),
+        );
+    }
+    if let Some(policy) = &listener.ssl_policy {
+        invalid.check(
+            https,
+            format!("{at}.ssl_policy"),
+            "a TLS policy is for an HTTPS listener",
+        );
+        invalid.check(
+            policy.starts_with("ELBSecurityPolicy-")
+                && policy.len() <= 255
+                && policy
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            format!("{at}.ssl_policy"),
+            format_args!("{policy:?} is not one of ELB's TLS policies (ELBSecurityPolicy-...)"),
+        );
+    }
+}
+
+/// An ACM certificate's ARN, or an IAM server certificate's: what an HTTPS listener takes.
+pub(crate) fn is_certificate_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, resource] = parts[..] else {
+        return false;
+    };
+    let account_ok = account.len() == 12 && account.chars().all(|c| c.is_ascii_digit());
+    let named = |kind: &str| {
+        resource
+            .strip_prefix(kind)
+            .is_some_and(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_graphic()))
+    };
+    prefix == "arn"
+        && partition.starts_with("aws")
+        && account_ok
+        && match service {
+            "acm" => !region.is_empty() && named("certificate/"),
+            "iam" => region.is_empty() && named("server-certificate/"),
+            _ => false,
+        }
+}
+
+/// ELB's limit of security groups on a load balancer; the module adds its own group.
+pub const MAX_LB_SECURITY_GROUPS: usize = 5;
+/// EC2's default quota of inbound rules per security group (for each of IPv4 and IPv6).
+pub const MAX_SG_RULES: usize = 60;
+
+/// The rules of what reaches a load balancer, for a service's own and a shared one: the
+/// whitelist's CIDRs, the extra security groups, and the rules they make. `at` prefixes the
+/// fields (`load_balancer.` or nothing).
+pub(crate) fn check_front(
+    invalid: &mut Invalid,
+    at: &str,
+    internal: bool,
+    whitelist: &[String],
+    groups: &[String],
+    listener: &Listener,
+) {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, cidr) in whitelist.iter().enumerate() {
+        let field = format!("{at}whitelist[{i}]");
+        match cidr.parse::<vpc::Ipv4Cidr>() {
+            Ok(parsed) => invalid.check(
+                seen.insert(parsed.to_string()),
+                field,
+                format_args!(
+                    "{cidr:?} is listed twice: EC2 refuses a rule given twice (InvalidPermission.Duplicate)"
+                ),
+            ),
+            Err(err) => invalid.push(
+                field,
+                format_args!("{cidr:?} is not an IPv4 CIDR block EC2 takes: {err}"),
+            ),
+        }
+    }
+    let ports = if listener.redirect_http { 2 } else { 1 };
+    let sources = if internal { 1 } else { whitelist.len() };
+    invalid.check(
+        ports * sources <= MAX_SG_RULES,
+        format!("{at}whitelist"),
+        format_args!(
+            "{} CIDRs on {ports} port(s) make {} inbound rules: a security group takes at most {MAX_SG_RULES}",
+            whitelist.len(),
+            ports * sources
+        ),
+    );
+    invalid.check(
+        groups.len() < MAX_LB_SECURITY_GROUPS,
+        format!("{at}security_group_ids"),
+        format_args!(
+            "{} extra groups: a load balancer takes at most {MAX_LB_SECURITY_GROUPS} security groups and the module adds its own, so at most {}",
+            groups.len(),
+            MAX_LB_SECURITY_GROUPS - 1
+        ),
+    );
+    check_group_ids(invalid, &format!("{at}security_group_ids"), groups);
+}
+
+/// Security group ids: `sg-` and 8 or 17 hex digits, none twice.
+pub(crate) fn check_group_ids(invalid: &mut Invalid, at: &str, groups: &[String]) {
+    for (i, id) in groups.iter().enumerate() {
+        let hex = id.strip_prefix("sg-").unwrap_or_default();
+        invalid.check(
+            (hex.len() == 8 || hex.len() == 17) && hex.chars().all(|c| c.is_ascii_hexdigit()),
+            format!("{at}[{i}]"),
+            format_args!("{id:?} is not a security group id (sg- and 8 or 17 hex digits)"),
+        );
+        invalid.check(
+            !groups[..i].contains(id),
+            format!("{at}[{i}]"),
+            format_args!("{id:?} is given twice"),
+        );
+    }
+}
+
+/// A health check matcher: HTTP codes 200 to 499, as `200`, `200,202` or `200-299`.
+pub(crate) fn is_http_matcher(matcher: &str) -> bool {
+    let code = |s: &str| {
+        (1..=3).contains(&s.len())
+            && s.chars().all(|c| c.is_ascii_digit())
+            && s.parse::<u16>().is_ok_and(|c| (200..=499).contains(&c))
+    };
+    !matcher.is_empty()
+        && matcher.split(',').all(|part| match part.split_once('-') {
+            Some((lo, hi)) => code(lo) && code(hi) && lo.parse::<u16>().ok() <= hi.parse().ok(),
+            None => code(part),
+        })
 }
 
 impl LoadBalancerAttributes {
@@ -1262,6 +1585,27 @@ fn check_target(invalid: &mut Invalid, at: &str, target_group: &TargetGroup, che
         check.path.starts_with('/'),
         format!("{at}.health_check.path"),
         "must start with /",
+    );
+    invalid.check(
+        check.path.len() <= 1024 && check.path.chars().all(|c| c.is_ascii_graphic()),
+        format!("{at}.health_check.path"),
+        format_args!(
+            "is {} characters: ELB takes at most 1024 printable ASCII characters, without spaces (percent-encode others)",
+            check.path.chars().count()
+        ),
+    );
+    invalid.check(
+        is_http_matcher(&check.matcher),
+        format!("{at}.health_check.matcher"),
+        format_args!(
+            "{:?} must be HTTP codes from 200 to 499, as 200, 200,202 or 200-299 (ELB's rule)",
+            check.matcher
+        ),
+    );
+    invalid.check(
+        (1..=65535).contains(&target_group.host_port),
+        format!("{at}.target_group.host_port"),
+        format_args!("{} must be 1 to 65535", target_group.host_port),
     );
     invalid.check(
         (5..=300).contains(&check.interval),

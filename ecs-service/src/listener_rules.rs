@@ -101,23 +101,31 @@ fn resource(name: &str) -> String {
     format!("{} \"{name}\"", ListenerRuleKind::KIND)
 }
 
+/// How long a listing is tried again while a rule it listed goes.
+const RELIST_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The rules of one listener, with their tags: read once per stack read, by whichever of the
 /// listener kind and the rule kind asks first.
 pub(crate) async fn rules_of(aws: &Aws, listener_arn: &str) -> Result<Arc<Vec<FoundRule>>, Error> {
     let key = format!("elbv2/rules/{listener_arn}");
     aws.shared(&key, || async {
         // ELB refuses the tags of all when one rule has gone since the listing (another
-        // stack's destroy): list again.
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let mut rules = list_rules(aws, listener_arn).await?;
-            match tag_rules(aws, &mut rules).await {
-                Err(err) if err.code() == Some("RuleNotFound") && attempts < 3 => continue,
-                Err(err) => return Err(err),
-                Ok(()) => return Ok(rules),
-            }
-        }
+        // stack's destroy): list again, a few times, with jittered pauses.
+        let retry = converge::Retry {
+            max_elapsed: aws.retry().max_elapsed.min(RELIST_FOR),
+            ..*aws.retry()
+        };
+        retry
+            .run_while(
+                listener_arn,
+                |err: &Error| err.code() == Some("RuleNotFound"),
+                || async {
+                    let mut rules = list_rules(aws, listener_arn).await?;
+                    tag_rules(aws, &mut rules).await?;
+                    Ok(rules)
+                },
+            )
+            .await
     })
     .await
 }
@@ -125,6 +133,7 @@ pub(crate) async fn rules_of(aws: &Aws, listener_arn: &str) -> Result<Arc<Vec<Fo
 /// A listener's rules but its default, every page.
 pub(crate) async fn list_rules(aws: &Aws, listener_arn: &str) -> Result<Vec<FoundRule>, Error> {
     let mut rules = Vec::new();
+    let mut pages = converge::paging::Pages::new("DescribeRules");
     let mut marker = None;
     loop {
         let out = aws
@@ -140,7 +149,7 @@ pub(crate) async fn list_rules(aws: &Aws, listener_arn: &str) -> Result<Vec<Foun
                 rules.push(found(r, listener_arn));
             }
         }
-        marker = out.next_marker().map(str::to_owned);
+        marker = pages.next(out.next_marker())?;
         if marker.is_none() {
             return Ok(rules);
         }
@@ -314,6 +323,31 @@ impl Resource for ListenerRuleKind {
     type Desired = ListenerRuleSpec;
     type Observed = FoundRule;
     type Outputs = ListenerRuleOutputs;
+
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        vec![
+            Grant::new([
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:CreateRule",
+                "elasticloadbalancing:ModifyRule",
+                "elasticloadbalancing:SetRulePriorities",
+            ]),
+            Grant::new(["elasticloadbalancing:AddTags"]).when(
+                "StringEquals",
+                "elasticloadbalancing:CreateAction",
+                ["CreateRule"],
+            ),
+            Grant::new(["elasticloadbalancing:AddTags"]).tagged(),
+            Grant::new(["elasticloadbalancing:DeleteRule"]).owned(),
+        ]
+    }
 
     /// The load balancers from the shared listing, all their listeners (a rule of ours on
     /// another than the one the inputs name is found, and moved), and the rules with their

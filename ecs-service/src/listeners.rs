@@ -220,6 +220,29 @@ impl Resource for ListenerKind {
     type Observed = FoundListener;
     type Outputs = ListenerOutputs;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        vec![
+            Grant::new([
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:CreateListener",
+                "elasticloadbalancing:ModifyListener",
+            ]),
+            Grant::new(["elasticloadbalancing:AddTags"]).when(
+                "StringEquals",
+                "elasticloadbalancing:CreateAction",
+                ["CreateListener"],
+            ),
+            Grant::new(["elasticloadbalancing:AddTags"]).tagged(),
+            Grant::new(["elasticloadbalancing:DeleteListener"]).owned(),
+        ]
+    }
+
     async fn read(
         &self,
         aws: &Aws,
@@ -427,18 +450,33 @@ impl Resource for ListenerKind {
 /// stack's own rules were deleted just before, and a listing may show them a moment longer:
 /// only rules still there after a few looks count.
 async fn rules_still_on(aws: &Aws, listener_arn: &str) -> Result<Vec<String>, Error> {
-    const LOOKS: u32 = 4;
-    let mut look = 0;
-    loop {
-        look += 1;
-        let arns: Vec<String> = match list_rules(aws, listener_arn).await {
-            Err(err) if err.code() == Some("ListenerNotFound") => return Ok(Vec::new()),
-            other => other?.into_iter().map(|r| r.arn).collect(),
-        };
-        if arns.is_empty() || look == LOOKS {
-            return Ok(arns);
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    // About as long as a deleted rule lingers in listings; jittered pauses (the shared
+    // backoff), as another stack may be looking at the same listener.
+    let wait = converge::Wait {
+        timeout: std::time::Duration::from_secs(8),
+        initial_delay: std::time::Duration::from_secs(1),
+        max_delay: std::time::Duration::from_secs(4),
+    };
+    let last = std::sync::Mutex::new(Vec::new());
+    let looked = wait
+        .until(
+            &format!("the deleted rules to leave listener {listener_arn}"),
+            || async {
+                let arns: Vec<String> = match list_rules(aws, listener_arn).await {
+                    Err(err) if err.code() == Some("ListenerNotFound") => Vec::new(),
+                    other => other?.into_iter().map(|r| r.arn).collect(),
+                };
+                let gone = arns.is_empty();
+                *last.lock().unwrap_or_else(|p| p.into_inner()) = arns;
+                Ok(gone.then_some(()))
+            },
+        )
+        .await;
+    match looked {
+        Ok(()) => Ok(Vec::new()),
+        // Still there after the looks: they are someone else's.
+        Err(Error::WaitTimedOut { .. }) => Ok(last.into_inner().unwrap_or_else(|p| p.into_inner())),
+        Err(err) => Err(err),
     }
 }
 

@@ -184,7 +184,10 @@ pub(crate) async fn named(
             .describe_load_balancers()
             .into_paginator()
             .send();
+        // The SDK's paginator stops on a marker repeated at once; this bounds the pages.
+        let mut count = converge::paging::Pages::new("DescribeLoadBalancers");
         while let Some(page) = pages.next().await {
+            count.page()?;
             let page = page.context("DescribeLoadBalancers", "(all)")?;
             for lb in page.load_balancers() {
                 let name = lb.load_balancer_name().unwrap_or_default();
@@ -292,6 +295,33 @@ impl Resource for LoadBalancerKind {
     type Desired = LoadBalancerSpec;
     type Observed = FoundLoadBalancer;
     type Outputs = LoadBalancerOutputs;
+
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{service_linked_role, Grant};
+        vec![
+            Grant::new([
+                "elasticloadbalancing:DescribeLoadBalancers",
+                "elasticloadbalancing:DescribeLoadBalancerAttributes",
+                "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:CreateLoadBalancer",
+                "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                "elasticloadbalancing:SetSecurityGroups",
+                "elasticloadbalancing:SetSubnets",
+            ]),
+            Grant::new(["elasticloadbalancing:AddTags"]).when(
+                "StringEquals",
+                "elasticloadbalancing:CreateAction",
+                ["CreateLoadBalancer"],
+            ),
+            Grant::new(["elasticloadbalancing:AddTags"]).tagged(),
+            Grant::new(["elasticloadbalancing:DeleteLoadBalancer"]).owned(),
+            service_linked_role("elasticloadbalancing.amazonaws.com"),
+        ]
+    }
 
     async fn read(
         &self,

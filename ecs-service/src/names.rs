@@ -6,13 +6,20 @@ pub const MAX_LB_NAME: usize = 32;
 /// `name` when it fits in `max` characters; otherwise its first characters, a hyphen and eight
 /// hex digits of a hash of the whole name, so that shortened names stay distinct and the same
 /// input always gives the same name.
+///
+/// Counts characters, not bytes, and cuts on a character boundary: a name with non-ASCII
+/// letters (which `build` refuses) never panics here.
 pub fn shorten(name: &str, max: usize) -> String {
-    if name.len() <= max {
+    if name.chars().count() <= max {
         return name.to_owned();
     }
     let hash = format!("{:08x}", fnv1a(name));
-    let keep = max - hash.len() - 1;
-    let prefix = name[..keep].trim_end_matches('-');
+    let keep = max.saturating_sub(hash.len() + 1);
+    let end = name
+        .char_indices()
+        .nth(keep)
+        .map_or(name.len(), |(at, _)| at);
+    let prefix = name[..end].trim_end_matches('-');
     format!("{prefix}-{hash}")
 }
 
@@ -56,6 +63,17 @@ mod tests {
         // A cut that ends in a hyphen does not leave two in a row.
         let cut = shorten("abcdefghijklmnopqrstuv-xyz-0123456789", 32);
         assert!(!cut.contains("--"), "{cut}");
+    }
+
+    #[test]
+    fn non_ascii_names_are_cut_on_character_boundaries() {
+        let name = "blog-ééééééééééééééééééééééééééééééé";
+        let short = shorten(name, 32);
+        assert!(short.chars().count() <= 32, "{short}");
+        assert!(short.starts_with("blog-éé"), "{short}");
+        assert_eq!(shorten("ü".repeat(40).as_str(), 32).chars().count(), 32);
+        // Shorter than the hash: the hash alone.
+        assert_eq!(shorten("abcdefghijkl", 5).len(), 9);
     }
 
     #[test]

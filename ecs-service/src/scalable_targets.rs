@@ -8,7 +8,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
-use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value, Wanted};
+use converge::{
+    Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Said, Transient, Value, Wanted,
+};
 
 /// The scalable target kind.
 #[derive(Clone, Copy, Debug, Default)]
@@ -51,11 +53,37 @@ pub(crate) fn dimension() -> ScalableDimension {
     ScalableDimension::EcsServiceDesiredCount
 }
 
+/// The emulator's answer for a scalable target that is not there, where Application Auto
+/// Scaling answers `ObjectNotFoundException`: "No scalable target found for service namespace:
+/// ecs, resource ID: <id>, scalable dimension: ecs:service:DesiredCount".
+const EMULATOR_NO_TARGET: Said = Said::new(
+    "ValidationException",
+    "No scalable target found for service namespace",
+);
+
+/// The emulator's answer for a scaling policy that is not there, where Application Auto
+/// Scaling answers `ObjectNotFoundException`: "No scaling policy found for service namespace:
+/// ecs, resource ID: <id>, scalable dimension: ecs:service:DesiredCount, policy name: <name>".
+const EMULATOR_NO_POLICY: Said = Said::new(
+    "ValidationException",
+    "No scaling policy found for service namespace",
+);
+
+/// Application Auto Scaling's answer to RegisterScalableTarget for an ECS service it cannot
+/// see yet (a `ValidationException` like many others): "ECS service doesn't exist: <id>".
+const NO_ECS_SERVICE: Said = Said::new("ValidationException", "ECS service doesn't exist");
+
 /// A delete's rule: already gone is done. Application Auto Scaling says "not there" with
 /// `ObjectNotFoundException`; the emulator with a `ValidationException` saying so.
 pub(crate) fn ignore_gone<T>(result: Result<T, Error>) -> Result<(), Error> {
     match result {
-        Err(err) if !(err.is_not_found() || err.to_string().contains("No scal")) => Err(err),
+        Err(err)
+            if !(err.is_not_found()
+                || err.is(&EMULATOR_NO_TARGET)
+                || err.is(&EMULATOR_NO_POLICY)) =>
+        {
+            Err(err)
+        }
         _ => Ok(()),
     }
 }
@@ -64,7 +92,7 @@ pub(crate) fn ignore_gone<T>(result: Result<T, Error>) -> Result<(), Error> {
 /// change to the same target is refused while another is under way.
 pub(crate) const TARGET_NOT_YET: Transient = Transient::new(
     &["ConcurrentUpdateException", "ObjectNotFoundException"],
-    &["No scalable target"],
+    &[EMULATOR_NO_TARGET],
 );
 
 fn resource(id: &str) -> String {
@@ -73,10 +101,7 @@ fn resource(id: &str) -> String {
 
 /// A service made a moment ago may not be visible to Application Auto Scaling yet, and a
 /// change to the same target is refused while another is under way.
-const NOT_YET: Transient = Transient::new(
-    &["ConcurrentUpdateException"],
-    &["ECS service doesn't exist", "does not exist"],
-);
+const NOT_YET: Transient = Transient::new(&["ConcurrentUpdateException"], &[NO_ECS_SERVICE]);
 
 #[async_trait]
 impl Resource for ScalableTargetKind {
@@ -87,6 +112,26 @@ impl Resource for ScalableTargetKind {
     type Desired = ScalableTargetSpec;
     type Observed = FoundTarget;
     type Outputs = ScalableTargetOutputs;
+
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{service_linked_role, Grant};
+        // Registering a service's count checks that the caller may change it.
+        vec![
+            Grant::new([
+                "application-autoscaling:DescribeScalableTargets",
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:TagResource",
+                "application-autoscaling:DeregisterScalableTarget",
+                "ecs:DescribeServices",
+                "ecs:UpdateService",
+            ]),
+            service_linked_role("ecs.application-autoscaling.amazonaws.com"),
+        ]
+    }
 
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundTarget>, Error> {
         let ids: Vec<String> = wanted.iter().map(|w| w.name.to_owned()).collect();
@@ -232,6 +277,50 @@ async fn register(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn aws_error(code: &str, message: &str) -> Error {
+        let meta = aws_smithy_types::error::ErrorMetadata::builder()
+            .code(code)
+            .message(message)
+            .build();
+        Err::<(), _>(aws_sdk_applicationautoscaling::error::SdkError::<_, ()>::service_error(
+            aws_sdk_applicationautoscaling::operation::deregister_scalable_target::DeregisterScalableTargetError::generic(meta),
+            (),
+        ))
+        .context("DeregisterScalableTarget", "t")
+        .unwrap_err()
+    }
+
+    /// AWS's and the emulator's messages, in full, told apart by their text.
+    #[test]
+    fn messages_without_a_code_of_their_own() {
+        let id = "service/blog/web";
+        let gone = [
+            aws_error("ObjectNotFoundException", &format!("No scalable target registered for service namespace: ecs, resource ID: {id}, scalable dimension: ecs:service:DesiredCount")),
+            aws_error("ValidationException", &format!("No scalable target found for service namespace: ecs, resource ID: {id}, scalable dimension: ecs:service:DesiredCount")),
+            aws_error("ValidationException", &format!("No scaling policy found for service namespace: ecs, resource ID: {id}, scalable dimension: ecs:service:DesiredCount, policy name: blog-web-cpu")),
+        ];
+        for err in gone {
+            assert!(ignore_gone(Err::<(), _>(err)).is_ok());
+        }
+        let refused = aws_error(
+            "ValidationException",
+            "Unsupported service namespace, resource type or scalable dimension",
+        );
+        assert!(ignore_gone(Err::<(), _>(refused)).is_err());
+
+        let meta = |code: &str, message: &str| {
+            aws_sdk_applicationautoscaling::operation::register_scalable_target::RegisterScalableTargetError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder().code(code).message(message).build(),
+            )
+        };
+        assert!(NOT_YET.matches(&meta(
+            "ValidationException",
+            &format!("ECS service doesn't exist: {id}")
+        )));
+        assert!(!NOT_YET.matches(&meta("ValidationException", "The role does not exist")));
+        assert!(TARGET_NOT_YET.matches(&meta("ValidationException", &format!("No scalable target found for service namespace: ecs, resource ID: {id}, scalable dimension: ecs:service:DesiredCount"))));
+    }
 
     #[test]
     fn bounds_change_in_place_and_the_id_takes_a_cluster_arn() {

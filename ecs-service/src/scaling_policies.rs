@@ -110,18 +110,22 @@ async fn read_policies(
     aws: &Aws,
     resource_id: String,
 ) -> Result<Vec<aws_sdk_applicationautoscaling::types::ScalingPolicy>, Error> {
-    let policies = aws
+    let mut pages = aws
         .appautoscaling()
         .describe_scaling_policies()
         .service_namespace(ServiceNamespace::Ecs)
         .scalable_dimension(dimension())
         .resource_id(&resource_id)
         .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .context("DescribeScalingPolicies", resource(&resource_id))?;
+        .send();
+    // The SDK's paginator stops on a marker repeated at once; this bounds the pages.
+    let mut count = converge::paging::Pages::new("DescribeScalingPolicies");
+    let mut policies = Vec::new();
+    while let Some(page) = pages.next().await {
+        count.page()?;
+        let page = page.context("DescribeScalingPolicies", resource(&resource_id))?;
+        policies.extend(page.scaling_policies().iter().cloned());
+    }
     // Only this id's: the emulator matches ids by substring.
     Ok(policies
         .into_iter()
@@ -142,6 +146,23 @@ impl Resource for ScalingPolicyKind {
     type Desired = ScalingPolicySpec;
     type Observed = FoundPolicy;
     type Outputs = ScalingPolicyOutputs;
+
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        // A target tracking policy's alarms are made and removed as the caller.
+        vec![Grant::new([
+            "application-autoscaling:DescribeScalingPolicies",
+            "application-autoscaling:PutScalingPolicy",
+            "application-autoscaling:DeleteScalingPolicy",
+            "cloudwatch:DescribeAlarms",
+            "cloudwatch:PutMetricAlarm",
+            "cloudwatch:DeleteAlarms",
+        ])]
+    }
 
     async fn read(
         &self,

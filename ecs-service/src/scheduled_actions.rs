@@ -66,18 +66,22 @@ async fn read_actions(
     aws: &Aws,
     resource_id: String,
 ) -> Result<Vec<aws_sdk_applicationautoscaling::types::ScheduledAction>, Error> {
-    let actions = aws
+    let mut pages = aws
         .appautoscaling()
         .describe_scheduled_actions()
         .service_namespace(ServiceNamespace::Ecs)
         .scalable_dimension(dimension())
         .resource_id(&resource_id)
         .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .context("DescribeScheduledActions", resource(&resource_id))?;
+        .send();
+    // The SDK's paginator stops on a marker repeated at once; this bounds the pages.
+    let mut count = converge::paging::Pages::new("DescribeScheduledActions");
+    let mut actions = Vec::new();
+    while let Some(page) = pages.next().await {
+        count.page()?;
+        let page = page.context("DescribeScheduledActions", resource(&resource_id))?;
+        actions.extend(page.scheduled_actions().iter().cloned());
+    }
     // Only this id's: the emulator matches ids by substring.
     Ok(actions
         .into_iter()
@@ -94,6 +98,19 @@ impl Resource for ScheduledActionKind {
     type Desired = ScheduledActionSpec;
     type Observed = FoundAction;
     type Outputs = ScheduledActionOutputs;
+
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        vec![Grant::new([
+            "application-autoscaling:DescribeScheduledActions",
+            "application-autoscaling:PutScheduledAction",
+            "application-autoscaling:DeleteScheduledAction",
+        ])]
+    }
 
     async fn read(
         &self,

@@ -8,7 +8,7 @@ use aws_sdk_ecs::types::{
 };
 use converge::{
     ignore_not_found, same_set, strategy_text, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource,
-    StrategyItem, Transient, Value, Wait, Wanted,
+    Said, StrategyItem, Transient, Value, Wait, Wanted,
 };
 
 use crate::inputs::LaunchType;
@@ -120,11 +120,27 @@ pub struct EcsServiceOutputs {
 /// while (IAM propagation, a target group not yet attached to its load balancer).
 const NOT_YET: Transient = Transient::new(
     &["ClusterNotFoundException"],
-    &[
-        "Unable to assume",
-        "verify that the ECS service role being passed has the proper permissions",
-        "does not have an associated load balancer",
-    ],
+    &[UNABLE_TO_ASSUME, NO_ASSOCIATED_LOAD_BALANCER],
+);
+
+/// ECS's answer while a role it must assume is not usable yet (no code of its own): "Unable to
+/// assume role and validate the specified targetGroupArn. Please verify that the ECS service
+/// role being passed has the proper permissions.", or in a new account "Unable to assume the
+/// service linked role. Please verify that the ECS service linked role exists."
+const UNABLE_TO_ASSUME: Said = Said::new("InvalidParameterException", "Unable to assume");
+
+/// ECS's answer while a listener's target group is not yet associated with its load balancer:
+/// "The target group with targetGroupArn <arn> does not have an associated load balancer."
+const NO_ASSOCIATED_LOAD_BALANCER: Said = Said::new(
+    "InvalidParameterException",
+    "does not have an associated load balancer",
+);
+
+/// DeleteService's answer while a deployment is under way: "The service cannot be stopped
+/// while deployments are active."
+const DEPLOYMENTS_ACTIVE: Said = Said::new(
+    "InvalidParameterException",
+    "cannot be stopped while deployments are active",
 );
 
 fn resource(name: &str) -> String {
@@ -386,6 +402,29 @@ impl Resource for EcsServiceKind {
     type Desired = ServiceSpec;
     type Observed = FoundService;
     type Outputs = EcsServiceOutputs;
+
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{service_linked_role, Grant};
+        vec![
+            Grant::new([
+                "ecs:DescribeServices",
+                "ecs:CreateService",
+                "ecs:UpdateService",
+            ]),
+            Grant::new(["ecs:TagResource"]).when(
+                "StringEquals",
+                "ecs:CreateAction",
+                ["CreateService"],
+            ),
+            Grant::new(["ecs:TagResource"]).tagged(),
+            Grant::new(["ecs:DeleteService"]).owned(),
+            service_linked_role("ecs.amazonaws.com"),
+        ]
+    }
 
     async fn read(
         &self,
@@ -667,8 +706,7 @@ impl Resource for EcsServiceKind {
 
     /// Scales to zero, deletes, and waits until ECS reports the service INACTIVE.
     async fn delete(&self, cx: Cx<'_>, o: &FoundService) -> Result<(), Error> {
-        const ACTIVE_DEPLOYMENTS: Transient =
-            Transient::messages(&["cannot be stopped while deployments are active"]);
+        const ACTIVE_DEPLOYMENTS: Transient = Transient::messages(&[DEPLOYMENTS_ACTIVE]);
         let aws = cx.aws;
         let cluster = o.cluster.as_str();
         let name = o.name.as_str();
@@ -732,6 +770,40 @@ impl Resource for EcsServiceKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ecs_error(
+        code: &str,
+        message: &str,
+    ) -> aws_sdk_ecs::operation::create_service::CreateServiceError {
+        aws_sdk_ecs::operation::create_service::CreateServiceError::generic(
+            aws_smithy_types::error::ErrorMetadata::builder()
+                .code(code)
+                .message(message)
+                .build(),
+        )
+    }
+
+    /// AWS's messages, in full, that the retries tell apart by their text.
+    #[test]
+    fn aws_messages_without_a_code_of_their_own() {
+        for message in [
+            "Unable to assume role and validate the specified targetGroupArn. Please verify that the ECS service role being passed has the proper permissions.",
+            "Unable to assume the service linked role. Please verify that the ECS service linked role exists.",
+            "The target group with targetGroupArn arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blog-web/0123456789abcdef does not have an associated load balancer.",
+        ] {
+            assert!(NOT_YET.matches(&ecs_error("InvalidParameterException", message)), "{message}");
+            assert!(!NOT_YET.matches(&ecs_error("AccessDeniedException", message)), "{message}");
+        }
+        assert!(NOT_YET.matches(&ecs_error("ClusterNotFoundException", "Cluster not found.")));
+        assert!(!NOT_YET.matches(&ecs_error(
+            "InvalidParameterException",
+            "The container web does not exist in the task definition."
+        )));
+        assert!(DEPLOYMENTS_ACTIVE.matches(&ecs_error(
+            "InvalidParameterException",
+            "The service cannot be stopped while deployments are active."
+        )));
+    }
 
     fn spec() -> ServiceSpec {
         ServiceSpec {

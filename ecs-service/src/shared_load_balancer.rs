@@ -7,7 +7,9 @@ use converge::{Aws, Error, Invalid, Module, Plan, Ref, Stack, Tags, Value, Wait}
 use serde::{Deserialize, Serialize};
 
 use crate::front_door::{url, FrontDoor};
-use crate::inputs::{check_listener, Listener, ListenerProtocol, LoadBalancerAttributes};
+use crate::inputs::{
+    check_front, check_listener, Listener, ListenerProtocol, LoadBalancerAttributes,
+};
 use crate::listeners::ListenerAction;
 use crate::names::{shorten, valid_lb_name, MAX_LB_NAME};
 
@@ -325,9 +327,29 @@ impl SharedLoadBalancerBuilder {
         );
         let listener = self.listener.unwrap_or_default();
         check_listener(&mut invalid, "listener", &listener);
+        let whitelist = self
+            .whitelist
+            .unwrap_or_else(|| vec!["0.0.0.0/0".to_owned()]);
+        check_front(
+            &mut invalid,
+            "",
+            self.internal,
+            &whitelist,
+            &self.security_group_ids,
+            &listener,
+        );
+        let sg_name = format!("{environment}-{name}-alb-sg");
+        invalid.check(
+            sg_name.len() <= 255,
+            "name",
+            format_args!(
+                "makes the security group name {}... of {} characters: EC2 takes at most 255",
+                sg_name.chars().take(40).collect::<String>(),
+                sg_name.len()
+            ),
+        );
         self.attributes.check(&mut invalid, "attributes");
         invalid.into_result(())?;
-        let sg_name = format!("{environment}-{name}-alb-sg");
         Ok(SharedLoadBalancer {
             environment,
             name,
@@ -336,9 +358,7 @@ impl SharedLoadBalancerBuilder {
                 lb_name,
                 shared: true,
                 internal: self.internal,
-                whitelist: self
-                    .whitelist
-                    .unwrap_or_else(|| vec!["0.0.0.0/0".to_owned()]),
+                whitelist,
                 listener,
                 extra_groups: self.security_group_ids,
                 attributes: self.attributes.elb(),

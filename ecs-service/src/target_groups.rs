@@ -161,6 +161,31 @@ impl Resource for TargetGroupKind {
     type Observed = FoundTargetGroup;
     type Outputs = TargetGroupOutputs;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        vec![
+            Grant::new([
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetGroupAttributes",
+                "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:CreateTargetGroup",
+                "elasticloadbalancing:ModifyTargetGroup",
+                "elasticloadbalancing:ModifyTargetGroupAttributes",
+            ]),
+            Grant::new(["elasticloadbalancing:AddTags"]).when(
+                "StringEquals",
+                "elasticloadbalancing:CreateAction",
+                ["CreateTargetGroup"],
+            ),
+            Grant::new(["elasticloadbalancing:AddTags"]).tagged(),
+            Grant::new(["elasticloadbalancing:DeleteTargetGroup"]).owned(),
+        ]
+    }
+
     /// One listing (a name filter fails as a whole when one name is missing), the tags of the
     /// ones that answer to a declared name, and each one's deregistration delay.
     async fn read(
@@ -170,7 +195,10 @@ impl Resource for TargetGroupKind {
     ) -> Result<Vec<FoundTargetGroup>, Error> {
         let mut found = Vec::new();
         let mut pages = aws.elbv2().describe_target_groups().into_paginator().send();
+        // The SDK's paginator stops on a marker repeated at once; this bounds the pages.
+        let mut count = converge::paging::Pages::new("DescribeTargetGroups");
         while let Some(page) = pages.next().await {
+            count.page()?;
             let page = page.context("DescribeTargetGroups", "(all)")?;
             for tg in page.target_groups() {
                 let name = tg.target_group_name().unwrap_or_default();

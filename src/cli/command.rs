@@ -52,6 +52,11 @@ pub struct Args {
     /// failing (`0s`: fail at once, as Terraform's -lock-timeout), e.g. `30s`, `5m`.
     #[arg(long, global = true, default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: Duration,
+    /// Let `RUST_LOG` show the AWS SDK's and its HTTP stack's debug and trace logs, which
+    /// carry request and response bodies: environment variables, policies, user data. Off by
+    /// default, whatever `RUST_LOG` says; a warning says when it is on.
+    #[arg(long, global = true, env = "ECS_MODULES_LOG_WIRE")]
+    pub log_wire: bool,
 }
 
 /// The subcommands.
@@ -65,6 +70,14 @@ pub enum Command {
     Destroy,
     /// Print the outputs of what exists (it must match the inputs: there is no state file).
     Output,
+    /// Print the IAM policy (JSON) that plan, apply and destroy of this deployment in this
+    /// environment need, made from its declarations without any AWS call.
+    Policy {
+        /// The policy of all three examples merged (what docs/iam-policy.json holds, for
+        /// the environment `blog`).
+        #[arg(long)]
+        all_examples: bool,
+    },
     /// Break the lease LEASE_ID on the environment, left by a run that died (asks first,
     /// unless --yes). A run that is still alive would go on writing beside the next one.
     ForceUnlock {
@@ -177,7 +190,18 @@ fn run_inner<D: Deployment>(
         }
     };
     let tally = Tally::default();
-    let subscriber = progress::subscriber(io.err.clone(), io.err_is_terminal, tally.clone());
+    if args.log_wire {
+        let _ = writeln!(
+            lock(&io.err),
+            "warning: --log-wire: the AWS SDK's debug and trace logs are on (as RUST_LOG asks); they carry request bodies, which can hold secrets"
+        );
+    }
+    let subscriber = progress::subscriber(
+        io.err.clone(),
+        io.err_is_terminal,
+        tally.clone(),
+        args.log_wire,
+    );
     let _guard = tracing::subscriber::set_default(subscriber);
     // One thread: the subscriber above is this thread's, and every call is I/O bound.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -269,6 +293,16 @@ async fn execute<D: Deployment>(run: Run<'_>, io: &mut Io, tally: &Tally) -> Res
     let deployment = D::new(&settings).map_err(Failure::Invalid)?;
     if let Some(region) = &args.region {
         check_region(region)?;
+    }
+    if let Command::Policy { all_examples } = command {
+        let policy = if all_examples {
+            super::policy::examples_policy(&settings.environment).await?
+        } else {
+            super::policy::deployment_policy::<D>(&settings).await?
+        };
+        io.out.write_all(policy.to_json_pretty().as_bytes())?;
+        io.out.flush()?;
+        return Ok(());
     }
     let question = match &command {
         Command::Destroy => Some(format!(
@@ -396,6 +430,8 @@ async fn execute<D: Deployment>(run: Run<'_>, io: &mut Io, tally: &Tally) -> Res
                 started,
             )?;
         }
+        // Printed above, before any AWS configuration is looked for.
+        Command::Policy { .. } => {}
     }
     io.out.flush()?;
     Ok(())
@@ -410,6 +446,7 @@ impl Command {
             Command::Destroy => "destroy",
             Command::Output => "output",
             Command::ForceUnlock { .. } => "force-unlock",
+            Command::Policy { .. } => "policy",
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The command line the example deployments share: `apply` (the default), `plan`, `destroy`,
-//! `output` and `force-unlock`, for any [`Deployment`].
+//! `output`, `force-unlock` and `policy`, for any [`Deployment`].
 //!
 //! ```no_run
 //! use ecs_modules::{blog::Fargate, cli};
@@ -25,6 +25,8 @@
 #[cfg(feature = "cli")]
 mod command;
 #[cfg(feature = "cli")]
+mod policy;
+#[cfg(feature = "cli")]
 mod progress;
 #[cfg(feature = "cli")]
 mod render;
@@ -34,6 +36,8 @@ use serde::Serialize;
 
 #[cfg(feature = "cli")]
 pub use command::{main, run, run_against, Args, Command, Confirm, Io};
+#[cfg(feature = "cli")]
+pub use policy::{deployment_policy, examples_policy, kinds_without_permissions};
 #[cfg(feature = "cli")]
 pub use progress::Tally;
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 use converge::events::{kind, TARGET};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing::field::{Field, Visit};
-use tracing::{Event, Subscriber};
+use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::filter::{filter_fn, EnvFilter};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::Registry;
@@ -59,19 +59,61 @@ impl Tally {
     }
 }
 
-/// The subscriber a run installs: progress events to `sink`, logs filtered by `RUST_LOG`.
+/// The targets of the AWS SDK and its HTTP stack, whose debug and trace logs carry request and
+/// response bodies and headers (environment variables, policies, user data, signatures).
+const WIRE_TARGETS: &[&str] = &[
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http",
+    "aws_smithy_http_client",
+    "aws_smithy_types",
+    "aws_sigv4",
+    "aws_runtime",
+    "aws_sdk_",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "rustls",
+];
+
+/// Whether a log of `target` at `level` is wire logging, which only `--log-wire` lets through
+/// (warnings and errors always pass).
+pub(crate) fn is_wire(target: &str, level: &Level) -> bool {
+    let crate_name = target.split("::").next().unwrap_or(target);
+    *level > Level::INFO
+        && WIRE_TARGETS.iter().any(|t| match t.strip_suffix('_') {
+            // A family: `aws_sdk_ecs`, `aws_sdk_iam`, ...
+            Some(_) => crate_name.starts_with(t),
+            None => crate_name == *t,
+        })
+}
+
+/// The log layer: `filter` (`RUST_LOG`), without the progress events, and without wire
+/// logging unless `wire`.
+fn log_layer<S, W>(writer: W, terminal: bool, filter: EnvFilter, wire: bool) -> impl Layer<S>
+where
+    S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .with_writer(writer)
+        .with_ansi(terminal)
+        .with_filter(filter)
+        .with_filter(filter_fn(move |meta| {
+            meta.target() != TARGET && (wire || !is_wire(meta.target(), meta.level()))
+        }))
+}
+
+/// The subscriber a run installs: progress events to `sink`, logs filtered by `RUST_LOG`, the
+/// SDK's wire logs only when `wire` (`--log-wire`).
 pub(crate) fn subscriber(
     sink: Sink,
     terminal: bool,
     tally: Tally,
+    wire: bool,
 ) -> impl Subscriber + Send + Sync {
-    let logs = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(terminal)
-        .with_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOGS)),
-        )
-        .with_filter(filter_fn(|meta| meta.target() != TARGET));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOGS));
+    let logs = log_layer(std::io::stderr, terminal, filter, wire);
     let progress = ProgressLayer {
         sink,
         tally,
@@ -225,12 +267,48 @@ mod tests {
         }
     }
 
+    /// The SDK's request bodies stay out of the logs even with `RUST_LOG=trace`, unless
+    /// `--log-wire`; its warnings still show.
+    #[test]
+    fn wire_logs_are_off_unless_asked() {
+        let logged = |wire: bool| {
+            let buffer = Buffer::default();
+            let writer = buffer.clone();
+            let layer = log_layer(move || writer.clone(), false, EnvFilter::new("trace"), wire);
+            let subscriber = Registry::default().with(layer);
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::trace!(target: "aws_smithy_runtime::client::orchestrator", "body: secret-a");
+                tracing::debug!(target: "aws_sdk_ecs::operation", "secret-b");
+                tracing::trace!(target: "hyper_util::client", "secret-c");
+                tracing::debug!(target: "aws_sigv4::http_request", "secret-d");
+                tracing::warn!(target: "aws_smithy_runtime::client", "a warning");
+                tracing::trace!(target: "converge::stack", "our own trace");
+            });
+            let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+            text
+        };
+        let off = logged(false);
+        assert!(!off.contains("secret"), "{off}");
+        assert!(
+            off.contains("a warning") && off.contains("our own trace"),
+            "{off}"
+        );
+        let on = logged(true);
+        for s in ["secret-a", "secret-b", "secret-c", "secret-d"] {
+            assert!(on.contains(s), "{on}");
+        }
+        assert!(is_wire("aws_sdk_iam", &Level::DEBUG));
+        assert!(!is_wire("aws_sdk_iam", &Level::INFO));
+        assert!(!is_wire("aws_sdkx", &Level::TRACE));
+        assert!(!is_wire("hyperlocal", &Level::TRACE));
+    }
+
     #[test]
     fn lines_and_tally_from_module_events() {
         let buffer = Buffer::default();
         let tally = Tally::default();
         let sink: Sink = Arc::new(Mutex::new(buffer.clone()));
-        let subscriber = subscriber(sink, false, tally.clone());
+        let subscriber = subscriber(sink, false, tally.clone(), false);
         tracing::subscriber::with_default(subscriber, || {
             let vpc = Change::new(Action::Create, "aws_vpc", "blog-vpc");
             let cluster = Change::new(Action::NoOp, "aws_ecs_cluster", "blog").id("arn:c");
@@ -262,7 +340,7 @@ mod tests {
     fn waits_off_a_terminal_are_plain_lines() {
         let buffer = Buffer::default();
         let sink: Sink = Arc::new(Mutex::new(buffer.clone()));
-        let subscriber = subscriber(sink, false, Tally::default());
+        let subscriber = subscriber(sink, false, Tally::default(), false);
         let what = "NAT gateway nat-1 to be available";
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!(target: TARGET, event = kind::WAIT_STARTED, what);

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{TaskDefinitionField, TaskDefinitionStatus};
 use converge::{
-    AwsResultExt, Cx, Delta, Diff, Error, ProvideErrorMetadata, Replacement, Resource, Value,
+    AwsResultExt, Cx, Delta, Diff, Error, ProvideErrorMetadata, Replacement, Resource, Said, Value,
     Wanted,
 };
 
@@ -108,6 +108,10 @@ pub struct TaskDefinitionOutputs {
     pub revision: i32,
 }
 
+/// DescribeTaskDefinition's answer for a family with no ACTIVE revision (a `ClientException`
+/// like many others): "Unable to describe task definition."
+const NO_ACTIVE_REVISION: Said = Said::new("ClientException", "Unable to describe task definition");
+
 fn resource(family: &str) -> String {
     format!("{} \"{family}\"", TaskDefinitionKind::KIND)
 }
@@ -143,16 +147,7 @@ async fn revision(
     let out = match described {
         Ok(out) => out,
         // ECS answers a family with no ACTIVE revision with this ClientException.
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_client_exception())
-                && err
-                    .message()
-                    .is_some_and(|m| m.contains("Unable to describe task definition")) =>
-        {
-            return Ok(None)
-        }
+        Err(err) if NO_ACTIVE_REVISION.matches(&err) => return Ok(None),
         Err(err) => return Err(err).context("DescribeTaskDefinition", resource(at)),
     };
     let Some(td) = out.task_definition() else {
@@ -256,7 +251,15 @@ pub(crate) async fn deregister_owned(
         .into_paginator()
         .items()
         .send();
+    // The SDK's paginator stops on a marker repeated at once; this bounds the items (a
+    // hundred a page).
+    let mut count = converge::paging::Pages::new("ListTaskDefinitions");
+    let mut items = 0;
     while let Some(arn) = pages.next().await {
+        items += 1;
+        if items % 100 == 1 {
+            count.page()?;
+        }
         let arn = arn.context("ListTaskDefinitions", resource(family))?;
         // The prefix also matches other families (`blog` and `blog-worker`).
         match family_of(&arn) {
@@ -374,6 +377,30 @@ impl Resource for TaskDefinitionKind {
     type Desired = TaskDefinitionSpec;
     type Observed = FoundTaskDefinition;
     type Outputs = TaskDefinitionOutputs;
+
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        // iam:PassRole of its roles to ecs-tasks.amazonaws.com: the role kind grants it.
+        vec![
+            Grant::new([
+                "ecs:DescribeTaskDefinition",
+                "ecs:ListTaskDefinitions",
+                "ecs:DescribeServices",
+                "ecs:RegisterTaskDefinition",
+                "ecs:DeregisterTaskDefinition",
+            ]),
+            Grant::new(["ecs:TagResource"]).when(
+                "StringEquals",
+                "ecs:CreateAction",
+                ["RegisterTaskDefinition"],
+            ),
+            Grant::new(["ecs:TagResource"]).tagged(),
+        ]
+    }
 
     /// One `DescribeTaskDefinition` per family: ECS has no batch read of task definitions.
     /// A latest revision someone else registered (a deploy pipeline's) is neither ours nor a
@@ -619,5 +646,35 @@ impl FoundTaskDefinition {
             "execution_role_arn" => self.normal.execution_role_arn.as_deref(),
             _ => self.normal.task_role_arn.as_deref(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ECS's message, in full, told apart by its text.
+    #[test]
+    fn no_active_revision_is_told_by_its_exact_message() {
+        let err = |code: &str, message: &str| {
+            aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code(code)
+                    .message(message)
+                    .build(),
+            )
+        };
+        assert!(NO_ACTIVE_REVISION.matches(&err(
+            "ClientException",
+            "Unable to describe task definition."
+        )));
+        assert!(!NO_ACTIVE_REVISION.matches(&err(
+            "ClientException",
+            "Task definition family is invalid."
+        )));
+        assert!(!NO_ACTIVE_REVISION.matches(&err(
+            "ServerException",
+            "Unable to describe task definition."
+        )));
     }
 }

@@ -57,3 +57,4 @@ pub use task::{
     Compatibility, EfsAuthorizationConfig, EfsSetting, EfsVolumeConfiguration, EphemeralStorage,
     NetworkMode, RuntimePlatform, TaskDefinition, TaskDefinitionBuilder, Volume,
 };
+pub use validate::MAX_CONTAINERS;

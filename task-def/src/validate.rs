@@ -20,6 +20,9 @@ fn is_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// ECS's limit of containers in one task definition.
+pub const MAX_CONTAINERS: usize = 10;
+
 /// Records every broken rule of `task` in `invalid`.
 pub(crate) fn check(task: &TaskDefinition, invalid: &mut Invalid) {
     invalid.check(
@@ -76,6 +79,14 @@ pub(crate) fn check(task: &TaskDefinition, invalid: &mut Invalid) {
         task.container_definitions.iter().any(|c| c.is_essential()),
         "containers",
         "at least one container must be essential",
+    );
+    invalid.check(
+        task.container_definitions.len() <= MAX_CONTAINERS,
+        "containers",
+        format_args!(
+            "{} containers: ECS takes at most {MAX_CONTAINERS} in a task definition",
+            task.container_definitions.len()
+        ),
     );
 
     let mut names = HashSet::new();
@@ -582,6 +593,26 @@ mod tests {
         let task = fargate(blog()).build().unwrap();
         assert_eq!(task.family(), "blog");
         assert!(task.check_load_balancer_target("blog", 80).is_ok());
+    }
+
+    #[test]
+    fn at_most_ten_containers() {
+        let sidecar = |i: usize| {
+            ContainerDefinition::builder()
+                .name(format!("side{i}"))
+                .image("busybox")
+                .essential(false)
+                .build()
+        };
+        let mut ten = fargate(blog());
+        for i in 0..9 {
+            ten = ten.container(sidecar(i));
+        }
+        assert!(ten.clone().build().is_ok());
+        let err = ten.container(sidecar(9)).build().unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{err}");
+        assert_eq!(err.problems[0].field, "containers");
+        assert!(err.problems[0].rule.contains("at most 10"), "{err}");
     }
 
     #[test]

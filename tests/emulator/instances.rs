@@ -730,3 +730,38 @@ async fn instances_in_one_graph_with_the_network_and_the_cluster() {
         assert!(refusals.get(met) > Some(&0), "{met}: {refusals:?}");
     }
 }
+
+/// Issue 26: user data can carry credentials, so a plan (text and JSON) shows its digest and
+/// size, never its text, before the template exists and after it changed.
+#[tokio::test]
+async fn plans_show_a_digest_of_user_data_never_its_text() {
+    let aws = aws().await;
+    let env = environment("udata");
+    let (vpc, subnets) = network(&aws).await;
+    let secret = |token: &str| {
+        format!("#!/bin/bash\necho ECS_ENGINE_AUTH_DATA={token} >> /etc/ecs/ecs.config\n")
+    };
+    let with = |token: &str| {
+        builder(&env, &vpc, &subnets)
+            .user_data(secret(token))
+            .build()
+            .unwrap()
+    };
+    let shown = |plan: &converge::Plan| format!("{plan}\n{}", serde_json::to_string(plan).unwrap());
+    let first = with("s3cr3t-one");
+    let plan = first.plan(&aws).await.unwrap();
+    let text = shown(&plan);
+    let digest = ecs_modules::ecs_instances::user_data::digest(secret("s3cr3t-one").as_bytes());
+    assert!(
+        !text.contains("s3cr3t") && !text.contains("ECS_ENGINE_AUTH_DATA"),
+        "{text}"
+    );
+    assert!(text.contains(&digest), "{text}");
+    first.apply(&aws).await.unwrap();
+    assert!(first.plan(&aws).await.unwrap().is_empty());
+    let changed = with("s3cr3t-two").plan(&aws).await.unwrap();
+    let text = shown(&changed);
+    assert!(!text.contains("s3cr3t"), "{text}");
+    assert!(text.contains(&digest), "the old digest as before: {text}");
+    first.destroy(&aws).await.unwrap();
+}

@@ -878,3 +878,121 @@ async fn bad_inputs_are_refused_naming_the_field_before_any_call() {
     }
     assert_eq!(aws.calls().report().total, 0, "{:#}", aws.calls().report());
 }
+
+/// Issue 26: inputs AWS refuses only later (at create, or by clashing with another name) are
+/// refused by `build()` naming the field and the rule, so `plan` is never reached and no call
+/// is made. `ecs-service/tests/refused.rs` holds more cases of each rule.
+#[tokio::test]
+async fn inputs_aws_refuses_later_are_refused_before_any_call() {
+    let aws = aws().await;
+    aws.calls().reset();
+    let with_lb = |f: fn(&mut LoadBalancer)| {
+        let mut lb = lb();
+        f(&mut lb);
+        service().load_balancer(lb)
+    };
+    let sidecars = (0..10).map(|i| {
+        ContainerDefinition::builder()
+            .name(format!("side{i}"))
+            .image("busybox")
+            .essential(false)
+            .build()
+    });
+    let cases = [
+        (
+            service().service_name("blög-ééééééééééééééééééééééé"),
+            "service_name",
+            "letters",
+        ),
+        (
+            with_lb(|lb| lb.health_check.matcher = "600".into()),
+            "load_balancer.health_check.matcher",
+            "200 to 499",
+        ),
+        (
+            with_lb(|lb| lb.health_check.path = format!("/{}", "a".repeat(1024))),
+            "load_balancer.health_check.path",
+            "at most 1024",
+        ),
+        (
+            with_lb(|lb| lb.whitelist = vec!["10.0.0.0/33".into()]),
+            "load_balancer.whitelist[0]",
+            "not an IPv4 CIDR block",
+        ),
+        (
+            with_lb(|lb| lb.whitelist = vec!["10.0.0.0/8".into(), "10.0.0.0/8".into()]),
+            "load_balancer.whitelist[1]",
+            "InvalidPermission.Duplicate",
+        ),
+        (
+            with_lb(|lb| {
+                lb.security_group_ids = (0..5).map(|i| format!("sg-{i:08x}")).collect();
+            }),
+            "load_balancer.security_group_ids",
+            "at most 5 security groups",
+        ),
+        (
+            with_lb(|lb| lb.listener = Listener::https("x")),
+            "load_balancer.listener.certificate_arn",
+            "not a certificate's ARN",
+        ),
+        (
+            service().containers(sidecars),
+            "task_definition.containers",
+            "at most 10",
+        ),
+        (
+            service().deployment_percent(-1, 50),
+            "minimum_healthy_percent",
+            "0 to 100",
+        ),
+        (
+            with_lb(|lb| lb.health_check_grace_period_seconds = Some(-1)),
+            "load_balancer.health_check_grace_period_seconds",
+            "must not be negative",
+        ),
+        (
+            service().tag("environment", "prod"),
+            "tags[\"environment\"]",
+            "set by the module",
+        ),
+        (
+            service().tag("Team", "a").tag("team", "b"),
+            "tags[\"team\"]",
+            "only in case",
+        ),
+        (
+            service().service_name("s".repeat(250)),
+            "service_name",
+            "security group name",
+        ),
+        (service().environment("Blog"), "environment", "lowercase"),
+        (
+            with_lb(|lb| lb.target_group.target_type = Some("instance".into())),
+            "load_balancer.target_group.target_type",
+            "registered as \"ip\"",
+        ),
+    ];
+    for (n, (builder, field, rule)) in cases.into_iter().enumerate() {
+        let err = match builder.build() {
+            Err(invalid) => invalid,
+            Ok(service) => {
+                let planned = service.plan(&aws).await;
+                panic!("case {n} ({field}): accepted; plan: {planned:?}")
+            }
+        };
+        assert!(
+            err.problems
+                .iter()
+                .any(|p| p.field == field && p.rule.contains(rule)),
+            "case {n}: no problem on {field} saying {rule:?}: {err}"
+        );
+    }
+    let log_group = LogGroup::builder()
+        .environment("blog")
+        .name("aws/blog")
+        .build()
+        .unwrap_err();
+    assert!(log_group.has("name"), "{log_group}");
+    assert_eq!(aws.calls().report().total, 0, "{:#}", aws.calls().report());
+}

@@ -7,6 +7,7 @@ mod blocks;
 mod cli;
 mod deploys;
 mod duplicates;
+mod iam;
 mod instances;
 mod invalid;
 mod lock;

@@ -780,3 +780,49 @@ async fn cut_off_under_aws_models_both_deployments_converge_when_run_again() {
         .collect::<Vec<()>>()
         .await;
 }
+
+/// A call that never answers (the harness stops the world after a few calls) makes the run
+/// fail, within the operation timeout, with a timeout error naming the operation: nothing
+/// hangs, though the SDK retries the timed-out attempts.
+#[tokio::test]
+async fn a_stalled_call_fails_the_run_with_a_timeout_naming_the_operation() {
+    let base = base_config().await;
+    let timeouts = converge::Timeouts {
+        connect: Duration::from_millis(500),
+        attempt: Duration::from_millis(300),
+        operation: Duration::from_secs(1),
+    };
+    for k in [0, 3, 10] {
+        let env = environment(&format!("stall{k}"));
+        let harness = Harness::builder().stop_after(k).build();
+        let aws = Aws::builder()
+            .sdk_config(&harness.wrap(&base))
+            .timeouts(timeouts)
+            .build();
+        let start = std::time::Instant::now();
+        let err = fargate(&env).apply(&aws).await.unwrap_err();
+        let took = start.elapsed();
+        // The first failure, under what the stack's run says of it.
+        let mut cause: &(dyn std::error::Error + 'static) = &err;
+        while let Some(source) = cause.source() {
+            if let Some(Error::Aws { .. }) = cause.downcast_ref::<Error>() {
+                break;
+            }
+            cause = source;
+        }
+        let Some(Error::Aws {
+            operation, message, ..
+        }) = cause.downcast_ref::<Error>()
+        else {
+            panic!("k={k}: not an AWS call's error: {err:?}");
+        };
+        let message = message.as_deref().unwrap_or_default();
+        assert!(
+            !operation.is_empty() && message.contains("timed out"),
+            "k={k}: {operation}: {message}"
+        );
+        // One operation's bound, plus the calls that went through before the stall.
+        assert!(took < Duration::from_secs(5), "k={k}: took {took:?}: {err}");
+        eprintln!("k={k}: {operation} failed after {took:?}: {message}");
+    }
+}

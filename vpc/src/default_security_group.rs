@@ -115,6 +115,23 @@ impl Resource for DefaultSgKind {
     type Observed = FoundDefaultSg;
     type Outputs = DefaultSgOut;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        // The VPC's default group is adopted, never made: it is tagged after the fact.
+        vec![
+            Grant::new([
+                "ec2:DescribeSecurityGroups",
+                "ec2:RevokeSecurityGroupIngress",
+                "ec2:RevokeSecurityGroupEgress",
+            ]),
+            Grant::new(["ec2:CreateTags"]).on("arn:aws:ec2:*:*:security-group/*"),
+        ]
+    }
+
     /// One tag-filtered read; a VPC's group not adopted yet is not found, and adopted at
     /// apply.
     async fn read(

@@ -38,6 +38,19 @@ impl Resource for EipKind {
     type Observed = FoundEip;
     type Outputs = EipOut;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{ec2_tags_on_create, Grant};
+        vec![
+            Grant::new(["ec2:DescribeAddresses", "ec2:AllocateAddress"]),
+            ec2_tags_on_create("AllocateAddress"),
+            Grant::new(["ec2:ReleaseAddress"]).owned(),
+        ]
+    }
+
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundEip>, Error> {
         let out = aws
             .ec2()

@@ -115,21 +115,42 @@ impl Resource for EndpointKind {
     type Observed = FoundEndpoint;
     type Outputs = EndpointOut;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{ec2_tags_on_create, Grant};
+        vec![
+            Grant::new([
+                "ec2:DescribeVpcEndpoints",
+                "ec2:CreateVpcEndpoint",
+                "ec2:ModifyVpcEndpoint",
+            ]),
+            ec2_tags_on_create("CreateVpcEndpoint"),
+            Grant::new(["ec2:DeleteVpcEndpoints"]).owned(),
+        ]
+    }
+
     async fn read(
         &self,
         aws: &Aws,
         wanted: &[Wanted<'_, ()>],
     ) -> Result<Vec<FoundEndpoint>, Error> {
-        let endpoints: Vec<VpcEndpoint> = aws
+        let mut pages = aws
             .ec2()
             .describe_vpc_endpoints()
             .filters(converge::ec2_owner_filter(wanted))
             .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .context("DescribeVpcEndpoints", KIND)?;
+            .send();
+        // The SDK's paginator stops on a marker repeated at once; this bounds the pages.
+        let mut count = converge::paging::Pages::new("DescribeVpcEndpoints");
+        let mut endpoints: Vec<VpcEndpoint> = Vec::new();
+        while let Some(page) = pages.next().await {
+            count.page()?;
+            let page = page.context("DescribeVpcEndpoints", KIND)?;
+            endpoints.extend(page.vpc_endpoints().iter().cloned());
+        }
         let owners = converge::owners_of(wanted);
         Ok(endpoints
             .iter()

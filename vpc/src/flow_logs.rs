@@ -109,6 +109,20 @@ impl Resource for FlowLogKind {
     type Observed = FoundFlowLog;
     type Outputs = FlowLogOut;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{ec2_tags_on_create, Grant};
+        // iam:PassRole of its role to vpc-flow-logs.amazonaws.com: the role kind grants it.
+        vec![
+            Grant::new(["ec2:DescribeFlowLogs", "ec2:CreateFlowLogs"]),
+            ec2_tags_on_create("CreateFlowLogs"),
+            Grant::new(["ec2:DeleteFlowLogs"]).owned(),
+        ]
+    }
+
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundFlowLog>, Error> {
         let out = aws
             .ec2()

@@ -80,6 +80,25 @@ impl Resource for ZoneKind {
     type Observed = FoundZone;
     type Outputs = ZoneOut;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::Grant;
+        // Route 53 has no tag conditions on its zone actions; a private zone's create
+        // associates the VPC (route53:AssociateVPCWithHostedZone, ec2:DescribeVpcs).
+        vec![Grant::new([
+            "route53:ListHostedZonesByName",
+            "route53:GetHostedZone",
+            "route53:CreateHostedZone",
+            "route53:AssociateVPCWithHostedZone",
+            "route53:ChangeTagsForResource",
+            "route53:DeleteHostedZone",
+            "ec2:DescribeVpcs",
+        ])]
+    }
+
     /// One listing per domain; zones of the same name that another made are not ours and
     /// not returned (Route 53 allows several private zones of one name).
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundZone>, Error> {

@@ -44,6 +44,24 @@ impl Resource for IgwKind {
     type Observed = FoundIgw;
     type Outputs = IgwOut;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{ec2_tags_on_create, Grant};
+        vec![
+            Grant::new([
+                "ec2:DescribeInternetGateways",
+                "ec2:CreateInternetGateway",
+                "ec2:AttachInternetGateway",
+                "ec2:DetachInternetGateway",
+            ]),
+            ec2_tags_on_create("CreateInternetGateway"),
+            Grant::new(["ec2:DeleteInternetGateway"]).owned(),
+        ]
+    }
+
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundIgw>, Error> {
         let out = aws
             .ec2()

@@ -50,6 +50,7 @@ impl Vpc {
 
     async fn declare_all(&self, aws: &Aws, stack: &mut Stack) -> Result<Declared, Error> {
         let zones = crate::zones::resolve(aws, self).await?;
+        stack.require([converge::Grant::new(["ec2:DescribeAvailabilityZones"])]);
         let zone_ids = zones.ids;
         let layout = Layout::new(self, zones.names);
         let tags = self.tags();

@@ -57,6 +57,19 @@ impl Resource for NatKind {
     type Observed = FoundNat;
     type Outputs = NatOut;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{ec2_tags_on_create, Grant};
+        vec![
+            Grant::new(["ec2:DescribeNatGateways", "ec2:CreateNatGateway"]),
+            ec2_tags_on_create("CreateNatGateway"),
+            Grant::new(["ec2:DeleteNatGateway"]).owned(),
+        ]
+    }
+
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundNat>, Error> {
         // Its field is `filter`, unlike the other kinds'.
         let out = aws

@@ -103,6 +103,28 @@ impl Resource for RouteTableKind {
     type Observed = FoundRouteTable;
     type Outputs = RouteTableOut;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{ec2_tags_on_create, Grant};
+        vec![
+            Grant::new([
+                "ec2:DescribeRouteTables",
+                "ec2:CreateRouteTable",
+                "ec2:AssociateRouteTable",
+                "ec2:DisassociateRouteTable",
+                "ec2:ReplaceRouteTableAssociation",
+                "ec2:CreateRoute",
+                "ec2:DeleteRoute",
+                "ec2:ReplaceRoute",
+            ]),
+            ec2_tags_on_create("CreateRouteTable"),
+            Grant::new(["ec2:DeleteRouteTable"]).owned(),
+        ]
+    }
+
     async fn read(
         &self,
         aws: &Aws,

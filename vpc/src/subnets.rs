@@ -50,6 +50,23 @@ impl Resource for SubnetKind {
     type Observed = FoundSubnet;
     type Outputs = SubnetOut;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{ec2_tags_on_create, Grant};
+        vec![
+            Grant::new([
+                "ec2:DescribeSubnets",
+                "ec2:CreateSubnet",
+                "ec2:ModifySubnetAttribute",
+            ]),
+            ec2_tags_on_create("CreateSubnet"),
+            Grant::new(["ec2:DeleteSubnet"]).owned(),
+        ]
+    }
+
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundSubnet>, Error> {
         let out = aws
             .ec2()

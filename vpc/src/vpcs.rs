@@ -45,6 +45,24 @@ impl Resource for VpcKind {
     type Observed = FoundVpc;
     type Outputs = VpcOut;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<converge::permissions::Grant> {
+        use converge::permissions::{ec2_tags_on_create, Grant};
+        vec![
+            Grant::new([
+                "ec2:DescribeVpcs",
+                "ec2:DescribeVpcAttribute",
+                "ec2:CreateVpc",
+                "ec2:ModifyVpcAttribute",
+            ]),
+            ec2_tags_on_create("CreateVpc"),
+            Grant::new(["ec2:DeleteVpc"]).owned(),
+        ]
+    }
+
     /// One call finds every VPC named as a declared one, ours or not (a look-alike must be
     /// seen to be refused); the DNS attributes are read for ours only.
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundVpc>, Error> {

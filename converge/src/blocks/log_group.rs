@@ -111,6 +111,11 @@ impl LogGroupBuilder {
                     "{name:?} must be 1 to {MAX_NAME_LEN} letters, digits and .-_/# (CloudWatch Logs name rules)"
                 ),
             );
+            invalid.check(
+                !name.starts_with("aws/"),
+                "name",
+                format_args!("{name:?} starts with aws/, which CloudWatch Logs keeps for AWS's own log groups"),
+            );
         }
         if let Some(days) = self.retention_in_days {
             invalid.check(
@@ -222,6 +227,18 @@ mod tests {
 
     fn blog() -> LogGroupBuilder {
         LogGroup::builder().environment("blog").name("/ecs/blog")
+    }
+
+    #[test]
+    fn aws_prefix_is_refused() {
+        let err = LogGroup::builder()
+            .environment("blog")
+            .name("aws/ecs/blog")
+            .build()
+            .unwrap_err();
+        assert_eq!(fields(&err), ["name"]);
+        assert!(err.problems[0].rule.contains("aws/"), "{err}");
+        assert!(blog().name("/aws/ecs/blog").build().is_ok());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::plan::Diff;
 use crate::resource::{Cx, Delta, Resource, Wanted};
 use crate::strategy::{strategy_text, StrategyItem};
-use crate::{same_set, Aws, AwsResultExt, Error, Transient, Value};
+use crate::{same_set, Aws, AwsResultExt, Error, Said, Transient, Value};
 
 /// The ECS cluster kind.
 #[derive(Clone, Copy, Debug, Default)]
@@ -67,28 +67,39 @@ fn insights_setting(enabled: bool) -> ClusterSetting {
         .build()
 }
 
+/// CreateCluster's answer while ECS's service-linked role is being made (AWS has no code of
+/// its own for it): "Unable to assume the service linked role. Please verify that the ECS
+/// service linked role exists."
+const NO_SERVICE_LINKED_ROLE: Said = Said::new(
+    "InvalidParameterException",
+    "Unable to assume the service linked role",
+);
+
 /// A first cluster in an account waits for ECS's service-linked role to exist.
-const NEW_ACCOUNT: Transient = Transient::messages(&["Unable to assume the service linked role"]);
+const NEW_ACCOUNT: Transient = Transient::messages(&[NO_SERVICE_LINKED_ROLE]);
+
+/// PutClusterCapacityProviders' answer for a provider made a moment ago (no code of its own):
+/// "The specified capacity provider <name> is not in an ACTIVE state. Specify a valid capacity
+/// provider and try again."
+const PROVIDER_NOT_ACTIVE: Said =
+    Said::new("InvalidParameterException", "is not in an ACTIVE state");
 
 /// Services and tasks stopped by a destroy just before take a while to go; container
 /// instances too, while an instance fleet is being terminated; and a capacity provider
 /// detached a moment ago still counts as attached.
-const DRAINING: Transient = Transient::new(
-    &[
-        "ClusterContainsServicesException",
-        "ClusterContainsTasksException",
-        "ClusterContainsContainerInstancesException",
-        "ClusterContainsCapacityProviderException",
-    ],
-    &["Capacity Providers are attached"],
-);
+const DRAINING: Transient = Transient::codes(&[
+    "ClusterContainsServicesException",
+    "ClusterContainsTasksException",
+    "ClusterContainsContainerInstancesException",
+    "ClusterContainsCapacityProviderException",
+]);
 
 /// ECS refuses a change while the cluster is still applying the previous one, a provider
 /// made a moment ago until it is ACTIVE, and taking one out while a service being deleted
 /// still uses it.
 const BUSY: Transient = Transient::new(
     &["UpdateInProgressException", "ResourceInUseException"],
-    &["not in an ACTIVE state", "is in use"],
+    &[PROVIDER_NOT_ACTIVE],
 );
 
 /// Sets a cluster's capacity providers and default strategy to what `change` makes of them
@@ -141,6 +152,29 @@ impl Resource for ClusterKind {
     type Desired = ClusterSpec;
     type Observed = FoundCluster;
     type Outputs = ClusterOutputs;
+
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<crate::permissions::Grant> {
+        use crate::permissions::{service_linked_role, Grant};
+        vec![
+            Grant::new([
+                "ecs:DescribeClusters",
+                "ecs:CreateCluster",
+                "ecs:UpdateCluster",
+                "ecs:PutClusterCapacityProviders",
+            ]),
+            Grant::new(["ecs:TagResource"]).when(
+                "StringEquals",
+                "ecs:CreateAction",
+                ["CreateCluster"],
+            ),
+            Grant::new(["ecs:DeleteCluster"]).owned(),
+            service_linked_role("ecs.amazonaws.com"),
+        ]
+    }
 
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundCluster>, Error> {
         let names: Vec<String> = wanted.iter().map(|w| w.name.to_owned()).collect();
@@ -342,6 +376,44 @@ impl Resource for ClusterKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// AWS's messages, in full, that the retries above tell apart by their text.
+    #[test]
+    fn aws_messages_without_a_code_of_their_own() {
+        let err = |code: &str, message: &str| {
+            aws_sdk_ecs::Error::from(
+                aws_sdk_ecs::operation::create_cluster::CreateClusterError::generic(
+                    aws_smithy_types::error::ErrorMetadata::builder()
+                        .code(code)
+                        .message(message)
+                        .build(),
+                ),
+            )
+        };
+        let slr = err(
+            "InvalidParameterException",
+            "Unable to assume the service linked role. Please verify that the ECS service linked role exists.",
+        );
+        assert!(NEW_ACCOUNT.matches(&slr));
+        let not_active = err(
+            "InvalidParameterException",
+            "The specified capacity provider blog-cp is not in an ACTIVE state. Specify a valid capacity provider and try again.",
+        );
+        assert!(BUSY.matches(&not_active));
+        assert!(!NEW_ACCOUNT.matches(&not_active));
+        assert!(BUSY.matches(&err(
+            "ResourceInUseException",
+            "The specified capacity provider is in use and cannot be removed."
+        )));
+        assert!(DRAINING.matches(&err(
+            "ClusterContainsCapacityProviderException",
+            "The Cluster cannot be deleted while Cluster Scoped Capacity Providers are attached."
+        )));
+        assert!(!BUSY.matches(&err(
+            "InvalidParameterException",
+            "Invalid capacity provider strategy"
+        )));
+    }
 
     #[test]
     fn the_diff_is_container_insights() {

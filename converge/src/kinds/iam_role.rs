@@ -127,6 +127,7 @@ async fn find(aws: &Aws, name: &str, wanted: &crate::Tags) -> Result<Option<Foun
 
 async fn list_tags(aws: &Aws, name: &str) -> Result<Vec<(String, String)>, Error> {
     let mut tags = Vec::new();
+    let mut pages = crate::paging::Pages::new("ListRoleTags");
     let mut marker = None;
     loop {
         let out = aws
@@ -142,8 +143,8 @@ async fn list_tags(aws: &Aws, name: &str) -> Result<Vec<(String, String)>, Error
                 .iter()
                 .map(|t| (t.key().to_owned(), t.value().to_owned())),
         );
-        match out.marker() {
-            Some(next) if out.is_truncated() => marker = Some(next.to_owned()),
+        match pages.next(out.marker().filter(|_| out.is_truncated()))? {
+            Some(next) => marker = Some(next),
             _ => return Ok(tags),
         }
     }
@@ -152,6 +153,7 @@ async fn list_tags(aws: &Aws, name: &str) -> Result<Vec<(String, String)>, Error
 /// The ARNs of the managed policies attached to the role.
 async fn attached(aws: &Aws, name: &str) -> Result<Vec<String>, Error> {
     let mut arns = Vec::new();
+    let mut pages = crate::paging::Pages::new("ListAttachedRolePolicies");
     let mut marker = None;
     loop {
         let out = aws
@@ -168,8 +170,8 @@ async fn attached(aws: &Aws, name: &str) -> Result<Vec<String>, Error> {
                 .filter_map(|p| p.policy_arn())
                 .map(str::to_owned),
         );
-        match out.marker() {
-            Some(next) if out.is_truncated() => marker = Some(next.to_owned()),
+        match pages.next(out.marker().filter(|_| out.is_truncated()))? {
+            Some(next) => marker = Some(next),
             _ => return Ok(arns),
         }
     }
@@ -178,6 +180,7 @@ async fn attached(aws: &Aws, name: &str) -> Result<Vec<String>, Error> {
 /// The names of the role's inline policies.
 pub(crate) async fn inline(aws: &Aws, name: &str) -> Result<Vec<String>, Error> {
     let mut names = Vec::new();
+    let mut pages = crate::paging::Pages::new("ListRolePolicies");
     let mut marker = None;
     loop {
         let out = aws
@@ -189,8 +192,8 @@ pub(crate) async fn inline(aws: &Aws, name: &str) -> Result<Vec<String>, Error> 
             .await
             .context("ListRolePolicies", resource(name))?;
         names.extend(out.policy_names().iter().cloned());
-        match out.marker() {
-            Some(next) if out.is_truncated() => marker = Some(next.to_owned()),
+        match pages.next(out.marker().filter(|_| out.is_truncated()))? {
+            Some(next) => marker = Some(next),
             _ => return Ok(names),
         }
     }
@@ -221,6 +224,60 @@ impl Resource for RoleKind {
     type Desired = RoleSpec;
     type Observed = FoundRole;
     type Outputs = RoleOutputs;
+
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        desired: Option<&Self::Desired>,
+    ) -> Vec<crate::permissions::Grant> {
+        use crate::permissions::Grant;
+        let mut grants = vec![Grant::new([
+            "iam:GetRole",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListRolePolicies",
+            "iam:ListRoleTags",
+            "iam:CreateRole",
+            "iam:TagRole",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:DetachRolePolicy",
+            "iam:DeleteRolePolicy",
+            "iam:DeleteRole",
+        ])
+        .on(crate::permissions::ROLE)];
+        if let Some(spec) = desired {
+            // Only the managed policies the inputs name can be attached.
+            if !spec.managed_policy_arns.is_empty() {
+                grants.push(
+                    Grant::new(["iam:AttachRolePolicy"])
+                        .on(crate::permissions::ROLE)
+                        .when(
+                            "ArnEquals",
+                            "iam:PolicyARN",
+                            spec.managed_policy_arns.iter().map(String::as_str),
+                        ),
+                );
+            }
+            // Passed (by whoever uses it) only to the services its trust policy names.
+            let services = crate::permissions::trusted_services(&spec.assume_role_policy);
+            if !services.is_empty() {
+                grants.push(
+                    Grant::new(["iam:PassRole"])
+                        .on(crate::permissions::ROLE)
+                        .when(
+                            "StringEquals",
+                            "iam:PassedToService",
+                            services.iter().map(String::as_str),
+                        ),
+                );
+            }
+            // A role EC2 assumes goes into an instance profile: AddRoleToInstanceProfile
+            // checks iam:PassRole without a service to pass it to.
+            if services.iter().any(|s| s == "ec2.amazonaws.com") {
+                grants.push(Grant::new(["iam:PassRole"]).on(crate::permissions::ROLE));
+            }
+        }
+        grants
+    }
 
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundRole>, Error> {
         let found =

@@ -52,6 +52,7 @@ fn days(days: Option<impl ToString>) -> Option<String> {
 /// The log group of exactly `name`: `DescribeLogGroups` takes a prefix, so others that start
 /// with it are skipped, page by page. Returns (ARN, retention).
 async fn describe(aws: &Aws, name: &str) -> Result<Option<(String, Option<i32>)>, Error> {
+    let mut pages = crate::paging::Pages::new("DescribeLogGroups");
     let mut next_token = None;
     loop {
         let out = aws
@@ -76,9 +77,9 @@ async fn describe(aws: &Aws, name: &str) -> Result<Option<(String, Option<i32>)>
                 })?;
             return Ok(Some((arn.to_owned(), group.retention_in_days())));
         }
-        match out.next_token() {
-            Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-            _ => return Ok(None),
+        match pages.next(out.next_token())? {
+            Some(token) => next_token = Some(token),
+            None => return Ok(None),
         }
     }
 }
@@ -142,6 +143,27 @@ impl Resource for LogGroupKind {
     type Desired = LogGroupSpec;
     type Observed = FoundLogGroup;
     type Outputs = LogGroupOutputs;
+
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<crate::permissions::Grant> {
+        use crate::permissions::Grant;
+        let actions = [
+            "logs:CreateLogGroup",
+            "logs:PutRetentionPolicy",
+            "logs:DeleteRetentionPolicy",
+            "logs:ListTagsForResource",
+            "logs:TagResource",
+            "logs:DeleteLogGroup",
+        ];
+        vec![
+            Grant::new(["logs:DescribeLogGroups"]),
+            Grant::new(actions).on("arn:aws:logs:*:*:log-group:{name}"),
+            Grant::new(actions).on("arn:aws:logs:*:*:log-group:{name}:*"),
+        ]
+    }
 
     async fn read(
         &self,

@@ -172,6 +172,22 @@ impl Resource for RolePolicyKind {
     type Observed = FoundRolePolicy;
     type Outputs = RolePolicyOutputs;
 
+    fn permissions(
+        &self,
+        key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<crate::permissions::Grant> {
+        use crate::permissions::Grant;
+        let role = format!("arn:aws:iam::*:role/{}", key.role);
+        vec![Grant::new([
+            "iam:ListRolePolicies",
+            "iam:GetRolePolicy",
+            "iam:PutRolePolicy",
+            "iam:DeleteRolePolicy",
+        ])
+        .on(role)]
+    }
+
     async fn read(
         &self,
         aws: &Aws,

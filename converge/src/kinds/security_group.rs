@@ -200,6 +200,27 @@ impl Resource for SecurityGroupKind {
     type Observed = FoundGroup;
     type Outputs = SecurityGroupOutputs;
 
+    fn permissions(
+        &self,
+        _key: &Self::Key,
+        _desired: Option<&Self::Desired>,
+    ) -> Vec<crate::permissions::Grant> {
+        use crate::permissions::{ec2_retag, ec2_tags_on_create, Grant};
+        // DescribeNetworkInterfaces: delete waits for the ENIs that hold the group.
+        vec![
+            Grant::new([
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:CreateSecurityGroup",
+                "ec2:AuthorizeSecurityGroupIngress",
+                "ec2:RevokeSecurityGroupIngress",
+            ]),
+            ec2_tags_on_create("CreateSecurityGroup"),
+            ec2_retag(),
+            Grant::new(["ec2:DeleteSecurityGroup"]).owned(),
+        ]
+    }
+
     /// Ours by their ownership tag (leftovers included) and, in the same round trip, any
     /// group with a declared name: EC2 refuses a second group of that name in a VPC, so one
     /// that is not ours must stop the plan before anything is made.

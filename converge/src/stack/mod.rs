@@ -164,6 +164,8 @@ impl<'a> Resolver<'a> {
 #[derive(Default)]
 pub struct Stack {
     nodes: Vec<Box<dyn Node>>,
+    /// What the declarations call outside any kind ([`Stack::require`]).
+    required: Vec<crate::permissions::Grant>,
 }
 
 impl fmt::Debug for Stack {
@@ -259,6 +261,39 @@ impl Stack {
             index,
             _kind: PhantomData,
         }
+    }
+
+    /// Records permissions the stack's run needs outside any resource kind: what a
+    /// module's declaration reads (the region's zones, the AMI's parameter).
+    pub fn require(&mut self, grants: impl IntoIterator<Item = crate::permissions::Grant>) {
+        self.required.extend(grants);
+    }
+
+    /// The IAM policy plan, apply and destroy of this stack need: every declared resource's
+    /// kind's [`permissions`](Resource::permissions), with its name and owner filled in, and
+    /// what the declarations [`require`](Stack::require)d. A run's lease is apart
+    /// ([`lease::permissions`](crate::lease::permissions)).
+    pub fn policy(&self) -> crate::permissions::Policy {
+        let mut policy = crate::permissions::Policy::new();
+        policy.extend(self.required.iter().cloned());
+        for node in &self.nodes {
+            policy.extend(node.permissions());
+        }
+        policy
+    }
+
+    /// The kinds declared whose [`Resource::permissions`] are empty: a kind that forgot to
+    /// say what it calls. Tests assert there are none.
+    pub fn kinds_without_permissions(&self) -> Vec<&'static str> {
+        let mut kinds: Vec<&'static str> = self
+            .nodes
+            .iter()
+            .filter(|n| n.permissions().is_empty())
+            .map(|n| n.kind())
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
     }
 
     /// The declared resources' kinds and names, in declaration order.

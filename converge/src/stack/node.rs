@@ -78,6 +78,9 @@ pub(crate) trait Node: Send + Sync {
         Address::new(self.kind(), self.name(), observed.map(|o| o.id.clone()))
     }
 
+    /// The IAM permissions this resource needs, placeholders filled in.
+    fn permissions(&self) -> Vec<crate::permissions::Grant>;
+
     /// Reads this node's kind for every member of the group (nodes of the same kind).
     fn read_group<'a>(
         &'a self,
@@ -195,6 +198,26 @@ impl<R: Resource> Node for ResourceNode<R> {
     }
     fn output_id(&self, outputs: &AnyArc) -> Option<String> {
         self.kind.output_id(downcast(outputs))
+    }
+    fn permissions(&self) -> Vec<crate::permissions::Grant> {
+        // The inputs with every other resource's outputs unknown: what a kind needs to know
+        // is in its own inputs (a role's trusted services and managed policies).
+        let desired = self.desired.as_ref().map(|f| f(&Resolver::new(&[])));
+        let env = self.tags.environment();
+        let mut owners: Vec<String> = Vec::new();
+        for value in self.tags.owner_values() {
+            owners.push(value.to_owned());
+            if value != self.tags.owner() {
+                // An earlier release's value, as it may be written (`<value>|<environment>`).
+                owners.push(format!("{value}|{env}"));
+            }
+        }
+        let owners: Vec<&str> = owners.iter().map(String::as_str).collect();
+        self.kind
+            .permissions(&self.key, desired.as_ref())
+            .iter()
+            .map(|g| g.fill(&self.name, env, &owners))
+            .collect()
     }
 
     fn read_group<'a>(
