@@ -27,6 +27,15 @@ Patches (see the CreateService / UpdateService API references):
   only. On AWS, deregistering "deletes the scaling policies and the scheduled
   actions that are associated with it".
 
+* With IAM enforced (INITIAL_NO_AUTH_ACTION_COUNT), moto checks each call's
+  SigV4 signature by signing the request again, but for a request without a body
+  (Route 53's GETs and DELETEs) it signs the headers or query parameters as if
+  they were a form body, so every such call fails with SignatureDoesNotMatch
+  whatever the caller's policy, and it encodes a form body again with `+` for a
+  space, which refuses any call whose parameters hold a space (a security group's
+  description). AWS signs the body as sent; so does this patch, as near as the
+  parsed form allows.
+
 moto's serializer reads model attributes by the snake_case of the API field, so
 `capacity_provider_strategy` answers as `capacityProviderStrategy`, a None
 attribute is left out of the answer, and an empty list is sent as `[]`.
@@ -34,10 +43,13 @@ attribute is left out of the answer, and an empty list is sent as `[]`.
 
 import re
 import sys
+from urllib.parse import quote, urlencode
 
 from moto.applicationautoscaling import models as scaling
 from moto.ecs import models, responses
+from botocore.awsrequest import AWSRequest
 from moto.ec2.models.vpcs import VPCEndPoint
+from moto.iam import access_control
 from moto.ecs.exceptions import InvalidParameterException
 from moto.server import main
 
@@ -141,6 +153,19 @@ def modify_endpoint(self, policy_doc, add_subnets, remove_subnets, add_route_tab
         self.ec2_backend.delete_route(table, None, destination_prefix_list_id=prefix_list)
 
 
+def signed_request(self):
+    names = self._get_string_between("SignedHeaders=", ",", self._headers["Authorization"])
+    headers = self._create_headers_for_aws_request(names.split(";"), self._headers)
+    data = self._body
+    if not data and "x-www-form-urlencoded" in self._headers.get("Content-Type", ""):
+        # The form comes parsed; encode it again as the SDKs do (a space is %20, not +).
+        data = urlencode(self._data, doseq=True, quote_via=quote, safe="-_.~")
+    request = AWSRequest(method=self._method, url=self._path, data=data, headers=headers)
+    request.context["timestamp"] = headers["X-Amz-Date"]
+    return request
+
+
+access_control.IAMRequestBase._create_aws_request = signed_request
 VPCEndPoint.modify = modify_endpoint
 responses.EC2ContainerServiceResponse.create_service = create_service
 scaling.ApplicationAutoscalingBackend.deregister_scalable_target = deregister_scalable_target
