@@ -65,7 +65,12 @@ pub enum Command {
     /// Make everything match and print the outputs (the default).
     Apply,
     /// Show what apply would change.
-    Plan,
+    Plan {
+        /// Exit with 2 when there are changes, 0 when there are none and 1 on any error
+        /// (Terraform's `-detailed-exitcode`), so a CI job can tell drift from failure.
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
     /// Delete everything this deployment made (asks first, unless --yes).
     Destroy,
     /// Print the outputs of what exists (it must match the inputs: there is no state file).
@@ -163,6 +168,7 @@ fn run_inner<D: Deployment>(
             || "ecs-modules".to_owned(),
             |p| p.to_string_lossy().into_owned(),
         );
+    let raw_args = args.clone();
     let matches = Args::command()
         .about(about)
         .try_get_matches_from(args)
@@ -170,7 +176,12 @@ fn run_inner<D: Deployment>(
     let args = match matches {
         Ok(args) => args,
         Err(err) => {
-            let code = if err.use_stderr() { 2 } else { 0 };
+            let detailed = raw_args.iter().any(|a| a == "--detailed-exitcode");
+            let code = match (err.use_stderr(), detailed) {
+                (false, _) => 0,
+                (true, true) => 1,
+                (true, false) => 2,
+            };
             // Colors only for a person at a terminal: help redirected to a file, or errors
             // to a pipe, are plain text.
             let to_terminal = io.err_is_terminal
@@ -223,13 +234,31 @@ fn run_inner<D: Deployment>(
         program: &program,
         config,
     };
+    let detailed = matches!(
+        args.command,
+        Some(Command::Plan {
+            detailed_exitcode: true
+        })
+    );
     match runtime.block_on(execute::<D>(run, &mut io, &tally)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Finished::Done) => ExitCode::SUCCESS,
+        Ok(Finished::Changes) => ExitCode::from(CHANGES),
         Err(failure) => {
             render::failure(&mut *lock(&err), &failure);
-            ExitCode::from(failure.exit_code())
+            // 2 means "changes" to a detailed plan's caller: every failure is 1 there.
+            ExitCode::from(if detailed { 1 } else { failure.exit_code() })
         }
     }
+}
+
+/// A detailed plan's exit code when there are changes.
+const CHANGES: u8 = 2;
+
+/// How a run that did not fail ended.
+enum Finished {
+    Done,
+    /// `plan --detailed-exitcode` found changes.
+    Changes,
 }
 
 /// Why a run failed.
@@ -282,7 +311,11 @@ struct Run<'a> {
     config: Option<SdkConfig>,
 }
 
-async fn execute<D: Deployment>(run: Run<'_>, io: &mut Io, tally: &Tally) -> Result<(), Failure> {
+async fn execute<D: Deployment>(
+    run: Run<'_>,
+    io: &mut Io,
+    tally: &Tally,
+) -> Result<Finished, Failure> {
     let args = run.args;
     let command = args.command.clone().unwrap_or(Command::Apply);
     let settings = Settings {
@@ -302,7 +335,7 @@ async fn execute<D: Deployment>(run: Run<'_>, io: &mut Io, tally: &Tally) -> Res
         };
         io.out.write_all(policy.to_json_pretty().as_bytes())?;
         io.out.flush()?;
-        return Ok(());
+        return Ok(Finished::Done);
     }
     let question = match &command {
         Command::Destroy => Some(format!(
@@ -385,11 +418,14 @@ async fn execute<D: Deployment>(run: Run<'_>, io: &mut Io, tally: &Tally) -> Res
                 started,
             )?;
         }
-        Command::Plan => {
+        Command::Plan { detailed_exitcode } => {
             locking.note().await?;
             let plan = deployment.plan(&aws).await?;
             render::plan(&mut io.out, &plan, args.json)?;
             render::summary(&mut *lock(&io.err), "Plan complete.", &aws, started)?;
+            if detailed_exitcode && !plan.is_empty() {
+                return Ok(Finished::Changes);
+            }
         }
         Command::Destroy => {
             let deleted = locking.run(deployment.destroy(&aws)).await?;
@@ -434,7 +470,7 @@ async fn execute<D: Deployment>(run: Run<'_>, io: &mut Io, tally: &Tally) -> Res
         Command::Policy { .. } => {}
     }
     io.out.flush()?;
-    Ok(())
+    Ok(Finished::Done)
 }
 
 impl Command {
@@ -442,7 +478,7 @@ impl Command {
     fn name(&self) -> &'static str {
         match self {
             Command::Apply => "apply",
-            Command::Plan => "plan",
+            Command::Plan { .. } => "plan",
             Command::Destroy => "destroy",
             Command::Output => "output",
             Command::ForceUnlock { .. } => "force-unlock",

@@ -382,3 +382,29 @@ fn shared_alb_apply_again_and_destroy() {
     );
     assert_eq!(left(&env), []);
 }
+
+/// `plan --detailed-exitcode`, as Terraform's: 2 with changes, 0 without, 1 on any error,
+/// invalid input included (which is 2 without the flag).
+#[test]
+fn a_detailed_plan_exits_2_with_changes_0_without_and_1_on_error() {
+    let env = environment("dex");
+    let fresh = run::<Fargate>(&["plan", "--detailed-exitcode", "--environment", &env]);
+    assert_eq!(fresh.code, ExitCode::from(2), "{}", fresh.err);
+    assert!(fresh.out.contains("Plan: 24 to add"), "{}", fresh.out);
+
+    run::<Fargate>(&["apply", "--environment", &env]).ok();
+    let converged = run::<Fargate>(&["plan", "--detailed-exitcode", "--environment", &env]);
+    assert_eq!(converged.code, ExitCode::SUCCESS, "{}", converged.err);
+    assert!(converged.out.contains("No changes."), "{}", converged.out);
+
+    for args in [
+        &["plan", "--detailed-exitcode", "--environment", "Bad Env!"][..],
+        &["plan", "--detailed-exitcode", "--bogus"][..],
+    ] {
+        let failed = run::<Fargate>(args);
+        assert_eq!(failed.code, ExitCode::from(1), "{args:?}: {}", failed.err);
+    }
+
+    run::<Fargate>(&["destroy", "--yes", "--environment", &env]).ok();
+    assert_eq!(left(&env), []);
+}
