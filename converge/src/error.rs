@@ -49,6 +49,29 @@ pub enum Error {
         waited: Duration,
     },
 
+    /// A saved plan no longer says what apply would do (the inputs or AWS changed since it
+    /// was made); nothing was changed.
+    #[error(
+        "the saved plan is out of date, so nothing was changed; plan again:\n  {}",
+        differences.join("\n  ")
+    )]
+    StalePlan {
+        /// One line per resource whose change is not the one planned.
+        differences: Vec<String>,
+    },
+
+    /// While applying a saved plan, a resource came to a different action than planned
+    /// (an output it reads turned out otherwise); it was not changed.
+    #[error("{resource} was planned as {planned} but would now be {now}: not changed")]
+    NotAsPlanned {
+        /// The resource.
+        resource: String,
+        /// The planned action.
+        planned: String,
+        /// The action it would take now.
+        now: String,
+    },
+
     /// A resource found by name lacks our ownership tag; it was not touched.
     #[error(
         "{kind} {id} is not tagged {OWNER_TAG}={owner} ({}): left untouched",

@@ -46,6 +46,17 @@ pub trait Module: Send + Sync {
         stack.apply(aws).await?.value(&outputs).require("outputs")
     }
 
+    /// Applies `saved`, a plan [`plan`](Module::plan) made earlier, exactly, or changes
+    /// nothing when AWS or the inputs changed since ([`Error::StalePlan`]).
+    async fn apply_plan(&self, aws: &Aws, saved: &Plan) -> Result<Self::Outputs, Error> {
+        let (stack, outputs) = self.stack(aws).await?;
+        stack
+            .apply_plan(aws, saved)
+            .await?
+            .value(&outputs)
+            .require("outputs")
+    }
+
     /// Deletes what the module made, found by name and ownership tag; returns what went.
     async fn destroy(&self, aws: &Aws) -> Result<Plan, Error> {
         let mut stack = Stack::new();

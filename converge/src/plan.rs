@@ -21,6 +21,17 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action in a word, as `plan --json` spells it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+            Action::NoOp => "no_op",
+        }
+    }
+
     fn symbol(self) -> &'static str {
         match self {
             Action::Create => "+",
@@ -175,6 +186,62 @@ impl Plan {
             })
     }
 
+    /// How `now` differs from this plan, one line per resource whose change is not the
+    /// same (action, id, attributes or what is kept), empty when they agree: what makes a
+    /// saved plan stale.
+    pub fn differences(&self, now: &Plan) -> Vec<String> {
+        // The same resource: by id where both have one, else by kind and name (a create
+        // has no id yet).
+        fn find<'p>(plan: &'p Plan, c: &Change) -> Option<&'p Change> {
+            let same = |o: &&Change| o.kind == c.kind && o.name == c.name;
+            plan.changes
+                .iter()
+                .filter(same)
+                .find(|o| o.id == c.id)
+                .or_else(|| {
+                    plan.changes
+                        .iter()
+                        .filter(same)
+                        .find(|o| o.id.is_none() || c.id.is_none())
+                })
+        }
+        let then = self;
+        let brief = |c: &Change| match c.action {
+            Action::NoOp => "no change".to_owned(),
+            a => format!("{} {} attribute(s)", a.symbol().trim(), c.diffs.len()),
+        };
+        let mut lines = Vec::new();
+        for c in &then.changes {
+            match find(now, c) {
+                None => lines.push(format!(
+                    "{} \"{}\": planned {}, now not there to plan",
+                    c.kind,
+                    c.name,
+                    brief(c)
+                )),
+                Some(n) if n != c => lines.push(format!(
+                    "{} \"{}\": planned {}, now {}",
+                    c.kind,
+                    c.name,
+                    brief(c),
+                    brief(n)
+                )),
+                Some(_) => {}
+            }
+        }
+        for n in &now.changes {
+            if find(then, n).is_none() {
+                lines.push(format!(
+                    "{} \"{}\": not in the plan, now {}",
+                    n.kind,
+                    n.name,
+                    brief(n)
+                ));
+            }
+        }
+        lines
+    }
+
     /// The first change to a resource of `kind`, for tests and callers that look for one.
     pub fn find(&self, kind: &str, name: &str) -> Option<&Change> {
         self.changes
@@ -265,6 +332,29 @@ mod tests {
         assert!(plan.is_empty());
         assert_eq!(plan.summary(), (0, 0, 0));
         assert!(plan.to_string().starts_with("No changes."));
+    }
+
+    #[test]
+    fn differences_name_each_resource_whose_change_moved() {
+        let then = sample();
+        assert!(then.differences(&then).is_empty());
+        let mut now = sample();
+        now.changes[2].action = Action::Update;
+        now.changes[2].diffs.push(Diff {
+            field: "map_public_ip_on_launch".into(),
+            before: Some("true".into()),
+            after: Some("false".into()),
+        });
+        now.changes.remove(4);
+        now.push(Change::new(Action::Create, "aws_eip", "blog-nat-2"));
+        assert_eq!(
+            then.differences(&now),
+            [
+                "aws_subnet \"blog-a-public\": planned no change, now ~ 1 attribute(s)",
+                "aws_eip \"blog-nat\": planned - 0 attribute(s), now not there to plan",
+                "aws_eip \"blog-nat-2\": not in the plan, now + 0 attribute(s)",
+            ]
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::ffi::OsString;
 use std::future::Future;
 use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use converge::{Aws, Error, Invalid};
 
 use super::progress::{self, Tally};
 use super::render;
+use super::saved;
 use super::{Deployment, Settings};
 use crate::target::{config_in, region_of, Target};
 
@@ -63,13 +65,20 @@ pub struct Args {
 #[derive(Clone, Debug, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Make everything match and print the outputs (the default).
-    Apply,
+    Apply {
+        /// A plan saved with `plan --out`: carry out exactly it, or change nothing when the
+        /// inputs or AWS changed since it was made.
+        plan: Option<PathBuf>,
+    },
     /// Show what apply would change.
     Plan {
         /// Exit with 2 when there are changes, 0 when there are none and 1 on any error
         /// (Terraform's `-detailed-exitcode`), so a CI job can tell drift from failure.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Also save the plan to this file (versioned JSON), for `apply FILE` to carry out.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Delete everything this deployment made (asks first, unless --yes).
     Destroy,
@@ -237,7 +246,8 @@ fn run_inner<D: Deployment>(
     let detailed = matches!(
         args.command,
         Some(Command::Plan {
-            detailed_exitcode: true
+            detailed_exitcode: true,
+            ..
         })
     );
     match runtime.block_on(execute::<D>(run, &mut io, &tally)) {
@@ -317,7 +327,10 @@ async fn execute<D: Deployment>(
     tally: &Tally,
 ) -> Result<Finished, Failure> {
     let args = run.args;
-    let command = args.command.clone().unwrap_or(Command::Apply);
+    let command = args
+        .command
+        .clone()
+        .unwrap_or(Command::Apply { plan: None });
     let settings = Settings {
         environment: args.environment.clone(),
         wait_steady: args.wait_steady,
@@ -327,6 +340,14 @@ async fn execute<D: Deployment>(
     if let Some(region) = &args.region {
         check_region(region)?;
     }
+    // A saved plan for other inputs is refused before anything connects.
+    let saved_plan = match &command {
+        Command::Apply { plan: Some(path) } => Some(saved::load(
+            path,
+            &saved::Inputs::new(run.program, &settings),
+        )?),
+        _ => None,
+    };
     if let Command::Policy { all_examples } = command {
         let policy = if all_examples {
             super::policy::examples_policy(&settings.environment).await?
@@ -405,8 +426,11 @@ async fn execute<D: Deployment>(
     // The summary's time is the run's against AWS, without the emulator's start above.
     let started = Instant::now();
     match command {
-        Command::Apply => {
-            let outputs = locking.run(deployment.apply(&aws)).await?;
+        Command::Apply { .. } => {
+            let outputs = match &saved_plan {
+                None => locking.run(deployment.apply(&aws)).await?,
+                Some(plan) => locking.run(deployment.apply_plan(&aws, plan)).await?,
+            };
             render::outputs::<D>(&mut io.out, &outputs, args.json)?;
             let (added, changed, destroyed) = tally.summary();
             render::summary(
@@ -418,10 +442,21 @@ async fn execute<D: Deployment>(
                 started,
             )?;
         }
-        Command::Plan { detailed_exitcode } => {
+        Command::Plan {
+            detailed_exitcode,
+            out,
+        } => {
             locking.note().await?;
             let plan = deployment.plan(&aws).await?;
             render::plan(&mut io.out, &plan, args.json)?;
+            if let Some(path) = out {
+                saved::save(&path, saved::Inputs::new(run.program, &settings), &plan)?;
+                writeln!(
+                    lock(&io.err),
+                    "Saved the plan to {0}: `apply {0}` carries out exactly it.",
+                    path.display()
+                )?;
+            }
             render::summary(&mut *lock(&io.err), "Plan complete.", &aws, started)?;
             if detailed_exitcode && !plan.is_empty() {
                 return Ok(Finished::Changes);
@@ -477,7 +512,7 @@ impl Command {
     /// The subcommand as typed.
     fn name(&self) -> &'static str {
         match self {
-            Command::Apply => "apply",
+            Command::Apply { .. } => "apply",
             Command::Plan { .. } => "plan",
             Command::Destroy => "destroy",
             Command::Output => "output",

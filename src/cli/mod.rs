@@ -30,6 +30,8 @@ mod policy;
 mod progress;
 #[cfg(feature = "cli")]
 mod render;
+#[cfg(feature = "cli")]
+mod saved;
 
 use converge::{Invalid, Module};
 use serde::Serialize;

@@ -408,3 +408,116 @@ fn a_detailed_plan_exits_2_with_changes_0_without_and_1_on_error() {
     run::<Fargate>(&["destroy", "--yes", "--environment", &env]).ok();
     assert_eq!(left(&env), []);
 }
+
+/// `plan --out FILE` then `apply FILE`: what was shown is what is done. A file made with
+/// other settings is refused before any call; a plan AWS no longer agrees with (applied
+/// already, or drift since) is refused before any write, naming what moved.
+#[test]
+fn a_saved_plan_is_applied_exactly_or_refused_when_stale() {
+    let env = environment("sav");
+    let path = |name: &str| {
+        std::env::temp_dir()
+            .join(format!("{env}-{name}.json"))
+            .to_string_lossy()
+            .into_owned()
+    };
+    let fresh = path("fresh");
+    let plan = run::<Fargate>(&["plan", "--out", &fresh, "--environment", &env]).ok();
+    assert!(plan.out.contains("Plan: 24 to add"), "{}", plan.out);
+    assert!(plan.err.contains("Saved the plan"), "{}", plan.err);
+
+    let other = run::<Fargate>(&["apply", &fresh, "--environment", "other"]);
+    assert_eq!(other.code, ExitCode::from(2), "{}", other.err);
+    assert!(
+        other
+            .err
+            .contains(&format!("--environment {env}, this run has other")),
+        "{}",
+        other.err
+    );
+    assert!(!other.err.contains("Target:"), "{}", other.err);
+
+    let applied = run::<Fargate>(&["apply", &fresh, "--environment", &env]).ok();
+    assert!(
+        applied
+            .err
+            .contains("Apply complete! Resources: 24 added, 0 changed, 0 destroyed."),
+        "{}",
+        applied.err
+    );
+    // The same file again: everything it would make exists now.
+    let again = run::<Fargate>(&["apply", &fresh, "--environment", &env]);
+    assert_eq!(again.code, ExitCode::from(1), "{}", again.err);
+    assert!(
+        again.err.contains("the saved plan is out of date"),
+        "{}",
+        again.err
+    );
+
+    // Drift between plan and apply: the log group goes behind the plan's back.
+    let quiet = path("quiet");
+    let plan = run::<Fargate>(&["plan", "--json", "--out", &quiet, "--environment", &env]).ok();
+    let changes = plan.json()["changes"].as_array().unwrap().clone();
+    assert!(
+        changes.iter().all(|c| c["action"] == "no_op"),
+        "{changes:?}"
+    );
+    let group = changes
+        .iter()
+        .find(|c| c["kind"] == "aws_cloudwatch_log_group")
+        .and_then(|c| c["name"].as_str())
+        .unwrap()
+        .to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let groups = |aws: &converge::Aws| {
+        let aws = aws.clone();
+        let group = group.clone();
+        async move {
+            aws.logs()
+                .describe_log_groups()
+                .log_group_name_prefix(&group)
+                .send()
+                .await
+                .unwrap()
+                .log_groups()
+                .iter()
+                .filter(|g| g.log_group_name() == Some(group.as_str()))
+                .count()
+        }
+    };
+    rt.block_on(async {
+        let aws = aws().await;
+        assert_eq!(groups(&aws).await, 1, "no log group {group}");
+        aws.logs()
+            .delete_log_group()
+            .log_group_name(&group)
+            .send()
+            .await
+            .unwrap();
+    });
+    let stale = run::<Fargate>(&["apply", &quiet, "--environment", &env]);
+    assert_eq!(stale.code, ExitCode::from(1), "{}", stale.err);
+    assert!(
+        stale.err.contains(&format!(
+            "aws_cloudwatch_log_group \"{group}\": planned no change, now + "
+        )),
+        "{}",
+        stale.err
+    );
+    // Refused before any write: the log group is still gone.
+    rt.block_on(async { assert_eq!(groups(&aws().await).await, 0) });
+
+    let repair = path("repair");
+    run::<Fargate>(&["plan", "--out", &repair, "--environment", &env]).ok();
+    let repaired = run::<Fargate>(&["apply", &repair, "--environment", &env]).ok();
+    assert!(
+        repaired.err.contains("Resources: 1 added"),
+        "{}",
+        repaired.err
+    );
+    run::<Fargate>(&["destroy", "--yes", "--environment", &env]).ok();
+    assert_eq!(left(&env), []);
+    for file in [fresh, quiet, repair] {
+        std::fs::remove_file(file).unwrap();
+    }
+}

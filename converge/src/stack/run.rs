@@ -266,10 +266,28 @@ impl Stack {
     /// resource fails, the ones running finish their call and nothing new starts; the
     /// error ([`Error::Stopped`]) lists what was done and what remains.
     pub async fn apply(&self, aws: &Aws) -> Result<Resolved, Error> {
+        self.apply_inner(aws, None).await
+    }
+
+    /// Applies `saved`, a plan made earlier (by [`plan`](Stack::plan)), exactly: when a read
+    /// now plans anything else, for any resource, it changes nothing and fails with
+    /// [`Error::StalePlan`] naming each difference; a resource that would then take another
+    /// action than planned is not changed ([`Error::NotAsPlanned`]).
+    pub async fn apply_plan(&self, aws: &Aws, saved: &Plan) -> Result<Resolved, Error> {
+        self.apply_inner(aws, Some(saved)).await
+    }
+
+    async fn apply_inner(&self, aws: &Aws, saved: Option<&Plan>) -> Result<Resolved, Error> {
         let read = self.read(aws, false).await?;
         self.refuse_look_alikes(&read)?;
         let (planned, _) = self.decide_all(&read);
         self.refuse_held_changes(&read, &planned)?;
+        if let Some(saved) = saved {
+            let differences = saved.differences(&planned);
+            if !differences.is_empty() {
+                return Err(Error::StalePlan { differences });
+            }
+        }
         events::planned(&planned.changes);
         // Each node's planned action, trackers (which plan nothing) as no-ops.
         let mut actions = planned.changes.iter().map(|c| c.action);
@@ -337,10 +355,28 @@ impl Stack {
                         change.action = Action::Replace;
                     }
                     let obs = observed[i].clone();
-                    running.push(async move {
-                        let result = node.run(aws, decision, obs).await;
+                    // A saved plan is carried out as shown: outputs known only now must not
+                    // turn a resource's change into another.
+                    let diverged =
+                        (saved.is_some() && change.action != planned_action[i]).then(|| {
+                            Error::NotAsPlanned {
+                                resource: Address::new(
+                                    &change.kind,
+                                    &change.name,
+                                    change.id.clone(),
+                                )
+                                .to_string(),
+                                planned: planned_action[i].word().to_owned(),
+                                now: change.action.word().to_owned(),
+                            }
+                        });
+                    running.push(Box::pin(async move {
+                        let result = match diverged {
+                            Some(err) => Err(err),
+                            None => node.run(aws, decision, obs).await,
+                        };
                         (i, change, result)
-                    });
+                    }));
                 }
             }
             let Some((i, mut change, result)) = running.next().await else {

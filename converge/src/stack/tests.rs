@@ -323,6 +323,32 @@ async fn plan_and_apply_agree_on_an_update_and_on_a_replacement() {
 }
 
 #[tokio::test]
+async fn a_saved_plan_is_carried_out_as_planned_or_refused_before_any_write() {
+    let fake = Fake::default();
+    let stack = declare(&fake, 1);
+    let saved = stack.plan(&aws()).await.unwrap().into_plan();
+    let applied = stack.apply_plan(&aws(), &saved).await.unwrap();
+    assert_eq!(applied.plan().summary(), saved.summary());
+    assert_eq!(fake.mutations(), 4);
+
+    // A plan made before the world moved: the same inputs, but `root` was resized since.
+    let changed = declare(&fake, 2);
+    let before_resize = changed.plan(&aws()).await.unwrap().into_plan();
+    assert_eq!(before_resize.summary(), (0, 1, 0));
+    changed.apply(&aws()).await.unwrap();
+    let mutations = fake.mutations();
+    let Err(Error::StalePlan { differences }) = changed.apply_plan(&aws(), &before_resize).await
+    else {
+        panic!("a stale plan was applied");
+    };
+    assert_eq!(
+        differences,
+        ["fake_thing \"root\": planned ~ 1 attribute(s), now no change"]
+    );
+    assert_eq!(fake.mutations(), mutations, "nothing written");
+}
+
+#[tokio::test]
 async fn independent_resources_overlap_and_dependents_start_as_soon_as_they_can() {
     let fake = Fake::default();
     fake.slow("a", 150);
