@@ -661,7 +661,7 @@ impl ServiceBuilder {
         self
     }
     /// The role the containers run as, declared in the same stack
-    /// ([`converge::TaskRole::role_ref`]). ECS Exec's permissions go on it.
+    /// ([`TaskRole::role_ref`](crate::TaskRole::role_ref)). ECS Exec's permissions go on it.
     pub fn task_role(mut self, role: RoleRef) -> Self {
         self.task_role = Some(role);
         self

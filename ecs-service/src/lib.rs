@@ -114,7 +114,8 @@ mod target_groups;
 pub use autoscaling::{Autoscaling, ScalingMetric, ScheduledScaling, TargetTracking};
 pub use converge::{
     Cluster, ClusterBuilder, ClusterOutputs, Error, Invalid, LogGroup, LogGroupBuilder,
-    LogGroupOutputs, Plan, TaskExecutionRole, TaskExecutionRoleBuilder, TaskExecutionRoleOutputs,
+    LogGroupOutputs, Plan, RoleRef, TaskExecutionRole, TaskExecutionRoleBuilder,
+    TaskExecutionRoleOutputs, TaskRole, TaskRoleBuilder,
 };
 pub use converge::{StrategyItem, FARGATE, FARGATE_SPOT};
 pub use inputs::{

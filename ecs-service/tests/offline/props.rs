@@ -2,12 +2,12 @@
 //! (the service, the shared load balancer and its rules, the task definition and containers,
 //! the VPC, and converge's blocks). `build()` returns a value or an error, never panics.
 
-use converge::{Cluster, LogGroup, TaskExecutionRole, TaskRole};
 use ecs_service::{
     Autoscaling, HealthCheck, Listener, ListenerProtocol, ListenerRule, LoadBalancer,
     LoadBalancerAttributes, ScalingMetric, ScheduledScaling, Service, SharedLoadBalancer,
     TargetGroup, TargetTracking,
 };
+use ecs_service::{Cluster, LogGroup, TaskExecutionRole, TaskRole};
 use proptest::prelude::*;
 use task_def::{ContainerDefinition, PortMapping, TaskDefinition};
 
