@@ -529,13 +529,13 @@ impl Resource for TaskDefinitionKind {
             }
         }
         let want = Normal::desired(&task, tags);
-        for field in want.differences(&o.normal) {
+        for (field, before, after) in want.changes(&o.normal) {
             // A pipeline registers without our tags; that alone is no reason for a revision.
-            if o.claimed && field == "tags" {
+            if o.claimed && field.starts_with("tags") {
                 continue;
             }
             if !delta.diffs.iter().any(|x| x.field == field) {
-                delta.replace(field, Some("(latest revision)"), Some("(desired)"));
+                delta.replace(field, before, after);
             }
         }
         if d.left_to_ci {

@@ -35,6 +35,7 @@
 //! # }
 //! ```
 
+mod changes;
 mod container;
 pub mod json;
 mod kind;

@@ -50,7 +50,16 @@ async fn register_once_then_only_on_change_then_deregister() {
     let v2 = blog(&family, "npalm/040code.github.io:v2");
     let plan = v2.plan(&aws).await.unwrap();
     assert_eq!(plan.summary(), (1, 0, 1), "{plan}");
-    assert_eq!(plan.changes[0].diffs[0].field, "container_definitions");
+    let diff = &plan.changes[0].diffs[0];
+    assert_eq!(
+        diff.field, r#"container_definitions["blog"].image"#,
+        "{plan}"
+    );
+    assert_eq!(
+        diff.before.as_deref(),
+        Some("npalm/040code.github.io:latest")
+    );
+    assert_eq!(diff.after.as_deref(), Some("npalm/040code.github.io:v2"));
     let second = v2.register(&aws).await.unwrap();
     assert!(
         second.ends_with(&format!("task-definition/{family}:2")),

@@ -311,8 +311,15 @@ async fn a_changed_image_registers_a_new_revision() {
     let change = plan.find(KIND, FAMILY).expect("a change for the family");
     assert_eq!(change.action, Action::Replace, "{plan}");
     assert_eq!(change.id.as_deref(), Some(arn(FAMILY, 3).as_str()));
-    let fields: Vec<_> = change.diffs.iter().map(|d| d.field.as_str()).collect();
-    assert_eq!(fields, ["container_definitions"], "{plan}");
+    // The plan shows the field that moved, with both values.
+    let diff = &change.diffs[..];
+    assert_eq!(diff.len(), 1, "{plan}");
+    assert_eq!(diff[0].field, r#"container_definitions["blog"].image"#);
+    assert_eq!(
+        diff[0].before.as_deref(),
+        Some("npalm/040code.github.io:2019-01")
+    );
+    assert_eq!(diff[0].after.as_deref(), Some(IMAGE));
 
     assert_eq!(task.register(&aws).await.expect("register"), new);
     assert_eq!(register.num_calls(), 1);
@@ -673,7 +680,13 @@ async fn the_blog_described_misses_the_new_fields() {
     let plan = hardened_blog().plan(&aws).await.expect("plan");
     let change = plan.find(KIND, FAMILY).expect("a change for the family");
     assert_eq!(change.action, Action::Replace, "{plan}");
-    let fields: Vec<_> = change.diffs.iter().map(|d| d.field.as_str()).collect();
+    // Each leaf is shown; the top-level fields they are in:
+    let mut fields: Vec<_> = change
+        .diffs
+        .iter()
+        .map(|d| d.field.split(['.', '[']).next().unwrap())
+        .collect();
+    fields.dedup();
     assert_eq!(
         fields,
         [
