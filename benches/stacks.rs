@@ -22,7 +22,8 @@
 //! buckets allow (for each family, the calls beyond a full bucket at its refill rate; the
 //! longest of those). `BENCH_ONLY=throttling` runs only this part; `BENCH_THROTTLING=sdk`
 //! runs it with the SDK's own settings (three attempts, every ready resource at once)
-//! instead of the project's, and reports the failure it meets.
+//! instead of the project's, and reports the failure it meets; `BENCH_THROTTLING=uncapped`
+//! with the project's attempts but no limit per kind.
 
 use std::time::{Duration, Instant};
 
@@ -413,6 +414,10 @@ async fn main() {
         .unwrap_or(1.0);
     let throttling = match std::env::var("BENCH_THROTTLING").as_deref() {
         Ok("sdk") => Throttling::sdk_default(),
+        Ok("uncapped") => Throttling {
+            per_kind: None,
+            ..Throttling::default()
+        },
         _ => Throttling::default(),
     };
     if std::env::var("BENCH_ONLY").as_deref() == Ok("throttling") {
