@@ -15,14 +15,23 @@
 //! modules applied one after another (NAT wait, then the load balancer's). And destroy with
 //! services draining and network interfaces released late, against the tasks' stop plus the
 //! release (the goal) and the same with the 300 s deregistration delay on top (Terraform's).
+//!
+//! Then a hundred Fargate services in one stack under AWS's API rate limits (the harness's
+//! token bucket per API family, at AWS's rates times `BENCH_THROTTLE_SCALE`, default 1):
+//! wall time, calls and throttled answers of apply and destroy, against the least time the
+//! buckets allow (for each family, the calls beyond a full bucket at its refill rate; the
+//! longest of those). `BENCH_ONLY=throttling` runs only this part; `BENCH_THROTTLING=sdk`
+//! runs it with the SDK's own settings (three attempts, every ready resource at once)
+//! instead of the project's, and reports the failure it meets; `BENCH_THROTTLING=uncapped`
+//! with the project's attempts but no limit per kind.
 
 use std::time::{Duration, Instant};
 
 use aws_types::SdkConfig;
-use converge::{Aws, Retry, Wait};
+use converge::{Aws, Retry, Throttling, Wait};
 use ecs_modules::blog::{Fargate, FargateEc2};
 use ecs_modules::cli::{Deployment, Settings};
-use ecs_modules::harness::Harness;
+use ecs_modules::harness::{Harness, Load, Rates};
 use ecs_modules::target;
 
 /// One measured step.
@@ -130,6 +139,113 @@ async fn fleet(base: &SdkConfig, n: usize, delay: Duration, rows: &mut Vec<Row>)
         declared.destroy(&aws),
     )
     .await;
+}
+
+/// One step of the throttled fleet: its calls, wall time and what each family met.
+struct Throttled {
+    step: &'static str,
+    calls: u64,
+    wall: Duration,
+    loads: Vec<Load>,
+}
+
+/// Apply and destroy of the Fargate deployment's shared modules and `n` services under AWS's
+/// rate limits, refilled `scale` times as fast.
+async fn throttled_fleet(
+    base: &SdkConfig,
+    n: usize,
+    scale: f64,
+    throttling: Throttling,
+) -> Vec<Throttled> {
+    let harness = Harness::builder()
+        .throttling_rates(Rates::aws().scaled(scale))
+        .build();
+    let aws = Aws::builder()
+        .sdk_config(&harness.wrap(base))
+        .throttling(throttling)
+        .build();
+    let env = format!("load{}{n}", std::process::id() % 10_000);
+    let stack = Fargate::new(&settings(env)).expect("valid settings");
+    let mut declared = converge::Stack::new();
+    let shared = stack
+        .declare_base(&aws, &mut declared)
+        .await
+        .expect("declared");
+    for i in 1..=n {
+        stack
+            .service_named(&aws, &shared, &format!("blog-{i}"))
+            .expect("valid service")
+            .declare_refs(&aws, &mut declared);
+    }
+    let mut out = Vec::new();
+    for step in ["apply", "destroy"] {
+        aws.calls().reset();
+        harness.reset_loads();
+        let start = Instant::now();
+        let result = match step {
+            "apply" => declared.apply(&aws).await.map(|_| ()),
+            _ => declared.destroy(&aws).await.map(|_| ()),
+        };
+        if let Err(e) = result {
+            println!(
+                "\n{n} services {step} failed after {:.1} s: {e}",
+                start.elapsed().as_secs_f64()
+            );
+            // Cleaned up with the project's settings.
+            let patient = Aws::from_sdk_config(&harness.wrap(base));
+            declared.destroy(&patient).await.expect("cleaned up");
+            return out;
+        }
+        let calls = aws.calls().report();
+        out.push(Throttled {
+            step,
+            calls: calls.mutating + calls.reads,
+            wall: start.elapsed(),
+            loads: harness.loads(),
+        });
+    }
+    out
+}
+
+fn print_throttled(n: usize, scale: f64, steps: &[Throttled]) {
+    let rates = if scale == 1.0 {
+        "AWS's rates".to_owned()
+    } else {
+        format!("AWS's rates refilled {scale} times as fast")
+    };
+    println!("\n### {n} Fargate services under {rates}\n");
+    println!("| step | calls | throttled | wall | bound (slowest family) | wall / bound |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for s in steps {
+        let slowest = s.loads.iter().max_by_key(|l| l.bound());
+        let bound = slowest.map_or(Duration::ZERO, Load::bound);
+        println!(
+            "| {} | {} | {} | {:.1} s | {:.1} s ({}) | {:.2} |",
+            s.step,
+            s.calls,
+            s.loads.iter().map(|l| l.throttled).sum::<usize>(),
+            s.wall.as_secs_f64(),
+            bound.as_secs_f64(),
+            slowest.map_or("none", |l| l.family),
+            s.wall.as_secs_f64() / bound.as_secs_f64().max(f64::EPSILON),
+        );
+    }
+    println!("\n| step | family | bucket | refill / s | calls let through | throttled | bound |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for s in steps {
+        for l in &s.loads {
+            println!(
+                "| {} | {} | {} | {} | {} | {} | {:.1} s |",
+                s.step,
+                l.family,
+                l.rate.bucket,
+                l.rate.refill,
+                l.calls,
+                l.throttled,
+                l.bound().as_secs_f64(),
+            );
+        }
+    }
 }
 
 /// AWS's provisioning times, scaled.
@@ -292,6 +408,23 @@ async fn main() {
     );
     let url = target::start_emulator().unwrap_or_else(|e| panic!("{e}"));
     let base = target::emulator_config(&url, None).await;
+    let throttle_scale: f64 = std::env::var("BENCH_THROTTLE_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let throttling = match std::env::var("BENCH_THROTTLING").as_deref() {
+        Ok("sdk") => Throttling::sdk_default(),
+        Ok("uncapped") => Throttling {
+            per_kind: None,
+            ..Throttling::default()
+        },
+        _ => Throttling::default(),
+    };
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("throttling") {
+        let steps = throttled_fleet(&base, 100, throttle_scale, throttling).await;
+        print_throttled(100, throttle_scale, &steps);
+        return;
+    }
 
     let mut plain = Vec::new();
     lifecycle::<Fargate>(&base, "fargate", Duration::ZERO, &mut plain).await;
@@ -368,4 +501,7 @@ async fn main() {
         &scale,
         Some(delay),
     );
+
+    let steps = throttled_fleet(&base, 100, throttle_scale, throttling).await;
+    print_throttled(100, throttle_scale, &steps);
 }

@@ -1,5 +1,6 @@
 //! The bundle of SDK clients a module works with.
 
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_types::region::Region;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use crate::metrics::ApiCalls;
 use crate::retry::Retry;
 use crate::shared::SharedReads;
+use crate::throttling::Throttling;
 use crate::token::Run;
 use crate::Error;
 
@@ -31,6 +33,7 @@ pub struct Aws {
     calls: ApiCalls,
     retry: Retry,
     timeouts: Timeouts,
+    throttling: Throttling,
     /// Within a stack's read: the reads its kinds share.
     shared: Option<SharedReads>,
     /// This bundle's run, which client tokens derive from (shared by its clones).
@@ -109,6 +112,10 @@ impl Aws {
     pub fn timeouts(&self) -> Timeouts {
         self.timeouts
     }
+    /// How these clients and the stacks that use them meet AWS's throttling.
+    pub fn throttling(&self) -> Throttling {
+        self.throttling
+    }
 
     /// This run's id: made when the bundle is built, shared by its clones, never the same
     /// for two bundles. [`client_token`](crate::client_token)s derive from it.
@@ -161,15 +168,35 @@ pub struct AwsBuilder {
     ssm: Option<aws_sdk_ssm::Client>,
     retry: Option<Retry>,
     timeouts: Option<Timeouts>,
+    throttling: Option<Throttling>,
 }
 
 // Each handed-in client is rebuilt with the call counter added to its own interceptors (a mock's
-// included), so counts cover mocks and real clients alike, and with the bundle's timeouts.
+// included), so counts cover mocks and real clients alike, and with the bundle's timeouts. A
+// client made here also gets the bundle's attempts and its own retry partition (a handed-in
+// one keeps its retry settings: mocks turn retries off).
 macro_rules! counted {
-    ($krate:ident, $given:expr, $config:expr, $calls:expr, $timeouts:expr) => {{
+    ($krate:ident, $given:expr, $config:expr, $calls:expr, $timeouts:expr, $throttling:expr, $run:expr) => {{
         let conf = match $given {
             Some(client) => client.config().to_builder(),
-            None => $krate::config::Builder::from($config),
+            None => $krate::config::Builder::from($config)
+                .retry_config(retry_config($config, &$throttling))
+                .retry_partition(
+                    $krate::config::retry::RetryPartition::custom(format!(
+                        "{}-{}",
+                        stringify!($krate),
+                        $run.id()
+                    ))
+                    // The quota stops retries against a failing service; a throttled call
+                    // is AWS asking for a pause, which the backoff gives, and under a big
+                    // stack's load hundreds of them would drain the quota for good.
+                    .token_bucket(
+                        $krate::config::retry::TokenBucket::builder()
+                            .throttling_retry_cost(0)
+                            .build(),
+                    )
+                    .build(),
+                ),
         };
         $krate::Client::from_conf(
             conf.interceptor($calls.clone())
@@ -177,6 +204,20 @@ macro_rules! counted {
                 .build(),
         )
     }};
+}
+
+/// The configuration's retry settings with the bundle's attempts; a configuration that
+/// turned retries off keeps them off, and more attempts asked for (`AWS_MAX_ATTEMPTS`) stay.
+fn retry_config(config: &SdkConfig, throttling: &Throttling) -> RetryConfig {
+    let base = config
+        .retry_config()
+        .cloned()
+        .unwrap_or_else(RetryConfig::standard);
+    if base.max_attempts() <= 1 {
+        return base;
+    }
+    let attempts = base.max_attempts().max(throttling.max_attempts);
+    base.with_max_attempts(attempts)
 }
 
 macro_rules! setters {
@@ -221,6 +262,12 @@ impl AwsBuilder {
         self
     }
 
+    /// How the clients and stacks meet AWS's throttling (default: [`Throttling::default`]).
+    pub fn throttling(mut self, throttling: Throttling) -> Self {
+        self.throttling = Some(throttling);
+        self
+    }
+
     /// The bundle.
     pub fn build(self) -> Aws {
         let config = self.config.unwrap_or_else(|| {
@@ -231,6 +278,8 @@ impl AwsBuilder {
         });
         let calls = ApiCalls::new();
         let timeouts = self.timeouts.unwrap_or_else(Timeouts::from_env);
+        let throttling = self.throttling.unwrap_or_default();
+        let run = Run::new();
         let region = self
             .ec2
             .as_ref()
@@ -243,34 +292,89 @@ impl AwsBuilder {
                 self.appautoscaling,
                 &config,
                 calls,
-                timeouts
+                timeouts,
+                throttling,
+                run
             ),
             autoscaling: counted!(
                 aws_sdk_autoscaling,
                 self.autoscaling,
                 &config,
                 calls,
-                timeouts
+                timeouts,
+                throttling,
+                run
             ),
-            ec2: counted!(aws_sdk_ec2, self.ec2, &config, calls, timeouts),
-            ecs: counted!(aws_sdk_ecs, self.ecs, &config, calls, timeouts),
+            ec2: counted!(
+                aws_sdk_ec2,
+                self.ec2,
+                &config,
+                calls,
+                timeouts,
+                throttling,
+                run
+            ),
+            ecs: counted!(
+                aws_sdk_ecs,
+                self.ecs,
+                &config,
+                calls,
+                timeouts,
+                throttling,
+                run
+            ),
             elbv2: counted!(
                 aws_sdk_elasticloadbalancingv2,
                 self.elbv2,
                 &config,
                 calls,
-                timeouts
+                timeouts,
+                throttling,
+                run
             ),
-            iam: counted!(aws_sdk_iam, self.iam, &config, calls, timeouts),
-            logs: counted!(aws_sdk_cloudwatchlogs, self.logs, &config, calls, timeouts),
-            route53: counted!(aws_sdk_route53, self.route53, &config, calls, timeouts),
-            ssm: counted!(aws_sdk_ssm, self.ssm, &config, calls, timeouts),
+            iam: counted!(
+                aws_sdk_iam,
+                self.iam,
+                &config,
+                calls,
+                timeouts,
+                throttling,
+                run
+            ),
+            logs: counted!(
+                aws_sdk_cloudwatchlogs,
+                self.logs,
+                &config,
+                calls,
+                timeouts,
+                throttling,
+                run
+            ),
+            route53: counted!(
+                aws_sdk_route53,
+                self.route53,
+                &config,
+                calls,
+                timeouts,
+                throttling,
+                run
+            ),
+            ssm: counted!(
+                aws_sdk_ssm,
+                self.ssm,
+                &config,
+                calls,
+                timeouts,
+                throttling,
+                run
+            ),
             region,
             calls,
             retry: self.retry.unwrap_or_default(),
             timeouts,
+            throttling,
             shared: None,
-            run: Run::new(),
+            run,
         }
     }
 }
@@ -409,6 +513,27 @@ mod tests {
                 .and_then(|t| t.connect_timeout()),
             Some(Duration::from_millis(2500))
         );
+    }
+
+    #[test]
+    fn clients_made_here_get_the_bundles_attempts_and_handed_in_ones_keep_theirs() {
+        let attempts =
+            |c: &aws_sdk_ecs::Client| c.config().retry_config().map(|r| r.max_attempts());
+        let aws = Aws::builder().build();
+        assert_eq!(attempts(aws.ecs()), Some(10));
+        let fewer = Aws::builder().throttling(Throttling::sdk_default()).build();
+        assert_eq!(attempts(fewer.ecs()), Some(3));
+        let off = aws_sdk_ecs::Client::from_conf(
+            aws_sdk_ecs::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::from_static("us-east-1"))
+                .retry_config(RetryConfig::disabled())
+                .build(),
+        );
+        assert_eq!(attempts(Aws::builder().ecs(off).build().ecs()), Some(1));
+        // Each bundle retries from its own quota.
+        let partition = |a: &Aws| a.ecs().config().retry_partition().map(|p| p.to_string());
+        assert_ne!(partition(&aws), partition(&fewer));
     }
 
     /// A call that never answers fails with a timeout naming its operation, within the

@@ -49,6 +49,7 @@ mod shared;
 mod stack;
 mod strategy;
 mod tags;
+mod throttling;
 pub mod token;
 mod validate;
 mod value;
@@ -79,6 +80,7 @@ pub use tags::{
     display_owner, ec2_name, ec2_owned_by, ec2_owner, ec2_owner_filter, ec2_pairs, owner_in,
     owners_of, Claim, Tags, ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG,
 };
+pub use throttling::Throttling;
 pub use token::{client_token, ClientToken};
 pub use validate::{Invalid, Problem, MAX_ENVIRONMENT_LEN, MAX_EXTRA_TAGS};
 pub use value::{Value, AFTER_APPLY};

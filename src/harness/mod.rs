@@ -12,7 +12,8 @@
 //! and what takes a while to become usable elsewhere: ECS's service-linked role, instance
 //! profiles, listeners' target groups, capacity providers and Auto Scaling groups
 //! ([`propagation`](HarnessBuilder::propagation)), and creates that AWS carries out once per
-//! client token ([`idempotency`](HarnessBuilder::idempotency)). It can also lose the answer
+//! client token ([`idempotency`](HarnessBuilder::idempotency)), and AWS's API rate limits,
+//! a token bucket per API family ([`throttling`](HarnessBuilder::throttling)). It can also lose the answer
 //! to a call it forwarded ([`lose_answers`](HarnessBuilder::lose_answers)), so the SDK sends
 //! it again. A [restarted](Harness::restarted) harness is a new process meeting the same
 //! modelled AWS, for runs cut off and run again.
@@ -54,7 +55,10 @@ mod lost_answers;
 mod propagation;
 mod provisioning;
 mod releasing;
+mod throttling;
 mod wire;
+
+pub use throttling::{Load, Rate, Rates};
 
 use lost_answers::LostAnswers;
 use provisioning::Provisioning;
@@ -81,6 +85,7 @@ pub struct HarnessBuilder {
     ecs_used: bool,
     idempotency: bool,
     lost: Vec<(String, usize)>,
+    rates: Option<Rates>,
 }
 
 impl HarnessBuilder {
@@ -174,6 +179,19 @@ impl HarnessBuilder {
         self
     }
 
+    /// Throttles calls as AWS does, at AWS's rates ([`Rates::aws`]): a token bucket per API
+    /// family of the account, and a call that finds its bucket empty is refused with the
+    /// protocol's throttling error without being forwarded.
+    pub fn throttling(self) -> Self {
+        self.throttling_rates(Rates::aws())
+    }
+
+    /// [`throttling`](Self::throttling) with these rates ([`Rates::scaled`] for tests).
+    pub fn throttling_rates(mut self, rates: Rates) -> Self {
+        self.rates = Some(rates);
+        self
+    }
+
     /// The harness.
     pub fn build(self) -> Harness {
         let world = World {
@@ -192,6 +210,7 @@ impl HarnessBuilder {
             idempotency: self.idempotency,
             answers: Mutex::default(),
             repeats: AtomicUsize::new(0),
+            buckets: self.rates.map(|r| Mutex::new(throttling::Buckets::new(r))),
         };
         Harness {
             state: Arc::new(State::new(
@@ -248,6 +267,8 @@ struct World {
     answers: Mutex<idempotency::Answers>,
     /// How many calls were answered for a client token already carried out.
     repeats: AtomicUsize,
+    /// The account's API rate limits, when modelled.
+    buckets: Option<Mutex<throttling::Buckets>>,
 }
 
 /// A model's refusal of a call: what the model met, and AWS's error answer.
@@ -391,6 +412,31 @@ impl Harness {
         self.state.world.repeats.load(Ordering::SeqCst)
     }
 
+    /// How many calls the [throttling](HarnessBuilder::throttling) model refused, over this
+    /// harness and its restarts (since [`reset_loads`](Self::reset_loads)).
+    pub fn throttled(&self) -> usize {
+        self.loads().iter().map(|l| l.throttled).sum()
+    }
+
+    /// What each API family's bucket let through and refused, for the families called
+    /// (since [`reset_loads`](Self::reset_loads)); empty without the throttling model.
+    pub fn loads(&self) -> Vec<Load> {
+        self.state
+            .world
+            .buckets
+            .as_ref()
+            .map_or_else(Vec::new, |b| {
+                b.lock().unwrap_or_else(|p| p.into_inner()).loads()
+            })
+    }
+
+    /// Forgets the counts of [`loads`](Self::loads); the buckets keep their tokens.
+    pub fn reset_loads(&self) {
+        if let Some(b) = &self.state.world.buckets {
+            b.lock().unwrap_or_else(|p| p.into_inner()).reset_counts();
+        }
+    }
+
     /// Forgets the call log.
     pub fn reset_log(&self) {
         self.state
@@ -483,9 +529,19 @@ async fn answer(
     }
     if let Some(n) = state.roll() {
         state.injected.fetch_add(1, Ordering::SeqCst);
-        return Ok(fault(&request, n));
+        return Ok(error_answer(&request, n % 2 == 0, "injected"));
     }
     let world = &state.world;
+    // AWS throttles before it reads the call.
+    if let (Some(buckets), Some(family)) = (&world.buckets, throttling::family(&request)) {
+        let admitted = buckets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .admit(family, Instant::now());
+        if !admitted {
+            return Ok(error_answer(&request, true, "Rate exceeded"));
+        }
+    }
     // AWS looks the token up before anything else: a repeat is not carried out again.
     let token = idempotency::token_of(&request, world);
     if let Some(repeat) = token
@@ -583,25 +639,26 @@ fn set_text(response: &mut HttpResponse, text: String) {
 /// A throttling or server error in the protocol of the request: JSON (ECS, CloudWatch Logs,
 /// SSM), EC2's query dialect, or the query and REST-XML of IAM, ELB, Auto Scaling and
 /// Route 53.
-fn fault(request: &HttpRequest, n: u64) -> HttpResponse {
+fn error_answer(request: &HttpRequest, throttle: bool, message: &str) -> HttpResponse {
     let content_type = request.headers().get("content-type").unwrap_or_default();
     let json = content_type.starts_with("application/x-amz-json");
     let ec2 = request
         .body()
         .bytes()
         .is_some_and(|b| b.windows(18).any(|w| w == b"Version=2016-11-15"));
-    let throttle = n % 2 == 0;
     let (status, body, kind) = match (json, ec2, throttle) {
-        (true, _, true) => (
-            400,
-            r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned(),
-            "application/x-amz-json-1.1",
-        ),
-        (true, _, false) => (
-            500,
-            r#"{"__type":"InternalFailure","message":"injected"}"#.to_owned(),
-            "application/x-amz-json-1.1",
-        ),
+        (true, _, throttle) => {
+            let (status, code) = if throttle {
+                (400, "ThrottlingException")
+            } else {
+                (500, "InternalFailure")
+            };
+            (
+                status,
+                serde_json::json!({ "__type": code, "message": message }).to_string(),
+                "application/x-amz-json-1.1",
+            )
+        }
         (false, true, throttle) => {
             let (status, code) = if throttle {
                 (503, "RequestLimitExceeded")
@@ -610,7 +667,7 @@ fn fault(request: &HttpRequest, n: u64) -> HttpResponse {
             };
             (
                 status,
-                format!("<Response><Errors><Error><Code>{code}</Code><Message>injected</Message></Error></Errors><RequestID>harness</RequestID></Response>"),
+                format!("<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>harness</RequestID></Response>"),
                 "text/xml",
             )
         }
@@ -622,7 +679,7 @@ fn fault(request: &HttpRequest, n: u64) -> HttpResponse {
             };
             (
                 status,
-                format!("<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code><Message>injected</Message></Error><RequestId>harness</RequestId></ErrorResponse>"),
+                format!("<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>harness</RequestId></ErrorResponse>"),
                 "text/xml",
             )
         }

@@ -10,6 +10,7 @@ mod duplicates;
 mod iam;
 mod instances;
 mod invalid;
+mod load;
 mod lock;
 mod ownership;
 mod permissions;

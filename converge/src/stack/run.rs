@@ -67,6 +67,49 @@ struct Doomed {
     observed: Observed,
 }
 
+/// How many creates, changes or deletes of each kind are running, against the bundle's
+/// [`per_kind`](crate::Throttling::per_kind) limit: AWS throttles each API family, and a
+/// hundred resources of one kind started at once would all meet the same bucket.
+struct Busy {
+    limit: Option<usize>,
+    running: Vec<(TypeId, usize)>,
+}
+
+impl Busy {
+    fn new(aws: &Aws) -> Self {
+        Self {
+            // A limit of 0 would start nothing.
+            limit: aws.throttling().per_kind.map(|n| n.max(1)),
+            running: Vec::new(),
+        }
+    }
+
+    fn count(&mut self, kind: TypeId) -> &mut usize {
+        let at = match self.running.iter().position(|(k, _)| *k == kind) {
+            Some(at) => at,
+            None => {
+                self.running.push((kind, 0));
+                self.running.len() - 1
+            }
+        };
+        &mut self.running[at].1
+    }
+
+    fn full(&mut self, kind: TypeId) -> bool {
+        let limit = self.limit;
+        limit.is_some_and(|l| *self.count(kind) >= l)
+    }
+
+    fn take(&mut self, kind: TypeId) {
+        *self.count(kind) += 1;
+    }
+
+    fn give(&mut self, kind: TypeId) {
+        let n = self.count(kind);
+        *n = n.saturating_sub(1);
+    }
+}
+
 /// What a run of deletes got done.
 #[derive(Default)]
 struct Deleted {
@@ -334,6 +377,7 @@ impl Stack {
         let mut finished = vec![false; n];
         let mut changes: Vec<Option<Change>> = vec![None; n];
         let mut running = FuturesUnordered::new();
+        let mut busy = Busy::new(aws);
         loop {
             if report.failures.is_empty() {
                 for i in 0..n {
@@ -346,6 +390,11 @@ impl Stack {
                     if started[i] || !node.deps().iter().all(|&d| finished[d]) {
                         continue;
                     }
+                    // What makes no call takes no place of its kind.
+                    let calls = planned_action[i] != Action::NoOp;
+                    if calls && busy.full(node.kind_type()) {
+                        continue;
+                    }
                     started[i] = true;
                     let decision: Decision =
                         node.decide(observed[i].as_ref(), &Resolver::new(&outputs));
@@ -353,6 +402,9 @@ impl Stack {
                     if planned_action[i] == Action::Replace {
                         // The old one is already gone (or goes last): still a replacement.
                         change.action = Action::Replace;
+                    }
+                    if calls {
+                        busy.take(node.kind_type());
                     }
                     let obs = observed[i].clone();
                     // A saved plan is carried out as shown: outputs known only now must not
@@ -370,18 +422,21 @@ impl Stack {
                                 now: change.action.word().to_owned(),
                             }
                         });
-                    running.push(Box::pin(async move {
+                    running.push(async move {
                         let result = match diverged {
                             Some(err) => Err(err),
                             None => node.run(aws, decision, obs).await,
                         };
-                        (i, change, result)
-                    }));
+                        (i, calls, change, result)
+                    });
                 }
             }
-            let Some((i, mut change, result)) = running.next().await else {
+            let Some((i, calls, mut change, result)) = running.next().await else {
                 break;
             };
+            if calls {
+                busy.give(self.nodes[i].kind_type());
+            }
             match result {
                 Ok((out, old)) => {
                     if matches!(change.action, Action::Create | Action::Replace) {
@@ -598,6 +653,7 @@ impl Stack {
         let mut gone = vec![false; count];
         let mut out = Deleted::default();
         let mut running = FuturesUnordered::new();
+        let mut busy = Busy::new(aws);
         loop {
             if out.failures.is_empty() {
                 let mut ready: Vec<usize> = (0..count)
@@ -608,15 +664,20 @@ impl Stack {
                     ready = (0..count).filter(|&i| !started[i]).collect();
                 }
                 for i in ready {
-                    started[i] = true;
                     let d = &doomed[i];
                     let node = &self.nodes[d.by];
+                    if busy.full(node.kind_type()) {
+                        continue;
+                    }
+                    busy.take(node.kind_type());
+                    started[i] = true;
                     running.push(async move { (i, node.delete(aws, &d.observed, teardown).await) });
                 }
             }
             let Some((i, result)) = running.next().await else {
                 break;
             };
+            busy.give(self.nodes[doomed[i].by].kind_type());
             match result {
                 Ok(()) => {
                     gone[i] = true;

@@ -33,6 +33,9 @@ struct Cloud {
     holders: BTreeMap<String, Vec<Holder>>,
     /// Why a thing may not be deleted, by its name.
     protected: BTreeMap<String, String>,
+    /// Slow calls under way, and the most at once.
+    running: usize,
+    peak: usize,
 }
 
 /// A kind whose resources live in `cloud`: `size` changes in place, `parent` only by
@@ -73,7 +76,13 @@ impl Fake {
     async fn pause(&self, name: &str) {
         let delay = self.cloud.lock().unwrap().slow.get(name).copied();
         if let Some(d) = delay {
+            {
+                let mut cloud = self.cloud.lock().unwrap();
+                cloud.running += 1;
+                cloud.peak = cloud.peak.max(cloud.running);
+            }
             tokio::time::sleep(d).await;
+            self.cloud.lock().unwrap().running -= 1;
         }
     }
     fn record(&self, op: &'static str, name: &str) -> Result<(), Error> {
@@ -346,6 +355,38 @@ async fn a_saved_plan_is_carried_out_as_planned_or_refused_before_any_write() {
         ["fake_thing \"root\": planned ~ 1 attribute(s), now no change"]
     );
     assert_eq!(fake.mutations(), mutations, "nothing written");
+}
+
+#[tokio::test]
+async fn at_most_the_per_kind_limit_of_one_kind_runs_at_once() {
+    let fake = Fake::default();
+    let mut stack = Stack::new();
+    for i in 0..6 {
+        let name = format!("t{i}");
+        fake.slow(&name, 50);
+        stack.add(fake.clone(), &name, tags(), (), |_| Want {
+            size: 1,
+            parent: Value::Known(None),
+        });
+    }
+    let limited = |per_kind| {
+        Aws::builder()
+            .throttling(crate::Throttling {
+                per_kind,
+                ..crate::Throttling::default()
+            })
+            .build()
+    };
+    stack.apply(&limited(Some(2))).await.unwrap();
+    assert_eq!(fake.cloud.lock().unwrap().peak, 2, "creates");
+    fake.cloud.lock().unwrap().peak = 0;
+    stack.destroy(&limited(Some(2))).await.unwrap();
+    assert_eq!(fake.cloud.lock().unwrap().peak, 2, "deletes");
+    assert!(fake.names().is_empty());
+
+    fake.cloud.lock().unwrap().peak = 0;
+    stack.apply(&limited(None)).await.unwrap();
+    assert_eq!(fake.cloud.lock().unwrap().peak, 6, "without a limit");
 }
 
 #[tokio::test]
