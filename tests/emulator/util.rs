@@ -13,6 +13,19 @@ pub async fn sdk_config() -> aws_types::SdkConfig {
     target::emulator_config(&this_tests_emulator(), None).await
 }
 
+/// The SDK configuration for this test's emulator in `region`: a test whose stack is big
+/// keeps it out of the region the others read, so their listings and call counts do not page
+/// through it.
+pub async fn sdk_config_in(region: &str) -> aws_types::SdkConfig {
+    target::emulator_config(&this_tests_emulator(), Some(region)).await
+}
+
+/// [`aws`] in `region`.
+pub async fn aws_in(region: &str) -> Aws {
+    keep_progress_events_asking();
+    target::emulator_clients_in(&this_tests_emulator(), Some(region)).await
+}
+
 /// The service `name` of cluster `cluster` as ECS describes it.
 pub async fn described_service(
     aws: &Aws,
@@ -328,20 +341,29 @@ pub async fn inventory(
     );
 
     let elb = aws.elbv2();
-    let lbs = elb.describe_load_balancers().send().await.unwrap();
-    let tgs = elb.describe_target_groups().send().await.unwrap();
-    let arns: Vec<(&'static str, String)> = lbs
-        .load_balancers()
-        .iter()
-        .filter_map(|l| l.load_balancer_arn())
-        .map(|a| ("load balancers", a.to_owned()))
-        .chain(
-            tgs.target_groups()
+    // Every page: a test's hundred load balancers on the same emulator (`load.rs`) push
+    // others' past the first.
+    let mut arns: Vec<(&'static str, String)> = Vec::new();
+    let mut lbs = elb.describe_load_balancers().into_paginator().send();
+    while let Some(page) = lbs.next().await {
+        arns.extend(
+            page.unwrap()
+                .load_balancers()
+                .iter()
+                .filter_map(|l| l.load_balancer_arn())
+                .map(|a| ("load balancers", a.to_owned())),
+        );
+    }
+    let mut tgs = elb.describe_target_groups().into_paginator().send();
+    while let Some(page) = tgs.next().await {
+        arns.extend(
+            page.unwrap()
+                .target_groups()
                 .iter()
                 .filter_map(|t| t.target_group_arn())
                 .map(|a| ("target groups", a.to_owned())),
-        )
-        .collect();
+        );
+    }
     found.insert("load balancers", 0);
     found.insert("target groups", 0);
     // DescribeTags takes 20 ARNs at a time.
@@ -409,21 +431,22 @@ pub async fn inventory(
     found.insert("ecs clusters", our_clusters);
     found.insert("ecs services", services);
     // The emulator takes a family prefix as a whole family name: list them all.
-    let families = ecs
+    let ours = format!("task-definition/{environment}-");
+    let mut families = ecs
         .list_task_definitions()
         .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
-        .send()
-        .await
-        .unwrap();
-    let ours = format!("task-definition/{environment}-");
-    found.insert(
-        "task definitions",
-        families
+        .into_paginator()
+        .send();
+    let mut definitions = 0;
+    while let Some(page) = families.next().await {
+        definitions += page
+            .unwrap()
             .task_definition_arns()
             .iter()
             .filter(|arn| arn.contains(&ours))
-            .count(),
-    );
+            .count();
+    }
+    found.insert("task definitions", definitions);
     // The emulator fails a describe of every provider; ours has one name.
     let providers = ecs
         .describe_capacity_providers()
