@@ -2,6 +2,7 @@
 //! (the service, the shared load balancer and its rules, the task definition and containers,
 //! the VPC, and converge's blocks). `build()` returns a value or an error, never panics.
 
+use crate::fixtures::network;
 use ecs_service::{
     Autoscaling, HealthCheck, Listener, ListenerProtocol, ListenerRule, LoadBalancer,
     LoadBalancerAttributes, ScalingMetric, ScheduledScaling, Service, SharedLoadBalancer,
@@ -49,21 +50,6 @@ fn config() -> ProptestConfig {
         cases: 256,
         ..ProptestConfig::default()
     }
-}
-
-fn network() -> vpc::VpcOutputs {
-    serde_json::from_value(serde_json::json!({
-        "vpc_id": "vpc-1",
-        "vpc_cidr": "10.0.0.0/16",
-        "public_subnets": ["subnet-a", "subnet-b"],
-        "private_subnets": ["subnet-c", "subnet-d"],
-        "availability_zones": ["us-east-1a", "us-east-1b"],
-        "private_dns_zone_id": null,
-        "private_domain_name": null,
-        "nat_gateway_ids": [],
-        "internet_gateway_id": "igw-1"
-    }))
-    .expect("network outputs")
 }
 
 fn container(s: &[String], n: &[i32]) -> ContainerDefinition {

@@ -2,6 +2,7 @@
 //! `build()` takes no AWS client, so a refused input makes no AWS call by construction (the
 //! emulator's `invalid` tests also plan and count the calls).
 
+use crate::fixtures::network;
 use ecs_service::{
     Autoscaling, HealthCheck, Listener, ListenerProtocol, LoadBalancer, LogGroup, ScalingMetric,
     Service, ServiceBuilder, SharedLoadBalancer, TargetGroup, TargetTracking, TaskIngress,
@@ -47,21 +48,6 @@ fn with_check(check: HealthCheck) -> LoadBalancer {
         health_check: check,
         ..lb()
     }
-}
-
-fn network() -> vpc::VpcOutputs {
-    serde_json::from_value(serde_json::json!({
-        "vpc_id": "vpc-1",
-        "vpc_cidr": "10.0.0.0/16",
-        "public_subnets": ["subnet-a", "subnet-b"],
-        "private_subnets": ["subnet-c", "subnet-d"],
-        "availability_zones": ["us-east-1a", "us-east-1b"],
-        "private_dns_zone_id": null,
-        "private_domain_name": null,
-        "nat_gateway_ids": [],
-        "internet_gateway_id": "igw-1"
-    }))
-    .expect("network outputs")
 }
 
 fn groups(n: usize) -> Vec<String> {
