@@ -1,6 +1,7 @@
 //! The executor: one batched read per kind, then plan, apply or destroy over the graph.
 
 use std::any::TypeId;
+use std::collections::HashMap;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 
@@ -72,7 +73,7 @@ struct Doomed {
 /// hundred resources of one kind started at once would all meet the same bucket.
 struct Busy {
     limit: Option<usize>,
-    running: Vec<(TypeId, usize)>,
+    running: HashMap<TypeId, usize>,
 }
 
 impl Busy {
@@ -80,33 +81,23 @@ impl Busy {
         Self {
             // A limit of 0 would start nothing.
             limit: aws.throttling().per_kind.map(|n| n.max(1)),
-            running: Vec::new(),
+            running: HashMap::new(),
         }
     }
 
-    fn count(&mut self, kind: TypeId) -> &mut usize {
-        let at = match self.running.iter().position(|(k, _)| *k == kind) {
-            Some(at) => at,
-            None => {
-                self.running.push((kind, 0));
-                self.running.len() - 1
-            }
-        };
-        &mut self.running[at].1
-    }
-
-    fn full(&mut self, kind: TypeId) -> bool {
-        let limit = self.limit;
-        limit.is_some_and(|l| *self.count(kind) >= l)
+    fn full(&self, kind: TypeId) -> bool {
+        let running = self.running.get(&kind).copied().unwrap_or(0);
+        self.limit.is_some_and(|l| running >= l)
     }
 
     fn take(&mut self, kind: TypeId) {
-        *self.count(kind) += 1;
+        *self.running.entry(kind).or_default() += 1;
     }
 
     fn give(&mut self, kind: TypeId) {
-        let n = self.count(kind);
-        *n = n.saturating_sub(1);
+        if let Some(n) = self.running.get_mut(&kind) {
+            *n = n.saturating_sub(1);
+        }
     }
 }
 
