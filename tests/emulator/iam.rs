@@ -260,6 +260,10 @@ fn reset_auth(url: &str, count: &str) {
         count.len()
     );
     let mut stream = std::net::TcpStream::connect(address).unwrap();
+    // A stalled emulator fails the test instead of holding it.
+    let limit = Some(std::time::Duration::from_secs(30));
+    stream.set_read_timeout(limit).unwrap();
+    stream.set_write_timeout(limit).unwrap();
     stream.write_all(request.as_bytes()).unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
