@@ -34,6 +34,7 @@
 
 mod aws;
 mod blocks;
+mod delta;
 mod error;
 pub mod events;
 pub mod kinds;
@@ -60,6 +61,7 @@ pub use blocks::{
     account_of, Cluster, ClusterBuilder, LogGroup, LogGroupBuilder, RoleRef, TaskExecutionRole,
     TaskExecutionRoleBuilder, TaskExecutionRoleOutputs, TaskRole, TaskRoleBuilder,
 };
+pub use delta::{same_set, Delta, Field, FieldChange};
 pub use error::{ignore_not_found, AwsResultExt, Error};
 pub use kinds::{ClusterOutputs, LogGroupOutputs};
 pub use lease::{Lease, LeaseError, LeaseInfo, LeaseOptions};
@@ -67,9 +69,7 @@ pub use metrics::{is_mutating, ApiCalls, CallReport};
 pub use module::Module;
 pub use permissions::{Grant, Policy};
 pub use plan::{Action, Change, Diff, Plan};
-pub use resource::{
-    same_set, Address, Cx, Delta, Holder, Replacement, Resource, TagTarget, Wanted,
-};
+pub use resource::{Address, Cx, Holder, Replacement, Resource, TagTarget, Wanted};
 pub use retry::{full_jitter, Retry, Said, Transient};
 pub use stack::{Handle, Ref, Resolved, Resolver, Stack};
 pub use strategy::{

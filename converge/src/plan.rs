@@ -53,6 +53,9 @@ pub struct Diff {
     pub before: Option<String>,
     /// The value the inputs ask for.
     pub after: Option<String>,
+    /// Why this change forces the resource's replacement; `None` when it is made in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 /// What happens to one resource, and why.
@@ -103,6 +106,7 @@ impl Change {
             field: field.into(),
             before: before.map(Into::into),
             after: after.map(Into::into),
+            replaces: None,
         });
         self
     }
@@ -132,6 +136,9 @@ impl fmt::Display for Change {
                 show(&d.before),
                 show(&d.after)
             )?;
+            if let Some(why) = &d.replaces {
+                write!(f, " # forces replacement: {why}")?;
+            }
         }
         for note in &self.kept {
             write!(f, "\n      # keeps {note}")?;
@@ -344,6 +351,7 @@ mod tests {
             field: "map_public_ip_on_launch".into(),
             before: Some("true".into()),
             after: Some("false".into()),
+            replaces: None,
         });
         now.changes.remove(4);
         now.push(Change::new(Action::Create, "aws_eip", "blog-nat-2"));

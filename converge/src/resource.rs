@@ -8,6 +8,7 @@ use std::fmt;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::delta::{Delta, Field};
 use crate::plan::Diff;
 use crate::value::Value;
 use crate::{Aws, Error, Tags};
@@ -42,114 +43,6 @@ impl fmt::Display for Address {
         }
         Ok(())
     }
-}
-
-/// How one existing resource differs from what the inputs ask for: the attributes, and
-/// whether one of them cannot change in place.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Delta {
-    /// The attributes that differ.
-    pub diffs: Vec<Diff>,
-    /// Whether a differing attribute forces a replacement.
-    pub replace: bool,
-    /// What differs from the inputs but is kept as AWS has it, on purpose (an image a deploy
-    /// pipeline rolled out): said in the plan, never changed.
-    pub kept: Vec<String>,
-}
-
-impl Delta {
-    /// No difference.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Whether nothing differs.
-    pub fn is_empty(&self) -> bool {
-        self.diffs.is_empty()
-    }
-
-    /// Records an attribute that can change in place.
-    pub fn update(
-        &mut self,
-        field: impl Into<String>,
-        before: Option<impl fmt::Display>,
-        after: Option<impl fmt::Display>,
-    ) -> &mut Self {
-        self.diffs.push(Diff {
-            field: field.into(),
-            before: before.map(|v| v.to_string()),
-            after: after.map(|v| v.to_string()),
-        });
-        self
-    }
-
-    /// Records something the inputs would change that is kept as it is, for the plan.
-    pub fn keep(&mut self, note: impl Into<String>) -> &mut Self {
-        self.kept.push(note.into());
-        self
-    }
-
-    /// Records an attribute whose change forces a replacement.
-    pub fn replace(
-        &mut self,
-        field: impl Into<String>,
-        before: Option<impl fmt::Display>,
-        after: Option<impl fmt::Display>,
-    ) -> &mut Self {
-        self.replace = true;
-        self.update(field, before, after)
-    }
-
-    /// Compares an attribute that can change in place: AWS has `have`, the inputs ask for
-    /// `want` (unknown until apply counts as different).
-    pub fn compare<T: PartialEq + fmt::Display>(
-        &mut self,
-        field: &str,
-        have: &T,
-        want: &Value<T>,
-    ) -> &mut Self {
-        if want.known() != Some(have) {
-            self.update(field, Some(have), Some(want));
-        }
-        self
-    }
-
-    /// Compares an attribute that cannot change in place.
-    pub fn compare_fixed<T: PartialEq + fmt::Display>(
-        &mut self,
-        field: &str,
-        have: &T,
-        want: &Value<T>,
-    ) -> &mut Self {
-        if want.known() != Some(have) {
-            self.replace(field, Some(have), Some(want));
-        }
-        self
-    }
-
-    /// Compares two lists as sets (subnets, security groups), in place.
-    pub fn compare_set(
-        &mut self,
-        field: &str,
-        have: &[String],
-        want: &Value<Vec<String>>,
-    ) -> &mut Self {
-        let same = want.known().is_some_and(|w| same_set(have, w));
-        if !same {
-            let want = want.as_ref().map(|w| w.join(","));
-            self.update(field, Some(have.join(",")), Some(want));
-        }
-        self
-    }
-}
-
-/// Whether two lists hold the same items, in any order.
-pub fn same_set(a: &[String], b: &[String]) -> bool {
-    let mut a = a.to_vec();
-    let mut b = b.to_vec();
-    a.sort();
-    b.sort();
-    a == b
 }
 
 /// Something another owner keeps on a resource, that would go with it: another service's
@@ -250,6 +143,9 @@ pub trait Resource: Send + Sync + 'static {
     /// by ownership tag whose owner value is unique to one module instance.
     const PRUNE: bool = false;
 
+    /// The fields a diff reports: an enum of the kind's attributes, which its update
+    /// dispatches on.
+    type Field: Field;
     /// Where to look for a resource besides its name and owner (`()` for most kinds).
     type Key: Clone + fmt::Debug + Send + Sync + 'static;
     /// What the inputs ask for. Attributes taken from other resources are [`Value`]s.
@@ -285,7 +181,7 @@ pub trait Resource: Send + Sync + 'static {
     fn describe(&self, desired: &Self::Desired) -> Vec<Diff>;
 
     /// How an existing resource differs from the inputs. Pure.
-    fn diff(&self, desired: &Self::Desired, observed: &Self::Observed) -> Delta;
+    fn diff(&self, desired: &Self::Desired, observed: &Self::Observed) -> Delta<Self::Field>;
 
     /// Makes the resource that replaces `observed` (a fixed attribute changed). The default
     /// is [`create`](Resource::create); a kind that keeps something of the old one (a task
@@ -349,7 +245,11 @@ pub trait Resource: Send + Sync + 'static {
 
     /// The outputs a plan can promise for an existing resource that `delta` changes in place
     /// (known unless an update gives it a new id, like a task definition's new revision).
-    fn planned_outputs(&self, observed: &Self::Observed, _delta: &Delta) -> Value<Self::Outputs> {
+    fn planned_outputs(
+        &self,
+        observed: &Self::Observed,
+        _delta: &Delta<Self::Field>,
+    ) -> Value<Self::Outputs> {
         Value::Known(self.outputs(observed))
     }
 
@@ -367,7 +267,7 @@ pub trait Resource: Send + Sync + 'static {
         cx: Cx<'_>,
         desired: &Self::Desired,
         observed: &Self::Observed,
-        delta: &Delta,
+        delta: &Delta<Self::Field>,
     ) -> Result<Self::Outputs, Error>;
 
     /// Deletes a resource; "not found" is done.

@@ -112,6 +112,7 @@ impl AutoScalingGroupSpec {
 #[async_trait]
 impl Resource for AutoScalingGroupKind {
     const KIND: &'static str = KIND;
+    type Field = String;
     type Key = ();
     type Desired = AutoScalingGroupSpec;
     type Observed = FoundGroup;
@@ -156,7 +157,7 @@ impl Resource for AutoScalingGroupKind {
     }
 
     fn describe(&self, d: &AutoScalingGroupSpec) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta
             .update("launch_template.id", None::<String>, Some(&d.lt_id))
             .update("launch_template.version", None::<String>, Some(&d.version))
@@ -168,7 +169,7 @@ impl Resource for AutoScalingGroupKind {
                 None::<String>,
                 Some(d.subnets.as_ref().map(|s| s.join(","))),
             );
-        delta.diffs
+        delta.diffs()
     }
 
     fn diff(&self, d: &AutoScalingGroupSpec, o: &FoundGroup) -> Delta {
@@ -401,15 +402,18 @@ mod tests {
             ..spec()
         };
         let delta = kind.diff(&moved, &found());
-        assert!(!delta.replace);
-        let fields: Vec<&str> = delta.diffs.iter().map(|d| d.field.as_str()).collect();
+        assert!(!delta.replaces());
+        let fields: Vec<&str> = delta.changes.iter().map(|d| d.field.as_str()).collect();
         assert_eq!(fields, ["launch_template.version", "max_size"]);
         let later = AutoScalingGroupSpec {
             subnets: Value::AfterApply,
             ..spec()
         };
         let delta = kind.diff(&later, &found());
-        assert_eq!(delta.diffs[0].after.as_deref(), Some(converge::AFTER_APPLY));
+        assert_eq!(
+            delta.diffs()[0].after.as_deref(),
+            Some(converge::AFTER_APPLY)
+        );
         // Managed scaling moved the group: not drift.
         let scaled = FoundGroup {
             desired: 2,

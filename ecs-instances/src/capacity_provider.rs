@@ -204,6 +204,7 @@ impl Resource for CapacityProviderKind {
     const KIND: &'static str = KIND;
     // A provider turned off (tracked, not declared) still goes.
     const PRUNE: bool = true;
+    type Field = String;
     type Key = ();
     type Desired = CapacityProviderSpec;
     type Observed = FoundProvider;
@@ -251,12 +252,12 @@ impl Resource for CapacityProviderKind {
     }
 
     fn describe(&self, d: &CapacityProviderSpec) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta.update("auto_scaling_group_arn", None::<String>, Some(&d.asg_arn));
         for (field, value) in d.scaling.fields() {
             delta.update(field, None::<String>, Some(value));
         }
-        delta.diffs
+        delta.diffs()
     }
 
     fn diff(&self, d: &CapacityProviderSpec, o: &FoundProvider) -> Delta {
@@ -391,21 +392,20 @@ mod tests {
             .diff(&want(Value::Known("arn:asg-1".into())), &found(100))
             .is_empty());
         let scaled = kind.diff(&want(Value::Known("arn:asg-1".into())), &found(80));
-        assert!(!scaled.replace);
-        assert_eq!(scaled.diffs[0].field, "target_capacity");
+        assert!(!scaled.replaces());
+        assert_eq!(scaled.diffs()[0].field, "target_capacity");
         assert_eq!(
             (
-                scaled.diffs[0].before.as_deref(),
-                scaled.diffs[0].after.as_deref()
+                scaled.diffs()[0].before.as_deref(),
+                scaled.diffs()[0].after.as_deref()
             ),
             (Some("80"), Some("100"))
         );
         // A group made anew (deleted out of band) has a new ARN: ECS cannot move a provider.
-        assert!(kind.diff(&want(Value::AfterApply), &found(100)).replace);
-        assert!(
-            kind.diff(&want(Value::Known("arn:asg-2".into())), &found(100))
-                .replace
-        );
+        assert!(kind.diff(&want(Value::AfterApply), &found(100)).replaces());
+        assert!(kind
+            .diff(&want(Value::Known("arn:asg-2".into())), &found(100))
+            .replaces());
         let described = kind.describe(&want(Value::AfterApply));
         assert_eq!(described[0].after.as_deref(), Some(converge::AFTER_APPLY));
         assert_eq!(described.len(), 5);

@@ -112,6 +112,7 @@ impl Resource for ClusterProvidersKind {
     const KIND: &'static str = KIND;
     // Turned off (tracked, not declared): our provider still leaves the cluster.
     const PRUNE: bool = true;
+    type Field = String;
     type Key = ClusterKey;
     type Desired = ClusterProvidersSpec;
     type Observed = FoundAssociation;
@@ -185,7 +186,7 @@ impl Resource for ClusterProvidersKind {
     }
 
     fn describe(&self, d: &ClusterProvidersSpec) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta
             .update("cluster", None::<String>, Some(&d.cluster))
             .update(
@@ -193,7 +194,7 @@ impl Resource for ClusterProvidersKind {
                 None::<String>,
                 Some(format!("+ {}", d.provider)),
             );
-        delta.diffs
+        delta.diffs()
     }
 
     /// Another cluster, or a provider made anew, is a new association: ours leaves the old
@@ -303,12 +304,15 @@ mod tests {
             .diff(&spec(known("blog"), known("arn:cp")), &found())
             .is_empty());
         let moved = kind.diff(&spec(known("other"), known("arn:cp")), &found());
-        assert!(moved.replace);
-        assert_eq!(moved.diffs[0].field, "cluster");
+        assert!(moved.replaces());
+        assert_eq!(moved.diffs()[0].field, "cluster");
         // The provider is being replaced: its name is known only after apply.
         let anew = kind.diff(&spec(known("blog"), Value::AfterApply), &found());
-        assert!(anew.replace);
-        assert_eq!(anew.diffs[0].after.as_deref(), Some(converge::AFTER_APPLY));
+        assert!(anew.replaces());
+        assert_eq!(
+            anew.diffs()[0].after.as_deref(),
+            Some(converge::AFTER_APPLY)
+        );
         // A cluster made by this apply is shown as unknown, not as a placeholder.
         let described = kind.describe(&spec(Value::AfterApply, Value::AfterApply));
         assert_eq!(described[0].after.as_deref(), Some(converge::AFTER_APPLY));

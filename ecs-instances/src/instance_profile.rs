@@ -89,6 +89,7 @@ async fn remove_role(aws: &Aws, name: &str, role: &str) -> Result<(), Error> {
 #[async_trait]
 impl Resource for InstanceProfileKind {
     const KIND: &'static str = KIND;
+    type Field = String;
     type Key = ();
     type Desired = InstanceProfileSpec;
     type Observed = FoundProfile;
@@ -130,9 +131,9 @@ impl Resource for InstanceProfileKind {
     }
 
     fn describe(&self, d: &InstanceProfileSpec) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta.update("role", None::<String>, Some(&d.role));
-        delta.diffs
+        delta.diffs()
     }
 
     /// The role changes in place: the other one out, ours in.
@@ -230,11 +231,11 @@ mod tests {
             .diff(&want, &found(&["blog-ecs-instance-role"]))
             .is_empty());
         let empty = kind.diff(&want, &found(&[]));
-        assert!(!empty.replace);
+        assert!(!empty.replaces());
         assert_eq!(
             (
-                empty.diffs[0].before.as_deref(),
-                empty.diffs[0].after.as_deref()
+                empty.diffs()[0].before.as_deref(),
+                empty.diffs()[0].after.as_deref()
             ),
             (Some(""), Some("blog-ecs-instance-role"))
         );

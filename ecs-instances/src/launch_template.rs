@@ -14,8 +14,8 @@ use aws_sdk_ec2::types::{
     ResponseLaunchTemplateData, VolumeType,
 };
 use converge::{
-    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Tags, Transient, Value,
-    Wanted,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, FieldChange, Resource, Tags,
+    Transient, Value, Wanted,
 };
 
 use crate::user_data::digest_base64;
@@ -252,6 +252,7 @@ async fn latest(aws: &Aws, id: &str, name: &str) -> Result<Option<(i64, Fields)>
 #[async_trait]
 impl Resource for LaunchTemplateKind {
     const KIND: &'static str = KIND;
+    type Field = String;
     type Key = ();
     type Desired = LaunchTemplateSpec;
     type Observed = FoundTemplate;
@@ -329,7 +330,7 @@ impl Resource for LaunchTemplateKind {
     }
 
     fn describe(&self, d: &LaunchTemplateSpec) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         for (field, want) in d.fields() {
             match want {
                 // Absent (no key pair): nothing to set.
@@ -342,7 +343,7 @@ impl Resource for LaunchTemplateKind {
                 }
             }
         }
-        delta.diffs
+        delta.diffs()
     }
 
     /// Any difference is a new version (in place: the template keeps its id), listed after
@@ -361,14 +362,14 @@ impl Resource for LaunchTemplateKind {
             }
         }
         if !delta.is_empty() {
-            delta.diffs.insert(
-                0,
-                Diff {
-                    field: "latest_version".into(),
-                    before: Some(o.version.to_string()),
-                    after: Some((o.version + 1).to_string()),
-                },
-            );
+            let latest = FieldChange {
+                field: "latest_version".to_owned(),
+                at: None,
+                before: Some(o.version.to_string()),
+                after: Some((o.version + 1).to_string()),
+                replaces: None,
+            };
+            delta.changes.insert(0, latest);
         }
         delta
     }
@@ -508,9 +509,10 @@ mod tests {
         assert_eq!(line.after.as_deref(), Some(want.as_str()));
         let mut o = found(&spec());
         let delta = LaunchTemplateKind.diff(&d, &o);
-        let changed = delta.diffs.iter().find(|x| x.field == "user_data").unwrap();
+        let diffs = delta.diffs();
+        let changed = diffs.iter().find(|x| x.field == "user_data").unwrap();
         assert_eq!(changed.after.as_deref(), Some(want.as_str()));
-        let text = format!("{described:?} {:?} {d:?}", delta.diffs);
+        let text = format!("{described:?} {:?} {d:?}", delta.diffs());
         assert!(
             !text.contains("s3cr3t") && !text.contains(&encoded),
             "{text}"
@@ -617,10 +619,10 @@ mod tests {
             ..spec()
         };
         let delta = kind.diff(&bigger, &have);
-        assert!(!delta.replace);
-        let fields: Vec<&str> = delta.diffs.iter().map(|d| d.field.as_str()).collect();
+        assert!(!delta.replaces());
+        let fields: Vec<&str> = delta.changes.iter().map(|d| d.field.as_str()).collect();
         assert_eq!(fields, ["latest_version", "image_id", "instance_type"]);
-        assert_eq!(delta.diffs[0].after.as_deref(), Some("4"));
+        assert_eq!(delta.diffs()[0].after.as_deref(), Some("4"));
         assert_eq!(
             kind.planned_outputs(&have, &delta)
                 .known()
@@ -639,14 +641,17 @@ mod tests {
             ..spec()
         };
         let delta = kind.diff(&later, &have);
-        assert_eq!(delta.diffs[1].field, "iam_instance_profile");
-        assert_eq!(delta.diffs[1].after.as_deref(), Some(converge::AFTER_APPLY));
+        assert_eq!(delta.diffs()[1].field, "iam_instance_profile");
+        assert_eq!(
+            delta.diffs()[1].after.as_deref(),
+            Some(converge::AFTER_APPLY)
+        );
         // A key pair added is a difference from none.
         let keyed = LaunchTemplateSpec {
             key_name: Some("ops".into()),
             ..spec()
         };
-        assert_eq!(kind.diff(&keyed, &have).diffs[1].field, "key_name");
+        assert_eq!(kind.diff(&keyed, &have).diffs()[1].field, "key_name");
     }
 
     #[test]

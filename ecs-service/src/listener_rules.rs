@@ -319,6 +319,7 @@ impl Resource for ListenerRuleKind {
     const PRUNE: bool = true;
     /// A rule moved to another listener is made there first, so its path is never unserved.
     const REPLACEMENT: Replacement = Replacement::CreateFirst;
+    type Field = String;
     type Key = RuleAt;
     type Desired = ListenerRuleSpec;
     type Observed = FoundRule;
@@ -409,6 +410,7 @@ impl Resource for ListenerRuleKind {
             field: field.into(),
             before: None,
             after: Some(after),
+            replaces: None,
         };
         let mut out = vec![
             set("listener_arn", d.listener_arn.to_string()),
@@ -489,7 +491,7 @@ impl Resource for ListenerRuleKind {
         o: &FoundRule,
         delta: &Delta,
     ) -> Result<ListenerRuleOutputs, Error> {
-        let changed = |field: &str| delta.diffs.iter().any(|x| x.field == field);
+        let changed = |field: &str| delta.diffs().iter().any(|x| x.field == field);
         if changed("priority") {
             cx.aws
                 .elbv2()
@@ -572,14 +574,14 @@ mod tests {
             ..spec()
         };
         let delta = ListenerRuleKind.diff(&moved, &ours);
-        assert!(!delta.replace);
-        let fields: Vec<&str> = delta.diffs.iter().map(|d| d.field.as_str()).collect();
+        assert!(!delta.replaces());
+        let fields: Vec<&str> = delta.changes.iter().map(|d| d.field.as_str()).collect();
         assert_eq!(fields, ["priority", "host_header"]);
         let elsewhere = ListenerRuleSpec {
             listener_arn: Value::Known("arn:other".into()),
             ..spec()
         };
-        assert!(ListenerRuleKind.diff(&elsewhere, &ours).replace);
+        assert!(ListenerRuleKind.diff(&elsewhere, &ours).replaces());
     }
 
     #[test]

@@ -215,6 +215,7 @@ async fn describe_listeners(
 impl Resource for ListenerKind {
     const KIND: &'static str = "aws_lb_listener";
     const PRUNE: bool = true;
+    type Field = String;
     type Key = ListenerOf;
     type Desired = ListenerSpec;
     type Observed = FoundListener;
@@ -299,6 +300,7 @@ impl Resource for ListenerKind {
             field: field.into(),
             before: None,
             after: Some(after),
+            replaces: None,
         };
         let mut out = vec![
             set("port", d.port.to_string()),
@@ -522,20 +524,23 @@ mod tests {
             ..found()
         };
         let delta = ListenerKind.diff(&spec(), &moved);
-        assert_eq!(delta.diffs[0].field, "forward");
-        assert!(!delta.replace);
+        assert_eq!(delta.diffs()[0].field, "forward");
+        assert!(!delta.replaces());
         let new_lb = ListenerSpec {
             load_balancer_arn: Value::AfterApply,
             ..spec()
         };
-        assert!(ListenerKind.diff(&new_lb, &found()).replace);
+        assert!(ListenerKind.diff(&new_lb, &found()).replaces());
         // Forwarding where a redirect is wanted, and the redirect in place.
         let redirect = ListenerSpec {
             action: ListenerAction::RedirectToHttps(443),
             ..spec()
         };
         let delta = ListenerKind.diff(&redirect, &found());
-        assert_eq!(delta.diffs[0].after.as_deref(), Some("HTTPS:443:HTTP_301"));
+        assert_eq!(
+            delta.diffs()[0].after.as_deref(),
+            Some("HTTPS:443:HTTP_301")
+        );
         let redirecting = FoundListener {
             target_group_arn: None,
             redirect: Some("HTTPS:443:HTTP_301".into()),

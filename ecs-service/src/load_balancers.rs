@@ -291,6 +291,7 @@ impl Resource for LoadBalancerKind {
     const KIND: &'static str = "aws_lb";
     /// Read by name only, so only a load balancer a stack names or tracks can be left over.
     const PRUNE: bool = true;
+    type Field = String;
     type Key = ();
     type Desired = LoadBalancerSpec;
     type Observed = FoundLoadBalancer;
@@ -364,6 +365,7 @@ impl Resource for LoadBalancerKind {
             field: field.into(),
             before: None,
             after: Some(after),
+            replaces: None,
         };
         let mut out = vec![
             set("scheme", scheme(d.internal).into()),
@@ -468,7 +470,7 @@ impl Resource for LoadBalancerKind {
         o: &FoundLoadBalancer,
         delta: &Delta,
     ) -> Result<LoadBalancerOutputs, Error> {
-        let changed = |field: &str| delta.diffs.iter().any(|x| x.field == field);
+        let changed = |field: &str| delta.diffs().iter().any(|x| x.field == field);
         if changed("subnets") {
             cx.aws
                 .elbv2()
@@ -573,26 +575,26 @@ mod tests {
             internal: true,
             ..spec()
         };
-        assert!(LoadBalancerKind.diff(&internal, &found()).replace);
+        assert!(LoadBalancerKind.diff(&internal, &found()).replaces());
         let moved = LoadBalancerSpec {
             security_groups: Value::Known(vec!["sg-2".into()]),
             ..spec()
         };
         let delta = LoadBalancerKind.diff(&moved, &found());
-        assert!(!delta.replace);
-        assert_eq!(delta.diffs[0].field, "security_groups");
+        assert!(!delta.replaces());
+        assert_eq!(delta.diffs()[0].field, "security_groups");
         let unknown = LoadBalancerSpec {
             security_groups: Value::AfterApply,
             ..spec()
         };
-        assert_eq!(LoadBalancerKind.diff(&unknown, &found()).diffs.len(), 1);
+        assert_eq!(LoadBalancerKind.diff(&unknown, &found()).diffs().len(), 1);
         // An attribute is compared when given; protection refuses a delete.
         let protected = LoadBalancerSpec {
             attributes: [(DELETION_PROTECTION.to_owned(), "true".to_owned())].into(),
             ..spec()
         };
         let delta = LoadBalancerKind.diff(&protected, &found());
-        assert_eq!(delta.diffs[0].field, DELETION_PROTECTION);
+        assert_eq!(delta.diffs()[0].field, DELETION_PROTECTION);
         assert!(LoadBalancerKind.protected(&found()).is_none());
         let on = FoundLoadBalancer {
             attributes: [(DELETION_PROTECTION.to_owned(), "true".to_owned())].into(),

@@ -108,6 +108,7 @@ impl Resource for ScalableTargetKind {
     const KIND: &'static str = "aws_appautoscaling_target";
     // Autoscaling turned off: the target is tracked, and goes (its policies with it).
     const PRUNE: bool = true;
+    type Field = String;
     type Key = ();
     type Desired = ScalableTargetSpec;
     type Observed = FoundTarget;
@@ -180,11 +181,11 @@ impl Resource for ScalableTargetKind {
     }
 
     fn describe(&self, d: &ScalableTargetSpec) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta
             .update("min_capacity", None::<String>, Some(d.min_capacity))
             .update("max_capacity", None::<String>, Some(d.max_capacity));
-        delta.diffs
+        delta.diffs()
     }
 
     fn diff(&self, d: &ScalableTargetSpec, o: &FoundTarget) -> Delta {
@@ -342,8 +343,8 @@ mod tests {
         };
         assert!(ScalableTargetKind.diff(&want(1, 4), &found).is_empty());
         let delta = ScalableTargetKind.diff(&want(2, 4), &found);
-        assert!(!delta.replace);
-        assert_eq!(delta.diffs[0].field, "min_capacity");
+        assert!(!delta.replaces());
+        assert_eq!(delta.diffs()[0].field, "min_capacity");
         assert_eq!(ScalableTargetKind.id(&found), "service/blog/web");
     }
 }

@@ -142,6 +142,7 @@ impl Resource for ScalingPolicyKind {
     const KIND: &'static str = "aws_appautoscaling_policy";
     // A metric taken out of the inputs: its policy goes.
     const PRUNE: bool = true;
+    type Field = String;
     type Key = AttachedKey;
     type Desired = ScalingPolicySpec;
     type Observed = FoundPolicy;
@@ -209,7 +210,7 @@ impl Resource for ScalingPolicyKind {
     }
 
     fn describe(&self, d: &ScalingPolicySpec) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta
             .update(
                 "predefined_metric_type",
@@ -235,7 +236,7 @@ impl Resource for ScalingPolicyKind {
         if let Some(label) = &d.resource_label {
             delta.update("resource_label", None::<String>, Some(label));
         }
-        delta.diffs
+        delta.diffs()
     }
 
     /// Every attribute changes in place: `PutScalingPolicy` overwrites the policy.

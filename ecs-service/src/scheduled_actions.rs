@@ -94,6 +94,7 @@ impl Resource for ScheduledActionKind {
     const KIND: &'static str = "aws_appautoscaling_scheduled_action";
     // An action taken out of the inputs goes.
     const PRUNE: bool = true;
+    type Field = String;
     type Key = AttachedKey;
     type Desired = ScheduledActionSpec;
     type Observed = FoundAction;
@@ -152,13 +153,13 @@ impl Resource for ScheduledActionKind {
     }
 
     fn describe(&self, d: &ScheduledActionSpec) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta
             .update("schedule", None::<String>, Some(&d.schedule))
             .update("timezone", None::<String>, Some(shown(zone(&d.timezone))))
             .update("min_capacity", None::<String>, Some(shown(d.min_capacity)))
             .update("max_capacity", None::<String>, Some(shown(d.max_capacity)));
-        delta.diffs
+        delta.diffs()
     }
 
     /// Every attribute changes in place: `PutScheduledAction` overwrites the action.

@@ -259,7 +259,7 @@ fn compare_placement(delta: &mut Delta, d: &ServiceSpec, o: &FoundService) {
 /// Whether the update moves the service between a launch type and strategies.
 fn moves_placement(delta: &Delta) -> bool {
     delta
-        .diffs
+        .diffs()
         .iter()
         .any(|d| d.field == "capacity_provider_strategy" || d.field == "launch_type")
 }
@@ -398,6 +398,7 @@ async fn wait_steady(aws: &Aws, wait: &Wait, cluster: &str, name: &str) -> Resul
 impl Resource for EcsServiceKind {
     const KIND: &'static str = "aws_ecs_service";
     /// The cluster's name.
+    type Field = String;
     type Key = String;
     type Desired = ServiceSpec;
     type Observed = FoundService;
@@ -468,6 +469,7 @@ impl Resource for EcsServiceKind {
             field: field.into(),
             before: None,
             after: Some(after),
+            replaces: None,
         };
         let mut out = vec![
             if d.strategy.is_empty() {
@@ -662,7 +664,7 @@ impl Resource for EcsServiceKind {
         let moves = moves_placement(delta);
         // Only tasks started after the change have ECS Exec's agent (or lose it).
         let exec = delta
-            .diffs
+            .diffs()
             .iter()
             .any(|d| d.field == "enable_execute_command");
         let strategy: Vec<_> = d.strategy.iter().map(StrategyItem::sdk).collect();
@@ -943,8 +945,8 @@ mod tests {
             ..spec()
         };
         let delta = EcsServiceKind.diff(&bounds, &found());
-        assert_eq!(delta.diffs[0].field, "minimum_healthy_percent");
-        assert!(!delta.replace);
+        assert_eq!(delta.diffs()[0].field, "minimum_healthy_percent");
+        assert!(!delta.replaces());
         // The emulator describes no deployment configuration: nothing to compare.
         let undescribed = FoundService {
             minimum_healthy_percent: None,
@@ -957,7 +959,7 @@ mod tests {
             ..spec()
         };
         assert_eq!(
-            EcsServiceKind.diff(&tags, &found()).diffs[0].field,
+            EcsServiceKind.diff(&tags, &found()).diffs()[0].field,
             "propagate_tags"
         );
     }
@@ -968,19 +970,19 @@ mod tests {
             draining: true,
             ..found()
         };
-        assert!(EcsServiceKind.diff(&spec(), &draining).replace);
+        assert!(EcsServiceKind.diff(&spec(), &draining).replaces());
         let ec2 = ServiceSpec {
             launch_type: LaunchType::Ec2,
             ..spec()
         };
-        assert!(EcsServiceKind.diff(&ec2, &found()).replace);
+        assert!(EcsServiceKind.diff(&ec2, &found()).replaces());
         let moved = ServiceSpec {
             task_definition: Value::AfterApply,
             ..spec()
         };
         let delta = EcsServiceKind.diff(&moved, &found());
-        assert!(!delta.replace);
-        assert_eq!(delta.diffs[0].field, "task_definition");
+        assert!(!delta.replaces());
+        assert_eq!(delta.diffs()[0].field, "task_definition");
     }
 
     #[test]
@@ -993,8 +995,8 @@ mod tests {
             ..spec()
         };
         let delta = EcsServiceKind.diff(&spot, &found());
-        assert!(!delta.replace);
-        let fields: Vec<&str> = delta.diffs.iter().map(|d| d.field.as_str()).collect();
+        assert!(!delta.replaces());
+        let fields: Vec<&str> = delta.changes.iter().map(|d| d.field.as_str()).collect();
         assert_eq!(fields, ["capacity_provider_strategy", "launch_type"]);
         assert!(moves_placement(&delta));
         let on_spot = FoundService {
@@ -1005,13 +1007,13 @@ mod tests {
         assert!(EcsServiceKind.diff(&spot, &on_spot).is_empty());
         // Back to FARGATE: in place. To EC2: Fargate's providers cannot become instances.
         let back = EcsServiceKind.diff(&spec(), &on_spot);
-        assert!(!back.replace);
-        assert_eq!(back.diffs[0].after.as_deref(), Some(NONE));
+        assert!(!back.replaces());
+        assert_eq!(back.diffs()[0].after.as_deref(), Some(NONE));
         let ec2 = ServiceSpec {
             launch_type: LaunchType::Ec2,
             ..spec()
         };
-        assert!(EcsServiceKind.diff(&ec2, &on_spot).replace);
+        assert!(EcsServiceKind.diff(&ec2, &on_spot).replaces());
         let scaled = FoundService {
             desired_count: 7,
             ..found()
@@ -1031,13 +1033,13 @@ mod tests {
             ..spec()
         };
         let delta = EcsServiceKind.diff(&exec, &found());
-        assert_eq!(delta.diffs[0].field, "enable_execute_command");
+        assert_eq!(delta.diffs()[0].field, "enable_execute_command");
         let deployed = FoundService {
             task_definition: "arn:td:7".into(),
             ..found()
         };
         assert_eq!(
-            EcsServiceKind.diff(&spec(), &deployed).diffs[0].field,
+            EcsServiceKind.diff(&spec(), &deployed).diffs()[0].field,
             "task_definition"
         );
         let left = ServiceSpec {

@@ -156,6 +156,7 @@ impl Resource for TargetGroupKind {
     const REPLACEMENT: Replacement = Replacement::CreateFirst;
     const PRUNE: bool = true;
     /// The other name.
+    type Field = String;
     type Key = String;
     type Desired = TargetGroupSpec;
     type Observed = FoundTargetGroup;
@@ -275,6 +276,7 @@ impl Resource for TargetGroupKind {
             field: field.into(),
             before: None,
             after: Some(after),
+            replaces: None,
         };
         vec![
             set("port", d.port.to_string()),
@@ -345,7 +347,7 @@ impl Resource for TargetGroupKind {
         o: &FoundTargetGroup,
         delta: &Delta,
     ) -> Result<TargetGroupOutputs, Error> {
-        let changed = |field: &str| delta.diffs.iter().any(|x| x.field == field);
+        let changed = |field: &str| delta.diffs().iter().any(|x| x.field == field);
         if changed("health_check") {
             let check = &d.health_check;
             cx.aws
@@ -423,19 +425,21 @@ mod tests {
             target_type: "instance".into(),
             ..spec()
         };
-        assert!(TargetGroupKind.diff(&moved, &found("blog-blog")).replace);
+        assert!(TargetGroupKind.diff(&moved, &found("blog-blog")).replaces());
         let new_vpc = TargetGroupSpec {
             vpc_id: Value::AfterApply,
             ..spec()
         };
-        assert!(TargetGroupKind.diff(&new_vpc, &found("blog-blog")).replace);
+        assert!(TargetGroupKind
+            .diff(&new_vpc, &found("blog-blog"))
+            .replaces());
         let slower = TargetGroupSpec {
             deregistration_delay: 30,
             ..spec()
         };
         let delta = TargetGroupKind.diff(&slower, &found("blog-blog"));
-        assert!(!delta.replace);
-        assert_eq!(delta.diffs[0].field, "deregistration_delay");
+        assert!(!delta.replaces());
+        assert_eq!(delta.diffs()[0].field, "deregistration_delay");
     }
 
     #[test]

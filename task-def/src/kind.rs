@@ -366,6 +366,7 @@ fn role_diff(
         field: field.into(),
         before: None,
         after: Some(after),
+        replaces: None,
     })
 }
 
@@ -373,6 +374,7 @@ fn role_diff(
 impl Resource for TaskDefinitionKind {
     const KIND: &'static str = "aws_ecs_task_definition";
     const REPLACEMENT: Replacement = Replacement::CreateFirst;
+    type Field = String;
     type Key = Option<DeployedIn>;
     type Desired = TaskDefinitionSpec;
     type Observed = FoundTaskDefinition;
@@ -448,6 +450,7 @@ impl Resource for TaskDefinitionKind {
             field,
             before: None,
             after: Some(after),
+            replaces: None,
         };
         let mut out: Vec<Diff> = task
             .container_definitions
@@ -534,14 +537,13 @@ impl Resource for TaskDefinitionKind {
             if o.claimed && field.starts_with("tags") {
                 continue;
             }
-            if !delta.diffs.iter().any(|x| x.field == field) {
+            if !delta.diffs().iter().any(|x| x.field == field) {
                 delta.replace(field, before, after);
             }
         }
         if d.left_to_ci {
             // The pipeline's: what differs is said, and nothing is registered.
-            let fields: Vec<String> = delta.diffs.drain(..).map(|x| x.field).collect();
-            delta.replace = false;
+            let fields: Vec<String> = delta.changes.drain(..).map(|x| x.label()).collect();
             let note = match fields.is_empty() {
                 true => format!("{} as it is (left to CI)", o.arn),
                 false => format!(

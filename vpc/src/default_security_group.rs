@@ -110,6 +110,7 @@ async fn close(cx: Cx<'_>, g: &FoundDefaultSg) -> Result<(), Error> {
 #[async_trait]
 impl Resource for DefaultSgKind {
     const KIND: &'static str = KIND;
+    type Field = String;
     type Key = ();
     type Desired = DefaultSgDesired;
     type Observed = FoundDefaultSg;
@@ -172,11 +173,11 @@ impl Resource for DefaultSgKind {
     }
 
     fn describe(&self, d: &DefaultSgDesired) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta
             .update("vpc_id", None::<String>, Some(&d.vpc_id))
             .update("rules", Some("EC2's defaults"), Some("none"));
-        delta.diffs
+        delta.diffs()
     }
 
     fn diff(&self, _d: &DefaultSgDesired, o: &FoundDefaultSg) -> Delta {

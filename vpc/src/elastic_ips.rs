@@ -32,6 +32,7 @@ impl Resource for EipKind {
     const KIND: &'static str = KIND;
     // The address of a NAT gateway no longer wanted goes (it costs money idle).
     const PRUNE: bool = true;
+    type Field = String;
     type Key = ();
     // Nothing to choose: an address in the VPC domain.
     type Desired = ();
@@ -85,9 +86,9 @@ impl Resource for EipKind {
     }
 
     fn describe(&self, _: &()) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta.update("domain", None::<String>, Some("vpc"));
-        delta.diffs
+        delta.diffs()
     }
 
     fn diff(&self, _: &(), _: &FoundEip) -> Delta {

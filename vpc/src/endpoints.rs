@@ -110,6 +110,7 @@ impl Resource for EndpointKind {
     const KIND: &'static str = KIND;
     // An endpoint taken out of the inputs goes.
     const PRUNE: bool = true;
+    type Field = String;
     type Key = ();
     type Desired = EndpointDesired;
     type Observed = FoundEndpoint;
@@ -170,7 +171,7 @@ impl Resource for EndpointKind {
     }
 
     fn describe(&self, d: &EndpointDesired) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta
             .update("service_name", None::<String>, Some(&d.service_name))
             .update("vpc_id", None::<String>, Some(&d.vpc_id));
@@ -191,7 +192,7 @@ impl Resource for EndpointKind {
                     .update("private_dns_enabled", None::<String>, Some("true"));
             }
         }
-        delta.diffs
+        delta.diffs()
     }
 
     fn diff(&self, d: &EndpointDesired, o: &FoundEndpoint) -> Delta {
@@ -499,13 +500,13 @@ mod tests {
             &interface(&["subnet-a", "subnet-b", "subnet-c"]),
             &found_interface(),
         );
-        assert!(!more.replace);
-        assert_eq!(more.diffs[0].field, "subnet_ids");
+        assert!(!more.replaces());
+        assert_eq!(more.diffs()[0].field, "subnet_ids");
         let other = EndpointDesired {
             service_name: "com.amazonaws.us-east-1.sts".into(),
             ..interface(&["subnet-a", "subnet-b"])
         };
-        assert!(kind.diff(&other, &found_interface()).replace);
+        assert!(kind.diff(&other, &found_interface()).replaces());
         assert_eq!(
             change(&["a".into(), "b".into()], &["b".into(), "c".into()]),
             (vec!["c".to_string()], vec!["a".to_string()])

@@ -104,6 +104,7 @@ impl Resource for FlowLogKind {
     const KIND: &'static str = KIND;
     // Turned off: the flow log goes.
     const PRUNE: bool = true;
+    type Field = String;
     type Key = ();
     type Desired = FlowLogDesired;
     type Observed = FoundFlowLog;
@@ -151,13 +152,13 @@ impl Resource for FlowLogKind {
     }
 
     fn describe(&self, d: &FlowLogDesired) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta
             .update("vpc_id", None::<String>, Some(&d.vpc_id))
             .update("traffic_type", None::<String>, Some(d.traffic.as_str()))
             .update("log_group_name", None::<String>, Some(&d.log_group))
             .update("iam_role_arn", None::<String>, Some(&d.role_arn));
-        delta.diffs
+        delta.diffs()
     }
 
     fn diff(&self, d: &FlowLogDesired, o: &FoundFlowLog) -> Delta {

@@ -75,6 +75,7 @@ impl Resource for ZoneKind {
     const KIND: &'static str = KIND;
     // A duplicate (a crash between create and tag, then a second apply) goes.
     const PRUNE: bool = true;
+    type Field = String;
     type Key = ();
     type Desired = ZoneDesired;
     type Observed = FoundZone;
@@ -159,9 +160,9 @@ impl Resource for ZoneKind {
     }
 
     fn describe(&self, d: &ZoneDesired) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta.update("vpc_id", None::<String>, Some(&d.vpc_id));
-        delta.diffs
+        delta.diffs()
     }
 
     fn diff(&self, d: &ZoneDesired, o: &FoundZone) -> Delta {

@@ -39,6 +39,7 @@ pub(crate) const KIND: &str = "aws_internet_gateway";
 impl Resource for IgwKind {
     const KIND: &'static str = KIND;
     const PRUNE: bool = true;
+    type Field = String;
     type Key = ();
     type Desired = IgwDesired;
     type Observed = FoundIgw;
@@ -99,9 +100,9 @@ impl Resource for IgwKind {
     }
 
     fn describe(&self, d: &IgwDesired) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta.update("vpc_id", None::<String>, Some(&d.vpc_id));
-        delta.diffs
+        delta.diffs()
     }
 
     fn diff(&self, d: &IgwDesired, o: &FoundIgw) -> Delta {
@@ -251,14 +252,14 @@ mod tests {
         let d = wants(Value::Known("vpc-1".into()));
         for attached in [&[][..], &["vpc-2"][..]] {
             let delta = IgwKind.diff(&d, &found(attached));
-            assert!(!delta.is_empty() && !delta.replace, "{attached:?}");
+            assert!(!delta.is_empty() && !delta.replaces(), "{attached:?}");
         }
     }
 
     #[test]
     fn attached_to_a_vpc_made_anew_is_replaced() {
         let d = wants(Value::AfterApply);
-        assert!(IgwKind.diff(&d, &found(&["vpc-old"])).replace);
-        assert!(!IgwKind.diff(&d, &found(&[])).replace);
+        assert!(IgwKind.diff(&d, &found(&["vpc-old"])).replaces());
+        assert!(!IgwKind.diff(&d, &found(&[])).replaces());
     }
 }

@@ -52,6 +52,7 @@ impl Resource for NatKind {
     const KIND: &'static str = KIND;
     // A NAT gateway no longer wanted (fewer zones, one instead of one per zone) goes.
     const PRUNE: bool = true;
+    type Field = String;
     type Key = ();
     type Desired = NatDesired;
     type Observed = FoundNat;
@@ -119,11 +120,11 @@ impl Resource for NatKind {
     }
 
     fn describe(&self, d: &NatDesired) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta
             .update("subnet_id", None::<String>, Some(&d.subnet_id))
             .update("allocation_id", None::<String>, Some(&d.allocation_id));
-        delta.diffs
+        delta.diffs()
     }
 
     fn diff(&self, d: &NatDesired, o: &FoundNat) -> Delta {
@@ -316,8 +317,8 @@ mod tests {
     fn a_pending_one_is_waited_for_and_a_failed_one_made_anew() {
         let d = wants(Value::Known("subnet-1".into()));
         let pending = kind().diff(&d, &found(NatGatewayState::Pending));
-        assert!(!pending.is_empty() && !pending.replace);
-        assert!(kind().diff(&d, &found(NatGatewayState::Failed)).replace);
+        assert!(!pending.is_empty() && !pending.replaces());
+        assert!(kind().diff(&d, &found(NatGatewayState::Failed)).replaces());
     }
 
     /// Clients whose `CreateNatGateway` first answers `first` (if any) then makes `nat-1`,
@@ -413,16 +414,12 @@ mod tests {
     #[test]
     fn another_or_unknown_subnet_is_a_replacement() {
         let moved = wants(Value::Known("subnet-2".into()));
-        assert!(
-            kind()
-                .diff(&moved, &found(NatGatewayState::Available))
-                .replace
-        );
+        assert!(kind()
+            .diff(&moved, &found(NatGatewayState::Available))
+            .replaces());
         let unknown = wants(Value::AfterApply);
-        assert!(
-            kind()
-                .diff(&unknown, &found(NatGatewayState::Available))
-                .replace
-        );
+        assert!(kind()
+            .diff(&unknown, &found(NatGatewayState::Available))
+            .replaces());
     }
 }

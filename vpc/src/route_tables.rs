@@ -98,6 +98,7 @@ impl Resource for RouteTableKind {
     const KIND: &'static str = KIND;
     // The tables of a layout no longer wanted (one NAT gateway instead of one per zone) go.
     const PRUNE: bool = true;
+    type Field = String;
     type Key = ();
     type Desired = RouteTableDesired;
     type Observed = FoundRouteTable;
@@ -192,7 +193,7 @@ impl Resource for RouteTableKind {
     }
 
     fn describe(&self, d: &RouteTableDesired) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta.update("vpc_id", None::<String>, Some(&d.vpc_id));
         if let Some(target) = show_target(&d.target) {
             delta.update(
@@ -208,7 +209,7 @@ impl Resource for RouteTableKind {
                 Some("associated"),
             );
         }
-        delta.diffs
+        delta.diffs()
     }
 
     fn diff(&self, d: &RouteTableDesired, o: &FoundRouteTable) -> Delta {
@@ -523,13 +524,13 @@ mod tests {
     fn unknown_inputs_are_differences_and_stale_associations_go() {
         let d = wants(Value::AfterApply, &[("b", Value::AfterApply)]);
         let delta = RouteTableKind.diff(&d, &table());
-        assert!(!delta.replace);
-        let fields: Vec<_> = delta.diffs.iter().map(|d| d.field.as_str()).collect();
+        assert!(!delta.replaces());
+        let fields: Vec<_> = delta.changes.iter().map(|d| d.field.as_str()).collect();
         assert_eq!(
             fields,
             ["route 0.0.0.0/0", "association b", "association subnet-1"]
         );
-        assert_eq!(delta.diffs[0].after.as_deref(), Some(AFTER_APPLY));
+        assert_eq!(delta.diffs()[0].after.as_deref(), Some(AFTER_APPLY));
     }
 
     /// Clients whose `CreateRouteTable` answers `answers` in turn (`None`: the table
@@ -606,6 +607,6 @@ mod tests {
     fn a_table_of_a_vpc_made_anew_is_replaced() {
         let mut d = wants(Value::Known(Some("nat-1".into())), &[]);
         d.vpc_id = Value::AfterApply;
-        assert!(RouteTableKind.diff(&d, &table()).replace);
+        assert!(RouteTableKind.diff(&d, &table()).replaces());
     }
 }

@@ -45,6 +45,7 @@ impl Resource for SubnetKind {
     const KIND: &'static str = KIND;
     // Subnets of a zone no longer listed go.
     const PRUNE: bool = true;
+    type Field = String;
     type Key = ();
     type Desired = SubnetDesired;
     type Observed = FoundSubnet;
@@ -103,7 +104,7 @@ impl Resource for SubnetKind {
     }
 
     fn describe(&self, d: &SubnetDesired) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta
             .update("vpc_id", None::<String>, Some(&d.vpc_id))
             .update("cidr_block", None::<String>, Some(&d.cidr))
@@ -111,7 +112,7 @@ impl Resource for SubnetKind {
         if d.map_public_ip {
             delta.update("map_public_ip_on_launch", None::<bool>, Some(true));
         }
-        delta.diffs
+        delta.diffs()
     }
 
     fn diff(&self, d: &SubnetDesired, o: &FoundSubnet) -> Delta {
@@ -235,8 +236,8 @@ mod tests {
             ..wants()
         };
         let delta = SubnetKind.diff(&ips, &found());
-        assert_eq!(delta.diffs.len(), 1);
-        assert!(!delta.replace);
+        assert_eq!(delta.diffs().len(), 1);
+        assert!(!delta.replaces());
         for changed in [
             SubnetDesired {
                 cidr: "10.0.9.0/24".into(),
@@ -247,7 +248,10 @@ mod tests {
                 ..wants()
             },
         ] {
-            assert!(SubnetKind.diff(&changed, &found()).replace, "{changed:?}");
+            assert!(
+                SubnetKind.diff(&changed, &found()).replaces(),
+                "{changed:?}"
+            );
         }
     }
 }

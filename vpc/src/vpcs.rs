@@ -40,6 +40,7 @@ pub(crate) const KIND: &str = "aws_vpc";
 #[async_trait]
 impl Resource for VpcKind {
     const KIND: &'static str = KIND;
+    type Field = String;
     type Key = ();
     type Desired = VpcDesired;
     type Observed = FoundVpc;
@@ -121,12 +122,12 @@ impl Resource for VpcKind {
     }
 
     fn describe(&self, d: &VpcDesired) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta
             .update("cidr_block", None::<String>, Some(&d.cidr))
             .update("enable_dns_support", None::<bool>, Some(true))
             .update("enable_dns_hostnames", None::<bool>, Some(true));
-        delta.diffs
+        delta.diffs()
     }
 
     fn diff(&self, d: &VpcDesired, o: &FoundVpc) -> Delta {
@@ -256,8 +257,8 @@ mod tests {
         };
         assert!(VpcKind.diff(&d, &found("10.0.0.0/16", true)).is_empty());
         let dns = VpcKind.diff(&d, &found("10.0.0.0/16", false));
-        assert_eq!(dns.diffs[0].field, "enable_dns_hostnames");
-        assert!(!dns.replace);
-        assert!(VpcKind.diff(&d, &found("10.1.0.0/16", true)).replace);
+        assert_eq!(dns.diffs()[0].field, "enable_dns_hostnames");
+        assert!(!dns.replaces());
+        assert!(VpcKind.diff(&d, &found("10.1.0.0/16", true)).replaces());
     }
 }

@@ -5,8 +5,9 @@ use async_trait::async_trait;
 use aws_sdk_ecs::types::{ClusterField, ClusterSetting, ClusterSettingName};
 use serde::{Deserialize, Serialize};
 
+use crate::delta::Delta;
 use crate::plan::Diff;
-use crate::resource::{Cx, Delta, Resource, Wanted};
+use crate::resource::{Cx, Resource, Wanted};
 use crate::strategy::{strategy_text, StrategyItem};
 use crate::{same_set, Aws, AwsResultExt, Error, Said, Transient, Value};
 
@@ -148,6 +149,7 @@ pub async fn change_capacity_providers(
 #[async_trait]
 impl Resource for ClusterKind {
     const KIND: &'static str = "aws_ecs_cluster";
+    type Field = String;
     type Key = ();
     type Desired = ClusterSpec;
     type Observed = FoundCluster;
@@ -225,7 +227,7 @@ impl Resource for ClusterKind {
     }
 
     fn describe(&self, d: &ClusterSpec) -> Vec<Diff> {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<Self::Field>::new();
         delta.update(
             "container_insights",
             None::<String>,
@@ -245,7 +247,7 @@ impl Resource for ClusterKind {
                 Some(strategy_text(&d.default_strategy)),
             );
         }
-        delta.diffs
+        delta.diffs()
     }
 
     fn diff(&self, d: &ClusterSpec, o: &FoundCluster) -> Delta {
@@ -335,7 +337,7 @@ impl Resource for ClusterKind {
         delta: &Delta,
     ) -> Result<ClusterOutputs, Error> {
         let aws = cx.aws;
-        let changed = |field: &str| delta.diffs.iter().any(|f| f.field == field);
+        let changed = |field: &str| delta.diffs().iter().any(|f| f.field == field);
         if changed("container_insights") {
             aws.ecs()
                 .update_cluster()
@@ -437,8 +439,8 @@ mod tests {
         let delta = ClusterKind.diff(&want, &found);
         assert_eq!(
             (
-                delta.diffs[0].before.as_deref(),
-                delta.diffs[0].after.as_deref()
+                delta.diffs()[0].before.as_deref(),
+                delta.diffs()[0].after.as_deref()
             ),
             (Some("disabled"), Some("enabled"))
         );
@@ -455,11 +457,11 @@ mod tests {
         };
         let delta = ClusterKind.diff(&fargate, &same);
         assert_eq!(
-            delta.diffs[0].after.as_deref(),
+            delta.diffs()[0].after.as_deref(),
             Some("blog-ecs-instances,FARGATE,FARGATE_SPOT")
         );
-        assert_eq!(delta.diffs[1].after.as_deref(), Some("FARGATE:1"));
-        assert!(!delta.replace);
+        assert_eq!(delta.diffs()[1].after.as_deref(), Some("FARGATE:1"));
+        assert!(!delta.replaces());
         let joined = FoundCluster {
             providers: vec!["FARGATE_SPOT".into(), "x".into(), "FARGATE".into()],
             strategy: vec![StrategyItem::new("FARGATE", 1)],

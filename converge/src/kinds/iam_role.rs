@@ -6,8 +6,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::delta::Delta;
 use crate::plan::Diff;
-use crate::resource::{Cx, Delta, Resource, Wanted};
+use crate::resource::{Cx, Resource, Wanted};
 use crate::{Aws, AwsResultExt, Error, Transient};
 
 /// The IAM role kind.
@@ -220,6 +221,7 @@ impl Resource for RoleKind {
     // Read by the names declared or tracked: a tracked role of the stack's (a feature turned
     // off) goes; a declared one is always claimed.
     const PRUNE: bool = true;
+    type Field = String;
     type Key = ();
     type Desired = RoleSpec;
     type Observed = FoundRole;
@@ -306,11 +308,13 @@ impl Resource for RoleKind {
             field: "assume_role_policy".into(),
             before: None,
             after: Some(d.assume_role_policy.clone()),
+            replaces: None,
         }];
         out.extend(d.managed_policy_arns.iter().map(|arn| Diff {
             field: "managed_policy_arns".into(),
             before: None,
             after: Some(arn.clone()),
+            replaces: None,
         }));
         out
     }
@@ -564,8 +568,8 @@ mod tests {
             managed_policy_arns: vec!["arn:mine".into()],
         };
         let delta = RoleKind.diff(&want, &found);
-        assert_eq!(delta.diffs.len(), 1);
-        assert_eq!(delta.diffs[0].after.as_deref(), Some("arn:mine"));
+        assert_eq!(delta.diffs().len(), 1);
+        assert_eq!(delta.diffs()[0].after.as_deref(), Some("arn:mine"));
         let none = RoleSpec {
             managed_policy_arns: vec![],
             ..want

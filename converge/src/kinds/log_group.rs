@@ -6,8 +6,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::delta::Delta;
 use crate::plan::Diff;
-use crate::resource::{Cx, Delta, Resource, Wanted};
+use crate::resource::{Cx, Resource, Wanted};
 use crate::{Aws, AwsResultExt, Error, Wait};
 
 /// The log group kind.
@@ -139,6 +140,7 @@ impl Resource for LogGroupKind {
     // Read by the names declared or tracked: a tracked group of the stack's (a feature turned
     // off) goes; a declared one is always claimed.
     const PRUNE: bool = true;
+    type Field = String;
     type Key = ();
     type Desired = LogGroupSpec;
     type Observed = FoundLogGroup;
@@ -198,6 +200,7 @@ impl Resource for LogGroupKind {
                 field: "retention_in_days".into(),
                 before: None,
                 after: Some(days.to_string()),
+                replaces: None,
             })
             .into_iter()
             .collect()
@@ -305,17 +308,17 @@ mod tests {
             Some("30")
         );
         let delta = LogGroupKind.diff(&want(Some(30)), &found(Some(7)));
-        assert_eq!(delta.diffs[0].before.as_deref(), Some("7"));
-        assert!(!delta.replace);
+        assert_eq!(delta.diffs()[0].before.as_deref(), Some("7"));
+        assert!(!delta.replaces());
         let forever = LogGroupKind.diff(&want(None), &found(Some(7)));
-        assert_eq!(forever.diffs[0].after, None);
+        assert_eq!(forever.diffs()[0].after, None);
         assert!(LogGroupKind.diff(&want(None), &found(None)).is_empty());
     }
 
     #[test]
     fn an_unknown_value_differs() {
-        let mut delta = Delta::new();
+        let mut delta = Delta::<String>::new();
         delta.compare("x", &1, &Value::AfterApply);
-        assert_eq!(delta.diffs.len(), 1);
+        assert_eq!(delta.diffs().len(), 1);
     }
 }

@@ -10,9 +10,10 @@
 
 use async_trait::async_trait;
 
+use crate::delta::Delta;
 use crate::kinds::iam_role::{compact, decode_policy, inline, same_policy};
 use crate::plan::Diff;
-use crate::resource::{Cx, Delta, Resource, Wanted};
+use crate::resource::{Cx, Resource, Wanted};
 use crate::{Aws, AwsResultExt, Error, Transient, Value};
 
 /// The inline policy kind.
@@ -167,6 +168,7 @@ impl Resource for RolePolicyKind {
     const KIND: &'static str = "aws_iam_role_policy";
     // Secrets or exec taken out of the inputs: their policy goes.
     const PRUNE: bool = true;
+    type Field = String;
     type Key = RolePolicyKey;
     type Desired = RolePolicySpec;
     type Observed = FoundRolePolicy;
@@ -223,6 +225,7 @@ impl Resource for RolePolicyKind {
             field: "policy".into(),
             before: None,
             after: Some(d.document.as_ref().map(|p| compact(p)).to_string()),
+            replaces: None,
         }]
     }
 

@@ -7,8 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, UserIdGroupPair};
 
+use crate::delta::Delta;
 use crate::plan::Diff;
-use crate::resource::{Cx, Delta, Resource, Wanted};
+use crate::resource::{Cx, Resource, Wanted};
 use crate::{ec2_name, Aws, AwsResultExt, Error, Transient, Value, Wait};
 
 /// The security group kind.
@@ -195,6 +196,7 @@ fn eni_wait() -> Wait {
 impl Resource for SecurityGroupKind {
     const KIND: &'static str = "aws_security_group";
     const PRUNE: bool = true;
+    type Field = String;
     type Key = ();
     type Desired = SecurityGroupSpec;
     type Observed = FoundGroup;
@@ -295,6 +297,7 @@ impl Resource for SecurityGroupKind {
             field: "vpc_id".into(),
             before: None,
             after: Some(d.vpc_id.to_string()),
+            replaces: None,
         }];
         out.extend(d.ingress.iter().map(|r| {
             Diff {
@@ -311,6 +314,7 @@ impl Resource for SecurityGroupKind {
                         format!("tcp {}-{} from {}", r.from, r.to, crate::AFTER_APPLY)
                     }
                 }),
+                replaces: None,
             }
         }));
         out
@@ -494,17 +498,17 @@ mod tests {
             &spec(Value::Known("vpc-1".into()), want.clone()),
             &found(vec![http_from("0.0.0.0/0"), http_from("10.0.0.0/8")]),
         );
-        assert_eq!(drifted.diffs.len(), 1);
-        assert!(!drifted.replace);
+        assert_eq!(drifted.diffs().len(), 1);
+        assert!(!drifted.replaces());
         assert_eq!(
-            drifted.diffs[0].before.as_deref(),
+            drifted.diffs()[0].before.as_deref(),
             Some("tcp 80 from 10.0.0.0/8")
         );
         let moved = SecurityGroupKind.diff(
             &spec(Value::AfterApply, want),
             &found(vec![http_from("0.0.0.0/0")]),
         );
-        assert!(moved.replace);
+        assert!(moved.replaces());
     }
 
     #[test]
@@ -516,6 +520,6 @@ mod tests {
         }];
         let delta =
             SecurityGroupKind.diff(&spec(Value::Known("vpc-1".into()), want), &found(vec![]));
-        assert_eq!(delta.diffs[0].after.as_deref(), Some(crate::AFTER_APPLY));
+        assert_eq!(delta.diffs()[0].after.as_deref(), Some(crate::AFTER_APPLY));
     }
 }

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 
 use super::{AnyArc, Resolver};
+use crate::delta::Delta;
 use crate::plan::Diff;
 use crate::plan::{Action, Change};
-use crate::resource::{Address, Cx, Delta, Holder, Replacement, Resource, TagTarget, Wanted};
+use crate::resource::{Address, Cx, Holder, Replacement, Resource, TagTarget, Wanted};
 use crate::tags::Claim;
 use crate::value::Value;
 use crate::{Aws, Error, Tags};
@@ -56,8 +57,16 @@ pub(crate) struct Decision {
     pub change: Change,
     /// The outputs a plan can promise.
     pub outputs: Value<AnyArc>,
+    /// The inputs and how the resource differs from them: `(R::Desired, Delta<R::Field>)`.
     pub desired: Box<dyn Any + Send + Sync>,
-    pub delta: Delta,
+}
+
+impl Decision {
+    fn work<R: Resource>(&self) -> &(R::Desired, Delta<R::Field>) {
+        self.desired
+            .downcast_ref()
+            .expect("a decision is of its node's kind")
+    }
 }
 
 pub(crate) trait Node: Send + Sync {
@@ -310,7 +319,6 @@ impl<R: Resource> Node for ResourceNode<R> {
                 change: Change::new(Action::NoOp, R::KIND, &self.name),
                 outputs: Value::AfterApply,
                 desired: Box::new(()),
-                delta: Delta::new(),
             };
         };
         let desired = desired(resolver);
@@ -324,9 +332,9 @@ impl<R: Resource> Node for ResourceNode<R> {
                 let found: &R::Observed = downcast(&o.any);
                 let delta = self.kind.diff(&desired, found);
                 change.id = Some(o.id.clone());
-                change.diffs = delta.diffs.clone();
+                change.diffs = delta.diffs();
                 change.kept = delta.kept.clone();
-                change.action = if delta.replace {
+                change.action = if delta.replaces() {
                     Action::Replace
                 } else if delta.is_empty() && o.retag.is_none() {
                     Action::NoOp
@@ -338,6 +346,7 @@ impl<R: Resource> Node for ResourceNode<R> {
                         field: format!("tags.{}", crate::OWNER_TAG),
                         before: self.kind.owner(found).map(crate::tags::display_owner),
                         after: Some(self.tags.owner().to_owned()),
+                        replaces: None,
                     });
                 }
                 let outputs = match change.action {
@@ -353,8 +362,7 @@ impl<R: Resource> Node for ResourceNode<R> {
         Decision {
             change,
             outputs,
-            desired: Box::new(desired),
-            delta,
+            desired: Box::new((desired, delta)),
         }
     }
 
@@ -365,10 +373,7 @@ impl<R: Resource> Node for ResourceNode<R> {
         observed: Option<Observed>,
     ) -> BoxFuture<'a, Result<(AnyArc, Option<Observed>), Error>> {
         Box::pin(async move {
-            let desired: &R::Desired = decision
-                .desired
-                .downcast_ref()
-                .expect("a decision is of its node's kind");
+            let (desired, delta) = decision.work::<R>();
             let cx = self.cx(aws);
             let found = observed.as_ref().map(|o| downcast::<R::Observed>(&o.any));
             // A resource an earlier release tagged takes this release's identity first, in
@@ -380,15 +385,12 @@ impl<R: Resource> Node for ResourceNode<R> {
             }
             let (outputs, old) = match (decision.change.action, found) {
                 (Action::NoOp, Some(found)) => (self.kind.outputs(found), None),
-                (Action::Update, Some(found)) if decision.delta.is_empty() => {
+                (Action::Update, Some(found)) if delta.is_empty() => {
                     (self.kind.outputs(found), None)
                 }
-                (Action::Update, Some(found)) => (
-                    self.kind
-                        .update(cx, desired, found, &decision.delta)
-                        .await?,
-                    None,
-                ),
+                (Action::Update, Some(found)) => {
+                    (self.kind.update(cx, desired, found, delta).await?, None)
+                }
                 (Action::Replace, Some(found)) => match R::REPLACEMENT {
                     Replacement::CreateFirst => (
                         self.kind.create_replacement(cx, desired, found).await?,

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use crate::delta::Delta;
 use crate::plan::{Action, Diff};
-use crate::resource::{Cx, Delta, Holder, Replacement, Resource, Wanted};
+use crate::resource::{Cx, Holder, Replacement, Resource, Wanted};
 use crate::{Aws, Error, Stack, Tags, Value};
 
 #[derive(Clone, Debug)]
@@ -102,6 +103,7 @@ impl Fake {
 impl Resource for Fake {
     const KIND: &'static str = "fake_thing";
     const PRUNE: bool = true;
+    type Field = String;
     type Key = ();
     type Desired = Want;
     type Observed = Thing;
@@ -134,6 +136,7 @@ impl Resource for Fake {
                 Value::Known(p) => p.clone().unwrap_or_default(),
                 Value::AfterApply => crate::AFTER_APPLY.into(),
             }),
+            replaces: None,
         }]
     }
     fn diff(&self, d: &Want, o: &Thing) -> Delta {
@@ -214,6 +217,7 @@ struct FakeFirst(Fake);
 impl Resource for FakeFirst {
     const KIND: &'static str = "fake_first";
     const REPLACEMENT: Replacement = Replacement::CreateFirst;
+    type Field = String;
     type Key = ();
     type Desired = Want;
     type Observed = Thing;
