@@ -2,10 +2,10 @@
 //! its tags and settings in one `DescribeClusters` for every cluster of a stack.
 
 use async_trait::async_trait;
-use aws_sdk_ecs::types::{ClusterField, ClusterSetting, ClusterSettingName};
+use aws_sdk_ecs::types::{ClusterField as Include, ClusterSetting, ClusterSettingName};
 use serde::{Deserialize, Serialize};
 
-use crate::delta::Delta;
+use crate::delta::{Delta, Field};
 use crate::plan::Diff;
 use crate::resource::{Cx, Resource, Wanted};
 use crate::strategy::{strategy_text, StrategyItem};
@@ -146,10 +146,31 @@ pub async fn change_capacity_providers(
     Ok(true)
 }
 
+/// A cluster's fields that a plan can show changed; all change in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClusterField {
+    /// `containerInsights`, `enabled` or `disabled`.
+    ContainerInsights,
+    /// The capacity providers associated with it.
+    CapacityProviders,
+    /// Its default capacity provider strategy.
+    DefaultStrategy,
+}
+
+impl Field for ClusterField {
+    fn name(&self) -> &str {
+        match self {
+            ClusterField::ContainerInsights => "container_insights",
+            ClusterField::CapacityProviders => "capacity_providers",
+            ClusterField::DefaultStrategy => "default_capacity_provider_strategy",
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for ClusterKind {
     const KIND: &'static str = "aws_ecs_cluster";
-    type Field = String;
+    type Field = ClusterField;
     type Key = ();
     type Desired = ClusterSpec;
     type Observed = FoundCluster;
@@ -185,8 +206,8 @@ impl Resource for ClusterKind {
             .describe_clusters()
             .set_clusters(Some(names.clone()))
             // Without SETTINGS, AWS may leave the settings out of the answer.
-            .include(ClusterField::Tags)
-            .include(ClusterField::Settings)
+            .include(Include::Tags)
+            .include(Include::Settings)
             .send()
             .await
             .context("DescribeClusters", resource(&names.join(",")))?;
@@ -229,20 +250,20 @@ impl Resource for ClusterKind {
     fn describe(&self, d: &ClusterSpec) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
         delta.update(
-            "container_insights",
+            ClusterField::ContainerInsights,
             None::<String>,
             Some(insights_value(d.container_insights)),
         );
         if !d.capacity_providers.is_empty() {
             delta.update(
-                "capacity_providers",
+                ClusterField::CapacityProviders,
                 None::<String>,
                 Some(d.capacity_providers.join(",")),
             );
         }
         if !d.default_strategy.is_empty() {
             delta.update(
-                "default_capacity_provider_strategy",
+                ClusterField::DefaultStrategy,
                 None::<String>,
                 Some(strategy_text(&d.default_strategy)),
             );
@@ -250,12 +271,12 @@ impl Resource for ClusterKind {
         delta.diffs()
     }
 
-    fn diff(&self, d: &ClusterSpec, o: &FoundCluster) -> Delta {
+    fn diff(&self, d: &ClusterSpec, o: &FoundCluster) -> Delta<ClusterField> {
         let mut delta = Delta::new();
         // A cluster that reports no setting has Container Insights off.
         let have = o.insights.clone().unwrap_or_else(|| "disabled".into());
         let want = insights_value(d.container_insights).to_owned();
-        delta.compare("container_insights", &have, &Value::Known(want));
+        delta.compare(ClusterField::ContainerInsights, &have, &Value::Known(want));
         let missing: Vec<&String> = d
             .capacity_providers
             .iter()
@@ -264,7 +285,7 @@ impl Resource for ClusterKind {
         if !missing.is_empty() {
             let after: Vec<String> = o.providers.iter().chain(missing).cloned().collect();
             delta.update(
-                "capacity_providers",
+                ClusterField::CapacityProviders,
                 Some(o.providers.join(",")),
                 Some(after.join(",")),
             );
@@ -276,7 +297,7 @@ impl Resource for ClusterKind {
             && !same_set(&text(&o.strategy), &text(&d.default_strategy))
         {
             delta.update(
-                "default_capacity_provider_strategy",
+                ClusterField::DefaultStrategy,
                 Some(strategy_text(&o.strategy)),
                 Some(strategy_text(&d.default_strategy)),
             );
@@ -334,11 +355,17 @@ impl Resource for ClusterKind {
         cx: Cx<'_>,
         d: &ClusterSpec,
         o: &FoundCluster,
-        delta: &Delta,
+        delta: &Delta<ClusterField>,
     ) -> Result<ClusterOutputs, Error> {
         let aws = cx.aws;
-        let changed = |field: &str| delta.diffs().iter().any(|f| f.field == field);
-        if changed("container_insights") {
+        let (mut settings, mut providers) = (false, false);
+        for field in delta.fields() {
+            match field {
+                ClusterField::ContainerInsights => settings = true,
+                ClusterField::CapacityProviders | ClusterField::DefaultStrategy => providers = true,
+            }
+        }
+        if settings {
             aws.ecs()
                 .update_cluster()
                 .cluster(cx.name)
@@ -347,7 +374,7 @@ impl Resource for ClusterKind {
                 .await
                 .context("UpdateCluster", resource(cx.name))?;
         }
-        if changed("capacity_providers") || changed("default_capacity_provider_strategy") {
+        if providers {
             change_capacity_providers(aws, &o.arn, |providers, strategy| {
                 for p in &d.capacity_providers {
                     if !providers.contains(p) {

@@ -7,7 +7,9 @@ pub mod log_group;
 pub mod role_policy;
 pub mod security_group;
 
-pub use cluster::{change_capacity_providers, ClusterKind, ClusterOutputs, ClusterSpec};
+pub use cluster::{
+    change_capacity_providers, ClusterField, ClusterKind, ClusterOutputs, ClusterSpec,
+};
 pub use iam_role::{RoleKind, RoleOutputs, RoleSpec};
 pub use log_group::{LogGroupKind, LogGroupOutputs, LogGroupSpec};
 pub use role_policy::{
