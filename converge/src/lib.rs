@@ -71,7 +71,7 @@ pub use permissions::{Grant, Policy};
 pub use plan::{Action, Change, Diff, Plan};
 pub use resource::{Address, Cx, Holder, Replacement, Resource, TagTarget, Wanted};
 pub use retry::{full_jitter, Retry, Said, Transient};
-pub use stack::{Handle, Ref, Resolved, Resolver, Stack};
+pub use stack::{Handle, Options, Ref, Resolved, Resolver, Stack};
 pub use strategy::{
     check_strategy, is_fargate, strategy_text, StrategyItem, FARGATE, FARGATE_SPOT,
     MAX_STRATEGY_ITEMS,

@@ -7,7 +7,9 @@
 //! its dependencies. So the graph cannot disagree with the inputs, and apply starts each
 //! resource as soon as the ones it reads exist, across module boundaries.
 
+mod apply;
 mod node;
+mod options;
 mod run;
 mod schedule;
 #[cfg(test)]
@@ -23,6 +25,7 @@ use crate::resource::Resource;
 use crate::value::Value;
 use crate::Tags;
 
+pub use options::Options;
 pub use run::Resolved;
 
 use node::{Node, ResourceNode};
@@ -49,6 +52,15 @@ impl<R> fmt::Debug for Handle<R> {
 }
 
 impl<R: Resource> Handle<R> {
+    /// The handle of the `index`th declaration, for tests that find one by name.
+    #[cfg(test)]
+    pub(crate) fn at(index: usize) -> Self {
+        Self {
+            index,
+            _kind: PhantomData,
+        }
+    }
+
     /// A value computed from this resource's outputs.
     pub fn output<T: 'static>(
         self,
@@ -216,6 +228,7 @@ impl Stack {
             key,
             desired: Some(Arc::new(desired)),
             deps,
+            options: Options::new(),
         })
     }
 
@@ -240,7 +253,30 @@ impl Stack {
             key,
             desired: None,
             deps,
+            options: Options::new(),
         })
+    }
+
+    /// Sets what `handle`'s declaration says besides its inputs ([`Options`]): what else it
+    /// depends on, the fields left as AWS has them, protection from deletion, a time limit.
+    /// Replaces options set before.
+    pub fn options<R: Resource>(&mut self, handle: Handle<R>, options: Options<R>) {
+        let mut deps = self.reads_of(|r| {
+            for d in &options.depends_on {
+                r.value(d);
+            }
+        });
+        let node = self.nodes[handle.index]
+            .as_any_mut()
+            .downcast_mut::<ResourceNode<R>>()
+            .expect("a handle is of its node's kind");
+        // A handle exists only once its resource is declared: an earlier one can never
+        // depend on this one, so no cycle.
+        deps.retain(|&d| d != handle.index);
+        node.deps.extend(deps);
+        node.deps.sort_unstable();
+        node.deps.dedup();
+        node.options = options;
     }
 
     /// The declared resources `f` reads: it is called with every output unknown.

@@ -71,6 +71,7 @@ impl Decision {
 
 pub(crate) trait Node: Send + Sync {
     fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
     fn kind_type(&self) -> TypeId;
     fn kind(&self) -> &'static str;
     fn name(&self) -> &str;
@@ -126,6 +127,7 @@ pub(crate) struct ResourceNode<R: Resource> {
     #[allow(clippy::type_complexity)]
     pub desired: Option<Arc<dyn Fn(&Resolver<'_>) -> R::Desired + Send + Sync>>,
     pub deps: Vec<usize>,
+    pub options: super::Options<R>,
 }
 
 impl<R: Resource> ResourceNode<R> {
@@ -143,7 +145,11 @@ impl<R: Resource> ResourceNode<R> {
             any: Arc::new(o.clone()),
             id: self.kind.id(o),
             name: self.kind.name(o).to_owned(),
-            protected: self.kind.protected(o),
+            protected: self.kind.protected(o).or_else(|| {
+                self.options
+                    .protect
+                    .then(|| super::options::PROTECTED.to_owned())
+            }),
             holders: self.kind.holders(o),
             retag: None,
             created: self.kind.created(o),
@@ -172,6 +178,26 @@ impl<R: Resource> ResourceNode<R> {
     }
 }
 
+/// `work`, failing with [`Error::WaitTimedOut`] after `limit` (a declaration's
+/// [`timeout`](super::Options::timeout)).
+async fn within<T>(
+    limit: Option<std::time::Duration>,
+    what: String,
+    work: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match limit {
+        None => work.await,
+        Some(limit) => {
+            tokio::time::timeout(limit, work)
+                .await
+                .unwrap_or(Err(Error::WaitTimedOut {
+                    what,
+                    waited: limit,
+                }))
+        }
+    }
+}
+
 fn downcast<T: 'static>(any: &AnyArc) -> &T {
     any.downcast_ref::<T>()
         .expect("an observation is of its node's kind")
@@ -179,6 +205,9 @@ fn downcast<T: 'static>(any: &AnyArc) -> &T {
 
 impl<R: Resource> Node for ResourceNode<R> {
     fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
     fn kind_type(&self) -> TypeId {
@@ -330,10 +359,18 @@ impl<R: Resource> Node for ResourceNode<R> {
             }
             Some(o) => {
                 let found: &R::Observed = downcast(&o.any);
-                let delta = self.kind.diff(&desired, found);
+                let mut delta = self.kind.diff(&desired, found);
+                for c in &delta.changes {
+                    if self.options.ignore_changes.contains(&c.field) {
+                        change
+                            .kept
+                            .push(format!("{} as AWS has it (ignore_changes)", c.label()));
+                    }
+                }
+                delta.ignore(&self.options.ignore_changes);
                 change.id = Some(o.id.clone());
                 change.diffs = delta.diffs();
-                change.kept = delta.kept.clone();
+                change.kept.extend(delta.kept.iter().cloned());
                 change.action = if delta.replaces() {
                     Action::Replace
                 } else if delta.is_empty() && o.retag.is_none() {
@@ -372,7 +409,12 @@ impl<R: Resource> Node for ResourceNode<R> {
         decision: Decision,
         observed: Option<Observed>,
     ) -> BoxFuture<'a, Result<(AnyArc, Option<Observed>), Error>> {
-        Box::pin(async move {
+        let what = format!(
+            "{} of {}",
+            decision.change.action.word(),
+            self.address(observed.as_ref())
+        );
+        Box::pin(within(self.options.timeout, what, async move {
             let (desired, delta) = decision.work::<R>();
             let cx = self.cx(aws);
             let found = observed.as_ref().map(|o| downcast::<R::Observed>(&o.any));
@@ -407,7 +449,7 @@ impl<R: Resource> Node for ResourceNode<R> {
                 _ => (self.kind.create(cx, desired).await?, None),
             };
             Ok((Arc::new(outputs) as AnyArc, old))
-        })
+        }))
     }
 
     fn delete<'a>(
@@ -416,7 +458,8 @@ impl<R: Resource> Node for ResourceNode<R> {
         observed: &'a Observed,
         teardown: bool,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
+        let what = format!("delete of {}", self.address(Some(observed)));
+        Box::pin(within(self.options.timeout, what, async move {
             let found: &R::Observed = downcast(&observed.any);
             let cx = Cx {
                 aws,
@@ -425,6 +468,6 @@ impl<R: Resource> Node for ResourceNode<R> {
                 teardown,
             };
             crate::ignore_not_found(self.kind.delete(cx, found).await)
-        })
+        }))
     }
 }

@@ -5,19 +5,19 @@ use std::collections::HashMap;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 
-use super::node::{Decision, LookAlike, Observed};
+use super::node::{LookAlike, Observed};
 use super::schedule::{self, Item};
 use super::{AnyArc, Handle, Ref, Resolver, Stack};
 use crate::plan::{Action, Change, Plan};
-use crate::resource::{Address, Replacement, Resource};
+use crate::resource::{Address, Resource};
 use crate::value::Value;
-use crate::{events, Aws, Error};
+use crate::{Aws, Error};
 
 /// What a plan or an apply of a stack resolved: the changes, and every resource's outputs
 /// (known after an apply; known where nothing is made, in a plan).
 pub struct Resolved {
-    plan: Plan,
-    outputs: Vec<Value<AnyArc>>,
+    pub(super) plan: Plan,
+    pub(super) outputs: Vec<Value<AnyArc>>,
 }
 
 impl std::fmt::Debug for Resolved {
@@ -51,33 +51,33 @@ impl Resolved {
 }
 
 /// What the read found, per declared resource.
-struct Read {
-    observed: Vec<Option<Observed>>,
+pub(super) struct Read {
+    pub(super) observed: Vec<Option<Observed>>,
     /// Further copies of a declared resource, until [`Stack::settle`] picks one.
-    copies: Vec<Vec<Observed>>,
+    pub(super) copies: Vec<Vec<Observed>>,
     /// Ours but not declared, with the node whose kind deletes them.
-    orphans: Vec<(usize, Observed)>,
-    look_alikes: Vec<(usize, LookAlike)>,
+    pub(super) orphans: Vec<(usize, Observed)>,
+    pub(super) look_alikes: Vec<(usize, LookAlike)>,
 }
 
 /// Something the reverse scheduler deletes.
-struct Doomed {
-    item: Item,
+pub(super) struct Doomed {
+    pub(super) item: Item,
     /// The node whose kind deletes it.
-    by: usize,
-    observed: Observed,
+    pub(super) by: usize,
+    pub(super) observed: Observed,
 }
 
 /// How many creates, changes or deletes of each kind are running, against the bundle's
 /// [`per_kind`](crate::Throttling::per_kind) limit: AWS throttles each API family, and a
 /// hundred resources of one kind started at once would all meet the same bucket.
-struct Busy {
+pub(super) struct Busy {
     limit: Option<usize>,
     running: HashMap<TypeId, usize>,
 }
 
 impl Busy {
-    fn new(aws: &Aws) -> Self {
+    pub(super) fn new(aws: &Aws) -> Self {
         Self {
             // A limit of 0 would start nothing.
             limit: aws.throttling().per_kind.map(|n| n.max(1)),
@@ -85,16 +85,16 @@ impl Busy {
         }
     }
 
-    fn full(&self, kind: TypeId) -> bool {
+    pub(super) fn full(&self, kind: TypeId) -> bool {
         let running = self.running.get(&kind).copied().unwrap_or(0);
         self.limit.is_some_and(|l| running >= l)
     }
 
-    fn take(&mut self, kind: TypeId) {
+    pub(super) fn take(&mut self, kind: TypeId) {
         *self.running.entry(kind).or_default() += 1;
     }
 
-    fn give(&mut self, kind: TypeId) {
+    pub(super) fn give(&mut self, kind: TypeId) {
         if let Some(n) = self.running.get_mut(&kind) {
             *n = n.saturating_sub(1);
         }
@@ -103,15 +103,15 @@ impl Busy {
 
 /// What a run of deletes got done.
 #[derive(Default)]
-struct Deleted {
-    done: Vec<Address>,
-    remaining: Vec<Address>,
-    failures: Vec<(Address, Error)>,
+pub(super) struct Deleted {
+    pub(super) done: Vec<Address>,
+    pub(super) remaining: Vec<Address>,
+    pub(super) failures: Vec<(Address, Error)>,
 }
 
 impl Stack {
     /// `teardown` when the read is for a destroy.
-    async fn read(&self, aws: &Aws, teardown: bool) -> Result<Read, Error> {
+    pub(super) async fn read(&self, aws: &Aws, teardown: bool) -> Result<Read, Error> {
         let aws = &aws.for_one_read();
         let mut groups: Vec<(TypeId, Vec<usize>)> = Vec::new();
         for (i, node) in self.nodes.iter().enumerate() {
@@ -187,7 +187,7 @@ impl Stack {
     }
 
     /// Plan and apply must not adopt a same-named resource that is not ours.
-    fn refuse_look_alikes(&self, read: &Read) -> Result<(), Error> {
+    pub(super) fn refuse_look_alikes(&self, read: &Read) -> Result<(), Error> {
         match read.look_alikes.first() {
             None => Ok(()),
             Some((i, found)) => {
@@ -236,7 +236,7 @@ impl Stack {
     /// What plan and apply would delete: what is ours but no longer declared, and what a
     /// change replaces. A leftover protected from deletion is refused here too, before
     /// anything changes, rather than at its delete, after everything else.
-    fn refuse_held_changes(&self, read: &Read, plan: &Plan) -> Result<(), Error> {
+    pub(super) fn refuse_held_changes(&self, read: &Read, plan: &Plan) -> Result<(), Error> {
         if let Some((by, o)) = read.orphans.iter().find(|(_, o)| o.protected.is_some()) {
             return Err(Error::Protected {
                 resource: format!("{} \"{}\" ({})", self.nodes[*by].kind(), o.name, o.id),
@@ -256,12 +256,22 @@ impl Stack {
                 .then(|| read.observed[i].as_ref().map(|o| (i, o)))
                 .flatten()
         });
+        let replaced: Vec<(usize, &Observed)> = replaced.collect();
+        if let Some((by, o)) = replaced.iter().find(|(_, o)| o.protected.is_some()) {
+            return Err(Error::Protected {
+                resource: format!("{} \"{}\" ({})", self.nodes[*by].kind(), o.name, o.id),
+                how: format!(
+                    "the change replaces it, which deletes it: {}",
+                    o.protected.clone().unwrap_or_default()
+                ),
+            });
+        }
         self.refuse_held(read.orphans.iter().map(|(by, o)| (*by, o)).chain(replaced))
     }
 
     /// Every resource's change and promised outputs, in declaration order (which is a
     /// dependency order: a handle exists only once its resource is declared).
-    fn decide_all(&self, read: &Read) -> (Plan, Vec<Value<AnyArc>>) {
+    pub(super) fn decide_all(&self, read: &Read) -> (Plan, Vec<Value<AnyArc>>) {
         let mut outputs: Vec<Value<AnyArc>> = Vec::with_capacity(self.nodes.len());
         let mut plan = Plan::new();
         for (i, node) in self.nodes.iter().enumerate() {
@@ -292,209 +302,6 @@ impl Stack {
         self.refuse_look_alikes(&read)?;
         let (plan, outputs) = self.decide_all(&read);
         self.refuse_held_changes(&read, &plan)?;
-        Ok(Resolved { plan, outputs })
-    }
-
-    /// Makes AWS match the declarations: one read per kind, then each resource as soon as
-    /// the ones it reads are applied, then what is ours but no longer declared goes. When a
-    /// resource fails, the ones running finish their call and nothing new starts; the
-    /// error ([`Error::Stopped`]) lists what was done and what remains.
-    pub async fn apply(&self, aws: &Aws) -> Result<Resolved, Error> {
-        self.apply_inner(aws, None).await
-    }
-
-    /// Applies `saved`, a plan made earlier (by [`plan`](Stack::plan)), exactly: when a read
-    /// now plans anything else, for any resource, it changes nothing and fails with
-    /// [`Error::StalePlan`] naming each difference; a resource that would then take another
-    /// action than planned is not changed ([`Error::NotAsPlanned`]).
-    pub async fn apply_plan(&self, aws: &Aws, saved: &Plan) -> Result<Resolved, Error> {
-        self.apply_inner(aws, Some(saved)).await
-    }
-
-    async fn apply_inner(&self, aws: &Aws, saved: Option<&Plan>) -> Result<Resolved, Error> {
-        let read = self.read(aws, false).await?;
-        self.refuse_look_alikes(&read)?;
-        let (planned, _) = self.decide_all(&read);
-        self.refuse_held_changes(&read, &planned)?;
-        if let Some(saved) = saved {
-            let differences = saved.differences(&planned);
-            if !differences.is_empty() {
-                return Err(Error::StalePlan { differences });
-            }
-        }
-        events::planned(&planned.changes);
-        // Each node's planned action, trackers (which plan nothing) as no-ops.
-        let mut actions = planned.changes.iter().map(|c| c.action);
-        let planned_action: Vec<Action> = self
-            .nodes
-            .iter()
-            .map(|n| match n.is_tracker() {
-                true => Action::NoOp,
-                false => actions.next().unwrap_or(Action::NoOp),
-            })
-            .collect();
-        let mut observed = read.observed;
-        let mut doomed: Vec<Doomed> = Vec::new();
-        let mut report = Deleted::default();
-
-        // Replacements whose old resource must go first go before anything is made, those
-        // that use others first.
-        let first: Vec<Doomed> = planned_action
-            .iter()
-            .enumerate()
-            .filter(|(i, action)| {
-                **action == Action::Replace
-                    && self.nodes[*i].replacement() == Replacement::DeleteFirst
-            })
-            .filter_map(|(i, _)| {
-                observed[i].take().map(|o| Doomed {
-                    item: self.item(i),
-                    by: i,
-                    observed: o,
-                })
-            })
-            .collect();
-        if !first.is_empty() {
-            let deleted = self.delete_in_order(aws, first, false).await;
-            if let Some(err) = self.stopped(deleted, &mut report) {
-                return Err(err);
-            }
-        }
-
-        // Forward: each resource once everything it reads is applied.
-        let n = self.nodes.len();
-        let mut outputs: Vec<Value<AnyArc>> = vec![Value::AfterApply; n];
-        let mut started = vec![false; n];
-        let mut finished = vec![false; n];
-        let mut changes: Vec<Option<Change>> = vec![None; n];
-        let mut running = FuturesUnordered::new();
-        let mut busy = Busy::new(aws);
-        loop {
-            if report.failures.is_empty() {
-                for i in 0..n {
-                    let node = &self.nodes[i];
-                    if node.is_tracker() && !started[i] {
-                        started[i] = true;
-                        finished[i] = true;
-                        continue;
-                    }
-                    if started[i] || !node.deps().iter().all(|&d| finished[d]) {
-                        continue;
-                    }
-                    // What makes no call takes no place of its kind.
-                    let calls = planned_action[i] != Action::NoOp;
-                    if calls && busy.full(node.kind_type()) {
-                        continue;
-                    }
-                    started[i] = true;
-                    let decision: Decision =
-                        node.decide(observed[i].as_ref(), &Resolver::new(&outputs));
-                    let mut change = decision.change.clone();
-                    if planned_action[i] == Action::Replace {
-                        // The old one is already gone (or goes last): still a replacement.
-                        change.action = Action::Replace;
-                    }
-                    if calls {
-                        busy.take(node.kind_type());
-                    }
-                    let obs = observed[i].clone();
-                    // A saved plan is carried out as shown: outputs known only now must not
-                    // turn a resource's change into another.
-                    let diverged =
-                        (saved.is_some() && change.action != planned_action[i]).then(|| {
-                            Error::NotAsPlanned {
-                                resource: Address::new(
-                                    &change.kind,
-                                    &change.name,
-                                    change.id.clone(),
-                                )
-                                .to_string(),
-                                planned: planned_action[i].word().to_owned(),
-                                now: change.action.word().to_owned(),
-                            }
-                        });
-                    running.push(async move {
-                        let result = match diverged {
-                            Some(err) => Err(err),
-                            None => node.run(aws, decision, obs).await,
-                        };
-                        (i, calls, change, result)
-                    });
-                }
-            }
-            let Some((i, calls, mut change, result)) = running.next().await else {
-                break;
-            };
-            if calls {
-                busy.give(self.nodes[i].kind_type());
-            }
-            match result {
-                Ok((out, old)) => {
-                    if matches!(change.action, Action::Create | Action::Replace) {
-                        if let Some(id) = self.nodes[i].output_id(&out) {
-                            change.id = Some(id);
-                        }
-                        events::made(
-                            &Address::new(&change.kind, &change.name, change.id.clone())
-                                .to_string(),
-                        );
-                    }
-                    if change.action != Action::NoOp {
-                        report.done.push(Address::new(
-                            &change.kind,
-                            &change.name,
-                            change.id.clone(),
-                        ));
-                    }
-                    outputs[i] = Value::Known(out);
-                    finished[i] = true;
-                    changes[i] = Some(change);
-                    if let Some(old) = old {
-                        doomed.push(Doomed {
-                            item: self.item(i),
-                            by: i,
-                            observed: old,
-                        });
-                    }
-                }
-                Err(err) => {
-                    let address = self.nodes[i].address(observed[i].as_ref());
-                    report.failures.push((address, err));
-                }
-            }
-        }
-        if !report.failures.is_empty() {
-            let remaining = (0..n)
-                .filter(|&i| !finished[i])
-                .map(|i| self.nodes[i].address(observed[i].as_ref()))
-                .chain(read.orphans.iter().map(|(by, o)| {
-                    Address::new(self.nodes[*by].kind(), &o.name, Some(o.id.clone()))
-                }))
-                .collect();
-            return Err(self.stop(report, remaining));
-        }
-
-        // What is ours but no longer declared, and old resources replaced by new ones.
-        for (by, o) in read.orphans {
-            doomed.push(Doomed {
-                item: self.leftover_item(by),
-                by,
-                observed: o,
-            });
-        }
-        let mut plan = Plan::new();
-        plan.changes = changes.into_iter().flatten().collect();
-        if !doomed.is_empty() {
-            let deleted = self.delete_in_order(aws, doomed, false).await;
-            for a in &deleted.done {
-                let mut c = Change::new(Action::Delete, &a.kind, &a.name);
-                c.id = a.id.clone();
-                plan.push(c);
-            }
-            if let Some(err) = self.stopped(deleted, &mut report) {
-                return Err(err);
-            }
-        }
         Ok(Resolved { plan, outputs })
     }
 
@@ -594,7 +401,7 @@ impl Stack {
         doomed
     }
 
-    fn item(&self, i: usize) -> Item {
+    pub(super) fn item(&self, i: usize) -> Item {
         Item {
             kind: self.nodes[i].kind_type(),
             deps: self.nodes[i].deps().to_vec(),
@@ -603,7 +410,7 @@ impl Stack {
     }
 
     /// A leftover of `by`'s kind uses what any declared resource of that kind uses.
-    fn leftover_item(&self, by: usize) -> Item {
+    pub(super) fn leftover_item(&self, by: usize) -> Item {
         let kind = self.nodes[by].kind_type();
         let mut deps: Vec<usize> = self
             .nodes
@@ -629,7 +436,12 @@ impl Stack {
 
     /// Deletes `doomed`, each once what uses it is gone, as many at a time as can go;
     /// `teardown` when the whole stack goes (nothing deleted is made again).
-    async fn delete_in_order(&self, aws: &Aws, doomed: Vec<Doomed>, teardown: bool) -> Deleted {
+    pub(super) async fn delete_in_order(
+        &self,
+        aws: &Aws,
+        doomed: Vec<Doomed>,
+        teardown: bool,
+    ) -> Deleted {
         let items: Vec<Item> = doomed.iter().map(|d| d.item.clone()).collect();
         let blockers = schedule::blockers(&items, &self.shape());
         let address = |d: &Doomed| {
@@ -685,7 +497,7 @@ impl Stack {
     }
 
     /// Folds a run of deletes into the report; the error when one failed.
-    fn stopped(&self, deleted: Deleted, report: &mut Deleted) -> Option<Error> {
+    pub(super) fn stopped(&self, deleted: Deleted, report: &mut Deleted) -> Option<Error> {
         report.done.extend(deleted.done);
         report.failures.extend(deleted.failures);
         if report.failures.is_empty() {
@@ -694,7 +506,7 @@ impl Stack {
         Some(self.stop(std::mem::take(report), deleted.remaining))
     }
 
-    fn stop(&self, report: Deleted, remaining: Vec<Address>) -> Error {
+    pub(super) fn stop(&self, report: Deleted, remaining: Vec<Address>) -> Error {
         let mut failures = report.failures.into_iter();
         let (failed, source) = failures.next().expect("a stop has a failure");
         for (address, err) in failures {

@@ -57,6 +57,29 @@ struct Want {
 #[derive(Clone, Debug, PartialEq)]
 struct Out {
     id: String,
+    size: u32,
+}
+
+/// The fake kinds' fields: `size` changes in place, `parent` forces a replacement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FakeField {
+    Size,
+    Parent,
+}
+
+impl crate::Field for FakeField {
+    fn name(&self) -> &str {
+        match self {
+            FakeField::Size => "size",
+            FakeField::Parent => "parent",
+        }
+    }
+    fn replaces(&self) -> Option<&'static str> {
+        match self {
+            FakeField::Size => None,
+            FakeField::Parent => Some("a thing cannot move to another parent"),
+        }
+    }
 }
 
 impl Fake {
@@ -103,7 +126,7 @@ impl Fake {
 impl Resource for Fake {
     const KIND: &'static str = "fake_thing";
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = FakeField;
     type Key = ();
     type Desired = Want;
     type Observed = Thing;
@@ -139,11 +162,15 @@ impl Resource for Fake {
             replaces: None,
         }]
     }
-    fn diff(&self, d: &Want, o: &Thing) -> Delta {
+    fn diff(&self, d: &Want, o: &Thing) -> Delta<FakeField> {
         let mut delta = Delta::new();
-        delta.compare("size", &o.size, &Value::Known(d.size));
+        delta.compare(FakeField::Size, &o.size, &Value::Known(d.size));
         let parent = d.parent.clone().map(|p| p.unwrap_or_default());
-        delta.compare_fixed("parent", &o.parent.clone().unwrap_or_default(), &parent);
+        delta.compare(
+            FakeField::Parent,
+            &o.parent.clone().unwrap_or_default(),
+            &parent,
+        );
         delta
     }
     fn protected(&self, o: &Thing) -> Option<String> {
@@ -155,7 +182,10 @@ impl Resource for Fake {
         cloud.holders.get(&o.name).cloned().unwrap_or_default()
     }
     fn outputs(&self, o: &Thing) -> Out {
-        Out { id: o.id.clone() }
+        Out {
+            id: o.id.clone(),
+            size: o.size,
+        }
     }
     fn output_id(&self, out: &Out) -> Option<String> {
         Some(out.id.clone())
@@ -175,14 +205,31 @@ impl Resource for Fake {
             parent: d.parent.clone().require(cx.name)?,
         };
         cloud.things.insert(id.clone(), thing);
-        Ok(Out { id })
+        Ok(Out { id, size: d.size })
     }
-    async fn update(&self, cx: Cx<'_>, d: &Want, o: &Thing, _: &Delta) -> Result<Out, Error> {
-        self.record("update", cx.name)?;
-        self.pause(cx.name).await;
-        let mut cloud = self.cloud.lock().unwrap();
-        cloud.things.get_mut(&o.id).unwrap().size = d.size;
-        Ok(Out { id: o.id.clone() })
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &Want,
+        o: &Thing,
+        delta: &Delta<FakeField>,
+    ) -> Result<Out, Error> {
+        for field in delta.fields() {
+            match field {
+                FakeField::Size => {
+                    self.record("update", cx.name)?;
+                    self.pause(cx.name).await;
+                    let mut cloud = self.cloud.lock().unwrap();
+                    cloud.things.get_mut(&o.id).unwrap().size = d.size;
+                }
+                // The engine replaces instead.
+                FakeField::Parent => {}
+            }
+        }
+        Ok(Out {
+            id: o.id.clone(),
+            size: d.size,
+        })
     }
     async fn delete(&self, cx: Cx<'_>, o: &Thing) -> Result<(), Error> {
         self.record("delete", cx.name)?;
@@ -217,7 +264,7 @@ struct FakeFirst(Fake);
 impl Resource for FakeFirst {
     const KIND: &'static str = "fake_first";
     const REPLACEMENT: Replacement = Replacement::CreateFirst;
-    type Field = String;
+    type Field = FakeField;
     type Key = ();
     type Desired = Want;
     type Observed = Thing;
@@ -237,7 +284,7 @@ impl Resource for FakeFirst {
     fn describe(&self, d: &Want) -> Vec<Diff> {
         self.0.describe(d)
     }
-    fn diff(&self, d: &Want, o: &Thing) -> Delta {
+    fn diff(&self, d: &Want, o: &Thing) -> Delta<FakeField> {
         self.0.diff(d, o)
     }
     fn outputs(&self, o: &Thing) -> Out {
@@ -246,7 +293,13 @@ impl Resource for FakeFirst {
     async fn create(&self, cx: Cx<'_>, d: &Want) -> Result<Out, Error> {
         self.0.create(cx, d).await
     }
-    async fn update(&self, cx: Cx<'_>, d: &Want, o: &Thing, x: &Delta) -> Result<Out, Error> {
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        d: &Want,
+        o: &Thing,
+        x: &Delta<FakeField>,
+    ) -> Result<Out, Error> {
         self.0.update(cx, d, o, x).await
     }
     async fn delete(&self, cx: Cx<'_>, o: &Thing) -> Result<(), Error> {
@@ -626,4 +679,170 @@ async fn a_tracked_kind_with_nothing_declared_still_loses_its_leftovers() {
     tracked.apply(&aws()).await.unwrap();
     assert!(fake.names().is_empty());
     assert!(tracked.plan(&aws()).await.unwrap().plan().is_empty());
+}
+
+#[tokio::test]
+async fn ignored_fields_are_said_and_left_as_aws_has_them() {
+    let fake = Fake::default();
+    declare(&fake, 1).apply(&aws()).await.unwrap();
+    let before = fake.mutations();
+    // `root` is asked to grow, but its size is someone else's to move.
+    let mut stack = declare(&fake, 2);
+    let root = stack.resources().position(|(_, n)| n == "root").unwrap();
+    stack.options(
+        crate::Handle::<Fake>::at(root),
+        crate::Options::new().ignore_changes([FakeField::Size]),
+    );
+    let plan = stack.plan(&aws()).await.unwrap().into_plan();
+    assert!(plan.is_empty(), "{plan}");
+    let root = plan.find("fake_thing", "root").unwrap();
+    assert_eq!(root.kept, ["size as AWS has it (ignore_changes)"]);
+    assert!(
+        plan.to_string().contains("# keeps size as AWS has it"),
+        "{plan}"
+    );
+    stack.apply(&aws()).await.unwrap();
+    assert_eq!(fake.mutations(), before, "nothing written");
+}
+
+#[tokio::test]
+async fn a_protected_declaration_is_neither_destroyed_nor_replaced() {
+    let fake = Fake::default();
+    let protected = |root_size| {
+        let mut stack = declare(&fake, root_size);
+        let a = stack.resources().position(|(_, n)| n == "a").unwrap();
+        stack.options(
+            crate::Handle::<Fake>::at(a),
+            crate::Options::new().protect(),
+        );
+        stack
+    };
+    protected(1).apply(&aws()).await.unwrap();
+    let before = fake.mutations();
+    let err = protected(1).destroy(&aws()).await.unwrap_err();
+    assert!(
+        err.to_string().contains("Options::protect"),
+        "names the option: {err}"
+    );
+    assert_eq!(fake.mutations(), before, "nothing deleted");
+
+    // Out of band, `a` moves under `b`: putting it back would replace it.
+    {
+        let mut cloud = fake.cloud.lock().unwrap();
+        let b = cloud
+            .things
+            .values()
+            .find(|t| t.name == "b")
+            .unwrap()
+            .id
+            .clone();
+        cloud
+            .things
+            .values_mut()
+            .find(|t| t.name == "a")
+            .unwrap()
+            .parent = Some(b);
+    }
+    for err in [
+        protected(1).plan(&aws()).await.unwrap_err(),
+        protected(1).apply(&aws()).await.unwrap_err(),
+    ] {
+        assert!(err.to_string().contains("replaces it"), "{err}");
+    }
+    assert_eq!(fake.mutations(), before, "nothing changed");
+}
+
+#[tokio::test]
+async fn depends_on_orders_what_no_value_links() {
+    let fake = Fake::default();
+    let mut stack = Stack::new();
+    let first = stack.add(fake.clone(), "first", tags(), (), |_| Want {
+        size: 1,
+        parent: Value::Known(None),
+    });
+    let second = stack.add(fake.clone(), "second", tags(), (), |_| Want {
+        size: 1,
+        parent: Value::Known(None),
+    });
+    stack.options(second, crate::Options::new().depends_on(first.done()));
+    assert_eq!(
+        stack.dependencies("fake_thing", "second"),
+        [("fake_thing", "first")]
+    );
+    fake.slow("first", 50);
+    stack.apply(&aws()).await.unwrap();
+    let order: Vec<String> = fake
+        .log()
+        .into_iter()
+        .filter(|(op, _)| *op == "create")
+        .map(|(_, n)| n)
+        .collect();
+    assert_eq!(order, ["first", "second"]);
+    stack.destroy(&aws()).await.unwrap();
+    let deletes: Vec<String> = fake
+        .log()
+        .into_iter()
+        .filter(|(op, _)| *op == "delete")
+        .map(|(_, n)| n)
+        .collect();
+    assert_eq!(deletes, ["second", "first"]);
+}
+
+#[tokio::test]
+async fn a_declaration_s_time_limit_stops_its_call() {
+    let fake = Fake::default();
+    let mut stack = Stack::new();
+    let slow = stack.add(fake.clone(), "slow", tags(), (), |_| Want {
+        size: 1,
+        parent: Value::Known(None),
+    });
+    stack.options(
+        slow,
+        crate::Options::new().timeout(Duration::from_millis(20)),
+    );
+    fake.slow("slow", 500);
+    let err = stack.apply(&aws()).await.unwrap_err();
+    let Error::Stopped { source, .. } = &err else {
+        panic!("{err:?}");
+    };
+    let Error::WaitTimedOut { what, waited } = source.as_ref() else {
+        panic!("{source:?}");
+    };
+    assert_eq!(what, "create of fake_thing \"slow\"");
+    assert_eq!(*waited, Duration::from_millis(20));
+}
+
+#[tokio::test]
+async fn apply_refuses_a_change_the_plan_did_not_show() {
+    // `child` takes its size from `root`'s outputs. The fake kind promises, as the default
+    // `planned_outputs` does, that an update keeps its outputs; but its update returns the
+    // new size, so `child` would change unplanned: apply refuses it.
+    let fake = Fake::default();
+    let build = |root_size: u32| {
+        let mut stack = Stack::new();
+        let root = stack.add(fake.clone(), "root", tags(), (), move |_| Want {
+            size: root_size,
+            parent: Value::Known(None),
+        });
+        stack.add(fake.clone(), "child", tags(), (), move |r| Want {
+            size: r.get(&root).known().map_or(0, |o| o.size),
+            parent: Value::Known(None),
+        });
+        stack
+    };
+    build(1).apply(&aws()).await.unwrap();
+    let stack = build(2);
+    let plan = stack.plan(&aws()).await.unwrap().into_plan();
+    assert_eq!(plan.summary(), (0, 1, 0), "{plan}");
+    let err = stack.apply(&aws()).await.unwrap_err();
+    let Error::Stopped { source, done, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert!(
+        matches!(source.as_ref(), Error::NotAsPlanned { planned, now, .. } if planned == "no_op" && now == "update"),
+        "{source:?}"
+    );
+    assert_eq!(done.len(), 1, "only root changed: {err}");
+    let updates = fake.log().iter().filter(|(op, _)| *op == "update").count();
+    assert_eq!(updates, 1);
 }
