@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use aws_types::SdkConfig;
 use clap::{Parser, Subcommand};
 use converge::lease::{self, Holder, Lease, LeaseOptions};
-use converge::{Aws, Error, Invalid};
+use converge::{Aws, Error, Invalid, Plan};
 
 use super::progress::{self, Tally};
 use super::render;
@@ -358,154 +358,228 @@ async fn execute<D: Deployment>(
         io.out.flush()?;
         return Ok(Finished::Done);
     }
-    let question = match &command {
-        Command::Destroy => Some(format!(
-            "Destroy every resource of environment {:?}? There is no undo.",
-            settings.environment
-        )),
-        Command::ForceUnlock { lease_id } => Some(format!(
-            "Break the lease {lease_id} on environment {:?}? If its run is still alive, two runs will write the environment at once.",
-            settings.environment
-        )),
-        _ => None,
-    };
-    if let (Some(question), false) = (question, args.yes) {
-        let verb = if command == Command::Destroy {
-            "destroy"
-        } else {
-            "force-unlock"
-        };
-        match io.confirm.as_mut() {
-            None => {
-                return Err(Failure::Usage(format!(
-                    "{verb} needs --yes when there is no terminal to ask"
-                )))
-            }
-            Some(confirm) => {
-                if !confirm(&question) {
-                    return Err(Failure::Usage(format!("{verb} cancelled")));
-                }
-            }
-        }
-    }
-
-    let (config, target) = match run.config {
-        Some(config) => {
-            let where_ = match config.endpoint_url() {
-                Some(url) => format!("the endpoint {url} ({})", region_of(&config)),
-                None => format!("the AWS configuration given ({})", region_of(&config)),
-            };
-            (config, where_)
-        }
-        None => {
-            if crate::target::resolve(args.target) == Target::Local {
-                writeln!(
-                    lock(&io.err),
-                    "Waiting for the local AWS emulator at {} to start and warm up (a few seconds; the \
-                     first time, about a minute more to install it into .emulator/venv)",
-                    crate::target::emulator_url()
-                )?;
-            }
-            config_in(args.target, args.region.as_deref())
-                .await
-                .map_err(|err| Failure::Other(err.to_string()))?
-        }
-    };
+    confirm(&command, args.yes, &settings.environment, io)?;
+    let (config, target) = connect(run.config, args, io).await?;
     let aws = Aws::from_sdk_config(&config);
     // The lease's calls (its heartbeats come at any time) are counted apart: the summary's
     // are the stack's, so a second apply still reports no mutating call.
     let lease_aws = Aws::from_sdk_config(&config);
     writeln!(lock(&io.err), "Target: {target}")?;
+    // The lease reports through the same stream while the subcommand writes to `io`.
+    let lease_err = io.err.clone();
     let locking = Locking {
         aws: &lease_aws,
         environment: &settings.environment,
         wait: args.lock_timeout,
         holder: Holder::current(format!("{} {}", run.program, command.name())),
-        err: &io.err,
+        err: &lease_err,
     };
-    // The summary's time is the run's against AWS, without the emulator's start above.
-    let started = Instant::now();
-    match command {
-        Command::Apply { .. } => {
-            let outputs = match &saved_plan {
-                None => locking.run(deployment.apply(&aws)).await?,
-                Some(plan) => locking.run(deployment.apply_plan(&aws, plan)).await?,
-            };
-            render::outputs::<D>(&mut io.out, &outputs, args.json)?;
-            let (added, changed, destroyed) = tally.summary();
-            render::summary(
-                &mut *lock(&io.err),
-                format_args!(
-                    "Apply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed."
-                ),
-                &aws,
-                started,
-            )?;
-        }
-        Command::Plan {
-            detailed_exitcode,
-            out,
-        } => {
-            locking.note().await?;
-            let plan = deployment.plan(&aws).await?;
-            render::plan(&mut io.out, &plan, args.json)?;
-            if let Some(path) = out {
-                saved::save(&path, saved::Inputs::new(run.program, &settings), &plan)?;
-                writeln!(
-                    lock(&io.err),
-                    "Saved the plan to {0}: `apply {0}` carries out exactly it.",
-                    path.display()
+    let context = Context {
+        deployment: &deployment,
+        aws: &aws,
+        lease_aws: &lease_aws,
+        locking: &locking,
+        settings: &settings,
+        program: run.program,
+        json: args.json,
+        tally,
+        // The summary's time is the run's against AWS, without the emulator's start above.
+        started: Instant::now(),
+    };
+    let finished = context.run(command, saved_plan.as_ref(), io).await?;
+    io.out.flush()?;
+    Ok(finished)
+}
+
+/// Destroy and force-unlock ask first, unless `--yes`; with no terminal to ask, they
+/// refuse.
+fn confirm(command: &Command, yes: bool, environment: &str, io: &mut Io) -> Result<(), Failure> {
+    let (verb, question) = match command {
+        Command::Destroy => (
+            "destroy",
+            format!("Destroy every resource of environment {environment:?}? There is no undo."),
+        ),
+        Command::ForceUnlock { lease_id } => (
+            "force-unlock",
+            format!(
+                "Break the lease {lease_id} on environment {environment:?}? If its run is still alive, two runs will write the environment at once."
+            ),
+        ),
+        _ => return Ok(()),
+    };
+    if yes {
+        return Ok(());
+    }
+    match io.confirm.as_mut() {
+        None => Err(Failure::Usage(format!(
+            "{verb} needs --yes when there is no terminal to ask"
+        ))),
+        Some(confirm) => match confirm(&question) {
+            true => Ok(()),
+            false => Err(Failure::Usage(format!("{verb} cancelled"))),
+        },
+    }
+}
+
+/// The AWS configuration handed in, or the one `--target` and `--region` choose (starting
+/// the local emulator when it is the target), and where it points, for the `Target:` line.
+async fn connect(
+    given: Option<SdkConfig>,
+    args: &Args,
+    io: &mut Io,
+) -> Result<(SdkConfig, String), Failure> {
+    if let Some(config) = given {
+        let where_ = match config.endpoint_url() {
+            Some(url) => format!("the endpoint {url} ({})", region_of(&config)),
+            None => format!("the AWS configuration given ({})", region_of(&config)),
+        };
+        return Ok((config, where_));
+    }
+    if crate::target::resolve(args.target) == Target::Local {
+        writeln!(
+            lock(&io.err),
+            "Waiting for the local AWS emulator at {} to start and warm up (a few seconds; the \
+             first time, about a minute more to install it into .emulator/venv)",
+            crate::target::emulator_url()
+        )?;
+    }
+    config_in(args.target, args.region.as_deref())
+        .await
+        .map_err(|err| Failure::Other(err.to_string()))
+}
+
+/// What a subcommand runs with, once connected.
+struct Context<'a, D> {
+    deployment: &'a D,
+    aws: &'a Aws,
+    lease_aws: &'a Aws,
+    locking: &'a Locking<'a>,
+    settings: &'a Settings,
+    program: &'a str,
+    json: bool,
+    tally: &'a Tally,
+    started: Instant,
+}
+
+impl<D: Deployment> Context<'_, D> {
+    /// Runs `command` (any but `policy`, which needs no connection).
+    async fn run(
+        &self,
+        command: Command,
+        saved_plan: Option<&Plan>,
+        io: &mut Io,
+    ) -> Result<Finished, Failure> {
+        let (aws, started) = (self.aws, self.started);
+        match command {
+            Command::Apply { .. } => {
+                let outputs = match saved_plan {
+                    None => self.locking.run(self.deployment.apply(aws)).await?,
+                    Some(plan) => {
+                        self.locking
+                            .run(self.deployment.apply_plan(aws, plan))
+                            .await?
+                    }
+                };
+                render::outputs::<D>(&mut io.out, &outputs, self.json)?;
+                let (added, changed, destroyed) = self.tally.summary();
+                render::summary(
+                    &mut *lock(&io.err),
+                    format_args!(
+                        "Apply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed."
+                    ),
+                    aws,
+                    started,
                 )?;
             }
-            render::summary(&mut *lock(&io.err), "Plan complete.", &aws, started)?;
-            if detailed_exitcode && !plan.is_empty() {
-                return Ok(Finished::Changes);
+            Command::Plan {
+                detailed_exitcode,
+                out,
+            } => return self.plan(detailed_exitcode, out.as_deref(), io).await,
+            Command::Destroy => {
+                let deleted = self.locking.run(self.deployment.destroy(aws)).await?;
+                render::deleted(&mut io.out, &deleted, self.json)?;
+                let (_, _, destroyed) = deleted.summary();
+                render::summary(
+                    &mut *lock(&io.err),
+                    format_args!("Destroy complete! Resources: {destroyed} destroyed."),
+                    aws,
+                    started,
+                )?;
             }
-        }
-        Command::Destroy => {
-            let deleted = locking.run(deployment.destroy(&aws)).await?;
-            render::deleted(&mut io.out, &deleted, args.json)?;
-            let (_, _, destroyed) = deleted.summary();
-            render::summary(
-                &mut *lock(&io.err),
-                format_args!("Destroy complete! Resources: {destroyed} destroyed."),
-                &aws,
-                started,
-            )?;
-        }
-        Command::Output => {
-            locking.note().await?;
-            // No state file: the outputs are read from AWS, with the plan in the same read;
-            // nothing is written.
-            let (stack, outputs) = deployment.stack(&aws).await?;
-            let read = stack.plan(&aws).await?;
-            let pending = read.plan();
-            if !pending.is_empty() {
-                let (add, change, destroy) = pending.summary();
-                return Err(Failure::Other(format!(
-                    "environment {:?} does not match its inputs ({add} to add, {change} to change, {destroy} to destroy); run `plan` to see why, `apply` to converge",
-                    settings.environment
-                )));
+            Command::Output => self.output(io).await?,
+            Command::ForceUnlock { lease_id } => {
+                let environment = &self.settings.environment;
+                let broken = lease::force_unlock(self.lease_aws, environment, &lease_id).await?;
+                render::broken(&mut io.out, &broken, self.json)?;
+                render::summary(
+                    &mut *lock(&io.err),
+                    "Force-unlock complete! The environment is free.",
+                    self.lease_aws,
+                    started,
+                )?;
             }
-            let outputs = read.value(&outputs).require("the outputs")?;
-            render::outputs::<D>(&mut io.out, &outputs, args.json)?;
-            render::summary(&mut *lock(&io.err), "Output complete.", &aws, started)?;
+            // Printed before any AWS configuration is looked for.
+            Command::Policy { .. } => {}
         }
-        Command::ForceUnlock { lease_id } => {
-            let broken = lease::force_unlock(&lease_aws, &settings.environment, &lease_id).await?;
-            render::broken(&mut io.out, &broken, args.json)?;
-            render::summary(
-                &mut *lock(&io.err),
-                "Force-unlock complete! The environment is free.",
-                &lease_aws,
-                started,
-            )?;
-        }
-        // Printed above, before any AWS configuration is looked for.
-        Command::Policy { .. } => {}
+        Ok(Finished::Done)
     }
-    io.out.flush()?;
-    Ok(Finished::Done)
+
+    /// `plan`: prints it, saves it with `--out`, and with `--detailed-exitcode` says by
+    /// the exit code whether it changes anything.
+    async fn plan(
+        &self,
+        detailed_exitcode: bool,
+        out: Option<&std::path::Path>,
+        io: &mut Io,
+    ) -> Result<Finished, Failure> {
+        self.locking.note().await?;
+        let plan = self.deployment.plan(self.aws).await?;
+        render::plan(&mut io.out, &plan, self.json)?;
+        if let Some(path) = out {
+            let inputs = saved::Inputs::new(self.program, self.settings);
+            saved::save(path, inputs, &plan)?;
+            writeln!(
+                lock(&io.err),
+                "Saved the plan to {0}: `apply {0}` carries out exactly it.",
+                path.display()
+            )?;
+        }
+        render::summary(
+            &mut *lock(&io.err),
+            "Plan complete.",
+            self.aws,
+            self.started,
+        )?;
+        if detailed_exitcode && !plan.is_empty() {
+            return Ok(Finished::Changes);
+        }
+        Ok(Finished::Done)
+    }
+
+    /// `output`: the outputs of what exists, read from AWS with the plan in the same read
+    /// (there is no state file); refused while the environment does not match its inputs.
+    async fn output(&self, io: &mut Io) -> Result<(), Failure> {
+        self.locking.note().await?;
+        let (stack, outputs) = self.deployment.stack(self.aws).await?;
+        let read = stack.plan(self.aws).await?;
+        let pending = read.plan();
+        if !pending.is_empty() {
+            let (add, change, destroy) = pending.summary();
+            return Err(Failure::Other(format!(
+                "environment {:?} does not match its inputs ({add} to add, {change} to change, {destroy} to destroy); run `plan` to see why, `apply` to converge",
+                self.settings.environment
+            )));
+        }
+        let outputs = read.value(&outputs).require("the outputs")?;
+        render::outputs::<D>(&mut io.out, &outputs, self.json)?;
+        render::summary(
+            &mut *lock(&io.err),
+            "Output complete.",
+            self.aws,
+            self.started,
+        )?;
+        Ok(())
+    }
 }
 
 impl Command {

@@ -355,6 +355,10 @@ impl<R: Resource> Node for ResourceNode<R> {
         let (delta, outputs) = match observed {
             None => {
                 change.diffs = self.kind.describe(&desired);
+                // A create replaces nothing, whatever its fields would force on a change.
+                for d in &mut change.diffs {
+                    d.replaces = None;
+                }
                 (Delta::new(), Value::AfterApply)
             }
             Some(o) => {
