@@ -130,12 +130,15 @@ pub use listeners::{
 pub use load_balancers::{LoadBalancerKind, LoadBalancerOutputs, LoadBalancerSpec};
 pub use outputs::ServiceOutputs;
 pub use scalable_targets::{
-    resource_id, ScalableTargetKind, ScalableTargetOutputs, ScalableTargetSpec,
+    resource_id, ScalableTargetField, ScalableTargetKind, ScalableTargetOutputs, ScalableTargetSpec,
 };
 pub use scaling_policies::{
-    resource_label, AttachedKey, ScalingPolicyKind, ScalingPolicyOutputs, ScalingPolicySpec,
+    resource_label, AttachedKey, ScalingPolicyField, ScalingPolicyKind, ScalingPolicyOutputs,
+    ScalingPolicySpec,
 };
-pub use scheduled_actions::{ScheduledActionKind, ScheduledActionOutputs, ScheduledActionSpec};
+pub use scheduled_actions::{
+    ScheduledActionField, ScheduledActionKind, ScheduledActionOutputs, ScheduledActionSpec,
+};
 pub use services::{Awsvpc, EcsServiceKind, EcsServiceOutputs, ServiceSpec, ServiceTarget};
 pub use shared_load_balancer::{
     SharedListener, SharedLoadBalancer, SharedLoadBalancerBuilder, SharedLoadBalancerOutputs,
