@@ -123,11 +123,16 @@ pub use inputs::{
     LoadBalancerAttributes, Service, ServiceBuilder, TargetGroup, TaskIngress, DEFAULT_SSL_POLICY,
     MAX_RULE_VALUES,
 };
-pub use listener_rules::{ListenerRuleKind, ListenerRuleOutputs, ListenerRuleSpec, RuleAt};
-pub use listeners::{
-    listener_name, ListenerAction, ListenerKind, ListenerOf, ListenerOutputs, ListenerSpec,
+pub use listener_rules::{
+    ListenerRuleField, ListenerRuleKind, ListenerRuleOutputs, ListenerRuleSpec, RuleAt,
 };
-pub use load_balancers::{LoadBalancerKind, LoadBalancerOutputs, LoadBalancerSpec};
+pub use listeners::{
+    listener_name, ListenerAction, ListenerField, ListenerKind, ListenerOf, ListenerOutputs,
+    ListenerSpec,
+};
+pub use load_balancers::{
+    LoadBalancerField, LoadBalancerKind, LoadBalancerOutputs, LoadBalancerSpec,
+};
 pub use outputs::ServiceOutputs;
 pub use scalable_targets::{
     resource_id, ScalableTargetField, ScalableTargetKind, ScalableTargetOutputs, ScalableTargetSpec,
@@ -143,4 +148,4 @@ pub use services::{Awsvpc, EcsServiceKind, EcsServiceOutputs, ServiceSpec, Servi
 pub use shared_load_balancer::{
     SharedListener, SharedLoadBalancer, SharedLoadBalancerBuilder, SharedLoadBalancerOutputs,
 };
-pub use target_groups::{TargetGroupKind, TargetGroupOutputs, TargetGroupSpec};
+pub use target_groups::{TargetGroupField, TargetGroupKind, TargetGroupOutputs, TargetGroupSpec};
