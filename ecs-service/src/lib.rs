@@ -144,7 +144,9 @@ pub use scaling_policies::{
 pub use scheduled_actions::{
     ScheduledActionField, ScheduledActionKind, ScheduledActionOutputs, ScheduledActionSpec,
 };
-pub use services::{Awsvpc, EcsServiceKind, EcsServiceOutputs, ServiceSpec, ServiceTarget};
+pub use services::{
+    Awsvpc, EcsServiceField, EcsServiceKind, EcsServiceOutputs, ServiceSpec, ServiceTarget,
+};
 pub use shared_load_balancer::{
     SharedListener, SharedLoadBalancer, SharedLoadBalancerBuilder, SharedLoadBalancerOutputs,
 };
