@@ -509,7 +509,7 @@ impl Field for EcsServiceField {
     }
 
     /// Launch type and strategy force a replacement by their values only
-    /// ([`compare_placement`]).
+    /// (`compare_placement`).
     fn replaces(&self) -> Option<&'static str> {
         match self {
             EcsServiceField::Status => Some("ECS brings back a draining service only as a new one"),
