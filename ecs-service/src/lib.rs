@@ -123,21 +123,31 @@ pub use inputs::{
     LoadBalancerAttributes, Service, ServiceBuilder, TargetGroup, TaskIngress, DEFAULT_SSL_POLICY,
     MAX_RULE_VALUES,
 };
-pub use listener_rules::{ListenerRuleKind, ListenerRuleOutputs, ListenerRuleSpec, RuleAt};
-pub use listeners::{
-    listener_name, ListenerAction, ListenerKind, ListenerOf, ListenerOutputs, ListenerSpec,
+pub use listener_rules::{
+    ListenerRuleField, ListenerRuleKind, ListenerRuleOutputs, ListenerRuleSpec, RuleAt,
 };
-pub use load_balancers::{LoadBalancerKind, LoadBalancerOutputs, LoadBalancerSpec};
+pub use listeners::{
+    listener_name, ListenerAction, ListenerField, ListenerKind, ListenerOf, ListenerOutputs,
+    ListenerSpec,
+};
+pub use load_balancers::{
+    LoadBalancerField, LoadBalancerKind, LoadBalancerOutputs, LoadBalancerSpec,
+};
 pub use outputs::ServiceOutputs;
 pub use scalable_targets::{
-    resource_id, ScalableTargetKind, ScalableTargetOutputs, ScalableTargetSpec,
+    resource_id, ScalableTargetField, ScalableTargetKind, ScalableTargetOutputs, ScalableTargetSpec,
 };
 pub use scaling_policies::{
-    resource_label, AttachedKey, ScalingPolicyKind, ScalingPolicyOutputs, ScalingPolicySpec,
+    resource_label, AttachedKey, ScalingPolicyField, ScalingPolicyKind, ScalingPolicyOutputs,
+    ScalingPolicySpec,
 };
-pub use scheduled_actions::{ScheduledActionKind, ScheduledActionOutputs, ScheduledActionSpec};
-pub use services::{Awsvpc, EcsServiceKind, EcsServiceOutputs, ServiceSpec, ServiceTarget};
+pub use scheduled_actions::{
+    ScheduledActionField, ScheduledActionKind, ScheduledActionOutputs, ScheduledActionSpec,
+};
+pub use services::{
+    Awsvpc, EcsServiceField, EcsServiceKind, EcsServiceOutputs, ServiceSpec, ServiceTarget,
+};
 pub use shared_load_balancer::{
     SharedListener, SharedLoadBalancer, SharedLoadBalancerBuilder, SharedLoadBalancerOutputs,
 };
-pub use target_groups::{TargetGroupKind, TargetGroupOutputs, TargetGroupSpec};
+pub use target_groups::{TargetGroupField, TargetGroupKind, TargetGroupOutputs, TargetGroupSpec};

@@ -12,7 +12,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     RulePriorityPair,
 };
 use converge::{
-    Aws, AwsResultExt, Cx, Delta, Diff, Error, Holder, Replacement, Resource, Value, Wanted,
+    Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Holder, Replacement, Resource, Value, Wanted,
     NAME_TAG,
 };
 
@@ -312,6 +312,43 @@ fn collisions(wanted: &[Wanted<'_, RuleAt>], rules: &[(RuleAt, FoundRule)]) -> R
     Ok(())
 }
 
+/// A listener rule's fields that a plan can show changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListenerRuleField {
+    /// Its listener (fixed).
+    ListenerArn,
+    /// Its priority on the listener.
+    Priority,
+    /// The `host-header` values it matches.
+    HostHeader,
+    /// The `path-pattern` values it matches.
+    PathPattern,
+    /// The target group matching requests go to.
+    Forward,
+}
+
+impl Field for ListenerRuleField {
+    fn name(&self) -> &str {
+        match self {
+            ListenerRuleField::ListenerArn => "listener_arn",
+            ListenerRuleField::Priority => "priority",
+            ListenerRuleField::HostHeader => "host_header",
+            ListenerRuleField::PathPattern => "path_pattern",
+            ListenerRuleField::Forward => "forward",
+        }
+    }
+
+    fn replaces(&self) -> Option<&'static str> {
+        match self {
+            ListenerRuleField::ListenerArn => Some("a rule cannot move to another listener"),
+            ListenerRuleField::Priority
+            | ListenerRuleField::HostHeader
+            | ListenerRuleField::PathPattern
+            | ListenerRuleField::Forward => None,
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for ListenerRuleKind {
     const KIND: &'static str = "aws_lb_listener_rule";
@@ -319,7 +356,7 @@ impl Resource for ListenerRuleKind {
     const PRUNE: bool = true;
     /// A rule moved to another listener is made there first, so its path is never unserved.
     const REPLACEMENT: Replacement = Replacement::CreateFirst;
-    type Field = String;
+    type Field = ListenerRuleField;
     type Key = RuleAt;
     type Desired = ListenerRuleSpec;
     type Observed = FoundRule;
@@ -406,48 +443,59 @@ impl Resource for ListenerRuleKind {
     }
 
     fn describe(&self, d: &ListenerRuleSpec) -> Vec<Diff> {
-        let set = |field: &str, after: String| Diff {
-            field: field.into(),
+        // What a create sets: nothing is replaced, whatever the field.
+        let set = |field: ListenerRuleField, after: String| Diff {
+            field: field.name().into(),
             before: None,
             after: Some(after),
             replaces: None,
         };
         let mut out = vec![
-            set("listener_arn", d.listener_arn.to_string()),
-            set("priority", d.priority.to_string()),
+            set(ListenerRuleField::ListenerArn, d.listener_arn.to_string()),
+            set(ListenerRuleField::Priority, d.priority.to_string()),
         ];
         if !d.host_headers.is_empty() {
-            out.push(set("host_header", d.host_headers.join(",")));
+            out.push(set(ListenerRuleField::HostHeader, d.host_headers.join(",")));
         }
         if !d.path_patterns.is_empty() {
-            out.push(set("path_pattern", d.path_patterns.join(",")));
+            out.push(set(
+                ListenerRuleField::PathPattern,
+                d.path_patterns.join(","),
+            ));
         }
-        out.push(set("forward", d.target_group_arn.to_string()));
+        out.push(set(
+            ListenerRuleField::Forward,
+            d.target_group_arn.to_string(),
+        ));
         out
     }
 
-    fn diff(&self, d: &ListenerRuleSpec, o: &FoundRule) -> Delta {
+    fn diff(&self, d: &ListenerRuleSpec, o: &FoundRule) -> Delta<ListenerRuleField> {
         let mut delta = Delta::new();
-        delta.compare_fixed("listener_arn", &o.listener_arn, &d.listener_arn);
         delta.compare(
-            "priority",
+            ListenerRuleField::ListenerArn,
+            &o.listener_arn,
+            &d.listener_arn,
+        );
+        delta.compare(
+            ListenerRuleField::Priority,
             &o.priority.unwrap_or_default(),
             &Value::Known(d.priority),
         );
         let hosts: BTreeSet<String> = d.host_headers.iter().cloned().collect();
         let paths: BTreeSet<String> = d.path_patterns.iter().cloned().collect();
         delta.compare(
-            "host_header",
+            ListenerRuleField::HostHeader,
             &joined(&o.host_headers),
             &Value::Known(joined(&hosts)),
         );
         delta.compare(
-            "path_pattern",
+            ListenerRuleField::PathPattern,
             &joined(&o.path_patterns),
             &Value::Known(joined(&paths)),
         );
         let forward = o.target_group_arn.clone().unwrap_or_default();
-        delta.compare("forward", &forward, &d.target_group_arn);
+        delta.compare(ListenerRuleField::Forward, &forward, &d.target_group_arn);
         delta
     }
 
@@ -489,10 +537,20 @@ impl Resource for ListenerRuleKind {
         cx: Cx<'_>,
         d: &ListenerRuleSpec,
         o: &FoundRule,
-        delta: &Delta,
+        delta: &Delta<ListenerRuleField>,
     ) -> Result<ListenerRuleOutputs, Error> {
-        let changed = |field: &str| delta.diffs().iter().any(|x| x.field == field);
-        if changed("priority") {
+        let (mut priority, mut modify) = (false, false);
+        for field in delta.fields() {
+            match field {
+                // Fixed: the engine makes the rule on the new listener instead.
+                ListenerRuleField::ListenerArn => {}
+                ListenerRuleField::Priority => priority = true,
+                ListenerRuleField::HostHeader
+                | ListenerRuleField::PathPattern
+                | ListenerRuleField::Forward => modify = true,
+            }
+        }
+        if priority {
             cx.aws
                 .elbv2()
                 .set_rule_priorities()
@@ -506,7 +564,7 @@ impl Resource for ListenerRuleKind {
                 .await
                 .context("SetRulePriorities", resource(cx.name))?;
         }
-        if changed("host_header") || changed("path_pattern") || changed("forward") {
+        if modify {
             cx.aws
                 .elbv2()
                 .modify_rule()
@@ -575,13 +633,22 @@ mod tests {
         };
         let delta = ListenerRuleKind.diff(&moved, &ours);
         assert!(!delta.replaces());
-        let fields: Vec<&str> = delta.changes.iter().map(|d| d.field.as_str()).collect();
-        assert_eq!(fields, ["priority", "host_header"]);
+        assert_eq!(
+            delta.fields(),
+            [ListenerRuleField::Priority, ListenerRuleField::HostHeader]
+        );
+        let labels: Vec<String> = delta.diffs().into_iter().map(|d| d.field).collect();
+        assert_eq!(labels, ["priority", "host_header"]);
         let elsewhere = ListenerRuleSpec {
             listener_arn: Value::Known("arn:other".into()),
             ..spec()
         };
-        assert!(ListenerRuleKind.diff(&elsewhere, &ours).replaces());
+        let delta = ListenerRuleKind.diff(&elsewhere, &ours);
+        assert!(delta.replaces());
+        assert_eq!(
+            delta.changes[0].replaces,
+            Some("a rule cannot move to another listener")
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ProtocolEnum,
     RedirectActionConfig, RedirectActionStatusCodeEnum,
 };
-use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Holder, Resource, Value, Wanted};
+use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Holder, Resource, Value, Wanted};
 
 use crate::listener_rules::{list_rules, rules_of};
 use crate::load_balancers::{named, FoundLoadBalancer};
@@ -211,11 +211,62 @@ async fn describe_listeners(
         .collect())
 }
 
+/// A listener's fields that a plan can show changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListenerField {
+    /// Its port, which names it: shown at create, never compared.
+    Port,
+    /// Its load balancer (fixed).
+    LoadBalancerArn,
+    /// `HTTP` or `HTTPS`.
+    Protocol,
+    /// The HTTPS listener's certificate.
+    CertificateArn,
+    /// The HTTPS listener's security policy.
+    SslPolicy,
+    /// The target group its default action forwards to.
+    Forward,
+    /// Its default action's redirect, `HTTPS:<port>:HTTP_301`.
+    Redirect,
+    /// Its default action's fixed response (a shared listener's 404).
+    FixedResponse,
+}
+
+impl Field for ListenerField {
+    fn name(&self) -> &str {
+        match self {
+            ListenerField::Port => "port",
+            ListenerField::LoadBalancerArn => "load_balancer_arn",
+            ListenerField::Protocol => "protocol",
+            ListenerField::CertificateArn => "certificate_arn",
+            ListenerField::SslPolicy => "ssl_policy",
+            ListenerField::Forward => "forward",
+            ListenerField::Redirect => "redirect",
+            ListenerField::FixedResponse => "fixed_response",
+        }
+    }
+
+    fn replaces(&self) -> Option<&'static str> {
+        match self {
+            ListenerField::Port => Some("a listener is found by its port: another is a new one"),
+            ListenerField::LoadBalancerArn => {
+                Some("a listener cannot move to another load balancer")
+            }
+            ListenerField::Protocol
+            | ListenerField::CertificateArn
+            | ListenerField::SslPolicy
+            | ListenerField::Forward
+            | ListenerField::Redirect
+            | ListenerField::FixedResponse => None,
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for ListenerKind {
     const KIND: &'static str = "aws_lb_listener";
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = ListenerField;
     type Key = ListenerOf;
     type Desired = ListenerSpec;
     type Observed = FoundListener;
@@ -296,58 +347,77 @@ impl Resource for ListenerKind {
     }
 
     fn describe(&self, d: &ListenerSpec) -> Vec<Diff> {
-        let set = |field: &str, after: String| Diff {
-            field: field.into(),
+        // What a create sets: nothing is replaced, whatever the field.
+        let set = |field: ListenerField, after: String| Diff {
+            field: field.name().into(),
             before: None,
             after: Some(after),
             replaces: None,
         };
         let mut out = vec![
-            set("port", d.port.to_string()),
-            set("protocol", d.protocol.clone()),
+            set(ListenerField::Port, d.port.to_string()),
+            set(ListenerField::Protocol, d.protocol.clone()),
             match &d.action {
-                ListenerAction::Forward(tg) => set("forward", tg.to_string()),
-                ListenerAction::RedirectToHttps(port) => set("redirect", redirect_text(*port)),
-                ListenerAction::NotFound => set("fixed_response", NOT_FOUND.into()),
+                ListenerAction::Forward(tg) => set(ListenerField::Forward, tg.to_string()),
+                ListenerAction::RedirectToHttps(port) => {
+                    set(ListenerField::Redirect, redirect_text(*port))
+                }
+                ListenerAction::NotFound => set(ListenerField::FixedResponse, NOT_FOUND.into()),
             },
         ];
         if let Some(c) = &d.certificate_arn {
-            out.push(set("certificate_arn", c.clone()));
+            out.push(set(ListenerField::CertificateArn, c.clone()));
         }
         out
     }
 
-    fn diff(&self, d: &ListenerSpec, o: &FoundListener) -> Delta {
+    fn diff(&self, d: &ListenerSpec, o: &FoundListener) -> Delta<ListenerField> {
         let mut delta = Delta::new();
         // A new load balancer has none of the old one's listeners.
-        delta.compare_fixed(
-            "load_balancer_arn",
+        delta.compare(
+            ListenerField::LoadBalancerArn,
             &o.load_balancer_arn,
             &d.load_balancer_arn,
         );
-        delta.compare("protocol", &o.protocol, &Value::Known(d.protocol.clone()));
+        delta.compare(
+            ListenerField::Protocol,
+            &o.protocol,
+            &Value::Known(d.protocol.clone()),
+        );
         if o.certificate_arn != d.certificate_arn {
             delta.update(
-                "certificate_arn",
+                ListenerField::CertificateArn,
                 o.certificate_arn.as_ref(),
                 d.certificate_arn.as_ref(),
             );
         }
         if d.ssl_policy.is_some() && o.ssl_policy != d.ssl_policy {
-            delta.update("ssl_policy", o.ssl_policy.as_ref(), d.ssl_policy.as_ref());
+            delta.update(
+                ListenerField::SslPolicy,
+                o.ssl_policy.as_ref(),
+                d.ssl_policy.as_ref(),
+            );
         }
         match &d.action {
             ListenerAction::Forward(tg) => {
                 let forward = o.target_group_arn.clone().unwrap_or_default();
-                delta.compare("forward", &forward, tg);
+                delta.compare(ListenerField::Forward, &forward, tg);
             }
             ListenerAction::RedirectToHttps(port) => {
                 let have = o.redirect.clone().unwrap_or_default();
-                delta.compare("redirect", &have, &Value::Known(redirect_text(*port)));
+                delta.compare(
+                    ListenerField::Redirect,
+                    &have,
+                    &Value::Known(redirect_text(*port)),
+                );
             }
             ListenerAction::NotFound => {
                 let have = o.fixed.clone().unwrap_or_default();
-                delta.compare("fixed_response", &have, &Value::Known(NOT_FOUND.to_owned()));
+                delta.compare(
+                    ListenerField::FixedResponse,
+                    &have,
+                    &Value::Known(NOT_FOUND.to_owned()),
+                );
             }
         }
         delta
@@ -401,8 +471,21 @@ impl Resource for ListenerKind {
         cx: Cx<'_>,
         d: &ListenerSpec,
         o: &FoundListener,
-        _delta: &Delta,
+        delta: &Delta<ListenerField>,
     ) -> Result<ListenerOutputs, Error> {
+        for field in delta.fields() {
+            match field {
+                // Fixed: the engine replaces the listener instead.
+                ListenerField::Port | ListenerField::LoadBalancerArn => {}
+                // The one `ModifyListener` below sets them all.
+                ListenerField::Protocol
+                | ListenerField::CertificateArn
+                | ListenerField::SslPolicy
+                | ListenerField::Forward
+                | ListenerField::Redirect
+                | ListenerField::FixedResponse => {}
+            }
+        }
         let action = default_action(&d.action)?;
         cx.aws
             .elbv2()
@@ -524,13 +607,24 @@ mod tests {
             ..found()
         };
         let delta = ListenerKind.diff(&spec(), &moved);
+        assert_eq!(delta.fields(), [ListenerField::Forward]);
         assert_eq!(delta.diffs()[0].field, "forward");
         assert!(!delta.replaces());
         let new_lb = ListenerSpec {
             load_balancer_arn: Value::AfterApply,
             ..spec()
         };
-        assert!(ListenerKind.diff(&new_lb, &found()).replaces());
+        let delta = ListenerKind.diff(&new_lb, &found());
+        assert!(delta.replaces());
+        assert_eq!(delta.changes[0].field, ListenerField::LoadBalancerArn);
+        assert_eq!(
+            delta.changes[0].replaces,
+            Some("a listener cannot move to another load balancer")
+        );
+        // A create shows the port that names it, with nothing replaced.
+        let made = ListenerKind.describe(&spec());
+        assert_eq!(made[0].field, "port");
+        assert!(made.iter().all(|d| d.replaces.is_none()));
         // Forwarding where a redirect is wanted, and the redirect in place.
         let redirect = ListenerSpec {
             action: ListenerAction::RedirectToHttps(443),

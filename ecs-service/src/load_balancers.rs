@@ -8,8 +8,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum,
 };
 use converge::{
-    Aws, AwsResultExt, Cx, Delta, Diff, Error, ProvideErrorMetadata, Resource, Transient, Value,
-    Wait, Wanted,
+    Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, ProvideErrorMetadata, Resource, Transient,
+    Value, Wait, Wanted,
 };
 
 /// The load balancer kind.
@@ -286,12 +286,46 @@ async fn set_attributes(
     Ok(())
 }
 
+/// A load balancer's fields that a plan can show changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadBalancerField {
+    /// `internal` or `internet-facing` (fixed).
+    Scheme,
+    /// Its subnets.
+    Subnets,
+    /// Its security groups.
+    SecurityGroups,
+    /// One of its attributes, shown by ELB's key alone (`idle_timeout.timeout_seconds`):
+    /// recorded with [`Delta::update_at`] at that key, after an empty name.
+    Attribute,
+}
+
+impl Field for LoadBalancerField {
+    fn name(&self) -> &str {
+        match self {
+            LoadBalancerField::Scheme => "scheme",
+            LoadBalancerField::Subnets => "subnets",
+            LoadBalancerField::SecurityGroups => "security_groups",
+            LoadBalancerField::Attribute => "",
+        }
+    }
+
+    fn replaces(&self) -> Option<&'static str> {
+        match self {
+            LoadBalancerField::Scheme => Some("ELB cannot change a load balancer's scheme"),
+            LoadBalancerField::Subnets
+            | LoadBalancerField::SecurityGroups
+            | LoadBalancerField::Attribute => None,
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for LoadBalancerKind {
     const KIND: &'static str = "aws_lb";
     /// Read by name only, so only a load balancer a stack names or tracks can be left over.
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = LoadBalancerField;
     type Key = ();
     type Desired = LoadBalancerSpec;
     type Observed = FoundLoadBalancer;
@@ -361,39 +395,50 @@ impl Resource for LoadBalancerKind {
     }
 
     fn describe(&self, d: &LoadBalancerSpec) -> Vec<Diff> {
-        let set = |field: &str, after: String| Diff {
-            field: field.into(),
+        // What a create sets: nothing is replaced, whatever the field.
+        let set = |field: LoadBalancerField, at: &str, after: String| Diff {
+            field: format!("{}{at}", field.name()),
             before: None,
             after: Some(after),
             replaces: None,
         };
         let mut out = vec![
-            set("scheme", scheme(d.internal).into()),
+            set(LoadBalancerField::Scheme, "", scheme(d.internal).into()),
             set(
-                "subnets",
+                LoadBalancerField::Subnets,
+                "",
                 d.subnets.as_ref().map(|s| s.join(",")).to_string(),
             ),
             set(
-                "security_groups",
+                LoadBalancerField::SecurityGroups,
+                "",
                 d.security_groups.as_ref().map(|s| s.join(",")).to_string(),
             ),
         ];
-        out.extend(d.attributes.iter().map(|(k, v)| set(k, v.clone())));
+        out.extend(
+            (d.attributes.iter()).map(|(k, v)| set(LoadBalancerField::Attribute, k, v.clone())),
+        );
         out
     }
 
-    fn diff(&self, d: &LoadBalancerSpec, o: &FoundLoadBalancer) -> Delta {
+    fn diff(&self, d: &LoadBalancerSpec, o: &FoundLoadBalancer) -> Delta<LoadBalancerField> {
         let mut delta = Delta::new();
-        delta.compare_fixed(
-            "scheme",
+        delta.compare(
+            LoadBalancerField::Scheme,
             &scheme(o.internal).to_owned(),
             &Value::Known(scheme(d.internal).to_owned()),
         );
-        delta.compare_set("subnets", &o.subnets, &d.subnets);
-        delta.compare_set("security_groups", &o.security_groups, &d.security_groups);
+        delta.compare_set(LoadBalancerField::Subnets, &o.subnets, &d.subnets);
+        delta.compare_set(
+            LoadBalancerField::SecurityGroups,
+            &o.security_groups,
+            &d.security_groups,
+        );
         for (key, want) in &d.attributes {
             let have = o.attributes.get(key).cloned().unwrap_or_default();
-            delta.compare(key, &have, &Value::Known(want.clone()));
+            if &have != want {
+                delta.update_at(LoadBalancerField::Attribute, key, Some(have), Some(want));
+            }
         }
         delta
     }
@@ -468,10 +513,19 @@ impl Resource for LoadBalancerKind {
         cx: Cx<'_>,
         d: &LoadBalancerSpec,
         o: &FoundLoadBalancer,
-        delta: &Delta,
+        delta: &Delta<LoadBalancerField>,
     ) -> Result<LoadBalancerOutputs, Error> {
-        let changed = |field: &str| delta.diffs().iter().any(|x| x.field == field);
-        if changed("subnets") {
+        let (mut subnets, mut groups, mut attributes) = (false, false, false);
+        for field in delta.fields() {
+            match field {
+                // Fixed: the engine replaces the load balancer instead.
+                LoadBalancerField::Scheme => {}
+                LoadBalancerField::Subnets => subnets = true,
+                LoadBalancerField::SecurityGroups => groups = true,
+                LoadBalancerField::Attribute => attributes = true,
+            }
+        }
+        if subnets {
             cx.aws
                 .elbv2()
                 .set_subnets()
@@ -481,7 +535,7 @@ impl Resource for LoadBalancerKind {
                 .await
                 .context("SetSubnets", resource(cx.name))?;
         }
-        if changed("security_groups") {
+        if groups {
             cx.aws
                 .elbv2()
                 .set_security_groups()
@@ -491,13 +545,16 @@ impl Resource for LoadBalancerKind {
                 .await
                 .context("SetSecurityGroups", resource(cx.name))?;
         }
-        let attributes: BTreeMap<String, String> = d
-            .attributes
-            .iter()
-            .filter(|(k, v)| o.attributes.get(*k) != Some(*v))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        set_attributes(cx.aws, cx.name, &o.arn, &attributes).await?;
+        if attributes {
+            // Only those that differ: one `ModifyLoadBalancerAttributes` for them all.
+            let changed: BTreeMap<String, String> = d
+                .attributes
+                .iter()
+                .filter(|(k, v)| o.attributes.get(*k) != Some(*v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            set_attributes(cx.aws, cx.name, &o.arn, &changed).await?;
+        }
         Ok(self.outputs(o))
     }
 
@@ -575,13 +632,19 @@ mod tests {
             internal: true,
             ..spec()
         };
-        assert!(LoadBalancerKind.diff(&internal, &found()).replaces());
+        let delta = LoadBalancerKind.diff(&internal, &found());
+        assert!(delta.replaces());
+        assert_eq!(
+            delta.changes[0].replaces,
+            Some("ELB cannot change a load balancer's scheme")
+        );
         let moved = LoadBalancerSpec {
             security_groups: Value::Known(vec!["sg-2".into()]),
             ..spec()
         };
         let delta = LoadBalancerKind.diff(&moved, &found());
         assert!(!delta.replaces());
+        assert_eq!(delta.fields(), [LoadBalancerField::SecurityGroups]);
         assert_eq!(delta.diffs()[0].field, "security_groups");
         let unknown = LoadBalancerSpec {
             security_groups: Value::AfterApply,
@@ -594,7 +657,11 @@ mod tests {
             ..spec()
         };
         let delta = LoadBalancerKind.diff(&protected, &found());
+        assert_eq!(delta.fields(), [LoadBalancerField::Attribute]);
         assert_eq!(delta.diffs()[0].field, DELETION_PROTECTION);
+        let made = LoadBalancerKind.describe(&protected);
+        assert_eq!(made[3].field, DELETION_PROTECTION);
+        assert!(made.iter().all(|d| d.replaces.is_none()));
         assert!(LoadBalancerKind.protected(&found()).is_none());
         let on = FoundLoadBalancer {
             attributes: [(DELETION_PROTECTION.to_owned(), "true".to_owned())].into(),

@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use converge::{
-    Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Said, Transient, Value, Wanted,
+    Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Said, Transient, Value, Wanted,
 };
 
 /// The scalable target kind.
@@ -103,12 +103,30 @@ fn resource(id: &str) -> String {
 /// change to the same target is refused while another is under way.
 const NOT_YET: Transient = Transient::new(&["ConcurrentUpdateException"], &[NO_ECS_SERVICE]);
 
+/// A scalable target's fields that a plan can show changed; both change in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalableTargetField {
+    /// The fewest tasks.
+    MinCapacity,
+    /// The most tasks.
+    MaxCapacity,
+}
+
+impl Field for ScalableTargetField {
+    fn name(&self) -> &str {
+        match self {
+            ScalableTargetField::MinCapacity => "min_capacity",
+            ScalableTargetField::MaxCapacity => "max_capacity",
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for ScalableTargetKind {
     const KIND: &'static str = "aws_appautoscaling_target";
     // Autoscaling turned off: the target is tracked, and goes (its policies with it).
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = ScalableTargetField;
     type Key = ();
     type Desired = ScalableTargetSpec;
     type Observed = FoundTarget;
@@ -183,21 +201,29 @@ impl Resource for ScalableTargetKind {
     fn describe(&self, d: &ScalableTargetSpec) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
         delta
-            .update("min_capacity", None::<String>, Some(d.min_capacity))
-            .update("max_capacity", None::<String>, Some(d.max_capacity));
+            .update(
+                ScalableTargetField::MinCapacity,
+                None::<String>,
+                Some(d.min_capacity),
+            )
+            .update(
+                ScalableTargetField::MaxCapacity,
+                None::<String>,
+                Some(d.max_capacity),
+            );
         delta.diffs()
     }
 
-    fn diff(&self, d: &ScalableTargetSpec, o: &FoundTarget) -> Delta {
+    fn diff(&self, d: &ScalableTargetSpec, o: &FoundTarget) -> Delta<ScalableTargetField> {
         let mut delta = Delta::new();
         delta
             .compare(
-                "min_capacity",
+                ScalableTargetField::MinCapacity,
                 &o.min_capacity,
                 &Value::Known(d.min_capacity),
             )
             .compare(
-                "max_capacity",
+                ScalableTargetField::MaxCapacity,
                 &o.max_capacity,
                 &Value::Known(d.max_capacity),
             );
@@ -229,8 +255,14 @@ impl Resource for ScalableTargetKind {
         cx: Cx<'_>,
         d: &ScalableTargetSpec,
         _o: &FoundTarget,
-        _delta: &Delta,
+        delta: &Delta<ScalableTargetField>,
     ) -> Result<ScalableTargetOutputs, Error> {
+        for field in delta.fields() {
+            match field {
+                // The one registration below sets both bounds.
+                ScalableTargetField::MinCapacity | ScalableTargetField::MaxCapacity => {}
+            }
+        }
         register(cx, d, None).await
     }
 
@@ -344,6 +376,7 @@ mod tests {
         assert!(ScalableTargetKind.diff(&want(1, 4), &found).is_empty());
         let delta = ScalableTargetKind.diff(&want(2, 4), &found);
         assert!(!delta.replaces());
+        assert_eq!(delta.fields(), [ScalableTargetField::MinCapacity]);
         assert_eq!(delta.diffs()[0].field, "min_capacity");
         assert_eq!(ScalableTargetKind.id(&found), "service/blog/web");
     }

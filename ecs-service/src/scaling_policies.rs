@@ -11,7 +11,7 @@ use aws_sdk_applicationautoscaling::types::{
     MetricType, PolicyType, PredefinedMetricSpecification, ServiceNamespace,
     TargetTrackingScalingPolicyConfiguration,
 };
-use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wanted};
+use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wanted};
 
 use crate::autoscaling::TargetTracking;
 use crate::scalable_targets::{dimension, ignore_gone, TARGET_NOT_YET};
@@ -137,12 +137,42 @@ fn cooldown(v: Option<i32>) -> String {
     v.map_or_else(|| "(default)".to_owned(), |v| v.to_string())
 }
 
+/// A scaling policy's fields that a plan can show changed; all change in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalingPolicyField {
+    /// The metric followed (`ECSServiceAverageCPUUtilization`, ...).
+    PredefinedMetricType,
+    /// The value to keep it at.
+    TargetValue,
+    /// Seconds after a scale-in before another.
+    ScaleInCooldown,
+    /// Seconds after a scale-out before another.
+    ScaleOutCooldown,
+    /// Whether the policy only ever adds tasks.
+    DisableScaleIn,
+    /// The load balancer and target group, for requests per target.
+    ResourceLabel,
+}
+
+impl Field for ScalingPolicyField {
+    fn name(&self) -> &str {
+        match self {
+            ScalingPolicyField::PredefinedMetricType => "predefined_metric_type",
+            ScalingPolicyField::TargetValue => "target_value",
+            ScalingPolicyField::ScaleInCooldown => "scale_in_cooldown",
+            ScalingPolicyField::ScaleOutCooldown => "scale_out_cooldown",
+            ScalingPolicyField::DisableScaleIn => "disable_scale_in",
+            ScalingPolicyField::ResourceLabel => "resource_label",
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for ScalingPolicyKind {
     const KIND: &'static str = "aws_appautoscaling_policy";
     // A metric taken out of the inputs: its policy goes.
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = ScalingPolicyField;
     type Key = AttachedKey;
     type Desired = ScalingPolicySpec;
     type Observed = FoundPolicy;
@@ -213,52 +243,64 @@ impl Resource for ScalingPolicyKind {
         let mut delta = Delta::<Self::Field>::new();
         delta
             .update(
-                "predefined_metric_type",
+                ScalingPolicyField::PredefinedMetricType,
                 None::<String>,
                 Some(d.policy.metric.metric_type()),
             )
-            .update("target_value", None::<String>, Some(d.policy.target))
             .update(
-                "scale_in_cooldown",
+                ScalingPolicyField::TargetValue,
+                None::<String>,
+                Some(d.policy.target),
+            )
+            .update(
+                ScalingPolicyField::ScaleInCooldown,
                 None::<String>,
                 Some(d.policy.scale_in_cooldown),
             )
             .update(
-                "scale_out_cooldown",
+                ScalingPolicyField::ScaleOutCooldown,
                 None::<String>,
                 Some(d.policy.scale_out_cooldown),
             )
             .update(
-                "disable_scale_in",
+                ScalingPolicyField::DisableScaleIn,
                 None::<String>,
                 Some(d.policy.disable_scale_in),
             );
         if let Some(label) = &d.resource_label {
-            delta.update("resource_label", None::<String>, Some(label));
+            delta.update(
+                ScalingPolicyField::ResourceLabel,
+                None::<String>,
+                Some(label),
+            );
         }
         delta.diffs()
     }
 
     /// Every attribute changes in place: `PutScalingPolicy` overwrites the policy.
-    fn diff(&self, d: &ScalingPolicySpec, o: &FoundPolicy) -> Delta {
+    fn diff(&self, d: &ScalingPolicySpec, o: &FoundPolicy) -> Delta<ScalingPolicyField> {
         let mut delta = Delta::new();
         let p = &d.policy;
         delta.compare(
-            "predefined_metric_type",
+            ScalingPolicyField::PredefinedMetricType,
             &o.metric_type,
             &Value::Known(p.metric.metric_type().to_owned()),
         );
         if o.target != p.target {
-            delta.update("target_value", Some(o.target), Some(p.target));
+            delta.update(
+                ScalingPolicyField::TargetValue,
+                Some(o.target),
+                Some(p.target),
+            );
         }
         for (field, have, want) in [
             (
-                "scale_in_cooldown",
+                ScalingPolicyField::ScaleInCooldown,
                 o.scale_in_cooldown,
                 p.scale_in_cooldown,
             ),
             (
-                "scale_out_cooldown",
+                ScalingPolicyField::ScaleOutCooldown,
                 o.scale_out_cooldown,
                 p.scale_out_cooldown,
             ),
@@ -268,13 +310,13 @@ impl Resource for ScalingPolicyKind {
             }
         }
         delta.compare(
-            "disable_scale_in",
+            ScalingPolicyField::DisableScaleIn,
             &o.disable_scale_in,
             &Value::Known(p.disable_scale_in),
         );
         if let Some(label) = &d.resource_label {
             delta.compare(
-                "resource_label",
+                ScalingPolicyField::ResourceLabel,
                 &o.resource_label.clone().unwrap_or_default(),
                 label,
             );
@@ -303,8 +345,19 @@ impl Resource for ScalingPolicyKind {
         cx: Cx<'_>,
         d: &ScalingPolicySpec,
         _o: &FoundPolicy,
-        _delta: &Delta,
+        delta: &Delta<ScalingPolicyField>,
     ) -> Result<ScalingPolicyOutputs, Error> {
+        for field in delta.fields() {
+            match field {
+                // The one `PutScalingPolicy` below overwrites them all.
+                ScalingPolicyField::PredefinedMetricType
+                | ScalingPolicyField::TargetValue
+                | ScalingPolicyField::ScaleInCooldown
+                | ScalingPolicyField::ScaleOutCooldown
+                | ScalingPolicyField::DisableScaleIn
+                | ScalingPolicyField::ResourceLabel => {}
+            }
+        }
         put(cx, d).await
     }
 
@@ -367,4 +420,57 @@ async fn put(cx: Cx<'_>, d: &ScalingPolicySpec) -> Result<ScalingPolicyOutputs, 
     Ok(ScalingPolicyOutputs {
         arn: out.policy_arn().to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autoscaling::ScalingMetric;
+
+    fn spec() -> ScalingPolicySpec {
+        ScalingPolicySpec {
+            resource_id: "service/blog/web".into(),
+            policy: TargetTracking::new(ScalingMetric::Cpu, 60.0),
+            resource_label: None,
+        }
+    }
+
+    fn found() -> FoundPolicy {
+        FoundPolicy {
+            name: "blog-web-cpu".into(),
+            resource_id: "service/blog/web".into(),
+            arn: "arn:policy".into(),
+            metric_type: "ECSServiceAverageCPUUtilization".into(),
+            target: 60.0,
+            scale_in_cooldown: Some(300),
+            scale_out_cooldown: Some(300),
+            disable_scale_in: false,
+            resource_label: None,
+            owner: None,
+        }
+    }
+
+    #[test]
+    fn every_field_changes_in_place() {
+        assert!(ScalingPolicyKind.diff(&spec(), &found()).is_empty());
+        let mut policy = TargetTracking::new(ScalingMetric::Memory, 70.0);
+        policy.scale_in_cooldown = 60;
+        let moved = ScalingPolicySpec { policy, ..spec() };
+        let undescribed = FoundPolicy {
+            scale_in_cooldown: None,
+            ..found()
+        };
+        let delta = ScalingPolicyKind.diff(&moved, &undescribed);
+        assert!(!delta.replaces());
+        assert_eq!(
+            delta.fields(),
+            [
+                ScalingPolicyField::PredefinedMetricType,
+                ScalingPolicyField::TargetValue,
+                ScalingPolicyField::ScaleInCooldown
+            ]
+        );
+        assert_eq!(delta.diffs()[2].field, "scale_in_cooldown");
+        assert_eq!(delta.diffs()[2].before.as_deref(), Some("(default)"));
+    }
 }

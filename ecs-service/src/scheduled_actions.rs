@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_applicationautoscaling::types::{ScalableTargetAction, ServiceNamespace};
-use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wanted};
+use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wanted};
 
 use crate::scalable_targets::{dimension, ignore_gone, TARGET_NOT_YET};
 use crate::scaling_policies::{every_attached, owner_of, AttachedKey};
@@ -89,12 +89,36 @@ async fn read_actions(
         .collect())
 }
 
+/// A scheduled action's fields that a plan can show changed; all change in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScheduledActionField {
+    /// `at(...)`, `rate(...)` or `cron(...)`.
+    Schedule,
+    /// The schedule's time zone.
+    Timezone,
+    /// The new minimum.
+    MinCapacity,
+    /// The new maximum.
+    MaxCapacity,
+}
+
+impl Field for ScheduledActionField {
+    fn name(&self) -> &str {
+        match self {
+            ScheduledActionField::Schedule => "schedule",
+            ScheduledActionField::Timezone => "timezone",
+            ScheduledActionField::MinCapacity => "min_capacity",
+            ScheduledActionField::MaxCapacity => "max_capacity",
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for ScheduledActionKind {
     const KIND: &'static str = "aws_appautoscaling_scheduled_action";
     // An action taken out of the inputs goes.
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = ScheduledActionField;
     type Key = AttachedKey;
     type Desired = ScheduledActionSpec;
     type Observed = FoundAction;
@@ -155,27 +179,55 @@ impl Resource for ScheduledActionKind {
     fn describe(&self, d: &ScheduledActionSpec) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
         delta
-            .update("schedule", None::<String>, Some(&d.schedule))
-            .update("timezone", None::<String>, Some(shown(zone(&d.timezone))))
-            .update("min_capacity", None::<String>, Some(shown(d.min_capacity)))
-            .update("max_capacity", None::<String>, Some(shown(d.max_capacity)));
+            .update(
+                ScheduledActionField::Schedule,
+                None::<String>,
+                Some(&d.schedule),
+            )
+            .update(
+                ScheduledActionField::Timezone,
+                None::<String>,
+                Some(shown(zone(&d.timezone))),
+            )
+            .update(
+                ScheduledActionField::MinCapacity,
+                None::<String>,
+                Some(shown(d.min_capacity)),
+            )
+            .update(
+                ScheduledActionField::MaxCapacity,
+                None::<String>,
+                Some(shown(d.max_capacity)),
+            );
         delta.diffs()
     }
 
     /// Every attribute changes in place: `PutScheduledAction` overwrites the action.
-    fn diff(&self, d: &ScheduledActionSpec, o: &FoundAction) -> Delta {
+    fn diff(&self, d: &ScheduledActionSpec, o: &FoundAction) -> Delta<ScheduledActionField> {
         let mut delta = Delta::new();
-        delta.compare("schedule", &o.schedule, &Value::Known(d.schedule.clone()));
+        delta.compare(
+            ScheduledActionField::Schedule,
+            &o.schedule,
+            &Value::Known(d.schedule.clone()),
+        );
         if zone(&o.timezone) != zone(&d.timezone) {
             delta.update(
-                "timezone",
+                ScheduledActionField::Timezone,
                 Some(shown(zone(&o.timezone))),
                 Some(shown(zone(&d.timezone))),
             );
         }
         for (field, have, want) in [
-            ("min_capacity", o.min_capacity, d.min_capacity),
-            ("max_capacity", o.max_capacity, d.max_capacity),
+            (
+                ScheduledActionField::MinCapacity,
+                o.min_capacity,
+                d.min_capacity,
+            ),
+            (
+                ScheduledActionField::MaxCapacity,
+                o.max_capacity,
+                d.max_capacity,
+            ),
         ] {
             if have != want {
                 delta.update(field, Some(shown(have)), Some(shown(want)));
@@ -203,8 +255,17 @@ impl Resource for ScheduledActionKind {
         cx: Cx<'_>,
         d: &ScheduledActionSpec,
         _o: &FoundAction,
-        _delta: &Delta,
+        delta: &Delta<ScheduledActionField>,
     ) -> Result<ScheduledActionOutputs, Error> {
+        for field in delta.fields() {
+            match field {
+                // The one `PutScheduledAction` below overwrites them all.
+                ScheduledActionField::Schedule
+                | ScheduledActionField::Timezone
+                | ScheduledActionField::MinCapacity
+                | ScheduledActionField::MaxCapacity => {}
+            }
+        }
         put(cx, d).await
     }
 
@@ -249,4 +310,53 @@ async fn put(cx: Cx<'_>, d: &ScheduledActionSpec) -> Result<ScheduledActionOutpu
     Ok(ScheduledActionOutputs {
         name: cx.name.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found() -> FoundAction {
+        FoundAction {
+            name: "blog-web-night".into(),
+            resource_id: "service/blog/web".into(),
+            arn: "arn:action".into(),
+            schedule: "cron(0 20 * * ? *)".into(),
+            timezone: None,
+            min_capacity: Some(1),
+            max_capacity: Some(2),
+            owner: None,
+        }
+    }
+
+    fn spec() -> ScheduledActionSpec {
+        ScheduledActionSpec {
+            resource_id: "service/blog/web".into(),
+            schedule: "cron(0 20 * * ? *)".into(),
+            timezone: Some("UTC".into()),
+            min_capacity: Some(1),
+            max_capacity: Some(2),
+        }
+    }
+
+    #[test]
+    fn every_field_changes_in_place_and_utc_is_no_zone() {
+        assert!(ScheduledActionKind.diff(&spec(), &found()).is_empty());
+        let moved = ScheduledActionSpec {
+            timezone: Some("Europe/Amsterdam".into()),
+            max_capacity: None,
+            ..spec()
+        };
+        let delta = ScheduledActionKind.diff(&moved, &found());
+        assert!(!delta.replaces());
+        assert_eq!(
+            delta.fields(),
+            [
+                ScheduledActionField::Timezone,
+                ScheduledActionField::MaxCapacity
+            ]
+        );
+        assert_eq!(delta.diffs()[1].field, "max_capacity");
+        assert_eq!(delta.diffs()[1].after.as_deref(), Some("(unset)"));
+    }
 }

@@ -7,8 +7,8 @@ use aws_sdk_ecs::types::{
     PropagateTags, ServiceField,
 };
 use converge::{
-    ignore_not_found, same_set, strategy_text, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource,
-    Said, StrategyItem, Transient, Value, Wait, Wanted,
+    ignore_not_found, same_set, strategy_text, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field,
+    Resource, Said, StrategyItem, Transient, Value, Wait, Wanted,
 };
 
 use crate::inputs::LaunchType;
@@ -203,11 +203,17 @@ fn awsvpc(d: &ServiceSpec) -> Result<Option<NetworkConfiguration>, Error> {
 
 const NONE: &str = "(none)";
 
+/// Why one launch type for another is a new service.
+const LAUNCH_TYPE_FIXED: &str = "ECS cannot change a service's launch type";
+
+/// Why a strategy's tasks cannot move in place to a launch type of the other kind.
+const OTHER_CAPACITY: &str = "ECS cannot move a service between Fargate and EC2 capacity";
+
 /// Launch type and strategy. One launch type for another is a new service (ECS cannot change
 /// it); a launch type for a strategy, a strategy for another, or a strategy back to a launch
 /// type of the same kind (Fargate's providers and FARGATE) is an update with a new
 /// deployment.
-fn compare_placement(delta: &mut Delta, d: &ServiceSpec, o: &FoundService) {
+fn compare_placement(delta: &mut Delta<EcsServiceField>, d: &ServiceSpec, o: &FoundService) {
     let want_launch = launch(d.launch_type);
     let have = |s: &str| {
         if s.is_empty() {
@@ -218,23 +224,39 @@ fn compare_placement(delta: &mut Delta, d: &ServiceSpec, o: &FoundService) {
     };
     if d.strategy.is_empty() {
         if o.strategy.is_empty() {
-            delta.compare_fixed(
-                "launch_type",
-                &o.launch_type,
-                &Value::Known(want_launch.to_owned()),
-            );
+            if o.launch_type != want_launch {
+                delta.replace_because(
+                    EcsServiceField::LaunchType,
+                    LAUNCH_TYPE_FIXED,
+                    Some(&o.launch_type),
+                    Some(want_launch),
+                );
+            }
             return;
         }
         let fargate = o.strategy.iter().all(StrategyItem::is_fargate);
         let same_kind = fargate == (d.launch_type == LaunchType::Fargate);
         let before = Some(strategy_text(&o.strategy));
         if same_kind {
-            delta.update("capacity_provider_strategy", before, Some(NONE));
+            delta.update(
+                EcsServiceField::CapacityProviderStrategy,
+                before,
+                Some(NONE),
+            );
         } else {
-            delta.replace("capacity_provider_strategy", before, Some(NONE));
+            delta.replace_because(
+                EcsServiceField::CapacityProviderStrategy,
+                OTHER_CAPACITY,
+                before,
+                Some(NONE),
+            );
         }
         if o.launch_type != want_launch {
-            delta.update("launch_type", Some(have(&o.launch_type)), Some(want_launch));
+            delta.update(
+                EcsServiceField::LaunchType,
+                Some(have(&o.launch_type)),
+                Some(want_launch),
+            );
         }
         return;
     }
@@ -242,7 +264,7 @@ fn compare_placement(delta: &mut Delta, d: &ServiceSpec, o: &FoundService) {
         |items: &[StrategyItem]| -> Vec<String> { items.iter().map(ToString::to_string).collect() };
     if !same_set(&text(&o.strategy), &text(&d.strategy)) {
         delta.update(
-            "capacity_provider_strategy",
+            EcsServiceField::CapacityProviderStrategy,
             Some(if o.strategy.is_empty() {
                 NONE.to_owned()
             } else {
@@ -252,16 +274,52 @@ fn compare_placement(delta: &mut Delta, d: &ServiceSpec, o: &FoundService) {
         );
     }
     if !o.launch_type.is_empty() {
-        delta.update("launch_type", Some(&o.launch_type), Some(NONE));
+        delta.update(
+            EcsServiceField::LaunchType,
+            Some(&o.launch_type),
+            Some(NONE),
+        );
     }
 }
 
-/// Whether the update moves the service between a launch type and strategies.
-fn moves_placement(delta: &Delta) -> bool {
-    delta
-        .diffs()
-        .iter()
-        .any(|d| d.field == "capacity_provider_strategy" || d.field == "launch_type")
+/// What an update's one `UpdateService` asks for beyond the inputs' attributes, which it
+/// sends whatever changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Redeploy {
+    /// Moving to or between strategies names the new one; back to the launch type is an
+    /// empty one. Either takes a new deployment to move the running tasks.
+    placement: bool,
+    /// Only tasks started after the change have ECS Exec's agent (or lose it): a new
+    /// deployment.
+    exec: bool,
+}
+
+/// What `delta`'s update asks for.
+fn redeploy(delta: &Delta<EcsServiceField>) -> Redeploy {
+    let mut r = Redeploy::default();
+    for field in delta.fields() {
+        match field {
+            // A draining service is made again once gone, never updated (a replacement).
+            EcsServiceField::Status => {}
+            EcsServiceField::LaunchType | EcsServiceField::CapacityProviderStrategy => {
+                r.placement = true;
+            }
+            EcsServiceField::EnableExecuteCommand => r.exec = true,
+            // Sent from the inputs by the one `UpdateService`, changed or not.
+            EcsServiceField::TaskDefinition
+            | EcsServiceField::DesiredCount
+            | EcsServiceField::Subnets
+            | EcsServiceField::SecurityGroups
+            | EcsServiceField::LoadBalancer
+            | EcsServiceField::TargetGroup
+            | EcsServiceField::HealthCheckGracePeriod
+            | EcsServiceField::CircuitBreaker
+            | EcsServiceField::MinimumHealthyPercent
+            | EcsServiceField::MaximumPercent
+            | EcsServiceField::PropagateTags => {}
+        }
+    }
+    r
 }
 
 fn optional(v: Option<i32>) -> String {
@@ -394,11 +452,90 @@ async fn wait_steady(aws: &Aws, wait: &Wait, cluster: &str, name: &str) -> Resul
     }
 }
 
+/// An ECS service's fields that a plan can show changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EcsServiceField {
+    /// `DRAINING`: being deleted, it comes back only as a new one.
+    Status,
+    /// FARGATE or EC2; one for the other is a new service, to or from a strategy is not.
+    LaunchType,
+    /// The capacity provider strategy; to a launch type of the other kind is a new service.
+    CapacityProviderStrategy,
+    /// The task definition revision it runs.
+    TaskDefinition,
+    /// How many tasks.
+    DesiredCount,
+    /// The tasks' subnets, in awsvpc mode.
+    Subnets,
+    /// The tasks' security groups, in awsvpc mode.
+    SecurityGroups,
+    /// The container and port behind the target group, as a create shows it.
+    LoadBalancer,
+    /// The target group it registers its tasks with, as a diff compares it.
+    TargetGroup,
+    /// Seconds ECS ignores failing health checks after a task starts.
+    HealthCheckGracePeriod,
+    /// The deployment circuit breaker, with rollback.
+    CircuitBreaker,
+    /// The deployment's lower bound, in percent of the desired count.
+    MinimumHealthyPercent,
+    /// The deployment's upper bound, in percent of the desired count.
+    MaximumPercent,
+    /// Whether the service's tags go to its tasks.
+    PropagateTags,
+    /// ECS Exec into the tasks.
+    EnableExecuteCommand,
+}
+
+impl Field for EcsServiceField {
+    fn name(&self) -> &str {
+        match self {
+            EcsServiceField::Status => "status",
+            EcsServiceField::LaunchType => "launch_type",
+            EcsServiceField::CapacityProviderStrategy => "capacity_provider_strategy",
+            EcsServiceField::TaskDefinition => "task_definition",
+            EcsServiceField::DesiredCount => "desired_count",
+            EcsServiceField::Subnets => "subnets",
+            EcsServiceField::SecurityGroups => "security_groups",
+            EcsServiceField::LoadBalancer => "load_balancer",
+            EcsServiceField::TargetGroup => "target_group",
+            EcsServiceField::HealthCheckGracePeriod => "health_check_grace_period_seconds",
+            EcsServiceField::CircuitBreaker => "circuit_breaker",
+            EcsServiceField::MinimumHealthyPercent => "minimum_healthy_percent",
+            EcsServiceField::MaximumPercent => "maximum_percent",
+            EcsServiceField::PropagateTags => "propagate_tags",
+            EcsServiceField::EnableExecuteCommand => "enable_execute_command",
+        }
+    }
+
+    /// Launch type and strategy force a replacement by their values only
+    /// (`compare_placement`).
+    fn replaces(&self) -> Option<&'static str> {
+        match self {
+            EcsServiceField::Status => Some("ECS brings back a draining service only as a new one"),
+            EcsServiceField::LaunchType
+            | EcsServiceField::CapacityProviderStrategy
+            | EcsServiceField::TaskDefinition
+            | EcsServiceField::DesiredCount
+            | EcsServiceField::Subnets
+            | EcsServiceField::SecurityGroups
+            | EcsServiceField::LoadBalancer
+            | EcsServiceField::TargetGroup
+            | EcsServiceField::HealthCheckGracePeriod
+            | EcsServiceField::CircuitBreaker
+            | EcsServiceField::MinimumHealthyPercent
+            | EcsServiceField::MaximumPercent
+            | EcsServiceField::PropagateTags
+            | EcsServiceField::EnableExecuteCommand => None,
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for EcsServiceKind {
     const KIND: &'static str = "aws_ecs_service";
+    type Field = EcsServiceField;
     /// The cluster's name.
-    type Field = String;
     type Key = String;
     type Desired = ServiceSpec;
     type Observed = FoundService;
@@ -465,20 +602,27 @@ impl Resource for EcsServiceKind {
     }
 
     fn describe(&self, d: &ServiceSpec) -> Vec<Diff> {
-        let set = |field: &str, after: String| Diff {
-            field: field.into(),
+        // What a create sets: nothing is replaced, whatever the field.
+        let set = |field: EcsServiceField, after: String| Diff {
+            field: field.name().into(),
             before: None,
             after: Some(after),
             replaces: None,
         };
         let mut out = vec![
             if d.strategy.is_empty() {
-                set("launch_type", launch(d.launch_type).into())
+                set(EcsServiceField::LaunchType, launch(d.launch_type).into())
             } else {
-                set("capacity_provider_strategy", strategy_text(&d.strategy))
+                set(
+                    EcsServiceField::CapacityProviderStrategy,
+                    strategy_text(&d.strategy),
+                )
             },
-            set("task_definition", d.task_definition.to_string()),
-            set("desired_count", d.desired_count.to_string()),
+            set(
+                EcsServiceField::TaskDefinition,
+                d.task_definition.to_string(),
+            ),
+            set(EcsServiceField::DesiredCount, d.desired_count.to_string()),
         ];
         if let Some(Awsvpc {
             subnets,
@@ -486,20 +630,20 @@ impl Resource for EcsServiceKind {
         }) = &d.awsvpc
         {
             out.push(set(
-                "subnets",
+                EcsServiceField::Subnets,
                 subnets.as_ref().map(|s| s.join(",")).to_string(),
             ));
             out.push(set(
-                "security_groups",
+                EcsServiceField::SecurityGroups,
                 groups.as_ref().map(|s| s.join(",")).to_string(),
             ));
         }
         if d.enable_execute_command {
-            out.push(set("enable_execute_command", "true".into()));
+            out.push(set(EcsServiceField::EnableExecuteCommand, "true".into()));
         }
         if let Some(t) = &d.target {
             out.push(set(
-                "load_balancer",
+                EcsServiceField::LoadBalancer,
                 format!(
                     "{}:{} via {}",
                     t.container_name, t.container_port, t.target_group_arn
@@ -509,15 +653,19 @@ impl Resource for EcsServiceKind {
         out
     }
 
-    fn diff(&self, d: &ServiceSpec, o: &FoundService) -> Delta {
+    fn diff(&self, d: &ServiceSpec, o: &FoundService) -> Delta<EcsServiceField> {
         let mut delta = Delta::new();
         if o.draining {
             // A service being deleted comes back only as a new one, once it is gone.
-            delta.replace("status", Some("DRAINING"), Some("ACTIVE"));
+            delta.update(EcsServiceField::Status, Some("DRAINING"), Some("ACTIVE"));
         }
         compare_placement(&mut delta, d, o);
         if !d.task_definition_left_to_ci {
-            delta.compare("task_definition", &o.task_definition, &d.task_definition);
+            delta.compare(
+                EcsServiceField::TaskDefinition,
+                &o.task_definition,
+                &d.task_definition,
+            );
         } else if d.task_definition.known() != Some(&o.task_definition) {
             delta.keep(format!(
                 "task_definition {} (left to CI; the inputs' is {})",
@@ -526,7 +674,7 @@ impl Resource for EcsServiceKind {
         }
         if !d.desired_count_managed {
             delta.compare(
-                "desired_count",
+                EcsServiceField::DesiredCount,
                 &o.desired_count,
                 &Value::Known(d.desired_count),
             );
@@ -536,16 +684,16 @@ impl Resource for EcsServiceKind {
             security_groups: groups,
         }) = &d.awsvpc
         {
-            delta.compare_set("subnets", &o.subnets, subnets);
-            delta.compare_set("security_groups", &o.security_groups, groups);
+            delta.compare_set(EcsServiceField::Subnets, &o.subnets, subnets);
+            delta.compare_set(EcsServiceField::SecurityGroups, &o.security_groups, groups);
         }
         let have_tg = o.target_group_arn.clone().unwrap_or_default();
         match &d.target {
             Some(t) => {
-                delta.compare("target_group", &have_tg, &t.target_group_arn);
+                delta.compare(EcsServiceField::TargetGroup, &have_tg, &t.target_group_arn);
             }
             None if o.target_group_arn.is_some() => {
-                delta.update("target_group", Some(have_tg), None::<String>);
+                delta.update(EcsServiceField::TargetGroup, Some(have_tg), None::<String>);
             }
             None => {}
         }
@@ -553,7 +701,7 @@ impl Resource for EcsServiceKind {
             && o.health_check_grace_period != d.health_check_grace_period
         {
             delta.update(
-                "health_check_grace_period_seconds",
+                EcsServiceField::HealthCheckGracePeriod,
                 Some(optional(o.health_check_grace_period)),
                 Some(optional(d.health_check_grace_period)),
             );
@@ -561,27 +709,35 @@ impl Resource for EcsServiceKind {
         // What ECS does not describe (the emulator leaves the deployment configuration out)
         // cannot be compared.
         if let Some(have) = o.circuit_breaker {
-            delta.compare("circuit_breaker", &have, &Value::Known(d.circuit_breaker));
+            delta.compare(
+                EcsServiceField::CircuitBreaker,
+                &have,
+                &Value::Known(d.circuit_breaker),
+            );
         }
         for (field, have, want) in [
             (
-                "minimum_healthy_percent",
+                EcsServiceField::MinimumHealthyPercent,
                 o.minimum_healthy_percent,
                 d.minimum_healthy_percent,
             ),
-            ("maximum_percent", o.maximum_percent, d.maximum_percent),
+            (
+                EcsServiceField::MaximumPercent,
+                o.maximum_percent,
+                d.maximum_percent,
+            ),
         ] {
             if have.is_some() && want.is_some() && have != want {
                 delta.update(field, Some(optional(have)), Some(optional(want)));
             }
         }
         delta.compare(
-            "propagate_tags",
+            EcsServiceField::PropagateTags,
             &o.propagate_tags,
             &Value::Known(d.propagate_tags),
         );
         delta.compare(
-            "enable_execute_command",
+            EcsServiceField::EnableExecuteCommand,
             &o.enable_execute_command,
             &Value::Known(d.enable_execute_command),
         );
@@ -656,17 +812,13 @@ impl Resource for EcsServiceKind {
         cx: Cx<'_>,
         d: &ServiceSpec,
         o: &FoundService,
-        delta: &Delta,
+        delta: &Delta<EcsServiceField>,
     ) -> Result<EcsServiceOutputs, Error> {
         let cluster = &o.cluster;
-        // Moving to or between strategies names the new one; back to the launch type is an
-        // empty one. Either takes a new deployment to move the running tasks.
-        let moves = moves_placement(delta);
-        // Only tasks started after the change have ECS Exec's agent (or lose it).
-        let exec = delta
-            .diffs()
-            .iter()
-            .any(|d| d.field == "enable_execute_command");
+        let Redeploy {
+            placement: moves,
+            exec,
+        } = redeploy(delta);
         let strategy: Vec<_> = d.strategy.iter().map(StrategyItem::sdk).collect();
         let task_definition = match d.task_definition_left_to_ci {
             true => None,
@@ -945,7 +1097,9 @@ mod tests {
             ..spec()
         };
         let delta = EcsServiceKind.diff(&bounds, &found());
+        assert_eq!(delta.fields(), [EcsServiceField::MinimumHealthyPercent]);
         assert_eq!(delta.diffs()[0].field, "minimum_healthy_percent");
+        assert_eq!(redeploy(&delta), Redeploy::default());
         assert!(!delta.replaces());
         // The emulator describes no deployment configuration: nothing to compare.
         let undescribed = FoundService {
@@ -970,12 +1124,18 @@ mod tests {
             draining: true,
             ..found()
         };
-        assert!(EcsServiceKind.diff(&spec(), &draining).replaces());
+        let delta = EcsServiceKind.diff(&spec(), &draining);
+        assert!(delta.replaces());
+        assert_eq!(delta.changes[0].field, EcsServiceField::Status);
+        assert!(delta.changes[0].replaces.is_some());
         let ec2 = ServiceSpec {
             launch_type: LaunchType::Ec2,
             ..spec()
         };
-        assert!(EcsServiceKind.diff(&ec2, &found()).replaces());
+        let delta = EcsServiceKind.diff(&ec2, &found());
+        assert!(delta.replaces());
+        assert_eq!(delta.diffs()[0].field, "launch_type");
+        assert_eq!(delta.changes[0].replaces, Some(LAUNCH_TYPE_FIXED));
         let moved = ServiceSpec {
             task_definition: Value::AfterApply,
             ..spec()
@@ -996,9 +1156,16 @@ mod tests {
         };
         let delta = EcsServiceKind.diff(&spot, &found());
         assert!(!delta.replaces());
-        let fields: Vec<&str> = delta.changes.iter().map(|d| d.field.as_str()).collect();
-        assert_eq!(fields, ["capacity_provider_strategy", "launch_type"]);
-        assert!(moves_placement(&delta));
+        assert_eq!(
+            delta.fields(),
+            [
+                EcsServiceField::CapacityProviderStrategy,
+                EcsServiceField::LaunchType
+            ]
+        );
+        let labels: Vec<String> = delta.diffs().into_iter().map(|d| d.field).collect();
+        assert_eq!(labels, ["capacity_provider_strategy", "launch_type"]);
+        assert!(redeploy(&delta).placement);
         let on_spot = FoundService {
             launch_type: String::new(),
             strategy: spot.strategy.iter().rev().cloned().collect(),
@@ -1013,7 +1180,9 @@ mod tests {
             launch_type: LaunchType::Ec2,
             ..spec()
         };
-        assert!(EcsServiceKind.diff(&ec2, &on_spot).replaces());
+        let delta = EcsServiceKind.diff(&ec2, &on_spot);
+        assert!(delta.replaces());
+        assert_eq!(delta.changes[0].replaces, Some(OTHER_CAPACITY));
         let scaled = FoundService {
             desired_count: 7,
             ..found()
@@ -1034,6 +1203,13 @@ mod tests {
         };
         let delta = EcsServiceKind.diff(&exec, &found());
         assert_eq!(delta.diffs()[0].field, "enable_execute_command");
+        assert_eq!(
+            redeploy(&delta),
+            Redeploy {
+                placement: false,
+                exec: true
+            }
+        );
         let deployed = FoundService {
             task_definition: "arn:td:7".into(),
             ..found()

@@ -6,7 +6,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Matcher, ProtocolEnum, TargetGroupAttribute, TargetTypeEnum,
 };
 use converge::{
-    Aws, AwsResultExt, Cx, Delta, Diff, Error, ProvideErrorMetadata, Replacement, Resource,
+    Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, ProvideErrorMetadata, Replacement, Resource,
     Transient, Value, Wanted,
 };
 
@@ -150,13 +150,53 @@ async fn create_named(
         .to_owned())
 }
 
+/// A target group's fields that a plan can show changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetGroupField {
+    /// The port targets receive traffic on (fixed).
+    Port,
+    /// `HTTP` or `HTTPS` (fixed).
+    Protocol,
+    /// `ip` or `instance` (fixed).
+    TargetType,
+    /// Its VPC (fixed).
+    VpcId,
+    /// The health check: path, matcher, interval, timeout, thresholds.
+    HealthCheck,
+    /// Seconds a deregistered target drains.
+    DeregistrationDelay,
+}
+
+impl Field for TargetGroupField {
+    fn name(&self) -> &str {
+        match self {
+            TargetGroupField::Port => "port",
+            TargetGroupField::Protocol => "protocol",
+            TargetGroupField::TargetType => "target_type",
+            TargetGroupField::VpcId => "vpc_id",
+            TargetGroupField::HealthCheck => "health_check",
+            TargetGroupField::DeregistrationDelay => "deregistration_delay",
+        }
+    }
+
+    fn replaces(&self) -> Option<&'static str> {
+        match self {
+            TargetGroupField::Port => Some("ELB cannot change a target group's port"),
+            TargetGroupField::Protocol => Some("ELB cannot change a target group's protocol"),
+            TargetGroupField::TargetType => Some("ELB cannot change a target group's target type"),
+            TargetGroupField::VpcId => Some("a target group cannot move to another VPC"),
+            TargetGroupField::HealthCheck | TargetGroupField::DeregistrationDelay => None,
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for TargetGroupKind {
     const KIND: &'static str = "aws_lb_target_group";
     const REPLACEMENT: Replacement = Replacement::CreateFirst;
     const PRUNE: bool = true;
+    type Field = TargetGroupField;
     /// The other name.
-    type Field = String;
     type Key = String;
     type Desired = TargetGroupSpec;
     type Observed = FoundTargetGroup;
@@ -272,39 +312,47 @@ impl Resource for TargetGroupKind {
     }
 
     fn describe(&self, d: &TargetGroupSpec) -> Vec<Diff> {
-        let set = |field: &str, after: String| Diff {
-            field: field.into(),
+        // What a create sets: nothing is replaced, whatever the field.
+        let set = |field: TargetGroupField, after: String| Diff {
+            field: field.name().into(),
             before: None,
             after: Some(after),
             replaces: None,
         };
         vec![
-            set("port", d.port.to_string()),
-            set("protocol", d.protocol.clone()),
-            set("target_type", d.target_type.clone()),
-            set("vpc_id", d.vpc_id.to_string()),
-            set("health_check", check_line(&d.health_check)),
-            set("deregistration_delay", d.deregistration_delay.to_string()),
+            set(TargetGroupField::Port, d.port.to_string()),
+            set(TargetGroupField::Protocol, d.protocol.clone()),
+            set(TargetGroupField::TargetType, d.target_type.clone()),
+            set(TargetGroupField::VpcId, d.vpc_id.to_string()),
+            set(TargetGroupField::HealthCheck, check_line(&d.health_check)),
+            set(
+                TargetGroupField::DeregistrationDelay,
+                d.deregistration_delay.to_string(),
+            ),
         ]
     }
 
-    fn diff(&self, d: &TargetGroupSpec, o: &FoundTargetGroup) -> Delta {
+    fn diff(&self, d: &TargetGroupSpec, o: &FoundTargetGroup) -> Delta<TargetGroupField> {
         let mut delta = Delta::new();
-        delta.compare_fixed("port", &o.port, &Value::Known(d.port));
-        delta.compare_fixed("protocol", &o.protocol, &Value::Known(d.protocol.clone()));
-        delta.compare_fixed(
-            "target_type",
+        delta.compare(TargetGroupField::Port, &o.port, &Value::Known(d.port));
+        delta.compare(
+            TargetGroupField::Protocol,
+            &o.protocol,
+            &Value::Known(d.protocol.clone()),
+        );
+        delta.compare(
+            TargetGroupField::TargetType,
             &o.target_type,
             &Value::Known(d.target_type.clone()),
         );
-        delta.compare_fixed("vpc_id", &o.vpc_id, &d.vpc_id);
+        delta.compare(TargetGroupField::VpcId, &o.vpc_id, &d.vpc_id);
         delta.compare(
-            "deregistration_delay",
+            TargetGroupField::DeregistrationDelay,
             &o.deregistration_delay,
             &Value::Known(d.deregistration_delay),
         );
         delta.compare(
-            "health_check",
+            TargetGroupField::HealthCheck,
             &check_line(&o.health_check),
             &Value::Known(check_line(&d.health_check)),
         );
@@ -345,10 +393,21 @@ impl Resource for TargetGroupKind {
         cx: Cx<'_>,
         d: &TargetGroupSpec,
         o: &FoundTargetGroup,
-        delta: &Delta,
+        delta: &Delta<TargetGroupField>,
     ) -> Result<TargetGroupOutputs, Error> {
-        let changed = |field: &str| delta.diffs().iter().any(|x| x.field == field);
-        if changed("health_check") {
+        let (mut health_check, mut delay) = (false, false);
+        for field in delta.fields() {
+            match field {
+                // Fixed: the engine replaces the group instead.
+                TargetGroupField::Port
+                | TargetGroupField::Protocol
+                | TargetGroupField::TargetType
+                | TargetGroupField::VpcId => {}
+                TargetGroupField::HealthCheck => health_check = true,
+                TargetGroupField::DeregistrationDelay => delay = true,
+            }
+        }
+        if health_check {
             let check = &d.health_check;
             cx.aws
                 .elbv2()
@@ -364,7 +423,7 @@ impl Resource for TargetGroupKind {
                 .await
                 .context("ModifyTargetGroup", resource(&o.name))?;
         }
-        if changed("deregistration_delay") {
+        if delay {
             set_deregistration_delay(cx.aws, &o.arn, d.deregistration_delay).await?;
         }
         Ok(self.outputs(o))
@@ -425,7 +484,13 @@ mod tests {
             target_type: "instance".into(),
             ..spec()
         };
-        assert!(TargetGroupKind.diff(&moved, &found("blog-blog")).replaces());
+        let delta = TargetGroupKind.diff(&moved, &found("blog-blog"));
+        assert!(delta.replaces());
+        assert_eq!(delta.changes[0].field, TargetGroupField::TargetType);
+        assert_eq!(
+            delta.diffs()[0].replaces.as_deref(),
+            Some("ELB cannot change a target group's target type")
+        );
         let new_vpc = TargetGroupSpec {
             vpc_id: Value::AfterApply,
             ..spec()
@@ -439,7 +504,12 @@ mod tests {
         };
         let delta = TargetGroupKind.diff(&slower, &found("blog-blog"));
         assert!(!delta.replaces());
+        assert_eq!(delta.fields(), [TargetGroupField::DeregistrationDelay]);
         assert_eq!(delta.diffs()[0].field, "deregistration_delay");
+        // A create's plan shows the fixed fields without a replacement.
+        let made = TargetGroupKind.describe(&spec());
+        assert_eq!(made[0].field, "port");
+        assert!(made.iter().all(|d| d.replaces.is_none()));
     }
 
     #[test]
