@@ -74,4 +74,19 @@ pub use endpoints::INTERFACE_SERVICES;
 pub use flow_logs::{FlowLogTraffic, FlowLogs};
 pub use inputs::{NatGateways, Vpc, VpcBuilder};
 pub use outputs::{VpcOutputs, VpcRefs};
+pub use subnets::SubnetField;
+pub use vpcs::VpcField;
 pub use zones::fargate_refuses;
+
+/// A create's fields as the plan shows them: a new resource replaces nothing, whatever a
+/// change of its fixed fields would force later.
+pub(crate) fn created<F: converge::Field>(delta: &converge::Delta<F>) -> Vec<converge::Diff> {
+    delta
+        .diffs()
+        .into_iter()
+        .map(|d| converge::Diff {
+            replaces: None,
+            ..d
+        })
+        .collect()
+}
