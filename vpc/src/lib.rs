@@ -70,10 +70,12 @@ mod zones;
 
 pub use cidr::{CidrError, Ipv4Cidr};
 pub use converge::{Error, Invalid, Plan};
+pub use elastic_ips::EipField;
 pub use endpoints::INTERFACE_SERVICES;
 pub use flow_logs::{FlowLogTraffic, FlowLogs};
 pub use inputs::{NatGateways, Vpc, VpcBuilder};
 pub use internet_gateways::IgwField;
+pub use nat_gateways::NatField;
 pub use outputs::{VpcOutputs, VpcRefs};
 pub use route_tables::RouteTableField;
 pub use subnets::SubnetField;
