@@ -70,8 +70,9 @@ mod zones;
 
 pub use cidr::{CidrError, Ipv4Cidr};
 pub use converge::{Error, Invalid, Plan};
+pub use default_security_group::DefaultSgField;
 pub use elastic_ips::EipField;
-pub use endpoints::INTERFACE_SERVICES;
+pub use endpoints::{EndpointField, INTERFACE_SERVICES};
 pub use flow_logs::{FlowLogTraffic, FlowLogs};
 pub use inputs::{NatGateways, Vpc, VpcBuilder};
 pub use internet_gateways::IgwField;
