@@ -9,7 +9,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, IpPermission, SecurityGroup};
-use converge::{ec2_name, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wanted};
+use converge::{
+    ec2_name, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wanted,
+};
 
 /// The default security group kind.
 #[derive(Clone, Copy, Debug, Default)]
@@ -79,10 +81,11 @@ fn found(g: &SecurityGroup) -> FoundDefaultSg {
     }
 }
 
-/// Revokes every rule of the group.
-async fn close(cx: Cx<'_>, g: &FoundDefaultSg) -> Result<(), Error> {
+/// Revokes the rules of the group: its ingress rules if `ingress`, its egress rules if
+/// `egress`.
+async fn close(cx: Cx<'_>, g: &FoundDefaultSg, ingress: bool, egress: bool) -> Result<(), Error> {
     let ec2 = cx.aws.ec2();
-    if !g.ingress.is_empty() {
+    if ingress && !g.ingress.is_empty() {
         ec2.revoke_security_group_ingress()
             .group_id(&g.id)
             .set_ip_permissions(Some(g.ingress.clone()))
@@ -93,7 +96,7 @@ async fn close(cx: Cx<'_>, g: &FoundDefaultSg) -> Result<(), Error> {
                 cx.address(KIND, Some(g.id.clone())),
             )?;
     }
-    if !g.egress.is_empty() {
+    if egress && !g.egress.is_empty() {
         ec2.revoke_security_group_egress()
             .group_id(&g.id)
             .set_ip_permissions(Some(g.egress.clone()))
@@ -107,10 +110,41 @@ async fn close(cx: Cx<'_>, g: &FoundDefaultSg) -> Result<(), Error> {
     Ok(())
 }
 
+/// The default security group's fields that a plan can show changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefaultSgField {
+    /// The VPC whose group it is: shown when adopted, never compared.
+    VpcId,
+    /// All its rules, shown when adopted.
+    Rules,
+    /// Its ingress rules, to be revoked.
+    Ingress,
+    /// Its egress rules, to be revoked.
+    Egress,
+}
+
+impl Field for DefaultSgField {
+    fn name(&self) -> &str {
+        match self {
+            DefaultSgField::VpcId => "vpc_id",
+            DefaultSgField::Rules => "rules",
+            DefaultSgField::Ingress => "ingress",
+            DefaultSgField::Egress => "egress",
+        }
+    }
+
+    fn replaces(&self) -> Option<&'static str> {
+        match self {
+            DefaultSgField::VpcId => Some("a security group cannot move to another VPC"),
+            DefaultSgField::Rules | DefaultSgField::Ingress | DefaultSgField::Egress => None,
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for DefaultSgKind {
     const KIND: &'static str = KIND;
-    type Field = String;
+    type Field = DefaultSgField;
     type Key = ();
     type Desired = DefaultSgDesired;
     type Observed = FoundDefaultSg;
@@ -175,18 +209,26 @@ impl Resource for DefaultSgKind {
     fn describe(&self, d: &DefaultSgDesired) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
         delta
-            .update("vpc_id", None::<String>, Some(&d.vpc_id))
-            .update("rules", Some("EC2's defaults"), Some("none"));
-        delta.diffs()
+            .update(DefaultSgField::VpcId, None::<String>, Some(&d.vpc_id))
+            .update(DefaultSgField::Rules, Some("EC2's defaults"), Some("none"));
+        crate::created(&delta)
     }
 
-    fn diff(&self, _d: &DefaultSgDesired, o: &FoundDefaultSg) -> Delta {
+    fn diff(&self, _d: &DefaultSgDesired, o: &FoundDefaultSg) -> Delta<DefaultSgField> {
         let mut delta = Delta::new();
         if !o.ingress.is_empty() {
-            delta.update("ingress", Some(rules_text(&o.ingress)), Some("none"));
+            delta.update(
+                DefaultSgField::Ingress,
+                Some(rules_text(&o.ingress)),
+                Some("none"),
+            );
         }
         if !o.egress.is_empty() {
-            delta.update("egress", Some(rules_text(&o.egress)), Some("none"));
+            delta.update(
+                DefaultSgField::Egress,
+                Some(rules_text(&o.egress)),
+                Some("none"),
+            );
         }
         delta
     }
@@ -220,7 +262,7 @@ impl Resource for DefaultSgKind {
             reason: format!("VPC {vpc_id} has no default security group"),
         })?;
         let group = found(group);
-        close(cx, &group).await?;
+        close(cx, &group, true, true).await?;
         let tags = cx
             .tags
             .for_resource(cx.name)
@@ -242,9 +284,19 @@ impl Resource for DefaultSgKind {
         cx: Cx<'_>,
         _d: &DefaultSgDesired,
         o: &FoundDefaultSg,
-        _: &Delta,
+        delta: &Delta<DefaultSgField>,
     ) -> Result<DefaultSgOut, Error> {
-        close(cx, o).await?;
+        let (mut ingress, mut egress) = (false, false);
+        for field in delta.fields() {
+            match field {
+                // Fixed, and never compared: the group found is the VPC's.
+                DefaultSgField::VpcId => {}
+                DefaultSgField::Rules => (ingress, egress) = (true, true),
+                DefaultSgField::Ingress => ingress = true,
+                DefaultSgField::Egress => egress = true,
+            }
+        }
+        close(cx, o, ingress, egress).await?;
         Ok(self.outputs(o))
     }
 
@@ -410,5 +462,37 @@ mod tests {
         assert!(stack().plan(&closed).await.unwrap().into_plan().is_empty());
         stack().destroy(&closed).await.unwrap();
         assert!(closed.calls().report().mutations().is_empty());
+    }
+
+    #[test]
+    fn each_direction_with_rules_is_a_field_and_the_vpc_is_fixed() {
+        let open = IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(22)
+            .to_port(22)
+            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+            .build();
+        let group = FoundDefaultSg {
+            id: "sg-default".into(),
+            name: "blog-default".into(),
+            owner: Some("vpc/blog".into()),
+            ingress: Vec::new(),
+            egress: vec![open],
+        };
+        let d = DefaultSgDesired {
+            vpc_id: Value::Known("vpc-1".into()),
+        };
+        let delta = DefaultSgKind.diff(&d, &group);
+        assert_eq!(delta.fields(), [DefaultSgField::Egress]);
+        assert_eq!(delta.diffs()[0].field, "egress");
+        assert!(!delta.replaces());
+        assert_eq!(
+            DefaultSgField::VpcId.replaces(),
+            Some("a security group cannot move to another VPC")
+        );
+        assert!(DefaultSgKind
+            .describe(&d)
+            .iter()
+            .all(|d| d.replaces.is_none()));
     }
 }

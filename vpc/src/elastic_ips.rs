@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, ResourceType};
 use converge::{
-    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient,
-    Wanted,
+    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource,
+    Transient, Wanted,
 };
 
 /// The Elastic IP kind.
@@ -27,12 +27,33 @@ pub(crate) struct EipOut {
 
 pub(crate) const KIND: &str = "aws_eip";
 
+/// An Elastic IP's fields that a plan can show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EipField {
+    /// Where it is allocated: always `vpc`, so a diff never reports it.
+    Domain,
+}
+
+impl Field for EipField {
+    fn name(&self) -> &str {
+        match self {
+            EipField::Domain => "domain",
+        }
+    }
+
+    fn replaces(&self) -> Option<&'static str> {
+        match self {
+            EipField::Domain => Some("an Elastic IP cannot change its domain"),
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for EipKind {
     const KIND: &'static str = KIND;
     // The address of a NAT gateway no longer wanted goes (it costs money idle).
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = EipField;
     type Key = ();
     // Nothing to choose: an address in the VPC domain.
     type Desired = ();
@@ -87,11 +108,11 @@ impl Resource for EipKind {
 
     fn describe(&self, _: &()) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
-        delta.update("domain", None::<String>, Some("vpc"));
-        delta.diffs()
+        delta.update(EipField::Domain, None::<String>, Some("vpc"));
+        crate::created(&delta)
     }
 
-    fn diff(&self, _: &(), _: &FoundEip) -> Delta {
+    fn diff(&self, _: &(), _: &FoundEip) -> Delta<EipField> {
         Delta::new()
     }
 
@@ -119,7 +140,19 @@ impl Resource for EipKind {
         })
     }
 
-    async fn update(&self, _: Cx<'_>, _: &(), o: &FoundEip, _: &Delta) -> Result<EipOut, Error> {
+    async fn update(
+        &self,
+        _: Cx<'_>,
+        _: &(),
+        o: &FoundEip,
+        delta: &Delta<EipField>,
+    ) -> Result<EipOut, Error> {
+        for field in delta.fields() {
+            match field {
+                // Fixed, and never reported: nothing to update.
+                EipField::Domain => {}
+            }
+        }
         Ok(self.outputs(o))
     }
 
@@ -143,5 +176,28 @@ impl Resource for EipKind {
                 cx.address(KIND, Some(o.allocation_id.clone())),
             );
         ignore_not_found(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_has_nothing_to_change_and_its_domain_is_fixed() {
+        let found = FoundEip {
+            allocation_id: "eipalloc-1".into(),
+            name: "blog-eip".into(),
+            owner: Some("vpc/blog".into()),
+        };
+        assert!(EipKind.diff(&(), &found).is_empty());
+        assert_eq!(
+            EipField::Domain.replaces(),
+            Some("an Elastic IP cannot change its domain")
+        );
+        // A new address replaces nothing.
+        let diffs = EipKind.describe(&());
+        assert_eq!(diffs[0].field, "domain");
+        assert_eq!(diffs[0].replaces, None);
     }
 }

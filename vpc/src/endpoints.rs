@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, VpcEndpoint, VpcEndpointType};
 use converge::{
-    ec2_name, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wait, Wanted,
+    ec2_name, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wait, Wanted,
 };
 
 /// The interface endpoints a network may ask for: what Fargate tasks in private subnets need
@@ -105,12 +105,57 @@ fn change(have: &[String], want: &[String]) -> (Vec<String>, Vec<String>) {
     (add, remove)
 }
 
+/// A VPC endpoint's fields that a plan can show changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndpointField {
+    /// The service it reaches (`com.amazonaws.<region>.<service>`); fixed.
+    ServiceName,
+    /// The VPC it serves; fixed.
+    VpcId,
+    /// `Gateway` or `Interface`; fixed.
+    VpcEndpointType,
+    /// A gateway endpoint's route tables.
+    RouteTableIds,
+    /// An interface endpoint's subnets.
+    SubnetIds,
+    /// An interface endpoint's security groups.
+    SecurityGroupIds,
+    /// Whether an interface endpoint's private DNS names resolve in the VPC.
+    PrivateDnsEnabled,
+}
+
+impl Field for EndpointField {
+    fn name(&self) -> &str {
+        match self {
+            EndpointField::ServiceName => "service_name",
+            EndpointField::VpcId => "vpc_id",
+            EndpointField::VpcEndpointType => "vpc_endpoint_type",
+            EndpointField::RouteTableIds => "route_table_ids",
+            EndpointField::SubnetIds => "subnet_ids",
+            EndpointField::SecurityGroupIds => "security_group_ids",
+            EndpointField::PrivateDnsEnabled => "private_dns_enabled",
+        }
+    }
+
+    fn replaces(&self) -> Option<&'static str> {
+        match self {
+            EndpointField::ServiceName => Some("a VPC endpoint cannot change its service"),
+            EndpointField::VpcId => Some("a VPC endpoint cannot move to another VPC"),
+            EndpointField::VpcEndpointType => Some("a VPC endpoint cannot change its type"),
+            EndpointField::RouteTableIds
+            | EndpointField::SubnetIds
+            | EndpointField::SecurityGroupIds
+            | EndpointField::PrivateDnsEnabled => None,
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for EndpointKind {
     const KIND: &'static str = KIND;
     // An endpoint taken out of the inputs goes.
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = EndpointField;
     type Key = ();
     type Desired = EndpointDesired;
     type Observed = FoundEndpoint;
@@ -173,12 +218,16 @@ impl Resource for EndpointKind {
     fn describe(&self, d: &EndpointDesired) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
         delta
-            .update("service_name", None::<String>, Some(&d.service_name))
-            .update("vpc_id", None::<String>, Some(&d.vpc_id));
+            .update(
+                EndpointField::ServiceName,
+                None::<String>,
+                Some(&d.service_name),
+            )
+            .update(EndpointField::VpcId, None::<String>, Some(&d.vpc_id));
         match &d.placement {
             Placement::Gateway { route_tables } => {
                 let tables = route_tables.as_ref().map(|t| t.join(","));
-                delta.update("route_table_ids", None::<String>, Some(tables));
+                delta.update(EndpointField::RouteTableIds, None::<String>, Some(tables));
             }
             Placement::Interface {
                 subnets,
@@ -187,40 +236,65 @@ impl Resource for EndpointKind {
                 let subnets = subnets.as_ref().map(|s| s.join(","));
                 let groups = security_groups.as_ref().map(|g| g.join(","));
                 delta
-                    .update("subnet_ids", None::<String>, Some(subnets))
-                    .update("security_group_ids", None::<String>, Some(groups))
-                    .update("private_dns_enabled", None::<String>, Some("true"));
+                    .update(EndpointField::SubnetIds, None::<String>, Some(subnets))
+                    .update(
+                        EndpointField::SecurityGroupIds,
+                        None::<String>,
+                        Some(groups),
+                    )
+                    .update(
+                        EndpointField::PrivateDnsEnabled,
+                        None::<String>,
+                        Some("true"),
+                    );
             }
         }
-        delta.diffs()
+        crate::created(&delta)
     }
 
-    fn diff(&self, d: &EndpointDesired, o: &FoundEndpoint) -> Delta {
+    fn diff(&self, d: &EndpointDesired, o: &FoundEndpoint) -> Delta<EndpointField> {
         let mut delta = Delta::new();
-        delta.compare_fixed(
-            "service_name",
-            &o.service_name,
-            &Value::Known(d.service_name.clone()),
-        );
-        delta.compare_fixed("vpc_id", &o.vpc_id, &d.vpc_id);
+        delta
+            .compare(
+                EndpointField::ServiceName,
+                &o.service_name,
+                &Value::Known(d.service_name.clone()),
+            )
+            .compare(EndpointField::VpcId, &o.vpc_id, &d.vpc_id);
         match &d.placement {
             Placement::Gateway { route_tables } => {
                 if !o.gateway {
-                    delta.replace("vpc_endpoint_type", Some("Interface"), Some("Gateway"));
+                    delta.update(
+                        EndpointField::VpcEndpointType,
+                        Some("Interface"),
+                        Some("Gateway"),
+                    );
                 }
-                delta.compare_set("route_table_ids", &o.route_tables, route_tables);
+                delta.compare_set(EndpointField::RouteTableIds, &o.route_tables, route_tables);
             }
             Placement::Interface {
                 subnets,
                 security_groups,
             } => {
                 if o.gateway {
-                    delta.replace("vpc_endpoint_type", Some("Gateway"), Some("Interface"));
+                    delta.update(
+                        EndpointField::VpcEndpointType,
+                        Some("Gateway"),
+                        Some("Interface"),
+                    );
                 }
                 delta
-                    .compare_set("subnet_ids", &o.subnets, subnets)
-                    .compare_set("security_group_ids", &o.security_groups, security_groups)
-                    .compare("private_dns_enabled", &o.private_dns, &Value::Known(true));
+                    .compare_set(EndpointField::SubnetIds, &o.subnets, subnets)
+                    .compare_set(
+                        EndpointField::SecurityGroupIds,
+                        &o.security_groups,
+                        security_groups,
+                    )
+                    .compare(
+                        EndpointField::PrivateDnsEnabled,
+                        &o.private_dns,
+                        &Value::Known(true),
+                    );
             }
         }
         delta
@@ -280,31 +354,55 @@ impl Resource for EndpointKind {
         cx: Cx<'_>,
         d: &EndpointDesired,
         o: &FoundEndpoint,
-        _: &Delta,
+        delta: &Delta<EndpointField>,
     ) -> Result<EndpointOut, Error> {
+        // One `ModifyVpcEndpoint` carries every change; the fields say which parts.
+        let (mut tables, mut subnets_changed, mut groups_changed, mut dns) =
+            (false, false, false, false);
+        for field in delta.fields() {
+            match field {
+                // Replaced, never updated.
+                EndpointField::ServiceName
+                | EndpointField::VpcId
+                | EndpointField::VpcEndpointType => {}
+                EndpointField::RouteTableIds => tables = true,
+                EndpointField::SubnetIds => subnets_changed = true,
+                EndpointField::SecurityGroupIds => groups_changed = true,
+                EndpointField::PrivateDnsEnabled => dns = true,
+            }
+        }
         let mut call = cx.aws.ec2().modify_vpc_endpoint().vpc_endpoint_id(&o.id);
         match &d.placement {
             Placement::Gateway { route_tables } => {
-                let want = route_tables.clone().require(cx.name)?;
-                let (add, remove) = change(&o.route_tables, &want);
-                call = call
-                    .set_add_route_table_ids(Some(add).filter(|a| !a.is_empty()))
-                    .set_remove_route_table_ids(Some(remove).filter(|r| !r.is_empty()));
+                if tables {
+                    let want = route_tables.clone().require(cx.name)?;
+                    let (add, remove) = change(&o.route_tables, &want);
+                    call = call
+                        .set_add_route_table_ids(Some(add).filter(|a| !a.is_empty()))
+                        .set_remove_route_table_ids(Some(remove).filter(|r| !r.is_empty()));
+                }
             }
             Placement::Interface {
                 subnets,
                 security_groups,
             } => {
-                let want = subnets.clone().require(cx.name)?;
-                let (add, remove) = change(&o.subnets, &want);
-                let groups = security_groups.clone().require(cx.name)?;
-                let (add_groups, remove_groups) = change(&o.security_groups, &groups);
-                call = call
-                    .set_add_subnet_ids(Some(add).filter(|a| !a.is_empty()))
-                    .set_remove_subnet_ids(Some(remove).filter(|r| !r.is_empty()))
-                    .set_add_security_group_ids(Some(add_groups).filter(|a| !a.is_empty()))
-                    .set_remove_security_group_ids(Some(remove_groups).filter(|r| !r.is_empty()))
-                    .set_private_dns_enabled((!o.private_dns).then_some(true));
+                if subnets_changed {
+                    let want = subnets.clone().require(cx.name)?;
+                    let (add, remove) = change(&o.subnets, &want);
+                    call = call
+                        .set_add_subnet_ids(Some(add).filter(|a| !a.is_empty()))
+                        .set_remove_subnet_ids(Some(remove).filter(|r| !r.is_empty()));
+                }
+                if groups_changed {
+                    let groups = security_groups.clone().require(cx.name)?;
+                    let (add, remove) = change(&o.security_groups, &groups);
+                    call = call
+                        .set_add_security_group_ids(Some(add).filter(|a| !a.is_empty()))
+                        .set_remove_security_group_ids(Some(remove).filter(|r| !r.is_empty()));
+                }
+                if dns {
+                    call = call.private_dns_enabled(true);
+                }
             }
         }
         call.send()
@@ -502,11 +600,33 @@ mod tests {
         );
         assert!(!more.replaces());
         assert_eq!(more.diffs()[0].field, "subnet_ids");
+        assert_eq!(more.fields(), [EndpointField::SubnetIds]);
         let other = EndpointDesired {
             service_name: "com.amazonaws.us-east-1.sts".into(),
             ..interface(&["subnet-a", "subnet-b"])
         };
-        assert!(kind.diff(&other, &found_interface()).replaces());
+        let delta = kind.diff(&other, &found_interface());
+        assert!(delta.replaces());
+        assert_eq!(delta.changes[0].field, EndpointField::ServiceName);
+        assert_eq!(
+            delta.changes[0].replaces,
+            Some("a VPC endpoint cannot change its service")
+        );
+        let gateway = EndpointDesired {
+            placement: Placement::Gateway {
+                route_tables: Value::Known(vec!["rtb-1".into()]),
+            },
+            ..interface(&[])
+        };
+        let delta = kind.diff(&gateway, &found_interface());
+        assert_eq!(
+            delta.fields(),
+            [EndpointField::VpcEndpointType, EndpointField::RouteTableIds]
+        );
+        assert_eq!(
+            delta.changes[0].replaces,
+            Some("a VPC endpoint cannot change its type")
+        );
         assert_eq!(
             change(&["a".into(), "b".into()], &["b".into(), "c".into()]),
             (vec!["c".to_string()], vec!["a".to_string()])

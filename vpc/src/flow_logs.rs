@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     FlowLog, FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType,
 };
-use converge::{ec2_name, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wanted};
+use converge::{
+    ec2_name, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wanted,
+};
 
 /// Which traffic a flow log records.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -99,12 +101,45 @@ fn found(f: &FlowLog) -> FoundFlowLog {
     }
 }
 
+/// A flow log's fields that a plan can show changed; all fixed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowLogField {
+    /// The VPC it records.
+    VpcId,
+    /// Which traffic it records (`ALL`, `ACCEPT`, `REJECT`).
+    TrafficType,
+    /// The CloudWatch log group it delivers to.
+    LogGroupName,
+    /// The role it delivers as.
+    IamRoleArn,
+}
+
+impl Field for FlowLogField {
+    fn name(&self) -> &str {
+        match self {
+            FlowLogField::VpcId => "vpc_id",
+            FlowLogField::TrafficType => "traffic_type",
+            FlowLogField::LogGroupName => "log_group_name",
+            FlowLogField::IamRoleArn => "iam_role_arn",
+        }
+    }
+
+    fn replaces(&self) -> Option<&'static str> {
+        Some(match self {
+            FlowLogField::VpcId => "a flow log cannot move to another VPC",
+            FlowLogField::TrafficType => "EC2 cannot change a flow log's traffic type",
+            FlowLogField::LogGroupName => "EC2 cannot change a flow log's log group",
+            FlowLogField::IamRoleArn => "EC2 cannot change a flow log's delivery role",
+        })
+    }
+}
+
 #[async_trait]
 impl Resource for FlowLogKind {
     const KIND: &'static str = KIND;
     // Turned off: the flow log goes.
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = FlowLogField;
     type Key = ();
     type Desired = FlowLogDesired;
     type Observed = FoundFlowLog;
@@ -154,28 +189,36 @@ impl Resource for FlowLogKind {
     fn describe(&self, d: &FlowLogDesired) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
         delta
-            .update("vpc_id", None::<String>, Some(&d.vpc_id))
-            .update("traffic_type", None::<String>, Some(d.traffic.as_str()))
-            .update("log_group_name", None::<String>, Some(&d.log_group))
-            .update("iam_role_arn", None::<String>, Some(&d.role_arn));
-        delta.diffs()
+            .update(FlowLogField::VpcId, None::<String>, Some(&d.vpc_id))
+            .update(
+                FlowLogField::TrafficType,
+                None::<String>,
+                Some(d.traffic.as_str()),
+            )
+            .update(
+                FlowLogField::LogGroupName,
+                None::<String>,
+                Some(&d.log_group),
+            )
+            .update(FlowLogField::IamRoleArn, None::<String>, Some(&d.role_arn));
+        crate::created(&delta)
     }
 
-    fn diff(&self, d: &FlowLogDesired, o: &FoundFlowLog) -> Delta {
+    fn diff(&self, d: &FlowLogDesired, o: &FoundFlowLog) -> Delta<FlowLogField> {
         let mut delta = Delta::new();
         delta
-            .compare_fixed("vpc_id", &o.vpc_id, &d.vpc_id)
-            .compare_fixed(
-                "traffic_type",
+            .compare(FlowLogField::VpcId, &o.vpc_id, &d.vpc_id)
+            .compare(
+                FlowLogField::TrafficType,
                 &o.traffic,
                 &Value::Known(d.traffic.as_str().to_owned()),
             )
-            .compare_fixed(
-                "log_group_name",
+            .compare(
+                FlowLogField::LogGroupName,
                 &o.log_group,
                 &Value::Known(d.log_group.clone()),
             )
-            .compare_fixed("iam_role_arn", &o.role_arn, &d.role_arn);
+            .compare(FlowLogField::IamRoleArn, &o.role_arn, &d.role_arn);
         delta
     }
 
@@ -230,9 +273,17 @@ impl Resource for FlowLogKind {
         cx: Cx<'_>,
         d: &FlowLogDesired,
         _o: &FoundFlowLog,
-        _: &Delta,
+        delta: &Delta<FlowLogField>,
     ) -> Result<FlowLogOut, Error> {
-        // Every attribute is fixed: the executor replaces instead.
+        for field in delta.fields() {
+            match field {
+                // Every attribute is fixed: the executor replaces instead.
+                FlowLogField::VpcId
+                | FlowLogField::TrafficType
+                | FlowLogField::LogGroupName
+                | FlowLogField::IamRoleArn => {}
+            }
+        }
         self.create(cx, d).await
     }
 
@@ -257,6 +308,45 @@ mod tests {
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
     use super::*;
+
+    fn wants() -> FlowLogDesired {
+        FlowLogDesired {
+            vpc_id: Value::Known("vpc-1".into()),
+            traffic: FlowLogTraffic::All,
+            log_group: "/aws/vpc-flow-logs/blog".into(),
+            role_arn: Value::Known("arn:aws:iam::123456789012:role/blog-vpc-flow-logs".into()),
+        }
+    }
+
+    #[test]
+    fn every_change_replaces_and_says_why() {
+        let found = FoundFlowLog {
+            id: "fl-1".into(),
+            name: "blog-vpc-flow-logs".into(),
+            owner: Some("vpc/blog".into()),
+            vpc_id: "vpc-1".into(),
+            traffic: "ALL".into(),
+            log_group: "/aws/vpc-flow-logs/blog".into(),
+            role_arn: "arn:aws:iam::123456789012:role/blog-vpc-flow-logs".into(),
+        };
+        assert!(FlowLogKind.diff(&wants(), &found).is_empty());
+        let rejected = FlowLogDesired {
+            traffic: FlowLogTraffic::Reject,
+            ..wants()
+        };
+        let delta = FlowLogKind.diff(&rejected, &found);
+        assert_eq!(delta.fields(), [FlowLogField::TrafficType]);
+        assert_eq!(delta.diffs()[0].field, "traffic_type");
+        assert_eq!(
+            delta.changes[0].replaces,
+            Some("EC2 cannot change a flow log's traffic type")
+        );
+        // A new one replaces nothing.
+        assert!(FlowLogKind
+            .describe(&wants())
+            .iter()
+            .all(|d| d.replaces.is_none()));
+    }
 
     /// Clients whose `CreateFlowLogs` first refuses in its answer's `Unsuccessful`, then
     /// makes `fl-1`; each client token sent is logged in `sent`.
@@ -296,12 +386,7 @@ mod tests {
     async fn a_refusal_in_the_answer_spends_the_token_and_runs_never_share_one() {
         let sent = Arc::default();
         let tags = converge::Tags::new("vpc", "blog");
-        let d = FlowLogDesired {
-            vpc_id: Value::Known("vpc-1".into()),
-            traffic: FlowLogTraffic::All,
-            log_group: "/aws/vpc-flow-logs/blog".into(),
-            role_arn: Value::Known("arn:aws:iam::123456789012:role/blog-vpc-flow-logs".into()),
-        };
+        let d = wants();
         let (one, other) = (ec2(&sent), ec2(&sent));
         let cx = |aws| Cx {
             aws,

@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use aws_sdk_route53::types::{HostedZoneConfig, TagResourceType, Vpc as ZoneVpc, VpcRegion};
 use converge::{
-    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wanted,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wanted,
 };
 
 /// The hosted zone kind.
@@ -70,12 +70,33 @@ async fn made_with(aws: &Aws, domain: &str, reference: &str) -> Result<Option<St
         .map(|z| bare_id(z.id()).to_owned()))
 }
 
+/// A private hosted zone's fields that a plan can show changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZoneField {
+    /// The VPC it serves; a new VPC gets a new zone.
+    VpcId,
+}
+
+impl Field for ZoneField {
+    fn name(&self) -> &str {
+        match self {
+            ZoneField::VpcId => "vpc_id",
+        }
+    }
+
+    fn replaces(&self) -> Option<&'static str> {
+        match self {
+            ZoneField::VpcId => Some("a private hosted zone must always serve a VPC"),
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for ZoneKind {
     const KIND: &'static str = KIND;
     // A duplicate (a crash between create and tag, then a second apply) goes.
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = ZoneField;
     type Key = ();
     type Desired = ZoneDesired;
     type Observed = FoundZone;
@@ -161,16 +182,16 @@ impl Resource for ZoneKind {
 
     fn describe(&self, d: &ZoneDesired) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
-        delta.update("vpc_id", None::<String>, Some(&d.vpc_id));
-        delta.diffs()
+        delta.update(ZoneField::VpcId, None::<String>, Some(&d.vpc_id));
+        crate::created(&delta)
     }
 
-    fn diff(&self, d: &ZoneDesired, o: &FoundZone) -> Delta {
+    fn diff(&self, d: &ZoneDesired, o: &FoundZone) -> Delta<ZoneField> {
         let mut delta = Delta::new();
         let attached = d.vpc_id.known().is_some_and(|v| o.vpcs.contains(v));
         if !attached {
-            // A private zone must always serve a VPC: a new one is made for the new VPC.
-            delta.replace("vpc_id", o.vpcs.first(), Some(&d.vpc_id));
+            // A new zone is made for the new VPC.
+            delta.update(ZoneField::VpcId, o.vpcs.first(), Some(&d.vpc_id));
         }
         delta
     }
@@ -248,9 +269,14 @@ impl Resource for ZoneKind {
         _: Cx<'_>,
         _: &ZoneDesired,
         o: &FoundZone,
-        _: &Delta,
+        delta: &Delta<ZoneField>,
     ) -> Result<ZoneOut, Error> {
-        // Every difference is a replacement.
+        for field in delta.fields() {
+            match field {
+                // Replaced, never updated.
+                ZoneField::VpcId => {}
+            }
+        }
         Ok(self.outputs(o))
     }
 
@@ -381,6 +407,28 @@ mod tests {
             assert_eq!(owner_of(reference), Some("vpc/blog"), "{reference}");
             assert!(reference.len() <= converge::token::ROUTE53);
         }
+    }
+
+    #[test]
+    fn a_zone_of_another_vpc_is_replaced_and_says_why() {
+        let found = FoundZone {
+            id: "Z1".into(),
+            domain: "blog.local".into(),
+            owner: "vpc/blog".into(),
+            vpcs: vec!["vpc-1".into()],
+        };
+        let d = |vpc: &str| ZoneDesired {
+            vpc_id: Value::Known(vpc.into()),
+        };
+        assert!(ZoneKind.diff(&d("vpc-1"), &found).is_empty());
+        let delta = ZoneKind.diff(&d("vpc-2"), &found);
+        assert_eq!(delta.fields(), [ZoneField::VpcId]);
+        assert_eq!(delta.diffs()[0].field, "vpc_id");
+        assert_eq!(
+            delta.changes[0].replaces,
+            Some("a private hosted zone must always serve a VPC")
+        );
+        assert_eq!(ZoneKind.describe(&d("vpc-1"))[0].replaces, None);
     }
 
     #[test]

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
 use converge::{
-    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient,
-    Value, Wanted,
+    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource,
+    Transient, Value, Wanted,
 };
 
 /// The internet gateway kind.
@@ -35,11 +35,30 @@ pub(crate) struct IgwOut {
 
 pub(crate) const KIND: &str = "aws_internet_gateway";
 
+/// An internet gateway's fields that a plan can show changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IgwField {
+    /// The VPC it is attached to: moved in place, unless it holds a VPC being replaced.
+    VpcId,
+}
+
+/// Why a gateway attached to a VPC that is made anew is replaced rather than moved.
+const ATTACHED_TO_OLD_VPC: &str =
+    "EC2 cannot delete a VPC while an internet gateway is attached to it";
+
+impl Field for IgwField {
+    fn name(&self) -> &str {
+        match self {
+            IgwField::VpcId => "vpc_id",
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for IgwKind {
     const KIND: &'static str = KIND;
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = IgwField;
     type Key = ();
     type Desired = IgwDesired;
     type Observed = FoundIgw;
@@ -101,11 +120,11 @@ impl Resource for IgwKind {
 
     fn describe(&self, d: &IgwDesired) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
-        delta.update("vpc_id", None::<String>, Some(&d.vpc_id));
-        delta.diffs()
+        delta.update(IgwField::VpcId, None::<String>, Some(&d.vpc_id));
+        crate::created(&delta)
     }
 
-    fn diff(&self, d: &IgwDesired, o: &FoundIgw) -> Delta {
+    fn diff(&self, d: &IgwDesired, o: &FoundIgw) -> Delta<IgwField> {
         let mut delta = Delta::new();
         let attached = o.attached_to.first();
         match d.vpc_id.known() {
@@ -113,11 +132,16 @@ impl Resource for IgwKind {
             // Attached to a VPC that is being made anew: the old VPC cannot go while the
             // gateway holds it, so the gateway goes first and is made again.
             None if attached.is_some() => {
-                delta.replace("vpc_id", attached, Some(&d.vpc_id));
+                delta.replace_because(
+                    IgwField::VpcId,
+                    ATTACHED_TO_OLD_VPC,
+                    attached,
+                    Some(&d.vpc_id),
+                );
             }
             // Detached, or attached elsewhere: moved in place.
             _ => {
-                delta.update("vpc_id", attached, Some(&d.vpc_id));
+                delta.update(IgwField::VpcId, attached, Some(&d.vpc_id));
             }
         }
         delta
@@ -154,8 +178,17 @@ impl Resource for IgwKind {
         cx: Cx<'_>,
         d: &IgwDesired,
         o: &FoundIgw,
-        _: &Delta,
+        delta: &Delta<IgwField>,
     ) -> Result<IgwOut, Error> {
+        let mut move_it = false;
+        for field in delta.fields() {
+            match field {
+                IgwField::VpcId => move_it = true,
+            }
+        }
+        if !move_it {
+            return Ok(self.outputs(o));
+        }
         let vpc_id = d.vpc_id.clone().require(cx.name)?;
         // A gateway takes one VPC: let go of any other first.
         let others: Vec<String> = o
@@ -259,7 +292,10 @@ mod tests {
     #[test]
     fn attached_to_a_vpc_made_anew_is_replaced() {
         let d = wants(Value::AfterApply);
-        assert!(IgwKind.diff(&d, &found(&["vpc-old"])).replaces());
+        let delta = IgwKind.diff(&d, &found(&["vpc-old"]));
+        assert!(delta.replaces());
+        assert_eq!(delta.changes[0].field, IgwField::VpcId);
+        assert_eq!(delta.changes[0].replaces, Some(ATTACHED_TO_OLD_VPC));
         assert!(!IgwKind.diff(&d, &found(&[])).replaces());
     }
 }

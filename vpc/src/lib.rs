@@ -70,8 +70,29 @@ mod zones;
 
 pub use cidr::{CidrError, Ipv4Cidr};
 pub use converge::{Error, Invalid, Plan};
-pub use endpoints::INTERFACE_SERVICES;
-pub use flow_logs::{FlowLogTraffic, FlowLogs};
+pub use default_security_group::DefaultSgField;
+pub use elastic_ips::EipField;
+pub use endpoints::{EndpointField, INTERFACE_SERVICES};
+pub use flow_logs::{FlowLogField, FlowLogTraffic, FlowLogs};
+pub use hosted_zones::ZoneField;
 pub use inputs::{NatGateways, Vpc, VpcBuilder};
+pub use internet_gateways::IgwField;
+pub use nat_gateways::NatField;
 pub use outputs::{VpcOutputs, VpcRefs};
+pub use route_tables::RouteTableField;
+pub use subnets::SubnetField;
+pub use vpcs::VpcField;
 pub use zones::fargate_refuses;
+
+/// A create's fields as the plan shows them: a new resource replaces nothing, whatever a
+/// change of its fixed fields would force later.
+pub(crate) fn created<F: converge::Field>(delta: &converge::Delta<F>) -> Vec<converge::Diff> {
+    delta
+        .diffs()
+        .into_iter()
+        .map(|d| converge::Diff {
+            replaces: None,
+            ..d
+        })
+        .collect()
+}

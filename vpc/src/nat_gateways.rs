@@ -8,8 +8,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{NatGateway, NatGatewayState, ResourceType};
 use converge::{
-    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient,
-    Value, Wait, Wanted,
+    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource,
+    Transient, Value, Wait, Wanted,
 };
 
 /// The NAT gateway kind, with how long its waits may take.
@@ -47,12 +47,44 @@ pub(crate) struct NatOut {
 
 pub(crate) const KIND: &str = "aws_nat_gateway";
 
+/// A NAT gateway's fields that a plan can show changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NatField {
+    /// The public subnet it is in; fixed.
+    SubnetId,
+    /// Its Elastic IP's allocation; fixed.
+    AllocationId,
+    /// Its state: a pending one is waited for, a failed or going one made anew.
+    State,
+}
+
+/// Why a NAT gateway that failed or is going is made anew.
+const DEAD: &str = "a failed or deleted NAT gateway cannot carry traffic again";
+
+impl Field for NatField {
+    fn name(&self) -> &str {
+        match self {
+            NatField::SubnetId => "subnet_id",
+            NatField::AllocationId => "allocation_id",
+            NatField::State => "state",
+        }
+    }
+
+    fn replaces(&self) -> Option<&'static str> {
+        match self {
+            NatField::SubnetId => Some("a NAT gateway cannot move to another subnet"),
+            NatField::AllocationId => Some("a NAT gateway cannot change its primary Elastic IP"),
+            NatField::State => None,
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for NatKind {
     const KIND: &'static str = KIND;
     // A NAT gateway no longer wanted (fewer zones, one instead of one per zone) goes.
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = NatField;
     type Key = ();
     type Desired = NatDesired;
     type Observed = FoundNat;
@@ -122,26 +154,35 @@ impl Resource for NatKind {
     fn describe(&self, d: &NatDesired) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
         delta
-            .update("subnet_id", None::<String>, Some(&d.subnet_id))
-            .update("allocation_id", None::<String>, Some(&d.allocation_id));
-        delta.diffs()
+            .update(NatField::SubnetId, None::<String>, Some(&d.subnet_id))
+            .update(
+                NatField::AllocationId,
+                None::<String>,
+                Some(&d.allocation_id),
+            );
+        crate::created(&delta)
     }
 
-    fn diff(&self, d: &NatDesired, o: &FoundNat) -> Delta {
+    fn diff(&self, d: &NatDesired, o: &FoundNat) -> Delta<NatField> {
         let mut delta = Delta::new();
-        delta.compare_fixed("subnet_id", &o.subnet_id, &d.subnet_id);
+        delta.compare(NatField::SubnetId, &o.subnet_id, &d.subnet_id);
         if let Some(have) = &o.allocation_id {
-            delta.compare_fixed("allocation_id", have, &d.allocation_id);
+            delta.compare(NatField::AllocationId, have, &d.allocation_id);
         }
         match &o.state {
             NatGatewayState::Available => {}
             // An apply cut off during the wait: the next one waits again.
             NatGatewayState::Pending => {
-                delta.update("state", Some("pending"), Some("available"));
+                delta.update(NatField::State, Some("pending"), Some("available"));
             }
             // Failed or going: it cannot carry traffic again, so a new one is made.
             other => {
-                delta.replace("state", Some(other.as_str()), Some("available"));
+                delta.replace_because(
+                    NatField::State,
+                    DEAD,
+                    Some(other.as_str()),
+                    Some("available"),
+                );
             }
         }
         delta
@@ -190,10 +231,16 @@ impl Resource for NatKind {
         cx: Cx<'_>,
         _: &NatDesired,
         o: &FoundNat,
-        _: &Delta,
+        delta: &Delta<NatField>,
     ) -> Result<NatOut, Error> {
-        // Only a pending one is updated: it is waited for.
-        self.wait_available(cx, &o.id).await?;
+        for field in delta.fields() {
+            match field {
+                // Replaced, never updated.
+                NatField::SubnetId | NatField::AllocationId => {}
+                // Only a pending one is updated: it is waited for.
+                NatField::State => self.wait_available(cx, &o.id).await?,
+            }
+        }
         Ok(self.outputs(o))
     }
 
@@ -318,7 +365,10 @@ mod tests {
         let d = wants(Value::Known("subnet-1".into()));
         let pending = kind().diff(&d, &found(NatGatewayState::Pending));
         assert!(!pending.is_empty() && !pending.replaces());
-        assert!(kind().diff(&d, &found(NatGatewayState::Failed)).replaces());
+        assert_eq!(pending.fields(), [NatField::State]);
+        let failed = kind().diff(&d, &found(NatGatewayState::Failed));
+        assert!(failed.replaces());
+        assert_eq!(failed.changes[0].replaces, Some(DEAD));
     }
 
     /// Clients whose `CreateNatGateway` first answers `first` (if any) then makes `nat-1`,
@@ -414,9 +464,13 @@ mod tests {
     #[test]
     fn another_or_unknown_subnet_is_a_replacement() {
         let moved = wants(Value::Known("subnet-2".into()));
-        assert!(kind()
-            .diff(&moved, &found(NatGatewayState::Available))
-            .replaces());
+        let delta = kind().diff(&moved, &found(NatGatewayState::Available));
+        assert!(delta.replaces());
+        assert_eq!(delta.changes[0].field, NatField::SubnetId);
+        assert_eq!(
+            delta.changes[0].replaces,
+            Some("a NAT gateway cannot move to another subnet")
+        );
         let unknown = wants(Value::AfterApply);
         assert!(kind()
             .diff(&unknown, &found(NatGatewayState::Available))

@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
 use converge::{
-    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient,
-    Value, Wanted, AFTER_APPLY,
+    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource,
+    Transient, Value, Wanted, AFTER_APPLY,
 };
 
 /// The IPv4 default route every route table of the module manages.
@@ -93,12 +93,40 @@ fn show_target(target: &Value<Option<String>>) -> Option<String> {
     }
 }
 
+/// A route table's fields that a plan can show changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteTableField {
+    /// The VPC it is in; fixed.
+    VpcId,
+    /// A route, by its destination (` 0.0.0.0/0`): where it goes.
+    Route,
+    /// A subnet's association, by the subnet (` <name>`, or ` <id>` for one to remove).
+    Association,
+}
+
+impl Field for RouteTableField {
+    fn name(&self) -> &str {
+        match self {
+            RouteTableField::VpcId => "vpc_id",
+            RouteTableField::Route => "route",
+            RouteTableField::Association => "association",
+        }
+    }
+
+    fn replaces(&self) -> Option<&'static str> {
+        match self {
+            RouteTableField::VpcId => Some("a route table cannot move to another VPC"),
+            RouteTableField::Route | RouteTableField::Association => None,
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for RouteTableKind {
     const KIND: &'static str = KIND;
     // The tables of a layout no longer wanted (one NAT gateway instead of one per zone) go.
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = RouteTableField;
     type Key = ();
     type Desired = RouteTableDesired;
     type Observed = FoundRouteTable;
@@ -194,45 +222,50 @@ impl Resource for RouteTableKind {
 
     fn describe(&self, d: &RouteTableDesired) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
-        delta.update("vpc_id", None::<String>, Some(&d.vpc_id));
+        delta.update(RouteTableField::VpcId, None::<String>, Some(&d.vpc_id));
         if let Some(target) = show_target(&d.target) {
-            delta.update(
-                format!("route {DEFAULT_ROUTE}"),
+            delta.update_at(
+                RouteTableField::Route,
+                format!(" {DEFAULT_ROUTE}"),
                 None::<String>,
                 Some(target),
             );
         }
         for (name, _) in &d.subnets {
-            delta.update(
-                format!("association {name}"),
+            delta.update_at(
+                RouteTableField::Association,
+                format!(" {name}"),
                 None::<String>,
                 Some("associated"),
             );
         }
-        delta.diffs()
+        crate::created(&delta)
     }
 
-    fn diff(&self, d: &RouteTableDesired, o: &FoundRouteTable) -> Delta {
+    fn diff(&self, d: &RouteTableDesired, o: &FoundRouteTable) -> Delta<RouteTableField> {
         let mut delta = Delta::new();
-        delta.compare_fixed("vpc_id", &o.vpc_id, &d.vpc_id);
+        delta.compare(RouteTableField::VpcId, &o.vpc_id, &d.vpc_id);
         let work = work(d, o);
         if let Some((before, after)) = &work.route {
-            delta.update(
-                format!("route {DEFAULT_ROUTE}"),
+            delta.update_at(
+                RouteTableField::Route,
+                format!(" {DEFAULT_ROUTE}"),
                 before.as_ref(),
                 show_target(after),
             );
         }
         for (name, _) in &work.associate {
-            delta.update(
-                format!("association {name}"),
+            delta.update_at(
+                RouteTableField::Association,
+                format!(" {name}"),
                 None::<String>,
                 Some("associated"),
             );
         }
         for (_, subnet_id) in &work.disassociate {
-            delta.update(
-                format!("association {subnet_id}"),
+            delta.update_at(
+                RouteTableField::Association,
+                format!(" {subnet_id}"),
                 Some("associated"),
                 None::<String>,
             );
@@ -289,7 +322,7 @@ impl Resource for RouteTableKind {
             associations: Vec::new(),
             elsewhere,
         };
-        converge_table(cx, d, &empty).await?;
+        converge_table(cx, d, &empty, Steps::ALL).await?;
         Ok(RouteTableOut { id })
     }
 
@@ -298,9 +331,18 @@ impl Resource for RouteTableKind {
         cx: Cx<'_>,
         d: &RouteTableDesired,
         o: &FoundRouteTable,
-        _: &Delta,
+        delta: &Delta<RouteTableField>,
     ) -> Result<RouteTableOut, Error> {
-        converge_table(cx, d, o).await?;
+        let mut steps = Steps::default();
+        for field in delta.fields() {
+            match field {
+                // Replaced, never updated.
+                RouteTableField::VpcId => {}
+                RouteTableField::Route => steps.route = true,
+                RouteTableField::Association => steps.associations = true,
+            }
+        }
+        converge_table(cx, d, o, steps).await?;
         Ok(self.outputs(o))
     }
 
@@ -321,13 +363,38 @@ impl Resource for RouteTableKind {
     }
 }
 
-/// Sets the default route and the associations of table `o` as `d` asks.
+/// Which of a table's parts to bring in line.
+#[derive(Clone, Copy, Debug, Default)]
+struct Steps {
+    /// The default route.
+    route: bool,
+    /// The subnet associations.
+    associations: bool,
+}
+
+impl Steps {
+    /// A new table: every part.
+    const ALL: Steps = Steps {
+        route: true,
+        associations: true,
+    };
+}
+
+/// Sets the default route and the associations of table `o` as `d` asks, those of `steps`.
 async fn converge_table(
     cx: Cx<'_>,
     d: &RouteTableDesired,
     o: &FoundRouteTable,
+    steps: Steps,
 ) -> Result<(), Error> {
-    let work = work(d, o);
+    let mut work = work(d, o);
+    if !steps.route {
+        work.route = None;
+    }
+    if !steps.associations {
+        work.associate.clear();
+        work.disassociate.clear();
+    }
     if let Some((current, want)) = work.route {
         let want = want.require(cx.name)?;
         set_default_route(cx.aws, &o.id, current.as_deref(), want.as_deref()).await?;
@@ -525,10 +592,14 @@ mod tests {
         let d = wants(Value::AfterApply, &[("b", Value::AfterApply)]);
         let delta = RouteTableKind.diff(&d, &table());
         assert!(!delta.replaces());
-        let fields: Vec<_> = delta.changes.iter().map(|d| d.field.as_str()).collect();
+        let labels: Vec<_> = delta.changes.iter().map(|d| d.label()).collect();
         assert_eq!(
-            fields,
+            labels,
             ["route 0.0.0.0/0", "association b", "association subnet-1"]
+        );
+        assert_eq!(
+            delta.fields(),
+            [RouteTableField::Route, RouteTableField::Association]
         );
         assert_eq!(delta.diffs()[0].after.as_deref(), Some(AFTER_APPLY));
     }
@@ -607,6 +678,12 @@ mod tests {
     fn a_table_of_a_vpc_made_anew_is_replaced() {
         let mut d = wants(Value::Known(Some("nat-1".into())), &[]);
         d.vpc_id = Value::AfterApply;
-        assert!(RouteTableKind.diff(&d, &table()).replaces());
+        let delta = RouteTableKind.diff(&d, &table());
+        assert!(delta.replaces());
+        assert_eq!(delta.changes[0].field, RouteTableField::VpcId);
+        assert_eq!(
+            delta.changes[0].replaces,
+            Some("a route table cannot move to another VPC")
+        );
     }
 }

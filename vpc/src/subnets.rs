@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use converge::{
-    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient,
-    Value, Wanted,
+    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource,
+    Transient, Value, Wanted,
 };
 
 /// The subnet kind.
@@ -40,12 +40,47 @@ pub(crate) struct SubnetOut {
 
 pub(crate) const KIND: &str = "aws_subnet";
 
+/// A subnet's fields that a plan can show changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubnetField {
+    /// The VPC it is in; fixed.
+    VpcId,
+    /// Its IPv4 CIDR block; fixed.
+    CidrBlock,
+    /// Its availability zone; fixed.
+    AvailabilityZone,
+    /// Whether instances launched in it get a public IPv4 address.
+    MapPublicIpOnLaunch,
+}
+
+impl Field for SubnetField {
+    fn name(&self) -> &str {
+        match self {
+            SubnetField::VpcId => "vpc_id",
+            SubnetField::CidrBlock => "cidr_block",
+            SubnetField::AvailabilityZone => "availability_zone",
+            SubnetField::MapPublicIpOnLaunch => "map_public_ip_on_launch",
+        }
+    }
+
+    fn replaces(&self) -> Option<&'static str> {
+        match self {
+            SubnetField::VpcId => Some("a subnet cannot move to another VPC"),
+            SubnetField::CidrBlock => Some("AWS cannot change a subnet's CIDR block"),
+            SubnetField::AvailabilityZone => {
+                Some("a subnet cannot move to another availability zone")
+            }
+            SubnetField::MapPublicIpOnLaunch => None,
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for SubnetKind {
     const KIND: &'static str = KIND;
     // Subnets of a zone no longer listed go.
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = SubnetField;
     type Key = ();
     type Desired = SubnetDesired;
     type Observed = FoundSubnet;
@@ -106,23 +141,31 @@ impl Resource for SubnetKind {
     fn describe(&self, d: &SubnetDesired) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
         delta
-            .update("vpc_id", None::<String>, Some(&d.vpc_id))
-            .update("cidr_block", None::<String>, Some(&d.cidr))
-            .update("availability_zone", None::<String>, Some(&d.az));
+            .update(SubnetField::VpcId, None::<String>, Some(&d.vpc_id))
+            .update(SubnetField::CidrBlock, None::<String>, Some(&d.cidr))
+            .update(SubnetField::AvailabilityZone, None::<String>, Some(&d.az));
         if d.map_public_ip {
-            delta.update("map_public_ip_on_launch", None::<bool>, Some(true));
+            delta.update(SubnetField::MapPublicIpOnLaunch, None::<bool>, Some(true));
         }
-        delta.diffs()
+        crate::created(&delta)
     }
 
-    fn diff(&self, d: &SubnetDesired, o: &FoundSubnet) -> Delta {
+    fn diff(&self, d: &SubnetDesired, o: &FoundSubnet) -> Delta<SubnetField> {
         let mut delta = Delta::new();
         delta
-            .compare_fixed("vpc_id", &o.vpc_id, &d.vpc_id)
-            .compare_fixed("cidr_block", &o.cidr, &Value::Known(d.cidr.clone()))
-            .compare_fixed("availability_zone", &o.az, &Value::Known(d.az.clone()))
+            .compare(SubnetField::VpcId, &o.vpc_id, &d.vpc_id)
             .compare(
-                "map_public_ip_on_launch",
+                SubnetField::CidrBlock,
+                &o.cidr,
+                &Value::Known(d.cidr.clone()),
+            )
+            .compare(
+                SubnetField::AvailabilityZone,
+                &o.az,
+                &Value::Known(d.az.clone()),
+            )
+            .compare(
+                SubnetField::MapPublicIpOnLaunch,
                 &o.map_public_ip,
                 &Value::Known(d.map_public_ip),
             );
@@ -169,9 +212,17 @@ impl Resource for SubnetKind {
         cx: Cx<'_>,
         d: &SubnetDesired,
         o: &FoundSubnet,
-        _: &Delta,
+        delta: &Delta<SubnetField>,
     ) -> Result<SubnetOut, Error> {
-        set_map_public_ip(cx.aws, &o.id, d.map_public_ip).await?;
+        for field in delta.fields() {
+            match field {
+                // Replaced, never updated.
+                SubnetField::VpcId | SubnetField::CidrBlock | SubnetField::AvailabilityZone => {}
+                SubnetField::MapPublicIpOnLaunch => {
+                    set_map_public_ip(cx.aws, &o.id, d.map_public_ip).await?;
+                }
+            }
+        }
         Ok(self.outputs(o))
     }
 
@@ -236,7 +287,7 @@ mod tests {
             ..wants()
         };
         let delta = SubnetKind.diff(&ips, &found());
-        assert_eq!(delta.diffs().len(), 1);
+        assert_eq!(delta.fields(), [SubnetField::MapPublicIpOnLaunch]);
         assert!(!delta.replaces());
         for changed in [
             SubnetDesired {
@@ -253,5 +304,15 @@ mod tests {
                 "{changed:?}"
             );
         }
+        let moved = SubnetDesired {
+            az: "us-east-1b".into(),
+            ..wants()
+        };
+        let delta = SubnetKind.diff(&moved, &found());
+        assert_eq!(delta.diffs()[0].field, "availability_zone");
+        assert_eq!(
+            delta.changes[0].replaces,
+            Some("a subnet cannot move to another availability zone")
+        );
     }
 }

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, VpcAttributeName};
 use converge::{
-    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient,
-    Value, Wanted, NAME_TAG,
+    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource,
+    Transient, Value, Wanted, NAME_TAG,
 };
 
 /// The VPC kind.
@@ -37,10 +37,39 @@ pub(crate) struct VpcOut {
 
 pub(crate) const KIND: &str = "aws_vpc";
 
+/// A VPC's fields that a plan can show changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VpcField {
+    /// Its IPv4 CIDR block; fixed.
+    CidrBlock,
+    /// Whether the Amazon DNS server answers in it.
+    EnableDnsSupport,
+    /// Whether its instances get public DNS hostnames.
+    EnableDnsHostnames,
+}
+
+impl Field for VpcField {
+    fn name(&self) -> &str {
+        match self {
+            VpcField::CidrBlock => "cidr_block",
+            VpcField::EnableDnsSupport => "enable_dns_support",
+            VpcField::EnableDnsHostnames => "enable_dns_hostnames",
+        }
+    }
+
+    fn replaces(&self) -> Option<&'static str> {
+        match self {
+            // Like Terraform, the VPC is replaced with all it holds.
+            VpcField::CidrBlock => Some("AWS cannot change a VPC's primary CIDR block"),
+            VpcField::EnableDnsSupport | VpcField::EnableDnsHostnames => None,
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for VpcKind {
     const KIND: &'static str = KIND;
-    type Field = String;
+    type Field = VpcField;
     type Key = ();
     type Desired = VpcDesired;
     type Observed = FoundVpc;
@@ -124,22 +153,26 @@ impl Resource for VpcKind {
     fn describe(&self, d: &VpcDesired) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
         delta
-            .update("cidr_block", None::<String>, Some(&d.cidr))
-            .update("enable_dns_support", None::<bool>, Some(true))
-            .update("enable_dns_hostnames", None::<bool>, Some(true));
-        delta.diffs()
+            .update(VpcField::CidrBlock, None::<String>, Some(&d.cidr))
+            .update(VpcField::EnableDnsSupport, None::<bool>, Some(true))
+            .update(VpcField::EnableDnsHostnames, None::<bool>, Some(true));
+        crate::created(&delta)
     }
 
-    fn diff(&self, d: &VpcDesired, o: &FoundVpc) -> Delta {
+    fn diff(&self, d: &VpcDesired, o: &FoundVpc) -> Delta<VpcField> {
         let mut delta = Delta::new();
-        // A VPC's CIDR block cannot change: like Terraform, replace it with all it holds.
-        delta.compare_fixed("cidr_block", &o.cidr, &Value::Known(d.cidr.clone()));
-        delta.compare("enable_dns_support", &o.dns_support, &Value::Known(true));
-        delta.compare(
-            "enable_dns_hostnames",
-            &o.dns_hostnames,
-            &Value::Known(true),
-        );
+        delta
+            .compare(VpcField::CidrBlock, &o.cidr, &Value::Known(d.cidr.clone()))
+            .compare(
+                VpcField::EnableDnsSupport,
+                &o.dns_support,
+                &Value::Known(true),
+            )
+            .compare(
+                VpcField::EnableDnsHostnames,
+                &o.dns_hostnames,
+                &Value::Known(true),
+            );
         delta
     }
 
@@ -175,9 +208,19 @@ impl Resource for VpcKind {
         cx: Cx<'_>,
         _: &VpcDesired,
         o: &FoundVpc,
-        _: &Delta,
+        delta: &Delta<VpcField>,
     ) -> Result<VpcOut, Error> {
-        enable_dns(cx.aws, &o.id, o.dns_support, o.dns_hostnames).await?;
+        // What is on already: the diff reports an attribute that is off.
+        let (mut support, mut hostnames) = (true, true);
+        for field in delta.fields() {
+            match field {
+                // Replaced, never updated.
+                VpcField::CidrBlock => {}
+                VpcField::EnableDnsSupport => support = false,
+                VpcField::EnableDnsHostnames => hostnames = false,
+            }
+        }
+        enable_dns(cx.aws, &o.id, support, hostnames).await?;
         Ok(self.outputs(o))
     }
 
@@ -257,8 +300,25 @@ mod tests {
         };
         assert!(VpcKind.diff(&d, &found("10.0.0.0/16", true)).is_empty());
         let dns = VpcKind.diff(&d, &found("10.0.0.0/16", false));
+        assert_eq!(dns.fields(), [VpcField::EnableDnsHostnames]);
         assert_eq!(dns.diffs()[0].field, "enable_dns_hostnames");
         assert!(!dns.replaces());
-        assert!(VpcKind.diff(&d, &found("10.1.0.0/16", true)).replaces());
+        let moved = VpcKind.diff(&d, &found("10.1.0.0/16", true));
+        assert!(moved.replaces());
+        assert_eq!(moved.changes[0].field, VpcField::CidrBlock);
+        assert_eq!(
+            moved.changes[0].replaces,
+            Some("AWS cannot change a VPC's primary CIDR block")
+        );
+    }
+
+    #[test]
+    fn a_new_vpc_replaces_nothing_in_the_plan() {
+        let d = VpcDesired {
+            cidr: "10.0.0.0/16".into(),
+        };
+        let diffs = VpcKind.describe(&d);
+        assert_eq!(diffs[0].field, "cidr_block");
+        assert!(diffs.iter().all(|d| d.replaces.is_none()), "{diffs:?}");
     }
 }
