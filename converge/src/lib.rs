@@ -91,3 +91,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The SDK's trait for an error's code and message, for matching on AWS error codes.
 pub use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// The README's examples, compiled as tests so they stay true to the code.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

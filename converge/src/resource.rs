@@ -138,9 +138,10 @@ pub trait Resource: Send + Sync + 'static {
     const KIND: &'static str;
     /// How a fixed attribute's change is made.
     const REPLACEMENT: Replacement = Replacement::DeleteFirst;
-    /// Whether resources of the kind that carry a stack's ownership tag but that the stack no
-    /// longer declares are deleted (subnets of a zone that was removed). Only for kinds read
-    /// by ownership tag whose owner value is unique to one module instance.
+    /// Whether resources of the kind that the read returns with a stack's ownership tag but
+    /// that the stack no longer declares are deleted (subnets of a zone that was removed).
+    /// Only for kinds whose read returns nothing else of the owner's: a read by the names
+    /// the stack declares or tracks, or by an ownership tag unique to one module instance.
     const PRUNE: bool = false;
 
     /// The fields a diff reports: an enum of the kind's attributes, which its update
