@@ -63,7 +63,7 @@ pub use blocks::{
 };
 pub use delta::{same_set, Delta, Field, FieldChange};
 pub use error::{ignore_not_found, AwsResultExt, Error};
-pub use kinds::{ClusterOutputs, LogGroupOutputs};
+pub use kinds::{ClusterOutputs, LogGroupField, LogGroupOutputs};
 pub use lease::{Lease, LeaseError, LeaseInfo, LeaseOptions};
 pub use metrics::{is_mutating, ApiCalls, CallReport};
 pub use module::Module;

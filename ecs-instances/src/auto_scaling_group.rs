@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
 use converge::{
-    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, ProvideErrorMetadata, Resource,
-    Value, Wait, Wanted,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, ProvideErrorMetadata,
+    Resource, Value, Wait, Wanted,
 };
 
 use crate::launch_template::PROFILE_NOT_READY;
@@ -109,10 +109,40 @@ impl AutoScalingGroupSpec {
     }
 }
 
+/// An Auto Scaling group's fields that a plan can show changed; all change in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AutoScalingGroupField {
+    /// The launch template it launches from.
+    LaunchTemplateId,
+    /// The template version it is pinned to.
+    LaunchTemplateVersion,
+    /// Its minimum size.
+    MinSize,
+    /// Its maximum size.
+    MaxSize,
+    /// Its desired capacity (not compared while managed scaling owns it).
+    DesiredCapacity,
+    /// Its subnets, as a set.
+    VpcZoneIdentifier,
+}
+
+impl Field for AutoScalingGroupField {
+    fn name(&self) -> &str {
+        match self {
+            AutoScalingGroupField::LaunchTemplateId => "launch_template.id",
+            AutoScalingGroupField::LaunchTemplateVersion => "launch_template.version",
+            AutoScalingGroupField::MinSize => "min_size",
+            AutoScalingGroupField::MaxSize => "max_size",
+            AutoScalingGroupField::DesiredCapacity => "desired_capacity",
+            AutoScalingGroupField::VpcZoneIdentifier => "vpc_zone_identifier",
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for AutoScalingGroupKind {
     const KIND: &'static str = KIND;
-    type Field = String;
+    type Field = AutoScalingGroupField;
     type Key = ();
     type Desired = AutoScalingGroupSpec;
     type Observed = FoundGroup;
@@ -157,31 +187,33 @@ impl Resource for AutoScalingGroupKind {
     }
 
     fn describe(&self, d: &AutoScalingGroupSpec) -> Vec<Diff> {
+        use AutoScalingGroupField as F;
         let mut delta = Delta::<Self::Field>::new();
         delta
-            .update("launch_template.id", None::<String>, Some(&d.lt_id))
-            .update("launch_template.version", None::<String>, Some(&d.version))
-            .update("min_size", None::<String>, Some(d.min))
-            .update("max_size", None::<String>, Some(d.max))
-            .update("desired_capacity", None::<String>, Some(d.desired))
+            .update(F::LaunchTemplateId, None::<String>, Some(&d.lt_id))
+            .update(F::LaunchTemplateVersion, None::<String>, Some(&d.version))
+            .update(F::MinSize, None::<String>, Some(d.min))
+            .update(F::MaxSize, None::<String>, Some(d.max))
+            .update(F::DesiredCapacity, None::<String>, Some(d.desired))
             .update(
-                "vpc_zone_identifier",
+                F::VpcZoneIdentifier,
                 None::<String>,
                 Some(d.subnets.as_ref().map(|s| s.join(","))),
             );
         delta.diffs()
     }
 
-    fn diff(&self, d: &AutoScalingGroupSpec, o: &FoundGroup) -> Delta {
+    fn diff(&self, d: &AutoScalingGroupSpec, o: &FoundGroup) -> Delta<AutoScalingGroupField> {
+        use AutoScalingGroupField as F;
         let mut delta = Delta::new();
         delta
-            .compare("launch_template.id", &o.lt_id, &d.lt_id)
-            .compare("launch_template.version", &o.version, &d.version)
-            .compare("min_size", &o.min, &Value::Known(d.min))
-            .compare("max_size", &o.max, &Value::Known(d.max))
-            .compare_set("vpc_zone_identifier", &o.subnets, &d.subnets);
+            .compare(F::LaunchTemplateId, &o.lt_id, &d.lt_id)
+            .compare(F::LaunchTemplateVersion, &o.version, &d.version)
+            .compare(F::MinSize, &o.min, &Value::Known(d.min))
+            .compare(F::MaxSize, &o.max, &Value::Known(d.max))
+            .compare_set(F::VpcZoneIdentifier, &o.subnets, &d.subnets);
         if !d.desired_managed {
-            delta.compare("desired_capacity", &o.desired, &Value::Known(d.desired));
+            delta.compare(F::DesiredCapacity, &o.desired, &Value::Known(d.desired));
         }
         delta
     }
@@ -278,8 +310,21 @@ impl Resource for AutoScalingGroupKind {
         cx: Cx<'_>,
         d: &AutoScalingGroupSpec,
         o: &FoundGroup,
-        _delta: &Delta,
+        delta: &Delta<AutoScalingGroupField>,
     ) -> Result<AutoScalingGroupOut, Error> {
+        use AutoScalingGroupField as F;
+        // One UpdateAutoScalingGroup sends every attribute; a template moved may also
+        // refresh the instances.
+        let (mut group, mut moved) = (false, false);
+        for field in delta.fields() {
+            match field {
+                F::LaunchTemplateId | F::LaunchTemplateVersion => (group, moved) = (true, true),
+                F::MinSize | F::MaxSize | F::DesiredCapacity | F::VpcZoneIdentifier => group = true,
+            }
+        }
+        if !group {
+            return Ok(self.outputs(o));
+        }
         let aws = cx.aws;
         let template = d.template(cx.name)?;
         let subnets = d.subnets.clone().require(cx.name)?.join(",");
@@ -297,8 +342,6 @@ impl Resource for AutoScalingGroupKind {
             })
             .await
             .context("UpdateAutoScalingGroup", resource(cx.name))?;
-        let moved = template.launch_template_id() != Some(o.lt_id.as_str())
-            || template.version() != Some(o.version.as_str());
         if d.instance_refresh && moved {
             aws.autoscaling()
                 .start_instance_refresh()
@@ -403,8 +446,15 @@ mod tests {
         };
         let delta = kind.diff(&moved, &found());
         assert!(!delta.replaces());
-        let fields: Vec<&str> = delta.changes.iter().map(|d| d.field.as_str()).collect();
-        assert_eq!(fields, ["launch_template.version", "max_size"]);
+        assert_eq!(
+            delta.fields(),
+            [
+                AutoScalingGroupField::LaunchTemplateVersion,
+                AutoScalingGroupField::MaxSize
+            ]
+        );
+        let labels: Vec<String> = delta.diffs().into_iter().map(|d| d.field).collect();
+        assert_eq!(labels, ["launch_template.version", "max_size"]);
         let later = AutoScalingGroupSpec {
             subnets: Value::AfterApply,
             ..spec()

@@ -8,11 +8,11 @@
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
-    AutoScalingGroupProvider, AutoScalingGroupProviderUpdate, CapacityProviderField,
+    AutoScalingGroupProvider, AutoScalingGroupProviderUpdate, CapacityProviderField as Include,
     CapacityProviderStatus, ManagedScaling as SdkManagedScaling, ManagedScalingStatus,
     ManagedTerminationProtection,
 };
-use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wait, Wanted};
+use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wait, Wanted};
 use serde::{Deserialize, Serialize};
 
 /// The plan's name for the provider, as Terraform's.
@@ -50,19 +50,20 @@ impl Default for ManagedScaling {
 
 impl ManagedScaling {
     /// The attributes as the plan shows them.
-    pub(crate) fn fields(&self) -> [(&'static str, String); 4] {
+    pub(crate) fn fields(&self) -> [(CapacityProviderField, String); 4] {
+        use CapacityProviderField as F;
         [
-            ("target_capacity", self.target_capacity.to_string()),
+            (F::TargetCapacity, self.target_capacity.to_string()),
             (
-                "minimum_scaling_step_size",
+                F::MinimumScalingStepSize,
                 self.minimum_scaling_step_size.to_string(),
             ),
             (
-                "maximum_scaling_step_size",
+                F::MaximumScalingStepSize,
                 self.maximum_scaling_step_size.to_string(),
             ),
             (
-                "instance_warmup_period",
+                F::InstanceWarmupPeriod,
                 self.instance_warmup_period.to_string(),
             ),
         ]
@@ -187,7 +188,7 @@ async fn describe(aws: &Aws, names: Vec<String>) -> Result<Vec<FoundProvider>, E
         .ecs()
         .describe_capacity_providers()
         .set_capacity_providers(Some(names.clone()))
-        .include(CapacityProviderField::Tags)
+        .include(Include::Tags)
         .send()
         .await
         .context("DescribeCapacityProviders", resource(&names.join(",")))?;
@@ -199,12 +200,51 @@ async fn describe(aws: &Aws, names: Vec<String>) -> Result<Vec<FoundProvider>, E
         .collect())
 }
 
+/// A capacity provider's fields that a plan can show changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapacityProviderField {
+    /// The Auto Scaling group it scales; fixed.
+    AutoScalingGroupArn,
+    /// Managed scaling's target, in percent.
+    TargetCapacity,
+    /// Managed scaling's fewest instances at once.
+    MinimumScalingStepSize,
+    /// Managed scaling's most instances at once.
+    MaximumScalingStepSize,
+    /// Managed scaling's warm-up, in seconds.
+    InstanceWarmupPeriod,
+}
+
+impl Field for CapacityProviderField {
+    fn name(&self) -> &str {
+        match self {
+            CapacityProviderField::AutoScalingGroupArn => "auto_scaling_group_arn",
+            CapacityProviderField::TargetCapacity => "target_capacity",
+            CapacityProviderField::MinimumScalingStepSize => "minimum_scaling_step_size",
+            CapacityProviderField::MaximumScalingStepSize => "maximum_scaling_step_size",
+            CapacityProviderField::InstanceWarmupPeriod => "instance_warmup_period",
+        }
+    }
+
+    fn replaces(&self) -> Option<&'static str> {
+        match self {
+            CapacityProviderField::AutoScalingGroupArn => {
+                Some("ECS cannot move a capacity provider to another Auto Scaling group")
+            }
+            CapacityProviderField::TargetCapacity
+            | CapacityProviderField::MinimumScalingStepSize
+            | CapacityProviderField::MaximumScalingStepSize
+            | CapacityProviderField::InstanceWarmupPeriod => None,
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for CapacityProviderKind {
     const KIND: &'static str = KIND;
     // A provider turned off (tracked, not declared) still goes.
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = CapacityProviderField;
     type Key = ();
     type Desired = CapacityProviderSpec;
     type Observed = FoundProvider;
@@ -253,16 +293,32 @@ impl Resource for CapacityProviderKind {
 
     fn describe(&self, d: &CapacityProviderSpec) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
-        delta.update("auto_scaling_group_arn", None::<String>, Some(&d.asg_arn));
+        delta.update(
+            CapacityProviderField::AutoScalingGroupArn,
+            None::<String>,
+            Some(&d.asg_arn),
+        );
         for (field, value) in d.scaling.fields() {
             delta.update(field, None::<String>, Some(value));
         }
-        delta.diffs()
+        // What a create sets replaces nothing, fixed field or not.
+        delta
+            .diffs()
+            .into_iter()
+            .map(|d| Diff {
+                replaces: None,
+                ..d
+            })
+            .collect()
     }
 
-    fn diff(&self, d: &CapacityProviderSpec, o: &FoundProvider) -> Delta {
+    fn diff(&self, d: &CapacityProviderSpec, o: &FoundProvider) -> Delta<CapacityProviderField> {
         let mut delta = Delta::new();
-        delta.compare_fixed("auto_scaling_group_arn", &o.asg_arn, &d.asg_arn);
+        delta.compare(
+            CapacityProviderField::AutoScalingGroupArn,
+            &o.asg_arn,
+            &d.asg_arn,
+        );
         for ((field, have), (_, want)) in o.scaling.fields().into_iter().zip(d.scaling.fields()) {
             delta.compare(field, &have, &Value::Known(want));
         }
@@ -323,8 +379,23 @@ impl Resource for CapacityProviderKind {
         cx: Cx<'_>,
         d: &CapacityProviderSpec,
         o: &FoundProvider,
-        _delta: &Delta,
+        delta: &Delta<CapacityProviderField>,
     ) -> Result<CapacityProviderOut, Error> {
+        let mut scaling = false;
+        for field in delta.fields() {
+            match field {
+                // Forces a replacement: never reaches an update.
+                CapacityProviderField::AutoScalingGroupArn => {}
+                // All four go in one UpdateCapacityProvider.
+                CapacityProviderField::TargetCapacity
+                | CapacityProviderField::MinimumScalingStepSize
+                | CapacityProviderField::MaximumScalingStepSize
+                | CapacityProviderField::InstanceWarmupPeriod => scaling = true,
+            }
+        }
+        if !scaling {
+            return Ok(self.outputs(o));
+        }
         cx.aws
             .ecs()
             .update_capacity_provider()
@@ -393,6 +464,7 @@ mod tests {
             .is_empty());
         let scaled = kind.diff(&want(Value::Known("arn:asg-1".into())), &found(80));
         assert!(!scaled.replaces());
+        assert_eq!(scaled.fields(), [CapacityProviderField::TargetCapacity]);
         assert_eq!(scaled.diffs()[0].field, "target_capacity");
         assert_eq!(
             (
@@ -403,11 +475,20 @@ mod tests {
         );
         // A group made anew (deleted out of band) has a new ARN: ECS cannot move a provider.
         assert!(kind.diff(&want(Value::AfterApply), &found(100)).replaces());
-        assert!(kind
-            .diff(&want(Value::Known("arn:asg-2".into())), &found(100))
-            .replaces());
+        let moved = kind.diff(&want(Value::Known("arn:asg-2".into())), &found(100));
+        assert!(moved.replaces());
+        assert_eq!(
+            moved.changes[0].field,
+            CapacityProviderField::AutoScalingGroupArn
+        );
+        assert_eq!(
+            moved.changes[0].replaces,
+            Some("ECS cannot move a capacity provider to another Auto Scaling group")
+        );
         let described = kind.describe(&want(Value::AfterApply));
         assert_eq!(described[0].after.as_deref(), Some(converge::AFTER_APPLY));
+        // A create's attributes replace nothing.
+        assert!(described.iter().all(|d| d.replaces.is_none()));
         assert_eq!(described.len(), 5);
     }
 

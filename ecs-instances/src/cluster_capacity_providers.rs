@@ -12,7 +12,7 @@
 
 use async_trait::async_trait;
 use converge::kinds::change_capacity_providers;
-use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Value, Wanted};
+use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wanted};
 
 pub(crate) const KIND: &str = "aws_ecs_cluster_capacity_providers";
 
@@ -107,12 +107,48 @@ async fn every_cluster(aws: &Aws) -> Result<Vec<String>, Error> {
     }
 }
 
+/// The association's fields that a plan can show changed; every one forces a new
+/// association.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClusterProvidersField {
+    /// The cluster whose list holds our provider.
+    Cluster,
+    /// Our provider's name in that list.
+    CapacityProviders,
+    /// Our provider's ARN, when the provider is made anew.
+    CapacityProviderArn,
+}
+
+impl Field for ClusterProvidersField {
+    fn name(&self) -> &str {
+        match self {
+            ClusterProvidersField::Cluster => "cluster",
+            ClusterProvidersField::CapacityProviders => "capacity_providers",
+            ClusterProvidersField::CapacityProviderArn => "capacity_provider_arn",
+        }
+    }
+
+    fn replaces(&self) -> Option<&'static str> {
+        Some(match self {
+            ClusterProvidersField::Cluster => {
+                "our provider's place in another cluster is another association"
+            }
+            ClusterProvidersField::CapacityProviders => {
+                "another capacity provider's place is another association"
+            }
+            ClusterProvidersField::CapacityProviderArn => {
+                "ECS deletes no capacity provider a cluster still lists: the old one leaves first"
+            }
+        })
+    }
+}
+
 #[async_trait]
 impl Resource for ClusterProvidersKind {
     const KIND: &'static str = KIND;
     // Turned off (tracked, not declared): our provider still leaves the cluster.
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = ClusterProvidersField;
     type Key = ClusterKey;
     type Desired = ClusterProvidersSpec;
     type Observed = FoundAssociation;
@@ -188,29 +224,41 @@ impl Resource for ClusterProvidersKind {
     fn describe(&self, d: &ClusterProvidersSpec) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
         delta
-            .update("cluster", None::<String>, Some(&d.cluster))
             .update(
-                "capacity_providers",
+                ClusterProvidersField::Cluster,
+                None::<String>,
+                Some(&d.cluster),
+            )
+            .update(
+                ClusterProvidersField::CapacityProviders,
                 None::<String>,
                 Some(format!("+ {}", d.provider)),
             );
-        delta.diffs()
+        // What a create sets replaces nothing, fixed field or not.
+        delta
+            .diffs()
+            .into_iter()
+            .map(|d| Diff {
+                replaces: None,
+                ..d
+            })
+            .collect()
     }
 
     /// Another cluster, or a provider made anew, is a new association: ours leaves the old
     /// list first (ECS deletes no provider a cluster still lists).
-    fn diff(&self, d: &ClusterProvidersSpec, o: &FoundAssociation) -> Delta {
+    fn diff(&self, d: &ClusterProvidersSpec, o: &FoundAssociation) -> Delta<ClusterProvidersField> {
         let mut delta = Delta::new();
         delta
-            .compare_fixed("cluster", &o.cluster, &d.cluster)
-            .compare_fixed(
-                "capacity_providers",
+            .compare(ClusterProvidersField::Cluster, &o.cluster, &d.cluster)
+            .compare(
+                ClusterProvidersField::CapacityProviders,
                 &o.provider,
                 &Value::Known(d.provider.clone()),
             );
         if !d.provider_arn.is_known() {
-            delta.replace(
-                "capacity_provider_arn",
+            delta.update(
+                ClusterProvidersField::CapacityProviderArn,
                 None::<String>,
                 Some(&d.provider_arn),
             );
@@ -259,8 +307,16 @@ impl Resource for ClusterProvidersKind {
         cx: Cx<'_>,
         d: &ClusterProvidersSpec,
         _o: &FoundAssociation,
-        _delta: &Delta,
+        delta: &Delta<ClusterProvidersField>,
     ) -> Result<ClusterProvidersOut, Error> {
+        for field in delta.fields() {
+            match field {
+                // Forces a replacement: never reaches an update.
+                ClusterProvidersField::Cluster
+                | ClusterProvidersField::CapacityProviders
+                | ClusterProvidersField::CapacityProviderArn => {}
+            }
+        }
         self.create(cx, d).await
     }
 
@@ -305,10 +361,17 @@ mod tests {
             .is_empty());
         let moved = kind.diff(&spec(known("other"), known("arn:cp")), &found());
         assert!(moved.replaces());
+        assert_eq!(moved.fields(), [ClusterProvidersField::Cluster]);
         assert_eq!(moved.diffs()[0].field, "cluster");
+        assert_eq!(
+            moved.changes[0].replaces,
+            Some("our provider's place in another cluster is another association")
+        );
         // The provider is being replaced: its name is known only after apply.
         let anew = kind.diff(&spec(known("blog"), Value::AfterApply), &found());
         assert!(anew.replaces());
+        assert_eq!(anew.fields(), [ClusterProvidersField::CapacityProviderArn]);
+        assert_eq!(anew.diffs()[0].field, "capacity_provider_arn");
         assert_eq!(
             anew.diffs()[0].after.as_deref(),
             Some(converge::AFTER_APPLY)
@@ -317,6 +380,8 @@ mod tests {
         let described = kind.describe(&spec(Value::AfterApply, Value::AfterApply));
         assert_eq!(described[0].after.as_deref(), Some(converge::AFTER_APPLY));
         assert_eq!(described[1].after.as_deref(), Some("+ blog-ecs-instances"));
+        // A create's attributes replace nothing.
+        assert!(described.iter().all(|d| d.replaces.is_none()));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use converge::{
-    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Resource, Transient, Value, Wanted,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Value,
+    Wanted,
 };
 
 pub(crate) const KIND: &str = "aws_iam_instance_profile";
@@ -86,10 +87,25 @@ async fn remove_role(aws: &Aws, name: &str, role: &str) -> Result<(), Error> {
     ignore_not_found(result)
 }
 
+/// An instance profile's fields that a plan can show changed; it changes in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstanceProfileField {
+    /// The role it holds (at most one).
+    Role,
+}
+
+impl Field for InstanceProfileField {
+    fn name(&self) -> &str {
+        match self {
+            InstanceProfileField::Role => "role",
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for InstanceProfileKind {
     const KIND: &'static str = KIND;
-    type Field = String;
+    type Field = InstanceProfileField;
     type Key = ();
     type Desired = InstanceProfileSpec;
     type Observed = FoundProfile;
@@ -132,15 +148,15 @@ impl Resource for InstanceProfileKind {
 
     fn describe(&self, d: &InstanceProfileSpec) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
-        delta.update("role", None::<String>, Some(&d.role));
+        delta.update(InstanceProfileField::Role, None::<String>, Some(&d.role));
         delta.diffs()
     }
 
     /// The role changes in place: the other one out, ours in.
-    fn diff(&self, d: &InstanceProfileSpec, o: &FoundProfile) -> Delta {
+    fn diff(&self, d: &InstanceProfileSpec, o: &FoundProfile) -> Delta<InstanceProfileField> {
         let mut delta = Delta::new();
         let have = o.roles.join(",");
-        delta.compare("role", &have, &d.role);
+        delta.compare(InstanceProfileField::Role, &have, &d.role);
         delta
     }
 
@@ -180,14 +196,21 @@ impl Resource for InstanceProfileKind {
         cx: Cx<'_>,
         d: &InstanceProfileSpec,
         o: &FoundProfile,
-        _delta: &Delta,
+        delta: &Delta<InstanceProfileField>,
     ) -> Result<InstanceProfileOut, Error> {
-        let role = d.role.clone().require(cx.name)?;
-        for other in o.roles.iter().filter(|r| **r != role) {
-            remove_role(cx.aws, cx.name, other).await?;
-        }
-        if !o.roles.contains(&role) {
-            add_role(cx.aws, cx.name, &role).await?;
+        for field in delta.fields() {
+            match field {
+                // The other one out, ours in.
+                InstanceProfileField::Role => {
+                    let role = d.role.clone().require(cx.name)?;
+                    for other in o.roles.iter().filter(|r| **r != role) {
+                        remove_role(cx.aws, cx.name, other).await?;
+                    }
+                    if !o.roles.contains(&role) {
+                        add_role(cx.aws, cx.name, &role).await?;
+                    }
+                }
+            }
         }
         Ok(self.outputs(o))
     }
@@ -232,6 +255,8 @@ mod tests {
             .is_empty());
         let empty = kind.diff(&want, &found(&[]));
         assert!(!empty.replaces());
+        assert_eq!(empty.fields(), [InstanceProfileField::Role]);
+        assert_eq!(empty.diffs()[0].field, "role");
         assert_eq!(
             (
                 empty.diffs()[0].before.as_deref(),

@@ -14,8 +14,8 @@ use aws_sdk_ec2::types::{
     ResponseLaunchTemplateData, VolumeType,
 };
 use converge::{
-    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, FieldChange, Resource, Tags,
-    Transient, Value, Wanted,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, FieldChange, Resource,
+    Tags, Transient, Value, Wanted,
 };
 
 use crate::user_data::digest_base64;
@@ -80,28 +80,29 @@ impl std::fmt::Debug for LaunchTemplateSpec {
 }
 
 /// The compared attributes, as `(field, value)`.
-pub(crate) type Fields = Vec<(&'static str, Option<String>)>;
+pub(crate) type Fields = Vec<(LaunchTemplateField, Option<String>)>;
 
 impl LaunchTemplateSpec {
     /// The compared attributes; `None` is an absent one.
-    fn fields(&self) -> Vec<(&'static str, Value<Option<String>>)> {
+    fn fields(&self) -> Vec<(LaunchTemplateField, Value<Option<String>>)> {
+        use LaunchTemplateField as F;
         let known = |v: &str| Value::Known(Some(v.to_owned()));
         let value = |v: &Value<String>| v.clone().map(Some);
         vec![
-            ("image_id", value(&self.ami)),
-            ("instance_type", known(&self.instance_type)),
-            ("iam_instance_profile", value(&self.profile_arn)),
-            ("security_groups", value(&self.sg_id)),
-            ("associate_public_ip_address", known("false")),
+            (F::ImageId, value(&self.ami)),
+            (F::InstanceType, known(&self.instance_type)),
+            (F::IamInstanceProfile, value(&self.profile_arn)),
+            (F::SecurityGroups, value(&self.sg_id)),
+            (F::AssociatePublicIpAddress, known("false")),
             // Its digest: the text can carry secrets, and plans are printed and logged.
             (
-                "user_data",
+                F::UserData,
                 value(&self.user_data).map(|v| v.as_deref().map(digest_base64)),
             ),
-            ("key_name", Value::Known(self.key_name.clone())),
-            ("metadata_http_tokens", known("required")),
-            ("root_volume_encrypted", known("true")),
-            ("root_volume_size", known(&self.volume_size.to_string())),
+            (F::KeyName, Value::Known(self.key_name.clone())),
+            (F::MetadataHttpTokens, known("required")),
+            (F::RootVolumeEncrypted, known("true")),
+            (F::RootVolumeSize, known(&self.volume_size.to_string())),
         ]
     }
 
@@ -163,6 +164,7 @@ impl LaunchTemplateSpec {
 
 /// The compared attributes of a version as EC2 returns it.
 pub(crate) fn fields_of(data: &ResponseLaunchTemplateData) -> Fields {
+    use LaunchTemplateField as F;
     let nic = data.network_interfaces().first();
     let root = data
         .block_device_mappings()
@@ -170,40 +172,40 @@ pub(crate) fn fields_of(data: &ResponseLaunchTemplateData) -> Fields {
         .find(|b| b.device_name() == Some(ROOT_DEVICE))
         .and_then(|b| b.ebs());
     vec![
-        ("image_id", data.image_id().map(str::to_owned)),
+        (F::ImageId, data.image_id().map(str::to_owned)),
         (
-            "instance_type",
+            F::InstanceType,
             data.instance_type().map(|t| t.as_str().to_owned()),
         ),
         (
-            "iam_instance_profile",
+            F::IamInstanceProfile,
             data.iam_instance_profile()
                 .and_then(|p| p.arn())
                 .map(str::to_owned),
         ),
         (
-            "security_groups",
+            F::SecurityGroups,
             nic.map(|n| n.groups().join(",")).filter(|g| !g.is_empty()),
         ),
         (
-            "associate_public_ip_address",
+            F::AssociatePublicIpAddress,
             nic.and_then(|n| n.associate_public_ip_address())
                 .map(|b| b.to_string()),
         ),
-        ("user_data", data.user_data().map(digest_base64)),
-        ("key_name", data.key_name().map(str::to_owned)),
+        (F::UserData, data.user_data().map(digest_base64)),
+        (F::KeyName, data.key_name().map(str::to_owned)),
         (
-            "metadata_http_tokens",
+            F::MetadataHttpTokens,
             data.metadata_options()
                 .and_then(|m| m.http_tokens())
                 .map(|t| t.as_str().to_owned()),
         ),
         (
-            "root_volume_encrypted",
+            F::RootVolumeEncrypted,
             root.and_then(|e| e.encrypted()).map(|b| b.to_string()),
         ),
         (
-            "root_volume_size",
+            F::RootVolumeSize,
             root.and_then(|e| e.volume_size()).map(|s| s.to_string()),
         ),
     ]
@@ -249,10 +251,56 @@ async fn latest(aws: &Aws, id: &str, name: &str) -> Result<Option<(i64, Fields)>
     }))
 }
 
+/// A launch template's fields that a plan can show changed; any change is a new version
+/// of the same template, in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaunchTemplateField {
+    /// The version the change makes (the latest plus one).
+    LatestVersion,
+    /// The AMI.
+    ImageId,
+    /// The instance type.
+    InstanceType,
+    /// The instance profile's ARN.
+    IamInstanceProfile,
+    /// The security group on the network interface.
+    SecurityGroups,
+    /// Whether the network interface gets a public IP (never).
+    AssociatePublicIpAddress,
+    /// The user data's digest.
+    UserData,
+    /// The EC2 key pair.
+    KeyName,
+    /// IMDSv2 (`required`).
+    MetadataHttpTokens,
+    /// Whether the root volume is encrypted (always).
+    RootVolumeEncrypted,
+    /// The root volume's size, in GiB.
+    RootVolumeSize,
+}
+
+impl Field for LaunchTemplateField {
+    fn name(&self) -> &str {
+        match self {
+            LaunchTemplateField::LatestVersion => "latest_version",
+            LaunchTemplateField::ImageId => "image_id",
+            LaunchTemplateField::InstanceType => "instance_type",
+            LaunchTemplateField::IamInstanceProfile => "iam_instance_profile",
+            LaunchTemplateField::SecurityGroups => "security_groups",
+            LaunchTemplateField::AssociatePublicIpAddress => "associate_public_ip_address",
+            LaunchTemplateField::UserData => "user_data",
+            LaunchTemplateField::KeyName => "key_name",
+            LaunchTemplateField::MetadataHttpTokens => "metadata_http_tokens",
+            LaunchTemplateField::RootVolumeEncrypted => "root_volume_encrypted",
+            LaunchTemplateField::RootVolumeSize => "root_volume_size",
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for LaunchTemplateKind {
     const KIND: &'static str = KIND;
-    type Field = String;
+    type Field = LaunchTemplateField;
     type Key = ();
     type Desired = LaunchTemplateSpec;
     type Observed = FoundTemplate;
@@ -348,7 +396,7 @@ impl Resource for LaunchTemplateKind {
 
     /// Any difference is a new version (in place: the template keeps its id), listed after
     /// `latest_version`.
-    fn diff(&self, d: &LaunchTemplateSpec, o: &FoundTemplate) -> Delta {
+    fn diff(&self, d: &LaunchTemplateSpec, o: &FoundTemplate) -> Delta<LaunchTemplateField> {
         let mut delta = Delta::new();
         for (field, want) in d.fields() {
             let have = o
@@ -363,7 +411,7 @@ impl Resource for LaunchTemplateKind {
         }
         if !delta.is_empty() {
             let latest = FieldChange {
-                field: "latest_version".to_owned(),
+                field: LaunchTemplateField::LatestVersion,
                 at: None,
                 before: Some(o.version.to_string()),
                 after: Some((o.version + 1).to_string()),
@@ -382,7 +430,11 @@ impl Resource for LaunchTemplateKind {
     }
 
     /// EC2 numbers a template's versions in sequence: the new one is the latest plus one.
-    fn planned_outputs(&self, o: &FoundTemplate, delta: &Delta) -> Value<LaunchTemplateOut> {
+    fn planned_outputs(
+        &self,
+        o: &FoundTemplate,
+        delta: &Delta<LaunchTemplateField>,
+    ) -> Value<LaunchTemplateOut> {
         let version = o.version + i64::from(!delta.is_empty());
         Value::Known(LaunchTemplateOut {
             id: o.id.clone(),
@@ -433,8 +485,28 @@ impl Resource for LaunchTemplateKind {
         cx: Cx<'_>,
         d: &LaunchTemplateSpec,
         o: &FoundTemplate,
-        _delta: &Delta,
+        delta: &Delta<LaunchTemplateField>,
     ) -> Result<LaunchTemplateOut, Error> {
+        let mut version = false;
+        for field in delta.fields() {
+            match field {
+                // Every attribute is in the one new version.
+                LaunchTemplateField::LatestVersion
+                | LaunchTemplateField::ImageId
+                | LaunchTemplateField::InstanceType
+                | LaunchTemplateField::IamInstanceProfile
+                | LaunchTemplateField::SecurityGroups
+                | LaunchTemplateField::AssociatePublicIpAddress
+                | LaunchTemplateField::UserData
+                | LaunchTemplateField::KeyName
+                | LaunchTemplateField::MetadataHttpTokens
+                | LaunchTemplateField::RootVolumeEncrypted
+                | LaunchTemplateField::RootVolumeSize => version = true,
+            }
+        }
+        if !version {
+            return Ok(self.outputs(o));
+        }
         let data = d.data(cx.tags, cx.name)?;
         // Each update makes a version: a made one spends the token, so the next update in
         // this run is not answered with this version.
@@ -523,7 +595,11 @@ mod tests {
                 .user_data(&encoded)
                 .build(),
         );
-        let have = o.fields.iter().find(|(f, _)| *f == "user_data").unwrap();
+        let have = o
+            .fields
+            .iter()
+            .find(|(f, _)| *f == LaunchTemplateField::UserData)
+            .unwrap();
         assert_eq!(have.1.as_deref(), Some(want.as_str()));
     }
 
@@ -599,8 +675,13 @@ mod tests {
         kind.create(cx, &d).await.unwrap();
         // Two updates in one run make two versions: the second is not the first's repeat.
         let have = found(&d);
-        kind.update(cx, &d, &have, &Delta::new()).await.unwrap();
-        kind.update(cx, &d, &have, &Delta::new()).await.unwrap();
+        let bigger = LaunchTemplateSpec {
+            instance_type: "t3.medium".into(),
+            ..spec()
+        };
+        let delta = kind.diff(&bigger, &have);
+        kind.update(cx, &bigger, &have, &delta).await.unwrap();
+        kind.update(cx, &bigger, &have, &delta).await.unwrap();
         let sent = sent.lock().unwrap().clone();
         let kinds: Vec<&str> = sent.iter().map(|(k, _)| *k).collect();
         assert_eq!(kinds, ["create", "version", "version"]);
@@ -620,8 +701,16 @@ mod tests {
         };
         let delta = kind.diff(&bigger, &have);
         assert!(!delta.replaces());
-        let fields: Vec<&str> = delta.changes.iter().map(|d| d.field.as_str()).collect();
-        assert_eq!(fields, ["latest_version", "image_id", "instance_type"]);
+        assert_eq!(
+            delta.fields(),
+            [
+                LaunchTemplateField::LatestVersion,
+                LaunchTemplateField::ImageId,
+                LaunchTemplateField::InstanceType
+            ]
+        );
+        let labels: Vec<String> = delta.diffs().into_iter().map(|d| d.field).collect();
+        assert_eq!(labels, ["latest_version", "image_id", "instance_type"]);
         assert_eq!(delta.diffs()[0].after.as_deref(), Some("4"));
         assert_eq!(
             kind.planned_outputs(&have, &delta)

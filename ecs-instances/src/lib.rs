@@ -102,7 +102,11 @@ mod module;
 mod outputs;
 pub mod user_data;
 
-pub use capacity_provider::ManagedScaling;
+pub use auto_scaling_group::AutoScalingGroupField;
+pub use capacity_provider::{CapacityProviderField, ManagedScaling};
+pub use cluster_capacity_providers::ClusterProvidersField;
 pub use inputs::{default_user_data, Instances, InstancesBuilder, MAX_USER_DATA};
+pub use instance_profile::InstanceProfileField;
+pub use launch_template::LaunchTemplateField;
 pub use module::AMI_PARAMETER;
 pub use outputs::{InstancesOutputs, InstancesRefs};

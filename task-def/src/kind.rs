@@ -10,10 +10,10 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use aws_sdk_ecs::types::{TaskDefinitionField, TaskDefinitionStatus};
+use aws_sdk_ecs::types::{TaskDefinitionField as Include, TaskDefinitionStatus};
 use converge::{
-    AwsResultExt, Cx, Delta, Diff, Error, ProvideErrorMetadata, Replacement, Resource, Said, Value,
-    Wanted,
+    AwsResultExt, Cx, Delta, Diff, Error, Field, ProvideErrorMetadata, Replacement, Resource, Said,
+    Value, Wanted,
 };
 
 use crate::sdk::{self, Normal};
@@ -141,7 +141,7 @@ async fn revision(
         .ecs()
         .describe_task_definition()
         .task_definition(at)
-        .include(TaskDefinitionField::Tags)
+        .include(Include::Tags)
         .send()
         .await;
     let out = match described {
@@ -270,7 +270,7 @@ pub(crate) async fn deregister_owned(
             .ecs()
             .describe_task_definition()
             .task_definition(&arn)
-            .include(TaskDefinitionField::Tags)
+            .include(Include::Tags)
             .send()
             .await
             .context("DescribeTaskDefinition", &arn)?;
@@ -353,28 +353,80 @@ fn container_line(c: &crate::ContainerDefinition) -> String {
     }
 }
 
-fn role_diff(
-    field: &str,
-    own: Option<&String>,
-    from_stack: Option<&Value<String>>,
-) -> Option<Diff> {
-    let after = match from_stack {
-        Some(v) => v.to_string(),
-        None => own?.clone(),
-    };
-    Some(Diff {
-        field: field.into(),
-        before: None,
-        after: Some(after),
-        replaces: None,
-    })
+/// A role as a create sets it: the stack's when another resource makes it, else the
+/// definition's own (`None`: no role).
+fn role_after(own: Option<&String>, from_stack: Option<&Value<String>>) -> Option<String> {
+    match from_stack {
+        Some(v) => Some(v.to_string()),
+        None => own.cloned(),
+    }
+}
+
+/// A task definition's fields that a plan can show changed: the API's top-level attributes
+/// (a change inside one, such as a container's image, is at a place in it), and the lines of
+/// a create's summary. Revisions are immutable: every change registers a new one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskDefinitionField {
+    /// The containers (`["blog"].image` in one).
+    ContainerDefinitions,
+    /// Task-level CPU units.
+    Cpu,
+    /// Task-level memory, in MiB.
+    Memory,
+    /// The network mode.
+    NetworkMode,
+    /// The launch types it is valid for.
+    RequiresCompatibilities,
+    /// The role the agent uses (pulling images, writing logs, reading secrets).
+    ExecutionRoleArn,
+    /// The role the tasks' containers use.
+    TaskRoleArn,
+    /// The volumes (`["content"]` in one).
+    Volumes,
+    /// The CPU architecture and operating system.
+    RuntimePlatform,
+    /// Fargate's ephemeral storage.
+    EphemeralStorage,
+    /// The tags (`.Name` in them).
+    Tags,
+    /// A container's image and ports, in a create's summary (`.blog` in it).
+    Container,
+    /// An EFS volume's file system, in a create's summary (`.content` in it).
+    Volume,
+    /// The CPU architecture, in a create's summary.
+    CpuArchitecture,
+}
+
+impl Field for TaskDefinitionField {
+    fn name(&self) -> &str {
+        match self {
+            TaskDefinitionField::ContainerDefinitions => "container_definitions",
+            TaskDefinitionField::Cpu => "cpu",
+            TaskDefinitionField::Memory => "memory",
+            TaskDefinitionField::NetworkMode => "network_mode",
+            TaskDefinitionField::RequiresCompatibilities => "requires_compatibilities",
+            TaskDefinitionField::ExecutionRoleArn => "execution_role_arn",
+            TaskDefinitionField::TaskRoleArn => "task_role_arn",
+            TaskDefinitionField::Volumes => "volumes",
+            TaskDefinitionField::RuntimePlatform => "runtime_platform",
+            TaskDefinitionField::EphemeralStorage => "ephemeral_storage",
+            TaskDefinitionField::Tags => "tags",
+            TaskDefinitionField::Container => "container",
+            TaskDefinitionField::Volume => "volume",
+            TaskDefinitionField::CpuArchitecture => "cpu_architecture",
+        }
+    }
+
+    fn replaces(&self) -> Option<&'static str> {
+        Some("ECS task definition revisions are immutable: a change registers a new revision")
+    }
 }
 
 #[async_trait]
 impl Resource for TaskDefinitionKind {
     const KIND: &'static str = "aws_ecs_task_definition";
     const REPLACEMENT: Replacement = Replacement::CreateFirst;
-    type Field = String;
+    type Field = TaskDefinitionField;
     type Key = Option<DeployedIn>;
     type Desired = TaskDefinitionSpec;
     type Observed = FoundTaskDefinition;
@@ -445,79 +497,97 @@ impl Resource for TaskDefinitionKind {
     }
 
     fn describe(&self, d: &TaskDefinitionSpec) -> Vec<Diff> {
+        use TaskDefinitionField as F;
         let task = &d.definition;
-        let set = |field: String, after: String| Diff {
-            field,
-            before: None,
-            after: Some(after),
-            replaces: None,
-        };
-        let mut out: Vec<Diff> = task
-            .container_definitions
-            .iter()
-            .map(|c| set(format!("container.{}", c.name), container_line(c)))
-            .collect();
+        let mut delta = Delta::<Self::Field>::new();
+        for c in &task.container_definitions {
+            delta.update_at(
+                F::Container,
+                format!(".{}", c.name),
+                None::<String>,
+                Some(container_line(c)),
+            );
+        }
         if let Some(cpu) = task.cpu {
-            out.push(set("cpu".into(), cpu.to_string()));
+            delta.update(F::Cpu, None::<String>, Some(cpu));
         }
         if let Some(memory) = task.memory {
-            out.push(set("memory".into(), memory.to_string()));
+            delta.update(F::Memory, None::<String>, Some(memory));
         }
         if let Some(mode) = task.network_mode {
-            out.push(set("network_mode".into(), mode.as_str().into()));
+            delta.update(F::NetworkMode, None::<String>, Some(mode.as_str()));
         }
         if let Some(arch) = task
             .runtime_platform
             .as_ref()
             .and_then(|p| p.cpu_architecture.as_ref())
         {
-            out.push(set("cpu_architecture".into(), arch.clone()));
+            delta.update(F::CpuArchitecture, None::<String>, Some(arch));
         }
         if let Some(storage) = task.ephemeral_storage {
-            out.push(set(
-                "ephemeral_storage".into(),
-                format!("{} GiB", storage.size_in_gib),
-            ));
+            let size = format!("{} GiB", storage.size_in_gib);
+            delta.update(F::EphemeralStorage, None::<String>, Some(size));
         }
         for v in &task.volumes {
             if let Some(efs) = &v.efs_volume_configuration {
-                out.push(set(
-                    format!("volume.{}", v.name),
-                    efs.file_system_id.clone(),
-                ));
+                delta.update_at(
+                    F::Volume,
+                    format!(".{}", v.name),
+                    None::<String>,
+                    Some(&efs.file_system_id),
+                );
             }
         }
-        out.extend(role_diff(
-            "execution_role_arn",
-            task.execution_role_arn.as_ref(),
-            d.execution_role_arn.as_ref(),
-        ));
-        out.extend(role_diff(
-            "task_role_arn",
-            task.task_role_arn.as_ref(),
-            d.task_role_arn.as_ref(),
-        ));
-        out
+        let roles = [
+            (
+                F::ExecutionRoleArn,
+                task.execution_role_arn.as_ref(),
+                d.execution_role_arn.as_ref(),
+            ),
+            (
+                F::TaskRoleArn,
+                task.task_role_arn.as_ref(),
+                d.task_role_arn.as_ref(),
+            ),
+        ];
+        for (field, own, from_stack) in roles {
+            if let Some(arn) = role_after(own, from_stack) {
+                delta.update(field, None::<String>, Some(arn));
+            }
+        }
+        // What a create sets replaces nothing (every field says a change would).
+        delta
+            .diffs()
+            .into_iter()
+            .map(|d| Diff {
+                replaces: None,
+                ..d
+            })
+            .collect()
     }
 
     /// Any difference makes a new revision. A role still unknown is a difference of its own;
     /// the rest is compared with the role as it is.
-    fn diff(&self, d: &TaskDefinitionSpec, o: &FoundTaskDefinition) -> Delta {
+    fn diff(&self, d: &TaskDefinitionSpec, o: &FoundTaskDefinition) -> Delta<TaskDefinitionField> {
         let mut delta = Delta::new();
         let mut task = d.definition.clone();
         o.keep_images(d, &mut task, Some(&mut delta));
         for (field, from_stack, slot) in [
             (
-                "execution_role_arn",
+                TaskDefinitionField::ExecutionRoleArn,
                 &d.execution_role_arn,
                 &mut task.execution_role_arn,
             ),
-            ("task_role_arn", &d.task_role_arn, &mut task.task_role_arn),
+            (
+                TaskDefinitionField::TaskRoleArn,
+                &d.task_role_arn,
+                &mut task.task_role_arn,
+            ),
         ] {
             match from_stack {
                 Some(Value::Known(arn)) => *slot = Some(arn.clone()),
                 Some(Value::AfterApply) => {
-                    delta.replace(field, o.normal_role(field), Some(converge::AFTER_APPLY));
+                    delta.update(field, o.normal_role(field), Some(converge::AFTER_APPLY));
                     *slot = o.normal_role(field).map(str::to_owned);
                 }
                 None => {}
@@ -532,14 +602,20 @@ impl Resource for TaskDefinitionKind {
             }
         }
         let want = Normal::desired(&task, tags);
-        for (field, before, after) in want.changes(&o.normal) {
+        for (field, at, before, after) in want.changes(&o.normal) {
             // A pipeline registers without our tags; that alone is no reason for a revision.
-            if o.claimed && field.starts_with("tags") {
+            if o.claimed && field == TaskDefinitionField::Tags {
                 continue;
             }
-            if !delta.diffs().iter().any(|x| x.field == field) {
-                delta.replace(field, before, after);
+            let at = (!at.is_empty()).then_some(at);
+            // A role still unknown is already there.
+            if delta.changes.iter().any(|x| x.field == field && x.at == at) {
+                continue;
             }
+            match at {
+                Some(at) => delta.update_at(field, at, before, after),
+                None => delta.update(field, before, after),
+            };
         }
         if d.left_to_ci {
             // The pipeline's: what differs is said, and nothing is registered.
@@ -586,8 +662,28 @@ impl Resource for TaskDefinitionKind {
         cx: Cx<'_>,
         d: &TaskDefinitionSpec,
         o: &FoundTaskDefinition,
-        _delta: &Delta,
+        delta: &Delta<TaskDefinitionField>,
     ) -> Result<TaskDefinitionOutputs, Error> {
+        use TaskDefinitionField as F;
+        for field in delta.fields() {
+            match field {
+                // Forces a replacement (a new revision): never reaches an update.
+                F::ContainerDefinitions
+                | F::Cpu
+                | F::Memory
+                | F::NetworkMode
+                | F::RequiresCompatibilities
+                | F::ExecutionRoleArn
+                | F::TaskRoleArn
+                | F::Volumes
+                | F::RuntimePlatform
+                | F::EphemeralStorage
+                | F::Tags
+                | F::Container
+                | F::Volume
+                | F::CpuArchitecture => {}
+            }
+        }
         // Every difference replaces; the executor never updates a revision in place.
         self.create_replacement(cx, d, o).await
     }
@@ -621,7 +717,7 @@ impl FoundTaskDefinition {
         &self,
         d: &TaskDefinitionSpec,
         task: &mut TaskDefinition,
-        mut delta: Option<&mut Delta>,
+        mut delta: Option<&mut Delta<TaskDefinitionField>>,
     ) {
         let Some(running) = &self.running else {
             return;
@@ -643,9 +739,10 @@ impl FoundTaskDefinition {
         }
     }
 
-    fn normal_role(&self, field: &str) -> Option<&str> {
+    /// The role `field` names (the execution role's, else the task role's).
+    fn normal_role(&self, field: TaskDefinitionField) -> Option<&str> {
         match field {
-            "execution_role_arn" => self.normal.execution_role_arn.as_deref(),
+            TaskDefinitionField::ExecutionRoleArn => self.normal.execution_role_arn.as_deref(),
             _ => self.normal.task_role_arn.as_deref(),
         }
     }
@@ -654,6 +751,86 @@ impl FoundTaskDefinition {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn blog(image: &str, memory: u32) -> TaskDefinition {
+        TaskDefinition::builder()
+            .family("blog")
+            .environment("production")
+            .container(
+                crate::ContainerDefinition::builder()
+                    .name("blog")
+                    .image(image)
+                    .build(),
+            )
+            .requires_compatibility(crate::Compatibility::Fargate)
+            .network_mode(crate::NetworkMode::Awsvpc)
+            .cpu(256)
+            .memory(memory)
+            .execution_role_arn("arn:aws:iam::1:role/blog-exec")
+            .build()
+            .expect("valid task definition")
+    }
+
+    /// Our latest revision of `task`, as ECS would describe it.
+    fn found(task: &TaskDefinition) -> FoundTaskDefinition {
+        let tags = task.tags();
+        FoundTaskDefinition {
+            family: task.family.clone(),
+            arn: "arn:aws:ecs:us-east-1:1:task-definition/blog:3".into(),
+            revision: 3,
+            owner: Some(tags.owner().to_owned()),
+            normal: Normal::desired(task, tags.for_resource(&task.family)),
+            running: None,
+            claimed: false,
+        }
+    }
+
+    #[test]
+    fn every_change_is_a_new_revision_at_its_place_in_a_field() {
+        let kind = TaskDefinitionKind;
+        let have = found(&blog("nginx:1.26", 512));
+        assert!(kind
+            .diff(&TaskDefinitionSpec::new(blog("nginx:1.26", 512)), &have)
+            .is_empty());
+        let delta = kind.diff(&TaskDefinitionSpec::new(blog("nginx:1.27", 1024)), &have);
+        assert_eq!(
+            delta.fields(),
+            [
+                TaskDefinitionField::ContainerDefinitions,
+                TaskDefinitionField::Memory
+            ]
+        );
+        let diffs = delta.diffs();
+        assert_eq!(diffs[0].field, r#"container_definitions["blog"].image"#);
+        assert_eq!(diffs[1].field, "memory");
+        assert!(delta.replaces());
+        assert_eq!(
+            delta.changes[0].replaces,
+            Some("ECS task definition revisions are immutable: a change registers a new revision")
+        );
+        // A role another resource makes anew is one difference, not two.
+        let mut later = TaskDefinitionSpec::new(blog("nginx:1.26", 512));
+        later.execution_role_arn = Some(Value::AfterApply);
+        let delta = kind.diff(&later, &have);
+        assert_eq!(delta.fields(), [TaskDefinitionField::ExecutionRoleArn]);
+        assert_eq!(delta.changes.len(), 1);
+        assert!(delta.changes[0].replaces.is_some());
+        // A create's summary keeps its labels and replaces nothing.
+        let described = kind.describe(&later);
+        let labels: Vec<&str> = described.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "container.blog",
+                "cpu",
+                "memory",
+                "network_mode",
+                "execution_role_arn"
+            ]
+        );
+        assert_eq!(described[4].after.as_deref(), Some(converge::AFTER_APPLY));
+        assert!(described.iter().all(|d| d.replaces.is_none()));
+    }
 
     /// ECS's message, in full, told apart by its text.
     #[test]

@@ -52,7 +52,9 @@ pub use container::{
     Protocol, Secret, SystemControl, Tmpfs, Ulimit, AWSLOGS_OPTIONS, KERNEL_CAPABILITIES,
 };
 pub use converge::{Error, Invalid, Problem};
-pub use kind::{DeployedIn, TaskDefinitionKind, TaskDefinitionOutputs, TaskDefinitionSpec};
+pub use kind::{
+    DeployedIn, TaskDefinitionField, TaskDefinitionKind, TaskDefinitionOutputs, TaskDefinitionSpec,
+};
 pub use sizes::{fargate_accepts, FARGATE_CPU};
 pub use task::{
     Compatibility, EfsAuthorizationConfig, EfsSetting, EfsVolumeConfiguration, EphemeralStorage,

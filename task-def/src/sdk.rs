@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types as ecs;
 
-use crate::changes::{leaf_changes, FieldChange};
+use converge::Field;
+
+use crate::changes::leaf_changes;
+use crate::kind::TaskDefinitionField;
 
 use crate::container::{
     ContainerDefinition, ContainerDependency, DependencyCondition, Device, DevicePermission,
@@ -559,57 +562,71 @@ impl Normal {
 
     /// Each leaf that differs from `found`, with both values, for a plan: `memory`, or
     /// `container_definitions["blog"].image`, in the order of the API's fields.
-    pub(crate) fn changes(&self, found: &Normal) -> Vec<FieldChange> {
+    pub(crate) fn changes(&self, found: &Normal) -> Vec<TaskChange> {
+        use TaskDefinitionField as F;
         fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
             serde_json::to_value(v).expect("plain data serializes")
         }
         let pairs = [
             (
-                "container_definitions",
+                F::ContainerDefinitions,
                 json(&found.containers),
                 json(&self.containers),
             ),
-            ("cpu", json(&found.cpu), json(&self.cpu)),
-            ("memory", json(&found.memory), json(&self.memory)),
+            (F::Cpu, json(&found.cpu), json(&self.cpu)),
+            (F::Memory, json(&found.memory), json(&self.memory)),
             (
-                "network_mode",
+                F::NetworkMode,
                 json(&found.network_mode),
                 json(&self.network_mode),
             ),
             (
-                "requires_compatibilities",
+                F::RequiresCompatibilities,
                 json(&found.requires_compatibilities),
                 json(&self.requires_compatibilities),
             ),
             (
-                "execution_role_arn",
+                F::ExecutionRoleArn,
                 json(&found.execution_role_arn),
                 json(&self.execution_role_arn),
             ),
             (
-                "task_role_arn",
+                F::TaskRoleArn,
                 json(&found.task_role_arn),
                 json(&self.task_role_arn),
             ),
-            ("volumes", json(&found.volumes), json(&self.volumes)),
+            (F::Volumes, json(&found.volumes), json(&self.volumes)),
             (
-                "runtime_platform",
+                F::RuntimePlatform,
                 json(&found.runtime_platform),
                 json(&self.runtime_platform),
             ),
             (
-                "ephemeral_storage",
+                F::EphemeralStorage,
                 json(&found.ephemeral_storage),
                 json(&self.ephemeral_storage),
             ),
-            ("tags", json(&found.tags), json(&self.tags)),
+            (F::Tags, json(&found.tags), json(&self.tags)),
         ];
         pairs
             .iter()
-            .flat_map(|(field, f, w)| leaf_changes(field, f, w))
+            .flat_map(|(field, f, w)| {
+                let name = field.name();
+                leaf_changes(name, f, w)
+                    .into_iter()
+                    .map(move |(path, before, after)| {
+                        // Every path starts with the field's name; the rest is where in it.
+                        let at = path.strip_prefix(name).unwrap_or_default().to_owned();
+                        (*field, at, before, after)
+                    })
+            })
             .collect()
     }
 }
+
+/// One leaf that differs: its top-level field, where in it (`["blog"].image`; empty for the
+/// field itself), the value found (`None`: absent) and the value wanted.
+pub(crate) type TaskChange = (TaskDefinitionField, String, Option<String>, Option<String>);
 
 /// Fargate's default 20 GiB, said or not, is none (ECS takes 21 GiB and up).
 fn normal_storage(gib: Option<i64>) -> Option<i64> {
@@ -789,7 +806,7 @@ mod tests {
         let mut fields: Vec<String> = Normal::desired(task, BTreeMap::new())
             .changes(&Normal::actual(td, &[]))
             .into_iter()
-            .map(|(path, _, _)| path.split(['.', '[']).next().unwrap_or_default().to_owned())
+            .map(|(field, _, _, _)| field.name().to_owned())
             .collect();
         fields.dedup();
         fields

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::delta::Delta;
+use crate::delta::{Delta, Field};
 use crate::plan::Diff;
 use crate::resource::{Cx, Resource, Wanted};
 use crate::{Aws, AwsResultExt, Error, Transient};
@@ -215,13 +215,31 @@ async fn attach(aws: &Aws, name: &str, policy_arn: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// A role's fields that a plan can show changed; all change in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleField {
+    /// Its trust policy: who may assume it.
+    AssumeRolePolicy,
+    /// One managed policy it lacks (others' attachments are never detached).
+    ManagedPolicyArns,
+}
+
+impl Field for RoleField {
+    fn name(&self) -> &str {
+        match self {
+            RoleField::AssumeRolePolicy => "assume_role_policy",
+            RoleField::ManagedPolicyArns => "managed_policy_arns",
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for RoleKind {
     const KIND: &'static str = "aws_iam_role";
     // Read by the names declared or tracked: a tracked role of the stack's (a feature turned
     // off) goes; a declared one is always claimed.
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = RoleField;
     type Key = ();
     type Desired = RoleSpec;
     type Observed = FoundRole;
@@ -304,26 +322,23 @@ impl Resource for RoleKind {
     }
 
     fn describe(&self, d: &RoleSpec) -> Vec<Diff> {
-        let mut out = vec![Diff {
-            field: "assume_role_policy".into(),
-            before: None,
-            after: Some(d.assume_role_policy.clone()),
-            replaces: None,
-        }];
-        out.extend(d.managed_policy_arns.iter().map(|arn| Diff {
-            field: "managed_policy_arns".into(),
-            before: None,
-            after: Some(arn.clone()),
-            replaces: None,
-        }));
-        out
+        let mut delta = Delta::<Self::Field>::new();
+        delta.update(
+            RoleField::AssumeRolePolicy,
+            None::<&str>,
+            Some(&d.assume_role_policy),
+        );
+        for arn in &d.managed_policy_arns {
+            delta.update(RoleField::ManagedPolicyArns, None::<&str>, Some(arn));
+        }
+        delta.diffs()
     }
 
-    fn diff(&self, d: &RoleSpec, o: &FoundRole) -> Delta {
+    fn diff(&self, d: &RoleSpec, o: &FoundRole) -> Delta<RoleField> {
         let mut delta = Delta::new();
         if !same_policy(&o.trust, &d.assume_role_policy) {
             delta.update(
-                "assume_role_policy",
+                RoleField::AssumeRolePolicy,
                 Some(compact(&o.trust)),
                 Some(&d.assume_role_policy),
             );
@@ -333,7 +348,7 @@ impl Resource for RoleKind {
             .iter()
             .filter(|a| !o.attached.contains(a))
         {
-            delta.update("managed_policy_arns", None::<&str>, Some(arn));
+            delta.update(RoleField::ManagedPolicyArns, None::<&str>, Some(arn));
         }
         delta
     }
@@ -375,24 +390,31 @@ impl Resource for RoleKind {
         cx: Cx<'_>,
         d: &RoleSpec,
         o: &FoundRole,
-        _delta: &Delta,
+        delta: &Delta<RoleField>,
     ) -> Result<RoleOutputs, Error> {
-        if !same_policy(&o.trust, &d.assume_role_policy) {
-            cx.aws
-                .iam()
-                .update_assume_role_policy()
-                .role_name(cx.name)
-                .policy_document(&d.assume_role_policy)
-                .send()
-                .await
-                .context("UpdateAssumeRolePolicy", resource(cx.name))?;
-        }
-        for policy in d
-            .managed_policy_arns
-            .iter()
-            .filter(|a| !o.attached.contains(a))
-        {
-            attach(cx.aws, cx.name, policy).await?;
+        for field in delta.fields() {
+            match field {
+                RoleField::AssumeRolePolicy => {
+                    cx.aws
+                        .iam()
+                        .update_assume_role_policy()
+                        .role_name(cx.name)
+                        .policy_document(&d.assume_role_policy)
+                        .send()
+                        .await
+                        .context("UpdateAssumeRolePolicy", resource(cx.name))?;
+                }
+                // One attachment for each policy the role lacks.
+                RoleField::ManagedPolicyArns => {
+                    for policy in d
+                        .managed_policy_arns
+                        .iter()
+                        .filter(|a| !o.attached.contains(a))
+                    {
+                        attach(cx.aws, cx.name, policy).await?;
+                    }
+                }
+            }
         }
         Ok(self.outputs(o))
     }
@@ -569,11 +591,21 @@ mod tests {
         };
         let delta = RoleKind.diff(&want, &found);
         assert_eq!(delta.diffs().len(), 1);
+        assert_eq!(delta.changes[0].field, RoleField::ManagedPolicyArns);
+        assert_eq!(delta.diffs()[0].field, "managed_policy_arns");
         assert_eq!(delta.diffs()[0].after.as_deref(), Some("arn:mine"));
+        assert!(!delta.replaces());
         let none = RoleSpec {
             managed_policy_arns: vec![],
             ..want
         };
         assert!(RoleKind.diff(&none, &found).is_empty());
+        let trusting_ec2 = RoleSpec {
+            assume_role_policy: trust_policy("ec2.amazonaws.com"),
+            ..none
+        };
+        let delta = RoleKind.diff(&trusting_ec2, &found);
+        assert_eq!(delta.fields(), [RoleField::AssumeRolePolicy]);
+        assert!(!delta.replaces());
     }
 }

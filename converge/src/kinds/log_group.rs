@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::delta::Delta;
+use crate::delta::{Delta, Field};
 use crate::plan::Diff;
 use crate::resource::{Cx, Resource, Wanted};
 use crate::{Aws, AwsResultExt, Error, Wait};
@@ -134,13 +134,28 @@ async fn set_retention(aws: &Aws, name: &str, days: Option<u32>) -> Result<(), E
     Ok(())
 }
 
+/// A log group's fields that a plan can show changed; it changes in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogGroupField {
+    /// Days CloudWatch keeps events (`(none)`: never expire).
+    RetentionInDays,
+}
+
+impl Field for LogGroupField {
+    fn name(&self) -> &str {
+        match self {
+            LogGroupField::RetentionInDays => "retention_in_days",
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for LogGroupKind {
     const KIND: &'static str = "aws_cloudwatch_log_group";
     // Read by the names declared or tracked: a tracked group of the stack's (a feature turned
     // off) goes; a declared one is always claimed.
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = LogGroupField;
     type Key = ();
     type Desired = LogGroupSpec;
     type Observed = FoundLogGroup;
@@ -195,24 +210,20 @@ impl Resource for LogGroupKind {
     }
 
     fn describe(&self, d: &LogGroupSpec) -> Vec<Diff> {
-        d.retention_in_days
-            .map(|days| Diff {
-                field: "retention_in_days".into(),
-                before: None,
-                after: Some(days.to_string()),
-                replaces: None,
-            })
-            .into_iter()
-            .collect()
+        let mut delta = Delta::<Self::Field>::new();
+        if let Some(days) = d.retention_in_days {
+            delta.update(LogGroupField::RetentionInDays, None::<u32>, Some(days));
+        }
+        delta.diffs()
     }
 
-    fn diff(&self, d: &LogGroupSpec, o: &FoundLogGroup) -> Delta {
+    fn diff(&self, d: &LogGroupSpec, o: &FoundLogGroup) -> Delta<LogGroupField> {
         let mut delta = Delta::new();
         let have = o.retention.and_then(|d| u32::try_from(d).ok());
         if have != d.retention_in_days {
             // `(none)` on either side is never expire.
             delta.update(
-                "retention_in_days",
+                LogGroupField::RetentionInDays,
                 days(o.retention),
                 days(d.retention_in_days),
             );
@@ -266,9 +277,15 @@ impl Resource for LogGroupKind {
         cx: Cx<'_>,
         d: &LogGroupSpec,
         o: &FoundLogGroup,
-        _delta: &Delta,
+        delta: &Delta<LogGroupField>,
     ) -> Result<LogGroupOutputs, Error> {
-        set_retention(cx.aws, cx.name, d.retention_in_days).await?;
+        for field in delta.fields() {
+            match field {
+                LogGroupField::RetentionInDays => {
+                    set_retention(cx.aws, cx.name, d.retention_in_days).await?;
+                }
+            }
+        }
         Ok(self.outputs(o))
     }
 
@@ -309,6 +326,8 @@ mod tests {
         );
         let delta = LogGroupKind.diff(&want(Some(30)), &found(Some(7)));
         assert_eq!(delta.diffs()[0].before.as_deref(), Some("7"));
+        assert_eq!(delta.fields(), [LogGroupField::RetentionInDays]);
+        assert_eq!(delta.diffs()[0].field, "retention_in_days");
         assert!(!delta.replaces());
         let forever = LogGroupKind.diff(&want(None), &found(Some(7)));
         assert_eq!(forever.diffs()[0].after, None);
@@ -317,8 +336,8 @@ mod tests {
 
     #[test]
     fn an_unknown_value_differs() {
-        let mut delta = Delta::<String>::new();
-        delta.compare("x", &1, &Value::AfterApply);
+        let mut delta = Delta::<LogGroupField>::new();
+        delta.compare(LogGroupField::RetentionInDays, &1, &Value::AfterApply);
         assert_eq!(delta.diffs().len(), 1);
     }
 }

@@ -10,11 +10,12 @@ pub mod security_group;
 pub use cluster::{
     change_capacity_providers, ClusterField, ClusterKind, ClusterOutputs, ClusterSpec,
 };
-pub use iam_role::{RoleKind, RoleOutputs, RoleSpec};
-pub use log_group::{LogGroupKind, LogGroupOutputs, LogGroupSpec};
+pub use iam_role::{RoleField, RoleKind, RoleOutputs, RoleSpec};
+pub use log_group::{LogGroupField, LogGroupKind, LogGroupOutputs, LogGroupSpec};
 pub use role_policy::{
-    PolicyNames, RolePolicyKey, RolePolicyKind, RolePolicyOutputs, RolePolicySpec,
+    PolicyNames, RolePolicyField, RolePolicyKey, RolePolicyKind, RolePolicyOutputs, RolePolicySpec,
 };
 pub use security_group::{
-    IngressRule, Peer, Rule, SecurityGroupKind, SecurityGroupOutputs, SecurityGroupSpec,
+    IngressRule, Peer, Rule, SecurityGroupField, SecurityGroupKind, SecurityGroupOutputs,
+    SecurityGroupSpec,
 };

@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 
-use crate::delta::Delta;
+use crate::delta::{Delta, Field};
 use crate::kinds::iam_role::{compact, decode_policy, inline, same_policy};
 use crate::plan::Diff;
 use crate::resource::{Cx, Resource, Wanted};
@@ -163,12 +163,28 @@ async fn put(cx: Cx<'_>, role: &str, document: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// An inline policy's fields that a plan can show changed; it changes in place (a policy
+/// on another role is another resource).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RolePolicyField {
+    /// The policy document.
+    Policy,
+}
+
+impl Field for RolePolicyField {
+    fn name(&self) -> &str {
+        match self {
+            RolePolicyField::Policy => "policy",
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for RolePolicyKind {
     const KIND: &'static str = "aws_iam_role_policy";
     // Secrets or exec taken out of the inputs: their policy goes.
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = RolePolicyField;
     type Key = RolePolicyKey;
     type Desired = RolePolicySpec;
     type Observed = FoundRolePolicy;
@@ -221,15 +237,16 @@ impl Resource for RolePolicyKind {
     }
 
     fn describe(&self, d: &RolePolicySpec) -> Vec<Diff> {
-        vec![Diff {
-            field: "policy".into(),
-            before: None,
-            after: Some(d.document.as_ref().map(|p| compact(p)).to_string()),
-            replaces: None,
-        }]
+        let mut delta = Delta::<Self::Field>::new();
+        delta.update(
+            RolePolicyField::Policy,
+            None::<String>,
+            Some(d.document.as_ref().map(|p| compact(p))),
+        );
+        delta.diffs()
     }
 
-    fn diff(&self, d: &RolePolicySpec, o: &FoundRolePolicy) -> Delta {
+    fn diff(&self, d: &RolePolicySpec, o: &FoundRolePolicy) -> Delta<RolePolicyField> {
         let mut delta = Delta::new();
         let same = d
             .document
@@ -237,7 +254,11 @@ impl Resource for RolePolicyKind {
             .is_some_and(|want| same_policy(&o.document, want));
         if !same {
             let want = d.document.as_ref().map(|p| compact(p));
-            delta.update("policy", Some(compact(&o.document)), Some(want));
+            delta.update(
+                RolePolicyField::Policy,
+                Some(compact(&o.document)),
+                Some(want),
+            );
         }
         delta
     }
@@ -267,10 +288,16 @@ impl Resource for RolePolicyKind {
         cx: Cx<'_>,
         d: &RolePolicySpec,
         o: &FoundRolePolicy,
-        _delta: &Delta,
+        delta: &Delta<RolePolicyField>,
     ) -> Result<RolePolicyOutputs, Error> {
-        let document = d.document.clone().require("the policy's document")?;
-        put(cx, &o.role, &document).await?;
+        for field in delta.fields() {
+            match field {
+                RolePolicyField::Policy => {
+                    let document = d.document.clone().require("the policy's document")?;
+                    put(cx, &o.role, &document).await?;
+                }
+            }
+        }
         Ok(self.outputs(o))
     }
 
@@ -286,5 +313,45 @@ impl Resource for RolePolicyKind {
             .context("DeleteRolePolicy", resource(&o.role, &o.name));
         crate::ignore_not_found(result)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(document: &str) -> FoundRolePolicy {
+        FoundRolePolicy {
+            role: "blog-task".into(),
+            name: "blog-task.s3".into(),
+            document: document.into(),
+            owner: None,
+        }
+    }
+
+    fn spec(document: Value<String>) -> RolePolicySpec {
+        RolePolicySpec {
+            role: "blog-task".into(),
+            document,
+        }
+    }
+
+    #[test]
+    fn a_changed_document_is_updated_in_place() {
+        let old = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+        let new = old.replace("GetObject", "PutObject");
+        assert!(RolePolicyKind
+            .diff(&spec(Value::Known(old.into())), &found(old))
+            .is_empty());
+        let delta = RolePolicyKind.diff(&spec(Value::Known(new)), &found(old));
+        assert_eq!(delta.fields(), [RolePolicyField::Policy]);
+        assert_eq!(delta.diffs()[0].field, "policy");
+        assert!(!delta.replaces());
+        let unknown = RolePolicyKind.diff(&spec(Value::AfterApply), &found(old));
+        assert_eq!(unknown.fields(), [RolePolicyField::Policy]);
+        assert_eq!(
+            RolePolicyKind.describe(&spec(Value::AfterApply))[0].field,
+            "policy"
+        );
     }
 }

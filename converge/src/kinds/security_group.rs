@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, UserIdGroupPair};
 
-use crate::delta::Delta;
+use crate::delta::{Delta, Field};
 use crate::plan::Diff;
 use crate::resource::{Cx, Resource, Wanted};
 use crate::{ec2_name, Aws, AwsResultExt, Error, Transient, Value, Wait};
@@ -192,11 +192,42 @@ fn eni_wait() -> Wait {
     }
 }
 
+/// A security group's fields that a plan can show changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecurityGroupField {
+    /// The VPC it lives in; fixed.
+    VpcId,
+    /// Its description; fixed.
+    Description,
+    /// One TCP ingress rule, added or removed.
+    Ingress,
+}
+
+impl Field for SecurityGroupField {
+    fn name(&self) -> &str {
+        match self {
+            SecurityGroupField::VpcId => "vpc_id",
+            SecurityGroupField::Description => "description",
+            SecurityGroupField::Ingress => "ingress",
+        }
+    }
+
+    fn replaces(&self) -> Option<&'static str> {
+        match self {
+            SecurityGroupField::VpcId => Some("a security group cannot move to another VPC"),
+            SecurityGroupField::Description => {
+                Some("EC2 cannot change a security group's description")
+            }
+            SecurityGroupField::Ingress => None,
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for SecurityGroupKind {
     const KIND: &'static str = "aws_security_group";
     const PRUNE: bool = true;
-    type Field = String;
+    type Field = SecurityGroupField;
     type Key = ();
     type Desired = SecurityGroupSpec;
     type Observed = FoundGroup;
@@ -293,52 +324,56 @@ impl Resource for SecurityGroupKind {
     }
 
     fn describe(&self, d: &SecurityGroupSpec) -> Vec<Diff> {
-        let mut out = vec![Diff {
-            field: "vpc_id".into(),
-            before: None,
-            after: Some(d.vpc_id.to_string()),
-            replaces: None,
-        }];
-        out.extend(d.ingress.iter().map(|r| {
-            Diff {
-                field: "ingress".into(),
-                before: None,
-                after: Some(match &r.peer {
-                    Value::Known(peer) => Rule {
-                        from: r.from,
-                        to: r.to,
-                        peer: peer.clone(),
-                    }
-                    .to_string(),
-                    Value::AfterApply => {
-                        format!("tcp {}-{} from {}", r.from, r.to, crate::AFTER_APPLY)
-                    }
-                }),
+        let mut delta = Delta::<Self::Field>::new();
+        delta.update(SecurityGroupField::VpcId, None::<&str>, Some(&d.vpc_id));
+        for r in &d.ingress {
+            let rule = match &r.peer {
+                Value::Known(peer) => Rule {
+                    from: r.from,
+                    to: r.to,
+                    peer: peer.clone(),
+                }
+                .to_string(),
+                Value::AfterApply => {
+                    format!("tcp {}-{} from {}", r.from, r.to, crate::AFTER_APPLY)
+                }
+            };
+            delta.update(SecurityGroupField::Ingress, None::<&str>, Some(rule));
+        }
+        // What a create sets replaces nothing, fixed field or not.
+        delta
+            .diffs()
+            .into_iter()
+            .map(|d| Diff {
                 replaces: None,
-            }
-        }));
-        out
+                ..d
+            })
+            .collect()
     }
 
-    fn diff(&self, d: &SecurityGroupSpec, o: &FoundGroup) -> Delta {
+    fn diff(&self, d: &SecurityGroupSpec, o: &FoundGroup) -> Delta<SecurityGroupField> {
         let mut delta = Delta::new();
-        delta.compare_fixed("vpc_id", &o.vpc_id, &d.vpc_id);
-        delta.compare_fixed(
-            "description",
+        delta.compare(SecurityGroupField::VpcId, &o.vpc_id, &d.vpc_id);
+        delta.compare(
+            SecurityGroupField::Description,
             &o.description,
             &Value::Known(d.description.clone()),
         );
         match d.rules() {
             Value::Known(want) => {
                 for r in want.iter().filter(|r| !o.rules.contains(r)) {
-                    delta.update("ingress", None::<&str>, Some(r));
+                    delta.update(SecurityGroupField::Ingress, None::<&str>, Some(r));
                 }
                 for r in o.rules.iter().filter(|r| !want.contains(r)) {
-                    delta.update("ingress", Some(r), None::<&str>);
+                    delta.update(SecurityGroupField::Ingress, Some(r), None::<&str>);
                 }
             }
             Value::AfterApply => {
-                delta.update("ingress", None::<&str>, Some(crate::AFTER_APPLY));
+                delta.update(
+                    SecurityGroupField::Ingress,
+                    None::<&str>,
+                    Some(crate::AFTER_APPLY),
+                );
             }
         }
         delta
@@ -416,10 +451,19 @@ impl Resource for SecurityGroupKind {
         cx: Cx<'_>,
         d: &SecurityGroupSpec,
         o: &FoundGroup,
-        _delta: &Delta,
+        delta: &Delta<SecurityGroupField>,
     ) -> Result<SecurityGroupOutputs, Error> {
-        let want = d.rules().require(cx.name)?;
-        converge_rules(cx.aws, &o.id, &o.rules, &want).await?;
+        for field in delta.fields() {
+            match field {
+                // Forces a replacement: never reaches an update.
+                SecurityGroupField::VpcId | SecurityGroupField::Description => {}
+                // One call each for every rule to add and every rule to remove.
+                SecurityGroupField::Ingress => {
+                    let want = d.rules().require(cx.name)?;
+                    converge_rules(cx.aws, &o.id, &o.rules, &want).await?;
+                }
+            }
+        }
         Ok(self.outputs(o))
     }
 
@@ -499,6 +543,8 @@ mod tests {
             &found(vec![http_from("0.0.0.0/0"), http_from("10.0.0.0/8")]),
         );
         assert_eq!(drifted.diffs().len(), 1);
+        assert_eq!(drifted.fields(), [SecurityGroupField::Ingress]);
+        assert_eq!(drifted.diffs()[0].field, "ingress");
         assert!(!drifted.replaces());
         assert_eq!(
             drifted.diffs()[0].before.as_deref(),
@@ -509,6 +555,21 @@ mod tests {
             &found(vec![http_from("0.0.0.0/0")]),
         );
         assert!(moved.replaces());
+        assert_eq!(moved.changes[0].field, SecurityGroupField::VpcId);
+        assert_eq!(
+            moved.changes[0].replaces,
+            Some("a security group cannot move to another VPC")
+        );
+        let mut renamed = spec(Value::Known("vpc-1".into()), vec![]);
+        renamed.description = "the load balancer".into();
+        let described = SecurityGroupKind.diff(&renamed, &found(vec![]));
+        assert_eq!(described.fields(), [SecurityGroupField::Description]);
+        assert!(described.changes[0].replaces.is_some());
+        // A create's attributes replace nothing.
+        assert!(SecurityGroupKind
+            .describe(&renamed)
+            .iter()
+            .all(|d| d.replaces.is_none()));
     }
 
     #[test]

@@ -315,6 +315,14 @@ async fn a_changed_image_registers_a_new_revision() {
     let diff = &change.diffs[..];
     assert_eq!(diff.len(), 1, "{plan}");
     assert_eq!(diff[0].field, r#"container_definitions["blog"].image"#);
+    // Revisions are immutable: the plan says why a new one is registered.
+    assert!(
+        diff[0]
+            .replaces
+            .as_deref()
+            .is_some_and(|why| why.contains("new revision")),
+        "{plan}"
+    );
     assert_eq!(
         diff[0].before.as_deref(),
         Some("npalm/040code.github.io:2019-01")
