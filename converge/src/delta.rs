@@ -20,14 +20,6 @@ pub trait Field: Clone + fmt::Debug + PartialEq + Send + Sync + 'static {
     }
 }
 
-/// A kind not yet moved to a field enum names its fields by string, and says which force a
-/// replacement with [`Delta::replace`].
-impl Field for String {
-    fn name(&self) -> &str {
-        self
-    }
-}
-
 /// One field that differs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldChange<F> {
@@ -70,7 +62,7 @@ const FIXED: &str = "AWS cannot change it in place";
 /// How one existing resource differs from what the inputs ask for: the fields, each marked
 /// when it forces a replacement and why, and what is kept on purpose.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Delta<F = String> {
+pub struct Delta<F> {
     /// The fields that differ, in the order the diff found them.
     pub changes: Vec<FieldChange<F>>,
     /// What differs from the inputs but is kept as AWS has it, on purpose (an image a deploy
