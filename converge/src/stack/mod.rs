@@ -127,6 +127,16 @@ impl<T: 'static> Ref<T> {
         Ref::new(move |r| refs.iter().map(|x| r.value(x)).collect())
     }
 
+    /// This value and `other`'s together, known when both are: an input made of two
+    /// resources' outputs (a listener's load balancer and its certificate).
+    pub fn join<U: 'static>(self, other: Ref<U>) -> Ref<(T, U)>
+    where
+        T: Send + Sync,
+        U: Send + Sync,
+    {
+        Ref::new(move |r| r.value(&self).zip(r.value(&other)))
+    }
+
     /// This value, once `other` is known too (an ordering without a value).
     pub fn after<U>(self, other: Ref<U>) -> Ref<T>
     where

@@ -846,3 +846,33 @@ async fn apply_refuses_a_change_the_plan_did_not_show() {
     let updates = fake.log().iter().filter(|(op, _)| *op == "update").count();
     assert_eq!(updates, 1);
 }
+
+#[tokio::test]
+async fn joined_refs_are_known_when_both_are_and_depend_on_both() {
+    let fake = Fake::default();
+    let mut stack = Stack::new();
+    let one = stack.add(fake.clone(), "one", tags(), (), |_| Want {
+        size: 1,
+        parent: Value::Known(None),
+    });
+    let two = stack.add(fake.clone(), "two", tags(), (), |_| Want {
+        size: 2,
+        parent: Value::Known(None),
+    });
+    let both = one.output(|o| o.size).join(two.output(|o| o.size));
+    let sum = both.clone().map(|(a, b)| a + b);
+    stack.add(fake.clone(), "sum", tags(), (), move |r| Want {
+        size: r.value(&sum).known().copied().unwrap_or(0),
+        parent: Value::Known(None),
+    });
+    let mut deps = stack.dependencies("fake_thing", "sum");
+    deps.sort_unstable();
+    assert_eq!(deps, [("fake_thing", "one"), ("fake_thing", "two")]);
+    let planned = stack.plan(&aws()).await.unwrap();
+    assert!(
+        planned.value(&both).known().is_none(),
+        "unknown before apply"
+    );
+    let applied = stack.apply(&aws()).await.unwrap();
+    assert_eq!(applied.value(&both).known(), Some(&(1, 2)));
+}
