@@ -278,52 +278,48 @@ impl InstancesBuilder {
     /// field; references are checked by the resources they come from.
     pub fn build(self) -> Result<Instances, Invalid> {
         let mut invalid = Invalid::new();
-        let environment = self.environment.unwrap_or_default();
+        let environment = self.environment.clone().unwrap_or_default();
         invalid.check_environment(&environment);
-        let cluster = self.cluster.unwrap_or_else(|| Input::Known(String::new()));
-        if let Some(name) = cluster.known() {
-            invalid.check(
-                (1..=255).contains(&name.len())
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
-                "ecs_cluster_name",
-                format_args!(
-                    "{name:?} must be 1 to 255 letters, digits, hyphens and underscores (or give cluster_ref)"
-                ),
-            );
-        }
-        let vpc_id = self.vpc_id.unwrap_or_else(|| Input::Known(String::new()));
-        if let Some(id) = vpc_id.known() {
-            invalid.check(
-                id.starts_with("vpc-"),
-                "vpc_id",
-                format_args!("{id:?} must be a VPC id (vpc-...)"),
-            );
-        }
-        let vpc_cidr = self.vpc_cidr.unwrap_or_else(|| Input::Known(String::new()));
-        if let Some(cidr) = vpc_cidr.known() {
-            invalid.check(
-                cidr.parse::<vpc::Ipv4Cidr>().is_ok(),
-                "vpc_cidr",
-                format_args!("{cidr:?} must be an IPv4 CIDR block"),
-            );
-        }
-        let subnets = self.subnets.unwrap_or_else(|| Input::Known(Vec::new()));
-        if let Some(subnets) = subnets.known() {
-            invalid.check(
-                !subnets.is_empty(),
-                "subnets",
-                "at least one subnet is required",
-            );
-            for (i, subnet) in subnets.iter().enumerate() {
-                invalid.check(
-                    subnet.starts_with("subnet-"),
-                    format!("subnets[{i}]"),
-                    format_args!("{subnet:?} must be a subnet id (subnet-...)"),
-                );
-            }
-        }
+        let known = |s: &Option<Input<String>>| s.clone().unwrap_or(Input::Known(String::new()));
+        let (cluster, vpc_id, vpc_cidr) = (
+            known(&self.cluster),
+            known(&self.vpc_id),
+            known(&self.vpc_cidr),
+        );
+        let subnets = (self.subnets.clone()).unwrap_or_else(|| Input::Known(Vec::new()));
+        check_network(&mut invalid, &cluster, &vpc_id, &vpc_cidr, &subnets);
+        self.check_instances(&mut invalid);
+        self.check_capacity_provider(&mut invalid, &environment);
+        self.check_log_retention(&mut invalid);
+        invalid.check_tags(&self.tags);
+        invalid.into_result(())?;
+        let log_group = self.log_group(&environment)?;
+        Ok(Instances {
+            environment,
+            cluster_name: cluster.known().cloned(),
+            cluster: cluster.into_ref(),
+            vpc_id: vpc_id.into_ref(),
+            vpc_cidr: vpc_cidr.into_ref(),
+            subnets: subnets.into_ref(),
+            key_name: self.key_name,
+            instance_type: self.instance_type,
+            asg_min: self.asg_min,
+            asg_max: self.asg_max,
+            asg_desired: self.asg_desired,
+            ami_id: self.ami_id,
+            user_data: self.user_data,
+            root_volume_size: self.root_volume_size,
+            create_ecs_service_role: self.create_ecs_service_role,
+            instance_refresh: self.instance_refresh,
+            capacity_provider: self.capacity_provider,
+            log_group,
+            tags: self.tags,
+            wait: self.wait,
+        })
+    }
+
+    /// The instances themselves: type, group sizes, AMI, user data, key pair, root volume.
+    fn check_instances(&self, invalid: &mut Invalid) {
         invalid.check(
             is_instance_type(&self.instance_type),
             "instance_type",
@@ -373,8 +369,12 @@ impl InstancesBuilder {
                 self.root_volume_size
             ),
         );
+    }
+
+    /// The capacity provider's scaling, and an environment it can be named after.
+    fn check_capacity_provider(&self, invalid: &mut Invalid, environment: &str) {
         if let Some(scaling) = &self.capacity_provider {
-            scaling.check(&mut invalid, "capacity_provider");
+            scaling.check(invalid, "capacity_provider");
             let reserved = RESERVED_PREFIXES
                 .iter()
                 .find(|p| environment.to_ascii_lowercase().starts_with(*p));
@@ -387,6 +387,10 @@ impl InstancesBuilder {
                 );
             }
         }
+    }
+
+    /// The agent's log retention is one CloudWatch Logs accepts.
+    fn check_log_retention(&self, invalid: &mut Invalid) {
         if let Some(days) = self.log_retention_in_days {
             invalid.check(
                 LogGroup::RETENTION_DAYS.contains(&days),
@@ -397,38 +401,68 @@ impl InstancesBuilder {
                 ),
             );
         }
-        invalid.check_tags(&self.tags);
-        invalid.into_result(())?;
+    }
+
+    /// The agent's log group, `/ecs/<environment>/ecs-agent`, with the tags.
+    fn log_group(&self, environment: &str) -> Result<LogGroup, Invalid> {
         let mut log_group = LogGroup::builder()
-            .environment(&environment)
+            .environment(environment)
             .name(format!("/ecs/{environment}/ecs-agent"))
             .retention_in_days(self.log_retention_in_days);
         for (key, value) in &self.tags {
             log_group = log_group.tag(key, value);
         }
-        let log_group = log_group.build()?;
-        Ok(Instances {
-            environment,
-            cluster_name: cluster.known().cloned(),
-            cluster: cluster.into_ref(),
-            vpc_id: vpc_id.into_ref(),
-            vpc_cidr: vpc_cidr.into_ref(),
-            subnets: subnets.into_ref(),
-            key_name: self.key_name,
-            instance_type: self.instance_type,
-            asg_min: self.asg_min,
-            asg_max: self.asg_max,
-            asg_desired: self.asg_desired,
-            ami_id: self.ami_id,
-            user_data: self.user_data,
-            root_volume_size: self.root_volume_size,
-            create_ecs_service_role: self.create_ecs_service_role,
-            instance_refresh: self.instance_refresh,
-            capacity_provider: self.capacity_provider,
-            log_group,
-            tags: self.tags,
-            wait: self.wait,
-        })
+        log_group.build()
+    }
+}
+
+/// The cluster name, VPC id and CIDR, and subnets, where given as values.
+fn check_network(
+    invalid: &mut Invalid,
+    cluster: &Input<String>,
+    vpc_id: &Input<String>,
+    vpc_cidr: &Input<String>,
+    subnets: &Input<Vec<String>>,
+) {
+    if let Some(name) = cluster.known() {
+        invalid.check(
+            (1..=255).contains(&name.len())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+            "ecs_cluster_name",
+            format_args!(
+                "{name:?} must be 1 to 255 letters, digits, hyphens and underscores (or give cluster_ref)"
+            ),
+        );
+    }
+    if let Some(id) = vpc_id.known() {
+        invalid.check(
+            id.starts_with("vpc-"),
+            "vpc_id",
+            format_args!("{id:?} must be a VPC id (vpc-...)"),
+        );
+    }
+    if let Some(cidr) = vpc_cidr.known() {
+        invalid.check(
+            cidr.parse::<vpc::Ipv4Cidr>().is_ok(),
+            "vpc_cidr",
+            format_args!("{cidr:?} must be an IPv4 CIDR block"),
+        );
+    }
+    if let Some(subnets) = subnets.known() {
+        invalid.check(
+            !subnets.is_empty(),
+            "subnets",
+            "at least one subnet is required",
+        );
+        for (i, subnet) in subnets.iter().enumerate() {
+            invalid.check(
+                subnet.starts_with("subnet-"),
+                format!("subnets[{i}]"),
+                format_args!("{subnet:?} must be a subnet id (subnet-...)"),
+            );
+        }
     }
 }
 

@@ -4,9 +4,9 @@
 use async_trait::async_trait;
 use converge::kinds::iam_role::{managed_policy_arn, trust_policy};
 use converge::kinds::{
-    IngressRule, Peer, RoleKind, RoleSpec, SecurityGroupKind, SecurityGroupSpec,
+    IngressRule, LogGroupKind, Peer, RoleKind, RoleSpec, SecurityGroupKind, SecurityGroupSpec,
 };
-use converge::{Aws, AwsResultExt, Error, Module, Plan, Ref, Stack, Tags, Value};
+use converge::{Aws, AwsResultExt, Error, Handle, Module, Plan, Ref, Stack, Tags, Value};
 
 use crate::auto_scaling_group::{AutoScalingGroupKind, AutoScalingGroupSpec};
 use crate::capacity_provider::{CapacityProviderKind, CapacityProviderSpec};
@@ -38,6 +38,18 @@ enum Purpose {
     /// Destroy: also what the inputs no longer ask for but an earlier apply may have made
     /// (the legacy service role), and no AMI lookup (nothing is made).
     Teardown,
+}
+
+/// The resources the outputs read.
+#[derive(Clone, Copy)]
+struct Declared {
+    sg: Handle<SecurityGroupKind>,
+    role: Handle<RoleKind>,
+    profile: Handle<InstanceProfileKind>,
+    logs: Handle<LogGroupKind>,
+    service_role: Option<Handle<RoleKind>>,
+    template: Handle<LaunchTemplateKind>,
+    group: Handle<AutoScalingGroupKind>,
 }
 
 impl Instances {
@@ -94,8 +106,38 @@ impl Instances {
         let tags = self.tags();
         let region = aws.region().to_owned();
 
+        let sg = self.declare_security_group(stack, &tags);
+        let (role, profile) = self.declare_instance_role(stack, &tags, &region);
+        let logs = self.log_group.declare_handle(stack);
+        let service_role = self.declare_service_role(stack, &tags, &region, purpose);
+        let template = self.declare_launch_template(stack, &tags, ami, logs, profile, sg);
+        let group = self.declare_group(stack, &tags, template);
+        let capacity_provider_name = self.declare_capacity_provider(stack, &tags, group);
+
+        let declared = Declared {
+            sg,
+            role,
+            profile,
+            logs,
+            service_role,
+            template,
+            group,
+        };
+        let outputs = self.outputs(&declared, capacity_provider_name.clone());
+        Ok(InstancesRefs {
+            asg_name: group.output(|o| o.name.clone()),
+            asg_arn: group.output(|o| o.arn.clone()),
+            security_group_id: sg.output(|o| o.id.clone()),
+            instance_role_arn: role.output(|o| o.role_arn.clone()),
+            capacity_provider_name,
+            outputs,
+        })
+    }
+
+    /// The instances' security group: all TCP from the VPC.
+    fn declare_security_group(&self, stack: &mut Stack, tags: &Tags) -> Handle<SecurityGroupKind> {
         let (vpc_id, vpc_cidr) = (self.vpc_id.clone(), self.vpc_cidr.clone());
-        let sg = stack.add(
+        stack.add(
             SecurityGroupKind,
             self.name("ecs-instances-sg"),
             tags.clone(),
@@ -109,11 +151,19 @@ impl Instances {
                     peer: r.value(&vpc_cidr).map(Peer::Cidr),
                 }],
             },
-        );
+        )
+    }
 
+    /// The instances' role and the instance profile that carries it.
+    fn declare_instance_role(
+        &self,
+        stack: &mut Stack,
+        tags: &Tags,
+        region: &str,
+    ) -> (Handle<RoleKind>, Handle<InstanceProfileKind>) {
         let instance_role = RoleSpec {
             assume_role_policy: trust_policy("ec2.amazonaws.com"),
-            managed_policy_arns: vec![managed_policy_arn(&region, INSTANCE_POLICY)],
+            managed_policy_arns: vec![managed_policy_arn(region, INSTANCE_POLICY)],
         };
         let role = stack.add(
             RoleKind,
@@ -131,14 +181,24 @@ impl Instances {
                 role: r.get(&role).map(|o| o.role_name.clone()),
             },
         );
-        let logs = self.log_group.declare_handle(stack);
+        (role, profile)
+    }
 
-        let service_role = match (self.create_ecs_service_role, purpose) {
+    /// The legacy ECS service role, when asked for, and always at teardown (an earlier apply
+    /// may have made it).
+    fn declare_service_role(
+        &self,
+        stack: &mut Stack,
+        tags: &Tags,
+        region: &str,
+        purpose: Purpose,
+    ) -> Option<Handle<RoleKind>> {
+        match (self.create_ecs_service_role, purpose) {
             (false, Purpose::Converge) => None,
             _ => {
                 let spec = RoleSpec {
                     assume_role_policy: trust_policy("ecs.amazonaws.com"),
-                    managed_policy_arns: vec![managed_policy_arn(&region, SERVICE_POLICY)],
+                    managed_policy_arns: vec![managed_policy_arn(region, SERVICE_POLICY)],
                 };
                 Some(stack.add(
                     RoleKind,
@@ -148,8 +208,20 @@ impl Instances {
                     move |_| spec.clone(),
                 ))
             }
-        };
+        }
+    }
 
+    /// The launch template: the AMI, the profile, the group and the user data joining the
+    /// cluster.
+    fn declare_launch_template(
+        &self,
+        stack: &mut Stack,
+        tags: &Tags,
+        ami: Value<String>,
+        logs: Handle<LogGroupKind>,
+        profile: Handle<InstanceProfileKind>,
+        sg: Handle<SecurityGroupKind>,
+    ) -> Handle<LaunchTemplateKind> {
         let encode = |text: &str| aws_smithy_types::base64::encode(text);
         let user_data: Ref<String> = match &self.user_data {
             Some(custom) => Ref::known(encode(&custom.0)),
@@ -178,14 +250,22 @@ impl Instances {
                 }
             }
         };
-        let template = stack.add(
+        stack.add(
             LaunchTemplateKind,
             self.name("ecs-instances"),
             tags.clone(),
             (),
             template_spec,
-        );
+        )
+    }
 
+    /// The Auto Scaling group launching `template` in the subnets.
+    fn declare_group(
+        &self,
+        stack: &mut Stack,
+        tags: &Tags,
+        template: Handle<LaunchTemplateKind>,
+    ) -> Handle<AutoScalingGroupKind> {
         let group_spec = {
             let subnets = self.subnets.clone();
             let size = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
@@ -210,21 +290,30 @@ impl Instances {
                 }
             }
         };
-        let group = stack.add(
+        stack.add(
             AutoScalingGroupKind { wait: self.wait },
             self.name("ecs-asg"),
             tags.clone(),
             (),
             group_spec,
-        );
+        )
+    }
 
+    /// The capacity provider on `group` and its place in the cluster; returns its name, `None`
+    /// when not wanted.
+    fn declare_capacity_provider(
+        &self,
+        stack: &mut Stack,
+        tags: &Tags,
+        group: Handle<AutoScalingGroupKind>,
+    ) -> Ref<Option<String>> {
         // The provider and its place in the cluster. Named after the environment; when not
         // wanted (any more), still read, so one made before leaves the cluster and goes.
         let provider_name = self.name(PROVIDER_SUFFIX);
         let provider_kind = CapacityProviderKind { wait: self.wait };
         let cluster = self.cluster.clone();
         let key = self.cluster_name.clone();
-        let capacity_provider_name = match self.capacity_provider {
+        match self.capacity_provider {
             Some(scaling) => {
                 let provider =
                     stack.add(provider_kind, &provider_name, tags.clone(), (), move |r| {
@@ -264,51 +353,54 @@ impl Instances {
                 );
                 Ref::known(None)
             }
-        };
+        }
+    }
 
-        let outputs = {
-            let (log_group_name, capacity_provider_name) = (
-                self.log_group.name().to_owned(),
-                capacity_provider_name.clone(),
-            );
-            Ref::new(move |r| {
-                let service_role_arn = match &service_role {
-                    Some(h) => r.get(h).map(|o| Some(o.role_arn.clone())),
-                    None => Value::Known(None),
-                };
-                r.get(&group)
-                    .zip(r.get(&template))
-                    .zip(r.get(&role))
-                    .zip(r.get(&profile))
-                    .zip(r.get(&sg))
-                    .zip(r.get(&logs))
-                    .zip(service_role_arn)
-                    .zip(r.value(&capacity_provider_name))
-                    .map(
-                        |(((((((group, template), role), profile), sg), _), service), cp)| {
-                            InstancesOutputs {
-                                asg_name: group.name.clone(),
-                                asg_arn: group.arn.clone(),
-                                launch_template_id: template.id.clone(),
-                                launch_template_version: template.version.clone(),
-                                instance_role_arn: role.role_arn.clone(),
-                                instance_profile_arn: profile.arn.clone(),
-                                security_group_id: sg.id.clone(),
-                                log_group_name: log_group_name.clone(),
-                                service_role_arn: service,
-                                capacity_provider_name: cp,
-                            }
-                        },
-                    )
-            })
-        };
-        Ok(InstancesRefs {
-            asg_name: group.output(|o| o.name.clone()),
-            asg_arn: group.output(|o| o.arn.clone()),
-            security_group_id: sg.output(|o| o.id.clone()),
-            instance_role_arn: role.output(|o| o.role_arn.clone()),
-            capacity_provider_name,
-            outputs,
+    /// The module's outputs, once every resource they read is known.
+    fn outputs(
+        &self,
+        declared: &Declared,
+        capacity_provider_name: Ref<Option<String>>,
+    ) -> Ref<InstancesOutputs> {
+        let Declared {
+            sg,
+            role,
+            profile,
+            logs,
+            service_role,
+            template,
+            group,
+        } = *declared;
+        let log_group_name = self.log_group.name().to_owned();
+        Ref::new(move |r| {
+            let service_role_arn = match &service_role {
+                Some(h) => r.get(h).map(|o| Some(o.role_arn.clone())),
+                None => Value::Known(None),
+            };
+            r.get(&group)
+                .zip(r.get(&template))
+                .zip(r.get(&role))
+                .zip(r.get(&profile))
+                .zip(r.get(&sg))
+                .zip(r.get(&logs))
+                .zip(service_role_arn)
+                .zip(r.value(&capacity_provider_name))
+                .map(
+                    |(((((((group, template), role), profile), sg), _), service), cp)| {
+                        InstancesOutputs {
+                            asg_name: group.name.clone(),
+                            asg_arn: group.arn.clone(),
+                            launch_template_id: template.id.clone(),
+                            launch_template_version: template.version.clone(),
+                            instance_role_arn: role.role_arn.clone(),
+                            instance_profile_arn: profile.arn.clone(),
+                            security_group_id: sg.id.clone(),
+                            log_group_name: log_group_name.clone(),
+                            service_role_arn: service,
+                            capacity_provider_name: cp,
+                        }
+                    },
+                )
         })
     }
 

@@ -2,12 +2,12 @@
 //! definition and ECS service in one stack, each starting as soon as what it reads exists.
 
 use async_trait::async_trait;
-use converge::kinds::{IngressRule, Peer, SecurityGroupKind, SecurityGroupSpec};
+use converge::kinds::{IngressRule, Peer, RolePolicyKind, SecurityGroupKind, SecurityGroupSpec};
 use converge::{Aws, Error, Handle, Module, Plan, Ref, Stack, Tags, Value};
 use task_def::{DeployedIn, NetworkMode, TaskDefinitionKind, TaskDefinitionSpec};
 
 use crate::front_door::{self, protocol, FrontDoor, REDIRECT_PORT};
-use crate::inputs::{Service, TaskIngress};
+use crate::inputs::{ListenerRule, Service, TaskIngress};
 use crate::listener_rules::{ListenerRuleKind, ListenerRuleSpec, RuleAt};
 use crate::listeners::{listener_name, ListenerAction, ListenerKind, ListenerOf};
 use crate::load_balancers::{LoadBalancerKind, LoadBalancerOutputs};
@@ -126,10 +126,33 @@ impl Service {
     /// network, the execution role, `depends_on`) may be declared in the same stack.
     pub fn declare_refs(&self, aws: &Aws, stack: &mut Stack) -> Ref<ServiceOutputs> {
         let tags = self.tags();
-        let net = self.network.clone();
+        let door = self.front_door();
 
-        // A load balancer of its own: its group admits the clients.
-        let door = self.load_balancer.as_ref().map(|lb| FrontDoor {
+        // The target group, and what forwards to it: a listener of its own load balancer, or
+        // a rule on the shared one's.
+        if self.load_balancer.is_none() {
+            self.track_own_load_balancer(stack, &tags);
+        }
+        let tg = self.declare_target_group(stack, &tags);
+        let (front, task_sg) = match (&door, &self.listener_rule, tg) {
+            (Some(door), _, Some(tg)) => self.declare_own_front(stack, &tags, door, tg),
+            (None, Some(rule), Some(tg)) => self.declare_rule_front(stack, &tags, rule, tg),
+            _ => (None, self.declare_task_sg(stack, &tags, None)),
+        };
+
+        let task = self.declare_task_definition(stack);
+        let policies = self.declare_policies(aws, stack, &tags);
+        let service = self.declare_service(stack, &tags, task, task_sg, front.clone(), policies);
+
+        self.declare_autoscaling(stack, &tags, service, front.clone());
+
+        service_outputs(service, task, task_sg, front)
+    }
+
+    /// A load balancer of its own, when the inputs give one: its group admits the clients.
+    fn front_door(&self) -> Option<FrontDoor> {
+        let net = &self.network;
+        self.load_balancer.as_ref().map(|lb| FrontDoor {
             lb_name: self.lb_name.clone(),
             shared: false,
             sg_name: self.alb_sg_name(),
@@ -143,63 +166,72 @@ impl Service {
             vpc_id: net.vpc_id.clone(),
             vpc_cidr: net.vpc_cidr.clone(),
             subnets: net.lb_subnets.clone(),
-        });
-        // The tasks' group admits the load balancer's group: its own, or the shared one's.
-        let task_sg_of = |stack: &mut Stack, lb_group: Option<Ref<String>>| {
-            (self.network_mode() == NetworkMode::Awsvpc).then(|| {
-                let (vpc_id, cidr) = (net.vpc_id.clone(), net.vpc_cidr.clone());
-                let ingress = self.task_ingress.clone();
-                let lb_port = self.target().map(|(_, port)| port);
-                let ports = self.container_ports();
-                stack.add(
-                    SecurityGroupKind,
-                    self.task_sg_name(),
-                    tags.clone(),
-                    (),
-                    move |r| {
-                        let rules = match (&ingress, lb_port, &lb_group) {
-                            (TaskIngress::VpcCidrAllTcp, _, _) => vec![IngressRule {
-                                from: 0,
-                                to: 65535,
-                                peer: r.value(&cidr).map(Peer::Cidr),
-                            }],
-                            (TaskIngress::LoadBalancerOnly, Some(port), Some(group)) => {
-                                vec![IngressRule {
-                                    from: port,
-                                    to: port,
-                                    peer: r.value(group).map(Peer::Group),
-                                }]
-                            }
-                            (TaskIngress::LoadBalancerOnly, _, _) => ports
-                                .iter()
-                                .map(|&p| IngressRule {
-                                    from: p,
-                                    to: p,
-                                    peer: r.value(&cidr).map(Peer::Cidr),
-                                })
-                                .collect(),
-                        };
-                        SecurityGroupSpec {
-                            vpc_id: r.value(&vpc_id),
-                            description: "controls access to the service's tasks".into(),
-                            ingress: rules,
-                        }
-                    },
-                )
-            })
-        };
+        })
+    }
 
-        // The target group, and what forwards to it: a listener of its own load balancer, or
-        // a rule on the shared one's.
-        if self.load_balancer.is_none() {
-            self.track_own_load_balancer(stack, &tags);
-        }
-        let tg = self.target_group().map(|(want, check, _)| {
+    /// The tasks' group (awsvpc only): it admits the load balancer's group, its own or the
+    /// shared one's, or the VPC.
+    fn declare_task_sg(
+        &self,
+        stack: &mut Stack,
+        tags: &Tags,
+        lb_group: Option<Ref<String>>,
+    ) -> Option<Handle<SecurityGroupKind>> {
+        (self.network_mode() == NetworkMode::Awsvpc).then(|| {
+            let (vpc_id, cidr) = (self.network.vpc_id.clone(), self.network.vpc_cidr.clone());
+            let ingress = self.task_ingress.clone();
+            let lb_port = self.target().map(|(_, port)| port);
+            let ports = self.container_ports();
+            stack.add(
+                SecurityGroupKind,
+                self.task_sg_name(),
+                tags.clone(),
+                (),
+                move |r| {
+                    let rules = match (&ingress, lb_port, &lb_group) {
+                        (TaskIngress::VpcCidrAllTcp, _, _) => vec![IngressRule {
+                            from: 0,
+                            to: 65535,
+                            peer: r.value(&cidr).map(Peer::Cidr),
+                        }],
+                        (TaskIngress::LoadBalancerOnly, Some(port), Some(group)) => {
+                            vec![IngressRule {
+                                from: port,
+                                to: port,
+                                peer: r.value(group).map(Peer::Group),
+                            }]
+                        }
+                        (TaskIngress::LoadBalancerOnly, _, _) => ports
+                            .iter()
+                            .map(|&p| IngressRule {
+                                from: p,
+                                to: p,
+                                peer: r.value(&cidr).map(Peer::Cidr),
+                            })
+                            .collect(),
+                    };
+                    SecurityGroupSpec {
+                        vpc_id: r.value(&vpc_id),
+                        description: "controls access to the service's tasks".into(),
+                        ingress: rules,
+                    }
+                },
+            )
+        })
+    }
+
+    /// The target group of either front, when the service has one.
+    fn declare_target_group(
+        &self,
+        stack: &mut Stack,
+        tags: &Tags,
+    ) -> Option<Handle<TargetGroupKind>> {
+        self.target_group().map(|(want, check, _)| {
             let [tg_name, alt_name] = match self.listener_rule {
                 Some(_) => self.rule_tg_names(),
                 None => self.tg_names(),
             };
-            let vpc_id = net.vpc_id.clone();
+            let vpc_id = self.network.vpc_id.clone();
             let tg_spec = TargetGroupSpec {
                 alt_name: alt_name.clone(),
                 port: want.host_port,
@@ -215,259 +247,209 @@ impl Service {
                     ..tg_spec.clone()
                 }
             })
-        });
-        let (front, task_sg) = match (&door, &self.listener_rule, tg) {
-            (Some(door), _, Some(tg)) => {
-                let made = door.declare(stack, &tags, move |r| {
-                    ListenerAction::Forward(r.get(&tg).map(|o| o.arn.clone()))
-                });
-                let lb_group = made.sg.output(|o| o.id.clone());
-                let task_sg = task_sg_of(stack, Some(lb_group.clone()));
-                let listener = made.listener;
-                let url_listener = door.listener.clone();
-                let front = Front {
-                    tg,
-                    forwarding: listener.done(),
-                    lb: made.lb.output(Clone::clone),
-                    listener_arn: listener.output(|o| o.arn.clone()),
-                    lb_group,
-                    rule: None,
-                    url: Ref::new(move |r| {
-                        r.get(&made.lb)
-                            .map(|lb| front_door::url(&url_listener, &lb.dns_name))
-                    }),
-                };
-                (Some(front), task_sg)
-            }
-            (None, Some(rule), Some(tg)) => {
-                let shared = rule.listener.outputs.clone();
-                let lb_group = shared.clone().map(|o| o.security_group_id);
-                let task_sg = task_sg_of(stack, Some(lb_group.clone()));
-                let spec = ListenerRuleSpec {
-                    listener_arn: Value::AfterApply,
-                    priority: rule.priority,
-                    host_headers: rule.host_headers.clone(),
-                    path_patterns: rule.path_patterns.clone(),
-                    target_group_arn: Value::AfterApply,
-                };
-                let at = RuleAt {
-                    load_balancer: rule.listener.load_balancer.clone(),
-                    port: rule.listener.port(),
-                    priority: rule.priority,
-                };
-                let listener_arn = shared.clone().map(|o| o.listener_arn);
-                let handle = {
-                    let listener_arn = listener_arn.clone();
-                    stack.add(
-                        ListenerRuleKind,
-                        self.full_name(),
-                        tags.clone(),
-                        at,
-                        move |r| ListenerRuleSpec {
-                            listener_arn: r.value(&listener_arn),
-                            target_group_arn: r.get(&tg).map(|o| o.arn.clone()),
-                            ..spec.clone()
-                        },
-                    )
-                };
-                let (url_listener, host, path) = (
-                    rule.listener.listener.clone(),
-                    rule.host_headers
-                        .iter()
-                        .find(|h| !h.contains(['*', '?']))
-                        .cloned(),
-                    rule.url_path(),
-                );
-                let front = Front {
-                    tg,
-                    forwarding: handle.done(),
-                    lb: shared
-                        .clone()
-                        .map(|o| LoadBalancerOutputs::new(o.lb_arn, o.lb_dns_name, o.lb_zone_id)),
-                    listener_arn,
-                    lb_group,
-                    rule: Some(handle.output(|o| o.arn.clone())),
-                    url: shared.map(move |o| {
-                        let base = front_door::url(
-                            &url_listener,
-                            host.as_deref().unwrap_or(&o.lb_dns_name),
-                        );
-                        format!("{base}{path}")
-                    }),
-                };
-                (Some(front), task_sg)
-            }
-            _ => (None, task_sg_of(stack, None)),
-        };
-
-        let task = {
-            let execution = self.execution_role.as_ref().map(|role| role.arn().clone());
-            let task_role = self.task_role.as_ref().map(|role| role.arn().clone());
-            let definition = self.task_definition.clone();
-            let (keep_images, left_to_ci) = (
-                self.keep_deployed_images.clone(),
-                self.ignore_task_definition_changes,
-            );
-            // Only a spec that keeps something reads which revision the service runs.
-            let deployed = (!keep_images.is_empty() || left_to_ci).then(|| DeployedIn {
-                cluster: self.cluster.clone(),
-                service: self.service_name.clone(),
-            });
-            stack.add(
-                TaskDefinitionKind,
-                definition.family().to_owned(),
-                definition.tags(),
-                deployed,
-                move |r| TaskDefinitionSpec {
-                    execution_role_arn: execution.as_ref().map(|arn| r.value(arn)),
-                    task_role_arn: task_role.as_ref().map(|arn| r.value(arn)),
-                    keep_images: keep_images.clone(),
-                    left_to_ci,
-                    ..TaskDefinitionSpec::new(definition.clone())
-                },
-            )
-        };
-        let policies = self.declare_policies(aws, stack, &tags);
-
-        let service = {
-            let base = ServiceSpec {
-                cluster: self.cluster.clone(),
-                task_definition: Value::AfterApply,
-                desired_count: self.desired_count,
-                desired_count_managed: self.autoscaling.is_some(),
-                launch_type: self.launch_type,
-                strategy: self.strategy.clone(),
-                awsvpc: None,
-                target: None,
-                health_check_grace_period: self.target_group().and_then(|(_, _, grace)| grace),
-                circuit_breaker: self.circuit_breaker,
-                minimum_healthy_percent: self.minimum_healthy_percent,
-                maximum_percent: self.maximum_percent,
-                propagate_tags: self.propagate_tags,
-                enable_execute_command: self.enable_execute_command,
-                task_definition_left_to_ci: self.ignore_task_definition_changes,
-                role: self.ecs_service_role.clone(),
-                steady_state: self.steady_state,
-            };
-            let target = self.target();
-            let subnets = net.subnets.clone();
-            let egress = net.egress.clone();
-            let extra_groups = self.security_group_ids.clone();
-            let depends_on = self.depends_on.clone();
-            let front_for_service = front.clone();
-            stack.add(
-                EcsServiceKind,
-                &self.service_name,
-                tags.clone(),
-                self.cluster.clone(),
-                move |r| {
-                    // Not values, an order: tasks must pull their image through the NAT
-                    // gateway, and ECS needs the target group on a listener.
-                    let _ = r.value(&egress);
-                    for d in &depends_on {
-                        let _ = r.value(d);
-                    }
-                    if let Some(front) = &front_for_service {
-                        let _ = r.value(&front.forwarding);
-                    }
-                    // Tasks start with their secrets and their exec agent's permissions.
-                    for policy in &policies {
-                        let _ = r.get(policy);
-                    }
-                    ServiceSpec {
-                        task_definition: r.get(&task).map(|o| o.arn.clone()),
-                        awsvpc: task_sg.map(|sg| Awsvpc {
-                            subnets: r.value(&subnets),
-                            security_groups: r.get(&sg).map(|o| {
-                                let mut groups = vec![o.id.clone()];
-                                groups.extend(extra_groups.iter().cloned());
-                                groups
-                            }),
-                        }),
-                        target: front_for_service.as_ref().zip(target.clone()).map(
-                            |(front, (name, port))| ServiceTarget {
-                                target_group_arn: r.get(&front.tg).map(|o| o.arn.clone()),
-                                container_name: name,
-                                container_port: port,
-                            },
-                        ),
-                        ..base.clone()
-                    }
-                },
-            )
-        };
-
-        self.declare_autoscaling(stack, &tags, service, front.clone());
-
-        Ref::new(move |r| {
-            // Every value is read before any is judged, so the reads are all recorded.
-            let service = r.get(&service);
-            let task = r.get(&task);
-            let task_sg = task_sg.map(|h| r.get(&h));
-            let front = front.as_ref().map(|f| {
-                let rule = f.rule.as_ref().map(|arn| r.value(arn));
-                let read = (
-                    r.value(&f.url),
-                    r.value(&f.lb),
-                    r.get(&f.tg),
-                    r.value(&f.listener_arn),
-                    r.value(&f.lb_group),
-                );
-                (read, rule)
-            });
-            let (Value::Known(service), Value::Known(task)) = (service, task) else {
-                return Value::AfterApply;
-            };
-            let task_sg = match task_sg {
-                Some(Value::AfterApply) => return Value::AfterApply,
-                other => other.and_then(Value::into_known).map(|o| o.id.clone()),
-            };
-            let front = match front {
-                None => None,
-                Some((
-                    (
-                        Value::Known(url),
-                        Value::Known(lb),
-                        Value::Known(tg),
-                        Value::Known(listener),
-                        Value::Known(group),
-                    ),
-                    rule,
-                )) => {
-                    let rule = match rule {
-                        Some(Value::AfterApply) => return Value::AfterApply,
-                        other => other.and_then(Value::into_known),
-                    };
-                    Some((url, lb, tg.arn.clone(), listener, group, rule))
-                }
-                Some(_) => return Value::AfterApply,
-            };
-            let (service_url, lb, tg, listener, group, rule) = match front {
-                Some((url, lb, tg, listener, group, rule)) => (
-                    Some(url),
-                    Some(lb),
-                    Some(tg),
-                    Some(listener),
-                    Some(group),
-                    rule,
-                ),
-                None => (None, None, None, None, None, None),
-            };
-            Value::Known(ServiceOutputs {
-                service_url,
-                lb_dns_name: lb.as_ref().map(|lb| lb.dns_name.clone()),
-                lb_arn: lb.as_ref().map(|lb| lb.arn.clone()),
-                lb_zone_id: lb.as_ref().map(|lb| lb.zone_id.clone()),
-                task_definition_arn: task.arn.clone(),
-                lb_target_group_arn: tg,
-                lb_listener_arn: listener,
-                lb_listener_rule_arn: rule,
-                lb_security_group_id: group,
-                service_arn: service.arn.clone(),
-                service_name: service.name.clone(),
-                task_security_group_id: task_sg,
-            })
         })
+    }
+
+    /// The service's own load balancer forwarding to `tg`, then the tasks' group admitting it.
+    fn declare_own_front(
+        &self,
+        stack: &mut Stack,
+        tags: &Tags,
+        door: &FrontDoor,
+        tg: Handle<TargetGroupKind>,
+    ) -> (Option<Front>, Option<Handle<SecurityGroupKind>>) {
+        let made = door.declare(stack, tags, move |r| {
+            ListenerAction::Forward(r.get(&tg).map(|o| o.arn.clone()))
+        });
+        let lb_group = made.sg.output(|o| o.id.clone());
+        let task_sg = self.declare_task_sg(stack, tags, Some(lb_group.clone()));
+        let listener = made.listener;
+        let url_listener = door.listener.clone();
+        let front = Front {
+            tg,
+            forwarding: listener.done(),
+            lb: made.lb.output(Clone::clone),
+            listener_arn: listener.output(|o| o.arn.clone()),
+            lb_group,
+            rule: None,
+            url: Ref::new(move |r| {
+                r.get(&made.lb)
+                    .map(|lb| front_door::url(&url_listener, &lb.dns_name))
+            }),
+        };
+        (Some(front), task_sg)
+    }
+
+    /// The tasks' group admitting the shared load balancer, then the rule on its listener
+    /// forwarding to `tg`.
+    fn declare_rule_front(
+        &self,
+        stack: &mut Stack,
+        tags: &Tags,
+        rule: &ListenerRule,
+        tg: Handle<TargetGroupKind>,
+    ) -> (Option<Front>, Option<Handle<SecurityGroupKind>>) {
+        let shared = rule.listener.outputs.clone();
+        let lb_group = shared.clone().map(|o| o.security_group_id);
+        let task_sg = self.declare_task_sg(stack, tags, Some(lb_group.clone()));
+        let spec = ListenerRuleSpec {
+            listener_arn: Value::AfterApply,
+            priority: rule.priority,
+            host_headers: rule.host_headers.clone(),
+            path_patterns: rule.path_patterns.clone(),
+            target_group_arn: Value::AfterApply,
+        };
+        let at = RuleAt {
+            load_balancer: rule.listener.load_balancer.clone(),
+            port: rule.listener.port(),
+            priority: rule.priority,
+        };
+        let listener_arn = shared.clone().map(|o| o.listener_arn);
+        let handle = {
+            let listener_arn = listener_arn.clone();
+            stack.add(
+                ListenerRuleKind,
+                self.full_name(),
+                tags.clone(),
+                at,
+                move |r| ListenerRuleSpec {
+                    listener_arn: r.value(&listener_arn),
+                    target_group_arn: r.get(&tg).map(|o| o.arn.clone()),
+                    ..spec.clone()
+                },
+            )
+        };
+        let (url_listener, host, path) = (
+            rule.listener.listener.clone(),
+            rule.host_headers
+                .iter()
+                .find(|h| !h.contains(['*', '?']))
+                .cloned(),
+            rule.url_path(),
+        );
+        let front = Front {
+            tg,
+            forwarding: handle.done(),
+            lb: shared
+                .clone()
+                .map(|o| LoadBalancerOutputs::new(o.lb_arn, o.lb_dns_name, o.lb_zone_id)),
+            listener_arn,
+            lb_group,
+            rule: Some(handle.output(|o| o.arn.clone())),
+            url: shared.map(move |o| {
+                let base =
+                    front_door::url(&url_listener, host.as_deref().unwrap_or(&o.lb_dns_name));
+                format!("{base}{path}")
+            }),
+        };
+        (Some(front), task_sg)
+    }
+
+    /// The task definition, with the roles declared in the same stack.
+    fn declare_task_definition(&self, stack: &mut Stack) -> Handle<TaskDefinitionKind> {
+        let execution = self.execution_role.as_ref().map(|role| role.arn().clone());
+        let task_role = self.task_role.as_ref().map(|role| role.arn().clone());
+        let definition = self.task_definition.clone();
+        let (keep_images, left_to_ci) = (
+            self.keep_deployed_images.clone(),
+            self.ignore_task_definition_changes,
+        );
+        // Only a spec that keeps something reads which revision the service runs.
+        let deployed = (!keep_images.is_empty() || left_to_ci).then(|| DeployedIn {
+            cluster: self.cluster.clone(),
+            service: self.service_name.clone(),
+        });
+        stack.add(
+            TaskDefinitionKind,
+            definition.family().to_owned(),
+            definition.tags(),
+            deployed,
+            move |r| TaskDefinitionSpec {
+                execution_role_arn: execution.as_ref().map(|arn| r.value(arn)),
+                task_role_arn: task_role.as_ref().map(|arn| r.value(arn)),
+                keep_images: keep_images.clone(),
+                left_to_ci,
+                ..TaskDefinitionSpec::new(definition.clone())
+            },
+        )
+    }
+
+    /// The ECS service, after its network, `depends_on`, its front's forwarding and its
+    /// policies.
+    fn declare_service(
+        &self,
+        stack: &mut Stack,
+        tags: &Tags,
+        task: Handle<TaskDefinitionKind>,
+        task_sg: Option<Handle<SecurityGroupKind>>,
+        front: Option<Front>,
+        policies: Vec<Handle<RolePolicyKind>>,
+    ) -> Handle<EcsServiceKind> {
+        let base = ServiceSpec {
+            cluster: self.cluster.clone(),
+            task_definition: Value::AfterApply,
+            desired_count: self.desired_count,
+            desired_count_managed: self.autoscaling.is_some(),
+            launch_type: self.launch_type,
+            strategy: self.strategy.clone(),
+            awsvpc: None,
+            target: None,
+            health_check_grace_period: self.target_group().and_then(|(_, _, grace)| grace),
+            circuit_breaker: self.circuit_breaker,
+            minimum_healthy_percent: self.minimum_healthy_percent,
+            maximum_percent: self.maximum_percent,
+            propagate_tags: self.propagate_tags,
+            enable_execute_command: self.enable_execute_command,
+            task_definition_left_to_ci: self.ignore_task_definition_changes,
+            role: self.ecs_service_role.clone(),
+            steady_state: self.steady_state,
+        };
+        let target = self.target();
+        let subnets = self.network.subnets.clone();
+        let egress = self.network.egress.clone();
+        let extra_groups = self.security_group_ids.clone();
+        let depends_on = self.depends_on.clone();
+        stack.add(
+            EcsServiceKind,
+            &self.service_name,
+            tags.clone(),
+            self.cluster.clone(),
+            move |r| {
+                // Not values, an order: tasks must pull their image through the NAT
+                // gateway, and ECS needs the target group on a listener.
+                let _ = r.value(&egress);
+                for d in &depends_on {
+                    let _ = r.value(d);
+                }
+                if let Some(front) = &front {
+                    let _ = r.value(&front.forwarding);
+                }
+                // Tasks start with their secrets and their exec agent's permissions.
+                for policy in &policies {
+                    let _ = r.get(policy);
+                }
+                ServiceSpec {
+                    task_definition: r.get(&task).map(|o| o.arn.clone()),
+                    awsvpc: task_sg.map(|sg| Awsvpc {
+                        subnets: r.value(&subnets),
+                        security_groups: r.get(&sg).map(|o| {
+                            let mut groups = vec![o.id.clone()];
+                            groups.extend(extra_groups.iter().cloned());
+                            groups
+                        }),
+                    }),
+                    target: front
+                        .as_ref()
+                        .zip(target.clone())
+                        .map(|(front, (name, port))| ServiceTarget {
+                            target_group_arn: r.get(&front.tg).map(|o| o.arn.clone()),
+                            container_name: name,
+                            container_port: port,
+                        }),
+                    ..base.clone()
+                }
+            },
+        )
     }
 
     /// The scalable target, its policies and scheduled actions, each after what it reads, so
@@ -589,6 +571,84 @@ impl Service {
     pub async fn outputs(&self, aws: &Aws) -> Result<Option<ServiceOutputs>, Error> {
         Module::outputs(self, aws).await
     }
+}
+
+/// The service's outputs, once every resource they read is known.
+fn service_outputs(
+    service: Handle<EcsServiceKind>,
+    task: Handle<TaskDefinitionKind>,
+    task_sg: Option<Handle<SecurityGroupKind>>,
+    front: Option<Front>,
+) -> Ref<ServiceOutputs> {
+    Ref::new(move |r| {
+        // Every value is read before any is judged, so the reads are all recorded.
+        let service = r.get(&service);
+        let task = r.get(&task);
+        let task_sg = task_sg.map(|h| r.get(&h));
+        let front = front.as_ref().map(|f| {
+            let rule = f.rule.as_ref().map(|arn| r.value(arn));
+            let read = (
+                r.value(&f.url),
+                r.value(&f.lb),
+                r.get(&f.tg),
+                r.value(&f.listener_arn),
+                r.value(&f.lb_group),
+            );
+            (read, rule)
+        });
+        let (Value::Known(service), Value::Known(task)) = (service, task) else {
+            return Value::AfterApply;
+        };
+        let task_sg = match task_sg {
+            Some(Value::AfterApply) => return Value::AfterApply,
+            other => other.and_then(Value::into_known).map(|o| o.id.clone()),
+        };
+        let front = match front {
+            None => None,
+            Some((
+                (
+                    Value::Known(url),
+                    Value::Known(lb),
+                    Value::Known(tg),
+                    Value::Known(listener),
+                    Value::Known(group),
+                ),
+                rule,
+            )) => {
+                let rule = match rule {
+                    Some(Value::AfterApply) => return Value::AfterApply,
+                    other => other.and_then(Value::into_known),
+                };
+                Some((url, lb, tg.arn.clone(), listener, group, rule))
+            }
+            Some(_) => return Value::AfterApply,
+        };
+        let (service_url, lb, tg, listener, group, rule) = match front {
+            Some((url, lb, tg, listener, group, rule)) => (
+                Some(url),
+                Some(lb),
+                Some(tg),
+                Some(listener),
+                Some(group),
+                rule,
+            ),
+            None => (None, None, None, None, None, None),
+        };
+        Value::Known(ServiceOutputs {
+            service_url,
+            lb_dns_name: lb.as_ref().map(|lb| lb.dns_name.clone()),
+            lb_arn: lb.as_ref().map(|lb| lb.arn.clone()),
+            lb_zone_id: lb.as_ref().map(|lb| lb.zone_id.clone()),
+            task_definition_arn: task.arn.clone(),
+            lb_target_group_arn: tg,
+            lb_listener_arn: listener,
+            lb_listener_rule_arn: rule,
+            lb_security_group_id: group,
+            service_arn: service.arn.clone(),
+            service_name: service.name.clone(),
+            task_security_group_id: task_sg,
+        })
+    })
 }
 
 #[async_trait]

@@ -71,6 +71,7 @@ pub(super) fn before(request: &HttpRequest, world: &World) -> Option<Refusal> {
     }
     let now = Instant::now();
     let mut model = world.propagating.lock().unwrap_or_else(|p| p.into_inner());
+    let model = &mut *model;
     let form = form_body(request);
     if form.contains("Action=CreateInstanceProfile&")
         || form.contains("Action=AddRoleToInstanceProfile&")
@@ -83,34 +84,12 @@ pub(super) fn before(request: &HttpRequest, world: &World) -> Option<Refusal> {
         return None;
     }
     if form.contains("Action=AttachRolePolicy&") || form.contains("Action=PutRolePolicy&") {
-        let role = param(form, "RoleName")?;
-        return young(model.roles.get(&role), world, now).then(|| {
-            (
-                "role propagating",
-                query_error(
-                    "NoSuchEntity",
-                    &format!("The role with name {role} cannot be found. (modelled: the role is propagating)"),
-                ),
-            )
-        });
+        return role_policy(form, model, world, now);
     }
     if form.contains("Action=CreateAutoScalingGroup&")
         || form.contains("Action=UpdateAutoScalingGroup&")
     {
-        if form.contains("LaunchTemplate") && young(model.profile.as_ref(), world, now) {
-            return Some((
-                "instance profile propagating",
-                query_error(
-                    "ValidationError",
-                    "You must use a valid fully-formed launch template. Value for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name (modelled: the profile is propagating)",
-                ),
-            ));
-        }
-        if form.contains("Action=CreateAutoScalingGroup&") {
-            let name = param(form, "AutoScalingGroupName")?;
-            model.groups.insert(name, now);
-        }
-        return None;
+        return auto_scaling_group(form, model, world, now);
     }
     // A listener's default action or a rule on a shared listener associates the group.
     let associates = [
@@ -129,56 +108,11 @@ pub(super) fn before(request: &HttpRequest, world: &World) -> Option<Refusal> {
         return None;
     }
     if scaling_operation(request) == Some("RegisterScalableTarget") {
-        let body = json_body(request)?;
-        let id = body["ResourceId"].as_str()?;
-        return young(model.services.get(id), world, now).then(|| {
-            (
-                "service unknown to autoscaling",
-                ecs_error(
-                    "ValidationException",
-                    &format!(
-                        "ECS service doesn't exist: {id} (modelled: the service is propagating)"
-                    ),
-                ),
-            )
-        });
+        return scalable_target(request, model, world, now);
     }
     match ecs_operation(request)? {
-        "CreateCluster" => {
-            let since = *model.service_linked_role.get_or_insert(now);
-            young(Some(&since), world, now).then(|| {
-                (
-                    "service-linked role being made",
-                    ecs_error(
-                        "InvalidParameterException",
-                        "Unable to assume the service linked role. Please verify that the ECS service linked role exists. (modelled: a new account)",
-                    ),
-                )
-            })
-        }
-        "CreateService" | "UpdateService" => {
-            let body = json_body(request)?;
-            if let (Some(cluster), Some(name)) =
-                (body["cluster"].as_str(), body["serviceName"].as_str())
-            {
-                let cluster = cluster.rsplit('/').next().unwrap_or(cluster);
-                model
-                    .services
-                    .insert(format!("service/{cluster}/{name}"), now);
-            }
-            let arn = body["loadBalancers"]
-                .as_array()?
-                .iter()
-                .filter_map(|lb| lb["targetGroupArn"].as_str())
-                .find(|arn| young(model.associated.get(*arn), world, now))?;
-            Some((
-                "target group not yet associated",
-                ecs_error(
-                    "InvalidParameterException",
-                    &format!("The target group with targetGroupArn {arn} does not have an associated load balancer. (modelled: the listener is propagating)"),
-                ),
-            ))
-        }
+        "CreateCluster" => create_cluster(model, world, now),
+        "CreateService" | "UpdateService" => service(request, model, world, now),
         "CreateCapacityProvider" => {
             let body = json_body(request)?;
             model
@@ -186,48 +120,166 @@ pub(super) fn before(request: &HttpRequest, world: &World) -> Option<Refusal> {
                 .insert(body["name"].as_str()?.to_owned(), now);
             None
         }
-        "PutClusterCapacityProviders" => {
-            let body = json_body(request)?;
-            let cluster = body["cluster"].as_str()?.to_owned();
-            let names: Vec<&str> = body["capacityProviders"]
-                .as_array()?
-                .iter()
-                .filter_map(|p| p.as_str())
-                .collect();
-            if let Some(name) = names
-                .iter()
-                .find(|n| young(model.providers.get(**n as &str), world, now))
-            {
-                return Some((
-                    "capacity provider not yet active",
-                    ecs_error(
-                        "InvalidParameterException",
-                        &format!("The specified capacity provider {name} is not in an ACTIVE state. Specify a valid capacity provider and try again. (modelled: the provider is being made)"),
-                    ),
-                ));
-            }
-            // Which providers leave is unknown here; any put that drops one to none counts.
-            if names.is_empty() {
-                model.detached.insert(cluster, now);
-            }
-            None
-        }
-        "DeleteCluster" => {
-            let body = json_body(request)?;
-            let cluster = body["cluster"].as_str()?;
-            let name = cluster.rsplit('/').next().unwrap_or(cluster);
-            young(model.detached.get(name), world, now).then(|| {
-                (
-                    "capacity providers leaving",
-                    ecs_error(
-                        "ClusterContainsCapacityProviderException",
-                        "The Cluster cannot be deleted while Cluster Scoped Capacity Providers are attached. (modelled: the providers are leaving)",
-                    ),
-                )
-            })
-        }
+        "PutClusterCapacityProviders" => cluster_providers(request, model, world, now),
+        "DeleteCluster" => delete_cluster(request, model, world, now),
         _ => None,
     }
+}
+
+/// `AttachRolePolicy` or `PutRolePolicy`: refused while the role propagates.
+fn role_policy(form: &str, model: &Propagating, world: &World, now: Instant) -> Option<Refusal> {
+    let role = param(form, "RoleName")?;
+    young(model.roles.get(&role), world, now).then(|| {
+        (
+            "role propagating",
+            query_error(
+                "NoSuchEntity",
+                &format!("The role with name {role} cannot be found. (modelled: the role is propagating)"),
+            ),
+        )
+    })
+}
+
+/// `CreateAutoScalingGroup` or `UpdateAutoScalingGroup`: refused with a launch template while
+/// the instance profile propagates; a created group is remembered.
+fn auto_scaling_group(
+    form: &str,
+    model: &mut Propagating,
+    world: &World,
+    now: Instant,
+) -> Option<Refusal> {
+    if form.contains("LaunchTemplate") && young(model.profile.as_ref(), world, now) {
+        return Some((
+            "instance profile propagating",
+            query_error(
+                "ValidationError",
+                "You must use a valid fully-formed launch template. Value for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name (modelled: the profile is propagating)",
+            ),
+        ));
+    }
+    if form.contains("Action=CreateAutoScalingGroup&") {
+        let name = param(form, "AutoScalingGroupName")?;
+        model.groups.insert(name, now);
+    }
+    None
+}
+
+/// `RegisterScalableTarget`: refused while the ECS service propagates.
+fn scalable_target(
+    request: &HttpRequest,
+    model: &Propagating,
+    world: &World,
+    now: Instant,
+) -> Option<Refusal> {
+    let body = json_body(request)?;
+    let id = body["ResourceId"].as_str()?;
+    young(model.services.get(id), world, now).then(|| {
+        (
+            "service unknown to autoscaling",
+            ecs_error(
+                "ValidationException",
+                &format!("ECS service doesn't exist: {id} (modelled: the service is propagating)"),
+            ),
+        )
+    })
+}
+
+/// `CreateCluster`: refused while ECS makes its service-linked role after the first one.
+fn create_cluster(model: &mut Propagating, world: &World, now: Instant) -> Option<Refusal> {
+    let since = *model.service_linked_role.get_or_insert(now);
+    young(Some(&since), world, now).then(|| {
+        (
+            "service-linked role being made",
+            ecs_error(
+                "InvalidParameterException",
+                "Unable to assume the service linked role. Please verify that the ECS service linked role exists. (modelled: a new account)",
+            ),
+        )
+    })
+}
+
+/// `CreateService` or `UpdateService`: remembered for autoscaling, and refused on a target
+/// group no listener has associated yet.
+fn service(
+    request: &HttpRequest,
+    model: &mut Propagating,
+    world: &World,
+    now: Instant,
+) -> Option<Refusal> {
+    let body = json_body(request)?;
+    if let (Some(cluster), Some(name)) = (body["cluster"].as_str(), body["serviceName"].as_str()) {
+        let cluster = cluster.rsplit('/').next().unwrap_or(cluster);
+        model
+            .services
+            .insert(format!("service/{cluster}/{name}"), now);
+    }
+    let arn = body["loadBalancers"]
+        .as_array()?
+        .iter()
+        .filter_map(|lb| lb["targetGroupArn"].as_str())
+        .find(|arn| young(model.associated.get(*arn), world, now))?;
+    Some((
+        "target group not yet associated",
+        ecs_error(
+            "InvalidParameterException",
+            &format!("The target group with targetGroupArn {arn} does not have an associated load balancer. (modelled: the listener is propagating)"),
+        ),
+    ))
+}
+
+/// `PutClusterCapacityProviders`: refused with a provider still being made; a put of none
+/// is remembered as the providers leaving the cluster.
+fn cluster_providers(
+    request: &HttpRequest,
+    model: &mut Propagating,
+    world: &World,
+    now: Instant,
+) -> Option<Refusal> {
+    let body = json_body(request)?;
+    let cluster = body["cluster"].as_str()?.to_owned();
+    let names: Vec<&str> = body["capacityProviders"]
+        .as_array()?
+        .iter()
+        .filter_map(|p| p.as_str())
+        .collect();
+    if let Some(name) = names
+        .iter()
+        .find(|n| young(model.providers.get(**n as &str), world, now))
+    {
+        return Some((
+            "capacity provider not yet active",
+            ecs_error(
+                "InvalidParameterException",
+                &format!("The specified capacity provider {name} is not in an ACTIVE state. Specify a valid capacity provider and try again. (modelled: the provider is being made)"),
+            ),
+        ));
+    }
+    // Which providers leave is unknown here; any put that drops one to none counts.
+    if names.is_empty() {
+        model.detached.insert(cluster, now);
+    }
+    None
+}
+
+/// `DeleteCluster`: refused while capacity providers leave it.
+fn delete_cluster(
+    request: &HttpRequest,
+    model: &Propagating,
+    world: &World,
+    now: Instant,
+) -> Option<Refusal> {
+    let body = json_body(request)?;
+    let cluster = body["cluster"].as_str()?;
+    let name = cluster.rsplit('/').next().unwrap_or(cluster);
+    young(model.detached.get(name), world, now).then(|| {
+        (
+            "capacity providers leaving",
+            ecs_error(
+                "ClusterContainsCapacityProviderException",
+                "The Cluster cannot be deleted while Cluster Scoped Capacity Providers are attached. (modelled: the providers are leaving)",
+            ),
+        )
+    })
 }
 
 /// The target group ARNs a listener request forwards to.

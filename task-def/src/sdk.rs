@@ -37,16 +37,7 @@ impl From<&ContainerDefinition> for ecs::ContainerDefinition {
             b = b.cpu(cpu);
         }
         for p in &c.port_mappings {
-            b = b.port_mappings(
-                ecs::PortMapping::builder()
-                    .container_port(p.container_port)
-                    .set_host_port(p.host_port)
-                    .set_protocol(p.protocol.map(|p| match p {
-                        Protocol::Tcp => ecs::TransportProtocol::Tcp,
-                        Protocol::Udp => ecs::TransportProtocol::Udp,
-                    }))
-                    .build(),
-            );
+            b = b.port_mappings(port_mapping(p));
         }
         for e in &c.environment {
             b = b.environment(
@@ -69,27 +60,10 @@ impl From<&ContainerDefinition> for ecs::ContainerDefinition {
             .set_command((!c.command.is_empty()).then(|| c.command.clone()))
             .set_entry_point((!c.entry_point.is_empty()).then(|| c.entry_point.clone()));
         if let Some(h) = &c.health_check {
-            b = b.health_check(
-                ecs::HealthCheck::builder()
-                    .set_command(Some(h.command.clone()))
-                    .set_interval(h.interval)
-                    .set_timeout(h.timeout)
-                    .set_retries(h.retries)
-                    .set_start_period(h.start_period)
-                    .build()
-                    .expect(REQUIRED),
-            );
+            b = b.health_check(health_check(h));
         }
         if let Some(l) = &c.log_configuration {
-            b = b.log_configuration(
-                ecs::LogConfiguration::builder()
-                    .log_driver(ecs::LogDriver::from(l.log_driver.as_str()))
-                    .set_options(
-                        (!l.options.is_empty()).then(|| l.options.clone().into_iter().collect()),
-                    )
-                    .build()
-                    .expect(REQUIRED),
-            );
+            b = b.log_configuration(log_configuration(l));
         }
         for m in &c.mount_points {
             b = b.mount_points(
@@ -101,46 +75,16 @@ impl From<&ContainerDefinition> for ecs::ContainerDefinition {
             );
         }
         for u in &c.ulimits {
-            b = b.ulimits(
-                ecs::Ulimit::builder()
-                    .name(ecs::UlimitName::from(u.name.as_str()))
-                    .soft_limit(u.soft_limit)
-                    .hard_limit(u.hard_limit)
-                    .build()
-                    .expect(REQUIRED),
-            );
+            b = b.ulimits(ulimit(u));
         }
         for d in &c.depends_on {
-            let condition = match d.condition {
-                DependencyCondition::Start => ecs::ContainerCondition::Start,
-                DependencyCondition::Complete => ecs::ContainerCondition::Complete,
-                DependencyCondition::Success => ecs::ContainerCondition::Success,
-                DependencyCondition::Healthy => ecs::ContainerCondition::Healthy,
-            };
-            b = b.depends_on(
-                ecs::ContainerDependency::builder()
-                    .container_name(&d.container_name)
-                    .condition(condition)
-                    .build()
-                    .expect(REQUIRED),
-            );
+            b = b.depends_on(dependency(d));
         }
         if let Some(l) = &c.linux_parameters {
             b = b.linux_parameters(linux_parameters(l));
         }
         if let Some(f) = &c.firelens_configuration {
-            b = b.firelens_configuration(
-                ecs::FirelensConfiguration::builder()
-                    .r#type(match f.kind {
-                        FirelensType::Fluentbit => ecs::FirelensConfigurationType::Fluentbit,
-                        FirelensType::Fluentd => ecs::FirelensConfigurationType::Fluentd,
-                    })
-                    .set_options(
-                        (!f.options.is_empty()).then(|| f.options.clone().into_iter().collect()),
-                    )
-                    .build()
-                    .expect(REQUIRED),
-            );
+            b = b.firelens_configuration(firelens_configuration(f));
         }
         for s in &c.system_controls {
             b = b.system_controls(
@@ -160,6 +104,76 @@ impl From<&ContainerDefinition> for ecs::ContainerDefinition {
             .set_user(c.user.clone())
             .build()
     }
+}
+
+/// The SDK's port mapping; the protocol stays absent when the model leaves it out.
+fn port_mapping(p: &PortMapping) -> ecs::PortMapping {
+    ecs::PortMapping::builder()
+        .container_port(p.container_port)
+        .set_host_port(p.host_port)
+        .set_protocol(p.protocol.map(|p| match p {
+            Protocol::Tcp => ecs::TransportProtocol::Tcp,
+            Protocol::Udp => ecs::TransportProtocol::Udp,
+        }))
+        .build()
+}
+
+/// The SDK's container health check.
+fn health_check(h: &HealthCheck) -> ecs::HealthCheck {
+    ecs::HealthCheck::builder()
+        .set_command(Some(h.command.clone()))
+        .set_interval(h.interval)
+        .set_timeout(h.timeout)
+        .set_retries(h.retries)
+        .set_start_period(h.start_period)
+        .build()
+        .expect(REQUIRED)
+}
+
+/// The SDK's log configuration; no options stay absent.
+fn log_configuration(l: &LogConfiguration) -> ecs::LogConfiguration {
+    ecs::LogConfiguration::builder()
+        .log_driver(ecs::LogDriver::from(l.log_driver.as_str()))
+        .set_options((!l.options.is_empty()).then(|| l.options.clone().into_iter().collect()))
+        .build()
+        .expect(REQUIRED)
+}
+
+/// The SDK's ulimit.
+fn ulimit(u: &Ulimit) -> ecs::Ulimit {
+    ecs::Ulimit::builder()
+        .name(ecs::UlimitName::from(u.name.as_str()))
+        .soft_limit(u.soft_limit)
+        .hard_limit(u.hard_limit)
+        .build()
+        .expect(REQUIRED)
+}
+
+/// The SDK's container dependency.
+fn dependency(d: &ContainerDependency) -> ecs::ContainerDependency {
+    let condition = match d.condition {
+        DependencyCondition::Start => ecs::ContainerCondition::Start,
+        DependencyCondition::Complete => ecs::ContainerCondition::Complete,
+        DependencyCondition::Success => ecs::ContainerCondition::Success,
+        DependencyCondition::Healthy => ecs::ContainerCondition::Healthy,
+    };
+    ecs::ContainerDependency::builder()
+        .container_name(&d.container_name)
+        .condition(condition)
+        .build()
+        .expect(REQUIRED)
+}
+
+/// The SDK's FireLens configuration; no options stay absent.
+fn firelens_configuration(f: &FirelensConfiguration) -> ecs::FirelensConfiguration {
+    ecs::FirelensConfiguration::builder()
+        .r#type(match f.kind {
+            FirelensType::Fluentbit => ecs::FirelensConfigurationType::Fluentbit,
+            FirelensType::Fluentd => ecs::FirelensConfigurationType::Fluentd,
+        })
+        .set_options((!f.options.is_empty()).then(|| f.options.clone().into_iter().collect()))
+        .build()
+        .expect(REQUIRED)
 }
 
 /// The SDK's Linux parameters; empty lists stay absent, as ECS describes them.

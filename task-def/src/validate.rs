@@ -38,35 +38,7 @@ pub(crate) fn check(task: &TaskDefinition, invalid: &mut Invalid) {
         .requires_compatibilities
         .contains(&Compatibility::Fargate);
     if fargate {
-        invalid.check(
-            task.network_mode == Some(NetworkMode::Awsvpc),
-            "network_mode",
-            format_args!(
-                "Fargate requires awsvpc, not {}",
-                task.network_mode
-                    .map_or("the default (bridge)", NetworkMode::as_str)
-            ),
-        );
-        match (task.cpu, task.memory) {
-            // A CPU Fargate never takes is the CPU's fault; else the memory does not fit it.
-            (Some(cpu), Some(memory)) => invalid.check(
-                fargate_accepts(cpu, memory),
-                if FARGATE_CPU.contains(&cpu) {
-                    "memory"
-                } else {
-                    "cpu"
-                },
-                format_args!("{cpu} CPU units with {memory} MiB: {}", fargate_rule(cpu)),
-            ),
-            (cpu, memory) => {
-                invalid.check(cpu.is_some(), "cpu", "Fargate requires task-level CPU");
-                invalid.check(
-                    memory.is_some(),
-                    "memory",
-                    "Fargate requires task-level memory",
-                );
-            }
-        }
+        check_fargate_task(task, invalid);
     }
 
     check_task_storage(task, fargate, invalid);
@@ -90,119 +62,191 @@ pub(crate) fn check(task: &TaskDefinition, invalid: &mut Invalid) {
     );
 
     let mut names = HashSet::new();
-    let mut container_memory = 0i64;
     for (i, c) in task.container_definitions.iter().enumerate() {
         let at = |field: &str| format!("containers[{i}].{field}");
-        if !is_name(&c.name) {
-            invalid.push(
-                at("name"),
-                format_args!(
-                    "{:?} must be 1 to {MAX_NAME} letters, digits, hyphens and underscores",
-                    c.name
-                ),
-            );
-        } else if !names.insert(c.name.as_str()) {
-            invalid.push(
-                at("name"),
-                format_args!("{:?} is used by another container", c.name),
-            );
-        }
-        invalid.check(
-            !c.image.trim().is_empty(),
-            at("image"),
-            "an image is required",
-        );
-
-        for (field, value) in [
-            ("cpu", c.cpu),
-            ("memory", c.memory),
-            ("memory_reservation", c.memory_reservation),
-        ] {
-            invalid.check(
-                value.is_none_or(|v| v >= 0),
-                at(field),
-                "must not be negative",
-            );
-        }
-        if let (Some(hard), Some(soft)) = (c.memory, c.memory_reservation) {
-            invalid.check(
-                soft <= hard,
-                at("memory_reservation"),
-                format_args!("{soft} MiB is more than the hard limit memory = {hard} MiB"),
-            );
-        }
-        // What the container may claim of the task's memory: its hard limit, or else its
-        // reservation.
-        container_memory += i64::from(c.memory.or(c.memory_reservation).unwrap_or(0));
-        if task.memory.is_none() && !fargate && c.memory.is_none() && c.memory_reservation.is_none()
-        {
-            invalid.push(
-                at("memory"),
-                "without task-level memory, each container needs memory or memory_reservation",
-            );
-        }
-
-        for (j, port) in c.port_mappings.iter().enumerate() {
-            let field = at(&format!("port_mappings[{j}]"));
-            invalid.check(
-                (1..=65535).contains(&port.container_port),
-                format!("{field}.container_port"),
-                format_args!("{} is not a port (1 to 65535)", port.container_port),
-            );
-            if task.network_mode == Some(NetworkMode::Awsvpc) {
-                invalid.check(
-                    port.host_port.is_none_or(|h| h == port.container_port),
-                    format!("{field}.host_port"),
-                    format_args!(
-                        "in awsvpc mode the host port must be absent or equal to the container port {}",
-                        port.container_port
-                    ),
-                );
-            }
-        }
-
-        if let Some(logs) = &c.log_configuration {
-            if logs.log_driver == "awslogs" {
-                for option in AWSLOGS_OPTIONS {
-                    invalid.check(
-                        logs.options.get(option).is_some_and(|v| !v.is_empty()),
-                        at(&format!("log_configuration.options[{option:?}]")),
-                        "the awslogs driver needs a log group, a region and a stream prefix",
-                    );
-                }
-            }
-        }
-
-        for (j, dependency) in c.depends_on.iter().enumerate() {
-            invalid.check(
-                dependency.container_name != c.name
-                    && task
-                        .container_definitions
-                        .iter()
-                        .any(|o| o.name == dependency.container_name),
-                at(&format!("depends_on[{j}].container_name")),
-                format_args!(
-                    "{:?} is not another container of this task",
-                    dependency.container_name
-                ),
-            );
-        }
-        for (j, mount) in c.mount_points.iter().enumerate() {
-            invalid.check(
-                task.volumes.iter().any(|v| v.name == mount.source_volume),
-                at(&format!("mount_points[{j}].source_volume")),
-                format_args!("{:?} is not a volume of this task", mount.source_volume),
-            );
-        }
-
+        check_container_name(c, &mut names, &at, invalid);
+        check_container_memory(task, c, fargate, &at, invalid);
+        check_port_mappings(task, c, &at, invalid);
+        check_container_references(task, c, &at, invalid);
         check_container_settings(task, c, fargate, &at, invalid);
     }
 
     if let Some(task_memory) = task.memory {
+        // What each container may claim of the task's memory: its hard limit, or else its
+        // reservation.
+        let container_memory: i64 = (task.container_definitions.iter())
+            .map(|c| i64::from(c.memory.or(c.memory_reservation).unwrap_or(0)))
+            .sum();
         invalid.check(
             container_memory <= i64::from(task_memory),
             "memory",
             format_args!("the containers claim {container_memory} MiB, more than the task's {task_memory} MiB"),
+        );
+    }
+}
+
+/// What Fargate requires of the task: awsvpc, and a CPU and memory pair it offers.
+fn check_fargate_task(task: &TaskDefinition, invalid: &mut Invalid) {
+    invalid.check(
+        task.network_mode == Some(NetworkMode::Awsvpc),
+        "network_mode",
+        format_args!(
+            "Fargate requires awsvpc, not {}",
+            task.network_mode
+                .map_or("the default (bridge)", NetworkMode::as_str)
+        ),
+    );
+    match (task.cpu, task.memory) {
+        // A CPU Fargate never takes is the CPU's fault; else the memory does not fit it.
+        (Some(cpu), Some(memory)) => invalid.check(
+            fargate_accepts(cpu, memory),
+            if FARGATE_CPU.contains(&cpu) {
+                "memory"
+            } else {
+                "cpu"
+            },
+            format_args!("{cpu} CPU units with {memory} MiB: {}", fargate_rule(cpu)),
+        ),
+        (cpu, memory) => {
+            invalid.check(cpu.is_some(), "cpu", "Fargate requires task-level CPU");
+            invalid.check(
+                memory.is_some(),
+                "memory",
+                "Fargate requires task-level memory",
+            );
+        }
+    }
+}
+
+/// A container's name, unique in the task (`names` holds those seen), and its image.
+fn check_container_name<'a>(
+    c: &'a ContainerDefinition,
+    names: &mut HashSet<&'a str>,
+    at: &dyn Fn(&str) -> String,
+    invalid: &mut Invalid,
+) {
+    if !is_name(&c.name) {
+        invalid.push(
+            at("name"),
+            format_args!(
+                "{:?} must be 1 to {MAX_NAME} letters, digits, hyphens and underscores",
+                c.name
+            ),
+        );
+    } else if !names.insert(c.name.as_str()) {
+        invalid.push(
+            at("name"),
+            format_args!("{:?} is used by another container", c.name),
+        );
+    }
+    invalid.check(
+        !c.image.trim().is_empty(),
+        at("image"),
+        "an image is required",
+    );
+}
+
+/// A container's CPU and memory: not negative, the reservation within the hard limit, and
+/// some memory when the task gives none.
+fn check_container_memory(
+    task: &TaskDefinition,
+    c: &ContainerDefinition,
+    fargate: bool,
+    at: &dyn Fn(&str) -> String,
+    invalid: &mut Invalid,
+) {
+    for (field, value) in [
+        ("cpu", c.cpu),
+        ("memory", c.memory),
+        ("memory_reservation", c.memory_reservation),
+    ] {
+        invalid.check(
+            value.is_none_or(|v| v >= 0),
+            at(field),
+            "must not be negative",
+        );
+    }
+    if let (Some(hard), Some(soft)) = (c.memory, c.memory_reservation) {
+        invalid.check(
+            soft <= hard,
+            at("memory_reservation"),
+            format_args!("{soft} MiB is more than the hard limit memory = {hard} MiB"),
+        );
+    }
+    if task.memory.is_none() && !fargate && c.memory.is_none() && c.memory_reservation.is_none() {
+        invalid.push(
+            at("memory"),
+            "without task-level memory, each container needs memory or memory_reservation",
+        );
+    }
+}
+
+/// A container's port mappings: real ports, and in awsvpc mode no other host port.
+fn check_port_mappings(
+    task: &TaskDefinition,
+    c: &ContainerDefinition,
+    at: &dyn Fn(&str) -> String,
+    invalid: &mut Invalid,
+) {
+    for (j, port) in c.port_mappings.iter().enumerate() {
+        let field = at(&format!("port_mappings[{j}]"));
+        invalid.check(
+            (1..=65535).contains(&port.container_port),
+            format!("{field}.container_port"),
+            format_args!("{} is not a port (1 to 65535)", port.container_port),
+        );
+        if task.network_mode == Some(NetworkMode::Awsvpc) {
+            invalid.check(
+                port.host_port.is_none_or(|h| h == port.container_port),
+                format!("{field}.host_port"),
+                format_args!(
+                    "in awsvpc mode the host port must be absent or equal to the container port {}",
+                    port.container_port
+                ),
+            );
+        }
+    }
+}
+
+/// What a container names: the awslogs driver's options, the containers it depends on and
+/// the volumes it mounts.
+fn check_container_references(
+    task: &TaskDefinition,
+    c: &ContainerDefinition,
+    at: &dyn Fn(&str) -> String,
+    invalid: &mut Invalid,
+) {
+    if let Some(logs) = &c.log_configuration {
+        if logs.log_driver == "awslogs" {
+            for option in AWSLOGS_OPTIONS {
+                invalid.check(
+                    logs.options.get(option).is_some_and(|v| !v.is_empty()),
+                    at(&format!("log_configuration.options[{option:?}]")),
+                    "the awslogs driver needs a log group, a region and a stream prefix",
+                );
+            }
+        }
+    }
+
+    for (j, dependency) in c.depends_on.iter().enumerate() {
+        invalid.check(
+            dependency.container_name != c.name
+                && task
+                    .container_definitions
+                    .iter()
+                    .any(|o| o.name == dependency.container_name),
+            at(&format!("depends_on[{j}].container_name")),
+            format_args!(
+                "{:?} is not another container of this task",
+                dependency.container_name
+            ),
+        );
+    }
+    for (j, mount) in c.mount_points.iter().enumerate() {
+        invalid.check(
+            task.volumes.iter().any(|v| v.name == mount.source_volume),
+            at(&format!("mount_points[{j}].source_volume")),
+            format_args!("{:?} is not a volume of this task", mount.source_volume),
         );
     }
 }

@@ -224,65 +224,10 @@ impl VpcBuilder {
     pub fn build(self) -> Result<Vpc, Invalid> {
         let mut invalid = Invalid::new();
 
-        let environment = self.environment.unwrap_or_default();
+        let environment = self.environment.clone().unwrap_or_default();
         invalid.check_environment(&environment);
-
-        let cidr_block = match self.cidr_block.parse::<Ipv4Cidr>() {
-            Ok(cidr) => {
-                invalid.check(
-                    (16..=19).contains(&cidr.prefix()),
-                    "cidr_block",
-                    format_args!(
-                        "{cidr} must be between /16 and /19: each subnet takes 8 more bits, and a load balancer needs subnets of at least /27"
-                    ),
-                );
-                Some(cidr)
-            }
-            Err(err) => {
-                invalid.push("cidr_block", err);
-                None
-            }
-        };
-
-        if let Some(zones) = &self.availability_zones {
-            invalid.check(
-                !zones.is_empty(),
-                "availability_zones",
-                "must name at least one zone",
-            );
-            // Public and private subnets share the 256 /24s (or smaller) the carving allows.
-            let tiers = if self.create_private_subnets { 2 } else { 1 };
-            invalid.check(
-                zones.len() * tiers <= 256,
-                "availability_zones",
-                format_args!(
-                    "{} zones need {} subnets; 8 bits of carving give at most 256",
-                    zones.len(),
-                    zones.len() * tiers
-                ),
-            );
-            let mut seen = HashSet::new();
-            for (i, zone) in zones.iter().enumerate() {
-                let field = format!("availability_zones[{i}]");
-                let id = crate::zones::is_zone_id(zone);
-                if !is_zone_name(zone) && !id {
-                    invalid.push(
-                        &field,
-                        format_args!(
-                            "{zone:?} is neither an availability zone name (like us-east-1a) nor a zone id (like use1-az1)"
-                        ),
-                    );
-                } else if !seen.insert(zone.as_str()) {
-                    invalid.push(&field, format_args!("{zone} is listed twice"));
-                } else if let Some(why) = self
-                    .fargate
-                    .then(|| crate::zones::fargate_refuses(zone))
-                    .flatten()
-                {
-                    invalid.push(&field, why);
-                }
-            }
-        }
+        let cidr_block = self.check_cidr_block(&mut invalid);
+        self.check_zones(&mut invalid);
 
         invalid.check_tags(&self.tags);
         invalid.check(
@@ -293,31 +238,8 @@ impl VpcBuilder {
             "NAT gateways per AZ need private subnets (create_private_subnets is false)",
         );
 
-        for (i, service) in self.interface_endpoints.iter().enumerate() {
-            let field = format!("interface_endpoints[{i}]");
-            if !crate::INTERFACE_SERVICES.contains(&service.as_str()) {
-                invalid.push(
-                    &field,
-                    format_args!(
-                        "{service:?} is not one of {}",
-                        crate::INTERFACE_SERVICES.join(", ")
-                    ),
-                );
-            } else if self.interface_endpoints[..i].contains(service) {
-                invalid.push(&field, format_args!("{service} is listed twice"));
-            }
-        }
-        if let Some(flow) = &self.flow_logs {
-            let days = flow.retention_in_days;
-            invalid.check(
-                converge::LogGroup::RETENTION_DAYS.contains(&days),
-                "flow_logs.retention_in_days",
-                format_args!(
-                    "{days} is not a retention CloudWatch Logs accepts: one of {:?}",
-                    converge::LogGroup::RETENTION_DAYS
-                ),
-            );
-        }
+        self.check_interface_services(&mut invalid);
+        self.check_flow_logs(&mut invalid);
         invalid.check(
             self.interface_endpoints.is_empty() || self.create_private_subnets,
             "interface_endpoints",
@@ -345,6 +267,104 @@ impl VpcBuilder {
             tags: self.tags,
             wait: self.wait,
         })
+    }
+
+    /// The VPC's CIDR block, parsed and of a size the carving fits; `None` when invalid.
+    fn check_cidr_block(&self, invalid: &mut Invalid) -> Option<Ipv4Cidr> {
+        match self.cidr_block.parse::<Ipv4Cidr>() {
+            Ok(cidr) => {
+                invalid.check(
+                    (16..=19).contains(&cidr.prefix()),
+                    "cidr_block",
+                    format_args!(
+                        "{cidr} must be between /16 and /19: each subnet takes 8 more bits, and a load balancer needs subnets of at least /27"
+                    ),
+                );
+                Some(cidr)
+            }
+            Err(err) => {
+                invalid.push("cidr_block", err);
+                None
+            }
+        }
+    }
+
+    /// The availability zones given: how many, each a name or id, once, and one Fargate
+    /// takes when asked.
+    fn check_zones(&self, invalid: &mut Invalid) {
+        let Some(zones) = &self.availability_zones else {
+            return;
+        };
+        invalid.check(
+            !zones.is_empty(),
+            "availability_zones",
+            "must name at least one zone",
+        );
+        // Public and private subnets share the 256 /24s (or smaller) the carving allows.
+        let tiers = if self.create_private_subnets { 2 } else { 1 };
+        invalid.check(
+            zones.len() * tiers <= 256,
+            "availability_zones",
+            format_args!(
+                "{} zones need {} subnets; 8 bits of carving give at most 256",
+                zones.len(),
+                zones.len() * tiers
+            ),
+        );
+        let mut seen = HashSet::new();
+        for (i, zone) in zones.iter().enumerate() {
+            let field = format!("availability_zones[{i}]");
+            let id = crate::zones::is_zone_id(zone);
+            if !is_zone_name(zone) && !id {
+                invalid.push(
+                    &field,
+                    format_args!(
+                        "{zone:?} is neither an availability zone name (like us-east-1a) nor a zone id (like use1-az1)"
+                    ),
+                );
+            } else if !seen.insert(zone.as_str()) {
+                invalid.push(&field, format_args!("{zone} is listed twice"));
+            } else if let Some(why) = self
+                .fargate
+                .then(|| crate::zones::fargate_refuses(zone))
+                .flatten()
+            {
+                invalid.push(&field, why);
+            }
+        }
+    }
+
+    /// Each interface endpoint is a service the module knows, listed once.
+    fn check_interface_services(&self, invalid: &mut Invalid) {
+        for (i, service) in self.interface_endpoints.iter().enumerate() {
+            let field = format!("interface_endpoints[{i}]");
+            if !crate::INTERFACE_SERVICES.contains(&service.as_str()) {
+                invalid.push(
+                    &field,
+                    format_args!(
+                        "{service:?} is not one of {}",
+                        crate::INTERFACE_SERVICES.join(", ")
+                    ),
+                );
+            } else if self.interface_endpoints[..i].contains(service) {
+                invalid.push(&field, format_args!("{service} is listed twice"));
+            }
+        }
+    }
+
+    /// The flow logs' retention is one CloudWatch Logs accepts.
+    fn check_flow_logs(&self, invalid: &mut Invalid) {
+        if let Some(flow) = &self.flow_logs {
+            let days = flow.retention_in_days;
+            invalid.check(
+                converge::LogGroup::RETENTION_DAYS.contains(&days),
+                "flow_logs.retention_in_days",
+                format_args!(
+                    "{days} is not a retention CloudWatch Logs accepts: one of {:?}",
+                    converge::LogGroup::RETENTION_DAYS
+                ),
+            );
+        }
     }
 }
 

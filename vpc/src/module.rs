@@ -55,11 +55,62 @@ impl Vpc {
         let layout = Layout::new(self, zones.names);
         let tags = self.tags();
 
+        let (vpc, igw) = self.declare_vpc(stack, &layout, &tags);
+        let vpc_id = vpc_id_of(vpc);
+        let subnets = declare_subnets(stack, &layout, &tags, vpc);
+        let nats = self.declare_nats(stack, &layout, &tags, &subnets);
+        let private_tables = declare_route_tables(stack, &layout, &tags, vpc, igw, &subnets, &nats);
+
+        self.declare_endpoints(aws, stack, &tags, vpc_id, &subnets.private, &private_tables);
+        self.declare_flow_logs(stack, &tags, vpc_id);
+        let zone = self.declare_zone(stack, &layout, &tags, vpc);
+
+        let ids = |handles: &[Handle<SubnetKind>]| {
+            Ref::all(handles.iter().map(|h| h.output(|o| o.id.clone())))
+        };
+        let private_egress = if private_tables.is_empty() {
+            Ref::known(())
+        } else {
+            Ref::all(private_tables.iter().map(|t| t.done())).map(|_| ())
+        };
+        let made = Made {
+            vpc,
+            igw,
+            public: subnets.public,
+            private: subnets.private,
+            nats: nats.order,
+            zone,
+            vpc_cidr: layout.cidr.to_string(),
+            zones: layout.zones.clone(),
+            zone_ids,
+        };
+        Ok(Declared {
+            refs: VpcRefs {
+                vpc_id: vpc.output(|o| o.id.clone()),
+                vpc_cidr: Ref::known(made.vpc_cidr.clone()),
+                public_subnets: ids(&made.public),
+                private_subnets: ids(&made.private),
+                availability_zones: Ref::known(made.zones.clone()),
+                availability_zone_ids: Ref::known(made.zone_ids.clone()),
+                private_egress,
+                outputs: made.outputs(),
+            },
+            partial: made.partial(),
+        })
+    }
+
+    /// The VPC, its internet gateway, and its default security group when managed.
+    fn declare_vpc(
+        &self,
+        stack: &mut Stack,
+        layout: &Layout,
+        tags: &Tags,
+    ) -> (Handle<VpcKind>, Handle<IgwKind>) {
         let cidr = layout.cidr.to_string();
         let vpc = stack.add(VpcKind, &layout.vpc_name, tags.clone(), (), move |_| {
             VpcDesired { cidr: cidr.clone() }
         });
-        let vpc_id = move |r: &Resolver<'_>| r.get(&vpc).map(|o| o.id.clone());
+        let vpc_id = vpc_id_of(vpc);
         let igw = stack.add(IgwKind, &layout.igw_name, tags.clone(), (), move |r| {
             IgwDesired { vpc_id: vpc_id(r) }
         });
@@ -69,47 +120,39 @@ impl Vpc {
                 DefaultSgDesired { vpc_id: vpc_id(r) }
             });
         }
+        (vpc, igw)
+    }
 
-        let mut subnets: HashMap<&str, Handle<SubnetKind>> = HashMap::new();
-        let (mut public, mut private) = (Vec::new(), Vec::new());
-        for spec in &layout.subnets {
-            let (cidr, az, map_public_ip) =
-                (spec.cidr.to_string(), spec.az.clone(), spec.map_public_ip);
-            let handle = stack.add(SubnetKind, &spec.name, tags.clone(), (), move |r| {
-                SubnetDesired {
-                    vpc_id: vpc_id(r),
-                    cidr: cidr.clone(),
-                    az: az.clone(),
-                    map_public_ip,
-                }
-            });
-            subnets.insert(&spec.name, handle);
-            if spec.public {
-                public.push(handle);
-            } else {
-                private.push(handle);
-            }
-        }
-
-        let mut nats: HashMap<&str, Handle<NatKind>> = HashMap::new();
-        let mut nat_order = Vec::new();
+    /// The NAT gateways and their addresses; when none is wanted, those left from before are
+    /// still looked for, so they go.
+    fn declare_nats<'a>(
+        &self,
+        stack: &mut Stack,
+        layout: &'a Layout,
+        tags: &Tags,
+        subnets: &Subnets<'_>,
+    ) -> Nats<'a> {
+        let mut nats = Nats {
+            by_name: HashMap::new(),
+            order: Vec::new(),
+        };
         for spec in &layout.nats {
             let eip = stack.add(EipKind, &spec.eip_name, tags.clone(), (), |_| ());
-            let subnet = subnets[spec.subnet.as_str()];
+            let subnet = subnets.by_name[spec.subnet.as_str()];
             let kind = NatKind { wait: self.wait };
             let nat = stack.add(kind, &spec.name, tags.clone(), (), move |r| NatDesired {
                 subnet_id: r.get(&subnet).map(|o| o.id.clone()),
                 allocation_id: r.get(&eip).map(|o| o.allocation_id.clone()),
             });
-            nats.insert(&spec.name, nat);
-            nat_order.push(nat);
+            nats.by_name.insert(&spec.name, nat);
+            nats.order.push(nat);
         }
         if layout.nats.is_empty() {
             // None wanted: NAT gateways and addresses left from before still go, the
             // gateways first, before the subnets they sit in.
             let env = &self.environment;
             let eips = stack.track(EipKind, format!("{env}-nat-eip"), tags.clone(), (), |_| {});
-            let in_subnets = public.clone();
+            let in_subnets = subnets.public.clone();
             stack.track(
                 NatKind { wait: self.wait },
                 format!("{env}-nat-gateway"),
@@ -123,41 +166,19 @@ impl Vpc {
                 },
             );
         }
+        nats
+    }
 
-        let mut private_tables = Vec::new();
-        for spec in &layout.route_tables {
-            let to = match &spec.target {
-                Target::InternetGateway => RouteTo::Internet(igw),
-                Target::Nat(name) => RouteTo::Nat(nats[name.as_str()]),
-                Target::None => RouteTo::Nowhere,
-            };
-            let served: Vec<(String, Handle<SubnetKind>)> = spec
-                .subnets
-                .iter()
-                .map(|name| (name.clone(), subnets[name.as_str()]))
-                .collect();
-            let table = stack.add(RouteTableKind, &spec.name, tags.clone(), (), move |r| {
-                RouteTableDesired {
-                    vpc_id: vpc_id(r),
-                    target: match to {
-                        RouteTo::Internet(h) => r.get(&h).map(|o| Some(o.id.clone())),
-                        RouteTo::Nat(h) => r.get(&h).map(|o| Some(o.id.clone())),
-                        RouteTo::Nowhere => Value::Known(None),
-                    },
-                    subnets: served
-                        .iter()
-                        .map(|(name, h)| (name.clone(), r.get(h).map(|o| o.id.clone())))
-                        .collect(),
-                }
-            });
-            if !matches!(spec.target, Target::InternetGateway) {
-                private_tables.push(table);
-            }
-        }
-
-        self.declare_endpoints(aws, stack, &tags, vpc_id, &private, &private_tables);
-        self.declare_flow_logs(stack, &tags, vpc_id);
-
+    /// The private hosted zone when wanted; when not (any more), one made before is still
+    /// looked for, so it goes before the VPC.
+    fn declare_zone(
+        &self,
+        stack: &mut Stack,
+        layout: &Layout,
+        tags: &Tags,
+        vpc: Handle<VpcKind>,
+    ) -> Option<Handle<ZoneKind>> {
+        let vpc_id = vpc_id_of(vpc);
         let zone = layout.zone.as_ref().map(|domain| {
             stack.add(ZoneKind, domain, tags.clone(), (), move |r| ZoneDesired {
                 vpc_id: vpc_id(r),
@@ -170,113 +191,7 @@ impl Vpc {
                 vpc_id(r);
             });
         }
-
-        let ids = |handles: &[Handle<SubnetKind>]| {
-            Ref::all(handles.iter().map(|h| h.output(|o| o.id.clone())))
-        };
-        let private_egress = if private_tables.is_empty() {
-            Ref::known(())
-        } else {
-            Ref::all(private_tables.iter().map(|t| t.done())).map(|_| ())
-        };
-        let vpc_cidr = layout.cidr.to_string();
-        let zones = layout.zones.clone();
-        let outputs = {
-            let (public, private, nats, vpc_cidr, zones, zone_ids) = (
-                public.clone(),
-                private.clone(),
-                nat_order.clone(),
-                vpc_cidr.clone(),
-                zones.clone(),
-                zone_ids.clone(),
-            );
-            Ref::new(move |r| {
-                let list = |hs: &[Handle<SubnetKind>]| -> Value<Vec<String>> {
-                    hs.iter().map(|h| r.get(h).map(|o| o.id.clone())).collect()
-                };
-                let nat_ids: Value<Vec<String>> = nats
-                    .iter()
-                    .map(|h| r.get(h).map(|o| o.id.clone()))
-                    .collect();
-                let zone = match &zone {
-                    Some(h) => r.get(h).map(|o| Some(o.clone())),
-                    None => Value::Known(None),
-                };
-                vpc_id(r)
-                    .zip(list(&public))
-                    .zip(list(&private))
-                    .zip(r.get(&igw).map(|o| o.id.clone()))
-                    .zip(nat_ids)
-                    .zip(zone)
-                    .map(
-                        |(((((vpc_id, public), private), igw), nats), zone)| VpcOutputs {
-                            vpc_id,
-                            vpc_cidr: vpc_cidr.clone(),
-                            public_subnets: public,
-                            private_subnets: private,
-                            availability_zones: zones.clone(),
-                            availability_zone_ids: zone_ids.clone(),
-                            private_dns_zone_id: zone.as_ref().map(|z| z.id.clone()),
-                            private_domain_name: zone.map(|z| z.domain),
-                            nat_gateway_ids: nats,
-                            internet_gateway_id: igw,
-                        },
-                    )
-            })
-        };
-        let partial = {
-            let (public, private, nats, vpc_cidr, zones, zone_ids) = (
-                public.clone(),
-                private.clone(),
-                nat_order,
-                vpc_cidr.clone(),
-                zones.clone(),
-                zone_ids.clone(),
-            );
-            Ref::new(move |r| {
-                let Value::Known(vpc_id) = vpc_id(r) else {
-                    return Value::Known(None);
-                };
-                let known = |hs: &[Handle<SubnetKind>]| -> Vec<String> {
-                    hs.iter()
-                        .filter_map(|h| r.get(h).map(|o| o.id.clone()).into_known())
-                        .collect()
-                };
-                let zone = zone.and_then(|h| r.get(&h).map(Clone::clone).into_known());
-                Value::Known(Some(VpcOutputs {
-                    vpc_id,
-                    vpc_cidr: vpc_cidr.clone(),
-                    public_subnets: known(&public),
-                    private_subnets: known(&private),
-                    availability_zones: zones.clone(),
-                    availability_zone_ids: zone_ids.clone(),
-                    private_dns_zone_id: zone.as_ref().map(|z| z.id.clone()),
-                    private_domain_name: zone.map(|z| z.domain),
-                    nat_gateway_ids: nats
-                        .iter()
-                        .filter_map(|h| r.get(h).map(|o| o.id.clone()).into_known())
-                        .collect(),
-                    internet_gateway_id: r
-                        .get(&igw)
-                        .map(|o| o.id.clone())
-                        .into_known()
-                        .unwrap_or_default(),
-                }))
-            })
-        };
-        Ok(Declared {
-            refs: VpcRefs {
-                vpc_id: vpc.output(|o| o.id.clone()),
-                vpc_cidr: Ref::known(vpc_cidr),
-                public_subnets: ids(&public),
-                private_subnets: ids(&private),
-                availability_zones: Ref::known(zones),
-                availability_zone_ids: Ref::known(zone_ids),
-                private_egress,
-                outputs,
-            },
-            partial,
-        })
+        zone
     }
 
     /// What [`apply`](Vpc::apply) would change, without changing anything. Checks the
@@ -481,6 +396,192 @@ impl Vpc {
                 }
             });
         }
+    }
+}
+
+/// Reads the VPC's id, for the specs of what lives in it.
+fn vpc_id_of(
+    vpc: Handle<VpcKind>,
+) -> impl Fn(&Resolver<'_>) -> Value<String> + Copy + Send + Sync + 'static {
+    move |r: &Resolver<'_>| r.get(&vpc).map(|o| o.id.clone())
+}
+
+/// The subnets, by name and by kind, in the layout's order.
+struct Subnets<'a> {
+    by_name: HashMap<&'a str, Handle<SubnetKind>>,
+    public: Vec<Handle<SubnetKind>>,
+    private: Vec<Handle<SubnetKind>>,
+}
+
+/// The NAT gateways, by name and in the layout's order.
+struct Nats<'a> {
+    by_name: HashMap<&'a str, Handle<NatKind>>,
+    order: Vec<Handle<NatKind>>,
+}
+
+/// Every subnet of the layout, in the VPC.
+fn declare_subnets<'a>(
+    stack: &mut Stack,
+    layout: &'a Layout,
+    tags: &Tags,
+    vpc: Handle<VpcKind>,
+) -> Subnets<'a> {
+    let vpc_id = vpc_id_of(vpc);
+    let mut subnets = Subnets {
+        by_name: HashMap::new(),
+        public: Vec::new(),
+        private: Vec::new(),
+    };
+    for spec in &layout.subnets {
+        let (cidr, az, map_public_ip) =
+            (spec.cidr.to_string(), spec.az.clone(), spec.map_public_ip);
+        let handle = stack.add(SubnetKind, &spec.name, tags.clone(), (), move |r| {
+            SubnetDesired {
+                vpc_id: vpc_id(r),
+                cidr: cidr.clone(),
+                az: az.clone(),
+                map_public_ip,
+            }
+        });
+        subnets.by_name.insert(&spec.name, handle);
+        if spec.public {
+            subnets.public.push(handle);
+        } else {
+            subnets.private.push(handle);
+        }
+    }
+    subnets
+}
+
+/// Every route table of the layout with the subnets it serves; returns the private ones
+/// (those not routed to the internet gateway).
+fn declare_route_tables(
+    stack: &mut Stack,
+    layout: &Layout,
+    tags: &Tags,
+    vpc: Handle<VpcKind>,
+    igw: Handle<IgwKind>,
+    subnets: &Subnets<'_>,
+    nats: &Nats<'_>,
+) -> Vec<Handle<RouteTableKind>> {
+    let vpc_id = vpc_id_of(vpc);
+    let mut private_tables = Vec::new();
+    for spec in &layout.route_tables {
+        let to = match &spec.target {
+            Target::InternetGateway => RouteTo::Internet(igw),
+            Target::Nat(name) => RouteTo::Nat(nats.by_name[name.as_str()]),
+            Target::None => RouteTo::Nowhere,
+        };
+        let served: Vec<(String, Handle<SubnetKind>)> = spec
+            .subnets
+            .iter()
+            .map(|name| (name.clone(), subnets.by_name[name.as_str()]))
+            .collect();
+        let table = stack.add(RouteTableKind, &spec.name, tags.clone(), (), move |r| {
+            RouteTableDesired {
+                vpc_id: vpc_id(r),
+                target: match to {
+                    RouteTo::Internet(h) => r.get(&h).map(|o| Some(o.id.clone())),
+                    RouteTo::Nat(h) => r.get(&h).map(|o| Some(o.id.clone())),
+                    RouteTo::Nowhere => Value::Known(None),
+                },
+                subnets: served
+                    .iter()
+                    .map(|(name, h)| (name.clone(), r.get(h).map(|o| o.id.clone())))
+                    .collect(),
+            }
+        });
+        if !matches!(spec.target, Target::InternetGateway) {
+            private_tables.push(table);
+        }
+    }
+    private_tables
+}
+
+/// What the outputs read: the declared resources and the values known before apply.
+#[derive(Clone)]
+struct Made {
+    vpc: Handle<VpcKind>,
+    igw: Handle<IgwKind>,
+    public: Vec<Handle<SubnetKind>>,
+    private: Vec<Handle<SubnetKind>>,
+    nats: Vec<Handle<NatKind>>,
+    zone: Option<Handle<ZoneKind>>,
+    vpc_cidr: String,
+    zones: Vec<String>,
+    zone_ids: Vec<String>,
+}
+
+impl Made {
+    /// The outputs, once every resource they read is known.
+    fn outputs(&self) -> Ref<VpcOutputs> {
+        let made = self.clone();
+        let vpc_id = vpc_id_of(made.vpc);
+        Ref::new(move |r| {
+            let list = |hs: &[Handle<SubnetKind>]| -> Value<Vec<String>> {
+                hs.iter().map(|h| r.get(h).map(|o| o.id.clone())).collect()
+            };
+            let nat_ids: Value<Vec<String>> = (made.nats.iter())
+                .map(|h| r.get(h).map(|o| o.id.clone()))
+                .collect();
+            let zone = match &made.zone {
+                Some(h) => r.get(h).map(|o| Some(o.clone())),
+                None => Value::Known(None),
+            };
+            vpc_id(r)
+                .zip(list(&made.public))
+                .zip(list(&made.private))
+                .zip(r.get(&made.igw).map(|o| o.id.clone()))
+                .zip(nat_ids)
+                .zip(zone)
+                .map(
+                    |(((((vpc_id, public), private), igw), nats), zone)| VpcOutputs {
+                        vpc_id,
+                        vpc_cidr: made.vpc_cidr.clone(),
+                        public_subnets: public,
+                        private_subnets: private,
+                        availability_zones: made.zones.clone(),
+                        availability_zone_ids: made.zone_ids.clone(),
+                        private_dns_zone_id: zone.as_ref().map(|z| z.id.clone()),
+                        private_domain_name: zone.map(|z| z.domain),
+                        nat_gateway_ids: nats,
+                        internet_gateway_id: igw,
+                    },
+                )
+        })
+    }
+
+    /// The outputs of what exists, missing pieces left out: `None` without the VPC.
+    fn partial(&self) -> Ref<Option<VpcOutputs>> {
+        let made = self.clone();
+        let vpc_id = vpc_id_of(made.vpc);
+        Ref::new(move |r| {
+            let Value::Known(vpc_id) = vpc_id(r) else {
+                return Value::Known(None);
+            };
+            let known = |hs: &[Handle<SubnetKind>]| -> Vec<String> {
+                hs.iter()
+                    .filter_map(|h| r.get(h).map(|o| o.id.clone()).into_known())
+                    .collect()
+            };
+            let zone = (made.zone).and_then(|h| r.get(&h).map(Clone::clone).into_known());
+            Value::Known(Some(VpcOutputs {
+                vpc_id,
+                vpc_cidr: made.vpc_cidr.clone(),
+                public_subnets: known(&made.public),
+                private_subnets: known(&made.private),
+                availability_zones: made.zones.clone(),
+                availability_zone_ids: made.zone_ids.clone(),
+                private_dns_zone_id: zone.as_ref().map(|z| z.id.clone()),
+                private_domain_name: zone.map(|z| z.domain),
+                nat_gateway_ids: (made.nats.iter())
+                    .filter_map(|h| r.get(h).map(|o| o.id.clone()).into_known())
+                    .collect(),
+                internet_gateway_id: (r.get(&made.igw).map(|o| o.id.clone()))
+                    .into_known()
+                    .unwrap_or_default(),
+            }))
+        })
     }
 }
 
