@@ -129,10 +129,10 @@ impl<T: 'static> Ref<T> {
 
     /// This value and `other`'s together, known when both are: an input made of two
     /// resources' outputs (a listener's load balancer and its certificate).
-    pub fn join<U: 'static>(self, other: Ref<U>) -> Ref<(T, U)>
+    pub fn join<U>(self, other: Ref<U>) -> Ref<(T, U)>
     where
         T: Send + Sync,
-        U: Send + Sync,
+        U: Send + Sync + 'static,
     {
         Ref::new(move |r| r.value(&self).zip(r.value(&other)))
     }
