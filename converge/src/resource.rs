@@ -156,6 +156,14 @@ pub trait Resource: Send + Sync + 'static {
     /// What other resources and the module's outputs use.
     type Outputs: Clone + fmt::Debug + Send + Sync + 'static;
 
+    /// How errors and waits name a resource of the kind: `aws_ecs_cluster "blog"`.
+    fn label(name: &str) -> String
+    where
+        Self: Sized,
+    {
+        format!("{} \"{name}\"", Self::KIND)
+    }
+
     /// Reads every resource of the kind that the stack declares, at once.
     async fn read(
         &self,

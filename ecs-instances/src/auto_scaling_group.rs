@@ -57,10 +57,6 @@ pub(crate) struct AutoScalingGroupOut {
     pub arn: String,
 }
 
-fn resource(name: &str) -> String {
-    format!("{KIND} \"{name}\"")
-}
-
 /// The groups called `names`, in one call.
 async fn describe(aws: &Aws, names: Vec<String>) -> Result<Vec<FoundGroup>, Error> {
     let out = aws
@@ -69,7 +65,10 @@ async fn describe(aws: &Aws, names: Vec<String>) -> Result<Vec<FoundGroup>, Erro
         .set_auto_scaling_group_names(Some(names.clone()))
         .send()
         .await
-        .context("DescribeAutoScalingGroups", resource(&names.join(",")))?;
+        .context(
+            "DescribeAutoScalingGroups",
+            AutoScalingGroupKind::label(&names.join(",")),
+        )?;
     Ok(out
         .auto_scaling_groups()
         .iter()
@@ -274,11 +273,14 @@ impl Resource for AutoScalingGroupKind {
         let existed = match made {
             Err(err) if err.code() == Some("AlreadyExists") => true,
             other => {
-                other.context("CreateAutoScalingGroup", resource(cx.name))?;
+                other.context(
+                    "CreateAutoScalingGroup",
+                    AutoScalingGroupKind::label(cx.name),
+                )?;
                 false
             }
         };
-        let what = format!("{} to be readable", resource(cx.name));
+        let what = format!("{} to be readable", AutoScalingGroupKind::label(cx.name));
         let found = self
             .wait
             .until(&what, || async {
@@ -341,14 +343,17 @@ impl Resource for AutoScalingGroupKind {
                     .send()
             })
             .await
-            .context("UpdateAutoScalingGroup", resource(cx.name))?;
+            .context(
+                "UpdateAutoScalingGroup",
+                AutoScalingGroupKind::label(cx.name),
+            )?;
         if d.instance_refresh && moved {
             aws.autoscaling()
                 .start_instance_refresh()
                 .auto_scaling_group_name(cx.name)
                 .send()
                 .await
-                .context("StartInstanceRefresh", resource(cx.name))?;
+                .context("StartInstanceRefresh", AutoScalingGroupKind::label(cx.name))?;
         }
         Ok(self.outputs(o))
     }
@@ -364,13 +369,19 @@ impl Resource for AutoScalingGroupKind {
             .force_delete(true)
             .send()
             .await
-            .context("DeleteAutoScalingGroup", resource(&o.name));
+            .context(
+                "DeleteAutoScalingGroup",
+                AutoScalingGroupKind::label(&o.name),
+            );
         ignore_not_found(result)?;
         self.wait
-            .until(&format!("{} to be deleted", resource(&o.name)), || async {
-                let left = describe(aws, vec![o.name.clone()]).await?;
-                Ok(left.is_empty().then_some(()))
-            })
+            .until(
+                &format!("{} to be deleted", AutoScalingGroupKind::label(&o.name)),
+                || async {
+                    let left = describe(aws, vec![o.name.clone()]).await?;
+                    Ok(left.is_empty().then_some(()))
+                },
+            )
             .await
     }
 }

@@ -144,10 +144,6 @@ pub(crate) struct CapacityProviderOut {
     pub arn: String,
 }
 
-fn resource(name: &str) -> String {
-    format!("{KIND} \"{name}\"")
-}
-
 fn found(p: &aws_sdk_ecs::types::CapacityProvider) -> FoundProvider {
     let asg = p.auto_scaling_group_provider();
     let scaling = asg.and_then(|a| a.managed_scaling());
@@ -191,7 +187,10 @@ async fn describe(aws: &Aws, names: Vec<String>) -> Result<Vec<FoundProvider>, E
         .include(Include::Tags)
         .send()
         .await
-        .context("DescribeCapacityProviders", resource(&names.join(",")))?;
+        .context(
+            "DescribeCapacityProviders",
+            CapacityProviderKind::label(&names.join(",")),
+        )?;
     Ok(out
         .capacity_providers()
         .iter()
@@ -350,7 +349,7 @@ impl Resource for CapacityProviderKind {
             .managed_termination_protection(ManagedTerminationProtection::Disabled)
             .build()
             .map_err(|err| Error::Failed {
-                resource: resource(cx.name),
+                resource: CapacityProviderKind::label(cx.name),
                 reason: err.to_string(),
             })?;
         let out = cx
@@ -362,7 +361,10 @@ impl Resource for CapacityProviderKind {
             .set_tags(Some(cx.tags.ecs(cx.name)))
             .send()
             .await
-            .context("CreateCapacityProvider", resource(cx.name))?;
+            .context(
+                "CreateCapacityProvider",
+                CapacityProviderKind::label(cx.name),
+            )?;
         Ok(CapacityProviderOut {
             name: cx.name.to_owned(),
             arn: out
@@ -407,7 +409,10 @@ impl Resource for CapacityProviderKind {
             )
             .send()
             .await
-            .context("UpdateCapacityProvider", resource(cx.name))?;
+            .context(
+                "UpdateCapacityProvider",
+                CapacityProviderKind::label(cx.name),
+            )?;
         Ok(self.outputs(o))
     }
 
@@ -422,13 +427,19 @@ impl Resource for CapacityProviderKind {
             .capacity_provider(&o.name)
             .send()
             .await
-            .context("DeleteCapacityProvider", resource(&o.name));
+            .context(
+                "DeleteCapacityProvider",
+                CapacityProviderKind::label(&o.name),
+            );
         converge::ignore_not_found(result)?;
         self.wait
-            .until(&format!("{} to be deleted", resource(&o.name)), || async {
-                let left = describe(aws, vec![o.name.clone()]).await?;
-                Ok(left.is_empty().then_some(()))
-            })
+            .until(
+                &format!("{} to be deleted", CapacityProviderKind::label(&o.name)),
+                || async {
+                    let left = describe(aws, vec![o.name.clone()]).await?;
+                    Ok(left.is_empty().then_some(()))
+                },
+            )
             .await
     }
 }

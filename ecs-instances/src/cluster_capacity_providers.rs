@@ -51,10 +51,6 @@ pub(crate) struct ClusterProvidersOut {
     pub provider: String,
 }
 
-fn resource(cluster: &str) -> String {
-    format!("{KIND} \"{cluster}\"")
-}
-
 /// An ACTIVE cluster's providers.
 struct ClusterState {
     name: String,
@@ -71,7 +67,10 @@ async fn describe(aws: &Aws, clusters: &[String]) -> Result<Vec<ClusterState>, E
             .set_clusters(Some(chunk.to_vec()))
             .send()
             .await
-            .context("DescribeClusters", resource(&chunk.join(",")))?;
+            .context(
+                "DescribeClusters",
+                ClusterProvidersKind::label(&chunk.join(",")),
+            )?;
         out.extend(
             found
                 .clusters()
@@ -294,7 +293,7 @@ impl Resource for ClusterProvidersKind {
         .await?;
         if !exists {
             return Err(Error::Failed {
-                resource: resource(&cluster),
+                resource: ClusterProvidersKind::label(&cluster),
                 reason: format!("cluster {cluster:?} does not exist (or is not ACTIVE)"),
             });
         }

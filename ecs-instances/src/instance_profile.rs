@@ -37,10 +37,6 @@ pub(crate) struct InstanceProfileOut {
     pub arn: String,
 }
 
-fn resource(name: &str) -> String {
-    format!("{KIND} \"{name}\"")
-}
-
 async fn find(aws: &Aws, name: &str) -> Result<Option<FoundProfile>, Error> {
     let result = aws
         .iam()
@@ -48,7 +44,7 @@ async fn find(aws: &Aws, name: &str) -> Result<Option<FoundProfile>, Error> {
         .instance_profile_name(name)
         .send()
         .await
-        .context("GetInstanceProfile", resource(name));
+        .context("GetInstanceProfile", InstanceProfileKind::label(name));
     let out = match result {
         Err(err) if err.code() == Some("NoSuchEntity") => return Ok(None),
         other => other?,
@@ -71,7 +67,7 @@ async fn add_role(aws: &Aws, name: &str, role: &str) -> Result<(), Error> {
                 .send()
         })
         .await
-        .context("AddRoleToInstanceProfile", resource(name))?;
+        .context("AddRoleToInstanceProfile", InstanceProfileKind::label(name))?;
     Ok(())
 }
 
@@ -83,7 +79,10 @@ async fn remove_role(aws: &Aws, name: &str, role: &str) -> Result<(), Error> {
         .role_name(role)
         .send()
         .await
-        .context("RemoveRoleFromInstanceProfile", resource(name));
+        .context(
+            "RemoveRoleFromInstanceProfile",
+            InstanceProfileKind::label(name),
+        );
     ignore_not_found(result)
 }
 
@@ -182,7 +181,7 @@ impl Resource for InstanceProfileKind {
             .set_tags(Some(cx.tags.iam(cx.name)))
             .send()
             .await
-            .context("CreateInstanceProfile", resource(cx.name))?;
+            .context("CreateInstanceProfile", InstanceProfileKind::label(cx.name))?;
         let arn = out
             .instance_profile()
             .map(|p| p.arn().to_owned())
@@ -226,7 +225,7 @@ impl Resource for InstanceProfileKind {
             .instance_profile_name(&o.name)
             .send()
             .await
-            .context("DeleteInstanceProfile", resource(&o.name))?;
+            .context("DeleteInstanceProfile", InstanceProfileKind::label(&o.name))?;
         Ok(())
     }
 }

@@ -229,10 +229,6 @@ pub(crate) struct LaunchTemplateOut {
     pub version: String,
 }
 
-fn resource(name: &str) -> String {
-    format!("{KIND} \"{name}\"")
-}
-
 /// The latest version of template `id`.
 async fn latest(aws: &Aws, id: &str, name: &str) -> Result<Option<(i64, Fields)>, Error> {
     let out = aws
@@ -242,7 +238,10 @@ async fn latest(aws: &Aws, id: &str, name: &str) -> Result<Option<(i64, Fields)>
         .versions("$Latest")
         .send()
         .await
-        .context("DescribeLaunchTemplateVersions", resource(name))?;
+        .context(
+            "DescribeLaunchTemplateVersions",
+            LaunchTemplateKind::label(name),
+        )?;
     Ok(out.launch_template_versions().first().map(|v| {
         (
             v.version_number().unwrap_or(1),
@@ -343,7 +342,10 @@ impl Resource for LaunchTemplateKind {
             )
             .send()
             .await
-            .context("DescribeLaunchTemplates", resource(&names.join(",")))?;
+            .context(
+                "DescribeLaunchTemplates",
+                LaunchTemplateKind::label(&names.join(",")),
+            )?;
         let owners = converge::owners_of(wanted);
         let found = out.launch_templates().iter().map(|t| async {
             let id = t.launch_template_id().unwrap_or_default().to_owned();
@@ -464,7 +466,7 @@ impl Resource for LaunchTemplateKind {
                     .send()
             })
             .await
-            .context("CreateLaunchTemplate", resource(cx.name))?;
+            .context("CreateLaunchTemplate", LaunchTemplateKind::label(cx.name))?;
         token.made();
         let template = out.launch_template();
         Ok(LaunchTemplateOut {
@@ -524,7 +526,10 @@ impl Resource for LaunchTemplateKind {
                     .send()
             })
             .await
-            .context("CreateLaunchTemplateVersion", resource(cx.name))?;
+            .context(
+                "CreateLaunchTemplateVersion",
+                LaunchTemplateKind::label(cx.name),
+            )?;
         token.made();
         let version = out
             .launch_template_version()
@@ -546,7 +551,7 @@ impl Resource for LaunchTemplateKind {
             .launch_template_id(&o.id)
             .send()
             .await
-            .context("DeleteLaunchTemplate", resource(&o.name));
+            .context("DeleteLaunchTemplate", LaunchTemplateKind::label(&o.name));
         ignore_not_found(result)
     }
 }

@@ -97,10 +97,6 @@ pub struct ListenerRuleOutputs {
     pub arn: String,
 }
 
-fn resource(name: &str) -> String {
-    format!("{} \"{name}\"", ListenerRuleKind::KIND)
-}
-
 /// How long a listing is tried again while a rule it listed goes.
 const RELIST_FOR: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -279,7 +275,7 @@ fn collisions(wanted: &[Wanted<'_, RuleAt>], rules: &[(RuleAt, FoundRule)]) -> R
         let at = (w.key.load_balancer.as_str(), w.key.port, w.key.priority);
         let here = format!(
             "{} (priority {} on {})",
-            resource(w.name),
+            ListenerRuleKind::label(w.name),
             w.key.priority,
             listener_name(&w.key.load_balancer, w.key.port)
         );
@@ -288,7 +284,7 @@ fn collisions(wanted: &[Wanted<'_, RuleAt>], rules: &[(RuleAt, FoundRule)]) -> R
                 resource: here,
                 with: format!(
                     "{} declared at the same priority: give one another",
-                    resource(other)
+                    ListenerRuleKind::label(other)
                 ),
             });
         }
@@ -520,7 +516,7 @@ impl Resource for ListenerRuleKind {
             .set_tags(Some(cx.tags.elbv2(cx.name)))
             .send()
             .await
-            .context("CreateRule", resource(cx.name))?;
+            .context("CreateRule", ListenerRuleKind::label(cx.name))?;
         Ok(ListenerRuleOutputs {
             arn: out
                 .rules()
@@ -562,7 +558,7 @@ impl Resource for ListenerRuleKind {
                 )
                 .send()
                 .await
-                .context("SetRulePriorities", resource(cx.name))?;
+                .context("SetRulePriorities", ListenerRuleKind::label(cx.name))?;
         }
         if modify {
             cx.aws
@@ -573,7 +569,7 @@ impl Resource for ListenerRuleKind {
                 .actions(forward(d)?)
                 .send()
                 .await
-                .context("ModifyRule", resource(cx.name))?;
+                .context("ModifyRule", ListenerRuleKind::label(cx.name))?;
         }
         Ok(self.outputs(o))
     }
@@ -586,7 +582,7 @@ impl Resource for ListenerRuleKind {
             .rule_arn(&o.arn)
             .send()
             .await
-            .context("DeleteRule", resource(&o.name));
+            .context("DeleteRule", ListenerRuleKind::label(&o.name));
         match result {
             Err(err) if !err.is_not_found() => Err(err),
             _ => Ok(()),

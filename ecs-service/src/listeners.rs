@@ -97,10 +97,6 @@ pub fn listener_name(load_balancer: &str, port: i32) -> String {
     format!("{load_balancer}:{port}")
 }
 
-fn resource(name: &str) -> String {
-    format!("{} \"{name}\"", ListenerKind::KIND)
-}
-
 fn redirect_text(port: i32) -> String {
     format!("HTTPS:{port}:HTTP_301")
 }
@@ -455,7 +451,7 @@ impl Resource for ListenerKind {
             .set_tags(Some(cx.tags.elbv2(cx.name)))
             .send()
             .await
-            .context("CreateListener", resource(cx.name))?;
+            .context("CreateListener", ListenerKind::label(cx.name))?;
         Ok(ListenerOutputs {
             arn: out
                 .listeners()
@@ -497,7 +493,7 @@ impl Resource for ListenerKind {
             .default_actions(action)
             .send()
             .await
-            .context("ModifyListener", resource(cx.name))?;
+            .context("ModifyListener", ListenerKind::label(cx.name))?;
         Ok(self.outputs(o))
     }
 
@@ -508,7 +504,7 @@ impl Resource for ListenerKind {
             let added = rules_still_on(cx.aws, &o.arn).await?;
             if !added.is_empty() {
                 return Err(Error::Protected {
-                    resource: resource(&o.name),
+                    resource: ListenerKind::label(&o.name),
                     how: format!(
                         "rules were added to it since it was read: {}; destroy or move them first",
                         added.join(", ")
@@ -523,7 +519,7 @@ impl Resource for ListenerKind {
             .listener_arn(&o.arn)
             .send()
             .await
-            .context("DeleteListener", resource(&o.name));
+            .context("DeleteListener", ListenerKind::label(&o.name));
         match result {
             Err(err) if !err.is_not_found() => Err(err),
             _ => Ok(()),

@@ -75,10 +75,6 @@ impl LoadBalancerOutputs {
     }
 }
 
-fn resource(name: &str) -> String {
-    format!("{} \"{name}\"", LoadBalancerKind::KIND)
-}
-
 fn scheme(internal: bool) -> &'static str {
     if internal {
         "internal"
@@ -282,7 +278,10 @@ async fn set_attributes(
         .set_attributes(Some(list))
         .send()
         .await
-        .context("ModifyLoadBalancerAttributes", resource(name))?;
+        .context(
+            "ModifyLoadBalancerAttributes",
+            LoadBalancerKind::label(name),
+        )?;
     Ok(())
 }
 
@@ -487,7 +486,7 @@ impl Resource for LoadBalancerKind {
                     .send()
             })
             .await
-            .context("CreateLoadBalancer", resource(cx.name))?;
+            .context("CreateLoadBalancer", LoadBalancerKind::label(cx.name))?;
         let lb = out.load_balancers().first();
         let made = LoadBalancerOutputs {
             arn: lb
@@ -533,7 +532,7 @@ impl Resource for LoadBalancerKind {
                 .set_subnets(Some(d.subnets.clone().require("subnets")?))
                 .send()
                 .await
-                .context("SetSubnets", resource(cx.name))?;
+                .context("SetSubnets", LoadBalancerKind::label(cx.name))?;
         }
         if groups {
             cx.aws
@@ -543,7 +542,7 @@ impl Resource for LoadBalancerKind {
                 .set_security_groups(Some(d.security_groups.clone().require("security groups")?))
                 .send()
                 .await
-                .context("SetSecurityGroups", resource(cx.name))?;
+                .context("SetSecurityGroups", LoadBalancerKind::label(cx.name))?;
         }
         if attributes {
             // Only those that differ: one `ModifyLoadBalancerAttributes` for them all.
@@ -563,7 +562,7 @@ impl Resource for LoadBalancerKind {
     async fn delete(&self, cx: Cx<'_>, o: &FoundLoadBalancer) -> Result<(), Error> {
         if let Some(how) = self.protected(o) {
             return Err(Error::Protected {
-                resource: resource(cx.name),
+                resource: LoadBalancerKind::label(cx.name),
                 how,
             });
         }
@@ -573,7 +572,7 @@ impl Resource for LoadBalancerKind {
             .load_balancer_arn(&o.arn)
             .send()
             .await
-            .context("DeleteLoadBalancer", resource(cx.name))?;
+            .context("DeleteLoadBalancer", LoadBalancerKind::label(cx.name))?;
         Wait::default()
             .until(
                 &format!("load balancer {} to be deleted", o.arn),

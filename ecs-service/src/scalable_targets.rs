@@ -95,10 +95,6 @@ pub(crate) const TARGET_NOT_YET: Transient = Transient::new(
     &[EMULATOR_NO_TARGET],
 );
 
-fn resource(id: &str) -> String {
-    format!("{} \"{id}\"", ScalableTargetKind::KIND)
-}
-
 /// A service made a moment ago may not be visible to Application Auto Scaling yet, and a
 /// change to the same target is refused while another is under way.
 const NOT_YET: Transient = Transient::new(&["ConcurrentUpdateException"], &[NO_ECS_SERVICE]);
@@ -165,7 +161,10 @@ impl Resource for ScalableTargetKind {
                 .set_resource_ids(Some(chunk.to_vec()))
                 .send()
                 .await
-                .context("DescribeScalableTargets", resource(&chunk.join(",")))?;
+                .context(
+                    "DescribeScalableTargets",
+                    ScalableTargetKind::label(&chunk.join(",")),
+                )?;
             for t in out.scalable_targets() {
                 let Some(w) = wanted.iter().find(|w| w.name == t.resource_id()) else {
                     continue;
@@ -277,7 +276,10 @@ impl Resource for ScalableTargetKind {
             .resource_id(&o.resource_id)
             .send()
             .await
-            .context("DeregisterScalableTarget", resource(&o.resource_id));
+            .context(
+                "DeregisterScalableTarget",
+                ScalableTargetKind::label(&o.resource_id),
+            );
         ignore_gone(result)
     }
 }
@@ -301,7 +303,7 @@ async fn register(
                 .send()
         })
         .await
-        .context("RegisterScalableTarget", resource(cx.name))?;
+        .context("RegisterScalableTarget", ScalableTargetKind::label(cx.name))?;
     Ok(ScalableTargetOutputs {
         resource_id: cx.name.to_owned(),
     })

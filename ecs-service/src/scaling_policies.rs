@@ -63,10 +63,6 @@ pub struct ScalingPolicyOutputs {
     pub arn: String,
 }
 
-fn resource(name: &str) -> String {
-    format!("{} \"{name}\"", ScalingPolicyKind::KIND)
-}
-
 /// The load balancer's part of the resource label: its ARN after `loadbalancer/`, and the
 /// target group's after its account (`targetgroup/<name>/<id>`).
 pub fn resource_label(lb_arn: &str, tg_arn: &str) -> String {
@@ -123,7 +119,10 @@ async fn read_policies(
     let mut policies = Vec::new();
     while let Some(page) = pages.next().await {
         count.page()?;
-        let page = page.context("DescribeScalingPolicies", resource(&resource_id))?;
+        let page = page.context(
+            "DescribeScalingPolicies",
+            ScalingPolicyKind::label(&resource_id),
+        )?;
         policies.extend(page.scaling_policies().iter().cloned());
     }
     // Only this id's: the emulator matches ids by substring.
@@ -372,7 +371,7 @@ impl Resource for ScalingPolicyKind {
             .policy_name(&o.name)
             .send()
             .await
-            .context("DeleteScalingPolicy", resource(&o.name));
+            .context("DeleteScalingPolicy", ScalingPolicyKind::label(&o.name));
         ignore_gone(result)
     }
 }
@@ -386,7 +385,7 @@ async fn put(cx: Cx<'_>, d: &ScalingPolicySpec) -> Result<ScalingPolicyOutputs, 
         metric = metric.resource_label(label.clone().require(cx.name)?);
     }
     let metric = metric.build().map_err(|e| Error::Failed {
-        resource: resource(cx.name),
+        resource: ScalingPolicyKind::label(cx.name),
         reason: e.to_string(),
     })?;
     let config = TargetTrackingScalingPolicyConfiguration::builder()
@@ -397,7 +396,7 @@ async fn put(cx: Cx<'_>, d: &ScalingPolicySpec) -> Result<ScalingPolicyOutputs, 
         .disable_scale_in(p.disable_scale_in)
         .build()
         .map_err(|e| Error::Failed {
-            resource: resource(cx.name),
+            resource: ScalingPolicyKind::label(cx.name),
             reason: e.to_string(),
         })?;
     let aws = cx.aws;
@@ -416,7 +415,7 @@ async fn put(cx: Cx<'_>, d: &ScalingPolicySpec) -> Result<ScalingPolicyOutputs, 
                 .send()
         })
         .await
-        .context("PutScalingPolicy", resource(cx.name))?;
+        .context("PutScalingPolicy", ScalingPolicyKind::label(cx.name))?;
     Ok(ScalingPolicyOutputs {
         arn: out.policy_arn().to_owned(),
     })

@@ -49,10 +49,6 @@ pub struct ScheduledActionOutputs {
     pub name: String,
 }
 
-fn resource(name: &str) -> String {
-    format!("{} \"{name}\"", ScheduledActionKind::KIND)
-}
-
 fn shown(v: Option<impl ToString>) -> String {
     v.map_or_else(|| "(unset)".to_owned(), |v| v.to_string())
 }
@@ -79,7 +75,10 @@ async fn read_actions(
     let mut actions = Vec::new();
     while let Some(page) = pages.next().await {
         count.page()?;
-        let page = page.context("DescribeScheduledActions", resource(&resource_id))?;
+        let page = page.context(
+            "DescribeScheduledActions",
+            ScheduledActionKind::label(&resource_id),
+        )?;
         actions.extend(page.scheduled_actions().iter().cloned());
     }
     // Only this id's: the emulator matches ids by substring.
@@ -280,7 +279,7 @@ impl Resource for ScheduledActionKind {
             .scheduled_action_name(&o.name)
             .send()
             .await
-            .context("DeleteScheduledAction", resource(&o.name));
+            .context("DeleteScheduledAction", ScheduledActionKind::label(&o.name));
         ignore_gone(result)
     }
 }
@@ -306,7 +305,7 @@ async fn put(cx: Cx<'_>, d: &ScheduledActionSpec) -> Result<ScheduledActionOutpu
                 .send()
         })
         .await
-        .context("PutScheduledAction", resource(cx.name))?;
+        .context("PutScheduledAction", ScheduledActionKind::label(cx.name))?;
     Ok(ScheduledActionOutputs {
         name: cx.name.to_owned(),
     })

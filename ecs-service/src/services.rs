@@ -143,10 +143,6 @@ const DEPLOYMENTS_ACTIVE: Said = Said::new(
     "cannot be stopped while deployments are active",
 );
 
-fn resource(name: &str) -> String {
-    format!("{} \"{name}\"", EcsServiceKind::KIND)
-}
-
 fn launch(l: LaunchType) -> &'static str {
     match l {
         LaunchType::Fargate => "FARGATE",
@@ -351,7 +347,7 @@ async fn read_cluster(
             {
                 return Ok(Vec::new())
             }
-            other => other.context("DescribeServices", resource(&chunk.join(",")))?,
+            other => other.context("DescribeServices", EcsServiceKind::label(&chunk.join(",")))?,
         };
         for s in out.services() {
             if s.status() == Some("INACTIVE") {
@@ -411,7 +407,7 @@ async fn wait_steady(aws: &Aws, wait: &Wait, cluster: &str, name: &str) -> Resul
             .services(name)
             .send()
             .await
-            .context("DescribeServices", resource(name))
+            .context("DescribeServices", EcsServiceKind::label(name))
     };
     let result = wait
         .until(
@@ -792,7 +788,7 @@ impl Resource for EcsServiceKind {
                     .send()
             })
             .await
-            .context("CreateService", resource(cx.name))?;
+            .context("CreateService", EcsServiceKind::label(cx.name))?;
         token.made();
         if let Some(steady) = &d.steady_state {
             wait_steady(aws, steady, &d.cluster, cx.name).await?;
@@ -851,7 +847,7 @@ impl Resource for EcsServiceKind {
                     .send()
             })
             .await
-            .context("UpdateService", resource(cx.name))?;
+            .context("UpdateService", EcsServiceKind::label(cx.name))?;
         if let Some(steady) = &d.steady_state {
             wait_steady(aws, steady, cluster, cx.name).await?;
         }
@@ -882,7 +878,7 @@ impl Resource for EcsServiceKind {
                 .await
                 .context(
                     "UpdateService",
-                    format_args!("{} (scale to 0)", resource(name)),
+                    format_args!("{} (scale to 0)", EcsServiceKind::label(name)),
                 )?;
             aws.retry()
                 .run(name, ACTIVE_DEPLOYMENTS, || {
@@ -894,7 +890,7 @@ impl Resource for EcsServiceKind {
                         .send()
                 })
                 .await
-                .context("DeleteService", resource(name))?;
+                .context("DeleteService", EcsServiceKind::label(name))?;
         }
         if cx.teardown {
             // The cluster's delete waits for it, as do the security groups for its tasks'
@@ -910,7 +906,7 @@ impl Resource for EcsServiceKind {
                     .services(name)
                     .send()
                     .await
-                    .context("DescribeServices", resource(name))?;
+                    .context("DescribeServices", EcsServiceKind::label(name))?;
                 let gone = out
                     .services()
                     .iter()

@@ -64,10 +64,6 @@ const DEREGISTRATION_DELAY: &str = "deregistration_delay.timeout_seconds";
 /// ELB's default deregistration delay.
 const DEFAULT_DELAY: i32 = 300;
 
-fn resource(name: &str) -> String {
-    format!("{} \"{name}\"", TargetGroupKind::KIND)
-}
-
 fn check_line(h: &HealthCheck) -> String {
     format!(
         "{} {} every {}s, timeout {}s, healthy {}, unhealthy {}",
@@ -381,7 +377,7 @@ impl Resource for TargetGroupKind {
             }
             other => other,
         }
-        .context("CreateTargetGroup", resource(&name))?;
+        .context("CreateTargetGroup", TargetGroupKind::label(&name))?;
         if d.deregistration_delay != DEFAULT_DELAY {
             set_deregistration_delay(cx.aws, &arn, d.deregistration_delay).await?;
         }
@@ -421,7 +417,7 @@ impl Resource for TargetGroupKind {
                 .unhealthy_threshold_count(check.unhealthy_threshold)
                 .send()
                 .await
-                .context("ModifyTargetGroup", resource(&o.name))?;
+                .context("ModifyTargetGroup", TargetGroupKind::label(&o.name))?;
         }
         if delay {
             set_deregistration_delay(cx.aws, &o.arn, d.deregistration_delay).await?;
@@ -440,7 +436,7 @@ impl Resource for TargetGroupKind {
                     .send()
             })
             .await
-            .context("DeleteTargetGroup", resource(&o.name))?;
+            .context("DeleteTargetGroup", TargetGroupKind::label(&o.name))?;
         Ok(())
     }
 }

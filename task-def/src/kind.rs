@@ -112,10 +112,6 @@ pub struct TaskDefinitionOutputs {
 /// like many others): "Unable to describe task definition."
 const NO_ACTIVE_REVISION: Said = Said::new("ClientException", "Unable to describe task definition");
 
-fn resource(family: &str) -> String {
-    format!("{} \"{family}\"", TaskDefinitionKind::KIND)
-}
-
 /// `arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>` → the family and the
 /// revision.
 pub(crate) fn family_of(arn: &str) -> Option<(&str, i32)> {
@@ -148,7 +144,9 @@ async fn revision(
         Ok(out) => out,
         // ECS answers a family with no ACTIVE revision with this ClientException.
         Err(err) if NO_ACTIVE_REVISION.matches(&err) => return Ok(None),
-        Err(err) => return Err(err).context("DescribeTaskDefinition", resource(at)),
+        Err(err) => {
+            return Err(err).context("DescribeTaskDefinition", TaskDefinitionKind::label(at))
+        }
     };
     let Some(td) = out.task_definition() else {
         return Ok(None);
@@ -260,7 +258,7 @@ pub(crate) async fn deregister_owned(
         if items % 100 == 1 {
             count.page()?;
         }
-        let arn = arn.context("ListTaskDefinitions", resource(family))?;
+        let arn = arn.context("ListTaskDefinitions", TaskDefinitionKind::label(family))?;
         // The prefix also matches other families (`blog` and `blog-worker`).
         match family_of(&arn) {
             Some((f, rev)) if f == family && up_to.is_none_or(|max| rev <= max) => {}
@@ -325,10 +323,10 @@ async fn register(
     for v in &task.volumes {
         call = call.volumes(sdk::volume(v));
     }
-    let out = call
-        .send()
-        .await
-        .context("RegisterTaskDefinition", resource(&task.family))?;
+    let out = call.send().await.context(
+        "RegisterTaskDefinition",
+        TaskDefinitionKind::label(&task.family),
+    )?;
     let td = out.task_definition();
     Ok(TaskDefinitionOutputs {
         arn: td
@@ -651,7 +649,7 @@ impl Resource for TaskDefinitionKind {
         d: &TaskDefinitionSpec,
     ) -> Result<TaskDefinitionOutputs, Error> {
         let task = d.resolved().ok_or_else(|| Error::Failed {
-            resource: resource(cx.name),
+            resource: TaskDefinitionKind::label(cx.name),
             reason: "a role ARN is not known yet".into(),
         })?;
         register(cx.aws, &task, cx.tags).await
@@ -696,7 +694,7 @@ impl Resource for TaskDefinitionKind {
         o: &FoundTaskDefinition,
     ) -> Result<TaskDefinitionOutputs, Error> {
         let mut task = d.resolved().ok_or_else(|| Error::Failed {
-            resource: resource(cx.name),
+            resource: TaskDefinitionKind::label(cx.name),
             reason: "a role ARN is not known yet".into(),
         })?;
         o.keep_images(d, &mut task, None);

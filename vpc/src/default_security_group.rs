@@ -187,13 +187,7 @@ impl Resource for DefaultSgKind {
             .send()
             .await
             .context("DescribeSecurityGroups", KIND)?;
-        let owners = converge::owners_of(wanted);
-        Ok(out
-            .security_groups()
-            .iter()
-            .filter(|g| converge::ec2_owned_by(g.tags(), &owners))
-            .map(found)
-            .collect())
+        Ok(out.security_groups().iter().map(found).collect())
     }
 
     fn name<'o>(&self, o: &'o FoundDefaultSg) -> &'o str {

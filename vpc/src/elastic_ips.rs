@@ -81,11 +81,9 @@ impl Resource for EipKind {
             .send()
             .await
             .context("DescribeAddresses", KIND)?;
-        let owners = converge::owners_of(wanted);
         Ok(out
             .addresses()
             .iter()
-            .filter(|a| converge::ec2_owned_by(a.tags(), &owners))
             .filter_map(|a| {
                 Some(FoundEip {
                     allocation_id: a.allocation_id()?.to_owned(),

@@ -197,12 +197,7 @@ impl Resource for EndpointKind {
             let page = page.context("DescribeVpcEndpoints", KIND)?;
             endpoints.extend(page.vpc_endpoints().iter().cloned());
         }
-        let owners = converge::owners_of(wanted);
-        Ok(endpoints
-            .iter()
-            .filter(|e| alive(e) && converge::ec2_owned_by(e.tags(), &owners))
-            .map(found)
-            .collect())
+        Ok(endpoints.iter().filter(|e| alive(e)).map(found).collect())
     }
 
     fn name<'o>(&self, o: &'o FoundEndpoint) -> &'o str {

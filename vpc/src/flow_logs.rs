@@ -167,13 +167,7 @@ impl Resource for FlowLogKind {
             .send()
             .await
             .context("DescribeFlowLogs", KIND)?;
-        let owners = converge::owners_of(wanted);
-        Ok(out
-            .flow_logs()
-            .iter()
-            .filter(|f| converge::ec2_owned_by(f.tags(), &owners))
-            .map(found)
-            .collect())
+        Ok(out.flow_logs().iter().map(found).collect())
     }
 
     fn name<'o>(&self, o: &'o FoundFlowLog) -> &'o str {

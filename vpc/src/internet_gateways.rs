@@ -90,11 +90,9 @@ impl Resource for IgwKind {
             .send()
             .await
             .context("DescribeInternetGateways", KIND)?;
-        let owners = converge::owners_of(wanted);
         Ok(out
             .internet_gateways()
             .iter()
-            .filter(|g| converge::ec2_owned_by(g.tags(), &owners))
             .map(|g| FoundIgw {
                 id: g.internet_gateway_id().unwrap_or_default().to_owned(),
                 name: ec2_name(g.tags()).unwrap_or_default().to_owned(),

@@ -112,12 +112,11 @@ impl Resource for NatKind {
             .send()
             .await
             .context("DescribeNatGateways", KIND)?;
-        let owners = converge::owners_of(wanted);
         Ok(out
             .nat_gateways()
             .iter()
-            // The emulator ignores this tag filter; AWS lists deleted ones for an hour.
-            .filter(|n| converge::ec2_owned_by(n.tags(), &owners))
+            // AWS lists deleted ones for an hour. (The emulator ignores the tag filter: the
+            // stack's claim leaves the others' aside, their names carrying their environment.)
             .filter(|n| n.state() != Some(&NatGatewayState::Deleted))
             .map(|n| FoundNat {
                 id: n.nat_gateway_id().unwrap_or_default().to_owned(),

@@ -166,11 +166,9 @@ impl Resource for RouteTableKind {
             .send()
             .await
             .context("DescribeRouteTables", KIND)?;
-        let owners = converge::owners_of(wanted);
         let mut found: Vec<FoundRouteTable> = out
             .route_tables()
             .iter()
-            .filter(|rt| converge::ec2_owned_by(rt.tags(), &owners))
             .map(|rt| FoundRouteTable {
                 id: rt.route_table_id().unwrap_or_default().to_owned(),
                 name: ec2_name(rt.tags()).unwrap_or_default().to_owned(),
@@ -196,6 +194,7 @@ impl Resource for RouteTableKind {
                 elsewhere: Vec::new(),
             })
             .collect();
+        // Our tables only: AWS (and the emulator) filter this call by owner.
         let all: Vec<(String, Vec<(String, String)>)> = found
             .iter()
             .map(|rt| (rt.id.clone(), rt.associations.clone()))

@@ -111,11 +111,9 @@ impl Resource for SubnetKind {
             .send()
             .await
             .context("DescribeSubnets", KIND)?;
-        let owners = converge::owners_of(wanted);
         Ok(out
             .subnets()
             .iter()
-            .filter(|s| converge::ec2_owned_by(s.tags(), &owners))
             .map(|s| FoundSubnet {
                 id: s.subnet_id().unwrap_or_default().to_owned(),
                 name: ec2_name(s.tags()).unwrap_or_default().to_owned(),

@@ -49,10 +49,6 @@ pub struct ClusterOutputs {
     pub cluster_name: String,
 }
 
-fn resource(name: &str) -> String {
-    format!("{} \"{name}\"", ClusterKind::KIND)
-}
-
 fn insights_value(enabled: bool) -> &'static str {
     if enabled {
         "enabled"
@@ -119,7 +115,7 @@ pub async fn change_capacity_providers(
         .clusters(cluster)
         .send()
         .await
-        .context("DescribeClusters", resource(cluster))?;
+        .context("DescribeClusters", ClusterKind::label(cluster))?;
     let Some(now) = out.clusters().iter().find(|c| c.status() == Some("ACTIVE")) else {
         return Ok(false);
     };
@@ -142,7 +138,7 @@ pub async fn change_capacity_providers(
                 .send()
         })
         .await
-        .context("PutClusterCapacityProviders", resource(cluster))?;
+        .context("PutClusterCapacityProviders", ClusterKind::label(cluster))?;
     Ok(true)
 }
 
@@ -210,7 +206,7 @@ impl Resource for ClusterKind {
             .include(Include::Settings)
             .send()
             .await
-            .context("DescribeClusters", resource(&names.join(",")))?;
+            .context("DescribeClusters", ClusterKind::label(&names.join(",")))?;
         Ok(out
             .clusters()
             .iter()
@@ -336,7 +332,7 @@ impl Resource for ClusterKind {
                     .send()
             })
             .await
-            .context("CreateCluster", resource(cx.name))?;
+            .context("CreateCluster", ClusterKind::label(cx.name))?;
         Ok(ClusterOutputs {
             cluster_arn: out
                 .cluster()
@@ -372,7 +368,7 @@ impl Resource for ClusterKind {
                 .settings(insights_setting(d.container_insights))
                 .send()
                 .await
-                .context("UpdateCluster", resource(cx.name))?;
+                .context("UpdateCluster", ClusterKind::label(cx.name))?;
         }
         if providers {
             change_capacity_providers(aws, &o.arn, |providers, strategy| {
@@ -397,7 +393,7 @@ impl Resource for ClusterKind {
                 aws.ecs().delete_cluster().cluster(&o.arn).send()
             })
             .await
-            .context("DeleteCluster", resource(cx.name))?;
+            .context("DeleteCluster", ClusterKind::label(cx.name))?;
         Ok(())
     }
 }

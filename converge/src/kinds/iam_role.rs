@@ -68,10 +68,6 @@ pub fn trust_policy(service: &str) -> String {
     )
 }
 
-fn resource(name: &str) -> String {
-    format!("{} \"{name}\"", RoleKind::KIND)
-}
-
 fn is_no_such_entity(err: &Error) -> bool {
     err.code() == Some("NoSuchEntity")
 }
@@ -90,7 +86,7 @@ async fn find(aws: &Aws, name: &str, wanted: &crate::Tags) -> Result<Option<Foun
         .role_name(name)
         .send()
         .await
-        .context("GetRole", resource(name));
+        .context("GetRole", RoleKind::label(name));
     let out = match result {
         Err(err) if is_no_such_entity(&err) => return Ok(None),
         other => other?,
@@ -138,7 +134,7 @@ async fn list_tags(aws: &Aws, name: &str) -> Result<Vec<(String, String)>, Error
             .set_marker(marker)
             .send()
             .await
-            .context("ListRoleTags", resource(name))?;
+            .context("ListRoleTags", RoleKind::label(name))?;
         tags.extend(
             out.tags()
                 .iter()
@@ -164,7 +160,7 @@ async fn attached(aws: &Aws, name: &str) -> Result<Vec<String>, Error> {
             .set_marker(marker)
             .send()
             .await
-            .context("ListAttachedRolePolicies", resource(name))?;
+            .context("ListAttachedRolePolicies", RoleKind::label(name))?;
         arns.extend(
             out.attached_policies()
                 .iter()
@@ -191,7 +187,7 @@ pub(crate) async fn inline(aws: &Aws, name: &str) -> Result<Vec<String>, Error> 
             .set_marker(marker)
             .send()
             .await
-            .context("ListRolePolicies", resource(name))?;
+            .context("ListRolePolicies", RoleKind::label(name))?;
         names.extend(out.policy_names().iter().cloned());
         match pages.next(out.marker().filter(|_| out.is_truncated()))? {
             Some(next) => marker = Some(next),
@@ -211,7 +207,7 @@ async fn attach(aws: &Aws, name: &str, policy_arn: &str) -> Result<(), Error> {
                 .send()
         })
         .await
-        .context("AttachRolePolicy", resource(name))?;
+        .context("AttachRolePolicy", RoleKind::label(name))?;
     Ok(())
 }
 
@@ -374,7 +370,7 @@ impl Resource for RoleKind {
             .set_tags(Some(cx.tags.iam(cx.name)))
             .send()
             .await
-            .context("CreateRole", resource(cx.name))?;
+            .context("CreateRole", RoleKind::label(cx.name))?;
         let arn = out.role().map(|r| r.arn()).unwrap_or_default().to_owned();
         for policy in &d.managed_policy_arns {
             attach(cx.aws, cx.name, policy).await?;
@@ -402,7 +398,7 @@ impl Resource for RoleKind {
                         .policy_document(&d.assume_role_policy)
                         .send()
                         .await
-                        .context("UpdateAssumeRolePolicy", resource(cx.name))?;
+                        .context("UpdateAssumeRolePolicy", RoleKind::label(cx.name))?;
                 }
                 // One attachment for each policy the role lacks.
                 RoleField::ManagedPolicyArns => {
@@ -432,7 +428,7 @@ impl Resource for RoleKind {
                 .policy_arn(arn)
                 .send()
                 .await
-                .context("DetachRolePolicy", resource(name));
+                .context("DetachRolePolicy", RoleKind::label(name));
             crate::ignore_not_found(result)
         }))
         .await?;
@@ -445,7 +441,7 @@ impl Resource for RoleKind {
                 .policy_name(policy)
                 .send()
                 .await
-                .context("DeleteRolePolicy", resource(name));
+                .context("DeleteRolePolicy", RoleKind::label(name));
             crate::ignore_not_found(result)
         }))
         .await?;
@@ -455,7 +451,7 @@ impl Resource for RoleKind {
                 aws.iam().delete_role().role_name(name).send()
             })
             .await
-            .context("DeleteRole", resource(name))?;
+            .context("DeleteRole", RoleKind::label(name))?;
         Ok(())
     }
 }

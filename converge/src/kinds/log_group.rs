@@ -42,10 +42,6 @@ pub struct LogGroupOutputs {
     pub log_group_arn: String,
 }
 
-fn resource(name: &str) -> String {
-    format!("{} \"{name}\"", LogGroupKind::KIND)
-}
-
 fn days(days: Option<impl ToString>) -> Option<String> {
     days.map(|d| d.to_string())
 }
@@ -63,7 +59,7 @@ async fn describe(aws: &Aws, name: &str) -> Result<Option<(String, Option<i32>)>
             .set_next_token(next_token)
             .send()
             .await
-            .context("DescribeLogGroups", resource(name))?;
+            .context("DescribeLogGroups", LogGroupKind::label(name))?;
         let hit = out
             .log_groups()
             .iter()
@@ -73,7 +69,7 @@ async fn describe(aws: &Aws, name: &str) -> Result<Option<(String, Option<i32>)>
                 .log_group_arn()
                 .or_else(|| group.arn().map(|a| a.trim_end_matches(":*")))
                 .ok_or_else(|| Error::Failed {
-                    resource: resource(name),
+                    resource: LogGroupKind::label(name),
                     reason: "DescribeLogGroups returned it without an ARN".to_owned(),
                 })?;
             return Ok(Some((arn.to_owned(), group.retention_in_days())));
@@ -95,7 +91,7 @@ async fn find(aws: &Aws, name: &str) -> Result<Option<FoundLogGroup>, Error> {
         .resource_arn(&arn)
         .send()
         .await
-        .context("ListTagsForResource", resource(name))?;
+        .context("ListTagsForResource", LogGroupKind::label(name))?;
     let owner = crate::owner_in(
         tags.tags()
             .into_iter()
@@ -120,7 +116,7 @@ async fn set_retention(aws: &Aws, name: &str, days: Option<u32>) -> Result<(), E
                 .retention_in_days(days as i32)
                 .send()
                 .await
-                .context("PutRetentionPolicy", resource(name))?;
+                .context("PutRetentionPolicy", LogGroupKind::label(name))?;
         }
         None => {
             aws.logs()
@@ -128,7 +124,7 @@ async fn set_retention(aws: &Aws, name: &str, days: Option<u32>) -> Result<(), E
                 .log_group_name(name)
                 .send()
                 .await
-                .context("DeleteRetentionPolicy", resource(name))?;
+                .context("DeleteRetentionPolicy", LogGroupKind::label(name))?;
         }
     }
     Ok(())
@@ -250,7 +246,7 @@ impl Resource for LogGroupKind {
             .set_tags(Some(cx.tags.map(cx.name)))
             .send()
             .await
-            .context("CreateLogGroup", resource(cx.name))?;
+            .context("CreateLogGroup", LogGroupKind::label(cx.name))?;
         // `CreateLogGroup` answers nothing, so the ARN is read back; a log group just made
         // may take a moment to be listed.
         let wait = Wait {
@@ -259,9 +255,10 @@ impl Resource for LogGroupKind {
             max_delay: Duration::from_secs(2),
         };
         let arn = wait
-            .until(&format!("{} to be listed", resource(cx.name)), || async {
-                Ok(describe(aws, cx.name).await?.map(|(arn, _)| arn))
-            })
+            .until(
+                &format!("{} to be listed", LogGroupKind::label(cx.name)),
+                || async { Ok(describe(aws, cx.name).await?.map(|(arn, _)| arn)) },
+            )
             .await?;
         if d.retention_in_days.is_some() {
             set_retention(aws, cx.name, d.retention_in_days).await?;
@@ -296,7 +293,7 @@ impl Resource for LogGroupKind {
             .log_group_name(cx.name)
             .send()
             .await
-            .context("DeleteLogGroup", resource(cx.name))?;
+            .context("DeleteLogGroup", LogGroupKind::label(cx.name))?;
         Ok(())
     }
 }

@@ -107,10 +107,6 @@ pub struct SecurityGroupOutputs {
     pub id: String,
 }
 
-fn resource(name: &str) -> String {
-    format!("{} \"{name}\"", SecurityGroupKind::KIND)
-}
-
 fn rules_of(p: &IpPermission) -> Vec<Rule> {
     if p.ip_protocol() != Some("tcp") {
         return Vec::new();
@@ -408,7 +404,7 @@ impl Resource for SecurityGroupKind {
                     .send()
             })
             .await
-            .context("CreateSecurityGroup", resource(cx.name));
+            .context("CreateSecurityGroup", SecurityGroupKind::label(cx.name));
         let id = match out {
             Ok(out) => out.group_id().unwrap_or_default().to_owned(),
             // A same-named group: ours when a retried create meets the one its lost answer
@@ -421,7 +417,7 @@ impl Resource for SecurityGroupKind {
                     .filters(Filter::builder().name("group-name").values(cx.name).build())
                     .send()
                     .await
-                    .context("DescribeSecurityGroups", resource(cx.name))?;
+                    .context("DescribeSecurityGroups", SecurityGroupKind::label(cx.name))?;
                 match found.security_groups().first() {
                     Some(g)
                         if cx.tags.claim(crate::ec2_owner(g.tags()).as_deref())
@@ -490,7 +486,7 @@ impl Resource for SecurityGroupKind {
                 aws.ec2().delete_security_group().group_id(id).send()
             })
             .await
-            .context("DeleteSecurityGroup", resource(cx.name))?;
+            .context("DeleteSecurityGroup", SecurityGroupKind::label(cx.name))?;
         Ok(())
     }
 }
