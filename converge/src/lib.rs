@@ -80,8 +80,8 @@ pub use strategy::{
     MAX_STRATEGY_ITEMS,
 };
 pub use tags::{
-    display_owner, ec2_name, ec2_owned_by, ec2_owner, ec2_owner_filter, ec2_pairs, owner_in,
-    owners_of, Claim, Tags, ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG,
+    display_owner, ec2_name, ec2_owner, ec2_owner_filter, ec2_pairs, owner_in, owners_of, Claim,
+    Tags, ENVIRONMENT_TAG, NAME_TAG, OWNER_TAG,
 };
 pub use throttling::Throttling;
 pub use token::{client_token, ClientToken};

@@ -411,12 +411,6 @@ pub fn display_owner(owner: &str) -> String {
     }
 }
 
-/// Whether EC2 tags carry one of `owners` (raw values, as [`owners_of`] gives them): the
-/// emulator ignores some tag filters.
-pub fn ec2_owned_by(tags: &[aws_sdk_ec2::types::Tag], owners: &[String]) -> bool {
-    ec2_pairs(tags).any(|(k, v)| k == OWNER_TAG && owners.iter().any(|o| o == v))
-}
-
 /// EC2 tags as `(key, value)` pairs.
 pub fn ec2_pairs(tags: &[aws_sdk_ec2::types::Tag]) -> impl Iterator<Item = (&str, &str)> {
     tags.iter()
