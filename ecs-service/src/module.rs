@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use converge::kinds::{IngressRule, Peer, RolePolicyKind, SecurityGroupKind, SecurityGroupSpec};
-use converge::{Aws, Error, Handle, Module, Plan, Ref, Stack, Tags, Value};
+use converge::{Aws, Error, Handle, Module, Options, Plan, Ref, Stack, Tags, Value};
 use task_def::{DeployedIn, NetworkMode, TaskDefinitionKind, TaskDefinitionSpec};
 
 use crate::front_door::{self, protocol, FrontDoor, REDIRECT_PORT};
@@ -408,48 +408,47 @@ impl Service {
         let subnets = self.network.subnets.clone();
         let egress = self.network.egress.clone();
         let extra_groups = self.security_group_ids.clone();
-        let depends_on = self.depends_on.clone();
-        stack.add(
+        // Not values, an order: tasks must pull their image through the NAT gateway, ECS
+        // needs the target group on a listener, and tasks start with their secrets and their
+        // exec agent's permissions.
+        let mut options = Options::new().depends_on(egress);
+        for d in &self.depends_on {
+            options = options.depends_on(d.clone());
+        }
+        if let Some(front) = &front {
+            options = options.depends_on(front.forwarding.clone());
+        }
+        for policy in &policies {
+            options = options.depends_on(policy.done());
+        }
+        let service = stack.add(
             EcsServiceKind,
             &self.service_name,
             tags.clone(),
             self.cluster.clone(),
-            move |r| {
-                // Not values, an order: tasks must pull their image through the NAT
-                // gateway, and ECS needs the target group on a listener.
-                let _ = r.value(&egress);
-                for d in &depends_on {
-                    let _ = r.value(d);
-                }
-                if let Some(front) = &front {
-                    let _ = r.value(&front.forwarding);
-                }
-                // Tasks start with their secrets and their exec agent's permissions.
-                for policy in &policies {
-                    let _ = r.get(policy);
-                }
-                ServiceSpec {
-                    task_definition: r.get(&task).map(|o| o.arn.clone()),
-                    awsvpc: task_sg.map(|sg| Awsvpc {
-                        subnets: r.value(&subnets),
-                        security_groups: r.get(&sg).map(|o| {
-                            let mut groups = vec![o.id.clone()];
-                            groups.extend(extra_groups.iter().cloned());
-                            groups
-                        }),
+            move |r| ServiceSpec {
+                task_definition: r.get(&task).map(|o| o.arn.clone()),
+                awsvpc: task_sg.map(|sg| Awsvpc {
+                    subnets: r.value(&subnets),
+                    security_groups: r.get(&sg).map(|o| {
+                        let mut groups = vec![o.id.clone()];
+                        groups.extend(extra_groups.iter().cloned());
+                        groups
                     }),
-                    target: front
-                        .as_ref()
-                        .zip(target.clone())
-                        .map(|(front, (name, port))| ServiceTarget {
-                            target_group_arn: r.get(&front.tg).map(|o| o.arn.clone()),
-                            container_name: name,
-                            container_port: port,
-                        }),
-                    ..base.clone()
-                }
+                }),
+                target: front
+                    .as_ref()
+                    .zip(target.clone())
+                    .map(|(front, (name, port))| ServiceTarget {
+                        target_group_arn: r.get(&front.tg).map(|o| o.arn.clone()),
+                        container_name: name,
+                        container_port: port,
+                    }),
+                ..base.clone()
             },
-        )
+        );
+        stack.options(service, options);
+        service
     }
 
     /// The scalable target, its policies and scheduled actions, each after what it reads, so
@@ -504,16 +503,19 @@ impl Service {
         for policy in &auto.target_tracking {
             let (policy, resource_id, front) = (policy.clone(), id.clone(), front.clone());
             let by_requests = policy.metric == crate::ScalingMetric::RequestsPerTarget;
-            stack.add(
+            // After its scalable target; by requests, once a listener forwards to the target
+            // group (it counts requests only then).
+            let mut options = Options::new().depends_on(target.done());
+            if let (true, Some(f)) = (by_requests, &front) {
+                options = options.depends_on(f.forwarding.clone());
+            }
+            let scaling = stack.add(
                 ScalingPolicyKind,
                 format!("{prefix}{}", policy.metric.suffix()),
                 tags.clone(),
                 key.clone(),
                 move |r| {
-                    r.get(&target);
                     let resource_label = front.as_ref().filter(|_| by_requests).map(|f| {
-                        // The target group counts requests once a listener forwards to it.
-                        let _ = r.value(&f.forwarding);
                         r.value(&f.lb)
                             .zip(r.get(&f.tg))
                             .map(|(lb, tg)| resource_label(&lb.arn, &tg.arn))
@@ -525,6 +527,7 @@ impl Service {
                     }
                 },
             );
+            stack.options(scaling, options);
         }
         for action in &auto.scheduled {
             let spec = ScheduledActionSpec {
@@ -534,16 +537,14 @@ impl Service {
                 min_capacity: action.min_capacity,
                 max_capacity: action.max_capacity,
             };
-            stack.add(
+            let scheduled = stack.add(
                 ScheduledActionKind,
                 format!("{prefix}{}", action.name),
                 tags.clone(),
                 key.clone(),
-                move |r| {
-                    r.get(&target);
-                    spec.clone()
-                },
+                move |_| spec.clone(),
             );
+            stack.options(scheduled, Options::new().depends_on(target.done()));
         }
     }
 

@@ -9,7 +9,7 @@ use converge::kinds::{
     IngressRule, LogGroupKind, LogGroupSpec, Peer, PolicyNames, RoleKind, RolePolicyKey,
     RolePolicyKind, RolePolicySpec, RoleSpec, SecurityGroupKind, SecurityGroupSpec,
 };
-use converge::{Aws, Error, Handle, Module, Plan, Ref, Resolver, Stack, Tags, Value};
+use converge::{Aws, Error, Handle, Module, Options, Plan, Ref, Resolver, Stack, Tags, Value};
 
 use crate::default_security_group::{DefaultSgDesired, DefaultSgKind};
 use crate::elastic_ips::EipKind;
@@ -288,15 +288,13 @@ impl Vpc {
         };
         let policy_role = role_name.clone();
         let policy = stack.add(RolePolicyKind, policy_name, tags.clone(), key, move |r| {
-            let _ = r.get(&role);
             RolePolicySpec {
                 role: policy_role.clone(),
                 document: r.get(&group).map(|g| deliver_policy(&g.log_group_arn)),
             }
         });
-        stack.add(FlowLogKind, name, tags.clone(), (), move |r| {
-            // Delivery needs the policy in place.
-            let _ = r.get(&policy);
+        stack.options(policy, Options::new().depends_on(role.done()));
+        let flow_log = stack.add(FlowLogKind, name, tags.clone(), (), move |r| {
             FlowLogDesired {
                 vpc_id: vpc_id(r),
                 traffic: flow.traffic,
@@ -304,6 +302,8 @@ impl Vpc {
                 role_arn: r.get(&role).map(|o| o.role_arn.clone()),
             }
         });
+        // Delivery needs the policy in place.
+        stack.options(flow_log, Options::new().depends_on(policy.done()));
     }
 
     /// The S3 gateway endpoint on the private route tables, the interface endpoints in the
@@ -354,8 +354,7 @@ impl Vpc {
                 private_tables.to_vec(),
                 format!("com.amazonaws.{region}.s3"),
             );
-            stack.add(kind, format!("{env}-vpce-s3"), tags.clone(), (), move |r| {
-                let _ = r.get(&sg);
+            let s3 = stack.add(kind, format!("{env}-vpce-s3"), tags.clone(), (), move |r| {
                 EndpointDesired {
                     vpc_id: vpc_id(r),
                     service_name: service.clone(),
@@ -367,6 +366,9 @@ impl Vpc {
                     },
                 }
             });
+            // Made after, and deleted before, the endpoints' security group, as the
+            // interface endpoints are.
+            stack.options(s3, Options::new().depends_on(sg.done()));
             declared = true;
         }
         for service in &self.interface_endpoints {

@@ -239,16 +239,14 @@ impl TaskRole {
                 role: self.name.clone(),
                 document: Value::Known(document.clone()),
             };
-            stack.add(
+            let inline = stack.add(
                 RolePolicyKind,
                 policy,
                 tags.clone(),
                 key.clone(),
-                move |r| {
-                    let _ = r.get(&role);
-                    spec.clone()
-                },
+                move |_| spec.clone(),
             );
+            stack.options(inline, crate::Options::new().depends_on(role.done()));
         }
         if self.inline_policies.is_empty() {
             // Read all the same: one an earlier apply made goes.
