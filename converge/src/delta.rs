@@ -116,6 +116,16 @@ impl<F: Field> Delta<F> {
         self.changes.iter().map(FieldChange::diff).collect()
     }
 
+    /// The fields as a create's plan shows them: a new resource replaces nothing, whatever
+    /// a change of its fixed fields would force later.
+    pub fn described(&self) -> Vec<Diff> {
+        let mut diffs = self.diffs();
+        for d in &mut diffs {
+            d.replaces = None;
+        }
+        diffs
+    }
+
     /// Drops the changes of `fields` (a declaration's `ignore_changes`).
     pub fn ignore(&mut self, fields: &[F]) {
         self.changes.retain(|c| !fields.contains(&c.field));

@@ -300,15 +300,7 @@ impl Resource for CapacityProviderKind {
         for (field, value) in d.scaling.fields() {
             delta.update(field, None::<String>, Some(value));
         }
-        // What a create sets replaces nothing, fixed field or not.
-        delta
-            .diffs()
-            .into_iter()
-            .map(|d| Diff {
-                replaces: None,
-                ..d
-            })
-            .collect()
+        delta.described()
     }
 
     fn diff(&self, d: &CapacityProviderSpec, o: &FoundProvider) -> Delta<CapacityProviderField> {

@@ -233,15 +233,7 @@ impl Resource for ClusterProvidersKind {
                 None::<String>,
                 Some(format!("+ {}", d.provider)),
             );
-        // What a create sets replaces nothing, fixed field or not.
-        delta
-            .diffs()
-            .into_iter()
-            .map(|d| Diff {
-                replaces: None,
-                ..d
-            })
-            .collect()
+        delta.described()
     }
 
     /// Another cluster, or a provider made anew, is a new association: ours leaves the old

@@ -553,15 +553,7 @@ impl Resource for TaskDefinitionKind {
                 delta.update(field, None::<String>, Some(arn));
             }
         }
-        // What a create sets replaces nothing (every field says a change would).
-        delta
-            .diffs()
-            .into_iter()
-            .map(|d| Diff {
-                replaces: None,
-                ..d
-            })
-            .collect()
+        delta.described()
     }
 
     /// Any difference makes a new revision. A role still unknown is a difference of its own;

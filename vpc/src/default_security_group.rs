@@ -205,7 +205,7 @@ impl Resource for DefaultSgKind {
         delta
             .update(DefaultSgField::VpcId, None::<String>, Some(&d.vpc_id))
             .update(DefaultSgField::Rules, Some("EC2's defaults"), Some("none"));
-        crate::created(&delta)
+        delta.described()
     }
 
     fn diff(&self, _d: &DefaultSgDesired, o: &FoundDefaultSg) -> Delta<DefaultSgField> {

@@ -107,7 +107,7 @@ impl Resource for EipKind {
     fn describe(&self, _: &()) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
         delta.update(EipField::Domain, None::<String>, Some("vpc"));
-        crate::created(&delta)
+        delta.described()
     }
 
     fn diff(&self, _: &(), _: &FoundEip) -> Delta<EipField> {

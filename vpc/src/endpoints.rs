@@ -244,7 +244,7 @@ impl Resource for EndpointKind {
                     );
             }
         }
-        crate::created(&delta)
+        delta.described()
     }
 
     fn diff(&self, d: &EndpointDesired, o: &FoundEndpoint) -> Delta<EndpointField> {

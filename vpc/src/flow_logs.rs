@@ -195,7 +195,7 @@ impl Resource for FlowLogKind {
                 Some(&d.log_group),
             )
             .update(FlowLogField::IamRoleArn, None::<String>, Some(&d.role_arn));
-        crate::created(&delta)
+        delta.described()
     }
 
     fn diff(&self, d: &FlowLogDesired, o: &FoundFlowLog) -> Delta<FlowLogField> {

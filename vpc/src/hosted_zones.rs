@@ -183,7 +183,7 @@ impl Resource for ZoneKind {
     fn describe(&self, d: &ZoneDesired) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
         delta.update(ZoneField::VpcId, None::<String>, Some(&d.vpc_id));
-        crate::created(&delta)
+        delta.described()
     }
 
     fn diff(&self, d: &ZoneDesired, o: &FoundZone) -> Delta<ZoneField> {

@@ -119,7 +119,7 @@ impl Resource for IgwKind {
     fn describe(&self, d: &IgwDesired) -> Vec<Diff> {
         let mut delta = Delta::<Self::Field>::new();
         delta.update(IgwField::VpcId, None::<String>, Some(&d.vpc_id));
-        crate::created(&delta)
+        delta.described()
     }
 
     fn diff(&self, d: &IgwDesired, o: &FoundIgw) -> Delta<IgwField> {

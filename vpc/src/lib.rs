@@ -86,16 +86,3 @@ pub use route_tables::RouteTableField;
 pub use subnets::SubnetField;
 pub use vpcs::VpcField;
 pub use zones::fargate_refuses;
-
-/// A create's fields as the plan shows them: a new resource replaces nothing, whatever a
-/// change of its fixed fields would force later.
-pub(crate) fn created<F: converge::Field>(delta: &converge::Delta<F>) -> Vec<converge::Diff> {
-    delta
-        .diffs()
-        .into_iter()
-        .map(|d| converge::Diff {
-            replaces: None,
-            ..d
-        })
-        .collect()
-}

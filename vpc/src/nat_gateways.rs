@@ -159,7 +159,7 @@ impl Resource for NatKind {
                 None::<String>,
                 Some(&d.allocation_id),
             );
-        crate::created(&delta)
+        delta.described()
     }
 
     fn diff(&self, d: &NatDesired, o: &FoundNat) -> Delta<NatField> {

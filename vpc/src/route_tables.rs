@@ -238,7 +238,7 @@ impl Resource for RouteTableKind {
                 Some("associated"),
             );
         }
-        crate::created(&delta)
+        delta.described()
     }
 
     fn diff(&self, d: &RouteTableDesired, o: &FoundRouteTable) -> Delta<RouteTableField> {

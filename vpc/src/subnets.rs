@@ -145,7 +145,7 @@ impl Resource for SubnetKind {
         if d.map_public_ip {
             delta.update(SubnetField::MapPublicIpOnLaunch, None::<bool>, Some(true));
         }
-        crate::created(&delta)
+        delta.described()
     }
 
     fn diff(&self, d: &SubnetDesired, o: &FoundSubnet) -> Delta<SubnetField> {

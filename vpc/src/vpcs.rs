@@ -156,7 +156,7 @@ impl Resource for VpcKind {
             .update(VpcField::CidrBlock, None::<String>, Some(&d.cidr))
             .update(VpcField::EnableDnsSupport, None::<bool>, Some(true))
             .update(VpcField::EnableDnsHostnames, None::<bool>, Some(true));
-        crate::created(&delta)
+        delta.described()
     }
 
     fn diff(&self, d: &VpcDesired, o: &FoundVpc) -> Delta<VpcField> {

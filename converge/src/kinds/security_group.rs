@@ -336,15 +336,7 @@ impl Resource for SecurityGroupKind {
             };
             delta.update(SecurityGroupField::Ingress, None::<&str>, Some(rule));
         }
-        // What a create sets replaces nothing, fixed field or not.
-        delta
-            .diffs()
-            .into_iter()
-            .map(|d| Diff {
-                replaces: None,
-                ..d
-            })
-            .collect()
+        delta.described()
     }
 
     fn diff(&self, d: &SecurityGroupSpec, o: &FoundGroup) -> Delta<SecurityGroupField> {
