@@ -70,8 +70,9 @@ impl<R: Resource> Options<R> {
         self
     }
 
-    /// The resource may not be deleted: destroy, a replacement, or apply once the inputs no
-    /// longer declare it are refused before any change (Terraform's `prevent_destroy`).
+    /// The resource may not be deleted: destroy and a replacement are refused before any
+    /// change (Terraform's `prevent_destroy`). Like Terraform's, it goes with the
+    /// declaration: once the inputs no longer declare the resource, nothing protects it.
     pub fn protect(mut self) -> Self {
         self.protect = true;
         self
