@@ -68,7 +68,7 @@ pub use delta::{same_set, Delta, Field, FieldChange};
 pub use error::{ignore_not_found, AwsResultExt, Error};
 pub use kinds::{ClusterOutputs, LogGroupField, LogGroupOutputs};
 pub use lease::{Lease, LeaseError, LeaseInfo, LeaseOptions};
-pub use metrics::{is_mutating, ApiCalls, CallReport};
+pub use metrics::{is_mutating, ApiCalls, CallReport, Sent};
 pub use module::Module;
 pub use permissions::{Grant, Policy};
 pub use plan::{Action, Change, Diff, Plan};
