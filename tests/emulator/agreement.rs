@@ -1,7 +1,8 @@
 //! One generic check that plan and apply agree, run over every module on the resource model:
 //! for a first apply, a second, an input change and out-of-band drift, the plan is empty
 //! exactly when apply makes no mutating call, and empty again after apply; destroy's plan is
-//! empty exactly when destroy deletes nothing.
+//! empty exactly when destroy deletes nothing. The inputs change one at a time, and at each
+//! step the fields the plan shows are the fields apply sends ([`property`]).
 
 use std::future::Future;
 
@@ -9,6 +10,8 @@ use converge::{Aws, Cluster, LogGroup, Module, TaskExecutionRole};
 use ecs_modules::ecs_instances::{Instances, ManagedScaling};
 
 use crate::util::{aws, environment};
+
+mod property;
 
 /// Plans, applies, and checks the two agree; returns how many calls mutated.
 async fn agree<M: Module>(aws: &Aws, module: &M, step: &str) -> u64 {
@@ -26,9 +29,9 @@ async fn agree<M: Module>(aws: &Aws, module: &M, step: &str) -> u64 {
     calls.mutating
 }
 
-/// The whole life of a module: first apply, second apply, `changed` inputs, `drift` made out
-/// of band, destroy.
-async fn life<M, D, F>(aws: &Aws, module: M, changed: M, drift: D)
+/// The whole life of a module: first apply, second apply, the `walk` of inputs, `drift` made
+/// out of band on the walk's last inputs, destroy.
+async fn life<M, D, F>(aws: &Aws, module: M, walk: Vec<(&str, M)>, drift: D)
 where
     M: Module,
     D: FnOnce() -> F,
@@ -36,10 +39,24 @@ where
 {
     assert!(agree(aws, &module, "first apply").await > 0);
     assert_eq!(agree(aws, &module, "second apply").await, 0);
-    assert!(agree(aws, &changed, "changed inputs").await > 0);
+    let changed = walk_inputs(aws, walk).await;
     drift().await;
     assert!(agree(aws, &changed, "drift").await > 0);
     teardown(aws, &changed).await;
+}
+
+/// Applies each step's inputs, each one input away from the step before, holding the plan
+/// to what is sent ([`property::one_input`]); returns the last. The walk as a whole changes
+/// something.
+async fn walk_inputs<M: Module>(aws: &Aws, walk: Vec<(&str, M)>) -> M {
+    let mut sent = 0;
+    let mut last = None;
+    for (step, module) in walk {
+        sent += property::one_input(aws, &module, step).await;
+        last = Some(module);
+    }
+    assert!(sent > 0, "the changed inputs changed nothing");
+    last.expect("a walk of at least one step")
 }
 
 /// Destroy's plan is what destroy deletes, and a second destroy has nothing to do.
@@ -79,7 +96,7 @@ async fn log_group() {
             .await
             .unwrap();
     };
-    life(&aws, group(30), group(7), drift).await;
+    life(&aws, group(30), vec![("retention", group(7))], drift).await;
 }
 
 #[tokio::test]
@@ -107,7 +124,7 @@ async fn cluster() {
             .await
             .unwrap();
     };
-    life(&aws, cluster(false), cluster(true), drift).await;
+    life(&aws, cluster(false), vec![("insights", cluster(true))], drift).await;
 }
 
 #[tokio::test]
@@ -134,7 +151,7 @@ async fn task_execution_role() {
             .unwrap();
     };
     // The renamed role is a second one: the first is destroyed separately.
-    life(&aws, role.clone(), renamed, drift).await;
+    life(&aws, role.clone(), vec![("name", renamed)], drift).await;
     role.destroy(&aws).await.unwrap();
     assert!(role.plan_destroy(&aws).await.unwrap().is_empty());
 }
@@ -222,7 +239,8 @@ async fn security_group() {
             .await
             .unwrap();
     };
-    life(&aws, group("0.0.0.0/0"), group("10.0.0.0/8"), drift).await;
+    let walk = vec![("ingress cidr", group("10.0.0.0/8"))];
+    life(&aws, group("0.0.0.0/0"), walk, drift).await;
     aws.ec2().delete_vpc().vpc_id(&vpc_id).send().await.unwrap();
 }
 
@@ -233,7 +251,9 @@ fn ec2_aws(ec2: aws_sdk_ec2::Client) -> Aws {
 
 /// The ECS instances module, every kind of it: converge's role, security group and log
 /// group, and its own instance profile, launch template, Auto Scaling group, capacity
-/// provider and the provider's place in the cluster. Drift is made out of band on each.
+/// provider and the provider's place in the cluster. Its instance type, the group's
+/// maximum, managed scaling and log retention change one by one; drift is made out of band
+/// on each kind.
 #[tokio::test]
 async fn instances() {
     let aws = aws().await;
@@ -264,7 +284,7 @@ async fn instances() {
         .send()
         .await
         .unwrap();
-    let module = |instance_type: &str| {
+    let module = |instance_type: &str, max: u32, target_capacity: u32, days: u32| {
         Instances::builder()
             .environment(&env)
             .ecs_cluster_name(&env)
@@ -272,15 +292,26 @@ async fn instances() {
             .vpc_cidr("10.44.0.0/16")
             .subnets([subnet_id.clone()])
             .instance_type(instance_type)
-            .capacity_provider(ManagedScaling::default())
+            .asg_max(max)
+            .capacity_provider(ManagedScaling {
+                target_capacity,
+                ..ManagedScaling::default()
+            })
+            .log_retention_in_days(days)
             .build()
             .unwrap()
     };
-    let (small, medium) = (module("t3.small"), module("t3.medium"));
+    let small = module("t3.small", 2, 100, 30);
 
     assert!(agree(&aws, &small, "first apply").await > 0);
     assert_eq!(agree(&aws, &small, "second apply").await, 0);
-    assert!(agree(&aws, &medium, "changed inputs").await > 0);
+    let walk = vec![
+        ("instance type", module("t3.medium", 2, 100, 30)),
+        ("group's maximum", module("t3.medium", 3, 100, 30)),
+        ("managed scaling", module("t3.medium", 3, 90, 30)),
+        ("log retention", module("t3.medium", 3, 90, 7)),
+    ];
+    let medium = walk_inputs(&aws, walk).await;
     let out = Module::outputs(&medium, &aws).await.unwrap().unwrap();
 
     // The group's size.
@@ -422,8 +453,9 @@ async fn instances() {
     aws.ec2().delete_vpc().vpc_id(&vpc_id).send().await.unwrap();
 }
 
-/// The service module on a network and cluster made for the test: changed count, deployment
-/// bounds, health check and `propagate_tags`; the listener pointed elsewhere out of band.
+/// The service module on a network and cluster made for the test: changed count, health
+/// check, deregistration delay, `propagate_tags` and deployment bounds; the listener pointed
+/// elsewhere out of band.
 #[tokio::test]
 async fn service() {
     use ecs_modules::ecs_service::{LoadBalancer, Service, TargetGroup};
@@ -443,13 +475,14 @@ async fn service() {
         .send()
         .await
         .unwrap();
-    let service = |count: i32, path: &str, changed: bool| {
+    let service = |count: i32, path: &str, delay: i32, propagate: bool, bounds: bool| {
         let mut lb = LoadBalancer {
             internal: false,
             subnets: net.public_subnets.clone(),
             target_group: TargetGroup {
                 container_name: Some("blog".into()),
                 container_port: 80,
+                deregistration_delay: delay,
                 ..TargetGroup::default()
             },
             ..LoadBalancer::default()
@@ -469,8 +502,8 @@ async fn service() {
             .task_memory(512)
             .desired_count(count)
             .load_balancer(lb)
-            .propagate_tags(changed);
-        if changed {
+            .propagate_tags(propagate);
+        if bounds {
             b = b.deployment_percent(50, 200);
         }
         b.build().unwrap()
@@ -491,7 +524,7 @@ async fn service() {
         .target_group_arn()
         .unwrap()
         .to_owned();
-    let changed = service(2, "/health", true);
+    let changed = service(2, "/health", 60, true, true);
     let (elbv2, probe, stray_arn) = (aws.elbv2().clone(), changed.clone(), stray.clone());
     let reader = aws.clone();
     let drift = || async move {
@@ -513,7 +546,16 @@ async fn service() {
         probe.outputs(&reader).await.unwrap();
         assert_eq!(reader.calls().report().mutating, 0);
     };
-    life(&aws, service(1, "/", false), changed, drift).await;
+    // The emulator describes no deployment configuration: the bounds' step shows nothing
+    // and sends nothing (see `property`).
+    let walk = vec![
+        ("count", service(2, "/", 300, false, false)),
+        ("health check", service(2, "/health", 300, false, false)),
+        ("deregistration delay", service(2, "/health", 60, false, false)),
+        ("propagate tags", service(2, "/health", 60, true, false)),
+        ("deployment bounds", changed),
+    ];
+    life(&aws, service(1, "/", 300, false, false), walk, drift).await;
     aws.elbv2()
         .delete_target_group()
         .target_group_arn(&stray)
@@ -539,16 +581,12 @@ async fn cluster_capacity_providers() {
             .await
             .unwrap();
     };
-    life(
-        &aws,
-        cluster(vec![StrategyItem::new(FARGATE, 1)]),
-        cluster(vec![
-            StrategyItem::new(FARGATE, 1).base(1),
-            StrategyItem::new(FARGATE_SPOT, 2),
-        ]),
-        drift,
-    )
-    .await;
+    let changed = cluster(vec![
+        StrategyItem::new(FARGATE, 1).base(1),
+        StrategyItem::new(FARGATE_SPOT, 2),
+    ]);
+    let first = cluster(vec![StrategyItem::new(FARGATE, 1)]);
+    life(&aws, first, vec![("default strategy", changed)], drift).await;
 }
 
 /// An autoscaled service on Fargate Spot, changed to other bounds and policies on the
@@ -567,32 +605,45 @@ async fn autoscaled_service() {
     let env = environment("agree-scale");
     let (vpc, net) = network(&aws, &env).await;
     cluster(&aws, &env).await;
-    let first = blog_builder(&env, &net, "npalm/040code.github.io:latest")
-        .load_balancer(public_lb(&net))
-        .capacity_provider_strategy([StrategyItem::new(FARGATE_SPOT, 1)])
-        .autoscaling(
-            Autoscaling::new(1, 3)
-                .target_tracking(TargetTracking::new(ScalingMetric::Cpu, 50.0))
-                .scheduled(ScheduledScaling {
-                    name: "night".into(),
-                    schedule: "cron(0 20 * * ? *)".into(),
-                    timezone: None,
-                    min_capacity: Some(0),
-                    max_capacity: Some(1),
-                }),
-        )
+    let cpu = |target| vec![TargetTracking::new(ScalingMetric::Cpu, target)];
+    let changed_policies = vec![
+        TargetTracking::new(ScalingMetric::Memory, 80.0),
+        TargetTracking::new(ScalingMetric::RequestsPerTarget, 100.0),
+    ];
+    let scaled = |spot: bool, (min, max), policies: Vec<TargetTracking>, night: Option<&str>| {
+        let mut scaling = Autoscaling::new(min, max);
+        for policy in policies {
+            scaling = scaling.target_tracking(policy);
+        }
+        if let Some(schedule) = night {
+            scaling = scaling.scheduled(ScheduledScaling {
+                name: "night".into(),
+                schedule: schedule.into(),
+                timezone: None,
+                min_capacity: Some(0),
+                max_capacity: Some(1),
+            });
+        }
+        let b = blog_builder(&env, &net, "npalm/040code.github.io:latest")
+            .load_balancer(public_lb(&net))
+            .autoscaling(scaling);
+        match spot {
+            true => b.capacity_provider_strategy([StrategyItem::new(FARGATE_SPOT, 1)]),
+            false => b.launch_type(LaunchType::Fargate),
+        }
         .build()
-        .unwrap();
-    let changed = blog_builder(&env, &net, "npalm/040code.github.io:latest")
-        .load_balancer(public_lb(&net))
-        .launch_type(LaunchType::Fargate)
-        .autoscaling(
-            Autoscaling::new(2, 5)
-                .target_tracking(TargetTracking::new(ScalingMetric::Memory, 80.0))
-                .target_tracking(TargetTracking::new(ScalingMetric::RequestsPerTarget, 100.0)),
-        )
-        .build()
-        .unwrap();
+        .unwrap()
+    };
+    let (at8, at9) = (Some("cron(0 20 * * ? *)"), Some("cron(0 21 * * ? *)"));
+    let first = scaled(true, (1, 3), cpu(50.0), at8);
+    let walk = vec![
+        ("bounds", scaled(true, (2, 5), cpu(50.0), at8)),
+        ("schedule", scaled(true, (2, 5), cpu(50.0), at9)),
+        ("target value", scaled(true, (2, 5), cpu(60.0), at9)),
+        ("scheduled action gone", scaled(true, (2, 5), cpu(60.0), None)),
+        ("policies", scaled(true, (2, 5), changed_policies.clone(), None)),
+        ("launch type", scaled(false, (2, 5), changed_policies, None)),
+    ];
     let (scaling, id, policy) = (
         aws.appautoscaling().clone(),
         format!("service/{env}/blog"),
@@ -619,13 +670,13 @@ async fn autoscaled_service() {
             .await
             .unwrap();
     };
-    life(&aws, first, changed, drift).await;
+    life(&aws, first, walk, drift).await;
     vpc.destroy(&aws).await.unwrap();
 }
 
 /// An HTTPS service with HTTP redirected to it and the load balancer's attributes, changed to
-/// no redirect, a longer idle timeout and access logs; the drift is the idle timeout set out
-/// of band.
+/// no redirect, another TLS policy, a longer idle timeout and access logs; the drift is the
+/// idle timeout set out of band.
 #[tokio::test]
 async fn https_service_and_load_balancer_attributes() {
     use ecs_modules::ecs_service::{AccessLogs, Listener, LoadBalancer, LoadBalancerAttributes};
@@ -637,11 +688,12 @@ async fn https_service_and_load_balancer_attributes() {
     let (vpc, net) = network(&aws, &env).await;
     cluster(&aws, &env).await;
     let arn = certificate(&env).await;
-    let service = |redirect_http: bool, attributes: LoadBalancerAttributes| {
+    let service = |redirect_http: bool, tls13: bool, attributes: LoadBalancerAttributes| {
         blog_builder(&env, &net, "npalm/040code.github.io:latest")
             .load_balancer(LoadBalancer {
                 listener: Listener {
                     redirect_http,
+                    ssl_policy: tls13.then(|| "ELBSecurityPolicy-TLS13-1-2-2021-06".into()),
                     ..Listener::https(&arn)
                 },
                 attributes,
@@ -650,18 +702,16 @@ async fn https_service_and_load_balancer_attributes() {
             .build()
             .unwrap()
     };
-    let first = service(true, LoadBalancerAttributes::default());
-    let changed = service(
-        false,
-        LoadBalancerAttributes {
-            idle_timeout: 120,
-            access_logs: Some(AccessLogs {
-                bucket: "agree-alb-logs".into(),
-                prefix: None,
-            }),
-            ..LoadBalancerAttributes::default()
-        },
-    );
+    let attributes = |idle_timeout, logs: bool| LoadBalancerAttributes {
+        idle_timeout,
+        access_logs: logs.then(|| AccessLogs {
+            bucket: "agree-alb-logs".into(),
+            prefix: None,
+        }),
+        ..LoadBalancerAttributes::default()
+    };
+    let first = service(true, false, LoadBalancerAttributes::default());
+    let changed = service(false, true, attributes(120, true));
     let (elbv2, probe, reader) = (aws.elbv2().clone(), changed.clone(), aws.clone());
     let drift = || async move {
         let out = probe.outputs(&reader).await.unwrap().unwrap();
@@ -678,7 +728,13 @@ async fn https_service_and_load_balancer_attributes() {
             .await
             .unwrap();
     };
-    life(&aws, first, changed, drift).await;
+    let walk = vec![
+        ("redirect", service(false, false, LoadBalancerAttributes::default())),
+        ("ssl policy", service(false, true, LoadBalancerAttributes::default())),
+        ("idle timeout", service(false, true, attributes(120, false))),
+        ("access logs", changed),
+    ];
+    life(&aws, first, walk, drift).await;
     vpc.destroy(&aws).await.unwrap();
 }
 
@@ -690,13 +746,13 @@ async fn vpc() {
 
     let aws = aws().await;
     let env = environment("agree-vpc");
-    let network = |changed: bool| {
+    let network = |map_ip: bool, zone: bool, endpoints: bool| {
         Vpc::builder()
             .environment(&env)
             .wait(crate::util::fast_wait())
-            .public_subnet_map_public_ip_on_launch(!changed)
-            .create_private_hosted_zone(!changed)
-            .interface_endpoints(if changed {
+            .public_subnet_map_public_ip_on_launch(map_ip)
+            .create_private_hosted_zone(zone)
+            .interface_endpoints(if endpoints {
                 vec!["ecr.api", "logs"]
             } else {
                 vec![]
@@ -755,7 +811,12 @@ async fn vpc() {
             .await
             .unwrap();
     };
-    life(&aws, network(false), network(true), drift).await;
+    let walk = vec![
+        ("public addresses", network(false, true, false)),
+        ("private zone", network(false, false, false)),
+        ("interface endpoints", network(false, false, true)),
+    ];
+    life(&aws, network(true, true, false), walk, drift).await;
 }
 
 /// The policies a service puts on its roles and the task role's own: secrets (with a key)
@@ -780,13 +841,43 @@ async fn service_permissions() {
             inline: true,
         },
     };
-    let changed = WithRoles {
-        inputs: Inputs {
-            secrets: vec![("DB_PASSWORD", "/blog/db_password"), ("API", "/blog/api")],
-            ..Inputs::default()
-        },
+    let secrets = vec![("DB_PASSWORD", "/blog/db_password"), ("API", "/blog/api")];
+    let with = |inputs: Inputs| WithRoles {
+        inputs,
         ..first.clone()
     };
+    let walk = vec![
+        (
+            "secrets",
+            with(Inputs {
+                secrets: secrets.clone(),
+                ..first.inputs.clone()
+            }),
+        ),
+        (
+            "key",
+            with(Inputs {
+                secrets: secrets.clone(),
+                key: false,
+                ..first.inputs.clone()
+            }),
+        ),
+        (
+            "exec",
+            with(Inputs {
+                secrets: secrets.clone(),
+                inline: true,
+                ..Inputs::default()
+            }),
+        ),
+        (
+            "inline policy",
+            with(Inputs {
+                secrets,
+                ..Inputs::default()
+            }),
+        ),
+    ];
     let iam = aws.iam().clone();
     let (role, name) = (
         format!("{env}-ecs-task-execution"),
@@ -803,7 +894,7 @@ async fn service_permissions() {
             .await
             .unwrap();
     };
-    life(&aws, first, changed, drift).await;
+    life(&aws, first, walk, drift).await;
     vpc.destroy(&aws).await.unwrap();
 }
 
@@ -860,10 +951,15 @@ async fn task_fields_and_a_kept_image() {
             .unwrap()
     };
     let first = service("1000", 30, "ARM64", 30);
-    let changed = service("1001", 60, "X86_64", 40);
+    let walk = vec![
+        ("user", service("1001", 30, "ARM64", 30)),
+        ("stop timeout", service("1001", 60, "ARM64", 30)),
+        ("architecture", service("1001", 60, "X86_64", 30)),
+        ("ephemeral storage", service("1001", 60, "X86_64", 40)),
+    ];
     let (reader, cluster_name) = (aws.clone(), env.clone());
     let drift = || async move { deploy_and_scale(&reader, &cluster_name, 3).await };
-    life(&aws, first, changed, drift).await;
+    life(&aws, first, walk, drift).await;
     vpc.destroy(&aws).await.unwrap();
 }
 
@@ -888,7 +984,11 @@ async fn task_definition_left_to_ci() {
     };
     let (reader, cluster_name) = (aws.clone(), env.clone());
     let drift = || async move { deploy_and_scale(&reader, &cluster_name, 5).await };
-    life(&aws, service(512, 1), service(1024, 2), drift).await;
+    let walk = vec![
+        ("memory", service(1024, 1)),
+        ("count", service(1024, 2)),
+    ];
+    life(&aws, service(512, 1), walk, drift).await;
     vpc.destroy(&aws).await.unwrap();
 }
 
@@ -939,7 +1039,7 @@ async fn shared_load_balancer_and_a_listener_rule() {
             .unwrap();
     };
     // Its whole life first, then again for the services' rule.
-    life(&aws, alb(60), alb(120), drift).await;
+    life(&aws, alb(60), vec![("idle timeout", alb(120))], drift).await;
     let shared = alb(60);
     let lb = shared.apply(&aws).await.unwrap();
 
@@ -970,13 +1070,11 @@ async fn shared_load_balancer_and_a_listener_rule() {
             .await
             .unwrap();
     };
-    life(
-        &aws,
-        api(10, &["/api/*"]),
-        api(20, &["/api/*", "/v2/*"]),
-        drift,
-    )
-    .await;
+    let walk = vec![
+        ("priority", api(20, &["/api/*"])),
+        ("paths", api(20, &["/api/*", "/v2/*"])),
+    ];
+    life(&aws, api(10, &["/api/*"]), walk, drift).await;
     shared.destroy(&aws).await.unwrap();
     vpc.destroy(&aws).await.unwrap();
 }
