@@ -124,7 +124,13 @@ async fn cluster() {
             .await
             .unwrap();
     };
-    life(&aws, cluster(false), vec![("insights", cluster(true))], drift).await;
+    life(
+        &aws,
+        cluster(false),
+        vec![("insights", cluster(true))],
+        drift,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -551,7 +557,10 @@ async fn service() {
     let walk = vec![
         ("count", service(2, "/", 300, false, false)),
         ("health check", service(2, "/health", 300, false, false)),
-        ("deregistration delay", service(2, "/health", 60, false, false)),
+        (
+            "deregistration delay",
+            service(2, "/health", 60, false, false),
+        ),
         ("propagate tags", service(2, "/health", 60, true, false)),
         ("deployment bounds", changed),
     ];
@@ -640,8 +649,14 @@ async fn autoscaled_service() {
         ("bounds", scaled(true, (2, 5), cpu(50.0), at8)),
         ("schedule", scaled(true, (2, 5), cpu(50.0), at9)),
         ("target value", scaled(true, (2, 5), cpu(60.0), at9)),
-        ("scheduled action gone", scaled(true, (2, 5), cpu(60.0), None)),
-        ("policies", scaled(true, (2, 5), changed_policies.clone(), None)),
+        (
+            "scheduled action gone",
+            scaled(true, (2, 5), cpu(60.0), None),
+        ),
+        (
+            "policies",
+            scaled(true, (2, 5), changed_policies.clone(), None),
+        ),
         ("launch type", scaled(false, (2, 5), changed_policies, None)),
     ];
     let (scaling, id, policy) = (
@@ -688,12 +703,12 @@ async fn https_service_and_load_balancer_attributes() {
     let (vpc, net) = network(&aws, &env).await;
     cluster(&aws, &env).await;
     let arn = certificate(&env).await;
-    let service = |redirect_http: bool, tls13: bool, attributes: LoadBalancerAttributes| {
+    let service = |redirect_http: bool, tls12: bool, attributes: LoadBalancerAttributes| {
         blog_builder(&env, &net, "npalm/040code.github.io:latest")
             .load_balancer(LoadBalancer {
                 listener: Listener {
                     redirect_http,
-                    ssl_policy: tls13.then(|| "ELBSecurityPolicy-TLS13-1-2-2021-06".into()),
+                    ssl_policy: tls12.then(|| "ELBSecurityPolicy-TLS-1-2-2017-01".into()),
                     ..Listener::https(&arn)
                 },
                 attributes,
@@ -729,8 +744,14 @@ async fn https_service_and_load_balancer_attributes() {
             .unwrap();
     };
     let walk = vec![
-        ("redirect", service(false, false, LoadBalancerAttributes::default())),
-        ("ssl policy", service(false, true, LoadBalancerAttributes::default())),
+        (
+            "redirect",
+            service(false, false, LoadBalancerAttributes::default()),
+        ),
+        (
+            "ssl policy",
+            service(false, true, LoadBalancerAttributes::default()),
+        ),
         ("idle timeout", service(false, true, attributes(120, false))),
         ("access logs", changed),
     ];
@@ -984,10 +1005,7 @@ async fn task_definition_left_to_ci() {
     };
     let (reader, cluster_name) = (aws.clone(), env.clone());
     let drift = || async move { deploy_and_scale(&reader, &cluster_name, 5).await };
-    let walk = vec![
-        ("memory", service(1024, 1)),
-        ("count", service(1024, 2)),
-    ];
+    let walk = vec![("memory", service(1024, 1)), ("count", service(1024, 2))];
     life(&aws, service(512, 1), walk, drift).await;
     vpc.destroy(&aws).await.unwrap();
 }

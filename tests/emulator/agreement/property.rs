@@ -32,10 +32,13 @@
 
 use converge::{Action, Aws, Change, Module, Plan, Sent};
 
+/// `(operation, parameter)` pairs, any one of which shows a field reached AWS.
+type Sends = &'static [(&'static str, &'static str)];
+
 /// What an in-place change of `(kind, field)` sends: any one of these `(operation,
 /// parameter)` pairs. A field name matches a plan label that starts with it (`route` for
 /// `route 0.0.0.0/0`); the load balancer's attributes are labelled by their key alone (`""`).
-pub const UPDATES: &[(&str, &str, &[(&str, &str)])] = &[
+pub const UPDATES: &[(&str, &str, Sends)] = &[
     (
         "aws_cloudwatch_log_group",
         "retention_in_days",
@@ -394,32 +397,50 @@ pub const UPDATES: &[(&str, &str, &[(&str, &str)])] = &[
     (
         "aws_appautoscaling_policy",
         "predefined_metric_type",
-        &[("PutScalingPolicy", "TargetTrackingScalingPolicyConfiguration")],
+        &[(
+            "PutScalingPolicy",
+            "TargetTrackingScalingPolicyConfiguration",
+        )],
     ),
     (
         "aws_appautoscaling_policy",
         "target_value",
-        &[("PutScalingPolicy", "TargetTrackingScalingPolicyConfiguration")],
+        &[(
+            "PutScalingPolicy",
+            "TargetTrackingScalingPolicyConfiguration",
+        )],
     ),
     (
         "aws_appautoscaling_policy",
         "scale_in_cooldown",
-        &[("PutScalingPolicy", "TargetTrackingScalingPolicyConfiguration")],
+        &[(
+            "PutScalingPolicy",
+            "TargetTrackingScalingPolicyConfiguration",
+        )],
     ),
     (
         "aws_appautoscaling_policy",
         "scale_out_cooldown",
-        &[("PutScalingPolicy", "TargetTrackingScalingPolicyConfiguration")],
+        &[(
+            "PutScalingPolicy",
+            "TargetTrackingScalingPolicyConfiguration",
+        )],
     ),
     (
         "aws_appautoscaling_policy",
         "disable_scale_in",
-        &[("PutScalingPolicy", "TargetTrackingScalingPolicyConfiguration")],
+        &[(
+            "PutScalingPolicy",
+            "TargetTrackingScalingPolicyConfiguration",
+        )],
     ),
     (
         "aws_appautoscaling_policy",
         "resource_label",
-        &[("PutScalingPolicy", "TargetTrackingScalingPolicyConfiguration")],
+        &[(
+            "PutScalingPolicy",
+            "TargetTrackingScalingPolicyConfiguration",
+        )],
     ),
     (
         "aws_appautoscaling_scheduled_action",
@@ -464,7 +485,10 @@ pub const LIFECYCLE: &[(&str, &[&str])] = &[
             "DeleteRole",
         ],
     ),
-    ("aws_iam_role_policy", &["PutRolePolicy", "DeleteRolePolicy"]),
+    (
+        "aws_iam_role_policy",
+        &["PutRolePolicy", "DeleteRolePolicy"],
+    ),
     (
         "aws_appautoscaling_policy",
         &["PutScalingPolicy", "DeleteScalingPolicy"],
@@ -481,17 +505,18 @@ pub const LIFECYCLE: &[(&str, &[&str])] = &[
         "aws_ecs_cluster_capacity_providers",
         &["PutClusterCapacityProviders"],
     ),
-    (
-        "aws_lb_listener",
-        &["CreateListener", "DeleteListener"],
-    ),
+    ("aws_lb_listener", &["CreateListener", "DeleteListener"]),
     (
         "aws_route53_zone",
         &["CreateHostedZone", "DeleteHostedZone"],
     ),
     (
         "aws_vpc_endpoint",
-        &["CreateVpcEndpoints", "CreateVpcEndpoint", "DeleteVpcEndpoints"],
+        &[
+            "CreateVpcEndpoints",
+            "CreateVpcEndpoint",
+            "DeleteVpcEndpoints",
+        ],
     ),
     (
         "aws_security_group",
@@ -506,7 +531,7 @@ pub const LIFECYCLE: &[(&str, &[&str])] = &[
 
 /// The pairs that show `(kind, label)` was sent: the longest table field the label starts
 /// with, at a word's end.
-fn pairs(kind: &str, label: &str) -> Option<&'static [(&'static str, &'static str)]> {
+fn pairs(kind: &str, label: &str) -> Option<Sends> {
     UPDATES
         .iter()
         .filter(|(k, field, _)| {
@@ -567,7 +592,9 @@ pub fn disagreements(plan: &Plan, sent: &[Sent]) -> Vec<String> {
             whole && lifecycle(&c.kind).contains(&s.operation.as_str())
         });
         if !by_field && !by_lifecycle {
-            wrong.push(format!("{s}: sent, but no field the plan shows explains it"));
+            wrong.push(format!(
+                "{s}: sent, but no field the plan shows explains it"
+            ));
         }
     }
     wrong
@@ -625,8 +652,10 @@ mod tests {
         let sent = [json("UpdateService", r#"{"service":"blog"}"#)];
         assert_eq!(
             disagreements(&plan, &sent),
-            ["aws_ecs_service \"x\" desired_count: shown but not sent (wanted one of \
-              UpdateService.desiredCount)"]
+            [
+                "aws_ecs_service \"x\" desired_count: shown but not sent (wanted one of \
+              UpdateService.desiredCount)"
+            ]
         );
         let sent = [json("UpdateService", r#"{"desiredCount":2}"#)];
         assert!(disagreements(&plan, &sent).is_empty());
