@@ -470,7 +470,8 @@ pub const UPDATES: &[(&str, &str, Sends)] = &[
 ];
 
 /// What a create, a delete or a replacement (delete and create, or a new revision) of a
-/// kind may call.
+/// kind may call: the kinds the walks create, delete or replace; another fails naming the
+/// call.
 pub const LIFECYCLE: &[(&str, &[&str])] = &[
     (
         "aws_ecs_task_definition",
