@@ -28,7 +28,7 @@
 use std::time::{Duration, Instant};
 
 use aws_types::SdkConfig;
-use converge::{Aws, Retry, Throttling, Wait};
+use converge::{Aws, Module, Retry, Throttling, Wait};
 use ecs_modules::blog::{Fargate, FargateEc2};
 use ecs_modules::cli::{Deployment, Settings};
 use ecs_modules::harness::{Harness, Load, Rates};
@@ -127,7 +127,9 @@ async fn fleet(base: &SdkConfig, n: usize, delay: Duration, rows: &mut Vec<Row>)
         stack
             .service_named(&aws, &base, &format!("blog-{i}"))
             .expect("valid service")
-            .declare_refs(&aws, &mut declared);
+            .declare(&aws, &mut declared)
+            .await
+            .expect("declared");
     }
     step(&harness, &aws, &label, "apply", rows, declared.apply(&aws)).await;
     step(
@@ -175,7 +177,9 @@ async fn throttled_fleet(
         stack
             .service_named(&aws, &shared, &format!("blog-{i}"))
             .expect("valid service")
-            .declare_refs(&aws, &mut declared);
+            .declare(&aws, &mut declared)
+            .await
+            .expect("declared");
     }
     let mut out = Vec::new();
     for step in ["apply", "destroy"] {

@@ -36,7 +36,7 @@
 //! let aws = Aws::from_env().await;
 //! let network = Vpc::builder().environment("blog").build()?;
 //! let out = network.apply(&aws).await?;
-//! println!("{}", serde_json::to_string_pretty(&out)?);
+//! println!("{}", serde_json::to_string_pretty(&out.outputs)?);
 //! # Ok(())
 //! # }
 //! ```

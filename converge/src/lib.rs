@@ -61,15 +61,16 @@ mod wait;
 
 pub use aws::{Aws, AwsBuilder, Timeouts};
 pub use blocks::{
-    account_of, Cluster, ClusterBuilder, LogGroup, LogGroupBuilder, RoleRef, TaskExecutionRole,
-    TaskExecutionRoleBuilder, TaskExecutionRoleOutputs, TaskRole, TaskRoleBuilder,
+    account_of, Cluster, ClusterBuilder, ClusterRef, ClusterRefs, LogGroup, LogGroupBuilder,
+    LogGroupRefs, RoleRef, RoleRefs, TaskExecutionRole, TaskExecutionRoleBuilder,
+    TaskExecutionRoleOutputs, TaskRole, TaskRoleBuilder,
 };
 pub use delta::{same_set, Delta, Field, FieldChange};
 pub use error::{ignore_not_found, AwsResultExt, Error};
 pub use kinds::{ClusterOutputs, LogGroupField, LogGroupOutputs};
 pub use lease::{Lease, LeaseError, LeaseInfo, LeaseOptions};
 pub use metrics::{is_mutating, ApiCalls, CallReport, Sent};
-pub use module::Module;
+pub use module::{Applied, Module, OutputRefs, Refs};
 pub use permissions::{Grant, Policy};
 pub use plan::{Action, Change, Diff, Plan};
 pub use resource::{Address, Cx, Holder, Replacement, Resource, TagTarget, Wanted};

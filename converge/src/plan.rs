@@ -255,6 +255,14 @@ impl Plan {
             .iter()
             .find(|c| c.kind == kind && c.name == name)
     }
+
+    /// The change to the resource at `address` (a module's [`Refs::addresses`]), by kind and
+    /// name.
+    ///
+    /// [`Refs::addresses`]: crate::Refs::addresses
+    pub fn at(&self, address: &crate::Address) -> Option<&Change> {
+        self.find(&address.kind, &address.name)
+    }
 }
 
 impl fmt::Display for Plan {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use converge::LogGroup;
-use converge::{Invalid, Ref, Wait};
+use converge::{ClusterRef, Invalid, Ref, Wait};
 
 use crate::capacity_provider::{ManagedScaling, RESERVED_PREFIXES};
 use crate::user_data::UserData;
@@ -68,16 +68,13 @@ impl<T: Clone + Send + Sync + 'static> Input<T> {
     }
 }
 
-/// Builds [`Instances`]: `environment`, the cluster (`ecs_cluster_name` or `cluster_ref`) and
-/// the network (`network`, `network_refs`, or `vpc_id`, `vpc_cidr` and `subnets`) are
-/// required.
+/// Builds [`Instances`]: `environment`, the `cluster` and the `network` are required.
 #[derive(Clone, Debug)]
 pub struct InstancesBuilder {
     environment: Option<String>,
-    cluster: Option<Input<String>>,
-    vpc_id: Option<Input<String>>,
-    vpc_cidr: Option<Input<String>>,
-    subnets: Option<Input<Vec<String>>>,
+    cluster: Option<ClusterRef>,
+    network: Option<vpc::Network>,
+    subnets: Option<Vec<String>>,
     key_name: Option<String>,
     instance_type: String,
     asg_min: u32,
@@ -99,8 +96,7 @@ impl Default for InstancesBuilder {
         Self {
             environment: None,
             cluster: None,
-            vpc_id: None,
-            vpc_cidr: None,
+            network: None,
             subnets: None,
             key_name: None,
             instance_type: "t3.small".to_owned(),
@@ -128,55 +124,28 @@ impl InstancesBuilder {
         self
     }
 
-    /// Required (or [`cluster_ref`](Self::cluster_ref)). The ECS cluster the instances join
-    /// (written to `/etc/ecs/ecs.config`).
-    pub fn ecs_cluster_name(mut self, name: impl Into<String>) -> Self {
-        self.cluster = Some(Input::Known(name.into()));
+    /// Required. The ECS cluster the instances join (written to `/etc/ecs/ecs.config`): the
+    /// [`converge::ClusterRefs`] of one declared in the same stack (the launch template and
+    /// the capacity provider's place in the cluster wait for it, and destroy takes them away
+    /// before it), its outputs, or its name.
+    pub fn cluster(mut self, cluster: impl Into<ClusterRef>) -> Self {
+        self.cluster = Some(cluster.into());
         self
     }
 
-    /// The cluster's name from another resource of the same stack, e.g.
-    /// `converge::Cluster::declare_handle(..).output(|o| o.cluster_name.clone())`: the
-    /// launch template (whose user data names the cluster) and the capacity provider's place
-    /// in the cluster wait for it, and destroy takes them away before the cluster. Replaces
-    /// [`ecs_cluster_name`](Self::ecs_cluster_name).
-    pub fn cluster_ref(mut self, name: Ref<String>) -> Self {
-        self.cluster = Some(Input::Ref(name));
+    /// Required. The network: the VPC (the security group is made in it and admits all TCP
+    /// from its CIDR block) and its private subnets, where the group launches. The
+    /// [`vpc::VpcRefs`] of a network declared in the same stack, its outputs, or
+    /// [`vpc::Network::ids`].
+    pub fn network(mut self, network: impl Into<vpc::Network>) -> Self {
+        self.network = Some(network.into());
         self
     }
 
-    /// The VPC id, its CIDR block and its private subnets, from the VPC module's outputs.
-    pub fn network(self, vpc: &vpc::VpcOutputs) -> Self {
-        self.vpc_id(&vpc.vpc_id)
-            .vpc_cidr(&vpc.vpc_cidr)
-            .subnets(vpc.private_subnets.iter().cloned())
-    }
-
-    /// The VPC id, its CIDR block and its private subnets, as references to a network
-    /// declared into the same stack ([`vpc::Vpc::declare_refs`]): the security group starts
-    /// once the VPC exists, the group once the subnets do.
-    pub fn network_refs(mut self, vpc: &vpc::VpcRefs) -> Self {
-        self.vpc_id = Some(Input::Ref(vpc.vpc_id.clone()));
-        self.vpc_cidr = Some(Input::Ref(vpc.vpc_cidr.clone()));
-        self.subnets = Some(Input::Ref(vpc.private_subnets.clone()));
-        self
-    }
-
-    /// The VPC the security group is made in.
-    pub fn vpc_id(mut self, id: impl Into<String>) -> Self {
-        self.vpc_id = Some(Input::Known(id.into()));
-        self
-    }
-
-    /// The VPC's CIDR block: all TCP from it may reach the instances.
-    pub fn vpc_cidr(mut self, cidr: impl Into<String>) -> Self {
-        self.vpc_cidr = Some(Input::Known(cidr.into()));
-        self
-    }
-
-    /// The subnets the Auto Scaling group launches into.
+    /// The subnets the Auto Scaling group launches into, instead of the network's private
+    /// ones.
     pub fn subnets<S: Into<String>>(mut self, subnets: impl IntoIterator<Item = S>) -> Self {
-        self.subnets = Some(Input::Known(subnets.into_iter().map(Into::into).collect()));
+        self.subnets = Some(subnets.into_iter().map(Into::into).collect());
         self
     }
 
@@ -280,14 +249,20 @@ impl InstancesBuilder {
         let mut invalid = Invalid::new();
         let environment = self.environment.clone().unwrap_or_default();
         invalid.check_environment(&environment);
-        let known = |s: &Option<Input<String>>| s.clone().unwrap_or(Input::Known(String::new()));
-        let (cluster, vpc_id, vpc_cidr) = (
-            known(&self.cluster),
-            known(&self.vpc_id),
-            known(&self.vpc_cidr),
-        );
-        let subnets = (self.subnets.clone()).unwrap_or_else(|| Input::Known(Vec::new()));
-        check_network(&mut invalid, &cluster, &vpc_id, &vpc_cidr, &subnets);
+        let cluster = self.cluster.clone().unwrap_or_else(|| ClusterRef::from(""));
+        let network = (self.network.clone()).unwrap_or_else(|| vpc::Network::ids("", ""));
+        let subnets = match &self.subnets {
+            Some(given) => Input::Known(given.clone()),
+            None => match network.known_private_subnets() {
+                Some(known) => Input::Known(known.to_vec()),
+                None => Input::Ref(network.private_subnet_ids().clone()),
+            },
+        };
+        check_cluster(&mut invalid, cluster.name());
+        match &self.network {
+            Some(network) => check_network(&mut invalid, network, &subnets),
+            None => invalid.push("network", "is required"),
+        }
         self.check_instances(&mut invalid);
         self.check_capacity_provider(&mut invalid, &environment);
         self.check_log_retention(&mut invalid);
@@ -296,10 +271,10 @@ impl InstancesBuilder {
         let log_group = self.log_group(&environment)?;
         Ok(Instances {
             environment,
-            cluster_name: cluster.known().cloned(),
-            cluster: cluster.into_ref(),
-            vpc_id: vpc_id.into_ref(),
-            vpc_cidr: vpc_cidr.into_ref(),
+            cluster_name: Some(cluster.name().to_owned()),
+            cluster: cluster.name_ref(),
+            vpc_id: network.vpc_id().clone(),
+            vpc_cidr: network.vpc_cidr().clone(),
             subnets: subnets.into_ref(),
             key_name: self.key_name,
             instance_type: self.instance_type,
@@ -417,33 +392,27 @@ impl InstancesBuilder {
 }
 
 /// The cluster name, VPC id and CIDR, and subnets, where given as values.
-fn check_network(
-    invalid: &mut Invalid,
-    cluster: &Input<String>,
-    vpc_id: &Input<String>,
-    vpc_cidr: &Input<String>,
-    subnets: &Input<Vec<String>>,
-) {
-    if let Some(name) = cluster.known() {
-        invalid.check(
-            (1..=255).contains(&name.len())
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
-            "ecs_cluster_name",
-            format_args!(
-                "{name:?} must be 1 to 255 letters, digits, hyphens and underscores (or give cluster_ref)"
-            ),
-        );
-    }
-    if let Some(id) = vpc_id.known() {
+fn check_cluster(invalid: &mut Invalid, cluster: &str) {
+    invalid.check(
+        (1..=255).contains(&cluster.len())
+            && cluster
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+        "cluster",
+        format_args!("{cluster:?} must be 1 to 255 letters, digits, hyphens and underscores"),
+    );
+}
+
+/// The network's ids, where known now, and the subnets the group launches into.
+fn check_network(invalid: &mut Invalid, network: &vpc::Network, subnets: &Input<Vec<String>>) {
+    if let Some(id) = network.known_vpc_id() {
         invalid.check(
             id.starts_with("vpc-"),
             "vpc_id",
             format_args!("{id:?} must be a VPC id (vpc-...)"),
         );
     }
-    if let Some(cidr) = vpc_cidr.known() {
+    if let Some(cidr) = network.known_vpc_cidr() {
         invalid.check(
             cidr.parse::<vpc::Ipv4Cidr>().is_ok(),
             "vpc_cidr",
@@ -537,9 +506,8 @@ mod tests {
     fn valid() -> InstancesBuilder {
         Instances::builder()
             .environment("blog")
-            .ecs_cluster_name("blog")
-            .vpc_id("vpc-1234")
-            .vpc_cidr("10.0.0.0/16")
+            .cluster("blog")
+            .network(vpc::Network::ids("vpc-1234", "10.0.0.0/16"))
             .subnets(["subnet-1", "subnet-2"])
     }
 
@@ -559,11 +527,12 @@ mod tests {
 
     #[test]
     fn references_skip_the_value_checks_but_not_the_others() {
+        let cluster = converge::ClusterRef::from("blog");
         let refs = Instances::builder()
             .environment("blog")
-            .cluster_ref(Ref::known("blog".to_owned()))
+            .cluster(cluster.clone())
             .network(
-                &serde_json::from_value::<vpc::VpcOutputs>(serde_json::json!({
+                serde_json::from_value::<vpc::VpcOutputs>(serde_json::json!({
                     "vpc_id": "vpc-9",
                     "vpc_cidr": "10.1.0.0/16",
                     "public_subnets": ["subnet-pub"],
@@ -578,14 +547,13 @@ mod tests {
             )
             .build()
             .unwrap();
-        // The cluster's name is known only at apply: so is the default user data.
-        assert_eq!(refs.cluster_name, None);
-        assert_eq!(refs.user_data(), None);
+        // The cluster's name is known from its declaration: so is the default user data.
+        assert_eq!(refs.cluster_name.as_deref(), Some("blog"));
+        assert_eq!(refs.user_data(), Some(default_user_data("blog")));
         let err = Instances::builder()
             .environment("blog")
-            .cluster_ref(Ref::known("blog".to_owned()))
-            .vpc_id("vpc-1")
-            .vpc_cidr("10.0.0.0/16")
+            .cluster(cluster)
+            .network(vpc::Network::ids("vpc-1", "10.0.0.0/16"))
             .subnets(["subnet-1", "sn-2"])
             .instance_type("big")
             .build()
@@ -610,10 +578,8 @@ mod tests {
             fields(&err),
             [
                 "environment",
-                "ecs_cluster_name",
-                "vpc_id",
-                "vpc_cidr",
-                "subnets",
+                "cluster",
+                "network",
                 "instance_type",
                 "asg_desired",
                 "ami_id",
@@ -656,9 +622,8 @@ mod tests {
     fn capacity_provider_and_log_retention_rules() {
         let err = Instances::builder()
             .environment("ecs-prod")
-            .ecs_cluster_name("prod")
-            .vpc_id("vpc-1")
-            .vpc_cidr("10.0.0.0/16")
+            .cluster("prod")
+            .network(vpc::Network::ids("vpc-1", "10.0.0.0/16"))
             .subnets(["subnet-1"])
             .capacity_provider(ManagedScaling {
                 target_capacity: 101,
@@ -679,9 +644,8 @@ mod tests {
         // The prefix only matters when there is a provider to name.
         assert!(Instances::builder()
             .environment("ecs-prod")
-            .ecs_cluster_name("prod")
-            .vpc_id("vpc-1")
-            .vpc_cidr("10.0.0.0/16")
+            .cluster("prod")
+            .network(vpc::Network::ids("vpc-1", "10.0.0.0/16"))
             .subnets(["subnet-1"])
             .build()
             .is_ok());
@@ -709,7 +673,7 @@ mod tests {
 
     #[test]
     fn default_user_data_joins_the_cluster() {
-        let i = valid().ecs_cluster_name("prod-cluster").build().unwrap();
+        let i = valid().cluster("prod-cluster").build().unwrap();
         let text = i.user_data().unwrap();
         assert!(text.starts_with("#!/bin/bash\n"));
         assert!(text.contains(">> /etc/ecs/ecs.config"));

@@ -43,11 +43,11 @@
 //! place in the cluster's list). [`Instances`] is a [`converge::Module`]: plan, apply,
 //! destroy and outputs are runs of one executor, so plan and apply cannot disagree.
 //!
-//! In a composition, [`Instances::declare_refs`] adds the module's resources to the
-//! composition's stack and returns [`InstancesRefs`]; the network can come in as references
-//! ([`network_refs`](InstancesBuilder::network_refs)) and the cluster too
-//! ([`cluster_ref`](InstancesBuilder::cluster_ref)), so each resource starts as soon as what
-//! it reads exists.
+//! In a composition, [`declare`](converge::Module::declare) adds the module's resources to
+//! the composition's stack and returns [`InstancesRefs`]; the network
+//! ([`network`](InstancesBuilder::network)) and the cluster
+//! ([`cluster`](InstancesBuilder::cluster)) can come in as the references their own
+//! `declare` returned, so each resource starts as soon as what it reads exists.
 //!
 //! # Example
 //!
@@ -57,30 +57,29 @@
 //! let network = vpc::Vpc::builder().environment("blog").build()?.apply(&aws).await?;
 //! let instances = ecs_instances::Instances::builder()
 //!     .environment("blog")
-//!     .ecs_cluster_name("blog")
+//!     .cluster("blog")
 //!     .network(&network)
 //!     .instance_type("t3.medium")
 //!     .asg_max(3)
 //!     .build()?;
 //! println!("{}", instances.plan(&aws).await?);
 //! let out = instances.apply(&aws).await?;
-//! println!("{}", serde_json::to_string_pretty(&out)?);
+//! println!("{}", serde_json::to_string_pretty(&out.outputs)?);
 //!
 //! // One graph: the network, the cluster and the instances in one stack, each resource
 //! // started as soon as what it reads exists.
 //! let vpc = vpc::Vpc::builder().environment("blog").build()?;
 //! let cluster = converge::Cluster::builder().environment("blog").build()?;
+//! use converge::Module;
 //! let mut stack = converge::Stack::new();
-//! let net = vpc.declare_refs(&aws, &mut stack).await?;
-//! let cluster_name = cluster
-//!     .declare_handle(&mut stack)
-//!     .output(|o| o.cluster_name.clone());
+//! let net = vpc.declare(&aws, &mut stack).await?;
+//! let cluster = cluster.declare(&aws, &mut stack).await?;
 //! let refs = ecs_instances::Instances::builder()
 //!     .environment("blog")
-//!     .cluster_ref(cluster_name)
-//!     .network_refs(&net)
+//!     .cluster(&cluster)
+//!     .network(&net)
 //!     .build()?
-//!     .declare_refs(&aws, &mut stack)
+//!     .declare(&aws, &mut stack)
 //!     .await?;
 //! println!("{}", stack.plan(&aws).await?.plan());
 //! let applied = stack.apply(&aws).await?;

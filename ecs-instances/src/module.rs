@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use converge::kinds::iam_role::{managed_policy_arn, trust_policy};
 use converge::kinds::{
-    IngressRule, LogGroupKind, Peer, RoleKind, RoleSpec, SecurityGroupKind, SecurityGroupSpec,
+    IngressRule, LogGroupOutputs, Peer, RoleKind, RoleSpec, SecurityGroupKind, SecurityGroupSpec,
 };
 use converge::{Aws, AwsResultExt, Error, Handle, Module, Plan, Ref, Stack, Tags, Value};
 
@@ -41,12 +41,12 @@ enum Purpose {
 }
 
 /// The resources the outputs read.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Declared {
     sg: Handle<SecurityGroupKind>,
     role: Handle<RoleKind>,
     profile: Handle<InstanceProfileKind>,
-    logs: Handle<LogGroupKind>,
+    logs: Ref<LogGroupOutputs>,
     service_role: Option<Handle<RoleKind>>,
     template: Handle<LaunchTemplateKind>,
     group: Handle<AutoScalingGroupKind>,
@@ -82,20 +82,13 @@ impl Instances {
             })
     }
 
-    /// Declares the module's resources into `stack` (a composition's, so that the instances
-    /// start as soon as the network and the cluster they read exist) and returns typed
-    /// references to its values. Reads the AMI's SSM parameter (unless
-    /// [`ami_id`](crate::InstancesBuilder::ami_id) is given), and nothing else.
-    pub async fn declare_refs(&self, aws: &Aws, stack: &mut Stack) -> Result<InstancesRefs, Error> {
-        self.declare_all(aws, stack, Purpose::Converge).await
-    }
-
     async fn declare_all(
         &self,
         aws: &Aws,
         stack: &mut Stack,
         purpose: Purpose,
     ) -> Result<InstancesRefs, Error> {
+        let start = stack.len();
         let ami = match purpose {
             Purpose::Converge => Value::Known(self.ami(aws).await?),
             Purpose::Teardown => Value::AfterApply,
@@ -108,9 +101,9 @@ impl Instances {
 
         let sg = self.declare_security_group(stack, &tags);
         let (role, profile) = self.declare_instance_role(stack, &tags, &region);
-        let logs = self.log_group.declare_handle(stack);
+        let logs = self.log_group.declare(aws, stack).await?.outputs;
         let service_role = self.declare_service_role(stack, &tags, &region, purpose);
-        let template = self.declare_launch_template(stack, &tags, ami, logs, profile, sg);
+        let template = self.declare_launch_template(stack, &tags, ami, logs.clone(), profile, sg);
         let group = self.declare_group(stack, &tags, template);
         let capacity_provider_name = self.declare_capacity_provider(stack, &tags, group);
 
@@ -131,6 +124,7 @@ impl Instances {
             instance_role_arn: role.output(|o| o.role_arn.clone()),
             capacity_provider_name,
             outputs,
+            addresses: stack.addresses_from(start),
         })
     }
 
@@ -218,7 +212,7 @@ impl Instances {
         stack: &mut Stack,
         tags: &Tags,
         ami: Value<String>,
-        logs: Handle<LogGroupKind>,
+        logs: Ref<LogGroupOutputs>,
         profile: Handle<InstanceProfileKind>,
         sg: Handle<SecurityGroupKind>,
     ) -> Handle<LaunchTemplateKind> {
@@ -237,7 +231,7 @@ impl Instances {
             move |r: &converge::Resolver<'_>| {
                 // The instances' agent writes to the log group: it exists before them and goes
                 // after them (else the agent could make it again, untagged).
-                r.get(&logs);
+                let _ = r.value(&logs);
                 LaunchTemplateSpec {
                     instance_name: instance_name.clone(),
                     ami: ami.clone(),
@@ -370,7 +364,7 @@ impl Instances {
             service_role,
             template,
             group,
-        } = *declared;
+        } = declared.clone();
         let log_group_name = self.log_group.name().to_owned();
         Ref::new(move |r| {
             let service_role_arn = match &service_role {
@@ -382,7 +376,7 @@ impl Instances {
                 .zip(r.get(&role))
                 .zip(r.get(&profile))
                 .zip(r.get(&sg))
-                .zip(r.get(&logs))
+                .zip(r.value(&logs))
                 .zip(service_role_arn)
                 .zip(r.value(&capacity_provider_name))
                 .map(
@@ -404,18 +398,6 @@ impl Instances {
         })
     }
 
-    /// Declares what [`destroy`](Instances::destroy) looks for into `stack` (no AMI lookup,
-    /// and the legacy service role an earlier apply may have made), so a composition can
-    /// order its own resources' deletes around them (a service on the capacity provider goes
-    /// before the provider leaves the cluster).
-    pub async fn declare_teardown_refs(
-        &self,
-        aws: &Aws,
-        stack: &mut Stack,
-    ) -> Result<InstancesRefs, Error> {
-        self.declare_all(aws, stack, Purpose::Teardown).await
-    }
-
     /// What [`apply`](Instances::apply) would change, without changing anything: one change
     /// per resource, what a create sets (values made by this apply as `(known after
     /// apply)`), a launch template change listing the attributes of its new version. A
@@ -431,7 +413,7 @@ impl Instances {
     /// [`instance_refresh`](crate::InstancesBuilder::instance_refresh), starts an instance
     /// refresh); sizes and subnets are updated in place. A failure ([`Error::Stopped`])
     /// lists what was done and what remains; applying again finishes the job.
-    pub async fn apply(&self, aws: &Aws) -> Result<InstancesOutputs, Error> {
+    pub async fn apply(&self, aws: &Aws) -> Result<converge::Applied<InstancesOutputs>, Error> {
         Module::apply(self, aws).await
     }
 
@@ -454,14 +436,21 @@ impl Instances {
 #[async_trait]
 impl Module for Instances {
     type Outputs = InstancesOutputs;
+    type Refs = InstancesRefs;
 
-    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<Ref<InstancesOutputs>, Error> {
-        Ok(self.declare_refs(aws, stack).await?.outputs)
+    /// Declares the module's resources into `stack` (a composition's, so that the instances
+    /// start as soon as the network and the cluster they read exist) and returns typed
+    /// references to its values. Reads the AMI's SSM parameter (unless
+    /// [`ami_id`](crate::InstancesBuilder::ami_id) is given), and nothing else.
+    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<InstancesRefs, Error> {
+        self.declare_all(aws, stack, Purpose::Converge).await
     }
 
     /// Without the AMI lookup (nothing is made), and with a legacy service role an earlier
-    /// apply made when asked for one.
-    async fn declare_teardown(&self, aws: &Aws, stack: &mut Stack) -> Result<(), Error> {
-        self.declare_teardown_refs(aws, stack).await.map(|_| ())
+    /// apply made when asked for one, so a composition can order its own resources' deletes
+    /// around them (a service on the capacity provider goes before the provider leaves the
+    /// cluster).
+    async fn declare_teardown(&self, aws: &Aws, stack: &mut Stack) -> Result<InstancesRefs, Error> {
+        self.declare_all(aws, stack, Purpose::Teardown).await
     }
 }

@@ -1,7 +1,7 @@
 //! What the module gives back: its outputs, and typed references to them for resources
 //! declared into the same stack.
 
-use converge::Ref;
+use converge::{Address, Ref, Refs};
 use serde::{Deserialize, Serialize};
 
 /// The module's outputs.
@@ -31,7 +31,7 @@ pub struct InstancesOutputs {
 }
 
 /// Typed references to the module's values, for resources declared into the same stack
-/// (what [`Instances::declare_refs`](crate::Instances::declare_refs) returns): a resource
+/// (what [`declare`](converge::Module::declare) returns): a resource
 /// that reads one starts as soon as it is known.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -49,4 +49,18 @@ pub struct InstancesRefs {
     pub capacity_provider_name: Ref<Option<String>>,
     /// Every output at once, known when all are.
     pub outputs: Ref<InstancesOutputs>,
+    /// The addresses of its resources.
+    pub addresses: Vec<Address>,
+}
+
+impl Refs for InstancesRefs {
+    type Outputs = InstancesOutputs;
+
+    fn outputs(&self) -> Ref<InstancesOutputs> {
+        self.outputs.clone()
+    }
+
+    fn addresses(&self) -> &[Address] {
+        &self.addresses
+    }
 }

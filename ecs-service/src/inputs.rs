@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use converge::{Invalid, Ref, RoleRef, StrategyItem, Wait};
+use converge::{ClusterRef, Invalid, Ref, RoleRef, StrategyItem, Wait};
 use serde::{Deserialize, Serialize};
 use task_def::{ContainerDefinition, NetworkMode, TaskDefinition, Volume};
 
@@ -293,10 +293,14 @@ pub const MAX_CONDITION_VALUES: usize = 3;
 pub const MAX_RULE_WILDCARDS: usize = 5;
 
 impl ListenerRule {
-    /// A rule at `priority` on `listener`, matching nothing yet: add a path or a host.
-    pub fn new(listener: SharedListener, priority: i32) -> Self {
+    /// A rule at `priority` on `listener`, matching nothing yet: add a path or a host. The
+    /// listener is a shared load balancer's: the [`SharedLoadBalancerRefs`] of one declared
+    /// in the same stack, or its outputs.
+    ///
+    /// [`SharedLoadBalancerRefs`]: crate::SharedLoadBalancerRefs
+    pub fn new(listener: impl Into<SharedListener>, priority: i32) -> Self {
         Self {
-            listener,
+            listener: listener.into(),
             priority,
             host_headers: Vec::new(),
             path_patterns: Vec::new(),
@@ -517,14 +521,8 @@ impl Service {
 pub struct ServiceBuilder {
     environment: Option<String>,
     service_name: Option<String>,
-    vpc_id: Option<String>,
-    vpc_cidr: Option<String>,
-    network_refs: Option<vpc::VpcRefs>,
-    /// Each subnet's zone, from `network`.
-    zone_of: BTreeMap<String, String>,
-    /// Each subnet's zone id, from the network's outputs.
-    zone_id_of: BTreeMap<String, String>,
-    cluster: Option<String>,
+    network: Option<vpc::Network>,
+    cluster: Option<ClusterRef>,
     depends_on: Vec<Ref<()>>,
     execution_role: Option<RoleRef>,
     task_role: Option<RoleRef>,
@@ -573,52 +571,26 @@ impl ServiceBuilder {
         self.service_name = Some(name.into());
         self
     }
-    /// The VPC's id and CIDR, and its private subnets for the tasks, from the `vpc` module.
-    pub fn network(mut self, vpc: &vpc::VpcOutputs) -> Self {
-        self.vpc_id = Some(vpc.vpc_id.clone());
-        self.vpc_cidr = Some(vpc.vpc_cidr.clone());
-        // Both lists are in zone order.
-        for subnets in [&vpc.public_subnets, &vpc.private_subnets] {
-            for (subnet, zone) in subnets.iter().zip(&vpc.availability_zones) {
-                self.zone_of.insert(subnet.clone(), zone.clone());
-            }
-            for (subnet, id) in subnets.iter().zip(&vpc.availability_zone_ids) {
-                self.zone_id_of.insert(subnet.clone(), id.clone());
-            }
-        }
-        if self.subnets.is_empty() {
-            self.subnets = vpc.private_subnets.clone();
-        }
+    /// The network (`vpc_id`, `vpc_cidr`, the subnets): the [`vpc::VpcRefs`] of a network
+    /// declared in the same stack, a network's [`vpc::VpcOutputs`], or
+    /// [`vpc::Network::ids`]. The tasks go in its private subnets (unless
+    /// [`subnets`](Self::subnets) says otherwise), the load balancer (when it gives no
+    /// subnets) in its public ones, or its private ones when internal; the service starts
+    /// once the private subnets' route to the NAT gateway exists.
+    pub fn network(mut self, network: impl Into<vpc::Network>) -> Self {
+        self.network = Some(network.into());
         self
     }
-    /// The network as references to a `vpc` declared in the same stack
-    /// ([`vpc::Vpc::declare_refs`]): the tasks go in its private subnets, the load balancer
-    /// (when it gives no subnets) in its public ones, or its private ones when internal, and
-    /// the service starts once the private subnets' route to the NAT gateway exists.
-    pub fn network_refs(mut self, vpc: &vpc::VpcRefs) -> Self {
-        self.network_refs = Some(vpc.clone());
-        self
-    }
-    /// The VPC's id.
-    pub fn vpc_id(mut self, id: impl Into<String>) -> Self {
-        self.vpc_id = Some(id.into());
-        self
-    }
-    /// The VPC's CIDR block.
-    pub fn vpc_cidr(mut self, cidr: impl Into<String>) -> Self {
-        self.vpc_cidr = Some(cidr.into());
-        self
-    }
-    /// Required. The ECS cluster's name or ARN (`ecs_cluster_id`).
-    pub fn cluster(mut self, cluster: impl Into<String>) -> Self {
+    /// Required. The ECS cluster (`ecs_cluster_id`): the [`converge::ClusterRefs`] of one
+    /// declared in the same stack (the service waits for it), its outputs, or its name or ARN.
+    pub fn cluster(mut self, cluster: impl Into<ClusterRef>) -> Self {
         self.cluster = Some(cluster.into());
         self
     }
     /// Something the service must wait for, though it reads no value of it (Terraform's
-    /// `depends_on`): e.g. the cluster declared in the same stack,
-    /// `cluster.done()`.
-    pub fn depends_on(mut self, ready: Ref<()>) -> Self {
-        self.depends_on.push(ready);
+    /// `depends_on`): e.g. a log group declared in the same stack, `&logs.outputs`.
+    pub fn depends_on<T: Send + Sync + 'static>(mut self, ready: &Ref<T>) -> Self {
+        self.depends_on.push(ready.clone().map(|_| ()));
         self
     }
     /// A complete task definition. Alternatively give the containers and the task settings
@@ -661,10 +633,11 @@ impl ServiceBuilder {
         self.task_role_arn = Some(arn.into());
         self
     }
-    /// The role the containers run as, declared in the same stack
-    /// ([`TaskRole::role_ref`](crate::TaskRole::role_ref)). ECS Exec's permissions go on it.
-    pub fn task_role(mut self, role: RoleRef) -> Self {
-        self.task_role = Some(role);
+    /// The role the containers run as: the [`converge::RoleRefs`] of a
+    /// [`TaskRole`](crate::TaskRole) declared in the same stack, or a role's outputs. ECS
+    /// Exec's permissions go on it.
+    pub fn task_role(mut self, role: impl Into<RoleRef>) -> Self {
+        self.task_role = Some(role.into());
         self
     }
     /// The task execution role (`awsvpc_task_execution_role_arn`), by ARN; exclusive with
@@ -673,11 +646,11 @@ impl ServiceBuilder {
         self.execution_role_arn = Some(arn.into());
         self
     }
-    /// The task execution role, declared in the same stack
-    /// ([`converge::TaskExecutionRole::role_ref`]). The service puts the policy that reads
-    /// the containers' secrets on it.
-    pub fn execution_role(mut self, role: RoleRef) -> Self {
-        self.execution_role = Some(role);
+    /// The task execution role: the [`converge::RoleRefs`] of a
+    /// [`TaskExecutionRole`](crate::TaskExecutionRole) declared in the same stack, or a
+    /// role's outputs. The service puts the policy that reads the containers' secrets on it.
+    pub fn execution_role(mut self, role: impl Into<RoleRef>) -> Self {
+        self.execution_role = Some(role.into());
         self
     }
     /// The KMS key the containers' secrets are encrypted with, when it is not AWS's own: the

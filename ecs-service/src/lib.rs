@@ -12,9 +12,13 @@
 //! [`EcsServiceKind`], the task definition's and the security groups'), declared into one
 //! stack: each starts as soon as what it reads exists, the service once its listener does. A
 //! task definition revision is registered only when it changed, and the service is updated in
-//! place where ECS allows it. [`Service::declare_refs`] adds the resources to a stack of your
-//! own, beside the network ([`ServiceBuilder::network_refs`]), the role and the cluster, so a
-//! whole deployment is one graph.
+//! place where ECS allows it.
+//!
+//! Every module and block is put into a stack the same way,
+//! [`declare`](converge::Module::declare), which returns its references ([`ServiceRefs`],
+//! [`converge::ClusterRefs`], [`vpc::VpcRefs`], ...); the builders take those references or,
+//! from another stack, the outputs: [`ServiceBuilder::network`], [`ServiceBuilder::cluster`],
+//! [`ServiceBuilder::execution_role`]. So a whole deployment is one graph.
 //!
 //! Beyond the Terraform module, as terraform-aws-modules/ecs and the CDK offer: service
 //! autoscaling on Application Auto Scaling ([`Autoscaling`]: a scalable target, target
@@ -39,6 +43,7 @@
 //! # async fn run(aws: converge::Aws, network: vpc::VpcOutputs) -> Result<(), Box<dyn std::error::Error>> {
 //! let cluster = Cluster::builder().environment("blog").build()?.apply(&aws).await?;
 //! let role = TaskExecutionRole::builder().environment("blog").build()?.apply(&aws).await?;
+//! println!("{}", role.changes); // what the apply did
 //! let blog = ContainerDefinition::builder()
 //!     .name("blog")
 //!     .image("npalm/040code.github.io:latest")
@@ -48,21 +53,51 @@
 //!     .environment("blog")
 //!     .service_name("blog")
 //!     .network(&network)
-//!     .cluster(&cluster.cluster_name)
+//!     .cluster(&cluster)
 //!     .containers([blog])
 //!     .task_cpu(256)
 //!     .task_memory(512)
-//!     .execution_role_arn(&role.role_arn)
+//!     .execution_role(&role)
 //!     .load_balancer(LoadBalancer {
-//!         internal: false,
-//!         subnets: network.public_subnets.clone(),
+//!         internal: false, // in the network's public subnets
 //!         target_group: TargetGroup { container_name: Some("blog".into()), container_port: 80, ..Default::default() },
 //!         ..Default::default()
 //!     })
 //!     .build()?; // every input checked, the task definition's included
 //! println!("{}", service.plan(&aws).await?);
 //! let out = service.apply(&aws).await?;
-//! println!("{}", out.service_url.unwrap_or_default());
+//! println!("{}", out.service_url.clone().unwrap_or_default());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The same in one stack, each resource starting as soon as what it reads exists:
+//!
+//! ```no_run
+//! use converge::{Module, Refs, Stack};
+//! use ecs_service::{Cluster, Service, TaskExecutionRole};
+//!
+//! # async fn run(aws: converge::Aws, blog: ecs_service::ServiceBuilder) -> Result<(), Box<dyn std::error::Error>> {
+//! let mut stack = Stack::new();
+//! let network = vpc::Vpc::builder().environment("blog").build()?;
+//! let network = network.declare(&aws, &mut stack).await?;
+//! let cluster = Cluster::builder().environment("blog").build()?;
+//! let cluster = cluster.declare(&aws, &mut stack).await?;
+//! let role = TaskExecutionRole::builder().environment("blog").build()?;
+//! let role = role.declare(&aws, &mut stack).await?;
+//! let service = blog
+//!     .network(&network)
+//!     .cluster(&cluster)
+//!     .execution_role(&role)
+//!     .build()?
+//!     .declare(&aws, &mut stack)
+//!     .await?;
+//! let plan = stack.plan(&aws).await?.into_plan();
+//! for address in service.addresses() {
+//!     println!("{address}: {:?}", plan.at(address).map(|c| c.action));
+//! }
+//! let done = stack.apply(&aws).await?;
+//! println!("{:?}", done.value(&service.outputs));
 //! # Ok(())
 //! # }
 //! ```
@@ -116,9 +151,10 @@ mod target_groups;
 // The building blocks live in `converge`, where ecs-instances uses them too.
 pub use autoscaling::{Autoscaling, ScalingMetric, ScheduledScaling, TargetTracking};
 pub use converge::{
-    Cluster, ClusterBuilder, ClusterOutputs, Error, Invalid, LogGroup, LogGroupBuilder,
-    LogGroupOutputs, Plan, RoleRef, TaskExecutionRole, TaskExecutionRoleBuilder,
-    TaskExecutionRoleOutputs, TaskRole, TaskRoleBuilder,
+    Applied, Cluster, ClusterBuilder, ClusterOutputs, ClusterRef, ClusterRefs, Error, Invalid,
+    LogGroup, LogGroupBuilder, LogGroupOutputs, LogGroupRefs, Plan, RoleRef, RoleRefs,
+    TaskExecutionRole, TaskExecutionRoleBuilder, TaskExecutionRoleOutputs, TaskRole,
+    TaskRoleBuilder,
 };
 pub use converge::{StrategyItem, FARGATE, FARGATE_SPOT};
 pub use inputs::{
@@ -136,7 +172,7 @@ pub use listeners::{
 pub use load_balancers::{
     LoadBalancerField, LoadBalancerKind, LoadBalancerOutputs, LoadBalancerSpec,
 };
-pub use outputs::ServiceOutputs;
+pub use outputs::{ServiceOutputs, ServiceRefs};
 pub use scalable_targets::{
     resource_id, ScalableTargetField, ScalableTargetKind, ScalableTargetOutputs, ScalableTargetSpec,
 };
@@ -152,5 +188,6 @@ pub use services::{
 };
 pub use shared_load_balancer::{
     SharedListener, SharedLoadBalancer, SharedLoadBalancerBuilder, SharedLoadBalancerOutputs,
+    SharedLoadBalancerRefs,
 };
 pub use target_groups::{TargetGroupField, TargetGroupKind, TargetGroupOutputs, TargetGroupSpec};

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use converge::kinds::{IngressRule, Peer, RolePolicyKind, SecurityGroupKind, SecurityGroupSpec};
-use converge::{Aws, Error, Handle, Module, Options, Plan, Ref, Stack, Tags, Value};
+use converge::{Applied, Aws, Error, Handle, Module, Options, Plan, Ref, Stack, Tags, Value};
 use task_def::{DeployedIn, NetworkMode, TaskDefinitionKind, TaskDefinitionSpec};
 
 use crate::front_door::{self, protocol, FrontDoor, REDIRECT_PORT};
@@ -12,7 +12,7 @@ use crate::listener_rules::{ListenerRuleKind, ListenerRuleSpec, RuleAt};
 use crate::listeners::{listener_name, ListenerAction, ListenerKind, ListenerOf};
 use crate::load_balancers::{LoadBalancerKind, LoadBalancerOutputs};
 use crate::names::{shorten, MAX_LB_NAME};
-use crate::outputs::ServiceOutputs;
+use crate::outputs::{ServiceOutputs, ServiceRefs};
 use crate::scalable_targets::{resource_id, ScalableTargetKind, ScalableTargetSpec};
 use crate::scaling_policies::{resource_label, AttachedKey, ScalingPolicyKind, ScalingPolicySpec};
 use crate::scheduled_actions::{ScheduledActionKind, ScheduledActionSpec};
@@ -122,9 +122,7 @@ impl Service {
         ports
     }
 
-    /// Adds the service's resources to `stack`; what it reads from other modules (the
-    /// network, the execution role, `depends_on`) may be declared in the same stack.
-    pub fn declare_refs(&self, aws: &Aws, stack: &mut Stack) -> Ref<ServiceOutputs> {
+    fn add_to(&self, aws: &Aws, stack: &mut Stack) -> Ref<ServiceOutputs> {
         let tags = self.tags();
         let door = self.front_door();
 
@@ -556,7 +554,7 @@ impl Service {
     /// Makes AWS match the inputs: the security groups, then the load balancer and the target
     /// group, the listener, the task definition and the service, each as soon as what it
     /// reads exists. A second apply makes no mutating call.
-    pub async fn apply(&self, aws: &Aws) -> Result<ServiceOutputs, Error> {
+    pub async fn apply(&self, aws: &Aws) -> Result<Applied<ServiceOutputs>, Error> {
         Module::apply(self, aws).await
     }
 
@@ -655,8 +653,16 @@ fn service_outputs(
 #[async_trait]
 impl Module for Service {
     type Outputs = ServiceOutputs;
+    type Refs = ServiceRefs;
 
-    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<Ref<ServiceOutputs>, Error> {
-        Ok(self.declare_refs(aws, stack))
+    /// Adds the service's resources to `stack`; what it reads from other modules (the
+    /// network, the roles, the cluster, `depends_on`) may be declared in the same stack.
+    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<ServiceRefs, Error> {
+        let start = stack.len();
+        let outputs = self.add_to(aws, stack);
+        Ok(ServiceRefs {
+            outputs,
+            addresses: stack.addresses_from(start),
+        })
     }
 }

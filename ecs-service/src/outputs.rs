@@ -1,5 +1,6 @@
 //! What apply returns: the module's outputs, plus the service's own ids.
 
+use converge::{Address, Ref, Refs};
 use serde::{Deserialize, Serialize};
 
 /// The service's outputs, as the Terraform module's (the load balancer's are `None` without
@@ -32,4 +33,28 @@ pub struct ServiceOutputs {
     pub service_name: String,
     /// The tasks' security group (awsvpc only).
     pub task_security_group_id: Option<String>,
+}
+
+/// A service declared into a stack: its outputs, and the addresses of its resources (load
+/// balancer, target group, listeners or rule, security groups, task definition, service,
+/// autoscaling), to find them in a plan.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServiceRefs {
+    /// Every output at once, known when all are.
+    pub outputs: Ref<ServiceOutputs>,
+    /// The addresses of its resources.
+    pub addresses: Vec<Address>,
+}
+
+impl Refs for ServiceRefs {
+    type Outputs = ServiceOutputs;
+
+    fn outputs(&self) -> Ref<ServiceOutputs> {
+        self.outputs.clone()
+    }
+
+    fn addresses(&self) -> &[Address] {
+        &self.addresses
+    }
 }

@@ -3,7 +3,9 @@
 //! a rule on the listener ([`ListenerRule`](crate::ListenerRule)) with its own target group.
 
 use async_trait::async_trait;
-use converge::{Aws, Error, Invalid, Module, Plan, Ref, Stack, Tags, Value, Wait};
+use converge::{
+    Address, Applied, Aws, Error, Invalid, Module, Plan, Ref, Refs, Stack, Tags, Value, Wait,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::front_door::{url, FrontDoor};
@@ -27,8 +29,9 @@ use crate::names::{shorten, valid_lb_name, MAX_LB_NAME};
 ///     .build()?;
 /// let outputs = alb.apply(&aws).await?;
 /// println!("{}", outputs.url);
-/// // A service's rule: `/api/*` at priority 20 (in the same stack: `alb.listener(&refs)`).
-/// let rule = ListenerRule::new(SharedListener::from_outputs(&outputs), 20).path("/api/*");
+/// // A service's rule: `/api/*` at priority 20 (in the same stack, from the refs `declare`
+/// // returned: `ListenerRule::new(&refs, 20)`).
+/// let rule = ListenerRule::new(&outputs, 20).path("/api/*");
 /// # let _ = rule;
 /// # Ok(())
 /// # }
@@ -102,6 +105,49 @@ impl SharedListener {
     }
 }
 
+impl From<&SharedLoadBalancerOutputs> for SharedListener {
+    fn from(outputs: &SharedLoadBalancerOutputs) -> Self {
+        Self::from_outputs(outputs)
+    }
+}
+
+impl From<&Applied<SharedLoadBalancerOutputs>> for SharedListener {
+    fn from(applied: &Applied<SharedLoadBalancerOutputs>) -> Self {
+        Self::from_outputs(&applied.outputs)
+    }
+}
+
+impl From<&SharedLoadBalancerRefs> for SharedListener {
+    fn from(refs: &SharedLoadBalancerRefs) -> Self {
+        refs.listener.clone()
+    }
+}
+
+/// A shared load balancer declared into a stack: the listener services put their rules on,
+/// its outputs, and the addresses of the load balancer, its group and its listeners.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SharedLoadBalancerRefs {
+    /// The listener, as a [`ListenerRule`](crate::ListenerRule) takes it.
+    pub listener: SharedListener,
+    /// Every output at once, known when all are.
+    pub outputs: Ref<SharedLoadBalancerOutputs>,
+    /// The addresses of its resources.
+    pub addresses: Vec<Address>,
+}
+
+impl Refs for SharedLoadBalancerRefs {
+    type Outputs = SharedLoadBalancerOutputs;
+
+    fn outputs(&self) -> Ref<SharedLoadBalancerOutputs> {
+        self.outputs.clone()
+    }
+
+    fn addresses(&self) -> &[Address] {
+        &self.addresses
+    }
+}
+
 impl SharedLoadBalancer {
     /// A builder: internet-facing, HTTP on port 80.
     pub fn builder() -> SharedLoadBalancerBuilder {
@@ -123,19 +169,8 @@ impl SharedLoadBalancer {
         format!("{}-{}", self.environment, self.name)
     }
 
-    /// The listener services put their rules on, from the outputs of the same stack
-    /// ([`declare_refs`](Self::declare_refs)); once applied,
-    /// [`SharedListener::from_outputs`] needs only the outputs.
-    pub fn listener(&self, outputs: &Ref<SharedLoadBalancerOutputs>) -> SharedListener {
-        SharedListener {
-            load_balancer: self.door.lb_name.clone(),
-            listener: self.door.listener.clone(),
-            outputs: outputs.clone(),
-        }
-    }
-
-    /// Adds the load balancer, its group and its listeners to `stack`.
-    pub fn declare_refs(&self, stack: &mut Stack) -> Ref<SharedLoadBalancerOutputs> {
+    /// The load balancer, its group and its listeners, in `stack`.
+    fn add_to(&self, stack: &mut Stack) -> Ref<SharedLoadBalancerOutputs> {
         let d = &self.door;
         let made = d.declare(stack, &self.owner_tags(), |_| ListenerAction::NotFound);
         let (listener, lb_name) = (d.listener.clone(), d.lb_name.clone());
@@ -171,7 +206,7 @@ impl SharedLoadBalancer {
     }
 
     /// Makes the load balancer, its group and its listeners match the inputs.
-    pub async fn apply(&self, aws: &Aws) -> Result<SharedLoadBalancerOutputs, Error> {
+    pub async fn apply(&self, aws: &Aws) -> Result<Applied<SharedLoadBalancerOutputs>, Error> {
         Module::apply(self, aws).await
     }
 
@@ -190,18 +225,27 @@ impl SharedLoadBalancer {
 #[async_trait]
 impl Module for SharedLoadBalancer {
     type Outputs = SharedLoadBalancerOutputs;
+    type Refs = SharedLoadBalancerRefs;
 
+    /// Adds the load balancer, its group and its listeners to `stack`.
     async fn declare(
         &self,
         _aws: &Aws,
         stack: &mut Stack,
-    ) -> Result<Ref<SharedLoadBalancerOutputs>, Error> {
-        Ok(self.declare_refs(stack))
+    ) -> Result<SharedLoadBalancerRefs, Error> {
+        let start = stack.len();
+        let outputs = self.add_to(stack);
+        Ok(SharedLoadBalancerRefs {
+            listener: SharedListener {
+                load_balancer: self.door.lb_name.clone(),
+                listener: self.door.listener.clone(),
+                outputs: outputs.clone(),
+            },
+            outputs,
+            addresses: stack.addresses_from(start),
+        })
     }
 }
-
-/// Subnets, with how many when known now.
-type Subnets = (Ref<Vec<String>>, Option<usize>);
 
 /// Builds a [`SharedLoadBalancer`]; `build` checks every input before any AWS call.
 #[derive(Clone, Debug, Default)]
@@ -214,10 +258,7 @@ pub struct SharedLoadBalancerBuilder {
     security_group_ids: Vec<String>,
     attributes: LoadBalancerAttributes,
     wait: Option<Wait>,
-    vpc_id: Option<Ref<String>>,
-    vpc_cidr: Option<Ref<String>>,
-    /// Public and private subnets.
-    subnets: Option<[Subnets; 2]>,
+    network: Option<vpc::Network>,
     tags: std::collections::BTreeMap<String, String>,
 }
 
@@ -232,22 +273,11 @@ impl SharedLoadBalancerBuilder {
         self.name = Some(name.into());
         self
     }
-    /// The VPC, and its public subnets (private ones when internal), from the `vpc` module.
-    pub fn network(mut self, vpc: &vpc::VpcOutputs) -> Self {
-        self.vpc_id = Some(Ref::known(vpc.vpc_id.clone()));
-        self.vpc_cidr = Some(Ref::known(vpc.vpc_cidr.clone()));
-        let known = |s: &Vec<String>| (Ref::known(s.clone()), Some(s.len()));
-        self.subnets = Some([known(&vpc.public_subnets), known(&vpc.private_subnets)]);
-        self
-    }
-    /// The same, from a network declared in the same stack.
-    pub fn network_refs(mut self, vpc: &vpc::VpcRefs) -> Self {
-        self.vpc_id = Some(vpc.vpc_id.clone());
-        self.vpc_cidr = Some(vpc.vpc_cidr.clone());
-        self.subnets = Some([
-            (vpc.public_subnets.clone(), None),
-            (vpc.private_subnets.clone(), None),
-        ]);
+    /// Required. The VPC, and its public subnets (private ones when internal): the
+    /// [`vpc::VpcRefs`] of a network declared in the same stack, its outputs, or
+    /// [`vpc::Network::ids`].
+    pub fn network(mut self, network: impl Into<vpc::Network>) -> Self {
+        self.network = Some(network.into());
         self
     }
     /// Internal (reached from the VPC only, in the private subnets) instead of
@@ -310,16 +340,15 @@ impl SharedLoadBalancerBuilder {
                 ),
             );
         }
-        invalid.check(
-            self.vpc_id.is_some(),
-            "network",
-            "is required (give `network` or `network_refs`)",
-        );
-        let [public, private] = self.subnets.unwrap_or_else(|| {
-            let none = || (Ref::known(Vec::new()), None);
-            [none(), none()]
-        });
-        let (subnets, count) = if self.internal { private } else { public };
+        invalid.check(self.network.is_some(), "network", "is required");
+        let network = self.network.unwrap_or_else(|| vpc::Network::ids("", ""));
+        let (subnets, count) = if self.internal {
+            let known = network.known_private_subnets().map(<[String]>::len);
+            (network.private_subnet_ids().clone(), known)
+        } else {
+            let known = network.known_public_subnets().map(<[String]>::len);
+            (network.public_subnet_ids().clone(), known)
+        };
         invalid.check(
             count.is_none_or(|n| n >= 2),
             "network",
@@ -365,8 +394,8 @@ impl SharedLoadBalancerBuilder {
                 // Nothing needs it active: listeners and rules are made on a provisioning one.
                 wait_active: false,
                 wait: self.wait.unwrap_or_default(),
-                vpc_id: self.vpc_id.expect("checked"),
-                vpc_cidr: self.vpc_cidr.expect("given with the VPC"),
+                vpc_id: network.vpc_id().clone(),
+                vpc_cidr: network.vpc_cidr().clone(),
                 subnets,
             },
             tags: self.tags,

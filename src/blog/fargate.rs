@@ -2,7 +2,7 @@
 //! cluster, a log group, the task execution role, and the blog on Fargate behind an ALB.
 
 use async_trait::async_trait;
-use converge::{Aws, Error, Invalid, Module, Ref, Stack, Value, Wait};
+use converge::{Aws, Error, Invalid, Module, OutputRefs, Ref, Stack, Value, Wait};
 use ecs_service::{
     Cluster, ClusterOutputs, LaunchType, LogGroup, LogGroupOutputs, Service, ServiceOutputs,
     TaskExecutionRole, TaskExecutionRoleOutputs,
@@ -50,16 +50,11 @@ impl Fargate {
 
     /// Declares what every service shares (network, cluster, log group, role) into `stack`.
     pub async fn declare_base(&self, aws: &Aws, stack: &mut Stack) -> Result<Base, Error> {
-        let vpc = self.network.declare_refs(aws, stack).await?;
-        let cluster = self.cluster.declare(aws, stack).await?;
-        let log_group = self.logs.declare(aws, stack).await?;
-        let execution_role = self.role.declare(aws, stack).await?;
         Ok(Base {
-            vpc,
-            cluster,
-            log_group,
-            execution_role_ref: self.role.role_ref(&execution_role),
-            execution_role,
+            vpc: self.network.declare(aws, stack).await?,
+            cluster: self.cluster.declare(aws, stack).await?,
+            log_group: self.logs.declare(aws, stack).await?,
+            execution_role: self.role.declare(aws, stack).await?,
         })
     }
 
@@ -72,7 +67,6 @@ impl Fargate {
             |s| s.launch_type(LaunchType::Fargate),
             aws,
             base,
-            (self.cluster.name(), self.logs.name()),
         )
     }
 
@@ -82,9 +76,9 @@ impl Fargate {
         Ref::new(move |r| {
             // Every value is read before any is judged, so every read is recorded.
             let vpc = r.value(&base.vpc.outputs);
-            let cluster = r.value(&base.cluster);
-            let log_group = r.value(&base.log_group);
-            let execution_role = r.value(&base.execution_role);
+            let cluster = r.value(&base.cluster.outputs);
+            let log_group = r.value(&base.log_group.outputs);
+            let execution_role = r.value(&base.execution_role.outputs);
             let service = r.value(&service);
             let (
                 Value::Known(vpc),
@@ -111,15 +105,19 @@ impl Fargate {
 #[async_trait]
 impl Module for Fargate {
     type Outputs = FargateOutputs;
+    type Refs = OutputRefs<FargateOutputs>;
 
     /// One stack: the network, cluster, log group and role, and the blog's service reading
     /// them.
-    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<Ref<FargateOutputs>, Error> {
+    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<Self::Refs, Error> {
+        let start = stack.len();
         let base = self.declare_base(aws, stack).await?;
         let service = self
             .service_named(aws, &base, "blog")?
-            .declare_refs(aws, stack);
-        Ok(Self::outputs_of(&base, service))
+            .declare(aws, stack)
+            .await?;
+        let outputs = Self::outputs_of(&base, service.outputs);
+        Ok(OutputRefs::new(outputs, stack.addresses_from(start)))
     }
 }
 

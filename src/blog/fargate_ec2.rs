@@ -5,7 +5,7 @@
 //! zero as the service's tasks need them.
 
 use async_trait::async_trait;
-use converge::{Aws, Error, Invalid, Module, Ref, Stack, StrategyItem, Value, Wait};
+use converge::{Aws, Error, Invalid, Module, OutputRefs, Ref, Stack, StrategyItem, Value, Wait};
 use ecs_instances::{Instances, InstancesOutputs, InstancesRefs, ManagedScaling};
 use ecs_service::{LaunchType, ServiceOutputs};
 use serde::{Deserialize, Serialize};
@@ -51,8 +51,8 @@ impl FargateEc2 {
     fn instances(&self, base: &Base) -> Result<Instances, Invalid> {
         let builder = Instances::builder()
             .environment(&self.fargate.settings.environment)
-            .cluster_ref(base.cluster.clone().map(|o| o.cluster_name))
-            .network_refs(&base.vpc);
+            .cluster(&base.cluster)
+            .network(&base.vpc);
         if self.fargate.settings.capacity_provider {
             builder
                 .capacity_provider(ManagedScaling::default())
@@ -69,22 +69,53 @@ impl FargateEc2 {
 #[async_trait]
 impl Module for FargateEc2 {
     type Outputs = FargateEc2Outputs;
+    type Refs = OutputRefs<FargateEc2Outputs>;
 
     /// One stack: the Fargate deployment's resources, the instances and the EC2 service. The
     /// EC2 service waits for no instance: ECS places its tasks when instances register.
-    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<Ref<FargateEc2Outputs>, Error> {
+    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<Self::Refs, Error> {
+        self.declare_for(aws, stack, Purpose::Converge).await
+    }
+
+    /// The same resources, the instances without their AMI lookup (nothing is made).
+    async fn declare_teardown(&self, aws: &Aws, stack: &mut Stack) -> Result<Self::Refs, Error> {
+        self.declare_for(aws, stack, Purpose::Teardown).await
+    }
+}
+
+/// What a declaration is for: the instances look their AMI up only to make something.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Converge,
+    Teardown,
+}
+
+impl FargateEc2 {
+    async fn declare_for(
+        &self,
+        aws: &Aws,
+        stack: &mut Stack,
+        purpose: Purpose,
+    ) -> Result<OutputRefs<FargateEc2Outputs>, Error> {
+        let start = stack.len();
         let base = self.fargate.declare_base(aws, stack).await?;
         let service = self
             .fargate
             .service_named(aws, &base, "blog")?
-            .declare_refs(aws, stack);
+            .declare(aws, stack)
+            .await?;
         let instances_module = self.instances(&base)?;
-        let instances = instances_module.declare_refs(aws, stack).await?;
+        let instances = match purpose {
+            Purpose::Converge => instances_module.declare(aws, stack).await?,
+            Purpose::Teardown => instances_module.declare_teardown(aws, stack).await?,
+        };
         let service_ec2 = self
             .service_ec2(aws, &base, &instances_module, &instances)?
-            .declare_refs(aws, stack);
-        let fargate = Fargate::outputs_of(&base, service);
-        Ok(Ref::new(move |r| {
+            .declare(aws, stack)
+            .await?
+            .outputs;
+        let fargate = Fargate::outputs_of(&base, service.outputs);
+        let outputs = Ref::new(move |r| {
             let fargate = r.value(&fargate);
             let instances = r.value(&instances.outputs);
             let service_ec2 = r.value(&service_ec2);
@@ -99,20 +130,8 @@ impl Module for FargateEc2 {
                 instances,
                 service_ec2,
             })
-        }))
-    }
-
-    /// The same resources, the instances without their AMI lookup (nothing is made).
-    async fn declare_teardown(&self, aws: &Aws, stack: &mut Stack) -> Result<(), Error> {
-        let base = self.fargate.declare_base(aws, stack).await?;
-        self.fargate
-            .service_named(aws, &base, "blog")?
-            .declare_refs(aws, stack);
-        let instances_module = self.instances(&base)?;
-        let instances = instances_module.declare_teardown_refs(aws, stack).await?;
-        self.service_ec2(aws, &base, &instances_module, &instances)?
-            .declare_refs(aws, stack);
-        Ok(())
+        });
+        Ok(OutputRefs::new(outputs, stack.addresses_from(start)))
     }
 }
 
@@ -127,19 +146,18 @@ impl FargateEc2 {
         refs: &InstancesRefs,
     ) -> Result<ecs_service::Service, Error> {
         let provider = instances.capacity_provider_name();
-        let joined = refs.capacity_provider_name.clone().map(|_| ());
+        let joined = refs.capacity_provider_name.clone();
         blog_service(
             &self.fargate.settings,
             "blog-ec2",
             move |s| match provider {
                 Some(name) => s
                     .capacity_provider_strategy([StrategyItem::new(name, 1)])
-                    .depends_on(joined),
+                    .depends_on(&joined),
                 None => s.launch_type(LaunchType::Ec2),
             },
             aws,
             base,
-            (self.fargate.cluster.name(), self.fargate.logs.name()),
         )
     }
 }

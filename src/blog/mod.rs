@@ -30,9 +30,7 @@ mod shared_alb;
 
 use std::time::Duration;
 
-use converge::{
-    Aws, ClusterOutputs, Error, LogGroupOutputs, Ref, RoleRef, TaskExecutionRoleOutputs,
-};
+use converge::{Aws, ClusterRefs, Error, LogGroupRefs, RoleRefs};
 use ecs_service::{Listener, LoadBalancer, Service, ServiceBuilder, TargetGroup};
 use task_def::json;
 use vpc::VpcRefs;
@@ -58,13 +56,11 @@ pub struct Base {
     /// The network.
     pub vpc: VpcRefs,
     /// The cluster.
-    pub cluster: Ref<ClusterOutputs>,
+    pub cluster: ClusterRefs,
     /// The containers' log group.
-    pub log_group: Ref<LogGroupOutputs>,
+    pub log_group: LogGroupRefs,
     /// The task execution role.
-    pub execution_role: Ref<TaskExecutionRoleOutputs>,
-    /// The same role as the services take it (its name and ARN).
-    pub execution_role_ref: RoleRef,
+    pub execution_role: RoleRefs,
 }
 
 /// One of the blog's services: the blog's container from the template on port 80, 256 CPU
@@ -79,17 +75,15 @@ fn blog_service(
     place: impl FnOnce(ServiceBuilder) -> ServiceBuilder,
     aws: &Aws,
     base: &Base,
-    names: (&str, &str),
 ) -> Result<Service, Error> {
-    let service =
-        blog_container_service(settings, name, aws, base, names)?.load_balancer(LoadBalancer {
-            internal: false,
-            // The network's public subnets.
-            subnets: Vec::new(),
-            listener: Listener::default(),
-            target_group: blog_target(),
-            ..LoadBalancer::default()
-        });
+    let service = blog_container_service(settings, name, aws, base)?.load_balancer(LoadBalancer {
+        internal: false,
+        // The network's public subnets.
+        subnets: Vec::new(),
+        listener: Listener::default(),
+        target_group: blog_target(),
+        ..LoadBalancer::default()
+    });
     Ok(place(service).build()?)
 }
 
@@ -109,15 +103,13 @@ fn blog_container_service(
     name: &str,
     aws: &Aws,
     base: &Base,
-    names: (&str, &str),
 ) -> Result<ServiceBuilder, Error> {
-    let (cluster, log_group) = names;
     let containers = json::from_template(
         CONTAINER_TEMPLATE,
         [
             ("container_name", "blog"),
             ("container_port", "80"),
-            ("log_group_name", log_group),
+            ("log_group_name", &base.log_group.name),
             ("log_group_region", aws.region()),
             ("log_group_prefix", name),
         ],
@@ -125,15 +117,14 @@ fn blog_container_service(
     let mut service = Service::builder()
         .environment(&settings.environment)
         .service_name(name)
-        .network_refs(&base.vpc)
-        .cluster(cluster)
-        // The tasks need the cluster, and their log driver the log group.
-        .depends_on(base.cluster.clone().map(|_| ()))
-        .depends_on(base.log_group.clone().map(|_| ()))
+        .network(&base.vpc)
+        // The service waits for the cluster, and for the log group its log driver writes to.
+        .cluster(&base.cluster)
+        .depends_on(&base.log_group.outputs)
         .containers(containers)
         .task_cpu(256)
         .task_memory(512)
-        .execution_role(base.execution_role_ref.clone());
+        .execution_role(&base.execution_role);
     if settings.wait_steady {
         service = service.wait_for_steady_state(STEADY_TIMEOUT);
     }

@@ -5,7 +5,7 @@
 //! (priority 100).
 
 use async_trait::async_trait;
-use converge::{Aws, Error, Invalid, Module, Ref, Stack, Value};
+use converge::{Aws, Error, Invalid, Module, OutputRefs, Ref, Stack, Value};
 use ecs_service::{
     LaunchType, ListenerRule, Service, ServiceOutputs, SharedLoadBalancer,
     SharedLoadBalancerOutputs,
@@ -46,14 +46,13 @@ impl SharedAlb {
         &self,
         aws: &Aws,
         base: &Base,
-        listener: ecs_service::SharedListener,
+        listener: &ecs_service::SharedLoadBalancerRefs,
         (name, priority, path): (&str, i32, &str),
     ) -> Result<Service, Error> {
-        let names = (self.base.cluster.name(), self.base.logs.name());
         let rule = ListenerRule::new(listener, priority)
             .path(path)
             .target_group(blog_target());
-        let service = blog_container_service(&self.base.settings, name, aws, base, names)?
+        let service = blog_container_service(&self.base.settings, name, aws, base)?
             .launch_type(LaunchType::Fargate)
             .listener_rule(rule);
         Ok(service.build()?)
@@ -63,24 +62,30 @@ impl SharedAlb {
 #[async_trait]
 impl Module for SharedAlb {
     type Outputs = SharedAlbOutputs;
+    type Refs = OutputRefs<SharedAlbOutputs>;
 
     /// One stack: what every service shares, the load balancer, and the two services.
-    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<Ref<SharedAlbOutputs>, Error> {
+    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<Self::Refs, Error> {
+        let start = stack.len();
         let base = self.base.declare_base(aws, stack).await?;
         let alb = SharedLoadBalancer::builder()
             .environment(&self.base.settings.environment)
             .name("shared")
-            .network_refs(&base.vpc)
+            .network(&base.vpc)
             .build()?;
-        let load_balancer = alb.declare_refs(stack);
-        let listener = alb.listener(&load_balancer);
+        let alb = alb.declare(aws, stack).await?;
         let api = self
-            .service(aws, &base, listener.clone(), SERVICES[0])?
-            .declare_refs(aws, stack);
+            .service(aws, &base, &alb, SERVICES[0])?
+            .declare(aws, stack)
+            .await?
+            .outputs;
         let web = self
-            .service(aws, &base, listener, SERVICES[1])?
-            .declare_refs(aws, stack);
-        Ok(Ref::new(move |r| {
+            .service(aws, &base, &alb, SERVICES[1])?
+            .declare(aws, stack)
+            .await?
+            .outputs;
+        let load_balancer = alb.outputs;
+        let outputs = Ref::new(move |r| {
             let (lb, web, api) = (r.value(&load_balancer), r.value(&web), r.value(&api));
             let (Value::Known(load_balancer), Value::Known(web), Value::Known(api)) =
                 (lb, web, api)
@@ -94,7 +99,8 @@ impl Module for SharedAlb {
                 web,
                 api,
             })
-        }))
+        });
+        Ok(OutputRefs::new(outputs, stack.addresses_from(start)))
     }
 }
 

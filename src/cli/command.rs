@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use aws_types::SdkConfig;
 use clap::{Parser, Subcommand};
 use converge::lease::{self, Holder, Lease, LeaseOptions};
-use converge::{Aws, Error, Invalid, Plan};
+use converge::{Aws, Error, Invalid, Plan, Refs};
 
 use super::progress::{self, Tally};
 use super::render;
@@ -216,12 +216,7 @@ fn run_inner<D: Deployment>(
             "warning: --log-wire: the AWS SDK's debug and trace logs are on (as RUST_LOG asks); they carry request bodies, which can hold secrets"
         );
     }
-    let subscriber = progress::subscriber(
-        io.err.clone(),
-        io.err_is_terminal,
-        tally.clone(),
-        args.log_wire,
-    );
+    let subscriber = progress::subscriber(io.err.clone(), io.err_is_terminal, tally, args.log_wire);
     let _guard = tracing::subscriber::set_default(subscriber);
     // One thread: the subscriber above is this thread's, and every call is I/O bound.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -250,7 +245,7 @@ fn run_inner<D: Deployment>(
             ..
         })
     );
-    match runtime.block_on(execute::<D>(run, &mut io, &tally)) {
+    match runtime.block_on(execute::<D>(run, &mut io)) {
         Ok(Finished::Done) => ExitCode::SUCCESS,
         Ok(Finished::Changes) => ExitCode::from(CHANGES),
         Err(failure) => {
@@ -321,11 +316,7 @@ struct Run<'a> {
     config: Option<SdkConfig>,
 }
 
-async fn execute<D: Deployment>(
-    run: Run<'_>,
-    io: &mut Io,
-    tally: &Tally,
-) -> Result<Finished, Failure> {
+async fn execute<D: Deployment>(run: Run<'_>, io: &mut Io) -> Result<Finished, Failure> {
     let args = run.args;
     let command = args
         .command
@@ -382,7 +373,6 @@ async fn execute<D: Deployment>(
         settings: &settings,
         program: run.program,
         json: args.json,
-        tally,
         // The summary's time is the run's against AWS, without the emulator's start above.
         started: Instant::now(),
     };
@@ -457,7 +447,6 @@ struct Context<'a, D> {
     settings: &'a Settings,
     program: &'a str,
     json: bool,
-    tally: &'a Tally,
     started: Instant,
 }
 
@@ -472,7 +461,7 @@ impl<D: Deployment> Context<'_, D> {
         let (aws, started) = (self.aws, self.started);
         match command {
             Command::Apply { .. } => {
-                let outputs = match saved_plan {
+                let applied = match saved_plan {
                     None => self.locking.run(self.deployment.apply(aws)).await?,
                     Some(plan) => {
                         self.locking
@@ -480,8 +469,9 @@ impl<D: Deployment> Context<'_, D> {
                             .await?
                     }
                 };
-                render::outputs::<D>(&mut io.out, &outputs, self.json)?;
-                let (added, changed, destroyed) = self.tally.summary();
+                render::outputs::<D>(&mut io.out, &applied.outputs, self.json)?;
+                // What ran, as the apply reports it (the same plan it executed).
+                let (added, changed, destroyed) = applied.changes.summary();
                 render::summary(
                     &mut *lock(&io.err),
                     format_args!(
@@ -560,7 +550,7 @@ impl<D: Deployment> Context<'_, D> {
     /// (there is no state file); refused while the environment does not match its inputs.
     async fn output(&self, io: &mut Io) -> Result<(), Failure> {
         self.locking.note().await?;
-        let (stack, outputs) = self.deployment.stack(self.aws).await?;
+        let (stack, refs) = self.deployment.stack(self.aws).await?;
         let read = stack.plan(self.aws).await?;
         let pending = read.plan();
         if !pending.is_empty() {
@@ -570,7 +560,7 @@ impl<D: Deployment> Context<'_, D> {
                 self.settings.environment
             )));
         }
-        let outputs = read.value(&outputs).require("the outputs")?;
+        let outputs = read.value(&refs.outputs()).require("the outputs")?;
         render::outputs::<D>(&mut io.out, &outputs, self.json)?;
         render::summary(
             &mut *lock(&io.err),

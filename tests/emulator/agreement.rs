@@ -173,12 +173,13 @@ struct OneGroup {
 #[async_trait::async_trait]
 impl Module for OneGroup {
     type Outputs = converge::kinds::SecurityGroupOutputs;
+    type Refs = converge::OutputRefs<Self::Outputs>;
 
     async fn declare(
         &self,
         _aws: &Aws,
         stack: &mut converge::Stack,
-    ) -> Result<converge::Ref<Self::Outputs>, converge::Error> {
+    ) -> Result<Self::Refs, converge::Error> {
         use converge::kinds::{IngressRule, Peer, SecurityGroupKind, SecurityGroupSpec};
         let spec = SecurityGroupSpec {
             vpc_id: converge::Value::Known(self.vpc_id.clone()),
@@ -197,7 +198,11 @@ impl Module for OneGroup {
             (),
             move |_| spec.clone(),
         );
-        Ok(group.output(Clone::clone))
+        let addresses = stack.addresses_from(0);
+        Ok(converge::OutputRefs::new(
+            group.output(Clone::clone),
+            addresses,
+        ))
     }
 }
 
@@ -293,9 +298,8 @@ async fn instances() {
     let module = |instance_type: &str, max: u32, target_capacity: u32, days: u32| {
         Instances::builder()
             .environment(&env)
-            .ecs_cluster_name(&env)
-            .vpc_id(&vpc_id)
-            .vpc_cidr("10.44.0.0/16")
+            .cluster(&env)
+            .network(ecs_modules::vpc::Network::ids(&vpc_id, "10.44.0.0/16"))
             .subnets([subnet_id.clone()])
             .instance_type(instance_type)
             .asg_max(max)

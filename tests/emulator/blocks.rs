@@ -76,7 +76,7 @@ async fn cluster_applies_once_repairs_insights_and_destroys() {
     assert_eq!(ecs_tag(&made, "Team"), Some("platform"));
 
     aws.calls().reset();
-    assert_eq!(cluster.apply(&aws).await.unwrap(), out);
+    assert_eq!(cluster.apply(&aws).await.unwrap(), out.outputs);
     assert_no_mutations(&aws);
 
     // Someone turns Container Insights on behind our back.
@@ -231,7 +231,7 @@ async fn log_group_applies_once_repairs_retention_and_destroys() {
     assert_eq!(tags["Team"], "platform");
 
     aws.calls().reset();
-    assert_eq!(logs.apply(&aws).await.unwrap(), out);
+    assert_eq!(logs.apply(&aws).await.unwrap(), out.outputs);
     assert_no_mutations(&aws);
 
     // Someone shortens the retention behind our back.
@@ -345,7 +345,7 @@ async fn execution_role_applies_once_repairs_drift_and_destroys() {
     assert_eq!(tag("Team"), Some("platform"));
 
     aws.calls().reset();
-    assert_eq!(role.apply(&aws).await.unwrap(), out);
+    assert_eq!(role.apply(&aws).await.unwrap(), out.outputs);
     assert_no_mutations(&aws);
 
     // Someone detaches the policy and lets EC2 assume the role instead.

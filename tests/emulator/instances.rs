@@ -2,7 +2,7 @@
 //! template version on a changed instance type, sizes updated in place, destroy, validation.
 
 use aws_sdk_ec2::types::{Filter, InstanceStateName};
-use converge::{Action, Aws};
+use converge::{Action, Aws, Module};
 use ecs_modules::ecs_instances::{Instances, InstancesBuilder, ManagedScaling};
 
 use crate::util::{aws, environment};
@@ -42,9 +42,8 @@ async fn network(aws: &Aws) -> (String, Vec<String>) {
 fn builder(env: &str, vpc: &str, subnets: &[String]) -> InstancesBuilder {
     Instances::builder()
         .environment(env)
-        .ecs_cluster_name(env)
-        .vpc_id(vpc)
-        .vpc_cidr("10.42.0.0/16")
+        .cluster(env)
+        .network(ecs_modules::vpc::Network::ids(vpc, "10.42.0.0/16"))
         .subnets(subnets.iter().cloned())
         .tag("Team", "platform")
 }
@@ -281,7 +280,7 @@ async fn instances_apply_once_new_template_version_and_destroy() {
     // Nothing to do the second time.
     aws.calls().reset();
     assert!(instances.plan(&aws).await.unwrap().is_empty());
-    assert_eq!(instances.apply(&aws).await.unwrap(), out);
+    assert_eq!(instances.apply(&aws).await.unwrap(), out.outputs);
     let calls = aws.calls().report();
     assert_eq!(calls.mutating, 0, "{calls:#}");
 
@@ -458,7 +457,7 @@ async fn instances_make_the_legacy_service_role_only_when_asked() {
         "{arn}"
     );
     aws.calls().reset();
-    assert_eq!(instances.apply(&aws).await.unwrap(), out);
+    assert_eq!(instances.apply(&aws).await.unwrap(), out.outputs);
     assert_eq!(aws.calls().report().mutating, 0);
 
     // Destroy finds the role even when the inputs no longer ask for it.
@@ -652,23 +651,21 @@ async fn instances_in_one_graph_with_the_network_and_the_cluster() {
         .environment(&env)
         .build()
         .unwrap();
-    let instances = |net: &ecs_modules::vpc::VpcRefs, cluster: converge::Ref<String>| {
+    let instances = |net: &ecs_modules::vpc::VpcRefs, cluster: &converge::ClusterRefs| {
         Instances::builder()
             .environment(&env)
-            .cluster_ref(cluster)
-            .network_refs(net)
+            .cluster(cluster)
+            .network(net)
             .capacity_provider(ManagedScaling::default())
             .build()
             .unwrap()
     };
     let declare = || async {
         let mut stack = converge::Stack::new();
-        let net = network.declare_refs(&aws, &mut stack).await.unwrap();
-        let name = cluster
-            .declare_handle(&mut stack)
-            .output(|o| o.cluster_name.clone());
-        let refs = instances(&net, name)
-            .declare_refs(&aws, &mut stack)
+        let net = network.declare(&aws, &mut stack).await.unwrap();
+        let cluster = cluster.declare(&aws, &mut stack).await.unwrap();
+        let refs = instances(&net, &cluster)
+            .declare(&aws, &mut stack)
             .await
             .unwrap();
         (stack, refs)

@@ -22,8 +22,7 @@ fn service() -> ecs_modules::ecs_service::ServiceBuilder {
         .environment("blog")
         .service_name("blog")
         .cluster("blog")
-        .vpc_id("vpc-1")
-        .vpc_cidr("10.0.0.0/16")
+        .network(ecs_modules::vpc::Network::ids("vpc-1", "10.0.0.0/16"))
         .subnets(["subnet-1", "subnet-2"])
         .task_cpu(256)
         .task_memory(512)
@@ -56,16 +55,22 @@ fn shared() -> SharedLoadBalancerBuilder {
     SharedLoadBalancer::builder()
         .environment("blog")
         .name("public")
-        .network(&crate::util::two_zone_network())
+        .network(crate::util::two_zone_network())
 }
 
 /// A shared load balancer's listener whose outputs never resolve: enough to check a rule on
 /// it, with no AWS call.
 fn shared_listener() -> SharedListener {
-    shared()
-        .build()
-        .expect("a valid shared load balancer")
-        .listener(&converge::Ref::new(|_| converge::Value::AfterApply))
+    let shared = shared().build().expect("a valid shared load balancer");
+    let outputs: ecs_modules::ecs_service::SharedLoadBalancerOutputs =
+        serde_json::from_value(serde_json::json!({
+            "url": "http://x", "lb_name": shared.lb_name(), "lb_arn": "arn",
+            "lb_dns_name": "x", "lb_zone_id": "z", "security_group_id": "sg-1",
+            "listener_arn": "arn", "listener_port": 80, "listener_protocol": "HTTP",
+            "redirect_listener_arn": null
+        }))
+        .expect("outputs");
+    SharedListener::from_outputs(&outputs)
 }
 
 /// A valid rule to break one input of: `/api/*` to the blog container's port 80.
@@ -78,9 +83,8 @@ fn rule(priority: i32) -> ListenerRule {
 fn instances() -> ecs_modules::ecs_instances::InstancesBuilder {
     Instances::builder()
         .environment("blog")
-        .ecs_cluster_name("blog")
-        .vpc_id("vpc-1")
-        .vpc_cidr("10.0.0.0/16")
+        .cluster("blog")
+        .network(ecs_modules::vpc::Network::ids("vpc-1", "10.0.0.0/16"))
         .subnets(["subnet-1"])
 }
 
@@ -337,7 +341,7 @@ async fn attempt(n: usize, aws: &Aws) -> Result<(), Error> {
         ),
         35 => drop(
             instances()
-                .vpc_cidr("10.0.0.0")
+                .network(ecs_modules::vpc::Network::ids("vpc-1", "10.0.0.0"))
                 .build()?
                 .plan(aws)
                 .boxed()
@@ -693,7 +697,7 @@ async fn attempt(n: usize, aws: &Aws) -> Result<(), Error> {
         71 => drop(
             SharedLoadBalancer::builder()
                 .environment("blog")
-                .network(&crate::util::two_zone_network())
+                .network(crate::util::two_zone_network())
                 .build()?
                 .plan(aws)
                 .await?,

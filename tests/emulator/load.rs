@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use converge::{Action, Aws, Stack};
+use converge::{Action, Aws, Module, Stack};
 use ecs_modules::blog::Fargate;
 use ecs_modules::cli::{Deployment, Settings};
 use ecs_modules::harness::{Harness, Rates};
@@ -38,7 +38,9 @@ async fn fleet(aws: &Aws, env: &str) -> Stack {
         deployment
             .service_named(aws, &base, &format!("blog-{i}"))
             .unwrap()
-            .declare_refs(aws, &mut stack);
+            .declare(aws, &mut stack)
+            .await
+            .unwrap();
     }
     stack
 }

@@ -45,13 +45,10 @@ pub(crate) struct WithRoles {
 #[async_trait::async_trait]
 impl Module for WithRoles {
     type Outputs = ecs_modules::ecs_service::ServiceOutputs;
+    type Refs = ecs_modules::ecs_service::ServiceRefs;
 
-    async fn declare(
-        &self,
-        aws: &Aws,
-        stack: &mut Stack,
-    ) -> Result<converge::Ref<Self::Outputs>, converge::Error> {
-        Ok(declare(aws, stack, &self.env, &self.net, self.inputs.clone()).await)
+    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<Self::Refs, converge::Error> {
+        declare(aws, stack, &self.env, &self.net, self.inputs.clone()).await
     }
 }
 
@@ -61,7 +58,7 @@ async fn declare(
     env: &str,
     net: &VpcOutputs,
     inputs: Inputs,
-) -> converge::Ref<ecs_modules::ecs_service::ServiceOutputs> {
+) -> Result<ecs_modules::ecs_service::ServiceRefs, converge::Error> {
     let execution = TaskExecutionRole::builder()
         .environment(env)
         .build()
@@ -86,14 +83,14 @@ async fn declare(
         .containers([container(&inputs.secrets)])
         .task_cpu(256)
         .task_memory(512)
-        .execution_role(execution.role_ref(&execution_out))
-        .task_role(task.role_ref(&task_out))
+        .execution_role(&execution_out)
+        .task_role(&task_out)
         .enable_execute_command(inputs.exec)
         .load_balancer(public_lb(net));
     if inputs.key {
         service = service.secrets_kms_key(KEY);
     }
-    service.build().unwrap().declare_refs(aws, stack)
+    service.build().unwrap().declare(aws, stack).await
 }
 
 fn stack_of(env: &str, net: &VpcOutputs, inputs: Inputs) -> WithRoles {

@@ -17,7 +17,7 @@ pub(crate) async fn network(aws: &Aws, env: &str) -> (Vpc, VpcOutputs) {
         .build()
         .unwrap();
     let out = vpc.apply(aws).await.unwrap();
-    (vpc, out)
+    (vpc, out.outputs)
 }
 
 pub(crate) async fn cluster(aws: &Aws, name: &str) {
@@ -95,7 +95,7 @@ async fn fargate_behind_an_internet_facing_load_balancer() {
 
     let service = fargate(&env, &net, "npalm/040code.github.io:latest");
     aws.calls().reset();
-    let out: ServiceOutputs = service.apply(&aws).await.unwrap();
+    let out: ServiceOutputs = service.apply(&aws).await.unwrap().outputs;
     println!("service apply: {:#}", aws.calls().report());
     let dns = out.lb_dns_name.clone().unwrap();
     assert_eq!(

@@ -5,7 +5,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action as ElbAction, ActionTypeEnum, FixedResponseActionConfig, PathPatternConditionConfig,
     RuleCondition,
 };
-use converge::{Action, Aws, Error, Ref};
+use converge::{Action, Aws, Error};
 use ecs_modules::ecs_service::{
     ListenerRule, Service, SharedListener, SharedLoadBalancer, SharedLoadBalancerOutputs,
     TargetGroup,
@@ -315,7 +315,7 @@ async fn https_shared_listener_with_http_redirected_and_rules_by_host() {
     assert!(lb.url.starts_with("https://"), "{}", lb.url);
     assert!(lb.redirect_listener_arn.is_some());
 
-    let rule = ListenerRule::new(alb.listener(&Ref::known(lb.clone())), 5)
+    let rule = ListenerRule::new(&lb, 5)
         .host("api.example.com")
         .path("/v1/*")
         .target_group(TargetGroup {
@@ -438,7 +438,7 @@ async fn a_service_moves_from_its_own_load_balancer_onto_a_shared_listener() {
     assert!(routed.plan(&aws).await.unwrap().is_empty());
     assert_eq!(after.lb_arn.as_deref(), Some(lb.lb_arn.as_str()));
     assert_ne!(after.lb_target_group_arn, before.lb_target_group_arn);
-    assert!(!target_group_exists(&aws, &before.lb_target_group_arn.unwrap()).await);
+    assert!(!target_group_exists(&aws, before.lb_target_group_arn.as_deref().unwrap()).await);
     let own_lbs = aws
         .elbv2()
         .describe_load_balancers()

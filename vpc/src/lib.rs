@@ -22,9 +22,10 @@
 //! default route and associations, NAT gateway, Elastic IP, internet gateway with its
 //! attachment, private hosted zone), read once per kind by tag. The module declares them
 //! into a [`converge::Stack`]: [`Vpc`] is a [`converge::Module`], and
-//! [`Vpc::declare_refs`] puts the network into a composition's stack with typed
-//! references ([`VpcRefs`]) to its values, so what lives in the network starts as soon as
-//! the parts it reads exist.
+//! its [`declare`](converge::Module::declare) puts the network into a composition's stack
+//! with typed references ([`VpcRefs`]) to its values, so what lives in the network starts as
+//! soon as the parts it reads exist. The modules that live in a network take it as a
+//! [`Network`], from those references, from [`VpcOutputs`] or from ids.
 //!
 //! # Example
 //!
@@ -42,7 +43,7 @@
 //!
 //! // In a composition: the network's values as inputs of other resources in one stack.
 //! let mut stack = converge::Stack::new();
-//! let refs = network.declare_refs(&aws, &mut stack).await?;
+//! let refs = converge::Module::declare(&network, &aws, &mut stack).await?;
 //! let subnets = stack.apply(&aws).await?.value(&refs.private_subnets);
 //! println!("{subnets:?}");
 //!
@@ -65,6 +66,7 @@ mod internet_gateways;
 mod layout;
 mod module;
 mod nat_gateways;
+mod network;
 mod outputs;
 mod route_tables;
 mod subnets;
@@ -81,6 +83,7 @@ pub use hosted_zones::ZoneField;
 pub use inputs::{NatGateways, Vpc, VpcBuilder};
 pub use internet_gateways::IgwField;
 pub use nat_gateways::NatField;
+pub use network::Network;
 pub use outputs::{VpcOutputs, VpcRefs};
 pub use route_tables::RouteTableField;
 pub use subnets::SubnetField;

@@ -41,14 +41,8 @@ struct Declared {
 }
 
 impl Vpc {
-    /// Declares the network's resources into `stack` (a composition's, so that what lives
-    /// in the network starts as soon as the parts it reads exist) and returns typed
-    /// references to its values. Reads the region's availability zones, and nothing else.
-    pub async fn declare_refs(&self, aws: &Aws, stack: &mut Stack) -> Result<VpcRefs, Error> {
-        Ok(self.declare_all(aws, stack).await?.refs)
-    }
-
     async fn declare_all(&self, aws: &Aws, stack: &mut Stack) -> Result<Declared, Error> {
+        let start = stack.len();
         let zones = crate::zones::resolve(aws, self).await?;
         stack.require([converge::Grant::new(["ec2:DescribeAvailabilityZones"])]);
         let zone_ids = zones.ids;
@@ -94,6 +88,7 @@ impl Vpc {
                 availability_zone_ids: Ref::known(made.zone_ids.clone()),
                 private_egress,
                 outputs: made.outputs(),
+                addresses: stack.addresses_from(start),
             },
             partial: made.partial(),
         })
@@ -204,7 +199,7 @@ impl Vpc {
     /// differs: a second apply with the same inputs makes no mutating call, and an apply cut
     /// off part way and run again finishes the job. A failure ([`Error::Stopped`]) lists what
     /// was done and what remains.
-    pub async fn apply(&self, aws: &Aws) -> Result<VpcOutputs, Error> {
+    pub async fn apply(&self, aws: &Aws) -> Result<converge::Applied<VpcOutputs>, Error> {
         Module::apply(self, aws).await
     }
 
@@ -608,8 +603,12 @@ fn deliver_policy(group_arn: &str) -> String {
 #[async_trait]
 impl Module for Vpc {
     type Outputs = VpcOutputs;
+    type Refs = VpcRefs;
 
-    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<Ref<VpcOutputs>, Error> {
-        Ok(self.declare_refs(aws, stack).await?.outputs)
+    /// Declares the network's resources into `stack` (a composition's, so that what lives
+    /// in the network starts as soon as the parts it reads exist) and returns typed
+    /// references to its values. Reads the region's availability zones, and nothing else.
+    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<VpcRefs, Error> {
+        Ok(self.declare_all(aws, stack).await?.refs)
     }
 }

@@ -1,7 +1,7 @@
 //! What the module gives back: its outputs, and typed references to them for resources
 //! declared into the same stack.
 
-use converge::Ref;
+use converge::{Address, Ref, Refs};
 use serde::{Deserialize, Serialize};
 
 /// The VPC's ids and names, as the Terraform module's outputs.
@@ -56,4 +56,18 @@ pub struct VpcRefs {
     pub private_egress: Ref<()>,
     /// Every output at once, known when all are.
     pub outputs: Ref<VpcOutputs>,
+    /// The addresses of the network's resources.
+    pub addresses: Vec<Address>,
+}
+
+impl Refs for VpcRefs {
+    type Outputs = VpcOutputs;
+
+    fn outputs(&self) -> Ref<VpcOutputs> {
+        self.outputs.clone()
+    }
+
+    fn addresses(&self) -> &[Address] {
+        &self.addresses
+    }
 }

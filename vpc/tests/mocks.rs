@@ -47,7 +47,7 @@ use aws_sdk_ec2::Client as Ec2;
 use aws_sdk_route53::operation::list_hosted_zones_by_name::ListHostedZonesByNameOutput;
 use aws_sdk_route53::Client as Route53;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use converge::{Aws, Error, Retry, Wait};
+use converge::{Aws, Error, Module, Retry, Wait};
 
 const ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
 
@@ -934,7 +934,7 @@ async fn the_declaration_wires_each_resource_to_what_it_reads() {
     let aws = aws(&rules);
     let mut stack = converge::Stack::new();
     let refs = blog(&ZONES)
-        .declare_refs(&aws, &mut stack)
+        .declare(&aws, &mut stack)
         .await
         .expect("declare");
 
@@ -999,7 +999,7 @@ async fn without_private_subnets_egress_is_known_at_once() {
         .build()
         .expect("valid inputs");
     let mut stack = converge::Stack::new();
-    let refs = net.declare_refs(&aws, &mut stack).await.expect("declare");
+    let refs = net.declare(&aws, &mut stack).await.expect("declare");
     // VPC, internet gateway, 3 public subnets, the public route table: no NAT gateway; the
     // NAT gateway, address, hosted zone, endpoint, endpoint group, flow log, flow log role
     // and flow log group kinds tracked.
@@ -1041,7 +1041,7 @@ async fn a_network_for_fargate_keeps_to_the_zones_where_fargate_runs() {
         let aws = &aws;
         async move {
             let mut stack = converge::Stack::new();
-            let refs = vpc.declare_refs(aws, &mut stack).await.expect("declare");
+            let refs = vpc.declare(aws, &mut stack).await.expect("declare");
             let plan = stack.plan(aws).await.expect("plan");
             (
                 plan.value(&refs.availability_zones).into_known().unwrap(),
@@ -1106,7 +1106,7 @@ async fn endpoints_go_before_the_subnets_tables_and_group_they_use() {
         .interface_endpoints(["logs"])
         .build()
         .expect("valid inputs")
-        .declare_refs(&aws, &mut stack)
+        .declare(&aws, &mut stack)
         .await
         .expect("declare");
     let logs = stack.dependencies("aws_vpc_endpoint", "blog-vpce-logs");

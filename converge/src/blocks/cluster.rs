@@ -11,7 +11,7 @@ use async_trait::async_trait;
 
 use crate::kinds::cluster::{ClusterKind, ClusterSpec};
 use crate::strategy::{check_strategy, StrategyItem, FARGATE, FARGATE_SPOT};
-use crate::{Aws, Error, Handle, Invalid, Module, Plan, Ref, Stack, Tags};
+use crate::{Address, Applied, Aws, Error, Handle, Invalid, Module, Plan, Ref, Refs, Stack, Tags};
 
 pub use crate::kinds::cluster::ClusterOutputs;
 /// The module name in the ownership tag's value.
@@ -177,9 +177,7 @@ impl Cluster {
         Tags::new(OWNER_KIND, &self.environment).with_extra(self.tags.clone())
     }
 
-    /// Declares the cluster into `stack`; other resources read its outputs through the
-    /// handle.
-    pub fn declare_handle(&self, stack: &mut Stack) -> Handle<ClusterKind> {
+    fn add_to(&self, stack: &mut Stack) -> Handle<ClusterKind> {
         let spec = ClusterSpec {
             container_insights: self.container_insights,
             capacity_providers: if self.fargate_providers {
@@ -203,7 +201,7 @@ impl Cluster {
 
     /// Makes the cluster match the inputs and returns its ARN and name. A second apply makes
     /// no mutating call; a same-named cluster we did not make is never adopted.
-    pub async fn apply(&self, aws: &Aws) -> Result<ClusterOutputs, Error> {
+    pub async fn apply(&self, aws: &Aws) -> Result<Applied<ClusterOutputs>, Error> {
         Module::apply(self, aws).await
     }
 
@@ -223,9 +221,117 @@ impl Cluster {
 #[async_trait]
 impl Module for Cluster {
     type Outputs = ClusterOutputs;
+    type Refs = ClusterRefs;
 
-    async fn declare(&self, _aws: &Aws, stack: &mut Stack) -> Result<Ref<ClusterOutputs>, Error> {
-        Ok(self.declare_handle(stack).output(Clone::clone))
+    async fn declare(&self, _aws: &Aws, stack: &mut Stack) -> Result<ClusterRefs, Error> {
+        let start = stack.len();
+        let outputs = self.add_to(stack).output(Clone::clone);
+        Ok(ClusterRefs {
+            name: self.name.clone(),
+            outputs,
+            addresses: stack.addresses_from(start),
+        })
+    }
+}
+
+/// A cluster declared into a stack: its name (known from the inputs) and its outputs, for
+/// the services and instances declared beside it ([`ClusterRef`] converts it).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClusterRefs {
+    /// The cluster's name.
+    pub name: String,
+    /// Its outputs, known once it exists.
+    pub outputs: Ref<ClusterOutputs>,
+    /// The cluster's address.
+    pub addresses: Vec<Address>,
+}
+
+impl Refs for ClusterRefs {
+    type Outputs = ClusterOutputs;
+
+    fn outputs(&self) -> Ref<ClusterOutputs> {
+        self.outputs.clone()
+    }
+
+    fn addresses(&self) -> &[Address] {
+        &self.addresses
+    }
+}
+
+/// An ECS cluster as a service or a fleet of instances takes it: its name, known when the
+/// stack is declared, and when it is ready. From a cluster declared in the same stack
+/// ([`ClusterRefs`]: what uses it waits until it exists, and goes before it), from one's
+/// outputs, or by name (one that exists already).
+#[derive(Clone, Debug)]
+pub struct ClusterRef {
+    name: String,
+    ready: Ref<()>,
+}
+
+impl ClusterRef {
+    /// The cluster's name (or ARN, where ECS takes either).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Known once the cluster exists.
+    pub fn ready(&self) -> &Ref<()> {
+        &self.ready
+    }
+
+    /// The name, known once the cluster exists: an input that waits for it.
+    pub fn name_ref(&self) -> Ref<String> {
+        let name = self.name.clone();
+        self.ready.clone().map(move |()| name.clone())
+    }
+}
+
+impl From<&ClusterRefs> for ClusterRef {
+    fn from(refs: &ClusterRefs) -> Self {
+        Self {
+            name: refs.name.clone(),
+            ready: refs.outputs.clone().map(|_| ()),
+        }
+    }
+}
+
+impl From<ClusterRefs> for ClusterRef {
+    fn from(refs: ClusterRefs) -> Self {
+        Self::from(&refs)
+    }
+}
+
+impl From<&ClusterOutputs> for ClusterRef {
+    fn from(outputs: &ClusterOutputs) -> Self {
+        Self::from(outputs.cluster_name.as_str())
+    }
+}
+
+impl From<&Applied<ClusterOutputs>> for ClusterRef {
+    fn from(applied: &Applied<ClusterOutputs>) -> Self {
+        Self::from(&applied.outputs)
+    }
+}
+
+impl From<&str> for ClusterRef {
+    fn from(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            ready: Ref::known(()),
+        }
+    }
+}
+
+impl From<String> for ClusterRef {
+    fn from(name: String) -> Self {
+        Self::from(name.as_str())
+    }
+}
+
+impl From<&String> for ClusterRef {
+    fn from(name: &String) -> Self {
+        Self::from(name.as_str())
     }
 }
 

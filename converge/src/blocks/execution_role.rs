@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::is_role_name;
-use super::role_ref::RoleRef;
+use super::role_ref::RoleRefs;
 use crate::kinds::iam_role::{managed_policy_arn, trust_policy, RoleKind, RoleSpec};
-use crate::{Aws, Error, Handle, Invalid, Module, Plan, Ref, Stack, Tags};
+use crate::{Applied, Aws, Error, Handle, Invalid, Module, Plan, Stack, Tags};
 
 /// What [`TaskExecutionRole::apply`] returns: the role's ARN (for a task definition's
 /// `executionRoleArn`) and name.
@@ -126,18 +126,11 @@ impl TaskExecutionRole {
         &self.name
     }
 
-    /// The reference a service takes (`execution_role`), from the outputs
-    /// [`declare`](Module::declare) returned.
-    pub fn role_ref(&self, outputs: &Ref<TaskExecutionRoleOutputs>) -> RoleRef {
-        RoleRef::new(&self.name, outputs.clone().map(|o| o.role_arn))
-    }
-
     fn tags(&self) -> Tags {
         Tags::new(OWNER_KIND, &self.environment).with_extra(self.tags.clone())
     }
 
-    /// Declares the role into `stack`; other resources read its outputs through the handle.
-    pub fn declare_handle(&self, aws: &Aws, stack: &mut Stack) -> Handle<RoleKind> {
+    fn add_to(&self, aws: &Aws, stack: &mut Stack) -> Handle<RoleKind> {
         let spec = RoleSpec {
             assume_role_policy: trust_policy("ecs-tasks.amazonaws.com"),
             managed_policy_arns: vec![managed_policy_arn(aws.region(), MANAGED_POLICY)],
@@ -154,7 +147,7 @@ impl TaskExecutionRole {
     /// Makes the role match the inputs and returns its ARN and name. A second apply makes no
     /// mutating call; a same-named role we did not make is never adopted. Managed policies
     /// attached by others are left attached.
-    pub async fn apply(&self, aws: &Aws) -> Result<TaskExecutionRoleOutputs, Error> {
+    pub async fn apply(&self, aws: &Aws) -> Result<Applied<TaskExecutionRoleOutputs>, Error> {
         Module::apply(self, aws).await
     }
 
@@ -176,12 +169,16 @@ impl TaskExecutionRole {
 impl Module for TaskExecutionRole {
     type Outputs = TaskExecutionRoleOutputs;
 
-    async fn declare(
-        &self,
-        aws: &Aws,
-        stack: &mut Stack,
-    ) -> Result<Ref<TaskExecutionRoleOutputs>, Error> {
-        Ok(self.declare_handle(aws, stack).output(Clone::clone))
+    type Refs = RoleRefs;
+
+    async fn declare(&self, aws: &Aws, stack: &mut Stack) -> Result<RoleRefs, Error> {
+        let start = stack.len();
+        let outputs = self.add_to(aws, stack).output(Clone::clone);
+        Ok(RoleRefs::new(
+            &self.name,
+            outputs,
+            stack.addresses_from(start),
+        ))
     }
 }
 

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use crate::kinds::log_group::{LogGroupKind, LogGroupSpec};
-use crate::{Aws, Error, Handle, Invalid, Module, Plan, Ref, Stack, Tags};
+use crate::{Address, Applied, Aws, Error, Handle, Invalid, Module, Plan, Ref, Refs, Stack, Tags};
 
 pub use crate::kinds::log_group::LogGroupOutputs;
 
@@ -173,9 +173,7 @@ impl LogGroup {
         Tags::new(OWNER_KIND, &self.environment).with_extra(self.tags.clone())
     }
 
-    /// Declares the log group into `stack`; other resources read its outputs through the
-    /// handle.
-    pub fn declare_handle(&self, stack: &mut Stack) -> Handle<LogGroupKind> {
+    fn add_to(&self, stack: &mut Stack) -> Handle<LogGroupKind> {
         let spec = LogGroupSpec {
             retention_in_days: self.retention_in_days,
         };
@@ -192,7 +190,7 @@ impl LogGroup {
 
     /// Makes the log group match the inputs and returns its name and ARN. A second apply makes
     /// no mutating call; a same-named log group we did not make is never adopted.
-    pub async fn apply(&self, aws: &Aws) -> Result<LogGroupOutputs, Error> {
+    pub async fn apply(&self, aws: &Aws) -> Result<Applied<LogGroupOutputs>, Error> {
         Module::apply(self, aws).await
     }
 
@@ -211,9 +209,40 @@ impl LogGroup {
 #[async_trait]
 impl Module for LogGroup {
     type Outputs = LogGroupOutputs;
+    type Refs = LogGroupRefs;
 
-    async fn declare(&self, _aws: &Aws, stack: &mut Stack) -> Result<Ref<LogGroupOutputs>, Error> {
-        Ok(self.declare_handle(stack).output(Clone::clone))
+    async fn declare(&self, _aws: &Aws, stack: &mut Stack) -> Result<LogGroupRefs, Error> {
+        let start = stack.len();
+        let outputs = self.add_to(stack).output(Clone::clone);
+        Ok(LogGroupRefs {
+            name: self.name.clone(),
+            outputs,
+            addresses: stack.addresses_from(start),
+        })
+    }
+}
+
+/// A log group declared into a stack: its name (known from the inputs) and its outputs.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct LogGroupRefs {
+    /// The log group's name.
+    pub name: String,
+    /// Its outputs, known once it exists.
+    pub outputs: Ref<LogGroupOutputs>,
+    /// The log group's address.
+    pub addresses: Vec<Address>,
+}
+
+impl Refs for LogGroupRefs {
+    type Outputs = LogGroupOutputs;
+
+    fn outputs(&self) -> Ref<LogGroupOutputs> {
+        self.outputs.clone()
+    }
+
+    fn addresses(&self) -> &[Address] {
+        &self.addresses
     }
 }
 

@@ -8,10 +8,10 @@ mod log_group;
 mod role_ref;
 mod task_role;
 
-pub use cluster::{Cluster, ClusterBuilder};
+pub use cluster::{Cluster, ClusterBuilder, ClusterRef, ClusterRefs};
 pub use execution_role::{TaskExecutionRole, TaskExecutionRoleBuilder, TaskExecutionRoleOutputs};
-pub use log_group::{LogGroup, LogGroupBuilder};
-pub use role_ref::{account_of, RoleRef};
+pub use log_group::{LogGroup, LogGroupBuilder, LogGroupRefs};
+pub use role_ref::{account_of, RoleRef, RoleRefs};
 pub use task_role::{TaskRole, TaskRoleBuilder};
 
 /// IAM's rules for a role's name: 1 to 64 letters, digits and `_+=,.@-`.

@@ -2,15 +2,14 @@
 //! the stack is declared (an inline policy is found by it), and its ARN, known once the role
 //! exists.
 
-use crate::Ref;
+use crate::kinds::iam_role::RoleOutputs;
+use crate::{Address, Applied, Ref, Refs};
 
 /// An IAM role as another block sees it: the name now, the ARN after apply.
 ///
-/// From a role declared in the same stack ([`TaskExecutionRole::role_ref`],
-/// [`TaskRole::role_ref`]) or from one that exists already ([`RoleRef::from_arn`]).
-///
-/// [`TaskExecutionRole::role_ref`]: crate::TaskExecutionRole::role_ref
-/// [`TaskRole::role_ref`]: crate::TaskRole::role_ref
+/// From a role declared in the same stack (the [`RoleRefs`] a
+/// [`TaskExecutionRole`](crate::TaskExecutionRole) or [`TaskRole`](crate::TaskRole) declares),
+/// from a role's outputs, or from one that exists already ([`RoleRef::from_arn`]).
 #[derive(Clone, Debug)]
 pub struct RoleRef {
     name: String,
@@ -41,6 +40,66 @@ impl RoleRef {
     /// The role's ARN.
     pub fn arn(&self) -> &Ref<String> {
         &self.arn
+    }
+}
+
+impl From<&RoleRefs> for RoleRef {
+    fn from(refs: &RoleRefs) -> Self {
+        refs.role.clone()
+    }
+}
+
+impl From<RoleRefs> for RoleRef {
+    fn from(refs: RoleRefs) -> Self {
+        refs.role
+    }
+}
+
+impl From<&RoleOutputs> for RoleRef {
+    fn from(outputs: &RoleOutputs) -> Self {
+        Self::new(&outputs.role_name, Ref::known(outputs.role_arn.clone()))
+    }
+}
+
+impl From<&Applied<RoleOutputs>> for RoleRef {
+    fn from(applied: &Applied<RoleOutputs>) -> Self {
+        Self::from(&applied.outputs)
+    }
+}
+
+/// A role declared into a stack (a task execution role, a task role): the reference the
+/// services take, its outputs, and the addresses of the role and its policies.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RoleRefs {
+    /// The role as a service takes it.
+    pub role: RoleRef,
+    /// Its outputs, known once it exists.
+    pub outputs: Ref<RoleOutputs>,
+    /// The role's address, and its inline policies'.
+    pub addresses: Vec<Address>,
+}
+
+impl RoleRefs {
+    /// The refs of the role `name` whose outputs `outputs` gives, declared as `addresses`.
+    pub(crate) fn new(name: &str, outputs: Ref<RoleOutputs>, addresses: Vec<Address>) -> Self {
+        Self {
+            role: RoleRef::new(name, outputs.clone().map(|o| o.role_arn)),
+            outputs,
+            addresses,
+        }
+    }
+}
+
+impl Refs for RoleRefs {
+    type Outputs = RoleOutputs;
+
+    fn outputs(&self) -> Ref<RoleOutputs> {
+        self.outputs.clone()
+    }
+
+    fn addresses(&self) -> &[Address] {
+        &self.addresses
     }
 }
 

@@ -13,10 +13,10 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::is_role_name;
-use super::role_ref::RoleRef;
+use super::role_ref::RoleRefs;
 use crate::kinds::iam_role::{trust_policy, RoleKind, RoleOutputs, RoleSpec};
 use crate::kinds::role_policy::{PolicyNames, RolePolicyKey, RolePolicyKind, RolePolicySpec};
-use crate::{Aws, Error, Handle, Invalid, Module, Plan, Ref, Stack, Tags, Value};
+use crate::{Applied, Aws, Error, Handle, Invalid, Module, Plan, Stack, Tags, Value};
 
 const OWNER_KIND: &str = "task-role";
 /// IAM's limit on a role's managed policies (the default quota).
@@ -28,7 +28,7 @@ const MAX_POLICY_NAME_LEN: usize = 128;
 
 /// The role a task's containers run as: trusted by `ecs-tasks.amazonaws.com`, with the
 /// managed policies and inline policies given. Give it to a service with
-/// `task_role(role.role_ref(..))`.
+/// `task_role(&refs)`, the [`RoleRefs`] its [`declare`](Module::declare) returns.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -214,14 +214,7 @@ impl TaskRole {
         Tags::for_instance(OWNER_KIND, &self.environment, &self.name).with_extra(self.tags.clone())
     }
 
-    /// The reference a service takes (`task_role`), from the outputs
-    /// [`declare`](Module::declare) returned.
-    pub fn role_ref(&self, outputs: &Ref<RoleOutputs>) -> RoleRef {
-        RoleRef::new(&self.name, outputs.clone().map(|o| o.role_arn))
-    }
-
-    /// Declares the role and its inline policies into `stack`.
-    pub fn declare_handle(&self, stack: &mut Stack) -> Handle<RoleKind> {
+    fn add_to(&self, stack: &mut Stack) -> Handle<RoleKind> {
         let spec = RoleSpec {
             assume_role_policy: trust_policy("ecs-tasks.amazonaws.com"),
             managed_policy_arns: self.managed_policy_arns.clone(),
@@ -269,7 +262,7 @@ impl TaskRole {
     }
 
     /// Makes the role and its policies match the inputs; returns its ARN and name.
-    pub async fn apply(&self, aws: &Aws) -> Result<RoleOutputs, Error> {
+    pub async fn apply(&self, aws: &Aws) -> Result<Applied<RoleOutputs>, Error> {
         Module::apply(self, aws).await
     }
 
@@ -283,8 +276,16 @@ impl TaskRole {
 impl Module for TaskRole {
     type Outputs = RoleOutputs;
 
-    async fn declare(&self, _aws: &Aws, stack: &mut Stack) -> Result<Ref<RoleOutputs>, Error> {
-        Ok(self.declare_handle(stack).output(Clone::clone))
+    type Refs = RoleRefs;
+
+    async fn declare(&self, _aws: &Aws, stack: &mut Stack) -> Result<RoleRefs, Error> {
+        let start = stack.len();
+        let outputs = self.add_to(stack).output(Clone::clone);
+        Ok(RoleRefs::new(
+            &self.name,
+            outputs,
+            stack.addresses_from(start),
+        ))
     }
 }
 

@@ -347,6 +347,16 @@ impl Stack {
         self.nodes.iter().map(|n| (n.kind(), n.name()))
     }
 
+    /// The addresses of the resources declared (or tracked) from the `start`th on: what a
+    /// module declared, when `start` was [`len`](Stack::len) before it began.
+    pub fn addresses_from(&self, start: usize) -> Vec<crate::Address> {
+        self.nodes
+            .iter()
+            .skip(start)
+            .map(|n| crate::Address::new(n.kind(), n.name(), None))
+            .collect()
+    }
+
     /// The kinds and names of the resources that `name` of `kind` reads, for tests of a
     /// declaration.
     pub fn dependencies(&self, kind: &str, name: &str) -> Vec<(&'static str, &str)> {

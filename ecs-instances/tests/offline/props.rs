@@ -39,9 +39,8 @@ proptest! {
         let pick = |i: usize| if flags[i % 3] { n[i] } else { small[i] };
         let b = Instances::builder()
             .environment(&s[0])
-            .ecs_cluster_name(&s[1])
-            .vpc_id(&s[2])
-            .vpc_cidr(&s[3])
+            .cluster(&s[1])
+            .network(vpc::Network::ids(&s[2], &s[3]))
             .subnets(subnets)
             .key_name(&s[4])
             .instance_type(&s[5])
@@ -69,9 +68,8 @@ fn debug_hides_user_data() {
     let secret = "#!/bin/bash\necho REGISTRY_TOKEN=hunter2-token >> /etc/ecs/ecs.config\n";
     let instances = Instances::builder()
         .environment("blog")
-        .ecs_cluster_name("blog")
-        .vpc_id("vpc-1")
-        .vpc_cidr("10.0.0.0/16")
+        .cluster("blog")
+        .network(vpc::Network::ids("vpc-1", "10.0.0.0/16"))
         .subnets(["subnet-1"])
         .user_data(secret)
         .build()

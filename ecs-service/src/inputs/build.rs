@@ -70,7 +70,11 @@ impl ServiceBuilder {
             environment,
             service_name,
             network,
-            cluster: self.cluster.unwrap_or_default(),
+            cluster: self
+                .cluster
+                .as_ref()
+                .map(|c| c.name().to_owned())
+                .unwrap_or_default(),
             execution_role: roles.execution,
             task_role: roles.task,
             secrets: roles.secrets,
@@ -78,7 +82,12 @@ impl ServiceBuilder {
             enable_execute_command: self.enable_execute_command,
             keep_deployed_images: self.keep_deployed_images,
             ignore_task_definition_changes: self.ignore_task_definition_changes,
-            depends_on: self.depends_on,
+            depends_on: self
+                .depends_on
+                .iter()
+                .cloned()
+                .chain(self.cluster.iter().map(|c| c.ready().clone()))
+                .collect(),
             task_definition,
             launch_type: platform,
             strategy: self.strategy,
@@ -111,7 +120,7 @@ impl ServiceBuilder {
             "is required: letters, digits, hyphens and underscores (ECS's rule)",
         );
         invalid.check(
-            self.cluster.as_deref().is_some_and(|c| !c.is_empty()),
+            self.cluster.as_ref().is_some_and(|c| !c.name().is_empty()),
             "cluster",
             "is required (the ECS cluster's name or ARN)",
         );
@@ -165,25 +174,21 @@ impl ServiceBuilder {
                 ),
             );
         }
-        let refs = self.network_refs.is_some();
         if mode == NetworkMode::Awsvpc {
             invalid.check(
-                !self.subnets.is_empty() || refs,
-                "subnets",
-                "awsvpc tasks need subnets (give `network` or `subnets`)",
+                self.network.is_some(),
+                "network",
+                "awsvpc tasks need the VPC and subnets (give `network`)",
             );
             invalid.check(
-                self.vpc_id.is_some() || refs,
-                "vpc_id",
-                "awsvpc tasks need the VPC (give `network` or `vpc_id`)",
+                !self.task_subnets().is_some_and(|s| s.is_empty()),
+                "subnets",
+                "awsvpc tasks need subnets (give a network with private subnets, or `subnets`)",
             );
         }
-        if platform == LaunchType::Fargate {
-            for subnet in &self.subnets {
-                let why = self
-                    .zone_id_of
-                    .get(subnet)
-                    .and_then(|id| vpc::fargate_refuses(id));
+        if let (LaunchType::Fargate, Some(network)) = (platform, &self.network) {
+            for subnet in self.task_subnets().unwrap_or_default() {
+                let why = network.zone_id_of(&subnet).and_then(vpc::fargate_refuses);
                 if let Some(why) = why {
                     invalid.push("subnets", format_args!("{subnet}: {why}"));
                 }
@@ -196,18 +201,14 @@ impl ServiceBuilder {
         let Some(lb) = &self.load_balancer else {
             return;
         };
-        let refs = self.network_refs.is_some();
         invalid.check(
-            self.vpc_id.is_some() || refs,
-            "vpc_id",
-            "a load balancer needs the VPC (give `network` or `vpc_id`)",
+            self.network.is_some(),
+            "network",
+            "a load balancer needs the VPC (give `network`)",
         );
-        invalid.check(
-            self.vpc_cidr.is_some() || refs || !lb.internal,
-            "vpc_cidr",
-            "an internal load balancer admits the VPC CIDR (give `network` or `vpc_cidr`)",
-        );
-        self.check_load_balancer_zones(invalid, &lb.subnets);
+        if let Some(subnets) = self.lb_subnets(lb) {
+            self.check_load_balancer_zones(invalid, &subnets);
+        }
         invalid.check(
             valid_lb_name(lb_name),
             "service_name",
@@ -230,21 +231,21 @@ impl ServiceBuilder {
 
     /// The load balancer's subnets span at least two availability zones.
     fn check_load_balancer_zones(&self, invalid: &mut Invalid, subnets: &[String]) {
-        let refs = self.network_refs.is_some();
-        let mut zones: Vec<&String> = subnets.iter().filter_map(|s| self.zone_of.get(s)).collect();
-        zones.sort();
+        let zone_of = |s: &String| self.network.as_ref().and_then(|n| n.zone_of(s));
+        let mut zones: Vec<&str> = subnets.iter().filter_map(zone_of).collect();
+        zones.sort_unstable();
         zones.dedup();
-        let all_known = zones.len() == 1 && subnets.iter().all(|s| self.zone_of.contains_key(s));
+        let all_known = zones.len() == 1 && subnets.iter().all(|s| zone_of(s).is_some());
         invalid.check(
             !all_known,
             "load_balancer.subnets",
             format_args!(
                 "are all in {}: an application load balancer needs subnets in at least two availability zones",
-                zones.first().map_or("one zone", |z| z.as_str())
+                zones.first().copied().unwrap_or("one zone")
             ),
         );
         invalid.check(
-            subnets.len() >= 2 || (subnets.is_empty() && refs),
+            subnets.len() >= 2,
             "load_balancer.subnets",
             "an application load balancer needs subnets in at least two availability zones",
         );
@@ -261,9 +262,9 @@ impl ServiceBuilder {
             "a service has its own load balancer or a rule on a shared one: give one of load_balancer and listener_rule",
         );
         invalid.check(
-            self.vpc_id.is_some() || self.network_refs.is_some(),
-            "vpc_id",
-            "a listener rule's target group needs the VPC (give `network` or `vpc_id`)",
+            self.network.is_some(),
+            "network",
+            "a listener rule's target group needs the VPC (give `network`)",
         );
         invalid.check(
             valid_lb_name(lb_name),
@@ -557,7 +558,32 @@ impl ServiceBuilder {
         );
     }
 
-    /// Where the service lives: the referenced network's outputs, or the values given.
+    /// The tasks' subnets when known now: `subnets`, or the network's private ones (`None`
+    /// for a network declared in the same stack, or none given).
+    fn task_subnets(&self) -> Option<Vec<String>> {
+        if !self.subnets.is_empty() {
+            return Some(self.subnets.clone());
+        }
+        let network = self.network.as_ref()?;
+        network.known_private_subnets().map(<[String]>::to_vec)
+    }
+
+    /// The load balancer's subnets when known now: its own, or the network's public ones
+    /// (private when internal).
+    fn lb_subnets(&self, lb: &crate::LoadBalancer) -> Option<Vec<String>> {
+        if !lb.subnets.is_empty() {
+            return Some(lb.subnets.clone());
+        }
+        let network = self.network.as_ref()?;
+        let known = if lb.internal {
+            network.known_private_subnets()
+        } else {
+            network.known_public_subnets()
+        };
+        known.map(<[String]>::to_vec)
+    }
+
+    /// Where the service lives, from the network given: known values or references.
     fn built_network(&self) -> Network {
         let internal = self.load_balancer.as_ref().is_none_or(|lb| lb.internal);
         let given_lb_subnets = self
@@ -565,29 +591,29 @@ impl ServiceBuilder {
             .as_ref()
             .map(|lb| lb.subnets.clone())
             .filter(|s| !s.is_empty());
-        match &self.network_refs {
-            Some(vpc) => Network {
-                vpc_id: vpc.vpc_id.clone(),
-                vpc_cidr: vpc.vpc_cidr.clone(),
-                subnets: if self.subnets.is_empty() {
-                    vpc.private_subnets.clone()
-                } else {
-                    Ref::known(self.subnets.clone())
-                },
-                lb_subnets: match given_lb_subnets {
-                    Some(s) => Ref::known(s),
-                    None if internal => vpc.private_subnets.clone(),
-                    None => vpc.public_subnets.clone(),
-                },
-                egress: vpc.private_egress.clone(),
-            },
-            None => Network {
-                vpc_id: Ref::known(self.vpc_id.clone().unwrap_or_default()),
-                vpc_cidr: Ref::known(self.vpc_cidr.clone().unwrap_or_default()),
+        let Some(vpc) = &self.network else {
+            return Network {
+                vpc_id: Ref::known(String::new()),
+                vpc_cidr: Ref::known(String::new()),
                 subnets: Ref::known(self.subnets.clone()),
                 lb_subnets: Ref::known(given_lb_subnets.unwrap_or_default()),
                 egress: Ref::known(()),
+            };
+        };
+        Network {
+            vpc_id: vpc.vpc_id().clone(),
+            vpc_cidr: vpc.vpc_cidr().clone(),
+            subnets: if self.subnets.is_empty() {
+                vpc.private_subnet_ids().clone()
+            } else {
+                Ref::known(self.subnets.clone())
             },
+            lb_subnets: match given_lb_subnets {
+                Some(s) => Ref::known(s),
+                None if internal => vpc.private_subnet_ids().clone(),
+                None => vpc.public_subnet_ids().clone(),
+            },
+            egress: vpc.private_egress().clone(),
         }
     }
 }

@@ -130,8 +130,7 @@ proptest! {
             .environment(&s[16])
             .service_name(&s[0])
             .cluster(&s[17])
-            .vpc_id(&s[18])
-            .vpc_cidr(&s[19])
+            .network(vpc::Network::ids(&s[18], &s[19]))
             .subnets(list.clone())
             .containers([container(&s, &n[15..])])
             .desired_count(n[22])
@@ -154,14 +153,21 @@ proptest! {
         let shared = SharedLoadBalancer::builder()
             .environment(&s[16])
             .name(&s[1])
-            .network(&network())
+            .network(network())
             .whitelist(list.clone())
             .internal(flags[0])
             .tag(&s[2], &s[3])
             .build();
         if let Ok(shared) = shared {
-            let listener = shared.listener(&converge::Ref::new(|_| converge::Value::AfterApply));
-            let mut rule = ListenerRule::new(listener, n[2]);
+            let outputs: ecs_service::SharedLoadBalancerOutputs =
+                serde_json::from_value(serde_json::json!({
+                    "url": "http://x", "lb_name": shared.lb_name(), "lb_arn": "arn",
+                    "lb_dns_name": "x", "lb_zone_id": "z", "security_group_id": "sg-1",
+                    "listener_arn": "arn", "listener_port": 80, "listener_protocol": "HTTP",
+                    "redirect_listener_arn": null
+                }))
+                .unwrap();
+            let mut rule = ListenerRule::new(&outputs, n[2]);
             for (i, v) in list.iter().enumerate() {
                 rule = if i % 2 == 0 { rule.host(v) } else { rule.path(v) };
             }
@@ -169,7 +175,7 @@ proptest! {
                 .environment(&s[16])
                 .service_name(&s[0])
                 .cluster(&s[17])
-                .network(&network())
+                .network(network())
                 .containers([container(&s, &n[15..])])
                 .listener_rule(rule)
                 .build();
@@ -179,7 +185,7 @@ proptest! {
             .environment("blog")
             .service_name("blog")
             .cluster("blog")
-            .network(&network())
+            .network(network())
             .container_definitions_json(&s[5])
             .build();
     }
