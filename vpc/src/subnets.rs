@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use converge::{
-    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource,
-    Transient, Value, Wanted,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Value,
+    Wanted,
 };
 
 /// The subnet kind.
@@ -104,24 +104,33 @@ impl Resource for SubnetKind {
     }
 
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundSubnet>, Error> {
-        let out = aws
-            .ec2()
-            .describe_subnets()
-            .filters(converge::ec2_owner_filter(wanted))
-            .send()
-            .await
-            .context("DescribeSubnets", KIND)?;
-        Ok(out
-            .subnets()
-            .iter()
-            .map(|s| FoundSubnet {
-                id: s.subnet_id().unwrap_or_default().to_owned(),
-                name: ec2_name(s.tags()).unwrap_or_default().to_owned(),
-                owner: converge::ec2_owner(s.tags()),
-                vpc_id: s.vpc_id().unwrap_or_default().to_owned(),
-                az: s.availability_zone().unwrap_or_default().to_owned(),
-                cidr: s.cidr_block().unwrap_or_default().to_owned(),
-                map_public_ip: s.map_public_ip_on_launch().unwrap_or(false),
+        let found = converge::ec2::read_owned(
+            wanted,
+            "DescribeSubnets",
+            KIND,
+            |owned| {
+                aws.ec2()
+                    .describe_subnets()
+                    .filters(owned)
+                    .into_paginator()
+                    .send()
+            },
+            |page| page.subnets.unwrap_or_default(),
+        )
+        .await?;
+        Ok(found
+            .into_iter()
+            .map(|f| {
+                let s = f.item;
+                FoundSubnet {
+                    id: s.subnet_id().unwrap_or_default().to_owned(),
+                    name: f.name,
+                    owner: f.owner,
+                    vpc_id: s.vpc_id().unwrap_or_default().to_owned(),
+                    az: s.availability_zone().unwrap_or_default().to_owned(),
+                    cidr: s.cidr_block().unwrap_or_default().to_owned(),
+                    map_public_ip: s.map_public_ip_on_launch().unwrap_or(false),
+                }
             })
             .collect())
     }
