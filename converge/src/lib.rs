@@ -8,6 +8,8 @@
 //! - [`Plan`] and [`Change`]: what an apply would do, printed like `terraform plan`;
 //! - [`Wait`] and [`Retry`]: bounded waits and retries for AWS's eventual consistency;
 //! - [`ApiCalls`]: an SDK interceptor that counts the calls a run makes;
+//! - [`paging`] and [`ec2`]: listings read to their last page, bounded, and EC2 reads by
+//!   ownership tag;
 //! - [`client_token`]: the client token of an idempotent create, from the run and the
 //!   resource's identity;
 //! - [`Error`] and [`Invalid`]: errors that name the resource, the operation, the AWS error
@@ -38,6 +40,7 @@
 mod aws;
 mod blocks;
 mod delta;
+pub mod ec2;
 mod error;
 pub mod events;
 pub mod kinds;

@@ -59,18 +59,17 @@ pub(crate) struct AutoScalingGroupOut {
 
 /// The groups called `names`, in one call.
 async fn describe(aws: &Aws, names: Vec<String>) -> Result<Vec<FoundGroup>, Error> {
-    let out = aws
-        .autoscaling()
-        .describe_auto_scaling_groups()
-        .set_auto_scaling_group_names(Some(names.clone()))
-        .send()
-        .await
-        .context(
-            "DescribeAutoScalingGroups",
-            AutoScalingGroupKind::label(&names.join(",")),
-        )?;
-    Ok(out
-        .auto_scaling_groups()
+    let groups = converge::paging::drain(
+        "DescribeAutoScalingGroups",
+        AutoScalingGroupKind::label(&names.join(",")),
+        (aws.autoscaling().describe_auto_scaling_groups())
+            .set_auto_scaling_group_names(Some(names))
+            .into_paginator()
+            .send(),
+        |page| page.auto_scaling_groups.unwrap_or_default(),
+    )
+    .await?;
+    Ok(groups
         .iter()
         .map(|g| {
             let lt = g.launch_template();

@@ -180,19 +180,21 @@ fn found(p: &aws_sdk_ecs::types::CapacityProvider) -> FoundProvider {
 
 /// The providers called `names` that are not deleted, with their tags, in one call.
 async fn describe(aws: &Aws, names: Vec<String>) -> Result<Vec<FoundProvider>, Error> {
-    let out = aws
-        .ecs()
-        .describe_capacity_providers()
-        .set_capacity_providers(Some(names.clone()))
-        .include(Include::Tags)
-        .send()
-        .await
-        .context(
-            "DescribeCapacityProviders",
-            CapacityProviderKind::label(&names.join(",")),
-        )?;
-    Ok(out
-        .capacity_providers()
+    // The SDK has no paginator for it; AWS answers ten a page unless asked for more.
+    let providers = converge::paging::drain_by_marker(
+        "DescribeCapacityProviders",
+        CapacityProviderKind::label(&names.join(",")),
+        |token| {
+            (aws.ecs().describe_capacity_providers())
+                .set_capacity_providers(Some(names.clone()))
+                .include(Include::Tags)
+                .set_next_token(token)
+                .send()
+        },
+        |page| (page.capacity_providers.unwrap_or_default(), page.next_token),
+    )
+    .await?;
+    Ok(providers
         .iter()
         .filter(|p| p.status() != Some(&CapacityProviderStatus::Inactive))
         .map(found)

@@ -87,23 +87,13 @@ async fn describe(aws: &Aws, clusters: &[String]) -> Result<Vec<ClusterState>, E
 
 /// Every cluster's ARN, for a read whose cluster is known only after apply.
 async fn every_cluster(aws: &Aws) -> Result<Vec<String>, Error> {
-    let mut arns = Vec::new();
-    let mut pages = converge::paging::Pages::new("ListClusters");
-    let mut token = None;
-    loop {
-        let out = aws
-            .ecs()
-            .list_clusters()
-            .set_next_token(token)
-            .send()
-            .await
-            .context("ListClusters", KIND)?;
-        arns.extend(out.cluster_arns().iter().cloned());
-        match pages.next(out.next_token())? {
-            Some(next) => token = Some(next),
-            None => return Ok(arns),
-        }
-    }
+    converge::paging::drain(
+        "ListClusters",
+        KIND,
+        aws.ecs().list_clusters().into_paginator().send(),
+        |page| page.cluster_arns.unwrap_or_default(),
+    )
+    .await
 }
 
 /// The association's fields that a plan can show changed; every one forces a new

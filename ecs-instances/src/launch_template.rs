@@ -331,35 +331,34 @@ impl Resource for LaunchTemplateKind {
         wanted: &[Wanted<'_, ()>],
     ) -> Result<Vec<FoundTemplate>, Error> {
         let names: Vec<String> = wanted.iter().map(|w| w.name.to_owned()).collect();
-        let out = aws
-            .ec2()
-            .describe_launch_templates()
-            .filters(
-                Filter::builder()
-                    .name("launch-template-name")
-                    .set_values(Some(names.clone()))
-                    .build(),
-            )
-            .send()
-            .await
-            .context(
-                "DescribeLaunchTemplates",
-                LaunchTemplateKind::label(&names.join(",")),
-            )?;
-        let owners = converge::owners_of(wanted);
-        let found = out.launch_templates().iter().map(|t| async {
-            let id = t.launch_template_id().unwrap_or_default().to_owned();
-            let name = t.launch_template_name().unwrap_or_default().to_owned();
-            let owner = converge::ec2_owner(t.tags());
-            // The versions of a template that is not ours are none of our business.
-            let (version, fields) = match owner.as_ref().is_some_and(|o| owners.contains(o)) {
+        let label = LaunchTemplateKind::label(&names.join(","));
+        let named = Filter::builder()
+            .name("launch-template-name")
+            .set_values(Some(names))
+            .build();
+        let templates = converge::ec2::read_tagged(
+            wanted,
+            "DescribeLaunchTemplates",
+            label,
+            (aws.ec2().describe_launch_templates())
+                .filters(named)
+                .into_paginator()
+                .send(),
+            |page| page.launch_templates.unwrap_or_default(),
+        )
+        .await?;
+        let found = templates.into_iter().map(|t| async move {
+            let id = t.item.launch_template_id().unwrap_or_default().to_owned();
+            let name = t.item.launch_template_name().unwrap_or_default().to_owned();
+            // The versions of a template no declaration claims are none of our business.
+            let (version, fields) = match t.claimed {
                 true => latest(aws, &id, &name).await?.unwrap_or_default(),
                 false => (0, Fields::new()),
             };
             Ok::<_, Error>(FoundTemplate {
                 id,
                 name,
-                owner,
+                owner: t.owner,
                 version,
                 fields,
             })

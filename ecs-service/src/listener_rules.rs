@@ -128,28 +128,21 @@ pub(crate) async fn rules_of(aws: &Aws, listener_arn: &str) -> Result<Arc<Vec<Fo
 
 /// A listener's rules but its default, every page.
 pub(crate) async fn list_rules(aws: &Aws, listener_arn: &str) -> Result<Vec<FoundRule>, Error> {
-    let mut rules = Vec::new();
-    let mut pages = converge::paging::Pages::new("DescribeRules");
-    let mut marker = None;
-    loop {
-        let out = aws
-            .elbv2()
-            .describe_rules()
+    let rules = converge::paging::drain(
+        "DescribeRules",
+        listener_arn,
+        (aws.elbv2().describe_rules())
             .listener_arn(listener_arn)
-            .set_marker(marker)
-            .send()
-            .await
-            .context("DescribeRules", listener_arn)?;
-        for r in out.rules() {
-            if r.is_default() != Some(true) {
-                rules.push(found(r, listener_arn));
-            }
-        }
-        marker = pages.next(out.next_marker())?;
-        if marker.is_none() {
-            return Ok(rules);
-        }
-    }
+            .into_paginator()
+            .send(),
+        |page| page.rules.unwrap_or_default(),
+    )
+    .await?;
+    Ok(rules
+        .iter()
+        .filter(|r| r.is_default() != Some(true))
+        .map(|r| found(r, listener_arn))
+        .collect())
 }
 
 /// Each rule's name and owner, from its tags.

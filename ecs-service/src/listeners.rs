@@ -153,15 +153,17 @@ async fn describe_listeners(
     aws: &Aws,
     lb: &FoundLoadBalancer,
 ) -> Result<Vec<FoundListener>, Error> {
-    let listeners = aws
-        .elbv2()
-        .describe_listeners()
-        .load_balancer_arn(&lb.arn)
-        .send()
-        .await
-        .context("DescribeListeners", &lb.arn)?;
+    let listeners = converge::paging::drain(
+        "DescribeListeners",
+        &lb.arn,
+        (aws.elbv2().describe_listeners())
+            .load_balancer_arn(&lb.arn)
+            .into_paginator()
+            .send(),
+        |page| page.listeners.unwrap_or_default(),
+    )
+    .await?;
     Ok(listeners
-        .listeners()
         .iter()
         .map(|l| FoundListener {
             name: listener_name(&lb.name, l.port().unwrap_or_default()),

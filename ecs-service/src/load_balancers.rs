@@ -175,40 +175,39 @@ pub(crate) async fn named(
     let key = format!("elbv2/load-balancers/{}", names.join(","));
     aws.shared(&key, || async {
         let mut found = Vec::new();
-        let mut pages = aws
-            .elbv2()
-            .describe_load_balancers()
-            .into_paginator()
-            .send();
-        // The SDK's paginator stops on a marker repeated at once; this bounds the pages.
-        let mut count = converge::paging::Pages::new("DescribeLoadBalancers");
-        while let Some(page) = pages.next().await {
-            count.page()?;
-            let page = page.context("DescribeLoadBalancers", "(all)")?;
-            for lb in page.load_balancers() {
-                let name = lb.load_balancer_name().unwrap_or_default();
-                if !names.iter().any(|n| n == name) {
-                    continue;
-                }
-                found.push(FoundLoadBalancer {
-                    name: name.to_owned(),
-                    arn: lb.load_balancer_arn().unwrap_or_default().to_owned(),
-                    dns_name: lb.dns_name().unwrap_or_default().to_owned(),
-                    zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_owned(),
-                    internal: lb.scheme() == Some(&LoadBalancerSchemeEnum::Internal),
-                    subnets: lb
-                        .availability_zones()
-                        .iter()
-                        .filter_map(|z| z.subnet_id().map(str::to_owned))
-                        .collect(),
-                    security_groups: lb.security_groups().to_vec(),
-                    owner: None,
-                    created: lb
-                        .created_time()
-                        .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
-                    attributes: BTreeMap::new(),
-                });
+        let all = converge::paging::drain(
+            "DescribeLoadBalancers",
+            "(all)",
+            aws.elbv2()
+                .describe_load_balancers()
+                .into_paginator()
+                .send(),
+            |page| page.load_balancers.unwrap_or_default(),
+        )
+        .await?;
+        for lb in &all {
+            let name = lb.load_balancer_name().unwrap_or_default();
+            if !names.iter().any(|n| n == name) {
+                continue;
             }
+            found.push(FoundLoadBalancer {
+                name: name.to_owned(),
+                arn: lb.load_balancer_arn().unwrap_or_default().to_owned(),
+                dns_name: lb.dns_name().unwrap_or_default().to_owned(),
+                zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_owned(),
+                internal: lb.scheme() == Some(&LoadBalancerSchemeEnum::Internal),
+                subnets: lb
+                    .availability_zones()
+                    .iter()
+                    .filter_map(|z| z.subnet_id().map(str::to_owned))
+                    .collect(),
+                security_groups: lb.security_groups().to_vec(),
+                owner: None,
+                created: lb
+                    .created_time()
+                    .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
+                attributes: BTreeMap::new(),
+            });
         }
         if !found.is_empty() {
             let arns: Vec<String> = found.iter().map(|l| l.arn.clone()).collect();

@@ -153,19 +153,19 @@ impl Resource for ScalableTargetKind {
         let mut found = Vec::new();
         // 50 resource ids a call, the API's limit.
         for chunk in ids.chunks(50) {
-            let out = aws
-                .appautoscaling()
-                .describe_scalable_targets()
-                .service_namespace(ServiceNamespace::Ecs)
-                .scalable_dimension(dimension())
-                .set_resource_ids(Some(chunk.to_vec()))
-                .send()
-                .await
-                .context(
-                    "DescribeScalableTargets",
-                    ScalableTargetKind::label(&chunk.join(",")),
-                )?;
-            for t in out.scalable_targets() {
+            let targets = converge::paging::drain(
+                "DescribeScalableTargets",
+                ScalableTargetKind::label(&chunk.join(",")),
+                (aws.appautoscaling().describe_scalable_targets())
+                    .service_namespace(ServiceNamespace::Ecs)
+                    .scalable_dimension(dimension())
+                    .set_resource_ids(Some(chunk.to_vec()))
+                    .into_paginator()
+                    .send(),
+                |page| page.scalable_targets.unwrap_or_default(),
+            )
+            .await?;
+            for t in &targets {
                 let Some(w) = wanted.iter().find(|w| w.name == t.resource_id()) else {
                     continue;
                 };

@@ -106,25 +106,18 @@ async fn read_policies(
     aws: &Aws,
     resource_id: String,
 ) -> Result<Vec<aws_sdk_applicationautoscaling::types::ScalingPolicy>, Error> {
-    let mut pages = aws
-        .appautoscaling()
-        .describe_scaling_policies()
-        .service_namespace(ServiceNamespace::Ecs)
-        .scalable_dimension(dimension())
-        .resource_id(&resource_id)
-        .into_paginator()
-        .send();
-    // The SDK's paginator stops on a marker repeated at once; this bounds the pages.
-    let mut count = converge::paging::Pages::new("DescribeScalingPolicies");
-    let mut policies = Vec::new();
-    while let Some(page) = pages.next().await {
-        count.page()?;
-        let page = page.context(
-            "DescribeScalingPolicies",
-            ScalingPolicyKind::label(&resource_id),
-        )?;
-        policies.extend(page.scaling_policies().iter().cloned());
-    }
+    let policies = converge::paging::drain(
+        "DescribeScalingPolicies",
+        ScalingPolicyKind::label(&resource_id),
+        (aws.appautoscaling().describe_scaling_policies())
+            .service_namespace(ServiceNamespace::Ecs)
+            .scalable_dimension(dimension())
+            .resource_id(&resource_id)
+            .into_paginator()
+            .send(),
+        |page| page.scaling_policies.unwrap_or_default(),
+    )
+    .await?;
     // Only this id's: the emulator matches ids by substring.
     Ok(policies
         .into_iter()

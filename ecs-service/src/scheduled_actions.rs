@@ -62,25 +62,18 @@ async fn read_actions(
     aws: &Aws,
     resource_id: String,
 ) -> Result<Vec<aws_sdk_applicationautoscaling::types::ScheduledAction>, Error> {
-    let mut pages = aws
-        .appautoscaling()
-        .describe_scheduled_actions()
-        .service_namespace(ServiceNamespace::Ecs)
-        .scalable_dimension(dimension())
-        .resource_id(&resource_id)
-        .into_paginator()
-        .send();
-    // The SDK's paginator stops on a marker repeated at once; this bounds the pages.
-    let mut count = converge::paging::Pages::new("DescribeScheduledActions");
-    let mut actions = Vec::new();
-    while let Some(page) = pages.next().await {
-        count.page()?;
-        let page = page.context(
-            "DescribeScheduledActions",
-            ScheduledActionKind::label(&resource_id),
-        )?;
-        actions.extend(page.scheduled_actions().iter().cloned());
-    }
+    let actions = converge::paging::drain(
+        "DescribeScheduledActions",
+        ScheduledActionKind::label(&resource_id),
+        (aws.appautoscaling().describe_scheduled_actions())
+            .service_namespace(ServiceNamespace::Ecs)
+            .scalable_dimension(dimension())
+            .resource_id(&resource_id)
+            .into_paginator()
+            .send(),
+        |page| page.scheduled_actions.unwrap_or_default(),
+    )
+    .await?;
     // Only this id's: the emulator matches ids by substring.
     Ok(actions
         .into_iter()

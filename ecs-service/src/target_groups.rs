@@ -231,46 +231,46 @@ impl Resource for TargetGroupKind {
         wanted: &[Wanted<'_, String>],
     ) -> Result<Vec<FoundTargetGroup>, Error> {
         let mut found = Vec::new();
-        let mut pages = aws.elbv2().describe_target_groups().into_paginator().send();
-        // The SDK's paginator stops on a marker repeated at once; this bounds the pages.
-        let mut count = converge::paging::Pages::new("DescribeTargetGroups");
-        while let Some(page) = pages.next().await {
-            count.page()?;
-            let page = page.context("DescribeTargetGroups", "(all)")?;
-            for tg in page.target_groups() {
-                let name = tg.target_group_name().unwrap_or_default();
-                if !wanted.iter().any(|w| w.name == name || w.key == name) {
-                    continue;
-                }
-                found.push(FoundTargetGroup {
-                    name: name.to_owned(),
-                    arn: tg.target_group_arn().unwrap_or_default().to_owned(),
-                    port: tg.port().unwrap_or_default(),
-                    protocol: tg
-                        .protocol()
-                        .map(|p| p.as_str().to_owned())
-                        .unwrap_or_default(),
-                    target_type: tg
-                        .target_type()
-                        .map(|t| t.as_str().to_owned())
-                        .unwrap_or_default(),
-                    vpc_id: tg.vpc_id().unwrap_or_default().to_owned(),
-                    health_check: HealthCheck {
-                        path: tg.health_check_path().unwrap_or("/").to_owned(),
-                        matcher: tg
-                            .matcher()
-                            .and_then(|m| m.http_code())
-                            .unwrap_or("200")
-                            .to_owned(),
-                        interval: tg.health_check_interval_seconds().unwrap_or(30),
-                        timeout: tg.health_check_timeout_seconds().unwrap_or(5),
-                        healthy_threshold: tg.healthy_threshold_count().unwrap_or(5),
-                        unhealthy_threshold: tg.unhealthy_threshold_count().unwrap_or(2),
-                    },
-                    deregistration_delay: DEFAULT_DELAY,
-                    owner: None,
-                });
+        let all = converge::paging::drain(
+            "DescribeTargetGroups",
+            "(all)",
+            aws.elbv2().describe_target_groups().into_paginator().send(),
+            |page| page.target_groups.unwrap_or_default(),
+        )
+        .await?;
+        for tg in &all {
+            let name = tg.target_group_name().unwrap_or_default();
+            if !wanted.iter().any(|w| w.name == name || w.key == name) {
+                continue;
             }
+            found.push(FoundTargetGroup {
+                name: name.to_owned(),
+                arn: tg.target_group_arn().unwrap_or_default().to_owned(),
+                port: tg.port().unwrap_or_default(),
+                protocol: tg
+                    .protocol()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default(),
+                target_type: tg
+                    .target_type()
+                    .map(|t| t.as_str().to_owned())
+                    .unwrap_or_default(),
+                vpc_id: tg.vpc_id().unwrap_or_default().to_owned(),
+                health_check: HealthCheck {
+                    path: tg.health_check_path().unwrap_or("/").to_owned(),
+                    matcher: tg
+                        .matcher()
+                        .and_then(|m| m.http_code())
+                        .unwrap_or("200")
+                        .to_owned(),
+                    interval: tg.health_check_interval_seconds().unwrap_or(30),
+                    timeout: tg.health_check_timeout_seconds().unwrap_or(5),
+                    healthy_threshold: tg.healthy_threshold_count().unwrap_or(5),
+                    unhealthy_threshold: tg.unhealthy_threshold_count().unwrap_or(2),
+                },
+                deregistration_delay: DEFAULT_DELAY,
+                owner: None,
+            });
         }
         if found.is_empty() {
             return Ok(found);

@@ -174,20 +174,27 @@ impl Resource for DefaultSgKind {
         aws: &Aws,
         wanted: &[Wanted<'_, ()>],
     ) -> Result<Vec<FoundDefaultSg>, Error> {
-        let out = aws
-            .ec2()
-            .describe_security_groups()
-            .filters(converge::ec2_owner_filter(wanted))
-            .filters(
-                Filter::builder()
+        let groups = converge::ec2::read_owned(
+            wanted,
+            "DescribeSecurityGroups",
+            KIND,
+            |owned| {
+                let default = Filter::builder()
                     .name("group-name")
                     .values("default")
-                    .build(),
-            )
-            .send()
-            .await
-            .context("DescribeSecurityGroups", KIND)?;
-        Ok(out.security_groups().iter().map(found).collect())
+                    .build();
+                aws.ec2()
+                    .describe_security_groups()
+                    .filters(owned)
+                    .filters(default)
+                    .into_paginator()
+                    .send()
+            },
+            |page| page.security_groups.unwrap_or_default(),
+        )
+        .await?;
+        // The same mapping as the adoption's, which finds the group by its VPC.
+        Ok(groups.iter().map(|g| found(&g.item)).collect())
     }
 
     fn name<'o>(&self, o: &'o FoundDefaultSg) -> &'o str {

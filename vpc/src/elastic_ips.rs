@@ -3,8 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, ResourceType};
 use converge::{
-    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource,
-    Transient, Wanted,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Wanted,
 };
 
 /// The Elastic IP kind.
@@ -74,21 +73,24 @@ impl Resource for EipKind {
     }
 
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundEip>, Error> {
-        let out = aws
-            .ec2()
-            .describe_addresses()
-            .filters(converge::ec2_owner_filter(wanted))
-            .send()
-            .await
-            .context("DescribeAddresses", KIND)?;
-        Ok(out
-            .addresses()
-            .iter()
-            .filter_map(|a| {
+        // AWS answers DescribeAddresses whole: it has no pages.
+        let found = converge::ec2::read_owned(
+            wanted,
+            "DescribeAddresses",
+            KIND,
+            |owned| {
+                converge::paging::one_page(aws.ec2().describe_addresses().filters(owned).send())
+            },
+            |page| page.addresses.unwrap_or_default(),
+        )
+        .await?;
+        Ok(found
+            .into_iter()
+            .filter_map(|f| {
                 Some(FoundEip {
-                    allocation_id: a.allocation_id()?.to_owned(),
-                    name: ec2_name(a.tags()).unwrap_or_default().to_owned(),
-                    owner: converge::ec2_owner(a.tags()),
+                    allocation_id: f.item.allocation_id()?.to_owned(),
+                    name: f.name,
+                    owner: f.owner,
                 })
             })
             .collect())

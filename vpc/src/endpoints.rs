@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, VpcEndpoint, VpcEndpointType};
 use converge::{
-    ec2_name, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wait, Wanted,
+    ec2::Found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wait, Wanted,
 };
 
 /// The interface endpoints a network may ask for: what Fargate tasks in private subnets need
@@ -69,11 +69,12 @@ pub(crate) struct EndpointOut {
 
 pub(crate) const KIND: &str = "aws_vpc_endpoint";
 
-fn found(e: &VpcEndpoint) -> FoundEndpoint {
+fn found(f: Found<VpcEndpoint>) -> FoundEndpoint {
+    let e = f.item;
     FoundEndpoint {
         id: e.vpc_endpoint_id().unwrap_or_default().to_owned(),
-        name: ec2_name(e.tags()).unwrap_or_default().to_owned(),
-        owner: converge::ec2_owner(e.tags()),
+        name: f.name,
+        owner: f.owner,
         vpc_id: e.vpc_id().unwrap_or_default().to_owned(),
         service_name: e.service_name().unwrap_or_default().to_owned(),
         gateway: e.vpc_endpoint_type() == Some(&VpcEndpointType::Gateway),
@@ -183,21 +184,25 @@ impl Resource for EndpointKind {
         aws: &Aws,
         wanted: &[Wanted<'_, ()>],
     ) -> Result<Vec<FoundEndpoint>, Error> {
-        let mut pages = aws
-            .ec2()
-            .describe_vpc_endpoints()
-            .filters(converge::ec2_owner_filter(wanted))
-            .into_paginator()
-            .send();
-        // The SDK's paginator stops on a marker repeated at once; this bounds the pages.
-        let mut count = converge::paging::Pages::new("DescribeVpcEndpoints");
-        let mut endpoints: Vec<VpcEndpoint> = Vec::new();
-        while let Some(page) = pages.next().await {
-            count.page()?;
-            let page = page.context("DescribeVpcEndpoints", KIND)?;
-            endpoints.extend(page.vpc_endpoints().iter().cloned());
-        }
-        Ok(endpoints.iter().filter(|e| alive(e)).map(found).collect())
+        let endpoints = converge::ec2::read_owned(
+            wanted,
+            "DescribeVpcEndpoints",
+            KIND,
+            |owned| {
+                aws.ec2()
+                    .describe_vpc_endpoints()
+                    .filters(owned)
+                    .into_paginator()
+                    .send()
+            },
+            |page| page.vpc_endpoints.unwrap_or_default(),
+        )
+        .await?;
+        Ok(endpoints
+            .into_iter()
+            .filter(|e| alive(&e.item))
+            .map(found)
+            .collect())
     }
 
     fn name<'o>(&self, o: &'o FoundEndpoint) -> &'o str {

@@ -7,7 +7,7 @@ use aws_sdk_ec2::types::{
     FlowLog, FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType,
 };
 use converge::{
-    ec2_name, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wanted,
+    ec2::Found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wanted,
 };
 
 /// Which traffic a flow log records.
@@ -83,11 +83,12 @@ pub(crate) struct FlowLogOut {
 
 pub(crate) const KIND: &str = "aws_flow_log";
 
-fn found(f: &FlowLog) -> FoundFlowLog {
+fn found(found: Found<FlowLog>) -> FoundFlowLog {
+    let f = found.item;
     FoundFlowLog {
         id: f.flow_log_id().unwrap_or_default().to_owned(),
-        name: ec2_name(f.tags()).unwrap_or_default().to_owned(),
-        owner: converge::ec2_owner(f.tags()),
+        name: found.name,
+        owner: found.owner,
         vpc_id: f.resource_id().unwrap_or_default().to_owned(),
         traffic: f
             .traffic_type()
@@ -160,14 +161,21 @@ impl Resource for FlowLogKind {
     }
 
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundFlowLog>, Error> {
-        let out = aws
-            .ec2()
-            .describe_flow_logs()
-            .filter(converge::ec2_owner_filter(wanted))
-            .send()
-            .await
-            .context("DescribeFlowLogs", KIND)?;
-        Ok(out.flow_logs().iter().map(found).collect())
+        let logs = converge::ec2::read_owned(
+            wanted,
+            "DescribeFlowLogs",
+            KIND,
+            |owned| {
+                aws.ec2()
+                    .describe_flow_logs()
+                    .filter(owned)
+                    .into_paginator()
+                    .send()
+            },
+            |page| page.flow_logs.unwrap_or_default(),
+        )
+        .await?;
+        Ok(logs.into_iter().map(found).collect())
     }
 
     fn name<'o>(&self, o: &'o FoundFlowLog) -> &'o str {

@@ -131,14 +131,29 @@ impl Resource for ZoneKind {
         let mut found = Vec::new();
         for domain in domains {
             let dns_name = format!("{domain}.");
-            let out = aws
-                .route53()
-                .list_hosted_zones_by_name()
-                .dns_name(&dns_name)
-                .send()
-                .await
-                .context("ListHostedZonesByName", &dns_name)?;
-            for z in out.hosted_zones() {
+            let zones = converge::paging::drain_by_marker(
+                "ListHostedZonesByName",
+                &dns_name,
+                |at: Option<(String, String)>| {
+                    let (name, id) = at.map_or((dns_name.clone(), None), |(n, i)| (n, Some(i)));
+                    (aws.route53().list_hosted_zones_by_name())
+                        .dns_name(name)
+                        .set_hosted_zone_id(id)
+                        .send()
+                },
+                |page| {
+                    // Zones come in name order from `dns_name` on: a page that ends past it
+                    // leaves nothing of that name for the next.
+                    let past = page.hosted_zones.last().is_some_and(|z| z.name != dns_name);
+                    let next = match (page.next_dns_name, page.next_hosted_zone_id) {
+                        (Some(n), Some(i)) if page.is_truncated && !past => Some((n, i)),
+                        _ => None,
+                    };
+                    (page.hosted_zones, next)
+                },
+            )
+            .await?;
+            for z in &zones {
                 let owner = owner_of(z.caller_reference());
                 let Some(owner) = owner.filter(|o| owners.contains(o)) else {
                     continue;

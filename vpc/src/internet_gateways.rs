@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
 use converge::{
-    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource,
-    Transient, Value, Wanted,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Value,
+    Wanted,
 };
 
 /// The internet gateway kind.
@@ -83,25 +83,34 @@ impl Resource for IgwKind {
     }
 
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundIgw>, Error> {
-        let out = aws
-            .ec2()
-            .describe_internet_gateways()
-            .filters(converge::ec2_owner_filter(wanted))
-            .send()
-            .await
-            .context("DescribeInternetGateways", KIND)?;
-        Ok(out
-            .internet_gateways()
-            .iter()
-            .map(|g| FoundIgw {
-                id: g.internet_gateway_id().unwrap_or_default().to_owned(),
-                name: ec2_name(g.tags()).unwrap_or_default().to_owned(),
-                owner: converge::ec2_owner(g.tags()),
-                attached_to: g
-                    .attachments()
-                    .iter()
-                    .filter_map(|a| a.vpc_id().map(str::to_owned))
-                    .collect(),
+        let found = converge::ec2::read_owned(
+            wanted,
+            "DescribeInternetGateways",
+            KIND,
+            |owned| {
+                aws.ec2()
+                    .describe_internet_gateways()
+                    .filters(owned)
+                    .into_paginator()
+                    .send()
+            },
+            |page| page.internet_gateways.unwrap_or_default(),
+        )
+        .await?;
+        Ok(found
+            .into_iter()
+            .map(|f| {
+                let g = f.item;
+                FoundIgw {
+                    id: g.internet_gateway_id().unwrap_or_default().to_owned(),
+                    name: f.name,
+                    owner: f.owner,
+                    attached_to: g
+                        .attachments()
+                        .iter()
+                        .filter_map(|a| a.vpc_id().map(str::to_owned))
+                        .collect(),
+                }
             })
             .collect())
     }

@@ -8,8 +8,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{NatGateway, NatGatewayState, ResourceType};
 use converge::{
-    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource,
-    Transient, Value, Wait, Wanted,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Value,
+    Wait, Wanted,
 };
 
 /// The NAT gateway kind, with how long its waits may take.
@@ -104,34 +104,43 @@ impl Resource for NatKind {
     }
 
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundNat>, Error> {
-        // Its field is `filter`, unlike the other kinds'.
-        let out = aws
-            .ec2()
-            .describe_nat_gateways()
-            .filter(converge::ec2_owner_filter(wanted))
-            .send()
-            .await
-            .context("DescribeNatGateways", KIND)?;
-        Ok(out
-            .nat_gateways()
-            .iter()
+        let found = converge::ec2::read_owned(
+            wanted,
+            "DescribeNatGateways",
+            KIND,
+            // Its field is `filter`, unlike the other kinds'.
+            |owned| {
+                aws.ec2()
+                    .describe_nat_gateways()
+                    .filter(owned)
+                    .into_paginator()
+                    .send()
+            },
+            |page| page.nat_gateways.unwrap_or_default(),
+        )
+        .await?;
+        Ok(found
+            .into_iter()
             // AWS lists deleted ones for an hour. (The emulator ignores the tag filter: the
             // stack's claim leaves the others' aside, their names carrying their environment.)
-            .filter(|n| n.state() != Some(&NatGatewayState::Deleted))
-            .map(|n| FoundNat {
-                id: n.nat_gateway_id().unwrap_or_default().to_owned(),
-                name: ec2_name(n.tags()).unwrap_or_default().to_owned(),
-                owner: converge::ec2_owner(n.tags()),
-                subnet_id: n.subnet_id().unwrap_or_default().to_owned(),
-                allocation_id: n
-                    .nat_gateway_addresses()
-                    .iter()
-                    .find_map(|a| a.allocation_id())
-                    .map(str::to_owned),
-                state: n.state().cloned().unwrap_or(NatGatewayState::Pending),
-                created: n
-                    .create_time()
-                    .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
+            .filter(|f| f.item.state() != Some(&NatGatewayState::Deleted))
+            .map(|f| {
+                let n = f.item;
+                FoundNat {
+                    id: n.nat_gateway_id().unwrap_or_default().to_owned(),
+                    name: f.name,
+                    owner: f.owner,
+                    subnet_id: n.subnet_id().unwrap_or_default().to_owned(),
+                    allocation_id: n
+                        .nat_gateway_addresses()
+                        .iter()
+                        .find_map(|a| a.allocation_id())
+                        .map(str::to_owned),
+                    state: n.state().cloned().unwrap_or(NatGatewayState::Pending),
+                    created: n
+                        .create_time()
+                        .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
+                }
             })
             .collect())
     }

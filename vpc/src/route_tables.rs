@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
 use converge::{
-    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource,
-    Transient, Value, Wanted, AFTER_APPLY,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Value,
+    Wanted, AFTER_APPLY,
 };
 
 /// The IPv4 default route every route table of the module manages.
@@ -159,39 +159,48 @@ impl Resource for RouteTableKind {
         aws: &Aws,
         wanted: &[Wanted<'_, ()>],
     ) -> Result<Vec<FoundRouteTable>, Error> {
-        let out = aws
-            .ec2()
-            .describe_route_tables()
-            .filters(converge::ec2_owner_filter(wanted))
-            .send()
-            .await
-            .context("DescribeRouteTables", KIND)?;
-        let mut found: Vec<FoundRouteTable> = out
-            .route_tables()
-            .iter()
-            .map(|rt| FoundRouteTable {
-                id: rt.route_table_id().unwrap_or_default().to_owned(),
-                name: ec2_name(rt.tags()).unwrap_or_default().to_owned(),
-                owner: converge::ec2_owner(rt.tags()),
-                vpc_id: rt.vpc_id().unwrap_or_default().to_owned(),
-                default_route: rt
-                    .routes()
-                    .iter()
-                    .find(|r| r.destination_cidr_block() == Some(DEFAULT_ROUTE))
-                    .and_then(|r| r.nat_gateway_id().or(r.gateway_id()))
-                    .map(str::to_owned),
-                associations: rt
-                    .associations()
-                    .iter()
-                    .filter(|a| !a.main().unwrap_or(false))
-                    .filter_map(|a| {
-                        Some((
-                            a.route_table_association_id()?.to_owned(),
-                            a.subnet_id()?.to_owned(),
-                        ))
-                    })
-                    .collect(),
-                elsewhere: Vec::new(),
+        let tables = converge::ec2::read_owned(
+            wanted,
+            "DescribeRouteTables",
+            KIND,
+            |owned| {
+                aws.ec2()
+                    .describe_route_tables()
+                    .filters(owned)
+                    .into_paginator()
+                    .send()
+            },
+            |page| page.route_tables.unwrap_or_default(),
+        )
+        .await?;
+        let mut found: Vec<FoundRouteTable> = tables
+            .into_iter()
+            .map(|f| {
+                let rt = f.item;
+                FoundRouteTable {
+                    id: rt.route_table_id().unwrap_or_default().to_owned(),
+                    name: f.name,
+                    owner: f.owner,
+                    vpc_id: rt.vpc_id().unwrap_or_default().to_owned(),
+                    default_route: rt
+                        .routes()
+                        .iter()
+                        .find(|r| r.destination_cidr_block() == Some(DEFAULT_ROUTE))
+                        .and_then(|r| r.nat_gateway_id().or(r.gateway_id()))
+                        .map(str::to_owned),
+                    associations: rt
+                        .associations()
+                        .iter()
+                        .filter(|a| !a.main().unwrap_or(false))
+                        .filter_map(|a| {
+                            Some((
+                                a.route_table_association_id()?.to_owned(),
+                                a.subnet_id()?.to_owned(),
+                            ))
+                        })
+                        .collect(),
+                    elsewhere: Vec::new(),
+                }
             })
             .collect();
         // Our tables only: AWS (and the emulator) filter this call by owner.

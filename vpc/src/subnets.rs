@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use converge::{
-    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource,
-    Transient, Value, Wanted,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Value,
+    Wanted,
 };
 
 /// The subnet kind.
@@ -104,24 +104,33 @@ impl Resource for SubnetKind {
     }
 
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundSubnet>, Error> {
-        let out = aws
-            .ec2()
-            .describe_subnets()
-            .filters(converge::ec2_owner_filter(wanted))
-            .send()
-            .await
-            .context("DescribeSubnets", KIND)?;
-        Ok(out
-            .subnets()
-            .iter()
-            .map(|s| FoundSubnet {
-                id: s.subnet_id().unwrap_or_default().to_owned(),
-                name: ec2_name(s.tags()).unwrap_or_default().to_owned(),
-                owner: converge::ec2_owner(s.tags()),
-                vpc_id: s.vpc_id().unwrap_or_default().to_owned(),
-                az: s.availability_zone().unwrap_or_default().to_owned(),
-                cidr: s.cidr_block().unwrap_or_default().to_owned(),
-                map_public_ip: s.map_public_ip_on_launch().unwrap_or(false),
+        let found = converge::ec2::read_owned(
+            wanted,
+            "DescribeSubnets",
+            KIND,
+            |owned| {
+                aws.ec2()
+                    .describe_subnets()
+                    .filters(owned)
+                    .into_paginator()
+                    .send()
+            },
+            |page| page.subnets.unwrap_or_default(),
+        )
+        .await?;
+        Ok(found
+            .into_iter()
+            .map(|f| {
+                let s = f.item;
+                FoundSubnet {
+                    id: s.subnet_id().unwrap_or_default().to_owned(),
+                    name: f.name,
+                    owner: f.owner,
+                    vpc_id: s.vpc_id().unwrap_or_default().to_owned(),
+                    az: s.availability_zone().unwrap_or_default().to_owned(),
+                    cidr: s.cidr_block().unwrap_or_default().to_owned(),
+                    map_public_ip: s.map_public_ip_on_launch().unwrap_or(false),
+                }
             })
             .collect())
     }
@@ -312,5 +321,74 @@ mod tests {
             delta.changes[0].replaces,
             Some("a subnet cannot move to another availability zone")
         );
+    }
+
+    /// A stack's subnets past AWS's first page are read too (the read was one call once).
+    #[tokio::test]
+    async fn the_read_takes_every_page() {
+        use aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput;
+        use aws_sdk_ec2::types::{Subnet, Tag};
+        use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+        let subnet = |id: &str, name: &str| {
+            Subnet::builder()
+                .subnet_id(id)
+                .vpc_id("vpc-1")
+                .tags(Tag::builder().key("Name").value(name).build())
+                .tags(
+                    Tag::builder()
+                        .key(converge::OWNER_TAG)
+                        .value("vpc/blog")
+                        .build(),
+                )
+                .build()
+        };
+        let owner_filtered =
+            |r: &aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsInput| {
+                r.filters().iter().any(|f| {
+                    f.name() == Some("tag:ecs-modules:owner") && f.values() == ["vpc/blog"]
+                })
+            };
+        let first = mock!(aws_sdk_ec2::Client::describe_subnets)
+            .match_requests(move |r| owner_filtered(r) && r.next_token().is_none())
+            .then_output(move || {
+                DescribeSubnetsOutput::builder()
+                    .subnets(subnet("subnet-1", "blog-us-east-1a-public"))
+                    .next_token("page-2")
+                    .build()
+            });
+        let second = mock!(aws_sdk_ec2::Client::describe_subnets)
+            .match_requests(move |r| owner_filtered(r) && r.next_token() == Some("page-2"))
+            .then_output(move || {
+                DescribeSubnetsOutput::builder()
+                    .subnets(subnet("subnet-2", "blog-us-east-1b-public"))
+                    .build()
+            });
+        let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&first, &second], |c| c
+            .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled()));
+        let aws = Aws::builder().ec2(ec2).build();
+        let tags = converge::Tags::new("vpc", "blog");
+        let wanted: Vec<Wanted<'_, ()>> = ["blog-us-east-1a-public", "blog-us-east-1b-public"]
+            .into_iter()
+            .map(|name| Wanted {
+                name,
+                tags: &tags,
+                key: &(),
+                teardown: false,
+            })
+            .collect();
+        let found = SubnetKind.read(&aws, &wanted).await.unwrap();
+        let seen: Vec<(&str, &str, Option<&str>)> = found
+            .iter()
+            .map(|s| (s.id.as_str(), s.name.as_str(), s.owner.as_deref()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("subnet-1", "blog-us-east-1a-public", Some("vpc/blog")),
+                ("subnet-2", "blog-us-east-1b-public", Some("vpc/blog")),
+            ]
+        );
+        assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
     }
 }

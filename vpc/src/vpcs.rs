@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, VpcAttributeName};
 use converge::{
-    ec2_name, ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource,
-    Transient, Value, Wanted, NAME_TAG,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Value,
+    Wanted, NAME_TAG,
 };
 
 /// The VPC kind.
@@ -94,32 +94,34 @@ impl Resource for VpcKind {
     }
 
     /// One call finds every VPC named as a declared one, ours or not (a look-alike must be
-    /// seen to be refused); the DNS attributes are read for ours only.
+    /// seen to be refused); the DNS attributes are read only for those a declaration claims
+    /// (`Found::claimed`: the stack's rule, not the kind's).
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundVpc>, Error> {
         let mut names: Vec<String> = wanted.iter().map(|w| w.name.to_owned()).collect();
         names.sort();
         names.dedup();
         // By name, not `tag-value` (name or owner): the emulator treats a `tag-value` list as
         // "all of", which hides look-alikes.
-        let out = aws
-            .ec2()
-            .describe_vpcs()
-            .filters(
-                Filter::builder()
-                    .name(format!("tag:{NAME_TAG}"))
-                    .set_values(Some(names))
-                    .build(),
-            )
-            .send()
-            .await
-            .context("DescribeVpcs", KIND)?;
-        let owners = &converge::owners_of(wanted);
-        let found = out.vpcs().iter().filter_map(|vpc| {
-            let id = vpc.vpc_id()?.to_owned();
+        let named = Filter::builder()
+            .name(format!("tag:{NAME_TAG}"))
+            .set_values(Some(names))
+            .build();
+        let vpcs = converge::ec2::read_tagged(
+            wanted,
+            "DescribeVpcs",
+            KIND,
+            aws.ec2()
+                .describe_vpcs()
+                .filters(named)
+                .into_paginator()
+                .send(),
+            |page| page.vpcs.unwrap_or_default(),
+        )
+        .await?;
+        let found = vpcs.into_iter().filter_map(|vpc| {
+            let id = vpc.item.vpc_id()?.to_owned();
             Some(async move {
-                let owner = converge::ec2_owner(vpc.tags());
-                let ours = owner.as_ref().is_some_and(|o| owners.contains(o));
-                let (dns_support, dns_hostnames) = if ours {
+                let (dns_support, dns_hostnames) = if vpc.claimed {
                     tokio::try_join!(
                         attribute(aws, &id, VpcAttributeName::EnableDnsSupport),
                         attribute(aws, &id, VpcAttributeName::EnableDnsHostnames),
@@ -128,9 +130,9 @@ impl Resource for VpcKind {
                     (false, false)
                 };
                 Ok::<_, Error>(FoundVpc {
-                    name: ec2_name(vpc.tags()).unwrap_or_default().to_owned(),
-                    owner,
-                    cidr: vpc.cidr_block().unwrap_or_default().to_owned(),
+                    name: vpc.name,
+                    owner: vpc.owner,
+                    cidr: vpc.item.cidr_block().unwrap_or_default().to_owned(),
                     dns_support,
                     dns_hostnames,
                     id,

@@ -123,77 +123,58 @@ async fn find(aws: &Aws, name: &str, wanted: &crate::Tags) -> Result<Option<Foun
 }
 
 async fn list_tags(aws: &Aws, name: &str) -> Result<Vec<(String, String)>, Error> {
-    let mut tags = Vec::new();
-    let mut pages = crate::paging::Pages::new("ListRoleTags");
-    let mut marker = None;
-    loop {
-        let out = aws
-            .iam()
-            .list_role_tags()
-            .role_name(name)
-            .set_marker(marker)
-            .send()
-            .await
-            .context("ListRoleTags", RoleKind::label(name))?;
-        tags.extend(
-            out.tags()
-                .iter()
-                .map(|t| (t.key().to_owned(), t.value().to_owned())),
-        );
-        match pages.next(out.marker().filter(|_| out.is_truncated()))? {
-            Some(next) => marker = Some(next),
-            _ => return Ok(tags),
-        }
-    }
+    crate::paging::drain_by_marker(
+        "ListRoleTags",
+        RoleKind::label(name),
+        |marker| {
+            aws.iam()
+                .list_role_tags()
+                .role_name(name)
+                .set_marker(marker)
+                .send()
+        },
+        |page| {
+            let tags = page.tags.into_iter().map(|t| (t.key, t.value));
+            (tags, page.marker.filter(|_| page.is_truncated))
+        },
+    )
+    .await
 }
 
 /// The ARNs of the managed policies attached to the role.
 async fn attached(aws: &Aws, name: &str) -> Result<Vec<String>, Error> {
-    let mut arns = Vec::new();
-    let mut pages = crate::paging::Pages::new("ListAttachedRolePolicies");
-    let mut marker = None;
-    loop {
-        let out = aws
-            .iam()
-            .list_attached_role_policies()
-            .role_name(name)
-            .set_marker(marker)
-            .send()
-            .await
-            .context("ListAttachedRolePolicies", RoleKind::label(name))?;
-        arns.extend(
-            out.attached_policies()
-                .iter()
-                .filter_map(|p| p.policy_arn())
-                .map(str::to_owned),
-        );
-        match pages.next(out.marker().filter(|_| out.is_truncated()))? {
-            Some(next) => marker = Some(next),
-            _ => return Ok(arns),
-        }
-    }
+    crate::paging::drain_by_marker(
+        "ListAttachedRolePolicies",
+        RoleKind::label(name),
+        |marker| {
+            (aws.iam().list_attached_role_policies())
+                .role_name(name)
+                .set_marker(marker)
+                .send()
+        },
+        |page| {
+            let arns = page.attached_policies.unwrap_or_default();
+            let arns = arns.into_iter().filter_map(|p| p.policy_arn);
+            (arns, page.marker.filter(|_| page.is_truncated))
+        },
+    )
+    .await
 }
 
 /// The names of the role's inline policies.
 pub(crate) async fn inline(aws: &Aws, name: &str) -> Result<Vec<String>, Error> {
-    let mut names = Vec::new();
-    let mut pages = crate::paging::Pages::new("ListRolePolicies");
-    let mut marker = None;
-    loop {
-        let out = aws
-            .iam()
-            .list_role_policies()
-            .role_name(name)
-            .set_marker(marker)
-            .send()
-            .await
-            .context("ListRolePolicies", RoleKind::label(name))?;
-        names.extend(out.policy_names().iter().cloned());
-        match pages.next(out.marker().filter(|_| out.is_truncated()))? {
-            Some(next) => marker = Some(next),
-            _ => return Ok(names),
-        }
-    }
+    crate::paging::drain_by_marker(
+        "ListRolePolicies",
+        RoleKind::label(name),
+        |marker| {
+            (aws.iam().list_role_policies())
+                .role_name(name)
+                .set_marker(marker)
+                .send()
+        },
+        |page| (page.policy_names, page.marker.filter(|_| page.is_truncated)),
+    )
+    .await
 }
 
 async fn attach(aws: &Aws, name: &str, policy_arn: &str) -> Result<(), Error> {

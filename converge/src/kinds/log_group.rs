@@ -49,36 +49,37 @@ fn days(days: Option<impl ToString>) -> Option<String> {
 /// The log group of exactly `name`: `DescribeLogGroups` takes a prefix, so others that start
 /// with it are skipped, page by page. Returns (ARN, retention).
 async fn describe(aws: &Aws, name: &str) -> Result<Option<(String, Option<i32>)>, Error> {
-    let mut pages = crate::paging::Pages::new("DescribeLogGroups");
-    let mut next_token = None;
-    loop {
-        let out = aws
-            .logs()
-            .describe_log_groups()
-            .log_group_name_prefix(name)
-            .set_next_token(next_token)
-            .send()
-            .await
-            .context("DescribeLogGroups", LogGroupKind::label(name))?;
-        let hit = out
-            .log_groups()
-            .iter()
-            .find(|g| g.log_group_name() == Some(name));
-        if let Some(group) = hit {
-            let arn = group
-                .log_group_arn()
-                .or_else(|| group.arn().map(|a| a.trim_end_matches(":*")))
-                .ok_or_else(|| Error::Failed {
-                    resource: LogGroupKind::label(name),
-                    reason: "DescribeLogGroups returned it without an ARN".to_owned(),
-                })?;
-            return Ok(Some((arn.to_owned(), group.retention_in_days())));
-        }
-        match pages.next(out.next_token())? {
-            Some(token) => next_token = Some(token),
-            None => return Ok(None),
-        }
-    }
+    let groups = crate::paging::drain_by_marker(
+        "DescribeLogGroups",
+        LogGroupKind::label(name),
+        |token| {
+            (aws.logs().describe_log_groups())
+                .log_group_name_prefix(name)
+                .set_next_token(token)
+                .send()
+        },
+        |page| {
+            let groups = page.log_groups.unwrap_or_default();
+            // The page that holds it is the last one needed.
+            let next = match groups.iter().any(|g| g.log_group_name() == Some(name)) {
+                true => None,
+                false => page.next_token,
+            };
+            (groups, next)
+        },
+    )
+    .await?;
+    let Some(group) = groups.iter().find(|g| g.log_group_name() == Some(name)) else {
+        return Ok(None);
+    };
+    let arn = group
+        .log_group_arn()
+        .or_else(|| group.arn().map(|a| a.trim_end_matches(":*")))
+        .ok_or_else(|| Error::Failed {
+            resource: LogGroupKind::label(name),
+            reason: "DescribeLogGroups returned it without an ARN".to_owned(),
+        })?;
+    Ok(Some((arn.to_owned(), group.retention_in_days())))
 }
 
 async fn find(aws: &Aws, name: &str) -> Result<Option<FoundLogGroup>, Error> {

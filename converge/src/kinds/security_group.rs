@@ -10,7 +10,7 @@ use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, UserIdGrou
 use crate::delta::{Delta, Field};
 use crate::plan::Diff;
 use crate::resource::{Cx, Resource, Wanted};
-use crate::{ec2_name, Aws, AwsResultExt, Error, Transient, Value, Wait};
+use crate::{Aws, AwsResultExt, Error, Transient, Value, Wait};
 
 /// The security group kind.
 #[derive(Clone, Copy, Debug, Default)]
@@ -254,32 +254,41 @@ impl Resource for SecurityGroupKind {
     /// group with a declared name: EC2 refuses a second group of that name in a VPC, so one
     /// that is not ours must stop the plan before anything is made.
     async fn read(&self, aws: &Aws, wanted: &[Wanted<'_, ()>]) -> Result<Vec<FoundGroup>, Error> {
-        let owners = crate::owners_of(wanted);
+        let owners = crate::owners_of(wanted).join(",");
         let names: Vec<String> = wanted.iter().map(|w| w.name.to_owned()).collect();
-        let by_owner = aws
-            .ec2()
-            .describe_security_groups()
-            .filters(crate::ec2_owner_filter(wanted))
-            .send();
-        let by_name = aws
-            .ec2()
-            .describe_security_groups()
-            .filters(
-                Filter::builder()
-                    .name("group-name")
-                    .set_values(Some(names))
-                    .build(),
-            )
-            .send();
-        let (by_owner, by_name) = tokio::join!(by_owner, by_name);
-        let by_owner = by_owner.context("DescribeSecurityGroups", owners.join(","))?;
-        let by_name = by_name.context("DescribeSecurityGroups", owners.join(","))?;
+        let groups = |page: aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput| {
+            page.security_groups.unwrap_or_default()
+        };
+        let by_owner = crate::ec2::read_owned(
+            wanted,
+            "DescribeSecurityGroups",
+            &owners,
+            |owned| {
+                (aws.ec2().describe_security_groups())
+                    .filters(owned)
+                    .into_paginator()
+                    .send()
+            },
+            groups,
+        );
+        let named = Filter::builder()
+            .name("group-name")
+            .set_values(Some(names))
+            .build();
+        let by_name = crate::ec2::read_tagged(
+            wanted,
+            "DescribeSecurityGroups",
+            &owners,
+            (aws.ec2().describe_security_groups())
+                .filters(named)
+                .into_paginator()
+                .send(),
+            groups,
+        );
+        let (by_owner, by_name) = tokio::try_join!(by_owner, by_name)?;
         let mut found: Vec<FoundGroup> = Vec::new();
-        for g in by_owner
-            .security_groups()
-            .iter()
-            .chain(by_name.security_groups())
-        {
+        for f in by_owner.into_iter().chain(by_name) {
+            let g = &f.item;
             let id = g.group_id().unwrap_or_default();
             // A VPC's default group is the VPC module's to close, never a group to delete,
             // though it carries the module's ownership tag.
@@ -289,14 +298,10 @@ impl Resource for SecurityGroupKind {
             found.push(FoundGroup {
                 id: id.to_owned(),
                 // The group name is what EC2 keeps unique; ours carry it as `Name` too.
-                name: g
-                    .group_name()
-                    .or_else(|| ec2_name(g.tags()))
-                    .unwrap_or_default()
-                    .to_owned(),
+                name: g.group_name().map_or(f.name, str::to_owned),
                 vpc_id: g.vpc_id().unwrap_or_default().to_owned(),
                 description: g.description().unwrap_or_default().to_owned(),
-                owner: crate::ec2_owner(g.tags()),
+                owner: f.owner,
                 rules: g.ip_permissions().iter().flat_map(rules_of).collect(),
             });
         }
