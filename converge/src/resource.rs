@@ -221,6 +221,13 @@ pub trait Resource: Send + Sync + 'static {
         Ok(Progress::Done(outputs.clone()))
     }
 
+    /// Whether nothing holds the resource any more, so that its delete can succeed (a
+    /// security group's network interfaces released by tasks and load balancer nodes). The
+    /// engine polls it before the delete; "not found" is done.
+    async fn unused(&self, _cx: Cx<'_>, _observed: &Self::Observed) -> Result<Progress<()>, Error> {
+        Ok(Progress::Done(()))
+    }
+
     /// Whether a deleted resource is gone as far as others care (a NAT gateway deleted, a
     /// service INACTIVE, a security group's network interfaces released). The engine polls it
     /// after the delete returned; "not found" is done.

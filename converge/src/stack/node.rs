@@ -248,8 +248,8 @@ impl<R: Resource> ResourceNode<R> {
             .await
     }
 
-    /// Deletes the resource: the kind's delete, retried while it is in use, then its going
-    /// polled. "Not found" is an error only where `strict` (a replacement's delete).
+    /// Deletes the resource: once the kind says nothing holds it, the kind's delete, retried
+    /// while it is in use, then its going polled. "Not found" is an error only where `strict` (a replacement's delete).
     async fn remove(
         &self,
         cx: Cx<'_>,
@@ -260,6 +260,15 @@ impl<R: Resource> ResourceNode<R> {
     ) -> Result<(), Error> {
         // A leftover has its own name, which `cx` carries.
         let address = Address::new(R::KIND, cx.name, Some(id.to_owned()));
+        let what = format!("{address} to be unused");
+        self.wait(None, deadline)
+            .poll(&what, || async {
+                match self.kind.unused(cx, found).await {
+                    Err(err) if err.is_not_found() => Ok(Progress::Done(())),
+                    polled => polled,
+                }
+            })
+            .await?;
         let what = format!("delete of {address}");
         let deleted = within(deadline, &what, async {
             cx.aws
