@@ -99,6 +99,9 @@ pub enum Progress<T> {
         what: String,
         /// When to poll again, where AWS says; else the wait backs off with jitter.
         after: Option<Duration>,
+        /// What AWS said lately about it (a service's last events), added to the timeout's
+        /// error should this be the last poll.
+        lately: Option<String>,
     },
 }
 
@@ -108,6 +111,7 @@ impl<T> Progress<T> {
         Progress::Pending {
             what: what.into(),
             after: None,
+            lately: None,
         }
     }
 }

@@ -66,10 +66,7 @@ impl Wait {
             async move {
                 Ok(match polled.await? {
                     Some(done) => Progress::Done(done),
-                    None => Progress::Pending {
-                        what: what.to_owned(),
-                        after: None,
-                    },
+                    None => Progress::pending(what),
                 })
             }
         })
@@ -91,6 +88,8 @@ impl Wait {
         let mut attempt = 0;
         let mut announced: Option<String> = None;
         let mut waiting_for = what.to_owned();
+        // What the timeout's error says: what is waited for, and what AWS said lately.
+        let mut last = what.to_owned();
         let ended = |announced: &Option<String>| {
             if let Some(what) = announced {
                 crate::events::wait_ended(what, start.elapsed());
@@ -101,12 +100,20 @@ impl Wait {
             let Ok(polled) = tokio::time::timeout(left, poll()).await else {
                 ended(&announced);
                 return Err(Error::WaitTimedOut {
-                    what: waiting_for,
+                    what: last,
                     waited: start.elapsed(),
                 });
             };
             let after = match polled {
-                Ok(Progress::Pending { what, after }) => {
+                Ok(Progress::Pending {
+                    what,
+                    after,
+                    lately,
+                }) => {
+                    last = match lately {
+                        Some(lately) => format!("{what}; {lately}"),
+                        None => what.clone(),
+                    };
                     waiting_for = what;
                     after
                 }
@@ -128,10 +135,7 @@ impl Wait {
             let waited = start.elapsed();
             if waited >= self.timeout {
                 ended(&announced);
-                return Err(Error::WaitTimedOut {
-                    what: waiting_for,
-                    waited,
-                });
+                return Err(Error::WaitTimedOut { what: last, waited });
             }
             tracing::debug!(what = %waiting_for, ?waited, "waiting");
             let delay =

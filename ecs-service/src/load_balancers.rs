@@ -522,7 +522,7 @@ impl Resource for LoadBalancerKind {
         }
         Ok(match poll_active(cx.aws, &out.arn).await? {
             Progress::Done(()) => Progress::Done(out.clone()),
-            Progress::Pending { what, after } => Progress::Pending { what, after },
+            Progress::Pending { what, .. } => Progress::pending(what),
         })
     }
 

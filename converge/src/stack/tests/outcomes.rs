@@ -159,6 +159,7 @@ impl Resource for Flaky {
         Ok(Progress::Pending {
             what: format!("fake thing {} ({}) to be gone", cx.name, o.id),
             after: Some(Duration::from_millis(1)),
+            lately: None,
         })
     }
 }
