@@ -76,7 +76,7 @@ pub use metrics::{is_mutating, ApiCalls, CallReport, Sent};
 pub use module::{Applied, Module, OutputRefs, Refs};
 pub use permissions::{Grant, Policy};
 pub use plan::{Action, Change, Diff, Plan};
-pub use resource::{Address, Cx, Holder, Replacement, Resource, TagTarget, Wanted};
+pub use resource::{Address, Cx, Holder, Progress, Replacement, Resource, TagTarget, Wanted};
 pub use retry::{full_jitter, Retry, Said, Transient};
 pub use stack::{Handle, Options, Ref, Resolved, Resolver, Stack};
 pub use strategy::{

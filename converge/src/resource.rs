@@ -4,14 +4,15 @@
 //! disagree: both take their decisions from [`Resource::diff`].
 
 use std::fmt;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::delta::{Delta, Field};
-use crate::plan::Diff;
+use crate::plan::{Action, Diff};
 use crate::value::Value;
-use crate::{Aws, Error, Tags};
+use crate::{Aws, Error, Tags, Transient, Wait};
 
 /// One resource a run reports on: its kind, its name and, once it exists, its id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -84,6 +85,37 @@ pub enum Replacement {
     CreateFirst,
 }
 
+/// What a kind's poll found ([`Resource::ready`], [`Resource::gone`]): the state the engine
+/// waits for, or not yet. The engine polls again until it is done or the declaration's wait
+/// times out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Progress<T> {
+    /// Reached, with what the resource gives now (its outputs, for `ready`).
+    Done(T),
+    /// Not yet.
+    Pending {
+        /// What is waited for, for the progress report and the timeout's error; it names the
+        /// resource: `NAT gateway nat-1 to be available`.
+        what: String,
+        /// When to poll again, where AWS says; else the wait backs off with jitter.
+        after: Option<Duration>,
+        /// What AWS said lately about it (a service's last events), added to the timeout's
+        /// error should this be the last poll.
+        lately: Option<String>,
+    },
+}
+
+impl<T> Progress<T> {
+    /// Not yet, waiting for `what`; poll again when the wait's backoff says.
+    pub fn pending(what: impl Into<String>) -> Self {
+        Progress::Pending {
+            what: what.into(),
+            after: None,
+            lately: None,
+        }
+    }
+}
+
 /// One declared resource as its kind sees it during a read: its name, the ownership tag it
 /// must carry, and where to look (a kind's [`Resource::Key`], e.g. the cluster of a service).
 #[derive(Debug)]
@@ -131,7 +163,12 @@ impl Cx<'_> {
 ///   must not touch and what is left over;
 /// - [`diff`](Resource::diff) is pure: it is the only source of both the plan and the apply;
 /// - [`create`](Resource::create) puts the tags in the create call itself;
-/// - [`delete`](Resource::delete) treats "not found" as done and waits where AWS needs it.
+/// - [`delete`](Resource::delete) treats "not found" as done;
+/// - create, update and delete make calls and classify AWS's answers; the engine owns the
+///   loops: it retries them on the kind's [`TRANSIENT`](Resource::TRANSIENT) and
+///   [`IN_USE`](Resource::IN_USE) errors (jittered backoff, [`Aws::retry`]), then polls
+///   [`ready`](Resource::ready) or [`gone`](Resource::gone) with the declaration's
+///   [`wait`](Resource::wait) until AWS has reached the state the next resource needs.
 #[async_trait]
 pub trait Resource: Send + Sync + 'static {
     /// Terraform's name for the kind, e.g. `aws_cloudwatch_log_group`.
@@ -143,6 +180,18 @@ pub trait Resource: Send + Sync + 'static {
     /// Only for kinds whose read returns nothing else of the owner's: a read by the names
     /// the stack declares or tracks, or by an ownership tag unique to one module instance.
     const PRUNE: bool = false;
+    /// How long and how often the engine polls [`ready`](Resource::ready) and
+    /// [`gone`](Resource::gone), unless the declaration says otherwise
+    /// ([`wait`](Resource::wait), [`Options::timeout`](crate::Options::timeout)).
+    const WAIT: Wait = Wait::DEFAULT;
+    /// The errors the engine retries a create or update on, until the bundle's
+    /// [`Retry`](crate::Retry) is up: what passes on its own (an id just made and not yet
+    /// visible, a role not yet usable). Only for kinds whose create and update can be
+    /// repeated whole: one call, or calls that are idempotent (a client token, a put).
+    const TRANSIENT: Transient = Transient::NONE;
+    /// The errors the engine retries a delete on: the resource is still used by something
+    /// on its way out ([`Transient::DEPENDENCY`]).
+    const IN_USE: Transient = Transient::NONE;
 
     /// The fields a diff reports: an enum of the kind's attributes, which its update
     /// dispatches on.
@@ -155,6 +204,40 @@ pub trait Resource: Send + Sync + 'static {
     type Observed: Clone + fmt::Debug + Send + Sync + 'static;
     /// What other resources and the module's outputs use.
     type Outputs: Clone + fmt::Debug + Send + Sync + 'static;
+
+    /// The wait settings of one declaration: [`WAIT`](Resource::WAIT), unless the kind takes
+    /// them from its module's inputs (a `wait` input the kind value carries, a service's
+    /// `steady_state`). `desired` is `None` for a delete.
+    fn wait(&self, _desired: Option<&Self::Desired>) -> Wait {
+        Self::WAIT
+    }
+
+    /// Whether a resource just made (`action` is a create or a replacement) or updated has
+    /// reached the state others need (a NAT gateway available, a service steady), with its
+    /// outputs as they are then. The engine polls it after the create or update returned.
+    async fn ready(
+        &self,
+        _cx: Cx<'_>,
+        _desired: &Self::Desired,
+        outputs: &Self::Outputs,
+        _action: Action,
+    ) -> Result<Progress<Self::Outputs>, Error> {
+        Ok(Progress::Done(outputs.clone()))
+    }
+
+    /// Whether nothing holds the resource any more, so that its delete can succeed (a
+    /// security group's network interfaces released by tasks and load balancer nodes). The
+    /// engine polls it before the delete; "not found" is done.
+    async fn unused(&self, _cx: Cx<'_>, _observed: &Self::Observed) -> Result<Progress<()>, Error> {
+        Ok(Progress::Done(()))
+    }
+
+    /// Whether a deleted resource is gone as far as others care (a NAT gateway deleted, a
+    /// service INACTIVE, a security group's network interfaces released). The engine polls it
+    /// after the delete returned; "not found" is done.
+    async fn gone(&self, _cx: Cx<'_>, _observed: &Self::Observed) -> Result<Progress<()>, Error> {
+        Ok(Progress::Done(()))
+    }
 
     /// How errors and waits name a resource of the kind: `aws_ecs_cluster "blog"`.
     fn label(name: &str) -> String

@@ -1,5 +1,7 @@
 //! Bounded retries for AWS's eventual-consistency errors, on top of the SDK's standard retry
 //! (which already covers throttling and 5xx), and the one backoff every retry and wait uses.
+//! The engine runs [`Retry`] around every create, update and delete, on the kind's
+//! [`TRANSIENT`](crate::Resource::TRANSIENT) and [`IN_USE`](crate::Resource::IN_USE) errors.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -71,6 +73,9 @@ impl Transient {
         }
     }
 
+    /// Nothing: every error is final (a kind's default [`TRANSIENT`](crate::Resource::TRANSIENT)).
+    pub const NONE: Transient = Transient::codes(&[]);
+
     /// A resource that is still in use by another that is going away: security groups, subnets,
     /// internet gateways during a destroy.
     pub const DEPENDENCY: Transient =
@@ -91,6 +96,13 @@ impl Transient {
     pub fn matches(&self, err: &impl ProvideErrorMetadata) -> bool {
         err.code().is_some_and(|c| self.codes.contains(&c))
             || self.messages.iter().any(|said| said.matches(err))
+    }
+
+    /// Whether a failed call's [`Error`](crate::Error) is one of these (what the engine
+    /// retries a kind's create, update and delete on).
+    pub fn matches_error(&self, err: &crate::Error) -> bool {
+        err.code().is_some_and(|c| self.codes.contains(&c))
+            || self.messages.iter().any(|said| err.is(said))
     }
 }
 

@@ -1,10 +1,12 @@
 //! Waiting for AWS to reach a state, with a timeout and jittered backoff, saying what was
-//! waited for.
+//! waited for: the one wait loop, which the engine runs around a kind's
+//! [`ready`](crate::Resource::ready) and [`gone`](crate::Resource::gone) polls.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
+use crate::resource::Progress;
 use crate::retry::full_jitter;
 
 /// How long and how often to poll.
@@ -21,15 +23,28 @@ pub struct Wait {
 impl Default for Wait {
     /// Ten minutes: NAT gateways and load balancers take a few.
     fn default() -> Self {
-        Self {
-            timeout: Duration::from_secs(600),
-            initial_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(15),
-        }
+        Self::DEFAULT
     }
 }
 
 impl Wait {
+    /// Ten minutes, polling from every second to every fifteen.
+    pub const DEFAULT: Wait = Wait::new(
+        Duration::from_secs(600),
+        Duration::from_secs(1),
+        Duration::from_secs(15),
+    );
+
+    /// A wait of at most `timeout`, polling after `initial_delay` and then at most every
+    /// `max_delay` (a kind's [`WAIT`](crate::Resource::WAIT)).
+    pub const fn new(timeout: Duration, initial_delay: Duration, max_delay: Duration) -> Self {
+        Self {
+            timeout,
+            initial_delay,
+            max_delay,
+        }
+    }
+
     /// A wait of at most `timeout`.
     pub fn timeout(timeout: Duration) -> Self {
         Self {
@@ -46,42 +61,85 @@ impl Wait {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Option<T>, Error>>,
     {
+        self.poll(what, || {
+            let polled = poll();
+            async move {
+                Ok(match polled.await? {
+                    Some(done) => Progress::Done(done),
+                    None => Progress::pending(what),
+                })
+            }
+        })
+        .await
+    }
+
+    /// Polls until `poll` is [`Progress::Done`], fails, or the timeout passes, which is an
+    /// [`Error::WaitTimedOut`] naming what the last [`Progress::Pending`] waited for
+    /// (`what` before any). A pending poll's `after` sets the next pause (at most what is
+    /// left); else the pauses back off with full jitter. A wait that really waits (its first
+    /// poll is pending) is announced through [`events`](crate::events), under the first
+    /// pending poll's `what`.
+    pub async fn poll<T, F, Fut>(&self, what: &str, mut poll: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Progress<T>, Error>>,
+    {
         let start = Instant::now();
         let mut attempt = 0;
-        let mut announced = false;
+        let mut announced: Option<String> = None;
+        let mut waiting_for = what.to_owned();
+        // What the timeout's error says: what is waited for, and what AWS said lately.
+        let mut last = what.to_owned();
+        let ended = |announced: &Option<String>| {
+            if let Some(what) = announced {
+                crate::events::wait_ended(what, start.elapsed());
+            }
+        };
         loop {
             let left = self.timeout.saturating_sub(start.elapsed());
             let Ok(polled) = tokio::time::timeout(left, poll()).await else {
-                if announced {
-                    crate::events::wait_ended(what, start.elapsed());
-                }
+                ended(&announced);
                 return Err(Error::WaitTimedOut {
-                    what: what.to_owned(),
+                    what: last,
                     waited: start.elapsed(),
                 });
             };
+            let after = match polled {
+                Ok(Progress::Pending {
+                    what,
+                    after,
+                    lately,
+                }) => {
+                    last = match lately {
+                        Some(lately) => format!("{what}; {lately}"),
+                        None => what.clone(),
+                    };
+                    waiting_for = what;
+                    after
+                }
+                Ok(Progress::Done(done)) => {
+                    ended(&announced);
+                    tracing::info!(what = %waiting_for, elapsed = ?start.elapsed(), "done waiting");
+                    return Ok(done);
+                }
+                Err(err) => {
+                    ended(&announced);
+                    return Err(err);
+                }
+            };
             // Only waits that really wait are news; a first poll that finds it done is not.
-            let finished = !matches!(polled, Ok(None));
-            if announced && (finished || start.elapsed() >= self.timeout) {
-                crate::events::wait_ended(what, start.elapsed());
-            }
-            if let Some(done) = polled? {
-                tracing::info!(what, elapsed = ?start.elapsed(), "done waiting");
-                return Ok(done);
-            }
-            if !announced {
-                crate::events::wait_started(what);
-                announced = true;
+            if announced.is_none() {
+                crate::events::wait_started(&waiting_for);
+                announced = Some(waiting_for.clone());
             }
             let waited = start.elapsed();
             if waited >= self.timeout {
-                return Err(Error::WaitTimedOut {
-                    what: what.to_owned(),
-                    waited,
-                });
+                ended(&announced);
+                return Err(Error::WaitTimedOut { what: last, waited });
             }
-            tracing::debug!(what, ?waited, "waiting");
-            let delay = full_jitter(self.initial_delay, self.max_delay, attempt);
+            tracing::debug!(what = %waiting_for, ?waited, "waiting");
+            let delay =
+                after.unwrap_or_else(|| full_jitter(self.initial_delay, self.max_delay, attempt));
             tokio::time::sleep(delay.min(self.timeout - waited)).await;
             attempt += 1;
         }

@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
 use converge::{
-    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, ProvideErrorMetadata,
-    Resource, Value, Wait, Wanted,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Progress,
+    ProvideErrorMetadata, Resource, Transient, Value, Wait, Wanted,
 };
 
 use crate::launch_template::PROFILE_NOT_READY;
@@ -140,6 +140,9 @@ impl Field for AutoScalingGroupField {
 #[async_trait]
 impl Resource for AutoScalingGroupKind {
     const KIND: &'static str = KIND;
+    // An instance profile just made and not yet usable. The create is repeated whole: a
+    // group the first attempt made is AlreadyExists, adopted.
+    const TRANSIENT: Transient = PROFILE_NOT_READY;
     type Field = AutoScalingGroupField;
     type Key = ();
     type Desired = AutoScalingGroupSpec;
@@ -230,6 +233,11 @@ impl Resource for AutoScalingGroupKind {
     /// Makes the group with every tag propagated at launch, retrying while the new instance
     /// profile is not yet visible to Auto Scaling, then reads its ARN back (the create call
     /// does not return it; a read right after can miss the group, so it is retried).
+    /// The module's `wait` input.
+    fn wait(&self, _: Option<&Self::Desired>) -> Wait {
+        self.wait
+    }
+
     async fn create(
         &self,
         cx: Cx<'_>,
@@ -253,19 +261,16 @@ impl Resource for AutoScalingGroupKind {
             })
             .collect();
         let made = aws
-            .retry()
-            .run(cx.name, PROFILE_NOT_READY, || {
-                aws.autoscaling()
-                    .create_auto_scaling_group()
-                    .auto_scaling_group_name(cx.name)
-                    .launch_template(template.clone())
-                    .min_size(d.min)
-                    .max_size(d.max)
-                    .desired_capacity(d.desired)
-                    .vpc_zone_identifier(&subnets)
-                    .set_tags(Some(tags.clone()))
-                    .send()
-            })
+            .autoscaling()
+            .create_auto_scaling_group()
+            .auto_scaling_group_name(cx.name)
+            .launch_template(template)
+            .min_size(d.min)
+            .max_size(d.max)
+            .desired_capacity(d.desired)
+            .vpc_zone_identifier(&subnets)
+            .set_tags(Some(tags))
+            .send()
             .await;
         // A read right after a create can miss the group: a run cut off there finds no group
         // and creates it again. One with our ownership tag is that group.
@@ -279,6 +284,8 @@ impl Resource for AutoScalingGroupKind {
                 false
             }
         };
+        // A wait inside the create, not the engine's `ready`: what it reads decides whether
+        // the group is adopted and updated, which is part of the create.
         let what = format!("{} to be readable", AutoScalingGroupKind::label(cx.name));
         let found = self
             .wait
@@ -329,18 +336,15 @@ impl Resource for AutoScalingGroupKind {
         let aws = cx.aws;
         let template = d.template(cx.name)?;
         let subnets = d.subnets.clone().require(cx.name)?.join(",");
-        aws.retry()
-            .run(cx.name, PROFILE_NOT_READY, || {
-                aws.autoscaling()
-                    .update_auto_scaling_group()
-                    .auto_scaling_group_name(cx.name)
-                    .launch_template(template.clone())
-                    .min_size(d.min)
-                    .max_size(d.max)
-                    .set_desired_capacity((!d.desired_managed).then_some(d.desired))
-                    .vpc_zone_identifier(&subnets)
-                    .send()
-            })
+        aws.autoscaling()
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(cx.name)
+            .launch_template(template)
+            .min_size(d.min)
+            .max_size(d.max)
+            .set_desired_capacity((!d.desired_managed).then_some(d.desired))
+            .vpc_zone_identifier(&subnets)
+            .send()
             .await
             .context(
                 "UpdateAutoScalingGroup",
@@ -357,8 +361,7 @@ impl Resource for AutoScalingGroupKind {
         Ok(self.outputs(o))
     }
 
-    /// Deletes the group and its instances (`ForceDelete`), and waits until it is gone, so
-    /// that the template, the profile and the security group can go after it.
+    /// Deletes the group and its instances (`ForceDelete`).
     async fn delete(&self, cx: Cx<'_>, o: &FoundGroup) -> Result<(), Error> {
         let aws = cx.aws;
         let result = aws
@@ -372,16 +375,20 @@ impl Resource for AutoScalingGroupKind {
                 "DeleteAutoScalingGroup",
                 AutoScalingGroupKind::label(&o.name),
             );
-        ignore_not_found(result)?;
-        self.wait
-            .until(
-                &format!("{} to be deleted", AutoScalingGroupKind::label(&o.name)),
-                || async {
-                    let left = describe(aws, vec![o.name.clone()]).await?;
-                    Ok(left.is_empty().then_some(()))
-                },
-            )
-            .await
+        ignore_not_found(result)
+    }
+
+    /// Gone, so that the template, the profile and the security group can go after it.
+    async fn gone(&self, cx: Cx<'_>, o: &FoundGroup) -> Result<Progress<()>, Error> {
+        let left = describe(cx.aws, vec![o.name.clone()]).await?;
+        Ok(if left.is_empty() {
+            Progress::Done(())
+        } else {
+            Progress::pending(format!(
+                "{} to be deleted",
+                AutoScalingGroupKind::label(&o.name)
+            ))
+        })
     }
 }
 

@@ -329,6 +329,11 @@ impl Resource for CapacityProviderKind {
         Some(out.arn.clone())
     }
 
+    /// The module's `wait` input.
+    fn wait(&self, _: Option<&Self::Desired>) -> Wait {
+        self.wait
+    }
+
     async fn create(
         &self,
         cx: Cx<'_>,
@@ -410,9 +415,8 @@ impl Resource for CapacityProviderKind {
         Ok(self.outputs(o))
     }
 
-    /// Deletes the provider and waits until ECS has let it go (INACTIVE or gone), so the
-    /// group can be deleted after it. The executor takes it out of the cluster first: that
-    /// resource reads this one.
+    /// Deletes the provider. The executor takes it out of the cluster first: that resource
+    /// reads this one.
     async fn delete(&self, cx: Cx<'_>, o: &FoundProvider) -> Result<(), Error> {
         let aws = cx.aws;
         let result = aws
@@ -425,16 +429,20 @@ impl Resource for CapacityProviderKind {
                 "DeleteCapacityProvider",
                 CapacityProviderKind::label(&o.name),
             );
-        converge::ignore_not_found(result)?;
-        self.wait
-            .until(
-                &format!("{} to be deleted", CapacityProviderKind::label(&o.name)),
-                || async {
-                    let left = describe(aws, vec![o.name.clone()]).await?;
-                    Ok(left.is_empty().then_some(()))
-                },
-            )
-            .await
+        converge::ignore_not_found(result)
+    }
+
+    /// ECS has let it go (INACTIVE or gone), so the group can be deleted after it.
+    async fn gone(&self, cx: Cx<'_>, o: &FoundProvider) -> Result<converge::Progress<()>, Error> {
+        let left = describe(cx.aws, vec![o.name.clone()]).await?;
+        Ok(if left.is_empty() {
+            converge::Progress::Done(())
+        } else {
+            converge::Progress::pending(format!(
+                "{} to be deleted",
+                CapacityProviderKind::label(&o.name)
+            ))
+        })
     }
 }
 

@@ -57,6 +57,8 @@ async fn find(aws: &Aws, name: &str) -> Result<Option<FoundProfile>, Error> {
     }))
 }
 
+/// Puts the role in the profile. Its own retry, not the engine's: in a create it follows
+/// CreateInstanceProfile, which a repeat would refuse (EntityAlreadyExists).
 async fn add_role(aws: &Aws, name: &str, role: &str) -> Result<(), Error> {
     aws.retry()
         .run(name, JUST_MADE, || {

@@ -299,6 +299,9 @@ impl Field for LaunchTemplateField {
 #[async_trait]
 impl Resource for LaunchTemplateKind {
     const KIND: &'static str = KIND;
+    // The instance profile just made and not yet usable. Create and update are one call
+    // each, with a token unspent until it made something.
+    const TRANSIENT: Transient = PROFILE_NOT_READY;
     type Field = LaunchTemplateField;
     type Key = ();
     type Desired = LaunchTemplateSpec;
@@ -449,21 +452,18 @@ impl Resource for LaunchTemplateKind {
 
     async fn create(&self, cx: Cx<'_>, d: &LaunchTemplateSpec) -> Result<LaunchTemplateOut, Error> {
         let data = d.data(cx.tags, cx.name)?;
-        // One token for every attempt (the profile's propagation retries included).
+        // One token for every attempt (the engine's retries on the profile's propagation
+        // included).
         let token = converge::client_token(&cx, KIND, "create", converge::token::EC2);
         let out = cx
             .aws
-            .retry()
-            .run(cx.name, PROFILE_NOT_READY, || {
-                cx.aws
-                    .ec2()
-                    .create_launch_template()
-                    .client_token(token.as_str())
-                    .launch_template_name(cx.name)
-                    .launch_template_data(data.clone())
-                    .tag_specifications(cx.tags.ec2_spec(ResourceType::LaunchTemplate, cx.name))
-                    .send()
-            })
+            .ec2()
+            .create_launch_template()
+            .client_token(token.as_str())
+            .launch_template_name(cx.name)
+            .launch_template_data(data)
+            .tag_specifications(cx.tags.ec2_spec(ResourceType::LaunchTemplate, cx.name))
+            .send()
             .await
             .context("CreateLaunchTemplate", LaunchTemplateKind::label(cx.name))?;
         token.made();
@@ -514,16 +514,12 @@ impl Resource for LaunchTemplateKind {
         let token = converge::client_token(&cx, KIND, "version", converge::token::EC2);
         let out = cx
             .aws
-            .retry()
-            .run(cx.name, PROFILE_NOT_READY, || {
-                cx.aws
-                    .ec2()
-                    .create_launch_template_version()
-                    .client_token(token.as_str())
-                    .launch_template_id(&o.id)
-                    .launch_template_data(data.clone())
-                    .send()
-            })
+            .ec2()
+            .create_launch_template_version()
+            .client_token(token.as_str())
+            .launch_template_id(&o.id)
+            .launch_template_data(data)
+            .send()
             .await
             .context(
                 "CreateLaunchTemplateVersion",

@@ -8,8 +8,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum,
 };
 use converge::{
-    Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, ProvideErrorMetadata, Resource, Transient,
-    Value, Wait, Wanted,
+    Action, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Progress, ProvideErrorMetadata,
+    Resource, Transient, Value, Wait, Wanted,
 };
 
 /// The load balancer kind.
@@ -128,38 +128,40 @@ pub(crate) async fn elb_owners(
         .collect())
 }
 
-/// Waits until the load balancer is active; `failed` is an error.
-pub(crate) async fn wait_active(aws: &Aws, wait: &Wait, arn: &str) -> Result<(), Error> {
-    wait.until(&format!("load balancer {arn} to be active"), || async {
-        let out = aws
-            .elbv2()
-            .describe_load_balancers()
-            .load_balancer_arns(arn)
-            .send()
-            .await;
-        // Right after the create, ELB may not know the new ARN yet.
-        let out = match out {
-            Err(err) if err.code() == Some("LoadBalancerNotFound") => return Ok(None),
-            other => other.context("DescribeLoadBalancers", arn)?,
-        };
-        let state = out
-            .load_balancers()
-            .first()
-            .and_then(|l| l.state())
-            .and_then(|s| s.code().cloned());
-        match state {
-            // Impaired: active, with a zone that cannot scale; it serves traffic.
-            Some(LoadBalancerStateEnum::Active | LoadBalancerStateEnum::ActiveImpaired) => {
-                Ok(Some(()))
-            }
-            Some(LoadBalancerStateEnum::Failed) => Err(Error::Failed {
-                resource: format!("{} {arn}", LoadBalancerKind::KIND),
-                reason: "state failed".to_owned(),
-            }),
-            _ => Ok(None),
+/// Whether the load balancer is active; `failed` is an error.
+async fn poll_active(aws: &Aws, arn: &str) -> Result<Progress<()>, Error> {
+    let pending = || {
+        Ok(Progress::pending(format!(
+            "load balancer {arn} to be active"
+        )))
+    };
+    let out = aws
+        .elbv2()
+        .describe_load_balancers()
+        .load_balancer_arns(arn)
+        .send()
+        .await;
+    // Right after the create, ELB may not know the new ARN yet.
+    let out = match out {
+        Err(err) if err.code() == Some("LoadBalancerNotFound") => return pending(),
+        other => other.context("DescribeLoadBalancers", arn)?,
+    };
+    let state = out
+        .load_balancers()
+        .first()
+        .and_then(|l| l.state())
+        .and_then(|s| s.code().cloned());
+    match state {
+        // Impaired: active, with a zone that cannot scale; it serves traffic.
+        Some(LoadBalancerStateEnum::Active | LoadBalancerStateEnum::ActiveImpaired) => {
+            Ok(Progress::Done(()))
         }
-    })
-    .await
+        Some(LoadBalancerStateEnum::Failed) => Err(Error::Failed {
+            resource: format!("{} {arn}", LoadBalancerKind::KIND),
+            reason: "state failed".to_owned(),
+        }),
+        _ => pending(),
+    }
 }
 
 /// The load balancers among `names` that exist, with their owners: one listing (a name filter
@@ -323,6 +325,10 @@ impl Resource for LoadBalancerKind {
     const KIND: &'static str = "aws_lb";
     /// Read by name only, so only a load balancer a stack names or tracks can be left over.
     const PRUNE: bool = true;
+    // Subnets and a security group made a moment ago may not be visible to ELB yet. The create
+    // is repeated whole: CreateLoadBalancer of a name that exists with the same settings
+    // answers with it, and its attributes are a put.
+    const TRANSIENT: Transient = Transient::codes(&["SubnetNotFound", "InvalidSecurityGroup"]);
     type Field = LoadBalancerField;
     type Key = ();
     type Desired = LoadBalancerSpec;
@@ -458,6 +464,11 @@ impl Resource for LoadBalancerKind {
         }
     }
 
+    /// The inputs' wait (the module's `steady_state`).
+    fn wait(&self, d: Option<&LoadBalancerSpec>) -> Wait {
+        d.map_or(Self::WAIT, |d| d.wait)
+    }
+
     fn output_id(&self, out: &LoadBalancerOutputs) -> Option<String> {
         Some(out.arn.clone())
     }
@@ -468,22 +479,17 @@ impl Resource for LoadBalancerKind {
             .security_groups
             .clone()
             .require("the load balancer's security groups")?;
-        // Subnets and a security group made a moment ago may not be visible to ELB yet.
-        const JUST_MADE: Transient = Transient::codes(&["SubnetNotFound", "InvalidSecurityGroup"]);
         let aws = cx.aws;
         let out = aws
-            .retry()
-            .run(cx.name, JUST_MADE, || {
-                aws.elbv2()
-                    .create_load_balancer()
-                    .name(cx.name)
-                    .r#type(LoadBalancerTypeEnum::Application)
-                    .scheme(LoadBalancerSchemeEnum::from(scheme(d.internal)))
-                    .set_subnets(Some(subnets.clone()))
-                    .set_security_groups(Some(groups.clone()))
-                    .set_tags(Some(cx.tags.elbv2(cx.name)))
-                    .send()
-            })
+            .elbv2()
+            .create_load_balancer()
+            .name(cx.name)
+            .r#type(LoadBalancerTypeEnum::Application)
+            .scheme(LoadBalancerSchemeEnum::from(scheme(d.internal)))
+            .set_subnets(Some(subnets))
+            .set_security_groups(Some(groups))
+            .set_tags(Some(cx.tags.elbv2(cx.name)))
+            .send()
             .await
             .context("CreateLoadBalancer", LoadBalancerKind::label(cx.name))?;
         let lb = out.load_balancers().first();
@@ -499,10 +505,45 @@ impl Resource for LoadBalancerKind {
                 .to_owned(),
         };
         set_attributes(aws, cx.name, &made.arn, &d.attributes).await?;
-        if d.wait_active {
-            wait_active(cx.aws, &d.wait, &made.arn).await?;
-        }
         Ok(made)
+    }
+
+    /// Active, when the inputs ask to wait for it (after a create).
+    async fn ready(
+        &self,
+        cx: Cx<'_>,
+        d: &LoadBalancerSpec,
+        out: &LoadBalancerOutputs,
+        action: Action,
+    ) -> Result<Progress<LoadBalancerOutputs>, Error> {
+        if !d.wait_active || action == Action::Update {
+            return Ok(Progress::Done(out.clone()));
+        }
+        Ok(match poll_active(cx.aws, &out.arn).await? {
+            Progress::Done(()) => Progress::Done(out.clone()),
+            Progress::Pending { what, .. } => Progress::pending(what),
+        })
+    }
+
+    /// Gone, so its network interfaces release the security groups and subnets.
+    async fn gone(&self, cx: Cx<'_>, o: &FoundLoadBalancer) -> Result<Progress<()>, Error> {
+        let out = cx
+            .aws
+            .elbv2()
+            .describe_load_balancers()
+            .load_balancer_arns(&o.arn)
+            .send()
+            .await;
+        let gone = match out {
+            Err(err) if err.code() == Some("LoadBalancerNotFound") => true,
+            Err(err) => return Err(err).context("DescribeLoadBalancers", &o.arn),
+            Ok(out) => out.load_balancers().is_empty(),
+        };
+        Ok(if gone {
+            Progress::Done(())
+        } else {
+            Progress::pending(format!("load balancer {} to be deleted", o.arn))
+        })
     }
 
     /// Subnets and security groups change in place.
@@ -556,8 +597,7 @@ impl Resource for LoadBalancerKind {
         Ok(self.outputs(o))
     }
 
-    /// Deletes the load balancer and waits until it is gone, so its network interfaces release
-    /// the security groups and subnets (its listeners go with it).
+    /// Deletes the load balancer (its listeners go with it).
     async fn delete(&self, cx: Cx<'_>, o: &FoundLoadBalancer) -> Result<(), Error> {
         if let Some(how) = self.protected(o) {
             return Err(Error::Protected {
@@ -572,24 +612,7 @@ impl Resource for LoadBalancerKind {
             .send()
             .await
             .context("DeleteLoadBalancer", LoadBalancerKind::label(cx.name))?;
-        Wait::default()
-            .until(
-                &format!("load balancer {} to be deleted", o.arn),
-                || async {
-                    let out = aws
-                        .elbv2()
-                        .describe_load_balancers()
-                        .load_balancer_arns(&o.arn)
-                        .send()
-                        .await;
-                    match out {
-                        Err(err) if err.code() == Some("LoadBalancerNotFound") => Ok(Some(())),
-                        Err(err) => Err(err).context("DescribeLoadBalancers", &o.arn),
-                        Ok(out) => Ok(out.load_balancers().is_empty().then_some(())),
-                    }
-                },
-            )
-            .await
+        Ok(())
     }
 }
 

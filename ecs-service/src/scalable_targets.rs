@@ -120,6 +120,8 @@ impl Field for ScalableTargetField {
 #[async_trait]
 impl Resource for ScalableTargetKind {
     const KIND: &'static str = "aws_appautoscaling_target";
+    // The service just made, or busy with another change; a registration is a put.
+    const TRANSIENT: Transient = NOT_YET;
     // Autoscaling turned off: the target is tracked, and goes (its policies with it).
     const PRUNE: bool = true;
     type Field = ScalableTargetField;
@@ -290,18 +292,15 @@ async fn register(
     tags: Option<std::collections::HashMap<String, String>>,
 ) -> Result<ScalableTargetOutputs, Error> {
     let aws = cx.aws;
-    aws.retry()
-        .run(cx.name, NOT_YET, || {
-            aws.appautoscaling()
-                .register_scalable_target()
-                .service_namespace(ServiceNamespace::Ecs)
-                .scalable_dimension(dimension())
-                .resource_id(cx.name)
-                .min_capacity(d.min_capacity)
-                .max_capacity(d.max_capacity)
-                .set_tags(tags.clone())
-                .send()
-        })
+    aws.appautoscaling()
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Ecs)
+        .scalable_dimension(dimension())
+        .resource_id(cx.name)
+        .min_capacity(d.min_capacity)
+        .max_capacity(d.max_capacity)
+        .set_tags(tags)
+        .send()
         .await
         .context("RegisterScalableTarget", ScalableTargetKind::label(cx.name))?;
     Ok(ScalableTargetOutputs {

@@ -11,7 +11,9 @@ use aws_sdk_applicationautoscaling::types::{
     MetricType, PolicyType, PredefinedMetricSpecification, ServiceNamespace,
     TargetTrackingScalingPolicyConfiguration,
 };
-use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wanted};
+use converge::{
+    Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Value, Wanted,
+};
 
 use crate::autoscaling::TargetTracking;
 use crate::scalable_targets::{dimension, ignore_gone, TARGET_NOT_YET};
@@ -162,6 +164,8 @@ impl Field for ScalingPolicyField {
 #[async_trait]
 impl Resource for ScalingPolicyKind {
     const KIND: &'static str = "aws_appautoscaling_policy";
+    // The scalable target just registered and not yet seen; a put is repeated whole.
+    const TRANSIENT: Transient = TARGET_NOT_YET;
     // A metric taken out of the inputs: its policy goes.
     const PRUNE: bool = true;
     type Field = ScalingPolicyField;
@@ -395,18 +399,15 @@ async fn put(cx: Cx<'_>, d: &ScalingPolicySpec) -> Result<ScalingPolicyOutputs, 
     let aws = cx.aws;
     let resource_id = d.resource_id.clone();
     let out = aws
-        .retry()
-        .run(cx.name, TARGET_NOT_YET, || {
-            aws.appautoscaling()
-                .put_scaling_policy()
-                .service_namespace(ServiceNamespace::Ecs)
-                .scalable_dimension(dimension())
-                .resource_id(&resource_id)
-                .policy_name(cx.name)
-                .policy_type(PolicyType::TargetTrackingScaling)
-                .target_tracking_scaling_policy_configuration(config.clone())
-                .send()
-        })
+        .appautoscaling()
+        .put_scaling_policy()
+        .service_namespace(ServiceNamespace::Ecs)
+        .scalable_dimension(dimension())
+        .resource_id(&resource_id)
+        .policy_name(cx.name)
+        .policy_type(PolicyType::TargetTrackingScaling)
+        .target_tracking_scaling_policy_configuration(config)
+        .send()
         .await
         .context("PutScalingPolicy", ScalingPolicyKind::label(cx.name))?;
     Ok(ScalingPolicyOutputs {

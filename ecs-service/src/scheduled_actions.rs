@@ -4,7 +4,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_applicationautoscaling::types::{ScalableTargetAction, ServiceNamespace};
-use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wanted};
+use converge::{
+    Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Value, Wanted,
+};
 
 use crate::scalable_targets::{dimension, ignore_gone, TARGET_NOT_YET};
 use crate::scaling_policies::{every_attached, owner_of, AttachedKey};
@@ -108,6 +110,8 @@ impl Field for ScheduledActionField {
 #[async_trait]
 impl Resource for ScheduledActionKind {
     const KIND: &'static str = "aws_appautoscaling_scheduled_action";
+    // The scalable target just registered and not yet seen; a put is repeated whole.
+    const TRANSIENT: Transient = TARGET_NOT_YET;
     // An action taken out of the inputs goes.
     const PRUNE: bool = true;
     type Field = ScheduledActionField;
@@ -284,19 +288,16 @@ async fn put(cx: Cx<'_>, d: &ScheduledActionSpec) -> Result<ScheduledActionOutpu
         .set_min_capacity(d.min_capacity)
         .set_max_capacity(d.max_capacity)
         .build();
-    aws.retry()
-        .run(cx.name, TARGET_NOT_YET, || {
-            aws.appautoscaling()
-                .put_scheduled_action()
-                .service_namespace(ServiceNamespace::Ecs)
-                .scalable_dimension(dimension())
-                .resource_id(&d.resource_id)
-                .scheduled_action_name(cx.name)
-                .schedule(&d.schedule)
-                .set_timezone(d.timezone.clone())
-                .scalable_target_action(bounds.clone())
-                .send()
-        })
+    aws.appautoscaling()
+        .put_scheduled_action()
+        .service_namespace(ServiceNamespace::Ecs)
+        .scalable_dimension(dimension())
+        .resource_id(&d.resource_id)
+        .scheduled_action_name(cx.name)
+        .schedule(&d.schedule)
+        .set_timezone(d.timezone.clone())
+        .scalable_target_action(bounds)
+        .send()
         .await
         .context("PutScheduledAction", ScheduledActionKind::label(cx.name))?;
     Ok(ScheduledActionOutputs {

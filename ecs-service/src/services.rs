@@ -7,8 +7,8 @@ use aws_sdk_ecs::types::{
     PropagateTags, ServiceField,
 };
 use converge::{
-    ignore_not_found, same_set, strategy_text, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field,
-    Resource, Said, StrategyItem, Transient, Value, Wait, Wanted,
+    ignore_not_found, same_set, strategy_text, Action, Aws, AwsResultExt, Cx, Delta, Diff, Error,
+    Field, Progress, Resource, Said, StrategyItem, Transient, Value, Wait, Wanted,
 };
 
 use crate::inputs::LaunchType;
@@ -397,55 +397,36 @@ async fn read_cluster(
     Ok(found)
 }
 
-/// Waits until the service runs its desired count on one PRIMARY deployment; on timeout the
-/// error carries the service's last events.
-async fn wait_steady(aws: &Aws, wait: &Wait, cluster: &str, name: &str) -> Result<(), Error> {
-    let describe = || async {
-        aws.ecs()
-            .describe_services()
-            .cluster(cluster)
-            .services(name)
-            .send()
-            .await
-            .context("DescribeServices", EcsServiceKind::label(name))
-    };
-    let result = wait
-        .until(
-            &format!("ECS service {name} to reach a steady state"),
-            || async {
-                let out = describe().await?;
-                let steady = out.services().first().is_some_and(|s| {
-                    s.deployments().len() == 1 && s.running_count() == s.desired_count()
-                });
-                Ok(steady.then_some(()))
-            },
-        )
-        .await;
-    match result {
-        Err(Error::WaitTimedOut { what, waited }) => {
-            let events: Vec<String> = describe()
-                .await
-                .ok()
-                .and_then(|o| o.services().first().cloned())
-                .map(|s| {
-                    s.events()
-                        .iter()
-                        .take(5)
-                        .filter_map(|e| e.message().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
-            Err(Error::WaitTimedOut {
-                what: if events.is_empty() {
-                    what
-                } else {
-                    format!("{what}; last events: {}", events.join(" | "))
-                },
-                waited,
-            })
-        }
-        other => other,
+/// Whether the service runs its desired count on one PRIMARY deployment; a pending poll
+/// carries the service's last events, for the timeout's error.
+async fn poll_steady(aws: &Aws, cluster: &str, name: &str) -> Result<Progress<()>, Error> {
+    let out = aws
+        .ecs()
+        .describe_services()
+        .cluster(cluster)
+        .services(name)
+        .send()
+        .await
+        .context("DescribeServices", EcsServiceKind::label(name))?;
+    let service = out.services().first();
+    if service.is_some_and(|s| s.deployments().len() == 1 && s.running_count() == s.desired_count())
+    {
+        return Ok(Progress::Done(()));
     }
+    let events: Vec<&str> = service
+        .map(|s| {
+            s.events()
+                .iter()
+                .take(5)
+                .filter_map(|e| e.message())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Progress::Pending {
+        what: format!("ECS service {name} to reach a steady state"),
+        after: None,
+        lately: (!events.is_empty()).then(|| format!("last events: {}", events.join(" | "))),
+    })
 }
 
 /// An ECS service's fields that a plan can show changed.
@@ -530,6 +511,11 @@ impl Field for EcsServiceField {
 #[async_trait]
 impl Resource for EcsServiceKind {
     const KIND: &'static str = "aws_ecs_service";
+    // Repeated whole: CreateService's token is the same for every attempt until one made the
+    // service, and UpdateService sets what it sets again.
+    const TRANSIENT: Transient = NOT_YET;
+    // The scale to zero and the delete are repeated whole.
+    const IN_USE: Transient = Transient::messages(&[DEPLOYMENTS_ACTIVE]);
     type Field = EcsServiceField;
     /// The cluster's name.
     type Key = String;
@@ -747,6 +733,11 @@ impl Resource for EcsServiceKind {
         }
     }
 
+    /// The inputs' `steady_state`, for the wait after a create or update.
+    fn wait(&self, d: Option<&ServiceSpec>) -> Wait {
+        d.and_then(|d| d.steady_state).unwrap_or(Self::WAIT)
+    }
+
     fn output_id(&self, out: &EcsServiceOutputs) -> Option<String> {
         Some(out.arn.clone())
     }
@@ -761,38 +752,30 @@ impl Resource for EcsServiceKind {
         // it carried out (its answer lost) with that service.
         let token = converge::client_token(&cx, Self::KIND, "create", converge::token::ECS);
         let out = aws
-            .retry()
-            .run(cx.name, NOT_YET, || {
-                aws.ecs()
-                    .create_service()
-                    .client_token(token.as_str())
-                    .cluster(&d.cluster)
-                    .service_name(cx.name)
-                    .task_definition(&task_definition)
-                    .desired_count(d.desired_count)
-                    .set_launch_type(d.strategy.is_empty().then_some(match d.launch_type {
-                        LaunchType::Fargate => EcsLaunchType::Fargate,
-                        LaunchType::Ec2 => EcsLaunchType::Ec2,
-                    }))
-                    .set_capacity_provider_strategy(
-                        (!d.strategy.is_empty()).then(|| strategy.clone()),
-                    )
-                    .set_network_configuration(network.clone())
-                    .set_load_balancers(balancers.clone())
-                    .set_health_check_grace_period_seconds(d.health_check_grace_period)
-                    .set_role(d.role.clone())
-                    .deployment_configuration(deployment(d))
-                    .set_propagate_tags(d.propagate_tags.then_some(PropagateTags::Service))
-                    .enable_execute_command(d.enable_execute_command)
-                    .set_tags(Some(cx.tags.ecs(cx.name)))
-                    .send()
-            })
+            .ecs()
+            .create_service()
+            .client_token(token.as_str())
+            .cluster(&d.cluster)
+            .service_name(cx.name)
+            .task_definition(&task_definition)
+            .desired_count(d.desired_count)
+            .set_launch_type(d.strategy.is_empty().then_some(match d.launch_type {
+                LaunchType::Fargate => EcsLaunchType::Fargate,
+                LaunchType::Ec2 => EcsLaunchType::Ec2,
+            }))
+            .set_capacity_provider_strategy((!d.strategy.is_empty()).then(|| strategy.clone()))
+            .set_network_configuration(network.clone())
+            .set_load_balancers(balancers.clone())
+            .set_health_check_grace_period_seconds(d.health_check_grace_period)
+            .set_role(d.role.clone())
+            .deployment_configuration(deployment(d))
+            .set_propagate_tags(d.propagate_tags.then_some(PropagateTags::Service))
+            .enable_execute_command(d.enable_execute_command)
+            .set_tags(Some(cx.tags.ecs(cx.name)))
+            .send()
             .await
             .context("CreateService", EcsServiceKind::label(cx.name))?;
         token.made();
-        if let Some(steady) = &d.steady_state {
-            wait_steady(aws, steady, &d.cluster, cx.name).await?;
-        }
         Ok(EcsServiceOutputs {
             arn: out
                 .service()
@@ -823,40 +806,33 @@ impl Resource for EcsServiceKind {
         let network = awsvpc(d)?;
         let balancers = load_balancers(d)?;
         let aws = cx.aws;
-        aws.retry()
-            .run(cx.name, NOT_YET, || {
-                aws.ecs()
-                    .update_service()
-                    .cluster(cluster)
-                    .service(cx.name)
-                    .set_task_definition(task_definition.clone())
-                    .set_desired_count((!d.desired_count_managed).then_some(d.desired_count))
-                    .set_capacity_provider_strategy(moves.then(|| strategy.clone()))
-                    .force_new_deployment(moves || exec)
-                    .enable_execute_command(d.enable_execute_command)
-                    .set_health_check_grace_period_seconds(d.health_check_grace_period)
-                    .deployment_configuration(deployment(d))
-                    // An empty list takes a load balancer away; none leaves it as it is.
-                    .set_load_balancers(Some(balancers.clone().unwrap_or_default()))
-                    .set_network_configuration(network.clone())
-                    .propagate_tags(if d.propagate_tags {
-                        PropagateTags::Service
-                    } else {
-                        PropagateTags::None
-                    })
-                    .send()
+        aws.ecs()
+            .update_service()
+            .cluster(cluster)
+            .service(cx.name)
+            .set_task_definition(task_definition.clone())
+            .set_desired_count((!d.desired_count_managed).then_some(d.desired_count))
+            .set_capacity_provider_strategy(moves.then(|| strategy.clone()))
+            .force_new_deployment(moves || exec)
+            .enable_execute_command(d.enable_execute_command)
+            .set_health_check_grace_period_seconds(d.health_check_grace_period)
+            .deployment_configuration(deployment(d))
+            // An empty list takes a load balancer away; none leaves it as it is.
+            .set_load_balancers(Some(balancers.clone().unwrap_or_default()))
+            .set_network_configuration(network.clone())
+            .propagate_tags(if d.propagate_tags {
+                PropagateTags::Service
+            } else {
+                PropagateTags::None
             })
+            .send()
             .await
             .context("UpdateService", EcsServiceKind::label(cx.name))?;
-        if let Some(steady) = &d.steady_state {
-            wait_steady(aws, steady, cluster, cx.name).await?;
-        }
         Ok(self.outputs(o))
     }
 
-    /// Scales to zero, deletes, and waits until ECS reports the service INACTIVE.
+    /// Scales to zero and deletes; the engine then waits until ECS reports it INACTIVE.
     async fn delete(&self, cx: Cx<'_>, o: &FoundService) -> Result<(), Error> {
-        const ACTIVE_DEPLOYMENTS: Transient = Transient::messages(&[DEPLOYMENTS_ACTIVE]);
         let aws = cx.aws;
         let cluster = o.cluster.as_str();
         let name = o.name.as_str();
@@ -880,40 +856,69 @@ impl Resource for EcsServiceKind {
                     "UpdateService",
                     format_args!("{} (scale to 0)", EcsServiceKind::label(name)),
                 )?;
-            aws.retry()
-                .run(name, ACTIVE_DEPLOYMENTS, || {
-                    aws.ecs()
-                        .delete_service()
-                        .cluster(cluster)
-                        .service(name)
-                        .force(true)
-                        .send()
-                })
+            aws.ecs()
+                .delete_service()
+                .cluster(cluster)
+                .service(name)
+                .force(true)
+                .send()
                 .await
                 .context("DeleteService", EcsServiceKind::label(name))?;
         }
+        Ok(())
+    }
+
+    /// Steady, when the inputs ask to wait for it (`steady_state`).
+    async fn ready(
+        &self,
+        cx: Cx<'_>,
+        d: &ServiceSpec,
+        out: &EcsServiceOutputs,
+        _: Action,
+    ) -> Result<Progress<EcsServiceOutputs>, Error> {
+        if d.steady_state.is_none() {
+            return Ok(Progress::Done(out.clone()));
+        }
+        Ok(match poll_steady(cx.aws, &d.cluster, cx.name).await? {
+            Progress::Done(()) => Progress::Done(out.clone()),
+            Progress::Pending {
+                what,
+                after,
+                lately,
+            } => Progress::Pending {
+                what,
+                after,
+                lately,
+            },
+        })
+    }
+
+    /// INACTIVE.
+    async fn gone(&self, cx: Cx<'_>, o: &FoundService) -> Result<Progress<()>, Error> {
         if cx.teardown {
             // The cluster's delete waits for it, as do the security groups for its tasks'
             // network interfaces.
-            return Ok(());
+            return Ok(Progress::Done(()));
         }
-        Wait::default()
-            .until(&format!("ECS service {name} to be INACTIVE"), || async {
-                let out = aws
-                    .ecs()
-                    .describe_services()
-                    .cluster(cluster)
-                    .services(name)
-                    .send()
-                    .await
-                    .context("DescribeServices", EcsServiceKind::label(name))?;
-                let gone = out
-                    .services()
-                    .iter()
-                    .all(|s| s.status() == Some("INACTIVE"));
-                Ok(gone.then_some(()))
-            })
+        let name = o.name.as_str();
+        let out = cx
+            .aws
+            .ecs()
+            .describe_services()
+            .cluster(&o.cluster)
+            .services(name)
+            .send()
             .await
+            .context("DescribeServices", EcsServiceKind::label(name))?;
+        let gone = out
+            .services()
+            .iter()
+            .all(|s| s.status() == Some("INACTIVE"));
+        Ok(if gone {
+            Progress::Done(())
+        } else {
+            Progress::pending(format!("ECS service {name} to be INACTIVE"))
+        })
     }
 }
 
@@ -1063,16 +1068,24 @@ mod tests {
             tags: &tags,
             teardown: false,
         };
-        // The cluster's propagation is retried by the kind, then the run fails.
-        EcsServiceKind.create(cx(&one), &spec()).await.unwrap_err();
+        // The create as the engine runs it: retried on the kind's transient errors.
+        let create = |aws| async move {
+            let (cx, spec) = (cx(aws), spec());
+            aws.retry()
+                .run_while(
+                    "blog",
+                    |e| EcsServiceKind::TRANSIENT.matches_error(e),
+                    || EcsServiceKind.create(cx, &spec),
+                )
+                .await
+        };
+        // The cluster's propagation is retried, then the run fails.
+        create(&one).await.unwrap_err();
         // Applied again in the same run: a service the failed call made would be answered.
-        EcsServiceKind.create(cx(&one), &spec()).await.unwrap();
-        EcsServiceKind.create(cx(&one), &spec()).await.unwrap();
+        create(&one).await.unwrap();
+        create(&one).await.unwrap();
         // Another run: its own, through its own failures.
-        EcsServiceKind
-            .create(cx(&other), &spec())
-            .await
-            .unwrap_err();
+        create(&other).await.unwrap_err();
         let sent = sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 6, "{sent:?}");
         assert!(

@@ -189,6 +189,8 @@ impl Field for TargetGroupField {
 #[async_trait]
 impl Resource for TargetGroupKind {
     const KIND: &'static str = "aws_lb_target_group";
+    // A listener or a service still using it holds it a while.
+    const IN_USE: Transient = Transient::DEPENDENCY;
     const REPLACEMENT: Replacement = Replacement::CreateFirst;
     const PRUNE: bool = true;
     type Field = TargetGroupField;
@@ -425,16 +427,12 @@ impl Resource for TargetGroupKind {
         Ok(self.outputs(o))
     }
 
-    /// Retries while a listener or a service still uses it.
     async fn delete(&self, cx: Cx<'_>, o: &FoundTargetGroup) -> Result<(), Error> {
-        let aws = cx.aws;
-        aws.retry()
-            .run(&o.arn, Transient::DEPENDENCY, || {
-                aws.elbv2()
-                    .delete_target_group()
-                    .target_group_arn(&o.arn)
-                    .send()
-            })
+        cx.aws
+            .elbv2()
+            .delete_target_group()
+            .target_group_arn(&o.arn)
+            .send()
             .await
             .context("DeleteTargetGroup", TargetGroupKind::label(&o.name))?;
         Ok(())

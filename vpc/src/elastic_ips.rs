@@ -52,6 +52,9 @@ impl Resource for EipKind {
     const KIND: &'static str = KIND;
     // The address of a NAT gateway no longer wanted goes (it costs money idle).
     const PRUNE: bool = true;
+    // Its NAT gateway is deleted first (it uses the address), but AWS can take a moment to
+    // let go of it.
+    const IN_USE: Transient = Transient::codes(&["InvalidIPAddress.InUse", "AuthFailure"]);
     type Field = EipField;
     type Key = ();
     // Nothing to choose: an address in the VPC domain.
@@ -157,19 +160,12 @@ impl Resource for EipKind {
     }
 
     async fn delete(&self, cx: Cx<'_>, o: &FoundEip) -> Result<(), Error> {
-        // Its NAT gateway is deleted first (it uses the address), but AWS can take a moment
-        // to let go of it.
-        const IN_USE: Transient = Transient::codes(&["InvalidIPAddress.InUse", "AuthFailure"]);
         let result = cx
             .aws
-            .retry()
-            .run(&o.allocation_id, IN_USE, || {
-                cx.aws
-                    .ec2()
-                    .release_address()
-                    .allocation_id(&o.allocation_id)
-                    .send()
-            })
+            .ec2()
+            .release_address()
+            .allocation_id(&o.allocation_id)
+            .send()
             .await
             .context(
                 "ReleaseAddress",

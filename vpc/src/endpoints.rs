@@ -10,7 +10,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, VpcEndpoint, VpcEndpointType};
 use converge::{
-    ec2::Found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wait, Wanted,
+    ec2::Found, Action, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Progress, Resource,
+    Value, Wait, Wanted,
 };
 
 /// The interface endpoints a network may ask for: what Fargate tasks in private subnets need
@@ -300,6 +301,11 @@ impl Resource for EndpointKind {
         delta
     }
 
+    /// The module's `wait` input.
+    fn wait(&self, _: Option<&EndpointDesired>) -> Wait {
+        self.wait
+    }
+
     fn outputs(&self, o: &FoundEndpoint) -> EndpointOut {
         EndpointOut { id: o.id.clone() }
     }
@@ -343,9 +349,6 @@ impl Resource for EndpointKind {
             .and_then(|e| e.vpc_endpoint_id())
             .unwrap_or_default()
             .to_owned();
-        if matches!(d.placement, Placement::Interface { .. }) {
-            self.wait_available(cx, &id).await?;
-        }
         Ok(EndpointOut { id })
     }
 
@@ -411,8 +414,7 @@ impl Resource for EndpointKind {
         Ok(self.outputs(o))
     }
 
-    /// Deletes it and waits until EC2 no longer has it, so that its network interfaces no
-    /// longer hold the subnets and the security group that go after it.
+    /// Deletes it; the engine waits until it is [`gone`](Resource::gone).
     async fn delete(&self, cx: Cx<'_>, o: &FoundEndpoint) -> Result<(), Error> {
         let address = cx.address(KIND, Some(o.id.clone()));
         let out = cx
@@ -436,67 +438,72 @@ impl Resource for EndpointKind {
                 });
             }
         }
-        if o.gateway {
-            return Ok(());
+        Ok(())
+    }
+
+    /// An interface endpoint is `available`: AWS keeps a new one `pending` for a minute or
+    /// two, its private DNS names resolving only after, and refuses to modify it meanwhile.
+    async fn ready(
+        &self,
+        cx: Cx<'_>,
+        d: &EndpointDesired,
+        out: &EndpointOut,
+        action: Action,
+    ) -> Result<Progress<EndpointOut>, Error> {
+        let gateway = matches!(d.placement, Placement::Gateway { .. });
+        if gateway || action == Action::Update {
+            return Ok(Progress::Done(out.clone()));
         }
-        let what = format!("{address} to be deleted");
-        self.wait
-            .until(&what, || async {
-                let out = cx
-                    .aws
-                    .ec2()
-                    .describe_vpc_endpoints()
-                    .vpc_endpoint_ids(&o.id)
-                    .send()
-                    .await
-                    .context("DescribeVpcEndpoints", address.clone());
-                let gone = match out {
-                    Err(err) if err.is_not_found() => true,
-                    other => !other?.vpc_endpoints().iter().any(alive),
-                };
-                Ok(gone.then_some(()))
-            })
-            .await
+        let address = cx.address(KIND, Some(out.id.clone()));
+        let pending = Progress::pending(format!("{address} to be available"));
+        let state = match describe(cx, &out.id, &address).await? {
+            // Not described yet: EC2 is eventually consistent.
+            None => return Ok(pending),
+            Some(endpoint) => endpoint.state().map(|s| s.as_str().to_ascii_lowercase()),
+        };
+        match state.as_deref() {
+            Some("available") => Ok(Progress::Done(out.clone())),
+            Some(bad @ ("failed" | "rejected" | "expired")) => Err(Error::Failed {
+                resource: address.to_string(),
+                reason: format!("the endpoint is {bad}"),
+            }),
+            _ => Ok(pending),
+        }
+    }
+
+    /// EC2 no longer has it, so that its network interfaces no longer hold the subnets and
+    /// the security group that go after it (a gateway endpoint has none).
+    async fn gone(&self, cx: Cx<'_>, o: &FoundEndpoint) -> Result<Progress<()>, Error> {
+        if o.gateway {
+            return Ok(Progress::Done(()));
+        }
+        let address = cx.address(KIND, Some(o.id.clone()));
+        Ok(match describe(cx, &o.id, &address).await? {
+            Some(endpoint) if alive(&endpoint) => {
+                Progress::pending(format!("{address} to be deleted"))
+            }
+            _ => Progress::Done(()),
+        })
     }
 }
 
-impl EndpointKind {
-    /// Waits until an interface endpoint is `available`: AWS keeps a new one `pending` for a
-    /// minute or two, its private DNS names resolving only after, and refuses to modify it
-    /// meanwhile.
-    async fn wait_available(&self, cx: Cx<'_>, id: &str) -> Result<(), Error> {
-        let address = cx.address(KIND, Some(id.to_owned()));
-        let what = format!("{address} to be available");
-        self.wait
-            .until(&what, || async {
-                let out = cx
-                    .aws
-                    .ec2()
-                    .describe_vpc_endpoints()
-                    .vpc_endpoint_ids(id)
-                    .send()
-                    .await
-                    .context("DescribeVpcEndpoints", address.clone());
-                let out = match out {
-                    // Not described yet: EC2 is eventually consistent.
-                    Err(err) if err.is_not_found() => return Ok(None),
-                    other => other?,
-                };
-                let state = out
-                    .vpc_endpoints()
-                    .first()
-                    .and_then(|e| e.state())
-                    .map(|s| s.as_str().to_ascii_lowercase());
-                match state.as_deref() {
-                    Some("available") => Ok(Some(())),
-                    Some(bad @ ("failed" | "rejected" | "expired")) => Err(Error::Failed {
-                        resource: address.to_string(),
-                        reason: format!("the endpoint is {bad}"),
-                    }),
-                    _ => Ok(None),
-                }
-            })
-            .await
+/// The endpoint `id`, if EC2 describes it.
+async fn describe(
+    cx: Cx<'_>,
+    id: &str,
+    address: &converge::Address,
+) -> Result<Option<VpcEndpoint>, Error> {
+    let out = cx
+        .aws
+        .ec2()
+        .describe_vpc_endpoints()
+        .vpc_endpoint_ids(id)
+        .send()
+        .await
+        .context("DescribeVpcEndpoints", address);
+    match out {
+        Err(err) if err.is_not_found() => Ok(None),
+        other => Ok(other?.vpc_endpoints().first().cloned()),
     }
 }
 

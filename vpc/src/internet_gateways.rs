@@ -58,6 +58,9 @@ impl Field for IgwField {
 impl Resource for IgwKind {
     const KIND: &'static str = KIND;
     const PRUNE: bool = true;
+    // Detaching waits out the public addresses (NAT gateways, load balancers) still mapped
+    // in the VPC; the delete is repeated whole (a detached gateway detaches as done).
+    const IN_USE: Transient = Transient::DEPENDENCY;
     type Field = IgwField;
     type Key = ();
     type Desired = IgwDesired;
@@ -204,7 +207,15 @@ impl Resource for IgwKind {
             .filter(|v| **v != vpc_id)
             .cloned()
             .collect();
-        detach(cx.aws, &o.id, &others).await?;
+        // Public addresses still mapped in the VPC it leaves hold it a while.
+        cx.aws
+            .retry()
+            .run_while(
+                &o.id,
+                |e| Transient::DEPENDENCY.matches_error(e),
+                || detach(cx.aws, &o.id, &others),
+            )
+            .await?;
         if !o.attached_to.contains(&vpc_id) {
             attach(cx.aws, &o.id, &vpc_id).await?;
         }
@@ -228,6 +239,9 @@ impl Resource for IgwKind {
     }
 }
 
+/// Attaches the gateway. Its own retry, not the engine's: in a create it follows
+/// CreateInternetGateway (no client token), which a retry of the whole create would repeat,
+/// making a second gateway.
 async fn attach(aws: &Aws, id: &str, vpc_id: &str) -> Result<(), Error> {
     aws.retry()
         .run(id, Transient::EC2_JUST_CREATED, || {
@@ -242,19 +256,17 @@ async fn attach(aws: &Aws, id: &str, vpc_id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Detaching waits out the public addresses (NAT gateways, load balancers) still mapped in
-/// the VPC, which EC2 reports as a dependency.
+/// Detaches the gateway from `vpcs`; one already detached is done, so a retry may repeat
+/// it. EC2 refuses (a dependency) while public addresses (NAT gateways, load balancers) are
+/// still mapped in a VPC: the caller retries.
 async fn detach(aws: &Aws, id: &str, vpcs: &[String]) -> Result<(), Error> {
     for vpc_id in vpcs {
         let result = aws
-            .retry()
-            .run(id, Transient::DEPENDENCY, || {
-                aws.ec2()
-                    .detach_internet_gateway()
-                    .internet_gateway_id(id)
-                    .vpc_id(vpc_id)
-                    .send()
-            })
+            .ec2()
+            .detach_internet_gateway()
+            .internet_gateway_id(id)
+            .vpc_id(vpc_id)
+            .send()
             .await
             .context("DetachInternetGateway", id);
         if result.as_ref().err().and_then(Error::code) != Some("Gateway.NotAttached") {

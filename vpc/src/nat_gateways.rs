@@ -1,15 +1,15 @@
 //! `aws_nat_gateway`: a NAT gateway in a public subnet, behind its Elastic IP.
 //!
-//! Create waits until it is `available` (the private route tables that point at it are what
-//! lets tasks pull their images) and reports AWS's `FailureCode`/`FailureMessage` when it
-//! fails; delete waits until it is `deleted`, since only then can its Elastic IP be released
-//! and its subnet deleted.
+//! The engine waits after a create until it is `available` (the private route tables that
+//! point at it are what lets tasks pull their images; a failed one is reported with AWS's
+//! `FailureCode`/`FailureMessage`), and after a delete until it is `deleted`, since only then
+//! can its Elastic IP be released and its subnet deleted.
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{NatGateway, NatGatewayState, ResourceType};
 use converge::{
-    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Value,
-    Wait, Wanted,
+    ignore_not_found, Action, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Progress,
+    Resource, Transient, Value, Wait, Wanted,
 };
 
 /// The NAT gateway kind, with how long its waits may take.
@@ -84,6 +84,8 @@ impl Resource for NatKind {
     const KIND: &'static str = KIND;
     // A NAT gateway no longer wanted (fewer zones, one instead of one per zone) goes.
     const PRUNE: bool = true;
+    // The subnet or the address just made and not yet visible to CreateNatGateway.
+    const TRANSIENT: Transient = Transient::EC2_JUST_CREATED;
     type Field = NatField;
     type Key = ();
     type Desired = NatDesired;
@@ -196,6 +198,11 @@ impl Resource for NatKind {
         delta
     }
 
+    /// The module's `wait` input.
+    fn wait(&self, _: Option<&NatDesired>) -> Wait {
+        self.wait
+    }
+
     fn outputs(&self, o: &FoundNat) -> NatOut {
         NatOut { id: o.id.clone() }
     }
@@ -206,22 +213,19 @@ impl Resource for NatKind {
     async fn create(&self, cx: Cx<'_>, d: &NatDesired) -> Result<NatOut, Error> {
         let subnet_id = d.subnet_id.clone().require(cx.name)?;
         let allocation_id = d.allocation_id.clone().require(cx.name)?;
-        // One token for every attempt: a retried call whose first answer was lost gets the
-        // gateway that call made, not a second one.
+        // One token for every attempt: the engine's retry of a call whose first answer was
+        // lost (or that met a subnet not yet visible) gets the gateway that call made, not a
+        // second one.
         let token = converge::client_token(&cx, KIND, "create", converge::token::EC2);
         let out = cx
             .aws
-            .retry()
-            .run(cx.name, Transient::EC2_JUST_CREATED, || {
-                cx.aws
-                    .ec2()
-                    .create_nat_gateway()
-                    .client_token(token.as_str())
-                    .subnet_id(&subnet_id)
-                    .allocation_id(&allocation_id)
-                    .tag_specifications(cx.tags.ec2_spec(ResourceType::Natgateway, cx.name))
-                    .send()
-            })
+            .ec2()
+            .create_nat_gateway()
+            .client_token(token.as_str())
+            .subnet_id(&subnet_id)
+            .allocation_id(&allocation_id)
+            .tag_specifications(cx.tags.ec2_spec(ResourceType::Natgateway, cx.name))
+            .send()
             .await
             .context("CreateNatGateway", cx.address(KIND, None))?;
         token.made();
@@ -230,13 +234,12 @@ impl Resource for NatKind {
             .and_then(|n| n.nat_gateway_id())
             .unwrap_or_default()
             .to_owned();
-        self.wait_available(cx, &id).await?;
         Ok(NatOut { id })
     }
 
     async fn update(
         &self,
-        cx: Cx<'_>,
+        _cx: Cx<'_>,
         _: &NatDesired,
         o: &FoundNat,
         delta: &Delta<NatField>,
@@ -245,26 +248,75 @@ impl Resource for NatKind {
             match field {
                 // Replaced, never updated.
                 NatField::SubnetId | NatField::AllocationId => {}
-                // Only a pending one is updated: it is waited for.
-                NatField::State => self.wait_available(cx, &o.id).await?,
+                // Only a pending one is updated: the engine waits for it (`ready`).
+                NatField::State => {}
             }
         }
         Ok(self.outputs(o))
     }
 
     async fn delete(&self, cx: Cx<'_>, o: &FoundNat) -> Result<(), Error> {
-        if o.state != NatGatewayState::Deleting {
-            let result = cx
-                .aws
-                .ec2()
-                .delete_nat_gateway()
-                .nat_gateway_id(&o.id)
-                .send()
-                .await
-                .context("DeleteNatGateway", cx.address(KIND, Some(o.id.clone())));
-            ignore_not_found(result)?;
+        if o.state == NatGatewayState::Deleting {
+            return Ok(());
         }
-        self.wait_deleted(cx, &o.id).await
+        let result = cx
+            .aws
+            .ec2()
+            .delete_nat_gateway()
+            .nat_gateway_id(&o.id)
+            .send()
+            .await
+            .context("DeleteNatGateway", cx.address(KIND, Some(o.id.clone())));
+        ignore_not_found(result)
+    }
+
+    /// Available; a failed one is an error with AWS's reason.
+    async fn ready(
+        &self,
+        cx: Cx<'_>,
+        _: &NatDesired,
+        out: &NatOut,
+        _: Action,
+    ) -> Result<Progress<NatOut>, Error> {
+        let pending = || {
+            Ok(Progress::pending(format!(
+                "NAT gateway {} to be available",
+                out.id
+            )))
+        };
+        let Some(nat) = Self::describe_one(cx.aws, &out.id).await? else {
+            return pending();
+        };
+        match nat.state() {
+            Some(NatGatewayState::Available) => Ok(Progress::Done(out.clone())),
+            Some(
+                NatGatewayState::Failed | NatGatewayState::Deleting | NatGatewayState::Deleted,
+            ) => Err(Error::Failed {
+                resource: cx.address(KIND, Some(out.id.clone())).to_string(),
+                reason: format!(
+                    "{}: {}",
+                    nat.failure_code().unwrap_or("state is no longer pending"),
+                    nat.failure_message().unwrap_or_default()
+                ),
+            }),
+            _ => pending(),
+        }
+    }
+
+    /// Deleted (or failed, which AWS deletes itself).
+    async fn gone(&self, cx: Cx<'_>, o: &FoundNat) -> Result<Progress<()>, Error> {
+        let gone = match Self::describe_one(cx.aws, &o.id).await? {
+            None => true,
+            Some(nat) => matches!(
+                nat.state(),
+                Some(NatGatewayState::Deleted | NatGatewayState::Failed)
+            ),
+        };
+        Ok(if gone {
+            Progress::Done(())
+        } else {
+            Progress::pending(format!("NAT gateway {} to be deleted", o.id))
+        })
     }
 }
 
@@ -283,51 +335,6 @@ impl NatKind {
             Err(err) => Err(err),
             Ok(out) => Ok(out.nat_gateways().first().cloned()),
         }
-    }
-
-    /// Waits until the NAT gateway is available; a failed one is an error with AWS's reason.
-    async fn wait_available(&self, cx: Cx<'_>, id: &str) -> Result<(), Error> {
-        let what = format!("NAT gateway {id} to be available");
-        self.wait
-            .until(&what, || async {
-                let Some(nat) = Self::describe_one(cx.aws, id).await? else {
-                    return Ok(None);
-                };
-                match nat.state() {
-                    Some(NatGatewayState::Available) => Ok(Some(())),
-                    Some(
-                        NatGatewayState::Failed
-                        | NatGatewayState::Deleting
-                        | NatGatewayState::Deleted,
-                    ) => Err(Error::Failed {
-                        resource: cx.address(KIND, Some(id.to_owned())).to_string(),
-                        reason: format!(
-                            "{}: {}",
-                            nat.failure_code().unwrap_or("state is no longer pending"),
-                            nat.failure_message().unwrap_or_default()
-                        ),
-                    }),
-                    _ => Ok(None),
-                }
-            })
-            .await
-    }
-
-    /// Waits until the NAT gateway is deleted (or failed, which AWS deletes itself).
-    async fn wait_deleted(&self, cx: Cx<'_>, id: &str) -> Result<(), Error> {
-        let what = format!("NAT gateway {id} to be deleted");
-        self.wait
-            .until(&what, || async {
-                let gone = match Self::describe_one(cx.aws, id).await? {
-                    None => true,
-                    Some(nat) => matches!(
-                        nat.state(),
-                        Some(NatGatewayState::Deleted | NatGatewayState::Failed)
-                    ),
-                };
-                Ok(gone.then_some(()))
-            })
-            .await
     }
 }
 
@@ -439,22 +446,21 @@ mod tests {
             .build()
     }
 
-    async fn create(aws: &Aws) -> Result<NatOut, Error> {
+    /// An apply of a stack that declares only the gateway (the mocked read finds none of
+    /// ours): the engine retries the create and waits for it.
+    async fn create(aws: &Aws) -> Result<(), Error> {
+        let mut stack = converge::Stack::new();
         let tags = converge::Tags::new("vpc", "blog");
-        let cx = Cx {
-            aws,
-            name: "blog-nat-gateway",
-            tags: &tags,
-            teardown: false,
-        };
-        let d = wants(Value::Known("subnet-1".into()));
-        kind().create(cx, &d).await
+        stack.add(kind(), "blog-nat-gateway", tags, (), |_| {
+            wants(Value::Known("subnet-1".into()))
+        });
+        stack.apply(aws).await.map(drop)
     }
 
     #[tokio::test]
     async fn a_create_sends_one_token_for_all_its_attempts_and_a_new_one_after_it_made_one() {
         let sent = std::sync::Arc::default();
-        // The subnet just made is not yet visible: the kind's own retry resends the token.
+        // The subnet just made is not yet visible: the engine's retry resends the token.
         let aws = ec2(Some("InvalidSubnetID.NotFound"), &sent);
         create(&aws).await.unwrap();
         // A later create of the same gateway in this run (it was deleted, or replaced).

@@ -126,6 +126,11 @@ impl Resource for RouteTableKind {
     const KIND: &'static str = KIND;
     // The tables of a layout no longer wanted (one NAT gateway instead of one per zone) go.
     const PRUNE: bool = true;
+    // The VPC just made and not yet visible to CreateRouteTable (nothing made yet, so the
+    // token is unspent and the retry cannot make a second table).
+    const TRANSIENT: Transient = Transient::codes(&["InvalidVpcID.NotFound"]);
+    // A gateway endpoint's routes leave the table a while after the endpoint is deleted.
+    const IN_USE: Transient = Transient::DEPENDENCY;
     type Field = RouteTableField;
     type Key = ();
     type Desired = RouteTableDesired;
@@ -294,16 +299,12 @@ impl Resource for RouteTableKind {
         let token = converge::client_token(&cx, KIND, "create", converge::token::EC2);
         let out = cx
             .aws
-            .retry()
-            .run(cx.name, Transient::EC2_JUST_CREATED, || {
-                cx.aws
-                    .ec2()
-                    .create_route_table()
-                    .client_token(token.as_str())
-                    .vpc_id(&vpc_id)
-                    .tag_specifications(cx.tags.ec2_spec(ResourceType::RouteTable, cx.name))
-                    .send()
-            })
+            .ec2()
+            .create_route_table()
+            .client_token(token.as_str())
+            .vpc_id(&vpc_id)
+            .tag_specifications(cx.tags.ec2_spec(ResourceType::RouteTable, cx.name))
+            .send()
             .await
             .context("CreateRouteTable", cx.address(KIND, None))?;
         token.made();
@@ -358,13 +359,13 @@ impl Resource for RouteTableKind {
         for (association, _) in &o.associations {
             disassociate(cx.aws, association).await?;
         }
-        // A gateway endpoint's routes leave the table a while after the endpoint is deleted.
-        let aws = cx.aws;
-        let result = aws
-            .retry()
-            .run(&o.id, Transient::DEPENDENCY, || {
-                aws.ec2().delete_route_table().route_table_id(&o.id).send()
-            })
+        // Repeated whole while in use: a disassociation already made is "not found", done.
+        let result = cx
+            .aws
+            .ec2()
+            .delete_route_table()
+            .route_table_id(&o.id)
+            .send()
             .await
             .context("DeleteRouteTable", cx.address(KIND, Some(o.id.clone())));
         ignore_not_found(result)
@@ -474,6 +475,9 @@ async fn associations_of(aws: &Aws, subnets: &[String]) -> Result<Vec<(String, S
 }
 
 /// Points the default route at `target` (an `igw-` or `nat-` id), or removes it (`None`).
+/// Its own retry (as the association's), not the engine's: in a create it follows
+/// CreateRouteTable, whose token is spent once it made the table, so a retry of the whole
+/// create would make a second one.
 async fn set_default_route(
     aws: &Aws,
     id: &str,

@@ -80,6 +80,12 @@ impl Resource for SubnetKind {
     const KIND: &'static str = KIND;
     // Subnets of a zone no longer listed go.
     const PRUNE: bool = true;
+    // The VPC just made and not yet visible to CreateSubnet. Not the subnet's own id: that
+    // is what the attribute call after it meets, and a retry of the whole create would make a
+    // second subnet.
+    const TRANSIENT: Transient = Transient::codes(&["InvalidVpcID.NotFound"]);
+    // Network interfaces still going away (a NAT gateway's, a task's) hold it a while.
+    const IN_USE: Transient = Transient::DEPENDENCY;
     type Field = SubnetField;
     type Key = ();
     type Desired = SubnetDesired;
@@ -190,17 +196,13 @@ impl Resource for SubnetKind {
         let vpc_id = d.vpc_id.clone().require(cx.name)?;
         let out = cx
             .aws
-            .retry()
-            .run(cx.name, Transient::EC2_JUST_CREATED, || {
-                cx.aws
-                    .ec2()
-                    .create_subnet()
-                    .vpc_id(&vpc_id)
-                    .cidr_block(&d.cidr)
-                    .availability_zone(&d.az)
-                    .tag_specifications(cx.tags.ec2_spec(ResourceType::Subnet, cx.name))
-                    .send()
-            })
+            .ec2()
+            .create_subnet()
+            .vpc_id(&vpc_id)
+            .cidr_block(&d.cidr)
+            .availability_zone(&d.az)
+            .tag_specifications(cx.tags.ec2_spec(ResourceType::Subnet, cx.name))
+            .send()
             .await
             .context("CreateSubnet", cx.address(KIND, None))?;
         let id = out
@@ -234,19 +236,21 @@ impl Resource for SubnetKind {
     }
 
     async fn delete(&self, cx: Cx<'_>, o: &FoundSubnet) -> Result<(), Error> {
-        // Network interfaces still going away (a NAT gateway's, a task's) hold it a while.
         let result = cx
             .aws
-            .retry()
-            .run(&o.id, Transient::DEPENDENCY, || {
-                cx.aws.ec2().delete_subnet().subnet_id(&o.id).send()
-            })
+            .ec2()
+            .delete_subnet()
+            .subnet_id(&o.id)
+            .send()
             .await
             .context("DeleteSubnet", cx.address(KIND, Some(o.id.clone())));
         ignore_not_found(result)
     }
 }
 
+/// Sets whether instances get a public address. Its own retry, not the engine's: in a
+/// create it follows CreateSubnet (no client token), which a retry of the whole create would
+/// repeat, making a second subnet.
 async fn set_map_public_ip(aws: &Aws, id: &str, map: bool) -> Result<(), Error> {
     aws.retry()
         .run(id, Transient::EC2_JUST_CREATED, || {

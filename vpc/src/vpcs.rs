@@ -69,6 +69,8 @@ impl Field for VpcField {
 #[async_trait]
 impl Resource for VpcKind {
     const KIND: &'static str = KIND;
+    // Network interfaces of what was in it (NAT, load balancers) can linger a while.
+    const IN_USE: Transient = Transient::DEPENDENCY;
     type Field = VpcField;
     type Key = ();
     type Desired = VpcDesired;
@@ -227,13 +229,12 @@ impl Resource for VpcKind {
     }
 
     async fn delete(&self, cx: Cx<'_>, o: &FoundVpc) -> Result<(), Error> {
-        // Network interfaces of what was in it (NAT, load balancers) can linger a while.
         let result = cx
             .aws
-            .retry()
-            .run(&o.id, Transient::DEPENDENCY, || {
-                cx.aws.ec2().delete_vpc().vpc_id(&o.id).send()
-            })
+            .ec2()
+            .delete_vpc()
+            .vpc_id(&o.id)
+            .send()
             .await
             .context("DeleteVpc", cx.address(KIND, Some(o.id.clone())));
         ignore_not_found(result)
@@ -256,7 +257,9 @@ async fn attribute(aws: &Aws, id: &str, name: VpcAttributeName) -> Result<bool, 
     Ok(value.and_then(|v| v.value()).unwrap_or(false))
 }
 
-/// Turns on DNS support and hostnames where they are off.
+/// Turns on DNS support and hostnames where they are off. Its own retry, not the engine's:
+/// in a create it follows CreateVpc (no client token), which a retry of the whole create
+/// would repeat, making a second VPC.
 async fn enable_dns(aws: &Aws, id: &str, support: bool, hostnames: bool) -> Result<(), Error> {
     let on = || AttributeBooleanValue::builder().value(true).build();
     // One attribute per call (EC2's rule); a VPC just made may not be visible yet.

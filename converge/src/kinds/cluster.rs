@@ -166,6 +166,9 @@ impl Field for ClusterField {
 #[async_trait]
 impl Resource for ClusterKind {
     const KIND: &'static str = "aws_ecs_cluster";
+    // CreateCluster of a name that exists answers with that cluster: repeated whole.
+    const TRANSIENT: Transient = NEW_ACCOUNT;
+    const IN_USE: Transient = DRAINING;
     type Field = ClusterField;
     type Key = ();
     type Desired = ClusterSpec;
@@ -315,22 +318,19 @@ impl Resource for ClusterKind {
     async fn create(&self, cx: Cx<'_>, d: &ClusterSpec) -> Result<ClusterOutputs, Error> {
         let aws = cx.aws;
         let out = aws
-            .retry()
-            .run(cx.name, NEW_ACCOUNT, || {
-                aws.ecs()
-                    .create_cluster()
-                    .cluster_name(cx.name)
-                    .set_tags(Some(cx.tags.ecs(cx.name)))
-                    .settings(insights_setting(d.container_insights))
-                    .set_capacity_providers(
-                        (!d.capacity_providers.is_empty()).then(|| d.capacity_providers.clone()),
-                    )
-                    .set_default_capacity_provider_strategy(
-                        (!d.default_strategy.is_empty())
-                            .then(|| d.default_strategy.iter().map(StrategyItem::sdk).collect()),
-                    )
-                    .send()
-            })
+            .ecs()
+            .create_cluster()
+            .cluster_name(cx.name)
+            .set_tags(Some(cx.tags.ecs(cx.name)))
+            .settings(insights_setting(d.container_insights))
+            .set_capacity_providers(
+                (!d.capacity_providers.is_empty()).then(|| d.capacity_providers.clone()),
+            )
+            .set_default_capacity_provider_strategy(
+                (!d.default_strategy.is_empty())
+                    .then(|| d.default_strategy.iter().map(StrategyItem::sdk).collect()),
+            )
+            .send()
             .await
             .context("CreateCluster", ClusterKind::label(cx.name))?;
         Ok(ClusterOutputs {
@@ -387,11 +387,11 @@ impl Resource for ClusterKind {
     }
 
     async fn delete(&self, cx: Cx<'_>, o: &FoundCluster) -> Result<(), Error> {
-        let aws = cx.aws;
-        aws.retry()
-            .run(&o.arn, DRAINING, || {
-                aws.ecs().delete_cluster().cluster(&o.arn).send()
-            })
+        cx.aws
+            .ecs()
+            .delete_cluster()
+            .cluster(&o.arn)
+            .send()
             .await
             .context("DeleteCluster", ClusterKind::label(cx.name))?;
         Ok(())

@@ -178,7 +178,9 @@ pub(crate) async fn inline(aws: &Aws, name: &str) -> Result<Vec<String>, Error> 
 }
 
 async fn attach(aws: &Aws, name: &str, policy_arn: &str) -> Result<(), Error> {
-    // IAM may not show a role just made to the next call yet.
+    // IAM may not show a role just made to the next call yet. Its own retry, not the
+    // engine's: in a create it follows CreateRole, which a repeat would refuse
+    // (EntityAlreadyExists).
     aws.retry()
         .run(name, Transient::codes(&["NoSuchEntity"]), || {
             aws.iam()
@@ -213,6 +215,9 @@ impl Field for RoleField {
 #[async_trait]
 impl Resource for RoleKind {
     const KIND: &'static str = "aws_iam_role";
+    // IAM can still count a policy just detached for a moment; the delete is repeated whole
+    // (a detached policy detaches as done, the inline ones are listed again).
+    const IN_USE: Transient = Transient::codes(&["DeleteConflict"]);
     // Read by the names declared or tracked: a tracked role of the stack's (a feature turned
     // off) goes; a declared one is always claimed.
     const PRUNE: bool = true;
@@ -426,11 +431,10 @@ impl Resource for RoleKind {
             crate::ignore_not_found(result)
         }))
         .await?;
-        // IAM can still count a policy just detached for a moment.
-        aws.retry()
-            .run(name, Transient::codes(&["DeleteConflict"]), || {
-                aws.iam().delete_role().role_name(name).send()
-            })
+        aws.iam()
+            .delete_role()
+            .role_name(name)
+            .send()
             .await
             .context("DeleteRole", RoleKind::label(name))?;
         Ok(())

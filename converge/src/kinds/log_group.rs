@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::delta::{Delta, Field};
-use crate::plan::Diff;
-use crate::resource::{Cx, Resource, Wanted};
+use crate::plan::{Action, Diff};
+use crate::resource::{Cx, Progress, Resource, Wanted};
 use crate::{Aws, AwsResultExt, Error, Wait};
 
 /// The log group kind.
@@ -152,6 +152,12 @@ impl Resource for LogGroupKind {
     // Read by the names declared or tracked: a tracked group of the stack's (a feature turned
     // off) goes; a declared one is always claimed.
     const PRUNE: bool = true;
+    // How long a log group just made may take to be listed.
+    const WAIT: Wait = Wait::new(
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+        Duration::from_secs(2),
+    );
     type Field = LogGroupField;
     type Key = ();
     type Desired = LogGroupSpec;
@@ -239,7 +245,7 @@ impl Resource for LogGroupKind {
         Some(out.log_group_arn.clone())
     }
 
-    async fn create(&self, cx: Cx<'_>, d: &LogGroupSpec) -> Result<LogGroupOutputs, Error> {
+    async fn create(&self, cx: Cx<'_>, _: &LogGroupSpec) -> Result<LogGroupOutputs, Error> {
         let aws = cx.aws;
         aws.logs()
             .create_log_group()
@@ -248,26 +254,39 @@ impl Resource for LogGroupKind {
             .send()
             .await
             .context("CreateLogGroup", LogGroupKind::label(cx.name))?;
-        // `CreateLogGroup` answers nothing, so the ARN is read back; a log group just made
-        // may take a moment to be listed.
-        let wait = Wait {
-            timeout: Duration::from_secs(30),
-            initial_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(2),
-        };
-        let arn = wait
-            .until(
-                &format!("{} to be listed", LogGroupKind::label(cx.name)),
-                || async { Ok(describe(aws, cx.name).await?.map(|(arn, _)| arn)) },
-            )
-            .await?;
-        if d.retention_in_days.is_some() {
-            set_retention(aws, cx.name, d.retention_in_days).await?;
-        }
+        // `CreateLogGroup` answers nothing: the ARN is read back once it is listed
+        // (`ready`), and the retention set then.
         Ok(LogGroupOutputs {
             log_group_name: cx.name.to_owned(),
-            log_group_arn: arn,
+            log_group_arn: String::new(),
         })
+    }
+
+    /// A log group just made is listed, with its ARN (it may take a moment); then its
+    /// retention is set (a put, so a poll that fails after it can be repeated).
+    async fn ready(
+        &self,
+        cx: Cx<'_>,
+        d: &LogGroupSpec,
+        out: &LogGroupOutputs,
+        action: Action,
+    ) -> Result<Progress<LogGroupOutputs>, Error> {
+        if action == Action::Update {
+            return Ok(Progress::Done(out.clone()));
+        }
+        let Some((arn, _)) = describe(cx.aws, cx.name).await? else {
+            return Ok(Progress::pending(format!(
+                "{} to be listed",
+                LogGroupKind::label(cx.name)
+            )));
+        };
+        if d.retention_in_days.is_some() {
+            set_retention(cx.aws, cx.name, d.retention_in_days).await?;
+        }
+        Ok(Progress::Done(LogGroupOutputs {
+            log_group_arn: arn,
+            ..out.clone()
+        }))
     }
 
     async fn update(

@@ -146,18 +146,13 @@ async fn read_role(
 }
 
 async fn put(cx: Cx<'_>, role: &str, document: &str) -> Result<(), Error> {
-    // IAM may not show a role just made to the next call yet.
     cx.aws
-        .retry()
-        .run(cx.name, Transient::codes(&["NoSuchEntity"]), || {
-            cx.aws
-                .iam()
-                .put_role_policy()
-                .role_name(role)
-                .policy_name(cx.name)
-                .policy_document(document)
-                .send()
-        })
+        .iam()
+        .put_role_policy()
+        .role_name(role)
+        .policy_name(cx.name)
+        .policy_document(document)
+        .send()
         .await
         .context("PutRolePolicy", resource(role, cx.name))?;
     Ok(())
@@ -184,6 +179,8 @@ impl Resource for RolePolicyKind {
     const KIND: &'static str = "aws_iam_role_policy";
     // Secrets or exec taken out of the inputs: their policy goes.
     const PRUNE: bool = true;
+    // IAM may not show a role just made to the next call yet; a put is repeated whole.
+    const TRANSIENT: Transient = Transient::codes(&["NoSuchEntity"]);
     type Field = RolePolicyField;
     type Key = RolePolicyKey;
     type Desired = RolePolicySpec;

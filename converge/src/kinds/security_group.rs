@@ -9,7 +9,7 @@ use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, UserIdGrou
 
 use crate::delta::{Delta, Field};
 use crate::plan::Diff;
-use crate::resource::{Cx, Resource, Wanted};
+use crate::resource::{Cx, Progress, Resource, Wanted};
 use crate::{Aws, AwsResultExt, Error, Transient, Value, Wait};
 
 /// The security group kind.
@@ -140,10 +140,8 @@ fn permission(rule: &Rule) -> IpPermission {
     .build()
 }
 
-/// Adds the rules `want` lacks in `have` and removes the ones it has too many. A group just
-/// made may not be visible to the next call yet (EC2's eventual consistency).
+/// Adds the rules `want` lacks in `have` and removes the ones it has too many.
 async fn converge_rules(aws: &Aws, id: &str, have: &[Rule], want: &[Rule]) -> Result<(), Error> {
-    const JUST_MADE: Transient = Transient::codes(&["InvalidGroup.NotFound"]);
     let add: Vec<_> = want
         .iter()
         .filter(|r| !have.contains(r))
@@ -155,14 +153,11 @@ async fn converge_rules(aws: &Aws, id: &str, have: &[Rule], want: &[Rule]) -> Re
         .map(permission)
         .collect();
     if !add.is_empty() {
-        aws.retry()
-            .run(id, JUST_MADE, || {
-                aws.ec2()
-                    .authorize_security_group_ingress()
-                    .group_id(id)
-                    .set_ip_permissions(Some(add.clone()))
-                    .send()
-            })
+        aws.ec2()
+            .authorize_security_group_ingress()
+            .group_id(id)
+            .set_ip_permissions(Some(add))
+            .send()
             .await
             .context("AuthorizeSecurityGroupIngress", id)?;
     }
@@ -176,16 +171,6 @@ async fn converge_rules(aws: &Aws, id: &str, have: &[Rule], want: &[Rule]) -> Re
             .context("RevokeSecurityGroupIngress", id)?;
     }
     Ok(())
-}
-
-/// How long a delete waits for network interfaces (tasks, load balancer nodes) to release a
-/// group.
-fn eni_wait() -> Wait {
-    Wait {
-        timeout: Duration::from_secs(900),
-        initial_delay: Duration::from_secs(2),
-        max_delay: Duration::from_secs(20),
-    }
 }
 
 /// A security group's fields that a plan can show changed.
@@ -223,6 +208,19 @@ impl Field for SecurityGroupField {
 impl Resource for SecurityGroupKind {
     const KIND: &'static str = "aws_security_group";
     const PRUNE: bool = true;
+    // Tasks' and load balancer nodes' network interfaces take minutes to release a group.
+    const WAIT: Wait = Wait::new(
+        Duration::from_secs(900),
+        Duration::from_secs(2),
+        Duration::from_secs(20),
+    );
+    // The VPC, or the group, just made and not yet visible to the next call (EC2's eventual
+    // consistency). A create is repeated whole: the group's name is taken, so the repeat
+    // adopts the group the first attempt made, and a failed AuthorizeSecurityGroupIngress
+    // added no rule.
+    const TRANSIENT: Transient =
+        Transient::codes(&["InvalidVpcID.NotFound", "InvalidGroup.NotFound"]);
+    const IN_USE: Transient = Transient::DEPENDENCY;
     type Field = SecurityGroupField;
     type Key = ();
     type Desired = SecurityGroupSpec;
@@ -388,18 +386,14 @@ impl Resource for SecurityGroupKind {
         let aws = cx.aws;
         let vpc_id = d.vpc_id.clone().require(cx.name)?;
         let rules = d.rules().require(cx.name)?;
-        // A VPC made a moment ago may not be visible to EC2's next call yet.
         let out = aws
-            .retry()
-            .run(cx.name, Transient::EC2_JUST_CREATED, || {
-                aws.ec2()
-                    .create_security_group()
-                    .group_name(cx.name)
-                    .description(&d.description)
-                    .vpc_id(&vpc_id)
-                    .tag_specifications(cx.tags.ec2_spec(ResourceType::SecurityGroup, cx.name))
-                    .send()
-            })
+            .ec2()
+            .create_security_group()
+            .group_name(cx.name)
+            .description(&d.description)
+            .vpc_id(&vpc_id)
+            .tag_specifications(cx.tags.ec2_spec(ResourceType::SecurityGroup, cx.name))
+            .send()
             .await
             .context("CreateSecurityGroup", SecurityGroupKind::label(cx.name));
         let id = match out {
@@ -460,31 +454,37 @@ impl Resource for SecurityGroupKind {
         Ok(self.outputs(o))
     }
 
-    /// Waits for the network interfaces still in the group to go, then deletes it, retrying
-    /// while EC2 still calls it in use.
+    /// Deletes it, once [`unused`](Resource::unused); the engine retries while EC2 still
+    /// calls it in use.
     async fn delete(&self, cx: Cx<'_>, o: &FoundGroup) -> Result<(), Error> {
-        let aws = cx.aws;
-        let id = o.id.as_str();
-        let what = format!("the network interfaces in security group {id} to be released");
-        eni_wait()
-            .until(&what, || async {
-                let out = aws
-                    .ec2()
-                    .describe_network_interfaces()
-                    .filters(Filter::builder().name("group-id").values(id).build())
-                    .send()
-                    .await
-                    .context("DescribeNetworkInterfaces", id)?;
-                Ok(out.network_interfaces().is_empty().then_some(()))
-            })
-            .await?;
-        aws.retry()
-            .run(id, Transient::DEPENDENCY, || {
-                aws.ec2().delete_security_group().group_id(id).send()
-            })
+        cx.aws
+            .ec2()
+            .delete_security_group()
+            .group_id(&o.id)
+            .send()
             .await
             .context("DeleteSecurityGroup", SecurityGroupKind::label(cx.name))?;
         Ok(())
+    }
+
+    /// The network interfaces still in the group (tasks, load balancer nodes) are gone.
+    async fn unused(&self, cx: Cx<'_>, o: &FoundGroup) -> Result<Progress<()>, Error> {
+        let id = o.id.as_str();
+        let out = cx
+            .aws
+            .ec2()
+            .describe_network_interfaces()
+            .filters(Filter::builder().name("group-id").values(id).build())
+            .send()
+            .await
+            .context("DescribeNetworkInterfaces", id)?;
+        Ok(if out.network_interfaces().is_empty() {
+            Progress::Done(())
+        } else {
+            Progress::pending(format!(
+                "the network interfaces in security group {id} to be released"
+            ))
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::any::{Any, TypeId};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
@@ -9,10 +10,10 @@ use super::{AnyArc, Resolver};
 use crate::delta::Delta;
 use crate::plan::Diff;
 use crate::plan::{Action, Change};
-use crate::resource::{Address, Cx, Holder, Replacement, Resource, TagTarget, Wanted};
+use crate::resource::{Address, Cx, Holder, Progress, Replacement, Resource, TagTarget, Wanted};
 use crate::tags::Claim;
 use crate::value::Value;
-use crate::{Aws, Error, Tags};
+use crate::{Aws, Error, Tags, Wait};
 
 /// An existing resource, as a read found it.
 #[derive(Clone)]
@@ -169,6 +170,133 @@ impl<R: Resource> ResourceNode<R> {
         }
     }
 
+    /// The declaration's wait: the kind's, with what is left of the declaration's time limit
+    /// instead of the kind's timeout.
+    fn wait(&self, desired: Option<&R::Desired>, deadline: Option<Deadline>) -> Wait {
+        let mut wait = self.kind.wait(desired);
+        if let Some(d) = deadline {
+            wait.timeout = d.at.saturating_duration_since(Instant::now());
+        }
+        wait
+    }
+
+    /// Makes the resource (replacing `old`, when given): the kind's create, retried on its
+    /// transient errors, then its readiness polled.
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        desired: &R::Desired,
+        old: Option<&R::Observed>,
+        action: Action,
+        deadline: Option<Deadline>,
+    ) -> Result<R::Outputs, Error> {
+        let what = format!("{} of {}", action.word(), self.address(None));
+        let made = within(deadline, &what, async {
+            cx.aws
+                .retry()
+                .run_while(
+                    &what,
+                    |e| R::TRANSIENT.matches_error(e),
+                    || match old {
+                        Some(old) => self.kind.create_replacement(cx, desired, old),
+                        None => self.kind.create(cx, desired),
+                    },
+                )
+                .await
+        })
+        .await?;
+        self.ready(cx, desired, made, action, deadline).await
+    }
+
+    /// Changes the resource in place: the kind's update, retried on its transient errors,
+    /// then its readiness polled.
+    async fn update(
+        &self,
+        cx: Cx<'_>,
+        (desired, delta): &(R::Desired, Delta<R::Field>),
+        found: &R::Observed,
+        deadline: Option<Deadline>,
+    ) -> Result<R::Outputs, Error> {
+        let what = format!("update of {}", self.address(None));
+        let updated = within(deadline, &what, async {
+            cx.aws
+                .retry()
+                .run_while(
+                    &what,
+                    |e| R::TRANSIENT.matches_error(e),
+                    || self.kind.update(cx, desired, found, delta),
+                )
+                .await
+        })
+        .await?;
+        self.ready(cx, desired, updated, Action::Update, deadline)
+            .await
+    }
+
+    /// Polls the kind's [`Resource::ready`] until it is done or the wait times out.
+    async fn ready(
+        &self,
+        cx: Cx<'_>,
+        desired: &R::Desired,
+        outputs: R::Outputs,
+        action: Action,
+        deadline: Option<Deadline>,
+    ) -> Result<R::Outputs, Error> {
+        let what = format!("{} to be ready", self.address(None));
+        self.wait(Some(desired), deadline)
+            .poll(&what, || self.kind.ready(cx, desired, &outputs, action))
+            .await
+    }
+
+    /// Deletes the resource: once the kind says nothing holds it, the kind's delete, retried
+    /// while it is in use, then its going polled. "Not found" is an error only where `strict` (a replacement's delete).
+    async fn remove(
+        &self,
+        cx: Cx<'_>,
+        found: &R::Observed,
+        id: &str,
+        strict: bool,
+        deadline: Option<Deadline>,
+    ) -> Result<(), Error> {
+        // A leftover has its own name, which `cx` carries.
+        let address = Address::new(R::KIND, cx.name, Some(id.to_owned()));
+        let what = format!("{address} to be unused");
+        self.wait(None, deadline)
+            .poll(&what, || async {
+                match self.kind.unused(cx, found).await {
+                    Err(err) if err.is_not_found() => Ok(Progress::Done(())),
+                    polled => polled,
+                }
+            })
+            .await?;
+        let what = format!("delete of {address}");
+        let deleted = within(deadline, &what, async {
+            cx.aws
+                .retry()
+                .run_while(
+                    &what,
+                    |e| R::IN_USE.matches_error(e),
+                    || self.kind.delete(cx, found),
+                )
+                .await
+        })
+        .await;
+        if strict {
+            deleted?;
+        } else {
+            crate::ignore_not_found(deleted)?;
+        }
+        let what = format!("{address} to be gone");
+        self.wait(None, deadline)
+            .poll(&what, || async {
+                match self.kind.gone(cx, found).await {
+                    Err(err) if err.is_not_found() => Ok(Progress::Done(())),
+                    polled => polled,
+                }
+            })
+            .await
+    }
+
     /// The observation of a resource this node claims.
     fn claimed(&self, o: &R::Observed, retag: Option<TagTarget>) -> Observed {
         Observed {
@@ -178,22 +306,39 @@ impl<R: Resource> ResourceNode<R> {
     }
 }
 
-/// `work`, failing with [`Error::WaitTimedOut`] after `limit` (a declaration's
-/// [`timeout`](super::Options::timeout)).
+/// A declaration's time limit ([`timeout`](super::Options::timeout)), from the start of its
+/// create, update, replacement or delete: its calls, retries and waits all fit in it.
+#[derive(Clone, Copy)]
+struct Deadline {
+    at: Instant,
+    limit: Duration,
+}
+
+impl Deadline {
+    fn start(limit: Option<Duration>) -> Option<Self> {
+        limit.map(|limit| Self {
+            at: Instant::now() + limit,
+            limit,
+        })
+    }
+}
+
+/// `work`, failing with [`Error::WaitTimedOut`] naming `what` at the deadline.
 async fn within<T>(
-    limit: Option<std::time::Duration>,
-    what: String,
+    deadline: Option<Deadline>,
+    what: &str,
     work: impl std::future::Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
-    match limit {
+    match deadline {
         None => work.await,
-        Some(limit) => {
-            tokio::time::timeout(limit, work)
-                .await
-                .unwrap_or(Err(Error::WaitTimedOut {
-                    what,
-                    waited: limit,
-                }))
+        Some(d) => {
+            let left = d.at.saturating_duration_since(Instant::now());
+            tokio::time::timeout(left, work).await.unwrap_or_else(|_| {
+                Err(Error::WaitTimedOut {
+                    what: what.to_owned(),
+                    waited: d.limit,
+                })
+            })
         }
     }
 }
@@ -413,47 +558,48 @@ impl<R: Resource> Node for ResourceNode<R> {
         decision: Decision,
         observed: Option<Observed>,
     ) -> BoxFuture<'a, Result<(AnyArc, Option<Observed>), Error>> {
-        let what = format!(
-            "{} of {}",
-            decision.change.action.word(),
-            self.address(observed.as_ref())
-        );
-        Box::pin(within(self.options.timeout, what, async move {
-            let (desired, delta) = decision.work::<R>();
+        Box::pin(async move {
+            let deadline = Deadline::start(self.options.timeout);
+            let work = decision.work::<R>();
+            let desired = &work.0;
             let cx = self.cx(aws);
             let found = observed.as_ref().map(|o| downcast::<R::Observed>(&o.any));
+            let action = decision.change.action;
             // A resource an earlier release tagged takes this release's identity first, in
             // place; then whatever else differs is updated.
-            if let (Action::Update, Some(o)) = (decision.change.action, &observed) {
+            if let (Action::Update, Some(o)) = (action, &observed) {
                 if let Some(target) = &o.retag {
-                    crate::tags::retag(aws, target, self.tags.owner()).await?;
+                    let what = format!("update of {}", self.address(Some(o)));
+                    let retag = crate::tags::retag(aws, target, self.tags.owner());
+                    within(deadline, &what, retag).await?;
                 }
             }
-            let (outputs, old) = match (decision.change.action, found) {
-                (Action::NoOp, Some(found)) => (self.kind.outputs(found), None),
-                (Action::Update, Some(found)) if delta.is_empty() => {
+            let (outputs, old) = match (action, found, &observed) {
+                (Action::NoOp, Some(found), _) => (self.kind.outputs(found), None),
+                (Action::Update, Some(found), _) if work.1.is_empty() => {
                     (self.kind.outputs(found), None)
                 }
-                (Action::Update, Some(found)) => {
-                    (self.kind.update(cx, desired, found, delta).await?, None)
+                (Action::Update, Some(found), _) => {
+                    (self.update(cx, work, found, deadline).await?, None)
                 }
-                (Action::Replace, Some(found)) => match R::REPLACEMENT {
-                    Replacement::CreateFirst => (
-                        self.kind.create_replacement(cx, desired, found).await?,
-                        observed.clone(),
-                    ),
-                    Replacement::DeleteFirst => {
-                        self.kind.delete(cx, found).await?;
-                        (
-                            self.kind.create_replacement(cx, desired, found).await?,
-                            None,
-                        )
-                    }
-                },
-                _ => (self.kind.create(cx, desired).await?, None),
+                (Action::Replace, Some(found), Some(o)) => {
+                    let old = match R::REPLACEMENT {
+                        Replacement::CreateFirst => observed.clone(),
+                        Replacement::DeleteFirst => {
+                            self.remove(cx, found, &o.id, true, deadline).await?;
+                            None
+                        }
+                    };
+                    let made = self.create(cx, desired, Some(found), action, deadline);
+                    (made.await?, old)
+                }
+                _ => {
+                    let made = self.create(cx, desired, None, Action::Create, deadline);
+                    (made.await?, None)
+                }
             };
             Ok((Arc::new(outputs) as AnyArc, old))
-        }))
+        })
     }
 
     fn delete<'a>(
@@ -462,8 +608,7 @@ impl<R: Resource> Node for ResourceNode<R> {
         observed: &'a Observed,
         teardown: bool,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        let what = format!("delete of {}", self.address(Some(observed)));
-        Box::pin(within(self.options.timeout, what, async move {
+        Box::pin(async move {
             let found: &R::Observed = downcast(&observed.any);
             let cx = Cx {
                 aws,
@@ -471,7 +616,8 @@ impl<R: Resource> Node for ResourceNode<R> {
                 tags: &self.tags,
                 teardown,
             };
-            crate::ignore_not_found(self.kind.delete(cx, found).await)
-        }))
+            let deadline = Deadline::start(self.options.timeout);
+            self.remove(cx, found, &observed.id, false, deadline).await
+        })
     }
 }

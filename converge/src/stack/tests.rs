@@ -876,3 +876,5 @@ async fn joined_refs_are_known_when_both_are_and_depend_on_both() {
     let applied = stack.apply(&aws()).await.unwrap();
     assert_eq!(applied.value(&both).known(), Some(&(1, 2)));
 }
+
+mod outcomes;
