@@ -36,6 +36,12 @@ Patches (see the CreateService / UpdateService API references):
   description). AWS signs the body as sent; so does this patch, as near as the
   parsed form allows.
 
+* DescribeServices: moto records which fields an answer leaves out (a service's
+  tags, unless `include` asks for them) in one dict shared by every request, so a
+  call without `include` answered while another with it is being answered strips
+  that one's tags. AWS answers each call on its own; so does moto with this patch,
+  each request keeping its own copy.
+
 moto's serializer reads model attributes by the snake_case of the API field, so
 `capacity_provider_strategy` answers as `capacityProviderStrategy`, a None
 attribute is left out of the answer, and an empty list is sent as `[]`.
@@ -165,7 +171,16 @@ def signed_request(self):
     return request
 
 
+_ecs_response_init = responses.EC2ContainerServiceResponse.__init__
+
+
+def ecs_response_init(self):
+    _ecs_response_init(self)
+    self.RESPONSE_KEY_PATH_TO_TRANSFORMER = dict(type(self).RESPONSE_KEY_PATH_TO_TRANSFORMER)
+
+
 access_control.IAMRequestBase._create_aws_request = signed_request
+responses.EC2ContainerServiceResponse.__init__ = ecs_response_init
 VPCEndPoint.modify = modify_endpoint
 responses.EC2ContainerServiceResponse.create_service = create_service
 scaling.ApplicationAutoscalingBackend.deregister_scalable_target = deregister_scalable_target
