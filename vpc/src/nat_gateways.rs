@@ -8,8 +8,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{NatGateway, NatGatewayState, ResourceType};
 use converge::{
-    ignore_not_found, Action, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Progress,
-    Resource, Transient, Value, Wait, Wanted,
+    ignore_not_found, Action, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Progress, Resource,
+    Transient, Value, Wait, Wanted,
 };
 
 /// The NAT gateway kind, with how long its waits may take.
