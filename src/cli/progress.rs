@@ -28,8 +28,9 @@ fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The changes a run's modules announced, one per resource (the last word wins), so the
-/// summary counts like Terraform's.
+/// The changes a run's modules announced, one per resource (the last word wins): a progress
+/// line is printed only for news. Apply's summary counts what the apply returns instead
+/// (`Applied::changes`); `summary` counts the same way from the announcements.
 #[derive(Clone, Debug, Default)]
 pub struct Tally {
     actions: Arc<Mutex<HashMap<String, String>>>,

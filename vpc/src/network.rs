@@ -28,7 +28,7 @@ pub struct Network {
     pub(crate) private_egress: Ref<()>,
     /// Each subnet's zone and zone id, where known before any call (from outputs), so
     /// builders can check zones at `build()`.
-    zones: BTreeMap<String, (String, String)>,
+    zones: BTreeMap<String, (String, Option<String>)>,
     /// The subnets' ids when known before any call (private, public): `None` for
     /// references to a network declared in the same stack.
     known: Option<(Vec<String>, Vec<String>)>,
@@ -101,7 +101,7 @@ impl Network {
 
     /// A subnet's availability zone id (`use1-az1`), when known before any call.
     pub fn zone_id_of(&self, subnet: &str) -> Option<&str> {
-        self.zones.get(subnet).map(|(_, id)| id.as_str())
+        self.zones.get(subnet).and_then(|(_, id)| id.as_deref())
     }
 
     /// The private subnets' ids when known before any call: `None` for references to a
@@ -158,9 +158,9 @@ impl From<&VpcOutputs> for Network {
                     .map(Some)
                     .chain(std::iter::repeat(None)),
             );
+            // Outputs an older release serialized have no zone ids.
             for (subnet, (zone, id)) in subnets.iter().zip(places) {
-                let id = id.cloned().unwrap_or_default();
-                zones.insert(subnet.clone(), (zone.clone(), id));
+                zones.insert(subnet.clone(), (zone.clone(), id.cloned()));
             }
         }
         Self {
@@ -209,5 +209,13 @@ mod tests {
             network.known_private_subnets(),
             Some(&out.private_subnets[..])
         );
+        // Outputs without zone ids (an older release's) give zones, and no ids.
+        let older = VpcOutputs {
+            availability_zone_ids: Vec::new(),
+            ..out
+        };
+        let network = Network::from(&older);
+        assert_eq!(network.zone_of("pub-b"), Some("us-east-1b"));
+        assert_eq!(network.zone_id_of("pub-b"), None);
     }
 }
