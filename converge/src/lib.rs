@@ -49,6 +49,7 @@ mod metrics;
 mod module;
 pub mod paging;
 pub mod permissions;
+pub mod phase;
 mod plan;
 mod resource;
 mod retry;
@@ -76,7 +77,9 @@ pub use metrics::{is_mutating, ApiCalls, CallReport, Sent};
 pub use module::{Applied, Module, OutputRefs, Refs};
 pub use permissions::{Grant, Policy};
 pub use plan::{Action, Change, Diff, Plan};
-pub use resource::{Address, Cx, Holder, Progress, Replacement, Resource, TagTarget, Wanted};
+pub use resource::{
+    Address, Cx, DesiredAtApply, Holder, Progress, Replacement, Resource, TagTarget, Wanted,
+};
 pub use retry::{full_jitter, Retry, Said, Transient};
 pub use stack::{Handle, Options, Ref, Resolved, Resolver, Stack};
 pub use strategy::{

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::delta::{Delta, Field};
+use crate::phase::Resolve;
 use crate::plan::{Action, Diff};
 use crate::value::Value;
 use crate::{Aws, Error, Tags, Transient, Wait};
@@ -153,6 +154,9 @@ impl Cx<'_> {
     }
 }
 
+/// A kind's desired state at apply: what its create, update and readiness poll get.
+pub type DesiredAtApply<R> = <<R as Resource>::Desired as Resolve>::Output;
+
 /// One AWS resource kind. Implement it once; a [`Stack`](crate::Stack) plans, applies and
 /// destroys any number of them, in dependency order, with one batched read per kind.
 ///
@@ -198,8 +202,10 @@ pub trait Resource: Send + Sync + 'static {
     type Field: Field;
     /// Where to look for a resource besides its name and owner (`()` for most kinds).
     type Key: Clone + fmt::Debug + Send + Sync + 'static;
-    /// What the inputs ask for. Attributes taken from other resources are [`Value`]s.
-    type Desired: Clone + fmt::Debug + Send + Sync + 'static;
+    /// What the inputs ask for, as the plan has it: attributes taken from other resources
+    /// are [`Value`]s. The engine [resolves](Resolve) it before a create or update, which get
+    /// every input known ([`phase`](crate::phase)).
+    type Desired: Resolve + Clone + fmt::Debug + Send + Sync + 'static;
     /// What AWS has.
     type Observed: Clone + fmt::Debug + Send + Sync + 'static;
     /// What other resources and the module's outputs use.
@@ -218,7 +224,7 @@ pub trait Resource: Send + Sync + 'static {
     async fn ready(
         &self,
         _cx: Cx<'_>,
-        _desired: &Self::Desired,
+        _desired: &DesiredAtApply<Self>,
         outputs: &Self::Outputs,
         _action: Action,
     ) -> Result<Progress<Self::Outputs>, Error> {
@@ -281,7 +287,7 @@ pub trait Resource: Send + Sync + 'static {
     async fn create_replacement(
         &self,
         cx: Cx<'_>,
-        desired: &Self::Desired,
+        desired: &DesiredAtApply<Self>,
         _observed: &Self::Observed,
     ) -> Result<Self::Outputs, Error> {
         self.create(cx, desired).await
@@ -351,13 +357,17 @@ pub trait Resource: Send + Sync + 'static {
     }
 
     /// Makes the resource, with its tags in the create call.
-    async fn create(&self, cx: Cx<'_>, desired: &Self::Desired) -> Result<Self::Outputs, Error>;
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        desired: &DesiredAtApply<Self>,
+    ) -> Result<Self::Outputs, Error>;
 
     /// Changes an existing resource in place.
     async fn update(
         &self,
         cx: Cx<'_>,
-        desired: &Self::Desired,
+        desired: &DesiredAtApply<Self>,
         observed: &Self::Observed,
         delta: &Delta<Self::Field>,
     ) -> Result<Self::Outputs, Error>;

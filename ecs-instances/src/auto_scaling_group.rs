@@ -36,6 +36,9 @@ pub(crate) struct AutoScalingGroupSpec {
     pub instance_refresh: bool,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for AutoScalingGroupSpec {}
+
 /// The group as Auto Scaling has it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct FoundGroup {

@@ -126,6 +126,9 @@ pub(crate) struct CapacityProviderSpec {
     pub scaling: ManagedScaling,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for CapacityProviderSpec {}
+
 /// A provider as ECS has it (ACTIVE or updating; INACTIVE ones are deleted ones ECS still
 /// lists for a while).
 #[derive(Clone, Debug, PartialEq, Eq)]

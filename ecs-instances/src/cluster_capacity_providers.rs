@@ -35,6 +35,9 @@ pub(crate) struct ClusterProvidersSpec {
     pub provider_arn: Value<String>,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for ClusterProvidersSpec {}
+
 /// A cluster that lists our provider.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct FoundAssociation {

@@ -22,6 +22,9 @@ pub(crate) struct InstanceProfileSpec {
     pub role: Value<String>,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for InstanceProfileSpec {}
+
 /// A profile as IAM has it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct FoundProfile {

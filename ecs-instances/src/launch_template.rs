@@ -61,6 +61,9 @@ pub(crate) struct LaunchTemplateSpec {
     pub volume_size: i32,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for LaunchTemplateSpec {}
+
 impl std::fmt::Debug for LaunchTemplateSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LaunchTemplateSpec")

@@ -50,6 +50,9 @@ pub struct ListenerRuleSpec {
     pub target_group_arn: Value<String>,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for ListenerRuleSpec {}
+
 /// A rule as ELB has it.
 #[derive(Clone, Debug)]
 pub struct FoundRule {

@@ -59,6 +59,9 @@ pub struct ListenerSpec {
     pub action: ListenerAction,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for ListenerSpec {}
+
 /// A listener as ELB has it.
 #[derive(Clone, Debug)]
 pub struct FoundListener {

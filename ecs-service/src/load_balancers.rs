@@ -35,6 +35,9 @@ pub struct LoadBalancerSpec {
     pub attributes: BTreeMap<String, String>,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for LoadBalancerSpec {}
+
 /// A load balancer as ELB has it.
 #[derive(Clone, Debug)]
 pub struct FoundLoadBalancer {

@@ -25,6 +25,9 @@ pub struct ScalableTargetSpec {
     pub max_capacity: i32,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for ScalableTargetSpec {}
+
 /// A target as Application Auto Scaling has it.
 #[derive(Clone, Debug)]
 pub struct FoundTarget {

@@ -42,6 +42,9 @@ pub struct ScalingPolicySpec {
     pub resource_label: Option<Value<String>>,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for ScalingPolicySpec {}
+
 /// A policy as Application Auto Scaling has it.
 #[derive(Clone, Debug)]
 pub struct FoundPolicy {

@@ -30,6 +30,9 @@ pub struct ScheduledActionSpec {
     pub max_capacity: Option<i32>,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for ScheduledActionSpec {}
+
 /// An action as Application Auto Scaling has it.
 #[derive(Clone, Debug)]
 pub struct FoundAction {

@@ -79,6 +79,9 @@ pub struct ServiceSpec {
     pub steady_state: Option<Wait>,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for ServiceSpec {}
+
 /// A service as ECS describes it.
 #[derive(Clone, Debug)]
 pub struct FoundService {

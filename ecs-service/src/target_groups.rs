@@ -36,6 +36,9 @@ pub struct TargetGroupSpec {
     pub deregistration_delay: i32,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for TargetGroupSpec {}
+
 /// A target group as ELB has it.
 #[derive(Clone, Debug)]
 pub struct FoundTargetGroup {

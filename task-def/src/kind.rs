@@ -41,6 +41,9 @@ pub struct TaskDefinitionSpec {
     pub left_to_ci: bool,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for TaskDefinitionSpec {}
+
 /// The service whose running revision a spec keeps images from: the kind's key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeployedIn {

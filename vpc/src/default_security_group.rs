@@ -23,6 +23,9 @@ pub(crate) struct DefaultSgDesired {
     pub vpc_id: Value<String>,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for DefaultSgDesired {}
+
 /// The default group, once adopted.
 #[derive(Clone, Debug)]
 pub(crate) struct FoundDefaultSg {

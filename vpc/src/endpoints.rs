@@ -47,6 +47,9 @@ pub(crate) struct EndpointDesired {
     pub placement: Placement,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for EndpointDesired {}
+
 /// An endpoint we own.
 #[derive(Clone, Debug)]
 pub(crate) struct FoundEndpoint {

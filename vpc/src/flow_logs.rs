@@ -63,6 +63,9 @@ pub(crate) struct FlowLogDesired {
     pub role_arn: Value<String>,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for FlowLogDesired {}
+
 /// A flow log we own.
 #[derive(Clone, Debug)]
 pub(crate) struct FoundFlowLog {

@@ -20,6 +20,9 @@ pub(crate) struct ZoneDesired {
     pub vpc_id: Value<String>,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for ZoneDesired {}
+
 /// A private hosted zone we made.
 #[derive(Clone, Debug)]
 pub(crate) struct FoundZone {

@@ -18,6 +18,9 @@ pub(crate) struct IgwDesired {
     pub vpc_id: Value<String>,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for IgwDesired {}
+
 /// An internet gateway we own.
 #[derive(Clone, Debug)]
 pub(crate) struct FoundIgw {

@@ -25,6 +25,9 @@ pub(crate) struct NatDesired {
     pub allocation_id: Value<String>,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for NatDesired {}
+
 /// A NAT gateway we own that is not yet deleted.
 #[derive(Clone, Debug)]
 pub(crate) struct FoundNat {

@@ -26,6 +26,9 @@ pub(crate) struct RouteTableDesired {
     pub subnets: Vec<(String, Value<String>)>,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for RouteTableDesired {}
+
 /// A route table we own.
 #[derive(Clone, Debug)]
 pub(crate) struct FoundRouteTable {

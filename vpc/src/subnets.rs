@@ -20,6 +20,9 @@ pub(crate) struct SubnetDesired {
     pub map_public_ip: bool,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for SubnetDesired {}
+
 /// A subnet we own.
 #[derive(Clone, Debug)]
 pub(crate) struct FoundSubnet {

@@ -17,6 +17,9 @@ pub(crate) struct VpcDesired {
     pub cidr: String,
 }
 
+// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+impl converge::phase::KnownAtPlan for VpcDesired {}
+
 /// A VPC as AWS has it; a look-alike (same name, not ours) has no owner and its DNS
 /// attributes are not read.
 #[derive(Clone, Debug)]

@@ -27,6 +27,8 @@ pub struct ClusterSpec {
     pub default_strategy: Vec<StrategyItem>,
 }
 
+impl crate::phase::KnownAtPlan for ClusterSpec {}
+
 /// An ACTIVE cluster as AWS has it (INACTIVE ones are deleted clusters ECS still lists).
 #[derive(Clone, Debug)]
 pub struct FoundCluster {

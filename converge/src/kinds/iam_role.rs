@@ -24,6 +24,8 @@ pub struct RoleSpec {
     pub managed_policy_arns: Vec<String>,
 }
 
+impl crate::phase::KnownAtPlan for RoleSpec {}
+
 /// A role as IAM has it.
 #[derive(Clone, Debug)]
 pub struct FoundRole {

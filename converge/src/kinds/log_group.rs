@@ -22,6 +22,8 @@ pub struct LogGroupSpec {
     pub retention_in_days: Option<u32>,
 }
 
+impl crate::phase::KnownAtPlan for LogGroupSpec {}
+
 /// A log group as AWS has it.
 #[derive(Clone, Debug)]
 pub struct FoundLogGroup {

@@ -12,9 +12,10 @@ use async_trait::async_trait;
 
 use crate::delta::{Delta, Field};
 use crate::kinds::iam_role::{compact, decode_policy, inline, same_policy};
+use crate::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use crate::plan::Diff;
 use crate::resource::{Cx, Resource, Wanted};
-use crate::{Aws, AwsResultExt, Error, Transient, Value};
+use crate::{Aws, AwsResultExt, Error, Transient};
 
 /// The inline policy kind.
 #[derive(Clone, Copy, Debug, Default)]
@@ -58,13 +59,24 @@ impl PolicyNames {
 }
 
 /// What an inline policy should say.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RolePolicySpec {
+#[derive(Clone, Debug, PartialEq)]
+pub struct RolePolicySpec<P: Phase = AtPlan> {
     /// The role's name (the key's).
     pub role: String,
     /// The policy document, as JSON (built from other resources' outputs, such as the
     /// account in the role's ARN).
-    pub document: Value<String>,
+    pub document: P::Value<String>,
+}
+
+impl Resolve for RolePolicySpec {
+    type Output = RolePolicySpec<AtApply>;
+
+    fn resolve(&self) -> Result<RolePolicySpec<AtApply>, Unknown> {
+        Ok(RolePolicySpec {
+            role: self.role.clone(),
+            document: self.document.resolve("document")?,
+        })
+    }
 }
 
 /// An inline policy as IAM has it.
@@ -271,9 +283,12 @@ impl Resource for RolePolicyKind {
         Some(format!("{}:{}", out.role, out.name))
     }
 
-    async fn create(&self, cx: Cx<'_>, d: &RolePolicySpec) -> Result<RolePolicyOutputs, Error> {
-        let document = d.document.clone().require("the policy's document")?;
-        put(cx, &d.role, &document).await?;
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        d: &RolePolicySpec<AtApply>,
+    ) -> Result<RolePolicyOutputs, Error> {
+        put(cx, &d.role, &d.document).await?;
         Ok(RolePolicyOutputs {
             role: d.role.clone(),
             name: cx.name.to_owned(),
@@ -283,15 +298,14 @@ impl Resource for RolePolicyKind {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &RolePolicySpec,
+        d: &RolePolicySpec<AtApply>,
         o: &FoundRolePolicy,
         delta: &Delta<RolePolicyField>,
     ) -> Result<RolePolicyOutputs, Error> {
         for field in delta.fields() {
             match field {
                 RolePolicyField::Policy => {
-                    let document = d.document.clone().require("the policy's document")?;
-                    put(cx, &o.role, &document).await?;
+                    put(cx, &o.role, &d.document).await?;
                 }
             }
         }
@@ -316,6 +330,7 @@ impl Resource for RolePolicyKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Value;
 
     fn found(document: &str) -> FoundRolePolicy {
         FoundRolePolicy {

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, UserIdGroupPair};
 
 use crate::delta::{Delta, Field};
+use crate::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use crate::plan::Diff;
 use crate::resource::{Cx, Progress, Resource, Wanted};
 use crate::{Aws, AwsResultExt, Error, Transient, Value, Wait};
@@ -51,25 +52,61 @@ impl fmt::Display for Rule {
 }
 
 /// An ingress rule as the inputs ask for it: a group peer may not exist yet.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IngressRule {
+#[derive(Clone, Debug, PartialEq)]
+pub struct IngressRule<P: Phase = AtPlan> {
     /// First port.
     pub from: i32,
     /// Last port.
     pub to: i32,
     /// A CIDR block, or a group id (known after apply when the group is new).
-    pub peer: Value<Peer>,
+    pub peer: P::Value<Peer>,
 }
 
 /// What a security group should be.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SecurityGroupSpec {
+#[derive(Clone, Debug, PartialEq)]
+pub struct SecurityGroupSpec<P: Phase = AtPlan> {
     /// The VPC it lives in.
-    pub vpc_id: Value<String>,
+    pub vpc_id: P::Value<String>,
     /// Its description (EC2 cannot change it in place).
     pub description: String,
     /// Its TCP ingress rules.
-    pub ingress: Vec<IngressRule>,
+    pub ingress: Vec<IngressRule<P>>,
+}
+
+impl Resolve for SecurityGroupSpec {
+    type Output = SecurityGroupSpec<AtApply>;
+
+    fn resolve(&self) -> Result<SecurityGroupSpec<AtApply>, Unknown> {
+        Ok(SecurityGroupSpec {
+            vpc_id: self.vpc_id.resolve("vpc_id")?,
+            description: self.description.clone(),
+            ingress: self
+                .ingress
+                .iter()
+                .map(|r| {
+                    Ok(IngressRule {
+                        from: r.from,
+                        to: r.to,
+                        peer: r.peer.resolve("ingress.peer")?,
+                    })
+                })
+                .collect::<Result<_, Unknown>>()?,
+        })
+    }
+}
+
+impl SecurityGroupSpec<AtApply> {
+    /// The rules.
+    fn rules(&self) -> Vec<Rule> {
+        self.ingress
+            .iter()
+            .map(|r| Rule {
+                from: r.from,
+                to: r.to,
+                peer: r.peer.clone(),
+            })
+            .collect()
+    }
 }
 
 impl SecurityGroupSpec {
@@ -381,17 +418,17 @@ impl Resource for SecurityGroupKind {
     async fn create(
         &self,
         cx: Cx<'_>,
-        d: &SecurityGroupSpec,
+        d: &SecurityGroupSpec<AtApply>,
     ) -> Result<SecurityGroupOutputs, Error> {
         let aws = cx.aws;
-        let vpc_id = d.vpc_id.clone().require(cx.name)?;
-        let rules = d.rules().require(cx.name)?;
+        let vpc_id = &d.vpc_id;
+        let rules = d.rules();
         let out = aws
             .ec2()
             .create_security_group()
             .group_name(cx.name)
             .description(&d.description)
-            .vpc_id(&vpc_id)
+            .vpc_id(vpc_id)
             .tag_specifications(cx.tags.ec2_spec(ResourceType::SecurityGroup, cx.name))
             .send()
             .await
@@ -404,7 +441,7 @@ impl Resource for SecurityGroupKind {
                 let found = aws
                     .ec2()
                     .describe_security_groups()
-                    .filters(Filter::builder().name("vpc-id").values(&vpc_id).build())
+                    .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
                     .filters(Filter::builder().name("group-name").values(cx.name).build())
                     .send()
                     .await
@@ -436,7 +473,7 @@ impl Resource for SecurityGroupKind {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &SecurityGroupSpec,
+        d: &SecurityGroupSpec<AtApply>,
         o: &FoundGroup,
         delta: &Delta<SecurityGroupField>,
     ) -> Result<SecurityGroupOutputs, Error> {
@@ -446,8 +483,7 @@ impl Resource for SecurityGroupKind {
                 SecurityGroupField::VpcId | SecurityGroupField::Description => {}
                 // One call each for every rule to add and every rule to remove.
                 SecurityGroupField::Ingress => {
-                    let want = d.rules().require(cx.name)?;
-                    converge_rules(cx.aws, &o.id, &o.rules, &want).await?;
+                    converge_rules(cx.aws, &o.id, &o.rules, &d.rules()).await?;
                 }
             }
         }

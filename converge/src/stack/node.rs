@@ -8,9 +8,12 @@ use futures::future::BoxFuture;
 
 use super::{AnyArc, Resolver};
 use crate::delta::Delta;
+use crate::phase::Resolve;
 use crate::plan::Diff;
 use crate::plan::{Action, Change};
-use crate::resource::{Address, Cx, Holder, Progress, Replacement, Resource, TagTarget, Wanted};
+use crate::resource::{
+    Address, Cx, DesiredAtApply, Holder, Progress, Replacement, Resource, TagTarget, Wanted,
+};
 use crate::tags::Claim;
 use crate::value::Value;
 use crate::{Aws, Error, Tags, Wait};
@@ -185,7 +188,7 @@ impl<R: Resource> ResourceNode<R> {
     async fn create(
         &self,
         cx: Cx<'_>,
-        desired: &R::Desired,
+        (desired, applied): (&R::Desired, &DesiredAtApply<R>),
         old: Option<&R::Observed>,
         action: Action,
         deadline: Option<Deadline>,
@@ -198,14 +201,15 @@ impl<R: Resource> ResourceNode<R> {
                     &what,
                     |e| R::TRANSIENT.matches_error(e),
                     || match old {
-                        Some(old) => self.kind.create_replacement(cx, desired, old),
-                        None => self.kind.create(cx, desired),
+                        Some(old) => self.kind.create_replacement(cx, applied, old),
+                        None => self.kind.create(cx, applied),
                     },
                 )
                 .await
         })
         .await?;
-        self.ready(cx, desired, made, action, deadline).await
+        self.ready(cx, (desired, applied), made, action, deadline)
+            .await
     }
 
     /// Changes the resource in place: the kind's update, retried on its transient errors,
@@ -214,6 +218,7 @@ impl<R: Resource> ResourceNode<R> {
         &self,
         cx: Cx<'_>,
         (desired, delta): &(R::Desired, Delta<R::Field>),
+        applied: &DesiredAtApply<R>,
         found: &R::Observed,
         deadline: Option<Deadline>,
     ) -> Result<R::Outputs, Error> {
@@ -224,12 +229,12 @@ impl<R: Resource> ResourceNode<R> {
                 .run_while(
                     &what,
                     |e| R::TRANSIENT.matches_error(e),
-                    || self.kind.update(cx, desired, found, delta),
+                    || self.kind.update(cx, applied, found, delta),
                 )
                 .await
         })
         .await?;
-        self.ready(cx, desired, updated, Action::Update, deadline)
+        self.ready(cx, (desired, applied), updated, Action::Update, deadline)
             .await
     }
 
@@ -237,15 +242,24 @@ impl<R: Resource> ResourceNode<R> {
     async fn ready(
         &self,
         cx: Cx<'_>,
-        desired: &R::Desired,
+        (desired, applied): (&R::Desired, &DesiredAtApply<R>),
         outputs: R::Outputs,
         action: Action,
         deadline: Option<Deadline>,
     ) -> Result<R::Outputs, Error> {
         let what = format!("{} to be ready", self.address(None));
         self.wait(Some(desired), deadline)
-            .poll(&what, || self.kind.ready(cx, desired, &outputs, action))
+            .poll(&what, || self.kind.ready(cx, applied, &outputs, action))
             .await
+    }
+
+    /// The desired state with every input known, as create and update get it. An input
+    /// still unknown here was read only under a condition in its declaration.
+    fn resolve(&self, desired: &R::Desired) -> Result<DesiredAtApply<R>, Error> {
+        desired.resolve().map_err(|unknown| Error::Failed {
+            resource: self.address(None).to_string(),
+            reason: format!("{unknown} (read every input unconditionally in its declaration)"),
+        })
     }
 
     /// Deletes the resource: once the kind says nothing holds it, the kind's delete, retried
@@ -565,6 +579,13 @@ impl<R: Resource> Node for ResourceNode<R> {
             let cx = self.cx(aws);
             let found = observed.as_ref().map(|o| downcast::<R::Observed>(&o.any));
             let action = decision.change.action;
+            // Every input known before this resource's first write (a replacement that
+            // deletes first has deleted already), so an unknown one makes nothing.
+            let applied = match action {
+                Action::NoOp => None,
+                Action::Update if work.1.is_empty() => None,
+                _ => Some(self.resolve(desired)?),
+            };
             // A resource an earlier release tagged takes this release's identity first, in
             // place; then whatever else differs is updated.
             if let (Action::Update, Some(o)) = (action, &observed) {
@@ -580,9 +601,11 @@ impl<R: Resource> Node for ResourceNode<R> {
                     (self.kind.outputs(found), None)
                 }
                 (Action::Update, Some(found), _) => {
-                    (self.update(cx, work, found, deadline).await?, None)
+                    let applied = applied.as_ref().expect("resolved for an update");
+                    (self.update(cx, work, applied, found, deadline).await?, None)
                 }
                 (Action::Replace, Some(found), Some(o)) => {
+                    let applied = applied.as_ref().expect("resolved for a replacement");
                     let old = match R::REPLACEMENT {
                         Replacement::CreateFirst => observed.clone(),
                         Replacement::DeleteFirst => {
@@ -590,11 +613,12 @@ impl<R: Resource> Node for ResourceNode<R> {
                             None
                         }
                     };
-                    let made = self.create(cx, desired, Some(found), action, deadline);
+                    let made = self.create(cx, (desired, applied), Some(found), action, deadline);
                     (made.await?, old)
                 }
                 _ => {
-                    let made = self.create(cx, desired, None, Action::Create, deadline);
+                    let applied = applied.as_ref().expect("resolved for a create");
+                    let made = self.create(cx, (desired, applied), None, Action::Create, deadline);
                     (made.await?, None)
                 }
             };

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::delta::Delta;
+use crate::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use crate::plan::{Action, Diff};
 use crate::resource::{Cx, Holder, Replacement, Resource, Wanted};
 use crate::{Aws, Error, Stack, Tags, Value};
@@ -49,9 +50,19 @@ struct Fake {
 }
 
 #[derive(Clone, Debug)]
-struct Want {
+struct Want<P: Phase = AtPlan> {
     size: u32,
-    parent: Value<Option<String>>,
+    parent: P::Value<Option<String>>,
+}
+
+impl Resolve for Want {
+    type Output = Want<AtApply>;
+    fn resolve(&self) -> Result<Want<AtApply>, Unknown> {
+        Ok(Want {
+            size: self.size,
+            parent: self.parent.resolve("parent")?,
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -190,7 +201,7 @@ impl Resource for Fake {
     fn output_id(&self, out: &Out) -> Option<String> {
         Some(out.id.clone())
     }
-    async fn create(&self, cx: Cx<'_>, d: &Want) -> Result<Out, Error> {
+    async fn create(&self, cx: Cx<'_>, d: &Want<AtApply>) -> Result<Out, Error> {
         self.record("create", cx.name)?;
         self.pause(cx.name).await;
         let mut cloud = self.cloud.lock().unwrap();
@@ -202,7 +213,7 @@ impl Resource for Fake {
             name: cx.name.to_owned(),
             owner: cx.tags.owner().to_owned(),
             size: d.size,
-            parent: d.parent.clone().require(cx.name)?,
+            parent: d.parent.clone(),
         };
         cloud.things.insert(id.clone(), thing);
         Ok(Out { id, size: d.size })
@@ -210,7 +221,7 @@ impl Resource for Fake {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &Want,
+        d: &Want<AtApply>,
         o: &Thing,
         delta: &Delta<FakeField>,
     ) -> Result<Out, Error> {
@@ -290,13 +301,13 @@ impl Resource for FakeFirst {
     fn outputs(&self, o: &Thing) -> Out {
         self.0.outputs(o)
     }
-    async fn create(&self, cx: Cx<'_>, d: &Want) -> Result<Out, Error> {
+    async fn create(&self, cx: Cx<'_>, d: &Want<AtApply>) -> Result<Out, Error> {
         self.0.create(cx, d).await
     }
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &Want,
+        d: &Want<AtApply>,
         o: &Thing,
         x: &Delta<FakeField>,
     ) -> Result<Out, Error> {
@@ -386,6 +397,33 @@ async fn plan_and_apply_agree_on_an_update_and_on_a_replacement() {
     changed.apply(&aws()).await.unwrap();
     assert!(changed.plan(&aws()).await.unwrap().plan().is_empty());
     assert_eq!(fake.names().len(), 4);
+}
+
+#[tokio::test]
+async fn an_input_unknown_at_apply_fails_its_resource_before_any_write() {
+    let fake = Fake::default();
+    declare(&fake, 1).apply(&aws()).await.unwrap();
+    let before = fake.mutations();
+
+    // `d` gives its parent as unknown even at apply, as a declaration that reads an input
+    // only under a condition would: its create fails before any call, naming the input.
+    let mut stack = declare(&fake, 1);
+    stack.add(fake.clone(), "d", tags(), (), |_| Want {
+        size: 1,
+        parent: Value::AfterApply,
+    });
+    let err = stack.apply(&aws()).await.unwrap_err();
+    let cause = std::error::Error::source(&err).map(ToString::to_string);
+    assert_eq!(
+        cause.as_deref(),
+        Some(
+            "fake_thing \"d\" failed: its input `parent` is still unknown at apply \
+             (read every input unconditionally in its declaration)"
+        ),
+        "{err}"
+    );
+    assert!(!fake.names().contains(&"d".to_owned()));
+    assert_eq!(fake.mutations(), before, "nothing was written");
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! its time to be ready and to be gone.
 
 use super::*;
+use crate::phase::AtApply;
 use crate::resource::Progress;
 use crate::{Retry, Transient, Wait};
 
@@ -100,7 +101,7 @@ impl Resource for Flaky {
     fn wait(&self, _desired: Option<&Want>) -> Wait {
         self.wait
     }
-    async fn create(&self, cx: Cx<'_>, d: &Want) -> Result<Out, Error> {
+    async fn create(&self, cx: Cx<'_>, d: &Want<AtApply>) -> Result<Out, Error> {
         let failed = {
             let mut script = self.script();
             script.creates += 1;
@@ -114,7 +115,7 @@ impl Resource for Flaky {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &Want,
+        d: &Want<AtApply>,
         o: &Thing,
         x: &Delta<FakeField>,
     ) -> Result<Out, Error> {
@@ -134,7 +135,7 @@ impl Resource for Flaky {
     async fn ready(
         &self,
         cx: Cx<'_>,
-        _d: &Want,
+        _d: &Want<AtApply>,
         out: &Out,
         _action: Action,
     ) -> Result<Progress<Out>, Error> {
