@@ -9,22 +9,28 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, IpPermission, SecurityGroup};
-use converge::{
-    ec2_name, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wanted,
-};
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
+use converge::{ec2_name, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Wanted};
 
 /// The default security group kind.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct DefaultSgKind;
 
 /// What the inputs ask for: the VPC's default group, without rules.
-#[derive(Clone, Debug)]
-pub(crate) struct DefaultSgDesired {
-    pub vpc_id: Value<String>,
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct DefaultSgDesired<P: Phase = AtPlan> {
+    pub vpc_id: P::Value<String>,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for DefaultSgDesired {}
+impl Resolve for DefaultSgDesired {
+    type Output = DefaultSgDesired<AtApply>;
+
+    fn resolve(&self) -> Result<DefaultSgDesired<AtApply>, Unknown> {
+        Ok(DefaultSgDesired {
+            vpc_id: self.vpc_id.resolve("vpc_id")?,
+        })
+    }
+}
 
 /// The default group, once adopted.
 #[derive(Clone, Debug)]
@@ -245,13 +251,17 @@ impl Resource for DefaultSgKind {
     }
 
     /// Adopts the group EC2 made with the VPC: closes it, then tags it ours.
-    async fn create(&self, cx: Cx<'_>, d: &DefaultSgDesired) -> Result<DefaultSgOut, Error> {
-        let vpc_id = d.vpc_id.clone().require(cx.name)?;
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        d: &DefaultSgDesired<AtApply>,
+    ) -> Result<DefaultSgOut, Error> {
+        let vpc_id = &d.vpc_id;
         let out = cx
             .aws
             .ec2()
             .describe_security_groups()
-            .filters(Filter::builder().name("vpc-id").values(&vpc_id).build())
+            .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
             .filters(
                 Filter::builder()
                     .name("group-name")
@@ -286,7 +296,7 @@ impl Resource for DefaultSgKind {
     async fn update(
         &self,
         cx: Cx<'_>,
-        _d: &DefaultSgDesired,
+        _d: &DefaultSgDesired<AtApply>,
         o: &FoundDefaultSg,
         delta: &Delta<DefaultSgField>,
     ) -> Result<DefaultSgOut, Error> {
@@ -319,7 +329,7 @@ mod tests {
     use aws_sdk_ec2::types::{IpRange, Tag, UserIdGroupPair};
     use aws_sdk_ec2::Client as Ec2;
     use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-    use converge::{Action, Stack, Tags};
+    use converge::{Action, Stack, Tags, Value};
 
     use super::*;
 

@@ -9,6 +9,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, VpcEndpoint, VpcEndpointType};
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
     ec2::Found, Action, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Progress, Resource,
     Value, Wait, Wanted,
@@ -26,29 +27,49 @@ pub(crate) struct EndpointKind {
 }
 
 /// Where an endpoint's traffic comes from.
-#[derive(Clone, Debug)]
-pub(crate) enum Placement {
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Placement<P: Phase = AtPlan> {
     /// A gateway endpoint: routes in these tables.
-    Gateway { route_tables: Value<Vec<String>> },
+    Gateway { route_tables: P::Value<Vec<String>> },
     /// An interface endpoint: a network interface in each subnet, behind these groups, with
     /// private DNS.
     Interface {
-        subnets: Value<Vec<String>>,
-        security_groups: Value<Vec<String>>,
+        subnets: P::Value<Vec<String>>,
+        security_groups: P::Value<Vec<String>>,
     },
 }
 
 /// What the inputs ask for.
-#[derive(Clone, Debug)]
-pub(crate) struct EndpointDesired {
-    pub vpc_id: Value<String>,
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct EndpointDesired<P: Phase = AtPlan> {
+    pub vpc_id: P::Value<String>,
     /// `com.amazonaws.<region>.<service>`.
     pub service_name: String,
-    pub placement: Placement,
+    pub placement: Placement<P>,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for EndpointDesired {}
+impl Resolve for EndpointDesired {
+    type Output = EndpointDesired<AtApply>;
+
+    fn resolve(&self) -> Result<EndpointDesired<AtApply>, Unknown> {
+        Ok(EndpointDesired {
+            vpc_id: self.vpc_id.resolve("vpc_id")?,
+            service_name: self.service_name.clone(),
+            placement: match &self.placement {
+                Placement::Gateway { route_tables } => Placement::Gateway {
+                    route_tables: route_tables.resolve("placement.route_tables")?,
+                },
+                Placement::Interface {
+                    subnets,
+                    security_groups,
+                } => Placement::Interface {
+                    subnets: subnets.resolve("placement.subnets")?,
+                    security_groups: security_groups.resolve("placement.security_groups")?,
+                },
+            },
+        })
+    }
+}
 
 /// An endpoint we own.
 #[derive(Clone, Debug)]
@@ -316,8 +337,8 @@ impl Resource for EndpointKind {
         Some(out.id.clone())
     }
 
-    async fn create(&self, cx: Cx<'_>, d: &EndpointDesired) -> Result<EndpointOut, Error> {
-        let vpc_id = d.vpc_id.clone().require(cx.name)?;
+    async fn create(&self, cx: Cx<'_>, d: &EndpointDesired<AtApply>) -> Result<EndpointOut, Error> {
+        let vpc_id = &d.vpc_id;
         // The SDK fills in no token for this call: without one, a retry after a lost answer
         // makes a second endpoint.
         let token = converge::client_token(&cx, KIND, "create", converge::token::EC2);
@@ -332,14 +353,14 @@ impl Resource for EndpointKind {
         call = match &d.placement {
             Placement::Gateway { route_tables } => call
                 .vpc_endpoint_type(VpcEndpointType::Gateway)
-                .set_route_table_ids(Some(route_tables.clone().require(cx.name)?)),
+                .set_route_table_ids(Some(route_tables.clone())),
             Placement::Interface {
                 subnets,
                 security_groups,
             } => call
                 .vpc_endpoint_type(VpcEndpointType::Interface)
-                .set_subnet_ids(Some(subnets.clone().require(cx.name)?))
-                .set_security_group_ids(Some(security_groups.clone().require(cx.name)?))
+                .set_subnet_ids(Some(subnets.clone()))
+                .set_security_group_ids(Some(security_groups.clone()))
                 .private_dns_enabled(true),
         };
         let out = call
@@ -358,7 +379,7 @@ impl Resource for EndpointKind {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &EndpointDesired,
+        d: &EndpointDesired<AtApply>,
         o: &FoundEndpoint,
         delta: &Delta<EndpointField>,
     ) -> Result<EndpointOut, Error> {
@@ -381,8 +402,7 @@ impl Resource for EndpointKind {
         match &d.placement {
             Placement::Gateway { route_tables } => {
                 if tables {
-                    let want = route_tables.clone().require(cx.name)?;
-                    let (add, remove) = change(&o.route_tables, &want);
+                    let (add, remove) = change(&o.route_tables, route_tables);
                     call = call
                         .set_add_route_table_ids(Some(add).filter(|a| !a.is_empty()))
                         .set_remove_route_table_ids(Some(remove).filter(|r| !r.is_empty()));
@@ -393,15 +413,13 @@ impl Resource for EndpointKind {
                 security_groups,
             } => {
                 if subnets_changed {
-                    let want = subnets.clone().require(cx.name)?;
-                    let (add, remove) = change(&o.subnets, &want);
+                    let (add, remove) = change(&o.subnets, subnets);
                     call = call
                         .set_add_subnet_ids(Some(add).filter(|a| !a.is_empty()))
                         .set_remove_subnet_ids(Some(remove).filter(|r| !r.is_empty()));
                 }
                 if groups_changed {
-                    let groups = security_groups.clone().require(cx.name)?;
-                    let (add, remove) = change(&o.security_groups, &groups);
+                    let (add, remove) = change(&o.security_groups, security_groups);
                     call = call
                         .set_add_security_group_ids(Some(add).filter(|a| !a.is_empty()))
                         .set_remove_security_group_ids(Some(remove).filter(|r| !r.is_empty()));
@@ -449,7 +467,7 @@ impl Resource for EndpointKind {
     async fn ready(
         &self,
         cx: Cx<'_>,
-        d: &EndpointDesired,
+        d: &EndpointDesired<AtApply>,
         out: &EndpointOut,
         action: Action,
     ) -> Result<Progress<EndpointOut>, Error> {
@@ -588,7 +606,7 @@ mod tests {
                 tags: &tags,
                 teardown: false,
             };
-            kind.create(cx, &s3).await.unwrap();
+            kind.create(cx, &s3.resolve().unwrap()).await.unwrap();
         }
         let sent = sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 3);

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     FlowLog, FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType,
 };
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
     ec2::Found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wanted,
 };
@@ -55,16 +56,26 @@ impl Default for FlowLogs {
 pub(crate) struct FlowLogKind;
 
 /// What the inputs ask for.
-#[derive(Clone, Debug)]
-pub(crate) struct FlowLogDesired {
-    pub vpc_id: Value<String>,
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct FlowLogDesired<P: Phase = AtPlan> {
+    pub vpc_id: P::Value<String>,
     pub traffic: FlowLogTraffic,
     pub log_group: String,
-    pub role_arn: Value<String>,
+    pub role_arn: P::Value<String>,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for FlowLogDesired {}
+impl Resolve for FlowLogDesired {
+    type Output = FlowLogDesired<AtApply>;
+
+    fn resolve(&self) -> Result<FlowLogDesired<AtApply>, Unknown> {
+        Ok(FlowLogDesired {
+            vpc_id: self.vpc_id.resolve("vpc_id")?,
+            traffic: self.traffic,
+            log_group: self.log_group.clone(),
+            role_arn: self.role_arn.resolve("role_arn")?,
+        })
+    }
+}
 
 /// A flow log we own.
 #[derive(Clone, Debug)]
@@ -234,9 +245,7 @@ impl Resource for FlowLogKind {
         Some(out.id.clone())
     }
 
-    async fn create(&self, cx: Cx<'_>, d: &FlowLogDesired) -> Result<FlowLogOut, Error> {
-        let vpc_id = d.vpc_id.clone().require(cx.name)?;
-        let role = d.role_arn.clone().require(cx.name)?;
+    async fn create(&self, cx: Cx<'_>, d: &FlowLogDesired<AtApply>) -> Result<FlowLogOut, Error> {
         // The SDK fills in no token for this call: without one, a retry after a lost answer
         // makes a second flow log.
         let token = converge::client_token(&cx, KIND, "create", converge::token::EC2);
@@ -246,11 +255,11 @@ impl Resource for FlowLogKind {
             .create_flow_logs()
             .client_token(token.as_str())
             .resource_type(FlowLogsResourceType::Vpc)
-            .resource_ids(vpc_id)
+            .resource_ids(&d.vpc_id)
             .traffic_type(TrafficType::from(d.traffic.as_str()))
             .log_destination_type(LogDestinationType::CloudWatchLogs)
             .log_group_name(&d.log_group)
-            .deliver_logs_permission_arn(role)
+            .deliver_logs_permission_arn(&d.role_arn)
             .tag_specifications(cx.tags.ec2_spec(ResourceType::VpcFlowLog, cx.name))
             .send()
             .await
@@ -276,7 +285,7 @@ impl Resource for FlowLogKind {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &FlowLogDesired,
+        d: &FlowLogDesired<AtApply>,
         _o: &FoundFlowLog,
         delta: &Delta<FlowLogField>,
     ) -> Result<FlowLogOut, Error> {
@@ -391,7 +400,7 @@ mod tests {
     async fn a_refusal_in_the_answer_spends_the_token_and_runs_never_share_one() {
         let sent = Arc::default();
         let tags = converge::Tags::new("vpc", "blog");
-        let d = wants();
+        let d = wants().resolve().unwrap();
         let (one, other) = (ec2(&sent), ec2(&sent));
         let cx = |aws| Cx {
             aws,

@@ -6,8 +6,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_route53::types::{HostedZoneConfig, TagResourceType, Vpc as ZoneVpc, VpcRegion};
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
-    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wanted,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Wanted,
 };
 
 /// The hosted zone kind.
@@ -15,13 +16,20 @@ use converge::{
 pub(crate) struct ZoneKind;
 
 /// What the inputs ask for.
-#[derive(Clone, Debug)]
-pub(crate) struct ZoneDesired {
-    pub vpc_id: Value<String>,
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ZoneDesired<P: Phase = AtPlan> {
+    pub vpc_id: P::Value<String>,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for ZoneDesired {}
+impl Resolve for ZoneDesired {
+    type Output = ZoneDesired<AtApply>;
+
+    fn resolve(&self) -> Result<ZoneDesired<AtApply>, Unknown> {
+        Ok(ZoneDesired {
+            vpc_id: self.vpc_id.resolve("vpc_id")?,
+        })
+    }
+}
 
 /// A private hosted zone we made.
 #[derive(Clone, Debug)]
@@ -224,8 +232,7 @@ impl Resource for ZoneKind {
         Some(out.id.clone())
     }
 
-    async fn create(&self, cx: Cx<'_>, d: &ZoneDesired) -> Result<ZoneOut, Error> {
-        let vpc_id = d.vpc_id.clone().require(cx.name)?;
+    async fn create(&self, cx: Cx<'_>, d: &ZoneDesired<AtApply>) -> Result<ZoneOut, Error> {
         let owner = cx.tags.owner();
         // The reference must be unique for ever, and stay within Route 53's 128 bytes.
         let room = converge::token::ROUTE53.saturating_sub(PREFIX.len() + owner.len() + 1);
@@ -240,7 +247,7 @@ impl Resource for ZoneKind {
             .caller_reference(&reference)
             .vpc(
                 ZoneVpc::builder()
-                    .vpc_id(&vpc_id)
+                    .vpc_id(&d.vpc_id)
                     .vpc_region(VpcRegion::from(cx.aws.region()))
                     .build(),
             )
@@ -285,7 +292,7 @@ impl Resource for ZoneKind {
     async fn update(
         &self,
         _: Cx<'_>,
-        _: &ZoneDesired,
+        _: &ZoneDesired<AtApply>,
         o: &FoundZone,
         delta: &Delta<ZoneField>,
     ) -> Result<ZoneOut, Error> {
@@ -322,6 +329,7 @@ mod tests {
     use aws_sdk_route53::operation::list_hosted_zones_by_name::ListHostedZonesByNameOutput;
     use aws_sdk_route53::types::{DelegationSet, HostedZone};
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use converge::Value;
 
     use super::*;
 
@@ -405,8 +413,8 @@ mod tests {
     async fn a_zone_refused_as_a_repeat_is_the_one_its_reference_made() {
         let sent = Arc::default();
         let tags = converge::Tags::new("vpc", "blog");
-        let d = ZoneDesired {
-            vpc_id: Value::Known("vpc-1".into()),
+        let d = ZoneDesired::<AtApply> {
+            vpc_id: "vpc-1".into(),
         };
         let aws = route53(&sent);
         let cx = |aws| Cx {

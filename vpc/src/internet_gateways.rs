@@ -3,9 +3,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
-    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Value,
-    Wanted,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Wanted,
 };
 
 /// The internet gateway kind.
@@ -13,13 +13,20 @@ use converge::{
 pub(crate) struct IgwKind;
 
 /// What the inputs ask for.
-#[derive(Clone, Debug)]
-pub(crate) struct IgwDesired {
-    pub vpc_id: Value<String>,
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct IgwDesired<P: Phase = AtPlan> {
+    pub vpc_id: P::Value<String>,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for IgwDesired {}
+impl Resolve for IgwDesired {
+    type Output = IgwDesired<AtApply>;
+
+    fn resolve(&self) -> Result<IgwDesired<AtApply>, Unknown> {
+        Ok(IgwDesired {
+            vpc_id: self.vpc_id.resolve("vpc_id")?,
+        })
+    }
+}
 
 /// An internet gateway we own.
 #[derive(Clone, Debug)]
@@ -167,8 +174,7 @@ impl Resource for IgwKind {
         Some(out.id.clone())
     }
 
-    async fn create(&self, cx: Cx<'_>, d: &IgwDesired) -> Result<IgwOut, Error> {
-        let vpc_id = d.vpc_id.clone().require(cx.name)?;
+    async fn create(&self, cx: Cx<'_>, d: &IgwDesired<AtApply>) -> Result<IgwOut, Error> {
         let out = cx
             .aws
             .ec2()
@@ -182,14 +188,14 @@ impl Resource for IgwKind {
             .and_then(|g| g.internet_gateway_id())
             .unwrap_or_default()
             .to_owned();
-        attach(cx.aws, &id, &vpc_id).await?;
+        attach(cx.aws, &id, &d.vpc_id).await?;
         Ok(IgwOut { id })
     }
 
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &IgwDesired,
+        d: &IgwDesired<AtApply>,
         o: &FoundIgw,
         delta: &Delta<IgwField>,
     ) -> Result<IgwOut, Error> {
@@ -202,12 +208,12 @@ impl Resource for IgwKind {
         if !move_it {
             return Ok(self.outputs(o));
         }
-        let vpc_id = d.vpc_id.clone().require(cx.name)?;
+        let vpc_id = &d.vpc_id;
         // A gateway takes one VPC: let go of any other first.
         let others: Vec<String> = o
             .attached_to
             .iter()
-            .filter(|v| **v != vpc_id)
+            .filter(|v| *v != vpc_id)
             .cloned()
             .collect();
         // Public addresses still mapped in the VPC it leaves hold it a while.
@@ -219,8 +225,8 @@ impl Resource for IgwKind {
                 || detach(cx.aws, &o.id, &others),
             )
             .await?;
-        if !o.attached_to.contains(&vpc_id) {
-            attach(cx.aws, &o.id, &vpc_id).await?;
+        if !o.attached_to.contains(vpc_id) {
+            attach(cx.aws, &o.id, vpc_id).await?;
         }
         Ok(self.outputs(o))
     }
@@ -281,6 +287,8 @@ async fn detach(aws: &Aws, id: &str, vpcs: &[String]) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+    use converge::Value;
+
     use super::*;
 
     fn found(attached_to: &[&str]) -> FoundIgw {

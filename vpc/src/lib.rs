@@ -89,3 +89,275 @@ pub use route_tables::RouteTableField;
 pub use subnets::SubnetField;
 pub use vpcs::VpcField;
 pub use zones::fargate_refuses;
+
+#[cfg(test)]
+mod tests {
+    use converge::phase::{AtApply, Resolve};
+    use converge::Value;
+
+    use crate::default_security_group::DefaultSgDesired;
+    use crate::endpoints::{EndpointDesired, Placement};
+    use crate::flow_logs::{FlowLogDesired, FlowLogTraffic};
+    use crate::hosted_zones::ZoneDesired;
+    use crate::internet_gateways::IgwDesired;
+    use crate::nat_gateways::NatDesired;
+    use crate::route_tables::RouteTableDesired;
+    use crate::subnets::SubnetDesired;
+    use crate::vpcs::VpcDesired;
+
+    /// The input `d` names as still unknown.
+    fn unknown(d: &impl Resolve) -> &'static str {
+        d.resolve().unwrap_err().input
+    }
+
+    fn known<T>(v: &str) -> Value<T>
+    where
+        T: From<String>,
+    {
+        Value::Known(T::from(v.to_owned()))
+    }
+
+    fn interface(subnets: Value<Vec<String>>, groups: Value<Vec<String>>) -> EndpointDesired {
+        EndpointDesired {
+            vpc_id: known("vpc-1"),
+            service_name: "com.amazonaws.us-east-1.logs".into(),
+            placement: Placement::Interface {
+                subnets,
+                security_groups: groups,
+            },
+        }
+    }
+
+    fn flow_log(vpc_id: Value<String>, role_arn: Value<String>) -> FlowLogDesired {
+        FlowLogDesired {
+            vpc_id,
+            traffic: FlowLogTraffic::All,
+            log_group: "/aws/vpc-flow-logs/blog".into(),
+            role_arn,
+        }
+    }
+
+    fn route_table(
+        vpc_id: Value<String>,
+        target: Value<Option<String>>,
+        subnet: Value<String>,
+    ) -> RouteTableDesired {
+        RouteTableDesired {
+            vpc_id,
+            target,
+            subnets: vec![("blog-private-a".into(), subnet)],
+        }
+    }
+
+    #[test]
+    fn every_kind_resolves_at_apply_or_names_the_input_still_unknown() {
+        let ids = || Value::Known(vec!["x-1".to_owned()]);
+        let nat = |subnet_id, allocation_id| NatDesired {
+            subnet_id,
+            allocation_id,
+        };
+        let table: [(&str, &str); 15] = [
+            (
+                unknown(&DefaultSgDesired {
+                    vpc_id: Value::AfterApply,
+                }),
+                "vpc_id",
+            ),
+            (
+                unknown(&EndpointDesired {
+                    vpc_id: Value::AfterApply,
+                    ..interface(ids(), ids())
+                }),
+                "vpc_id",
+            ),
+            (
+                unknown(&EndpointDesired {
+                    placement: Placement::Gateway {
+                        route_tables: Value::AfterApply,
+                    },
+                    ..interface(ids(), ids())
+                }),
+                "placement.route_tables",
+            ),
+            (
+                unknown(&interface(Value::AfterApply, ids())),
+                "placement.subnets",
+            ),
+            (
+                unknown(&interface(ids(), Value::AfterApply)),
+                "placement.security_groups",
+            ),
+            (
+                unknown(&flow_log(Value::AfterApply, known("arn:role"))),
+                "vpc_id",
+            ),
+            (
+                unknown(&flow_log(known("vpc-1"), Value::AfterApply)),
+                "role_arn",
+            ),
+            (
+                unknown(&ZoneDesired {
+                    vpc_id: Value::AfterApply,
+                }),
+                "vpc_id",
+            ),
+            (
+                unknown(&IgwDesired {
+                    vpc_id: Value::AfterApply,
+                }),
+                "vpc_id",
+            ),
+            (
+                unknown(&nat(Value::AfterApply, known("eipalloc-1"))),
+                "subnet_id",
+            ),
+            (
+                unknown(&nat(known("subnet-1"), Value::AfterApply)),
+                "allocation_id",
+            ),
+            (
+                unknown(&route_table(
+                    Value::AfterApply,
+                    Value::Known(None),
+                    known("subnet-1"),
+                )),
+                "vpc_id",
+            ),
+            (
+                unknown(&route_table(
+                    known("vpc-1"),
+                    Value::AfterApply,
+                    known("subnet-1"),
+                )),
+                "target",
+            ),
+            (
+                unknown(&route_table(
+                    known("vpc-1"),
+                    Value::Known(None),
+                    Value::AfterApply,
+                )),
+                "subnets",
+            ),
+            (
+                unknown(&SubnetDesired {
+                    vpc_id: Value::AfterApply,
+                    cidr: "10.0.0.0/24".into(),
+                    az: "us-east-1a".into(),
+                    map_public_ip: false,
+                }),
+                "vpc_id",
+            ),
+        ];
+        for (found, input) in table {
+            assert_eq!(found, input);
+        }
+
+        // Every input known: the same state, with plain values.
+        let ids = vec!["x-1".to_owned()];
+        assert_eq!(
+            DefaultSgDesired {
+                vpc_id: known("vpc-1")
+            }
+            .resolve()
+            .unwrap(),
+            DefaultSgDesired::<AtApply> {
+                vpc_id: "vpc-1".into()
+            }
+        );
+        assert_eq!(
+            interface(Value::Known(ids.clone()), Value::Known(ids.clone()))
+                .resolve()
+                .unwrap(),
+            EndpointDesired::<AtApply> {
+                vpc_id: "vpc-1".into(),
+                service_name: "com.amazonaws.us-east-1.logs".into(),
+                placement: Placement::Interface {
+                    subnets: ids.clone(),
+                    security_groups: ids.clone(),
+                },
+            }
+        );
+        let gateway = EndpointDesired {
+            placement: Placement::Gateway {
+                route_tables: Value::Known(ids.clone()),
+            },
+            ..interface(Value::AfterApply, Value::AfterApply)
+        };
+        assert_eq!(
+            gateway.resolve().unwrap().placement,
+            Placement::Gateway {
+                route_tables: ids.clone()
+            }
+        );
+        assert_eq!(
+            flow_log(known("vpc-1"), known("arn:role"))
+                .resolve()
+                .unwrap(),
+            FlowLogDesired::<AtApply> {
+                vpc_id: "vpc-1".into(),
+                traffic: FlowLogTraffic::All,
+                log_group: "/aws/vpc-flow-logs/blog".into(),
+                role_arn: "arn:role".into(),
+            }
+        );
+        assert_eq!(
+            ZoneDesired {
+                vpc_id: known("vpc-1")
+            }
+            .resolve()
+            .unwrap()
+            .vpc_id,
+            "vpc-1"
+        );
+        assert_eq!(
+            IgwDesired {
+                vpc_id: known("vpc-1")
+            }
+            .resolve()
+            .unwrap()
+            .vpc_id,
+            "vpc-1"
+        );
+        assert_eq!(
+            nat(known("subnet-1"), known("eipalloc-1"))
+                .resolve()
+                .unwrap(),
+            NatDesired::<AtApply> {
+                subnet_id: "subnet-1".into(),
+                allocation_id: "eipalloc-1".into(),
+            }
+        );
+        assert_eq!(
+            route_table(known("vpc-1"), known("nat-1"), known("subnet-1"))
+                .resolve()
+                .unwrap(),
+            RouteTableDesired::<AtApply> {
+                vpc_id: "vpc-1".into(),
+                target: Some("nat-1".into()),
+                subnets: vec![("blog-private-a".into(), "subnet-1".into())],
+            }
+        );
+        assert_eq!(
+            SubnetDesired {
+                vpc_id: known("vpc-1"),
+                cidr: "10.0.0.0/24".into(),
+                az: "us-east-1a".into(),
+                map_public_ip: true,
+            }
+            .resolve()
+            .unwrap(),
+            SubnetDesired::<AtApply> {
+                vpc_id: "vpc-1".into(),
+                cidr: "10.0.0.0/24".into(),
+                az: "us-east-1a".into(),
+                map_public_ip: true,
+            }
+        );
+        // The VPC's inputs are all its own.
+        let vpc = VpcDesired {
+            cidr: "10.0.0.0/16".into(),
+        };
+        assert_eq!(vpc.resolve().unwrap().cidr, "10.0.0.0/16");
+    }
+}

@@ -7,9 +7,10 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{NatGateway, NatGatewayState, ResourceType};
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
     ignore_not_found, Action, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Progress, Resource,
-    Transient, Value, Wait, Wanted,
+    Transient, Wait, Wanted,
 };
 
 /// The NAT gateway kind, with how long its waits may take.
@@ -19,14 +20,22 @@ pub(crate) struct NatKind {
 }
 
 /// What the inputs ask for.
-#[derive(Clone, Debug)]
-pub(crate) struct NatDesired {
-    pub subnet_id: Value<String>,
-    pub allocation_id: Value<String>,
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct NatDesired<P: Phase = AtPlan> {
+    pub subnet_id: P::Value<String>,
+    pub allocation_id: P::Value<String>,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for NatDesired {}
+impl Resolve for NatDesired {
+    type Output = NatDesired<AtApply>;
+
+    fn resolve(&self) -> Result<NatDesired<AtApply>, Unknown> {
+        Ok(NatDesired {
+            subnet_id: self.subnet_id.resolve("subnet_id")?,
+            allocation_id: self.allocation_id.resolve("allocation_id")?,
+        })
+    }
+}
 
 /// A NAT gateway we own that is not yet deleted.
 #[derive(Clone, Debug)]
@@ -213,9 +222,7 @@ impl Resource for NatKind {
         Some(out.id.clone())
     }
 
-    async fn create(&self, cx: Cx<'_>, d: &NatDesired) -> Result<NatOut, Error> {
-        let subnet_id = d.subnet_id.clone().require(cx.name)?;
-        let allocation_id = d.allocation_id.clone().require(cx.name)?;
+    async fn create(&self, cx: Cx<'_>, d: &NatDesired<AtApply>) -> Result<NatOut, Error> {
         // One token for every attempt: the engine's retry of a call whose first answer was
         // lost (or that met a subnet not yet visible) gets the gateway that call made, not a
         // second one.
@@ -225,8 +232,8 @@ impl Resource for NatKind {
             .ec2()
             .create_nat_gateway()
             .client_token(token.as_str())
-            .subnet_id(&subnet_id)
-            .allocation_id(&allocation_id)
+            .subnet_id(&d.subnet_id)
+            .allocation_id(&d.allocation_id)
             .tag_specifications(cx.tags.ec2_spec(ResourceType::Natgateway, cx.name))
             .send()
             .await
@@ -243,7 +250,7 @@ impl Resource for NatKind {
     async fn update(
         &self,
         _cx: Cx<'_>,
-        _: &NatDesired,
+        _: &NatDesired<AtApply>,
         o: &FoundNat,
         delta: &Delta<NatField>,
     ) -> Result<NatOut, Error> {
@@ -277,7 +284,7 @@ impl Resource for NatKind {
     async fn ready(
         &self,
         cx: Cx<'_>,
-        _: &NatDesired,
+        _: &NatDesired<AtApply>,
         out: &NatOut,
         _: Action,
     ) -> Result<Progress<NatOut>, Error> {
@@ -343,6 +350,8 @@ impl NatKind {
 
 #[cfg(test)]
 mod tests {
+    use converge::Value;
+
     use super::*;
 
     fn found(state: NatGatewayState) -> FoundNat {

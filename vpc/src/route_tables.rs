@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
+use converge::phase::{AtApply, AtPlan, Input, Phase, Resolve, Unknown};
 use converge::{
     ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Value,
     Wanted, AFTER_APPLY,
@@ -17,17 +18,48 @@ pub(crate) const DEFAULT_ROUTE: &str = "0.0.0.0/0";
 pub(crate) struct RouteTableKind;
 
 /// What the inputs ask for.
-#[derive(Clone, Debug)]
-pub(crate) struct RouteTableDesired {
-    pub vpc_id: Value<String>,
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct RouteTableDesired<P: Phase = AtPlan> {
+    pub vpc_id: P::Value<String>,
     /// Where the default route goes (an `igw-` or `nat-` id), `Known(None)` for no route.
-    pub target: Value<Option<String>>,
+    pub target: P::Value<Option<String>>,
     /// The subnets it serves: (name, id).
-    pub subnets: Vec<(String, Value<String>)>,
+    pub subnets: Vec<(String, P::Value<String>)>,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for RouteTableDesired {}
+impl Resolve for RouteTableDesired {
+    type Output = RouteTableDesired<AtApply>;
+
+    fn resolve(&self) -> Result<RouteTableDesired<AtApply>, Unknown> {
+        Ok(RouteTableDesired {
+            vpc_id: self.vpc_id.resolve("vpc_id")?,
+            target: self.target.resolve("target")?,
+            subnets: self
+                .subnets
+                .iter()
+                .map(|(name, id)| Ok((name.clone(), id.resolve("subnets")?)))
+                .collect::<Result<_, Unknown>>()?,
+        })
+    }
+}
+
+/// An input's value in either phase, where known: what lets the plan and the apply compute
+/// a table's [`Work`] the same way.
+trait Known: Phase {
+    fn known<T: Input>(value: &Self::Value<T>) -> Option<&T>;
+}
+
+impl Known for AtPlan {
+    fn known<T: Input>(value: &Value<T>) -> Option<&T> {
+        value.known()
+    }
+}
+
+impl Known for AtApply {
+    fn known<T: Input>(value: &T) -> Option<&T> {
+        Some(value)
+    }
+}
 
 /// A route table we own.
 #[derive(Clone, Debug)]
@@ -53,33 +85,36 @@ pub(crate) struct RouteTableOut {
 
 pub(crate) const KIND: &str = "aws_route_table";
 
+/// Where the default route goes in phase `P` (`None`: no route).
+type Target<P> = <P as Phase>::Value<Option<String>>;
+
 /// What a table needs to match its inputs: computed once, for the plan and the apply.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Work {
+#[derive(Debug, PartialEq)]
+struct Work<P: Phase = AtPlan> {
     /// (current target, wanted target), when they differ.
-    route: Option<(Option<String>, Value<Option<String>>)>,
+    route: Option<(Option<String>, Target<P>)>,
     /// Wanted subnets not associated with this table: (name, id).
-    associate: Vec<(String, Value<String>)>,
+    associate: Vec<(String, P::Value<String>)>,
     /// Associations to remove: (association id, subnet id).
     disassociate: Vec<(String, String)>,
 }
 
-fn work(d: &RouteTableDesired, o: &FoundRouteTable) -> Work {
-    let route = match &d.target {
-        Value::Known(want) if *want == o.default_route => None,
-        want => Some((o.default_route.clone(), want.clone())),
+fn work<P: Known>(d: &RouteTableDesired<P>, o: &FoundRouteTable) -> Work<P> {
+    let route = match P::known(&d.target) {
+        Some(want) if *want == o.default_route => None,
+        _ => Some((o.default_route.clone(), d.target.clone())),
     };
     let mine = |id: &str| o.associations.iter().any(|(_, s)| s == id);
     let associate = d
         .subnets
         .iter()
-        .filter(|(_, id)| !id.known().is_some_and(|id| mine(id)))
+        .filter(|(_, id)| !P::known(id).is_some_and(|id| mine(id)))
         .cloned()
         .collect();
     let disassociate = o
         .associations
         .iter()
-        .filter(|(_, s)| !d.subnets.iter().any(|(_, id)| id.known() == Some(s)))
+        .filter(|(_, s)| !d.subnets.iter().any(|(_, id)| P::known(id) == Some(s)))
         .cloned()
         .collect();
     Work {
@@ -296,8 +331,11 @@ impl Resource for RouteTableKind {
         Some(out.id.clone())
     }
 
-    async fn create(&self, cx: Cx<'_>, d: &RouteTableDesired) -> Result<RouteTableOut, Error> {
-        let vpc_id = d.vpc_id.clone().require(cx.name)?;
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        d: &RouteTableDesired<AtApply>,
+    ) -> Result<RouteTableOut, Error> {
         // One token for every attempt, so a retried call cannot make a second table.
         let token = converge::client_token(&cx, KIND, "create", converge::token::EC2);
         let out = cx
@@ -305,7 +343,7 @@ impl Resource for RouteTableKind {
             .ec2()
             .create_route_table()
             .client_token(token.as_str())
-            .vpc_id(&vpc_id)
+            .vpc_id(&d.vpc_id)
             .tag_specifications(cx.tags.ec2_spec(ResourceType::RouteTable, cx.name))
             .send()
             .await
@@ -318,18 +356,14 @@ impl Resource for RouteTableKind {
             .to_owned();
         // Its subnets may be served by another table (a layout that changed): they are
         // moved. The read that found the others is not at hand here, so one look-up.
-        let subnets: Vec<String> = d
-            .subnets
-            .iter()
-            .filter_map(|(_, id)| id.known().cloned())
-            .collect();
+        let subnets: Vec<String> = d.subnets.iter().map(|(_, id)| id.clone()).collect();
         let elsewhere = associations_of(cx.aws, &subnets).await?;
         // A new table is a found one without routes or associations: the same steps apply.
         let empty = FoundRouteTable {
             id: id.clone(),
             name: cx.name.to_owned(),
             owner: None,
-            vpc_id,
+            vpc_id: d.vpc_id.clone(),
             default_route: None,
             associations: Vec::new(),
             elsewhere,
@@ -341,7 +375,7 @@ impl Resource for RouteTableKind {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &RouteTableDesired,
+        d: &RouteTableDesired<AtApply>,
         o: &FoundRouteTable,
         delta: &Delta<RouteTableField>,
     ) -> Result<RouteTableOut, Error> {
@@ -395,7 +429,7 @@ impl Steps {
 /// Sets the default route and the associations of table `o` as `d` asks, those of `steps`.
 async fn converge_table(
     cx: Cx<'_>,
-    d: &RouteTableDesired,
+    d: &RouteTableDesired<AtApply>,
     o: &FoundRouteTable,
     steps: Steps,
 ) -> Result<(), Error> {
@@ -408,14 +442,12 @@ async fn converge_table(
         work.disassociate.clear();
     }
     if let Some((current, want)) = work.route {
-        let want = want.require(cx.name)?;
         set_default_route(cx.aws, &o.id, current.as_deref(), want.as_deref()).await?;
     }
     for (association, _) in &work.disassociate {
         disassociate(cx.aws, association).await?;
     }
     for (_, subnet) in work.associate {
-        let subnet = subnet.require(cx.name)?;
         let moved = o.elsewhere.iter().find(|(_, s)| *s == subnet);
         match moved {
             Some((association, _)) => {
@@ -665,9 +697,8 @@ mod tests {
             tags: &tags,
             teardown: false,
         };
-        RouteTableKind
-            .create(cx, &wants(Value::Known(None), &[]))
-            .await
+        let d = wants(Value::Known(None), &[]).resolve().unwrap();
+        RouteTableKind.create(cx, &d).await
     }
 
     #[tokio::test]

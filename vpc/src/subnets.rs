@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
     ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Value,
     Wanted,
@@ -12,16 +13,26 @@ use converge::{
 pub(crate) struct SubnetKind;
 
 /// What the inputs ask for.
-#[derive(Clone, Debug)]
-pub(crate) struct SubnetDesired {
-    pub vpc_id: Value<String>,
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SubnetDesired<P: Phase = AtPlan> {
+    pub vpc_id: P::Value<String>,
     pub cidr: String,
     pub az: String,
     pub map_public_ip: bool,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for SubnetDesired {}
+impl Resolve for SubnetDesired {
+    type Output = SubnetDesired<AtApply>;
+
+    fn resolve(&self) -> Result<SubnetDesired<AtApply>, Unknown> {
+        Ok(SubnetDesired {
+            vpc_id: self.vpc_id.resolve("vpc_id")?,
+            cidr: self.cidr.clone(),
+            az: self.az.clone(),
+            map_public_ip: self.map_public_ip,
+        })
+    }
+}
 
 /// A subnet we own.
 #[derive(Clone, Debug)]
@@ -195,13 +206,12 @@ impl Resource for SubnetKind {
         Some(out.id.clone())
     }
 
-    async fn create(&self, cx: Cx<'_>, d: &SubnetDesired) -> Result<SubnetOut, Error> {
-        let vpc_id = d.vpc_id.clone().require(cx.name)?;
+    async fn create(&self, cx: Cx<'_>, d: &SubnetDesired<AtApply>) -> Result<SubnetOut, Error> {
         let out = cx
             .aws
             .ec2()
             .create_subnet()
-            .vpc_id(&vpc_id)
+            .vpc_id(&d.vpc_id)
             .cidr_block(&d.cidr)
             .availability_zone(&d.az)
             .tag_specifications(cx.tags.ec2_spec(ResourceType::Subnet, cx.name))
@@ -222,7 +232,7 @@ impl Resource for SubnetKind {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &SubnetDesired,
+        d: &SubnetDesired<AtApply>,
         o: &FoundSubnet,
         delta: &Delta<SubnetField>,
     ) -> Result<SubnetOut, Error> {

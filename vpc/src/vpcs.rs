@@ -17,7 +17,7 @@ pub(crate) struct VpcDesired {
     pub cidr: String,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+/// Every input is its own: the CIDR block.
 impl converge::phase::KnownAtPlan for VpcDesired {}
 
 /// A VPC as AWS has it; a look-alike (same name, not ours) has no owner and its DNS
