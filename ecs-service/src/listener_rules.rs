@@ -11,6 +11,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, HostHeaderConditionConfig, PathPatternConditionConfig, RuleCondition,
     RulePriorityPair,
 };
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
     Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Holder, Replacement, Resource, Value, Wanted,
     NAME_TAG,
@@ -36,10 +37,10 @@ pub struct RuleAt {
 }
 
 /// What a rule should be.
-#[derive(Clone, Debug)]
-pub struct ListenerRuleSpec {
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListenerRuleSpec<P: Phase = AtPlan> {
     /// Its listener.
-    pub listener_arn: Value<String>,
+    pub listener_arn: P::Value<String>,
     /// 1 to 50,000; lower is evaluated first.
     pub priority: i32,
     /// `host-header` values (any matches).
@@ -47,11 +48,22 @@ pub struct ListenerRuleSpec {
     /// `path-pattern` values (any matches).
     pub path_patterns: Vec<String>,
     /// Where matching requests go.
-    pub target_group_arn: Value<String>,
+    pub target_group_arn: P::Value<String>,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for ListenerRuleSpec {}
+impl Resolve for ListenerRuleSpec {
+    type Output = ListenerRuleSpec<AtApply>;
+
+    fn resolve(&self) -> Result<ListenerRuleSpec<AtApply>, Unknown> {
+        Ok(ListenerRuleSpec {
+            listener_arn: self.listener_arn.resolve("listener_arn")?,
+            priority: self.priority,
+            host_headers: self.host_headers.clone(),
+            path_patterns: self.path_patterns.clone(),
+            target_group_arn: self.target_group_arn.resolve("target_group_arn")?,
+        })
+    }
+}
 
 /// A rule as ELB has it.
 #[derive(Clone, Debug)]
@@ -210,7 +222,7 @@ fn found(r: &aws_sdk_elasticloadbalancingv2::types::Rule, listener_arn: &str) ->
     }
 }
 
-fn conditions(d: &ListenerRuleSpec) -> Vec<RuleCondition> {
+fn conditions(d: &ListenerRuleSpec<AtApply>) -> Vec<RuleCondition> {
     let mut out = Vec::new();
     if !d.host_headers.is_empty() {
         out.push(
@@ -239,15 +251,11 @@ fn conditions(d: &ListenerRuleSpec) -> Vec<RuleCondition> {
     out
 }
 
-fn forward(d: &ListenerRuleSpec) -> Result<Action, Error> {
-    Ok(Action::builder()
+fn forward(d: &ListenerRuleSpec<AtApply>) -> Action {
+    Action::builder()
         .r#type(ActionTypeEnum::Forward)
-        .target_group_arn(
-            d.target_group_arn
-                .clone()
-                .require("the rule's target group")?,
-        )
-        .build())
+        .target_group_arn(&d.target_group_arn)
+        .build()
 }
 
 fn joined(values: &BTreeSet<String>) -> String {
@@ -499,16 +507,19 @@ impl Resource for ListenerRuleKind {
         Some(out.arn.clone())
     }
 
-    async fn create(&self, cx: Cx<'_>, d: &ListenerRuleSpec) -> Result<ListenerRuleOutputs, Error> {
-        let listener = d.listener_arn.clone().require("the rule's listener")?;
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        d: &ListenerRuleSpec<AtApply>,
+    ) -> Result<ListenerRuleOutputs, Error> {
         let out = cx
             .aws
             .elbv2()
             .create_rule()
-            .listener_arn(listener)
+            .listener_arn(&d.listener_arn)
             .priority(d.priority)
             .set_conditions(Some(conditions(d)))
-            .actions(forward(d)?)
+            .actions(forward(d))
             .set_tags(Some(cx.tags.elbv2(cx.name)))
             .send()
             .await
@@ -527,7 +538,7 @@ impl Resource for ListenerRuleKind {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &ListenerRuleSpec,
+        d: &ListenerRuleSpec<AtApply>,
         o: &FoundRule,
         delta: &Delta<ListenerRuleField>,
     ) -> Result<ListenerRuleOutputs, Error> {
@@ -562,7 +573,7 @@ impl Resource for ListenerRuleKind {
                 .modify_rule()
                 .rule_arn(&o.arn)
                 .set_conditions(Some(conditions(d)))
-                .actions(forward(d)?)
+                .actions(forward(d))
                 .send()
                 .await
                 .context("ModifyRule", ListenerRuleKind::label(cx.name))?;
@@ -599,6 +610,32 @@ mod tests {
             path_patterns: vec!["/api/*".into(), "/api".into()],
             target_group_arn: Value::Known("arn:tg".into()),
         }
+    }
+
+    #[test]
+    fn resolve_names_the_input_still_unknown() {
+        let cases = [
+            (
+                ListenerRuleSpec {
+                    listener_arn: Value::AfterApply,
+                    ..spec()
+                },
+                "listener_arn",
+            ),
+            (
+                ListenerRuleSpec {
+                    target_group_arn: Value::AfterApply,
+                    ..spec()
+                },
+                "target_group_arn",
+            ),
+        ];
+        for (planned, input) in cases {
+            assert_eq!(planned.resolve().unwrap_err().input, input);
+        }
+        let applied = spec().resolve().unwrap();
+        assert_eq!(applied.listener_arn, "arn:listener");
+        assert_eq!(applied.target_group_arn, "arn:tg");
     }
 
     fn rule(name: &str, owner: Option<&str>, priority: i32) -> FoundRule {

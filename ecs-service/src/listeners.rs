@@ -11,6 +11,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ProtocolEnum,
     RedirectActionConfig, RedirectActionStatusCodeEnum,
 };
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Holder, Resource, Value, Wanted};
 
 use crate::listener_rules::{list_rules, rules_of};
@@ -32,10 +33,10 @@ pub struct ListenerOf {
 }
 
 /// What a listener does with a request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ListenerAction {
+#[derive(Clone, Debug, PartialEq)]
+pub enum ListenerAction<P: Phase = AtPlan> {
     /// Forwards it to this target group.
-    Forward(Value<String>),
+    Forward(P::Value<String>),
     /// Answers `301 Moved Permanently` to the same host and path over HTTPS on this port.
     RedirectToHttps(i32),
     /// Answers `404 Not Found` itself: a shared listener, whose rules forward.
@@ -43,10 +44,10 @@ pub enum ListenerAction {
 }
 
 /// What a listener should be.
-#[derive(Clone, Debug)]
-pub struct ListenerSpec {
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListenerSpec<P: Phase = AtPlan> {
     /// Its load balancer.
-    pub load_balancer_arn: Value<String>,
+    pub load_balancer_arn: P::Value<String>,
     /// The port.
     pub port: i32,
     /// `HTTP` or `HTTPS`.
@@ -56,11 +57,29 @@ pub struct ListenerSpec {
     /// The TLS policy, for HTTPS.
     pub ssl_policy: Option<String>,
     /// Where requests go.
-    pub action: ListenerAction,
+    pub action: ListenerAction<P>,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for ListenerSpec {}
+impl Resolve for ListenerSpec {
+    type Output = ListenerSpec<AtApply>;
+
+    fn resolve(&self) -> Result<ListenerSpec<AtApply>, Unknown> {
+        Ok(ListenerSpec {
+            load_balancer_arn: self.load_balancer_arn.resolve("load_balancer_arn")?,
+            port: self.port,
+            protocol: self.protocol.clone(),
+            certificate_arn: self.certificate_arn.clone(),
+            ssl_policy: self.ssl_policy.clone(),
+            action: match &self.action {
+                ListenerAction::Forward(tg) => {
+                    ListenerAction::Forward(tg.resolve("action.forward")?)
+                }
+                ListenerAction::RedirectToHttps(port) => ListenerAction::RedirectToHttps(*port),
+                ListenerAction::NotFound => ListenerAction::NotFound,
+            },
+        })
+    }
+}
 
 /// A listener as ELB has it.
 #[derive(Clone, Debug)]
@@ -107,11 +126,11 @@ fn redirect_text(port: i32) -> String {
 const NOT_FOUND: &str = "404";
 
 /// The default action ELB takes for `action`.
-fn default_action(action: &ListenerAction) -> Result<Action, Error> {
-    Ok(match action {
+fn default_action(action: &ListenerAction<AtApply>) -> Action {
+    match action {
         ListenerAction::Forward(tg) => Action::builder()
             .r#type(ActionTypeEnum::Forward)
-            .target_group_arn(tg.clone().require("the listener's target group")?)
+            .target_group_arn(tg)
             .build(),
         ListenerAction::RedirectToHttps(port) => Action::builder()
             .r#type(ActionTypeEnum::Redirect)
@@ -133,10 +152,10 @@ fn default_action(action: &ListenerAction) -> Result<Action, Error> {
                     .build(),
             )
             .build(),
-    })
+    }
 }
 
-fn certificates(d: &ListenerSpec) -> Option<Vec<Certificate>> {
+fn certificates(d: &ListenerSpec<AtApply>) -> Option<Vec<Certificate>> {
     d.certificate_arn
         .as_ref()
         .map(|c| vec![Certificate::builder().certificate_arn(c).build()])
@@ -437,17 +456,17 @@ impl Resource for ListenerKind {
         Some(out.arn.clone())
     }
 
-    async fn create(&self, cx: Cx<'_>, d: &ListenerSpec) -> Result<ListenerOutputs, Error> {
-        let lb = d
-            .load_balancer_arn
-            .clone()
-            .require("the listener's load balancer")?;
-        let action = default_action(&d.action)?;
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        d: &ListenerSpec<AtApply>,
+    ) -> Result<ListenerOutputs, Error> {
+        let action = default_action(&d.action);
         let out = cx
             .aws
             .elbv2()
             .create_listener()
-            .load_balancer_arn(lb)
+            .load_balancer_arn(&d.load_balancer_arn)
             .port(d.port)
             .protocol(ProtocolEnum::from(d.protocol.as_str()))
             .set_certificates(certificates(d))
@@ -470,7 +489,7 @@ impl Resource for ListenerKind {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &ListenerSpec,
+        d: &ListenerSpec<AtApply>,
         o: &FoundListener,
         delta: &Delta<ListenerField>,
     ) -> Result<ListenerOutputs, Error> {
@@ -487,7 +506,7 @@ impl Resource for ListenerKind {
                 | ListenerField::FixedResponse => {}
             }
         }
-        let action = default_action(&d.action)?;
+        let action = default_action(&d.action);
         cx.aws
             .elbv2()
             .modify_listener()
@@ -579,6 +598,40 @@ mod tests {
             ssl_policy: None,
             action: ListenerAction::Forward(Value::Known("arn:tg".into())),
         }
+    }
+
+    #[test]
+    fn resolve_names_the_input_still_unknown() {
+        let cases = [
+            (
+                ListenerSpec {
+                    load_balancer_arn: Value::AfterApply,
+                    ..spec()
+                },
+                "load_balancer_arn",
+            ),
+            (
+                ListenerSpec {
+                    action: ListenerAction::Forward(Value::AfterApply),
+                    ..spec()
+                },
+                "action.forward",
+            ),
+        ];
+        for (planned, input) in cases {
+            assert_eq!(planned.resolve().unwrap_err().input, input);
+        }
+        let applied = spec().resolve().unwrap();
+        assert_eq!(applied.load_balancer_arn, "arn:lb");
+        assert_eq!(applied.action, ListenerAction::Forward("arn:tg".into()));
+        let redirect = ListenerSpec {
+            action: ListenerAction::RedirectToHttps(443),
+            ..spec()
+        };
+        assert_eq!(
+            redirect.resolve().unwrap().action,
+            ListenerAction::RedirectToHttps(443)
+        );
     }
 
     fn found() -> FoundListener {

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum,
 };
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
     Action, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Progress, ProvideErrorMetadata,
     Resource, Transient, Value, Wait, Wanted,
@@ -17,14 +18,14 @@ use converge::{
 pub struct LoadBalancerKind;
 
 /// What a load balancer should be.
-#[derive(Clone, Debug)]
-pub struct LoadBalancerSpec {
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadBalancerSpec<P: Phase = AtPlan> {
     /// Internal, or internet-facing (fixed once made).
     pub internal: bool,
     /// Its subnets.
-    pub subnets: Value<Vec<String>>,
+    pub subnets: P::Value<Vec<String>>,
     /// Its security groups.
-    pub security_groups: Value<Vec<String>>,
+    pub security_groups: P::Value<Vec<String>>,
     /// Whether a create waits until the load balancer is `active` (`--wait-steady`); nothing
     /// else needs it to be.
     pub wait_active: bool,
@@ -35,8 +36,20 @@ pub struct LoadBalancerSpec {
     pub attributes: BTreeMap<String, String>,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for LoadBalancerSpec {}
+impl Resolve for LoadBalancerSpec {
+    type Output = LoadBalancerSpec<AtApply>;
+
+    fn resolve(&self) -> Result<LoadBalancerSpec<AtApply>, Unknown> {
+        Ok(LoadBalancerSpec {
+            internal: self.internal,
+            subnets: self.subnets.resolve("subnets")?,
+            security_groups: self.security_groups.resolve("security_groups")?,
+            wait_active: self.wait_active,
+            wait: self.wait,
+            attributes: self.attributes.clone(),
+        })
+    }
+}
 
 /// A load balancer as ELB has it.
 #[derive(Clone, Debug)]
@@ -476,12 +489,11 @@ impl Resource for LoadBalancerKind {
         Some(out.arn.clone())
     }
 
-    async fn create(&self, cx: Cx<'_>, d: &LoadBalancerSpec) -> Result<LoadBalancerOutputs, Error> {
-        let subnets = d.subnets.clone().require("the load balancer's subnets")?;
-        let groups = d
-            .security_groups
-            .clone()
-            .require("the load balancer's security groups")?;
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        d: &LoadBalancerSpec<AtApply>,
+    ) -> Result<LoadBalancerOutputs, Error> {
         let aws = cx.aws;
         let out = aws
             .elbv2()
@@ -489,8 +501,8 @@ impl Resource for LoadBalancerKind {
             .name(cx.name)
             .r#type(LoadBalancerTypeEnum::Application)
             .scheme(LoadBalancerSchemeEnum::from(scheme(d.internal)))
-            .set_subnets(Some(subnets))
-            .set_security_groups(Some(groups))
+            .set_subnets(Some(d.subnets.clone()))
+            .set_security_groups(Some(d.security_groups.clone()))
             .set_tags(Some(cx.tags.elbv2(cx.name)))
             .send()
             .await
@@ -515,7 +527,7 @@ impl Resource for LoadBalancerKind {
     async fn ready(
         &self,
         cx: Cx<'_>,
-        d: &LoadBalancerSpec,
+        d: &LoadBalancerSpec<AtApply>,
         out: &LoadBalancerOutputs,
         action: Action,
     ) -> Result<Progress<LoadBalancerOutputs>, Error> {
@@ -553,7 +565,7 @@ impl Resource for LoadBalancerKind {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &LoadBalancerSpec,
+        d: &LoadBalancerSpec<AtApply>,
         o: &FoundLoadBalancer,
         delta: &Delta<LoadBalancerField>,
     ) -> Result<LoadBalancerOutputs, Error> {
@@ -572,7 +584,7 @@ impl Resource for LoadBalancerKind {
                 .elbv2()
                 .set_subnets()
                 .load_balancer_arn(&o.arn)
-                .set_subnets(Some(d.subnets.clone().require("subnets")?))
+                .set_subnets(Some(d.subnets.clone()))
                 .send()
                 .await
                 .context("SetSubnets", LoadBalancerKind::label(cx.name))?;
@@ -582,7 +594,7 @@ impl Resource for LoadBalancerKind {
                 .elbv2()
                 .set_security_groups()
                 .load_balancer_arn(&o.arn)
-                .set_security_groups(Some(d.security_groups.clone().require("security groups")?))
+                .set_security_groups(Some(d.security_groups.clone()))
                 .send()
                 .await
                 .context("SetSecurityGroups", LoadBalancerKind::label(cx.name))?;
@@ -647,6 +659,32 @@ mod tests {
             wait: Wait::default(),
             attributes: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn resolve_names_the_input_still_unknown() {
+        let cases = [
+            (
+                LoadBalancerSpec {
+                    subnets: Value::AfterApply,
+                    ..spec()
+                },
+                "subnets",
+            ),
+            (
+                LoadBalancerSpec {
+                    security_groups: Value::AfterApply,
+                    ..spec()
+                },
+                "security_groups",
+            ),
+        ];
+        for (planned, input) in cases {
+            assert_eq!(planned.resolve().unwrap_err().input, input);
+        }
+        let applied = spec().resolve().unwrap();
+        assert_eq!(applied.subnets, ["subnet-b", "subnet-a"]);
+        assert_eq!(applied.security_groups, ["sg-1"]);
     }
 
     #[test]

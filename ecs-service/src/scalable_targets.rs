@@ -25,7 +25,7 @@ pub struct ScalableTargetSpec {
     pub max_capacity: i32,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+/// Every input is its own: the bounds are the module's.
 impl converge::phase::KnownAtPlan for ScalableTargetSpec {}
 
 /// A target as Application Auto Scaling has it.

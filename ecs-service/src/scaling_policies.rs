@@ -11,6 +11,7 @@ use aws_sdk_applicationautoscaling::types::{
     MetricType, PolicyType, PredefinedMetricSpecification, ServiceNamespace,
     TargetTrackingScalingPolicyConfiguration,
 };
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
     Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Value, Wanted,
 };
@@ -33,17 +34,29 @@ pub struct AttachedKey {
 
 /// What a policy should be.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ScalingPolicySpec {
+pub struct ScalingPolicySpec<P: Phase = AtPlan> {
     /// The scalable target's resource id (the key's).
     pub resource_id: String,
     /// The metric, target and cooldowns.
     pub policy: TargetTracking,
     /// `app/<lb>/<id>/targetgroup/<tg>/<id>` for requests per target.
-    pub resource_label: Option<Value<String>>,
+    pub resource_label: Option<P::Value<String>>,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for ScalingPolicySpec {}
+impl Resolve for ScalingPolicySpec {
+    type Output = ScalingPolicySpec<AtApply>;
+
+    fn resolve(&self) -> Result<ScalingPolicySpec<AtApply>, Unknown> {
+        Ok(ScalingPolicySpec {
+            resource_id: self.resource_id.clone(),
+            policy: self.policy.clone(),
+            resource_label: match &self.resource_label {
+                Some(label) => Some(label.resolve("resource_label")?),
+                None => None,
+            },
+        })
+    }
+}
 
 /// A policy as Application Auto Scaling has it.
 #[derive(Clone, Debug)]
@@ -334,7 +347,7 @@ impl Resource for ScalingPolicyKind {
     async fn create(
         &self,
         cx: Cx<'_>,
-        d: &ScalingPolicySpec,
+        d: &ScalingPolicySpec<AtApply>,
     ) -> Result<ScalingPolicyOutputs, Error> {
         put(cx, d).await
     }
@@ -342,7 +355,7 @@ impl Resource for ScalingPolicyKind {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &ScalingPolicySpec,
+        d: &ScalingPolicySpec<AtApply>,
         _o: &FoundPolicy,
         delta: &Delta<ScalingPolicyField>,
     ) -> Result<ScalingPolicyOutputs, Error> {
@@ -377,13 +390,11 @@ impl Resource for ScalingPolicyKind {
 }
 
 /// Creates or overwrites the policy.
-async fn put(cx: Cx<'_>, d: &ScalingPolicySpec) -> Result<ScalingPolicyOutputs, Error> {
+async fn put(cx: Cx<'_>, d: &ScalingPolicySpec<AtApply>) -> Result<ScalingPolicyOutputs, Error> {
     let p = &d.policy;
-    let mut metric = PredefinedMetricSpecification::builder()
-        .predefined_metric_type(MetricType::from(p.metric.metric_type()));
-    if let Some(label) = &d.resource_label {
-        metric = metric.resource_label(label.clone().require(cx.name)?);
-    }
+    let metric = PredefinedMetricSpecification::builder()
+        .predefined_metric_type(MetricType::from(p.metric.metric_type()))
+        .set_resource_label(d.resource_label.clone());
     let metric = metric.build().map_err(|e| Error::Failed {
         resource: ScalingPolicyKind::label(cx.name),
         reason: e.to_string(),
@@ -429,6 +440,24 @@ mod tests {
             policy: TargetTracking::new(ScalingMetric::Cpu, 60.0),
             resource_label: None,
         }
+    }
+
+    #[test]
+    fn resolve_names_the_input_still_unknown() {
+        let planned = ScalingPolicySpec {
+            resource_label: Some(Value::AfterApply),
+            ..spec()
+        };
+        assert_eq!(planned.resolve().unwrap_err().input, "resource_label");
+        assert_eq!(spec().resolve().unwrap().resource_label, None);
+        let labelled = ScalingPolicySpec {
+            resource_label: Some(Value::Known("app/lb/1/targetgroup/tg/2".into())),
+            ..spec()
+        };
+        assert_eq!(
+            labelled.resolve().unwrap().resource_label.as_deref(),
+            Some("app/lb/1/targetgroup/tg/2")
+        );
     }
 
     fn found() -> FoundPolicy {

@@ -30,7 +30,7 @@ pub struct ScheduledActionSpec {
     pub max_capacity: Option<i32>,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
+/// Every input is its own: the schedule and bounds are the module's.
 impl converge::phase::KnownAtPlan for ScheduledActionSpec {}
 
 /// An action as Application Auto Scaling has it.

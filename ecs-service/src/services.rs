@@ -6,6 +6,7 @@ use aws_sdk_ecs::types::{
     LaunchType as EcsLaunchType, LoadBalancer as EcsLoadBalancer, NetworkConfiguration,
     PropagateTags, ServiceField,
 };
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
     ignore_not_found, same_set, strategy_text, Action, Aws, AwsResultExt, Cx, Delta, Diff, Error,
     Field, Progress, Resource, Said, StrategyItem, Transient, Value, Wait, Wanted,
@@ -19,10 +20,10 @@ use crate::target_groups::set_deregistration_delay;
 pub struct EcsServiceKind;
 
 /// Where a load balancer's target group sends traffic to.
-#[derive(Clone, Debug)]
-pub struct ServiceTarget {
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceTarget<P: Phase = AtPlan> {
     /// The target group.
-    pub target_group_arn: Value<String>,
+    pub target_group_arn: P::Value<String>,
     /// The container.
     pub container_name: String,
     /// Its port.
@@ -30,21 +31,21 @@ pub struct ServiceTarget {
 }
 
 /// The tasks' network in awsvpc mode.
-#[derive(Clone, Debug)]
-pub struct Awsvpc {
+#[derive(Clone, Debug, PartialEq)]
+pub struct Awsvpc<P: Phase = AtPlan> {
     /// Their subnets.
-    pub subnets: Value<Vec<String>>,
+    pub subnets: P::Value<Vec<String>>,
     /// Their security groups.
-    pub security_groups: Value<Vec<String>>,
+    pub security_groups: P::Value<Vec<String>>,
 }
 
 /// What a service should be.
-#[derive(Clone, Debug)]
-pub struct ServiceSpec {
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceSpec<P: Phase = AtPlan> {
     /// The cluster's name or ARN (the key the service is read by).
     pub cluster: String,
     /// The task definition revision it runs.
-    pub task_definition: Value<String>,
+    pub task_definition: P::Value<String>,
     /// How many tasks.
     pub desired_count: i32,
     /// Whether an autoscaler owns the task count: `desired_count` is then set at create
@@ -56,9 +57,9 @@ pub struct ServiceSpec {
     /// The capacity provider strategy; empty for the launch type.
     pub strategy: Vec<StrategyItem>,
     /// The tasks' subnets and security groups, in awsvpc mode.
-    pub awsvpc: Option<Awsvpc>,
+    pub awsvpc: Option<Awsvpc<P>>,
     /// The load balancer's target, when there is one.
-    pub target: Option<ServiceTarget>,
+    pub target: Option<ServiceTarget<P>>,
     /// Seconds ECS ignores failing health checks after a task starts.
     pub health_check_grace_period: Option<i32>,
     /// The deployment circuit breaker, with rollback.
@@ -79,8 +80,44 @@ pub struct ServiceSpec {
     pub steady_state: Option<Wait>,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for ServiceSpec {}
+impl Resolve for ServiceSpec {
+    type Output = ServiceSpec<AtApply>;
+
+    fn resolve(&self) -> Result<ServiceSpec<AtApply>, Unknown> {
+        Ok(ServiceSpec {
+            cluster: self.cluster.clone(),
+            task_definition: self.task_definition.resolve("task_definition")?,
+            desired_count: self.desired_count,
+            desired_count_managed: self.desired_count_managed,
+            launch_type: self.launch_type,
+            strategy: self.strategy.clone(),
+            awsvpc: match &self.awsvpc {
+                Some(a) => Some(Awsvpc {
+                    subnets: a.subnets.resolve("awsvpc.subnets")?,
+                    security_groups: a.security_groups.resolve("awsvpc.security_groups")?,
+                }),
+                None => None,
+            },
+            target: match &self.target {
+                Some(t) => Some(ServiceTarget {
+                    target_group_arn: t.target_group_arn.resolve("target.target_group_arn")?,
+                    container_name: t.container_name.clone(),
+                    container_port: t.container_port,
+                }),
+                None => None,
+            },
+            health_check_grace_period: self.health_check_grace_period,
+            circuit_breaker: self.circuit_breaker,
+            minimum_healthy_percent: self.minimum_healthy_percent,
+            maximum_percent: self.maximum_percent,
+            propagate_tags: self.propagate_tags,
+            enable_execute_command: self.enable_execute_command,
+            task_definition_left_to_ci: self.task_definition_left_to_ci,
+            role: self.role.clone(),
+            steady_state: self.steady_state,
+        })
+    }
+}
 
 /// A service as ECS describes it.
 #[derive(Clone, Debug)]
@@ -153,7 +190,7 @@ fn launch(l: LaunchType) -> &'static str {
     }
 }
 
-fn deployment(d: &ServiceSpec) -> DeploymentConfiguration {
+fn deployment(d: &ServiceSpec<AtApply>) -> DeploymentConfiguration {
     DeploymentConfiguration::builder()
         .deployment_circuit_breaker(
             DeploymentCircuitBreaker::builder()
@@ -166,38 +203,33 @@ fn deployment(d: &ServiceSpec) -> DeploymentConfiguration {
         .build()
 }
 
-fn load_balancers(d: &ServiceSpec) -> Result<Option<Vec<EcsLoadBalancer>>, Error> {
-    let Some(t) = &d.target else {
-        return Ok(None);
-    };
-    Ok(Some(vec![EcsLoadBalancer::builder()
-        .target_group_arn(t.target_group_arn.clone().require("the target group")?)
+fn load_balancers(d: &ServiceSpec<AtApply>) -> Option<Vec<EcsLoadBalancer>> {
+    let t = d.target.as_ref()?;
+    Some(vec![EcsLoadBalancer::builder()
+        .target_group_arn(&t.target_group_arn)
         .container_name(&t.container_name)
         .container_port(t.container_port)
-        .build()]))
+        .build()])
 }
 
 /// The tasks' network in awsvpc mode, without public addresses (they sit in private subnets
 /// behind NAT).
-fn awsvpc(d: &ServiceSpec) -> Result<Option<NetworkConfiguration>, Error> {
-    let Some(Awsvpc {
+fn awsvpc(d: &ServiceSpec<AtApply>) -> Option<NetworkConfiguration> {
+    let Awsvpc {
         subnets,
         security_groups: groups,
-    }) = &d.awsvpc
-    else {
-        return Ok(None);
-    };
+    } = d.awsvpc.as_ref()?;
     let config = AwsVpcConfiguration::builder()
-        .set_subnets(Some(subnets.clone().require("the tasks' subnets")?))
-        .set_security_groups(Some(groups.clone().require("the tasks' security groups")?))
+        .set_subnets(Some(subnets.clone()))
+        .set_security_groups(Some(groups.clone()))
         .assign_public_ip(AssignPublicIp::Disabled)
         .build()
         .expect("subnets set");
-    Ok(Some(
+    Some(
         NetworkConfiguration::builder()
             .awsvpc_configuration(config)
             .build(),
-    ))
+    )
 }
 
 const NONE: &str = "(none)";
@@ -745,10 +777,13 @@ impl Resource for EcsServiceKind {
         Some(out.arn.clone())
     }
 
-    async fn create(&self, cx: Cx<'_>, d: &ServiceSpec) -> Result<EcsServiceOutputs, Error> {
-        let task_definition = d.task_definition.clone().require("the task definition")?;
-        let network = awsvpc(d)?;
-        let balancers = load_balancers(d)?;
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        d: &ServiceSpec<AtApply>,
+    ) -> Result<EcsServiceOutputs, Error> {
+        let network = awsvpc(d);
+        let balancers = load_balancers(d);
         let strategy: Vec<_> = d.strategy.iter().map(StrategyItem::sdk).collect();
         let aws = cx.aws;
         // The SDK fills in no token for this call. With one, ECS answers a resend of a create
@@ -760,7 +795,7 @@ impl Resource for EcsServiceKind {
             .client_token(token.as_str())
             .cluster(&d.cluster)
             .service_name(cx.name)
-            .task_definition(&task_definition)
+            .task_definition(&d.task_definition)
             .desired_count(d.desired_count)
             .set_launch_type(d.strategy.is_empty().then_some(match d.launch_type {
                 LaunchType::Fargate => EcsLaunchType::Fargate,
@@ -792,7 +827,7 @@ impl Resource for EcsServiceKind {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &ServiceSpec,
+        d: &ServiceSpec<AtApply>,
         o: &FoundService,
         delta: &Delta<EcsServiceField>,
     ) -> Result<EcsServiceOutputs, Error> {
@@ -804,10 +839,10 @@ impl Resource for EcsServiceKind {
         let strategy: Vec<_> = d.strategy.iter().map(StrategyItem::sdk).collect();
         let task_definition = match d.task_definition_left_to_ci {
             true => None,
-            false => Some(d.task_definition.clone().require("the task definition")?),
+            false => Some(d.task_definition.clone()),
         };
-        let network = awsvpc(d)?;
-        let balancers = load_balancers(d)?;
+        let network = awsvpc(d);
+        let balancers = load_balancers(d);
         let aws = cx.aws;
         aws.ecs()
             .update_service()
@@ -875,7 +910,7 @@ impl Resource for EcsServiceKind {
     async fn ready(
         &self,
         cx: Cx<'_>,
-        d: &ServiceSpec,
+        d: &ServiceSpec<AtApply>,
         out: &EcsServiceOutputs,
         _: Action,
     ) -> Result<Progress<EcsServiceOutputs>, Error> {
@@ -988,6 +1023,69 @@ mod tests {
         }
     }
 
+    #[test]
+    fn resolve_names_the_input_still_unknown() {
+        let target = || ServiceTarget {
+            target_group_arn: Value::Known("arn:tg".into()),
+            container_name: "web".into(),
+            container_port: 80,
+        };
+        let cases = [
+            (
+                ServiceSpec {
+                    task_definition: Value::AfterApply,
+                    ..spec()
+                },
+                "task_definition",
+            ),
+            (
+                ServiceSpec {
+                    awsvpc: Some(Awsvpc {
+                        subnets: Value::AfterApply,
+                        security_groups: Value::Known(vec!["sg-1".into()]),
+                    }),
+                    ..spec()
+                },
+                "awsvpc.subnets",
+            ),
+            (
+                ServiceSpec {
+                    awsvpc: Some(Awsvpc {
+                        subnets: Value::Known(vec!["subnet-a".into()]),
+                        security_groups: Value::AfterApply,
+                    }),
+                    ..spec()
+                },
+                "awsvpc.security_groups",
+            ),
+            (
+                ServiceSpec {
+                    target: Some(ServiceTarget {
+                        target_group_arn: Value::AfterApply,
+                        ..target()
+                    }),
+                    ..spec()
+                },
+                "target.target_group_arn",
+            ),
+        ];
+        for (planned, input) in cases {
+            assert_eq!(planned.resolve().unwrap_err().input, input);
+        }
+        let applied = ServiceSpec {
+            target: Some(target()),
+            ..spec()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(applied.task_definition, "arn:td:1");
+        let network = applied.awsvpc.as_ref().unwrap();
+        assert_eq!(network.subnets, ["subnet-a"]);
+        assert_eq!(network.security_groups, ["sg-1"]);
+        assert_eq!(applied.target.as_ref().unwrap().target_group_arn, "arn:tg");
+        assert_eq!(applied.steady_state, None);
+    }
+
     fn found() -> FoundService {
         FoundService {
             cluster: "blog".into(),
@@ -1073,7 +1171,7 @@ mod tests {
         };
         // The create as the engine runs it: retried on the kind's transient errors.
         let create = |aws| async move {
-            let (cx, spec) = (cx(aws), spec());
+            let (cx, spec) = (cx(aws), spec().resolve().unwrap());
             aws.retry()
                 .run_while(
                     "blog",

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
     Matcher, ProtocolEnum, TargetGroupAttribute, TargetTypeEnum,
 };
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
     Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, ProvideErrorMetadata, Replacement, Resource,
     Transient, Value, Wanted,
@@ -18,8 +19,8 @@ use crate::load_balancers::elb_owners;
 pub struct TargetGroupKind;
 
 /// What a target group should be.
-#[derive(Clone, Debug)]
-pub struct TargetGroupSpec {
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetGroupSpec<P: Phase = AtPlan> {
     /// The other name a replacement takes when the group in use has the declared one.
     pub alt_name: String,
     /// The port targets receive traffic on.
@@ -29,15 +30,28 @@ pub struct TargetGroupSpec {
     /// `ip` or `instance`.
     pub target_type: String,
     /// The VPC.
-    pub vpc_id: Value<String>,
+    pub vpc_id: P::Value<String>,
     /// The health check.
     pub health_check: HealthCheck,
     /// Seconds a draining target keeps its connections.
     pub deregistration_delay: i32,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for TargetGroupSpec {}
+impl Resolve for TargetGroupSpec {
+    type Output = TargetGroupSpec<AtApply>;
+
+    fn resolve(&self) -> Result<TargetGroupSpec<AtApply>, Unknown> {
+        Ok(TargetGroupSpec {
+            alt_name: self.alt_name.clone(),
+            port: self.port,
+            protocol: self.protocol.clone(),
+            target_type: self.target_type.clone(),
+            vpc_id: self.vpc_id.resolve("vpc_id")?,
+            health_check: self.health_check.clone(),
+            deregistration_delay: self.deregistration_delay,
+        })
+    }
+}
 
 /// A target group as ELB has it.
 #[derive(Clone, Debug)]
@@ -114,8 +128,7 @@ pub(crate) async fn set_deregistration_delay(
 async fn create_named(
     cx: Cx<'_>,
     name: &str,
-    d: &TargetGroupSpec,
-    vpc_id: &str,
+    d: &TargetGroupSpec<AtApply>,
 ) -> Result<
     String,
     aws_sdk_elasticloadbalancingv2::error::SdkError<
@@ -131,7 +144,7 @@ async fn create_named(
         .port(d.port)
         .protocol(ProtocolEnum::from(d.protocol.as_str()))
         .target_type(TargetTypeEnum::from(d.target_type.as_str()))
-        .vpc_id(vpc_id)
+        .vpc_id(&d.vpc_id)
         .health_check_path(&check.path)
         .matcher(Matcher::builder().http_code(&check.matcher).build())
         .health_check_interval_seconds(check.interval)
@@ -372,13 +385,16 @@ impl Resource for TargetGroupKind {
     }
 
     /// Takes the declared name, or the other one while the group being replaced holds it.
-    async fn create(&self, cx: Cx<'_>, d: &TargetGroupSpec) -> Result<TargetGroupOutputs, Error> {
-        let vpc_id = d.vpc_id.clone().require("the target group's VPC")?;
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        d: &TargetGroupSpec<AtApply>,
+    ) -> Result<TargetGroupOutputs, Error> {
         let mut name = cx.name.to_owned();
-        let arn = match create_named(cx, &name, d, &vpc_id).await {
+        let arn = match create_named(cx, &name, d).await {
             Err(err) if err.code() == Some("DuplicateTargetGroupName") => {
                 name = d.alt_name.clone();
-                create_named(cx, &name, d, &vpc_id).await
+                create_named(cx, &name, d).await
             }
             other => other,
         }
@@ -392,7 +408,7 @@ impl Resource for TargetGroupKind {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &TargetGroupSpec,
+        d: &TargetGroupSpec<AtApply>,
         o: &FoundTargetGroup,
         delta: &Delta<TargetGroupField>,
     ) -> Result<TargetGroupOutputs, Error> {
@@ -456,6 +472,18 @@ mod tests {
             health_check: HealthCheck::default(),
             deregistration_delay: 300,
         }
+    }
+
+    #[test]
+    fn resolve_names_the_input_still_unknown() {
+        let planned = TargetGroupSpec {
+            vpc_id: Value::AfterApply,
+            ..spec()
+        };
+        assert_eq!(planned.resolve().unwrap_err().input, "vpc_id");
+        let applied = spec().resolve().unwrap();
+        assert_eq!(applied.vpc_id, "vpc-1");
+        assert_eq!(applied.alt_name, "blog-blog-b");
     }
 
     fn found(name: &str) -> FoundTargetGroup {
