@@ -49,6 +49,10 @@ impl<T: Clone + fmt::Debug + PartialEq + Send + Sync + 'static> Input for T {}
 pub trait Phase: Clone + fmt::Debug + PartialEq + Send + Sync + 'static {
     /// An input taken from another resource's outputs, in this phase.
     type Value<T: Input>: Input;
+
+    /// An input's value where known (always, at apply): what lets a kind compute the same
+    /// thing from its desired state at plan and at apply.
+    fn known<T: Input>(value: &Self::Value<T>) -> Option<&T>;
 }
 
 /// At plan: an input from another resource is a [`Value`], unknown where that resource is
@@ -62,10 +66,18 @@ pub enum AtApply {}
 
 impl Phase for AtPlan {
     type Value<T: Input> = Value<T>;
+
+    fn known<T: Input>(value: &Value<T>) -> Option<&T> {
+        value.known()
+    }
 }
 
 impl Phase for AtApply {
     type Value<T: Input> = T;
+
+    fn known<T: Input>(value: &T) -> Option<&T> {
+        Some(value)
+    }
 }
 
 /// A desired state as the plan has it, turned into the one a create or update gets.

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
-use converge::phase::{AtApply, AtPlan, Input, Phase, Resolve, Unknown};
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
     ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Value,
     Wanted, AFTER_APPLY,
@@ -40,24 +40,6 @@ impl Resolve for RouteTableDesired {
                 .map(|(name, id)| Ok((name.clone(), id.resolve("subnets")?)))
                 .collect::<Result<_, Unknown>>()?,
         })
-    }
-}
-
-/// An input's value in either phase, where known: what lets the plan and the apply compute
-/// a table's [`Work`] the same way.
-trait Known: Phase {
-    fn known<T: Input>(value: &Self::Value<T>) -> Option<&T>;
-}
-
-impl Known for AtPlan {
-    fn known<T: Input>(value: &Value<T>) -> Option<&T> {
-        value.known()
-    }
-}
-
-impl Known for AtApply {
-    fn known<T: Input>(value: &T) -> Option<&T> {
-        Some(value)
     }
 }
 
@@ -99,7 +81,7 @@ struct Work<P: Phase = AtPlan> {
     disassociate: Vec<(String, String)>,
 }
 
-fn work<P: Known>(d: &RouteTableDesired<P>, o: &FoundRouteTable) -> Work<P> {
+fn work<P: Phase>(d: &RouteTableDesired<P>, o: &FoundRouteTable) -> Work<P> {
     let route = match P::known(&d.target) {
         Some(want) if *want == o.default_route => None,
         _ => Some((o.default_route.clone(), d.target.clone())),
