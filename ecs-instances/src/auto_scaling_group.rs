@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
     ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Progress,
     ProvideErrorMetadata, Resource, Transient, Value, Wait, Wanted,
@@ -21,23 +22,37 @@ pub(crate) struct AutoScalingGroupKind {
 }
 
 /// What the group should be.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct AutoScalingGroupSpec {
-    pub lt_id: Value<String>,
-    pub version: Value<String>,
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct AutoScalingGroupSpec<P: Phase = AtPlan> {
+    pub lt_id: P::Value<String>,
+    pub version: P::Value<String>,
     pub min: i32,
     pub max: i32,
     pub desired: i32,
     /// Whether the capacity provider's managed scaling owns the desired capacity: `desired`
     /// is then set at create only, and never compared.
     pub desired_managed: bool,
-    pub subnets: Value<Vec<String>>,
+    pub subnets: P::Value<Vec<String>>,
     /// Whether moving to another template version also replaces the running instances.
     pub instance_refresh: bool,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for AutoScalingGroupSpec {}
+impl Resolve for AutoScalingGroupSpec {
+    type Output = AutoScalingGroupSpec<AtApply>;
+
+    fn resolve(&self) -> Result<AutoScalingGroupSpec<AtApply>, Unknown> {
+        Ok(AutoScalingGroupSpec {
+            lt_id: self.lt_id.resolve("lt_id")?,
+            version: self.version.resolve("version")?,
+            min: self.min,
+            max: self.max,
+            desired: self.desired,
+            desired_managed: self.desired_managed,
+            subnets: self.subnets.resolve("subnets")?,
+            instance_refresh: self.instance_refresh,
+        })
+    }
+}
 
 /// The group as Auto Scaling has it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,12 +116,27 @@ async fn describe(aws: &Aws, names: Vec<String>) -> Result<Vec<FoundGroup>, Erro
         .collect())
 }
 
-impl AutoScalingGroupSpec {
-    fn template(&self, name: &str) -> Result<LaunchTemplateSpecification, Error> {
-        Ok(LaunchTemplateSpecification::builder()
-            .launch_template_id(self.lt_id.clone().require(name)?)
-            .version(self.version.clone().require(name)?)
-            .build())
+impl AutoScalingGroupSpec<AtApply> {
+    fn template(&self) -> LaunchTemplateSpecification {
+        LaunchTemplateSpecification::builder()
+            .launch_template_id(&self.lt_id)
+            .version(&self.version)
+            .build()
+    }
+
+    /// The same desired state as a plan has it, every input known: what a create that
+    /// adopts a group compares it with.
+    fn planned(&self) -> AutoScalingGroupSpec {
+        AutoScalingGroupSpec {
+            lt_id: Value::Known(self.lt_id.clone()),
+            version: Value::Known(self.version.clone()),
+            min: self.min,
+            max: self.max,
+            desired: self.desired,
+            desired_managed: self.desired_managed,
+            subnets: Value::Known(self.subnets.clone()),
+            instance_refresh: self.instance_refresh,
+        }
     }
 }
 
@@ -244,11 +274,11 @@ impl Resource for AutoScalingGroupKind {
     async fn create(
         &self,
         cx: Cx<'_>,
-        d: &AutoScalingGroupSpec,
+        d: &AutoScalingGroupSpec<AtApply>,
     ) -> Result<AutoScalingGroupOut, Error> {
         let aws = cx.aws;
-        let template = d.template(cx.name)?;
-        let subnets = d.subnets.clone().require(cx.name)?.join(",");
+        let template = d.template();
+        let subnets = d.subnets.join(",");
         let tags: Vec<Tag> = cx
             .tags
             .for_resource(cx.name)
@@ -306,7 +336,7 @@ impl Resource for AutoScalingGroupKind {
                 });
             }
             tracing::debug!(group = cx.name, "adopting our group a cut-off run made");
-            let delta = self.diff(d, &found);
+            let delta = self.diff(&d.planned(), &found);
             if !delta.is_empty() {
                 return self.update(cx, d, &found, &delta).await;
             }
@@ -319,7 +349,7 @@ impl Resource for AutoScalingGroupKind {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &AutoScalingGroupSpec,
+        d: &AutoScalingGroupSpec<AtApply>,
         o: &FoundGroup,
         delta: &Delta<AutoScalingGroupField>,
     ) -> Result<AutoScalingGroupOut, Error> {
@@ -337,8 +367,8 @@ impl Resource for AutoScalingGroupKind {
             return Ok(self.outputs(o));
         }
         let aws = cx.aws;
-        let template = d.template(cx.name)?;
-        let subnets = d.subnets.clone().require(cx.name)?.join(",");
+        let template = d.template();
+        let subnets = d.subnets.join(",");
         aws.autoscaling()
             .update_auto_scaling_group()
             .auto_scaling_group_name(cx.name)
@@ -451,6 +481,45 @@ mod tests {
             subnets: Value::Known(vec!["subnet-a".into(), "subnet-b".into()]),
             instance_refresh: false,
         }
+    }
+
+    /// Every input from another resource is known at apply, or the one that is not is named;
+    /// a create that adopts a group compares it as the plan would.
+    #[test]
+    fn resolve_names_an_input_still_unknown() {
+        let unknown = [
+            (
+                "lt_id",
+                AutoScalingGroupSpec {
+                    lt_id: Value::AfterApply,
+                    ..spec()
+                },
+            ),
+            (
+                "version",
+                AutoScalingGroupSpec {
+                    version: Value::AfterApply,
+                    ..spec()
+                },
+            ),
+            (
+                "subnets",
+                AutoScalingGroupSpec {
+                    subnets: Value::AfterApply,
+                    ..spec()
+                },
+            ),
+        ];
+        for (input, d) in unknown {
+            assert_eq!(d.resolve().unwrap_err().input, input);
+        }
+        let applied = spec().resolve().unwrap();
+        assert_eq!(
+            (applied.lt_id.as_str(), applied.version.as_str()),
+            ("lt-1", "1")
+        );
+        assert_eq!(applied.subnets, ["subnet-a", "subnet-b"]);
+        assert_eq!(applied.planned(), spec());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use aws_sdk_ecs::types::{
     CapacityProviderStatus, ManagedScaling as SdkManagedScaling, ManagedScalingStatus,
     ManagedTerminationProtection,
 };
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wait, Wanted};
 use serde::{Deserialize, Serialize};
 
@@ -119,15 +120,23 @@ pub(crate) struct CapacityProviderKind {
 }
 
 /// What the provider should be.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct CapacityProviderSpec {
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct CapacityProviderSpec<P: Phase = AtPlan> {
     /// The group it scales: fixed (ECS cannot move a provider to another group).
-    pub asg_arn: Value<String>,
+    pub asg_arn: P::Value<String>,
     pub scaling: ManagedScaling,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for CapacityProviderSpec {}
+impl Resolve for CapacityProviderSpec {
+    type Output = CapacityProviderSpec<AtApply>;
+
+    fn resolve(&self) -> Result<CapacityProviderSpec<AtApply>, Unknown> {
+        Ok(CapacityProviderSpec {
+            asg_arn: self.asg_arn.resolve("asg_arn")?,
+            scaling: self.scaling,
+        })
+    }
+}
 
 /// A provider as ECS has it (ACTIVE or updating; INACTIVE ones are deleted ones ECS still
 /// lists for a while).
@@ -340,11 +349,10 @@ impl Resource for CapacityProviderKind {
     async fn create(
         &self,
         cx: Cx<'_>,
-        d: &CapacityProviderSpec,
+        d: &CapacityProviderSpec<AtApply>,
     ) -> Result<CapacityProviderOut, Error> {
-        let asg_arn = d.asg_arn.clone().require(cx.name)?;
         let provider = AutoScalingGroupProvider::builder()
-            .auto_scaling_group_arn(asg_arn)
+            .auto_scaling_group_arn(&d.asg_arn)
             .managed_scaling(d.scaling.sdk())
             // Protection needs scale-in protection on every instance; destroy must be free
             // to go.
@@ -381,7 +389,7 @@ impl Resource for CapacityProviderKind {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &CapacityProviderSpec,
+        d: &CapacityProviderSpec<AtApply>,
         o: &FoundProvider,
         delta: &Delta<CapacityProviderField>,
     ) -> Result<CapacityProviderOut, Error> {
@@ -506,6 +514,24 @@ mod tests {
         // A create's attributes replace nothing.
         assert!(described.iter().all(|d| d.replaces.is_none()));
         assert_eq!(described.len(), 5);
+    }
+
+    /// The group's ARN is known at apply, or named as the input still unknown.
+    #[test]
+    fn resolve_names_an_input_still_unknown() {
+        let later = CapacityProviderSpec {
+            asg_arn: Value::AfterApply,
+            scaling: ManagedScaling::default(),
+        };
+        assert_eq!(later.resolve().unwrap_err().input, "asg_arn");
+        let applied = CapacityProviderSpec {
+            asg_arn: Value::Known("arn:asg-1".into()),
+            ..later
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(applied.asg_arn, "arn:asg-1");
+        assert_eq!(applied.scaling, ManagedScaling::default());
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 use async_trait::async_trait;
 use converge::kinds::change_capacity_providers;
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Value, Wanted};
 
 pub(crate) const KIND: &str = "aws_ecs_cluster_capacity_providers";
@@ -25,18 +26,27 @@ pub(crate) struct ClusterProvidersKind;
 pub(crate) type ClusterKey = Option<String>;
 
 /// Our provider in the cluster.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ClusterProvidersSpec {
-    pub cluster: Value<String>,
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ClusterProvidersSpec<P: Phase = AtPlan> {
+    pub cluster: P::Value<String>,
     /// The provider's name (known from the inputs).
     pub provider: String,
     /// The provider's ARN: unknown while this apply makes it (anew), and then ECS must let
     /// go of the old one first.
-    pub provider_arn: Value<String>,
+    pub provider_arn: P::Value<String>,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for ClusterProvidersSpec {}
+impl Resolve for ClusterProvidersSpec {
+    type Output = ClusterProvidersSpec<AtApply>;
+
+    fn resolve(&self) -> Result<ClusterProvidersSpec<AtApply>, Unknown> {
+        Ok(ClusterProvidersSpec {
+            cluster: self.cluster.resolve("cluster")?,
+            provider: self.provider.clone(),
+            provider_arn: self.provider_arn.resolve("provider_arn")?,
+        })
+    }
+}
 
 /// A cluster that lists our provider.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -266,9 +276,9 @@ impl Resource for ClusterProvidersKind {
     async fn create(
         &self,
         cx: Cx<'_>,
-        d: &ClusterProvidersSpec,
+        d: &ClusterProvidersSpec<AtApply>,
     ) -> Result<ClusterProvidersOut, Error> {
-        let cluster = d.cluster.clone().require(cx.name)?;
+        let cluster = d.cluster.clone();
         let provider = d.provider.clone();
         let exists = change_capacity_providers(cx.aws, &cluster, |providers, _| {
             if !providers.contains(&provider) {
@@ -289,7 +299,7 @@ impl Resource for ClusterProvidersKind {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &ClusterProvidersSpec,
+        d: &ClusterProvidersSpec<AtApply>,
         _o: &FoundAssociation,
         delta: &Delta<ClusterProvidersField>,
     ) -> Result<ClusterProvidersOut, Error> {
@@ -366,6 +376,25 @@ mod tests {
         assert_eq!(described[1].after.as_deref(), Some("+ blog-ecs-instances"));
         // A create's attributes replace nothing.
         assert!(described.iter().all(|d| d.replaces.is_none()));
+    }
+
+    /// The cluster and the provider's ARN are known at apply, or the one that is not is named.
+    #[test]
+    fn resolve_names_an_input_still_unknown() {
+        let known = |s: &str| Value::Known(s.to_owned());
+        let no_cluster = spec(Value::AfterApply, known("arn:cp"));
+        assert_eq!(no_cluster.resolve().unwrap_err().input, "cluster");
+        let no_arn = spec(known("blog"), Value::AfterApply);
+        assert_eq!(no_arn.resolve().unwrap_err().input, "provider_arn");
+        let applied = spec(known("blog"), known("arn:cp")).resolve().unwrap();
+        assert_eq!(
+            (
+                applied.cluster.as_str(),
+                applied.provider.as_str(),
+                applied.provider_arn.as_str()
+            ),
+            ("blog", "blog-ecs-instances", "arn:cp")
+        );
     }
 
     #[test]

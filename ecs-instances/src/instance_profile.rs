@@ -2,9 +2,9 @@
 //! are unique per account), claimed by its ownership tag.
 
 use async_trait::async_trait;
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
-    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Value,
-    Wanted,
+    ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, Resource, Transient, Wanted,
 };
 
 pub(crate) const KIND: &str = "aws_iam_instance_profile";
@@ -17,13 +17,21 @@ const JUST_MADE: Transient = Transient::codes(&["NoSuchEntity"]);
 pub(crate) struct InstanceProfileKind;
 
 /// The role the profile must hold (a profile holds at most one).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct InstanceProfileSpec {
-    pub role: Value<String>,
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct InstanceProfileSpec<P: Phase = AtPlan> {
+    /// The role's name (known after apply when the role is made by it).
+    pub role: P::Value<String>,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for InstanceProfileSpec {}
+impl Resolve for InstanceProfileSpec {
+    type Output = InstanceProfileSpec<AtApply>;
+
+    fn resolve(&self) -> Result<InstanceProfileSpec<AtApply>, Unknown> {
+        Ok(InstanceProfileSpec {
+            role: self.role.resolve("role")?,
+        })
+    }
+}
 
 /// A profile as IAM has it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -175,9 +183,8 @@ impl Resource for InstanceProfileKind {
     async fn create(
         &self,
         cx: Cx<'_>,
-        d: &InstanceProfileSpec,
+        d: &InstanceProfileSpec<AtApply>,
     ) -> Result<InstanceProfileOut, Error> {
-        let role = d.role.clone().require(cx.name)?;
         let out = cx
             .aws
             .iam()
@@ -191,14 +198,14 @@ impl Resource for InstanceProfileKind {
             .instance_profile()
             .map(|p| p.arn().to_owned())
             .unwrap_or_default();
-        add_role(cx.aws, cx.name, &role).await?;
+        add_role(cx.aws, cx.name, &d.role).await?;
         Ok(InstanceProfileOut { arn })
     }
 
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &InstanceProfileSpec,
+        d: &InstanceProfileSpec<AtApply>,
         o: &FoundProfile,
         delta: &Delta<InstanceProfileField>,
     ) -> Result<InstanceProfileOut, Error> {
@@ -206,12 +213,11 @@ impl Resource for InstanceProfileKind {
             match field {
                 // The other one out, ours in.
                 InstanceProfileField::Role => {
-                    let role = d.role.clone().require(cx.name)?;
-                    for other in o.roles.iter().filter(|r| **r != role) {
+                    for other in o.roles.iter().filter(|r| **r != d.role) {
                         remove_role(cx.aws, cx.name, other).await?;
                     }
-                    if !o.roles.contains(&role) {
-                        add_role(cx.aws, cx.name, &role).await?;
+                    if !o.roles.contains(&d.role) {
+                        add_role(cx.aws, cx.name, &d.role).await?;
                     }
                 }
             }
@@ -238,6 +244,7 @@ impl Resource for InstanceProfileKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use converge::Value;
 
     fn found(roles: &[&str]) -> FoundProfile {
         FoundProfile {
@@ -279,5 +286,20 @@ mod tests {
             kind.describe(&later)[0].after.as_deref(),
             Some(converge::AFTER_APPLY)
         );
+    }
+
+    /// The role is known at apply, or named as the input still unknown.
+    #[test]
+    fn resolve_names_an_input_still_unknown() {
+        let later = InstanceProfileSpec {
+            role: Value::AfterApply,
+        };
+        assert_eq!(later.resolve().unwrap_err().input, "role");
+        let applied = InstanceProfileSpec {
+            role: Value::Known("blog-ecs-instance-role".into()),
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(applied.role, "blog-ecs-instance-role");
     }
 }

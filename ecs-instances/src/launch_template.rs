@@ -13,6 +13,7 @@ use aws_sdk_ec2::types::{
     LaunchTemplateTagSpecificationRequest, RequestLaunchTemplateData, ResourceType,
     ResponseLaunchTemplateData, VolumeType,
 };
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
     ignore_not_found, Aws, AwsResultExt, Cx, Delta, Diff, Error, Field, FieldChange, Resource,
     Tags, Transient, Value, Wanted,
@@ -46,39 +47,67 @@ pub(crate) struct LaunchTemplateKind;
 /// profile, the security group, the cluster's name in the user data) are known after apply
 /// when those are made by it.
 /// Its `Debug` shows the user data's digest, never its text.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct LaunchTemplateSpec {
+#[derive(Clone, PartialEq)]
+pub(crate) struct LaunchTemplateSpec<P: Phase = AtPlan> {
     /// The `Name` tag of the instances and volumes it launches.
     pub instance_name: String,
     /// The AMI (unknown only in a declaration for destroy, which never reads it).
-    pub ami: Value<String>,
+    pub ami: P::Value<String>,
     pub instance_type: String,
-    pub profile_arn: Value<String>,
-    pub sg_id: Value<String>,
+    pub profile_arn: P::Value<String>,
+    pub sg_id: P::Value<String>,
     /// Base64.
-    pub user_data: Value<String>,
+    pub user_data: P::Value<String>,
     pub key_name: Option<String>,
     pub volume_size: i32,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for LaunchTemplateSpec {}
+impl Resolve for LaunchTemplateSpec {
+    type Output = LaunchTemplateSpec<AtApply>;
 
-impl std::fmt::Debug for LaunchTemplateSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    fn resolve(&self) -> Result<LaunchTemplateSpec<AtApply>, Unknown> {
+        Ok(LaunchTemplateSpec {
+            instance_name: self.instance_name.clone(),
+            ami: self.ami.resolve("ami")?,
+            instance_type: self.instance_type.clone(),
+            profile_arn: self.profile_arn.resolve("profile_arn")?,
+            sg_id: self.sg_id.resolve("sg_id")?,
+            user_data: self.user_data.resolve("user_data")?,
+            key_name: self.key_name.clone(),
+            volume_size: self.volume_size,
+        })
+    }
+}
+
+impl<P: Phase> LaunchTemplateSpec<P> {
+    /// `Debug` with the user data as given (its digest).
+    fn debug(
+        &self,
+        f: &mut std::fmt::Formatter<'_>,
+        user_data: &dyn std::fmt::Debug,
+    ) -> std::fmt::Result {
         f.debug_struct("LaunchTemplateSpec")
             .field("instance_name", &self.instance_name)
             .field("ami", &self.ami)
             .field("instance_type", &self.instance_type)
             .field("profile_arn", &self.profile_arn)
             .field("sg_id", &self.sg_id)
-            .field(
-                "user_data",
-                &self.user_data.clone().map(|v| digest_base64(&v)),
-            )
+            .field("user_data", user_data)
             .field("key_name", &self.key_name)
             .field("volume_size", &self.volume_size)
             .finish()
+    }
+}
+
+impl std::fmt::Debug for LaunchTemplateSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.debug(f, &self.user_data.as_ref().map(|v| digest_base64(v)))
+    }
+}
+
+impl std::fmt::Debug for LaunchTemplateSpec<AtApply> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.debug(f, &digest_base64(&self.user_data))
     }
 }
 
@@ -108,9 +137,11 @@ impl LaunchTemplateSpec {
             (F::RootVolumeSize, known(&self.volume_size.to_string())),
         ]
     }
+}
 
-    /// The template's data; every input must be known (apply has made what it reads).
-    fn data(&self, tags: &Tags, name: &str) -> Result<RequestLaunchTemplateData, Error> {
+impl LaunchTemplateSpec<AtApply> {
+    /// The template's data.
+    fn data(&self, tags: &Tags) -> RequestLaunchTemplateData {
         let tag_spec = |kind: ResourceType| {
             let tags = tags
                 .for_resource(&self.instance_name)
@@ -121,19 +152,19 @@ impl LaunchTemplateSpec {
                 .set_tags(Some(tags.collect()))
                 .build()
         };
-        Ok(RequestLaunchTemplateData::builder()
-            .image_id(self.ami.clone().require(name)?)
+        RequestLaunchTemplateData::builder()
+            .image_id(&self.ami)
             .instance_type(self.instance_type.as_str().into())
             .iam_instance_profile(
                 LaunchTemplateIamInstanceProfileSpecificationRequest::builder()
-                    .arn(self.profile_arn.clone().require(name)?)
+                    .arn(&self.profile_arn)
                     .build(),
             )
             .network_interfaces(
                 LaunchTemplateInstanceNetworkInterfaceSpecificationRequest::builder()
                     .device_index(0)
                     .associate_public_ip_address(false)
-                    .groups(self.sg_id.clone().require(name)?)
+                    .groups(&self.sg_id)
                     .delete_on_termination(true)
                     .build(),
             )
@@ -157,11 +188,11 @@ impl LaunchTemplateSpec {
                     )
                     .build(),
             )
-            .user_data(self.user_data.clone().require(name)?)
+            .user_data(&self.user_data)
             .set_key_name(self.key_name.clone())
             .tag_specifications(tag_spec(ResourceType::Instance))
             .tag_specifications(tag_spec(ResourceType::Volume))
-            .build())
+            .build()
     }
 }
 
@@ -453,8 +484,12 @@ impl Resource for LaunchTemplateKind {
         Some(out.id.clone())
     }
 
-    async fn create(&self, cx: Cx<'_>, d: &LaunchTemplateSpec) -> Result<LaunchTemplateOut, Error> {
-        let data = d.data(cx.tags, cx.name)?;
+    async fn create(
+        &self,
+        cx: Cx<'_>,
+        d: &LaunchTemplateSpec<AtApply>,
+    ) -> Result<LaunchTemplateOut, Error> {
+        let data = d.data(cx.tags);
         // One token for every attempt (the engine's retries on the profile's propagation
         // included).
         let token = converge::client_token(&cx, KIND, "create", converge::token::EC2);
@@ -487,7 +522,7 @@ impl Resource for LaunchTemplateKind {
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &LaunchTemplateSpec,
+        d: &LaunchTemplateSpec<AtApply>,
         o: &FoundTemplate,
         delta: &Delta<LaunchTemplateField>,
     ) -> Result<LaunchTemplateOut, Error> {
@@ -511,7 +546,7 @@ impl Resource for LaunchTemplateKind {
         if !version {
             return Ok(self.outputs(o));
         }
-        let data = d.data(cx.tags, cx.name)?;
+        let data = d.data(cx.tags);
         // Each update makes a version: a made one spends the token, so the next update in
         // this run is not answered with this version.
         let token = converge::client_token(&cx, KIND, "version", converge::token::EC2);
@@ -587,7 +622,11 @@ mod tests {
         let diffs = delta.diffs();
         let changed = diffs.iter().find(|x| x.field == "user_data").unwrap();
         assert_eq!(changed.after.as_deref(), Some(want.as_str()));
-        let text = format!("{described:?} {:?} {d:?}", delta.diffs());
+        let text = format!(
+            "{described:?} {:?} {d:?} {:?}",
+            delta.diffs(),
+            d.resolve().unwrap()
+        );
         assert!(
             !text.contains("s3cr3t") && !text.contains(&encoded),
             "{text}"
@@ -604,6 +643,57 @@ mod tests {
             .find(|(f, _)| *f == LaunchTemplateField::UserData)
             .unwrap();
         assert_eq!(have.1.as_deref(), Some(want.as_str()));
+    }
+
+    /// Every input from another resource is known at apply, or the one that is not is named.
+    #[test]
+    fn resolve_names_an_input_still_unknown() {
+        let unknown = [
+            (
+                "ami",
+                LaunchTemplateSpec {
+                    ami: Value::AfterApply,
+                    ..spec()
+                },
+            ),
+            (
+                "profile_arn",
+                LaunchTemplateSpec {
+                    profile_arn: Value::AfterApply,
+                    ..spec()
+                },
+            ),
+            (
+                "sg_id",
+                LaunchTemplateSpec {
+                    sg_id: Value::AfterApply,
+                    ..spec()
+                },
+            ),
+            (
+                "user_data",
+                LaunchTemplateSpec {
+                    user_data: Value::AfterApply,
+                    ..spec()
+                },
+            ),
+        ];
+        for (input, d) in unknown {
+            assert_eq!(d.resolve().unwrap_err().input, input);
+        }
+        let applied = spec().resolve().unwrap();
+        assert_eq!(
+            (applied.ami.as_str(), applied.profile_arn.as_str()),
+            ("ami-12345678", "arn:profile")
+        );
+        assert_eq!(
+            (applied.sg_id.as_str(), applied.user_data.as_str()),
+            ("sg-1", "dXNlcg==")
+        );
+        assert_eq!(
+            (applied.instance_type.as_str(), applied.volume_size),
+            ("t3.small", 30)
+        );
     }
 
     fn found(d: &LaunchTemplateSpec) -> FoundTemplate {
@@ -675,7 +765,7 @@ mod tests {
         };
         let d = spec();
         let kind = LaunchTemplateKind;
-        kind.create(cx, &d).await.unwrap();
+        kind.create(cx, &d.resolve().unwrap()).await.unwrap();
         // Two updates in one run make two versions: the second is not the first's repeat.
         let have = found(&d);
         let bigger = LaunchTemplateSpec {
@@ -683,8 +773,9 @@ mod tests {
             ..spec()
         };
         let delta = kind.diff(&bigger, &have);
-        kind.update(cx, &bigger, &have, &delta).await.unwrap();
-        kind.update(cx, &bigger, &have, &delta).await.unwrap();
+        let applied = bigger.resolve().unwrap();
+        kind.update(cx, &applied, &have, &delta).await.unwrap();
+        kind.update(cx, &applied, &have, &delta).await.unwrap();
         let sent = sent.lock().unwrap().clone();
         let kinds: Vec<&str> = sent.iter().map(|(k, _)| *k).collect();
         assert_eq!(kinds, ["create", "version", "version"]);

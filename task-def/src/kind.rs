@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{TaskDefinitionField as Include, TaskDefinitionStatus};
+use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
     AwsResultExt, Cx, Delta, Diff, Error, Field, ProvideErrorMetadata, Replacement, Resource, Said,
     Value, Wanted,
@@ -25,14 +26,14 @@ pub struct TaskDefinitionKind;
 
 /// What a task definition should be: the definition, with the roles that may come from other
 /// resources of the stack (`None`: the definition's own).
-#[derive(Clone, Debug)]
-pub struct TaskDefinitionSpec {
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskDefinitionSpec<P: Phase = AtPlan> {
     /// The definition.
     pub definition: TaskDefinition,
     /// The execution role's ARN, when another resource makes it.
-    pub execution_role_arn: Option<Value<String>>,
+    pub execution_role_arn: Option<P::Value<String>>,
     /// The task role's ARN, when another resource makes it.
-    pub task_role_arn: Option<Value<String>>,
+    pub task_role_arn: Option<P::Value<String>>,
     /// Containers whose image is kept as the revision the service runs has it (the key
     /// names the service).
     pub keep_images: Vec<String>,
@@ -41,8 +42,21 @@ pub struct TaskDefinitionSpec {
     pub left_to_ci: bool,
 }
 
-// Still resolved by its create and update (`Value::require`), until it is phase-generic.
-impl converge::phase::KnownAtPlan for TaskDefinitionSpec {}
+impl Resolve for TaskDefinitionSpec {
+    type Output = TaskDefinitionSpec<AtApply>;
+
+    fn resolve(&self) -> Result<TaskDefinitionSpec<AtApply>, Unknown> {
+        let role =
+            |v: &Option<Value<String>>, input| v.as_ref().map(|v| v.resolve(input)).transpose();
+        Ok(TaskDefinitionSpec {
+            definition: self.definition.clone(),
+            execution_role_arn: role(&self.execution_role_arn, "execution_role_arn")?,
+            task_role_arn: role(&self.task_role_arn, "task_role_arn")?,
+            keep_images: self.keep_images.clone(),
+            left_to_ci: self.left_to_ci,
+        })
+    }
+}
 
 /// The service whose running revision a spec keeps images from: the kind's key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,17 +78,19 @@ impl TaskDefinitionSpec {
             left_to_ci: false,
         }
     }
+}
 
-    /// The definition with every role known, or `None` while one is not.
-    fn resolved(&self) -> Option<TaskDefinition> {
+impl TaskDefinitionSpec<AtApply> {
+    /// The definition with the roles the stack makes.
+    fn resolved(&self) -> TaskDefinition {
         let mut d = self.definition.clone();
-        if let Some(v) = &self.execution_role_arn {
-            d.execution_role_arn = Some(v.known()?.clone());
+        if let Some(arn) = &self.execution_role_arn {
+            d.execution_role_arn = Some(arn.clone());
         }
-        if let Some(v) = &self.task_role_arn {
-            d.task_role_arn = Some(v.known()?.clone());
+        if let Some(arn) = &self.task_role_arn {
+            d.task_role_arn = Some(arn.clone());
         }
-        Some(d)
+        d
     }
 }
 
@@ -564,7 +580,7 @@ impl Resource for TaskDefinitionKind {
     fn diff(&self, d: &TaskDefinitionSpec, o: &FoundTaskDefinition) -> Delta<TaskDefinitionField> {
         let mut delta = Delta::new();
         let mut task = d.definition.clone();
-        o.keep_images(d, &mut task, Some(&mut delta));
+        o.keep_images(&d.keep_images, &mut task, Some(&mut delta));
         for (field, from_stack, slot) in [
             (
                 TaskDefinitionField::ExecutionRoleArn,
@@ -641,19 +657,15 @@ impl Resource for TaskDefinitionKind {
     async fn create(
         &self,
         cx: Cx<'_>,
-        d: &TaskDefinitionSpec,
+        d: &TaskDefinitionSpec<AtApply>,
     ) -> Result<TaskDefinitionOutputs, Error> {
-        let task = d.resolved().ok_or_else(|| Error::Failed {
-            resource: TaskDefinitionKind::label(cx.name),
-            reason: "a role ARN is not known yet".into(),
-        })?;
-        register(cx.aws, &task, cx.tags).await
+        register(cx.aws, &d.resolved(), cx.tags).await
     }
 
     async fn update(
         &self,
         cx: Cx<'_>,
-        d: &TaskDefinitionSpec,
+        d: &TaskDefinitionSpec<AtApply>,
         o: &FoundTaskDefinition,
         delta: &Delta<TaskDefinitionField>,
     ) -> Result<TaskDefinitionOutputs, Error> {
@@ -685,14 +697,11 @@ impl Resource for TaskDefinitionKind {
     async fn create_replacement(
         &self,
         cx: Cx<'_>,
-        d: &TaskDefinitionSpec,
+        d: &TaskDefinitionSpec<AtApply>,
         o: &FoundTaskDefinition,
     ) -> Result<TaskDefinitionOutputs, Error> {
-        let mut task = d.resolved().ok_or_else(|| Error::Failed {
-            resource: TaskDefinitionKind::label(cx.name),
-            reason: "a role ARN is not known yet".into(),
-        })?;
-        o.keep_images(d, &mut task, None);
+        let mut task = d.resolved();
+        o.keep_images(&d.keep_images, &mut task, None);
         register(cx.aws, &task, cx.tags).await
     }
 
@@ -704,11 +713,11 @@ impl Resource for TaskDefinitionKind {
 }
 
 impl FoundTaskDefinition {
-    /// Puts the running revision's image into each container `d` keeps, and says so in
-    /// `delta` where it differs from the inputs.
+    /// Puts the running revision's image into each container named in `keep`, and says so
+    /// in `delta` where it differs from the inputs.
     fn keep_images(
         &self,
-        d: &TaskDefinitionSpec,
+        keep: &[String],
         task: &mut TaskDefinition,
         mut delta: Option<&mut Delta<TaskDefinitionField>>,
     ) {
@@ -716,7 +725,7 @@ impl FoundTaskDefinition {
             return;
         };
         for c in &mut task.container_definitions {
-            let kept = d.keep_images.contains(&c.name);
+            let kept = keep.contains(&c.name);
             let Some(image) = running.images.get(&c.name).filter(|_| kept) else {
                 continue;
             };
@@ -823,6 +832,48 @@ mod tests {
         );
         assert_eq!(described[4].after.as_deref(), Some(converge::AFTER_APPLY));
         assert!(described.iter().all(|d| d.replaces.is_none()));
+    }
+
+    /// Each role another resource makes is known at apply, or named as the input still
+    /// unknown; the revision registered carries the roles the stack made.
+    #[test]
+    fn resolve_names_a_role_still_unknown() {
+        let known = |arn: &str| Some(Value::Known(arn.to_owned()));
+        let mut d = TaskDefinitionSpec::new(blog("nginx:1.26", 512));
+        d.keep_images = vec!["blog".into()];
+        let own = d.resolve().unwrap();
+        assert_eq!(own.resolved(), d.definition);
+        assert_eq!((own.execution_role_arn, own.task_role_arn), (None, None));
+        for (input, exec, task) in [
+            (
+                "execution_role_arn",
+                Some(Value::AfterApply),
+                known("arn:task"),
+            ),
+            ("task_role_arn", known("arn:exec"), Some(Value::AfterApply)),
+        ] {
+            let later = TaskDefinitionSpec {
+                execution_role_arn: exec,
+                task_role_arn: task,
+                ..d.clone()
+            };
+            assert_eq!(later.resolve().unwrap_err().input, input);
+        }
+        let applied = TaskDefinitionSpec {
+            execution_role_arn: known("arn:exec"),
+            task_role_arn: known("arn:task"),
+            ..d.clone()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(applied.keep_images, ["blog"]);
+        let task = applied.resolved();
+        assert_eq!(task.execution_role_arn.as_deref(), Some("arn:exec"));
+        assert_eq!(task.task_role_arn.as_deref(), Some("arn:task"));
+        assert_eq!(
+            task.container_definitions,
+            d.definition.container_definitions
+        );
     }
 
     /// ECS's message, in full, told apart by its text.
