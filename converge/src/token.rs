@@ -3,7 +3,7 @@
 //! Where a create call takes a client token (EC2's `ClientToken`, ECS's `clientToken`,
 //! Route 53's `CallerReference`), AWS answers a repeat of a call it already carried out with
 //! the first answer (Route 53: with `HostedZoneAlreadyExists`) instead of making a second
-//! resource. A kind sends one from [`client_token`], derived from the run (the [`Aws`]
+//! resource. A kind sends one from [`client_token`], derived from the run (the [`Aws`](crate::Aws)
 //! bundle), the resource's identity (owner, kind, name) and what the call is for, so that:
 //!
 //! - the SDK's retry after a lost answer, and a kind's own retry loop around the create,

@@ -15,7 +15,7 @@ pub const MAX_USER_DATA: usize = 16 * 1024;
 ///
 /// Made by [`Instances::builder`]; then [`plan`](Instances::plan),
 /// [`apply`](Instances::apply) and [`destroy`](Instances::destroy) it, or declare it into a
-/// composition's stack with [`declare_refs`](Instances::declare_refs).
+/// composition's stack with [`declare`](converge::Module::declare).
 #[derive(Clone, Debug)]
 pub struct Instances {
     pub(crate) environment: String,

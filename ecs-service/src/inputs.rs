@@ -268,7 +268,7 @@ impl Default for LoadBalancer {
 /// (`listener_rule`, exclusive with `load_balancer`).
 #[derive(Clone, Debug)]
 pub struct ListenerRule {
-    /// The shared listener ([`SharedLoadBalancer::listener`](crate::SharedLoadBalancer::listener)).
+    /// The shared listener: from the shared load balancer's outputs or refs ([`SharedListener`](crate::SharedListener)).
     pub listener: SharedListener,
     /// 1 to 50,000, unique on the listener; lower is evaluated first. A priority another
     /// rule has is refused at plan, naming that rule.
