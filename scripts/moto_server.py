@@ -88,6 +88,11 @@ def create_service(self):
     result = _create_service(self)
     service = result.result["service"]
     service.enable_execute_command = bool(self._get_param("enableExecuteCommand", False))
+    # AWS keeps the deployment configuration given at create (moto keeps it only from an
+    # update): its strategy, bake time and circuit breaker are described back.
+    deployment = self._get_param("deploymentConfiguration")
+    if deployment:
+        service.deployment_configuration = deployment
     if strategy:
         _set_launch(service, None, _items(strategy))
     return result

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use task_def::{ContainerDefinition, NetworkMode, TaskDefinition, Volume};
 
 use crate::autoscaling::Autoscaling;
+use crate::deployment::DeploymentStrategy;
 use crate::permissions::{is_key_arn, SecretSource};
 use crate::shared_load_balancer::SharedListener;
 
@@ -447,6 +448,7 @@ pub struct Service {
     pub(crate) task_ingress: TaskIngress,
     pub(crate) ecs_service_role: Option<String>,
     pub(crate) circuit_breaker: bool,
+    pub(crate) deployment_strategy: DeploymentStrategy,
     pub(crate) minimum_healthy_percent: Option<i32>,
     pub(crate) maximum_percent: Option<i32>,
     pub(crate) steady_state: Option<Wait>,
@@ -552,6 +554,7 @@ pub struct ServiceBuilder {
     task_ingress: TaskIngress,
     ecs_service_role: Option<String>,
     circuit_breaker: Option<bool>,
+    deployment_strategy: DeploymentStrategy,
     minimum_healthy_percent: Option<i32>,
     maximum_percent: Option<i32>,
     steady_state: Option<Wait>,
@@ -764,6 +767,13 @@ impl ServiceBuilder {
     /// The deployment circuit breaker with rollback (default on).
     pub fn circuit_breaker(mut self, on: bool) -> Self {
         self.circuit_breaker = Some(on);
+        self
+    }
+    /// How a new revision replaces the running one (default rolling). A strategy that
+    /// shifts traffic needs a load balancer or a listener rule; the module then makes what
+    /// ECS shifts it with ([`DeploymentStrategy`]).
+    pub fn deployment_strategy(mut self, strategy: DeploymentStrategy) -> Self {
+        self.deployment_strategy = strategy;
         self
     }
     /// Deployment bounds, in percent of the desired count.

@@ -132,6 +132,7 @@
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 mod autoscaling;
+mod deployment;
 mod front_door;
 mod inputs;
 mod listener_rules;
@@ -157,6 +158,7 @@ pub use converge::{
     TaskRoleBuilder,
 };
 pub use converge::{StrategyItem, FARGATE, FARGATE_SPOT};
+pub use deployment::{DeploymentStrategy, MAX_BAKE_MINUTES};
 pub use inputs::{
     AccessLogs, HealthCheck, LaunchType, Listener, ListenerProtocol, ListenerRule, LoadBalancer,
     LoadBalancerAttributes, Service, ServiceBuilder, TargetGroup, TaskIngress, DEFAULT_SSL_POLICY,
@@ -185,6 +187,7 @@ pub use scheduled_actions::{
 };
 pub use services::{
     Awsvpc, EcsServiceField, EcsServiceKind, EcsServiceOutputs, ServiceSpec, ServiceTarget,
+    TrafficShift,
 };
 pub use shared_load_balancer::{
     SharedListener, SharedLoadBalancer, SharedLoadBalancerBuilder, SharedLoadBalancerOutputs,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, HostHeaderConditionConfig, PathPatternConditionConfig, RuleCondition,
-    RulePriorityPair,
+    Action, ActionTypeEnum, ForwardActionConfig, HostHeaderConditionConfig,
+    PathPatternConditionConfig, RuleCondition, RulePriorityPair, TargetGroupTuple,
 };
 use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
@@ -49,6 +49,10 @@ pub struct ListenerRuleSpec<P: Phase = AtPlan> {
     pub path_patterns: Vec<String>,
     /// Where matching requests go.
     pub target_group_arn: P::Value<String>,
+    /// Under a deployment strategy that shifts traffic, the alternate target group: the rule
+    /// forwards to both, weighted 100 and 0 at first, and ECS moves the weights (which are
+    /// therefore never compared).
+    pub alternate_target_group_arn: Option<P::Value<String>>,
 }
 
 impl Resolve for ListenerRuleSpec {
@@ -61,6 +65,10 @@ impl Resolve for ListenerRuleSpec {
             host_headers: self.host_headers.clone(),
             path_patterns: self.path_patterns.clone(),
             target_group_arn: self.target_group_arn.resolve("target_group_arn")?,
+            alternate_target_group_arn: match &self.alternate_target_group_arn {
+                Some(alt) => Some(alt.resolve("alternate_target_group_arn")?),
+                None => None,
+            },
         })
     }
 }
@@ -76,7 +84,8 @@ pub struct FoundRule {
     pub(crate) priority: Option<i32>,
     host_headers: BTreeSet<String>,
     path_patterns: BTreeSet<String>,
-    target_group_arn: Option<String>,
+    /// The groups it forwards to, whatever their weights.
+    target_groups: BTreeSet<String>,
     pub(crate) owner: Option<String>,
 }
 
@@ -214,10 +223,21 @@ fn found(r: &aws_sdk_elasticloadbalancingv2::types::Rule, listener_arn: &str) ->
         priority: r.priority().and_then(|p| p.parse().ok()),
         host_headers,
         path_patterns,
-        target_group_arn: r
+        // ELB answers a forward with its group, its weighted groups, or both.
+        target_groups: r
             .actions()
             .iter()
-            .find_map(|a| a.target_group_arn().map(str::to_owned)),
+            .flat_map(|a| {
+                let weighted = a
+                    .forward_config()
+                    .map(|f| f.target_groups())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|t| t.target_group_arn());
+                a.target_group_arn().into_iter().chain(weighted)
+            })
+            .map(str::to_owned)
+            .collect(),
         owner: None,
     }
 }
@@ -252,10 +272,35 @@ fn conditions(d: &ListenerRuleSpec<AtApply>) -> Vec<RuleCondition> {
 }
 
 fn forward(d: &ListenerRuleSpec<AtApply>) -> Action {
-    Action::builder()
-        .r#type(ActionTypeEnum::Forward)
-        .target_group_arn(&d.target_group_arn)
-        .build()
+    let action = Action::builder().r#type(ActionTypeEnum::Forward);
+    match &d.alternate_target_group_arn {
+        None => action.target_group_arn(&d.target_group_arn).build(),
+        Some(alt) => {
+            let group = |arn: &str, weight| {
+                TargetGroupTuple::builder()
+                    .target_group_arn(arn)
+                    .weight(weight)
+                    .build()
+            };
+            action
+                .forward_config(
+                    ForwardActionConfig::builder()
+                        .target_groups(group(&d.target_group_arn, 100))
+                        .target_groups(group(alt, 0))
+                        .build(),
+                )
+                .build()
+        }
+    }
+}
+
+/// The groups a rule forwards to, as a plan shows them.
+fn forwards_to(d: &ListenerRuleSpec) -> Value<String> {
+    let alt = d.alternate_target_group_arn.clone();
+    d.target_group_arn
+        .clone()
+        .zip(alt.into_iter().collect::<Value<Vec<_>>>())
+        .map(|(primary, alt)| joined(&std::iter::once(primary).chain(alt).collect()))
 }
 
 fn joined(values: &BTreeSet<String>) -> String {
@@ -463,10 +508,7 @@ impl Resource for ListenerRuleKind {
                 d.path_patterns.join(","),
             ));
         }
-        out.push(set(
-            ListenerRuleField::Forward,
-            d.target_group_arn.to_string(),
-        ));
+        out.push(set(ListenerRuleField::Forward, forwards_to(d).to_string()));
         out
     }
 
@@ -494,8 +536,11 @@ impl Resource for ListenerRuleKind {
             &joined(&o.path_patterns),
             &Value::Known(joined(&paths)),
         );
-        let forward = o.target_group_arn.clone().unwrap_or_default();
-        delta.compare(ListenerRuleField::Forward, &forward, &d.target_group_arn);
+        delta.compare(
+            ListenerRuleField::Forward,
+            &joined(&o.target_groups),
+            &forwards_to(d),
+        );
         delta
     }
 
@@ -609,6 +654,7 @@ mod tests {
             host_headers: Vec::new(),
             path_patterns: vec!["/api/*".into(), "/api".into()],
             target_group_arn: Value::Known("arn:tg".into()),
+            alternate_target_group_arn: None,
         }
     }
 
@@ -646,7 +692,7 @@ mod tests {
             priority: Some(priority),
             host_headers: BTreeSet::new(),
             path_patterns: ["/api".to_owned(), "/api/*".to_owned()].into(),
-            target_group_arn: Some("arn:tg".into()),
+            target_groups: ["arn:tg".to_owned()].into(),
             owner: owner.map(str::to_owned),
         }
     }

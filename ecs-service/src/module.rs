@@ -2,7 +2,10 @@
 //! definition and ECS service in one stack, each starting as soon as what it reads exists.
 
 use async_trait::async_trait;
-use converge::kinds::{IngressRule, Peer, RolePolicyKind, SecurityGroupKind, SecurityGroupSpec};
+use converge::kinds::iam_role::{managed_policy_arn, trust_policy};
+use converge::kinds::{
+    IngressRule, Peer, RoleKind, RolePolicyKind, RoleSpec, SecurityGroupKind, SecurityGroupSpec,
+};
 use converge::{Applied, Aws, Error, Handle, Module, Options, Plan, Ref, Stack, Tags, Value};
 use task_def::{DeployedIn, NetworkMode, TaskDefinitionKind, TaskDefinitionSpec};
 
@@ -16,7 +19,7 @@ use crate::outputs::{ServiceOutputs, ServiceRefs};
 use crate::scalable_targets::{resource_id, ScalableTargetKind, ScalableTargetSpec};
 use crate::scaling_policies::{resource_label, AttachedKey, ScalingPolicyKind, ScalingPolicySpec};
 use crate::scheduled_actions::{ScheduledActionKind, ScheduledActionSpec};
-use crate::services::{Awsvpc, EcsServiceKind, ServiceSpec, ServiceTarget};
+use crate::services::{Awsvpc, EcsServiceKind, ServiceSpec, ServiceTarget, TrafficShift};
 use crate::target_groups::{TargetGroupKind, TargetGroupSpec};
 
 /// The target group and what the service's outputs read of its front: a load balancer of
@@ -32,7 +35,24 @@ struct Front {
     lb_group: Ref<String>,
     rule: Option<Ref<String>>,
     url: Ref<String>,
+    /// What ECS shifts traffic with, under a strategy that does.
+    shift: Option<Shift>,
 }
+
+/// The alternate target group, the production listener rule whose weights ECS moves and the
+/// infrastructure role it moves them with.
+#[derive(Clone)]
+struct Shift {
+    alt: Handle<TargetGroupKind>,
+    rule: Ref<String>,
+    role: Ref<String>,
+}
+
+/// The production rule on a service's own listener: first, and matching every path.
+const PRODUCTION_RULE_PRIORITY: i32 = 1;
+
+/// The AWS managed policy ECS's infrastructure role needs to move a load balancer's traffic.
+const INFRASTRUCTURE_POLICY: &str = "AmazonECSInfrastructureRolePolicyForLoadBalancers";
 
 impl Service {
     pub(crate) fn tags(&self) -> Tags {
@@ -66,6 +86,94 @@ impl Service {
             shorten(&format!("{}-r", self.full_name()), MAX_LB_NAME),
             shorten(&format!("{}-rb", self.full_name()), MAX_LB_NAME),
         ]
+    }
+
+    /// The alternate target group's two names, on either front.
+    fn alt_tg_names(&self) -> [String; 2] {
+        let (a, b) = match self.listener_rule {
+            Some(_) => ("rg", "rgb"),
+            None => ("g", "gb"),
+        };
+        [
+            shorten(&format!("{}-{a}", self.full_name()), MAX_LB_NAME),
+            shorten(&format!("{}-{b}", self.full_name()), MAX_LB_NAME),
+        ]
+    }
+
+    /// The production listener rule on the service's own listener.
+    fn production_rule_name(&self) -> String {
+        format!("{}-production", self.full_name())
+    }
+
+    /// The infrastructure role ECS shifts traffic with (IAM takes 64 characters).
+    fn infrastructure_role_name(&self) -> String {
+        shorten(&format!("{}-ecs-infra", self.full_name()), 64)
+    }
+
+    /// Under a strategy that shifts traffic, the alternate target group and the
+    /// infrastructure role; otherwise, those an earlier apply made (and its production rule
+    /// on the service's own listener) are looked for, and go once the service no longer
+    /// names them.
+    fn declare_shift_parts(
+        &self,
+        aws: &Aws,
+        stack: &mut Stack,
+        tags: &Tags,
+        tg: Option<Handle<TargetGroupKind>>,
+    ) -> Option<(Handle<TargetGroupKind>, Ref<String>)> {
+        let [alt_name, alt_alt_name] = self.alt_tg_names();
+        let role_name = self.infrastructure_role_name();
+        let shifting = self.deployment_strategy.shifts_traffic() && tg.is_some();
+        if !shifting {
+            let alt = stack.track(
+                TargetGroupKind,
+                alt_name,
+                tags.clone(),
+                alt_alt_name,
+                |_| {},
+            );
+            if let Some(lb) = &self.load_balancer {
+                let at = RuleAt {
+                    load_balancer: self.lb_name.clone(),
+                    port: lb.listener.port,
+                    priority: PRODUCTION_RULE_PRIORITY,
+                };
+                // The rule goes before the group it forwards to.
+                let name = self.production_rule_name();
+                stack.track(ListenerRuleKind, name, tags.clone(), at, move |r| {
+                    r.get(&alt);
+                });
+            }
+            stack.track(RoleKind, role_name, tags.clone(), (), |_| {});
+            return None;
+        }
+        let (want, check, _) = self.target_group().expect("a front has a target group");
+        let vpc_id = self.network.vpc_id.clone();
+        let spec = TargetGroupSpec {
+            alt_name: alt_alt_name.clone(),
+            port: want.host_port,
+            protocol: protocol(want.protocol).into(),
+            target_type: self.target_type().into(),
+            vpc_id: Value::AfterApply,
+            health_check: check.clone(),
+            deregistration_delay: want.deregistration_delay,
+        };
+        let alt = stack.add(
+            TargetGroupKind,
+            alt_name,
+            tags.clone(),
+            alt_alt_name,
+            move |r| TargetGroupSpec {
+                vpc_id: r.value(&vpc_id),
+                ..spec.clone()
+            },
+        );
+        let role = RoleSpec {
+            assume_role_policy: trust_policy("ecs.amazonaws.com"),
+            managed_policy_arns: vec![managed_policy_arn(aws.region(), INFRASTRUCTURE_POLICY)],
+        };
+        let role = stack.add(RoleKind, role_name, tags.clone(), (), move |_| role.clone());
+        Some((alt, role.output(|o| o.role_arn.clone())))
     }
 
     /// Without a load balancer of its own, the one an earlier apply made is still looked for,
@@ -132,9 +240,10 @@ impl Service {
             self.track_own_load_balancer(stack, &tags);
         }
         let tg = self.declare_target_group(stack, &tags);
+        let shift = self.declare_shift_parts(aws, stack, &tags, tg);
         let (front, task_sg) = match (&door, &self.listener_rule, tg) {
-            (Some(door), _, Some(tg)) => self.declare_own_front(stack, &tags, door, tg),
-            (None, Some(rule), Some(tg)) => self.declare_rule_front(stack, &tags, rule, tg),
+            (Some(door), _, Some(tg)) => self.declare_own_front(stack, &tags, door, tg, shift),
+            (None, Some(rule), Some(tg)) => self.declare_rule_front(stack, &tags, rule, tg, shift),
             _ => (None, self.declare_task_sg(stack, &tags, None)),
         };
 
@@ -255,6 +364,7 @@ impl Service {
         tags: &Tags,
         door: &FrontDoor,
         tg: Handle<TargetGroupKind>,
+        shift: Option<(Handle<TargetGroupKind>, Ref<String>)>,
     ) -> (Option<Front>, Option<Handle<SecurityGroupKind>>) {
         let made = door.declare(stack, tags, move |r| {
             ListenerAction::Forward(r.get(&tg).map(|o| o.arn.clone()))
@@ -263,9 +373,42 @@ impl Service {
         let task_sg = self.declare_task_sg(stack, tags, Some(lb_group.clone()));
         let listener = made.listener;
         let url_listener = door.listener.clone();
+        // Under a strategy that shifts traffic, a rule before the listener's default action
+        // forwards every request to both groups, with the weights ECS moves.
+        let shift = shift.map(|(alt, role)| {
+            let at = RuleAt {
+                load_balancer: self.lb_name.clone(),
+                port: door.listener.port,
+                priority: PRODUCTION_RULE_PRIORITY,
+            };
+            let rule = stack.add(
+                ListenerRuleKind,
+                self.production_rule_name(),
+                tags.clone(),
+                at,
+                move |r| ListenerRuleSpec {
+                    listener_arn: r.get(&listener).map(|o| o.arn.clone()),
+                    priority: PRODUCTION_RULE_PRIORITY,
+                    host_headers: Vec::new(),
+                    path_patterns: vec!["/*".into()],
+                    target_group_arn: r.get(&tg).map(|o| o.arn.clone()),
+                    alternate_target_group_arn: Some(r.get(&alt).map(|o| o.arn.clone())),
+                },
+            );
+            Shift {
+                alt,
+                rule: rule.output(|o| o.arn.clone()),
+                role,
+            }
+        });
+        let forwarding = match &shift {
+            Some(s) => listener.done().after(s.rule.clone()),
+            None => listener.done(),
+        };
         let front = Front {
             tg,
-            forwarding: listener.done(),
+            shift,
+            forwarding,
             lb: made.lb.output(Clone::clone),
             listener_arn: listener.output(|o| o.arn.clone()),
             lb_group,
@@ -286,7 +429,9 @@ impl Service {
         tags: &Tags,
         rule: &ListenerRule,
         tg: Handle<TargetGroupKind>,
+        shift: Option<(Handle<TargetGroupKind>, Ref<String>)>,
     ) -> (Option<Front>, Option<Handle<SecurityGroupKind>>) {
+        let alt = shift.as_ref().map(|(alt, _)| *alt);
         let shared = rule.listener.outputs.clone();
         let lb_group = shared.clone().map(|o| o.security_group_id);
         let task_sg = self.declare_task_sg(stack, tags, Some(lb_group.clone()));
@@ -296,6 +441,7 @@ impl Service {
             host_headers: rule.host_headers.clone(),
             path_patterns: rule.path_patterns.clone(),
             target_group_arn: Value::AfterApply,
+            alternate_target_group_arn: None,
         };
         let at = RuleAt {
             load_balancer: rule.listener.load_balancer.clone(),
@@ -313,6 +459,7 @@ impl Service {
                 move |r| ListenerRuleSpec {
                     listener_arn: r.value(&listener_arn),
                     target_group_arn: r.get(&tg).map(|o| o.arn.clone()),
+                    alternate_target_group_arn: alt.map(|alt| r.get(&alt).map(|o| o.arn.clone())),
                     ..spec.clone()
                 },
             )
@@ -325,15 +472,21 @@ impl Service {
                 .cloned(),
             rule.url_path(),
         );
+        let rule_arn = handle.output(|o| o.arn.clone());
         let front = Front {
             tg,
+            shift: shift.map(|(alt, role)| Shift {
+                alt,
+                rule: rule_arn.clone(),
+                role,
+            }),
             forwarding: handle.done(),
             lb: shared
                 .clone()
                 .map(|o| LoadBalancerOutputs::new(o.lb_arn, o.lb_dns_name, o.lb_zone_id)),
             listener_arn,
             lb_group,
-            rule: Some(handle.output(|o| o.arn.clone())),
+            rule: Some(rule_arn),
             url: shared.map(move |o| {
                 let base =
                     front_door::url(&url_listener, host.as_deref().unwrap_or(&o.lb_dns_name));
@@ -394,6 +547,8 @@ impl Service {
             target: None,
             health_check_grace_period: self.target_group().and_then(|(_, _, grace)| grace),
             circuit_breaker: self.circuit_breaker,
+            deployment_strategy: self.deployment_strategy,
+            traffic_shift: None,
             minimum_healthy_percent: self.minimum_healthy_percent,
             maximum_percent: self.maximum_percent,
             propagate_tags: self.propagate_tags,
@@ -442,6 +597,13 @@ impl Service {
                         container_name: name,
                         container_port: port,
                     }),
+                traffic_shift: front.as_ref().and_then(|f| f.shift.as_ref()).map(|s| {
+                    TrafficShift {
+                        alternate_target_group_arn: r.get(&s.alt).map(|o| o.arn.clone()),
+                        production_listener_rule: r.value(&s.rule),
+                        role_arn: r.value(&s.role),
+                    }
+                }),
                 ..base.clone()
             },
         );

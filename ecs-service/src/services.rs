@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
-    LaunchType as EcsLaunchType, LoadBalancer as EcsLoadBalancer, NetworkConfiguration,
-    PropagateTags, ServiceField,
+    AdvancedConfiguration, AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker,
+    DeploymentConfiguration, LaunchType as EcsLaunchType, LoadBalancer as EcsLoadBalancer,
+    NetworkConfiguration, PropagateTags, ServiceField,
 };
 use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
@@ -12,6 +12,7 @@ use converge::{
     Field, Progress, Resource, Said, StrategyItem, Transient, Value, Wait, Wanted,
 };
 
+use crate::deployment::DeploymentStrategy;
 use crate::inputs::LaunchType;
 use crate::target_groups::set_deregistration_delay;
 
@@ -28,6 +29,50 @@ pub struct ServiceTarget<P: Phase = AtPlan> {
     pub container_name: String,
     /// Its port.
     pub container_port: i32,
+}
+
+/// What ECS shifts traffic with under a strategy other than rolling (the load balancer's
+/// `advancedConfiguration`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrafficShift<P: Phase = AtPlan> {
+    /// The target group the new revision's tasks register with.
+    pub alternate_target_group_arn: P::Value<String>,
+    /// The listener rule whose forward weights ECS moves between the two groups.
+    pub production_listener_rule: P::Value<String>,
+    /// The infrastructure role ECS moves them with.
+    pub role_arn: P::Value<String>,
+}
+
+impl TrafficShift {
+    fn resolve(&self) -> Result<TrafficShift<AtApply>, Unknown> {
+        Ok(TrafficShift {
+            alternate_target_group_arn: self
+                .alternate_target_group_arn
+                .resolve("traffic_shift.alternate_target_group_arn")?,
+            production_listener_rule: self
+                .production_listener_rule
+                .resolve("traffic_shift.production_listener_rule")?,
+            role_arn: self.role_arn.resolve("traffic_shift.role_arn")?,
+        })
+    }
+
+    /// How a plan shows it, `(known after apply)` until every part is known.
+    fn shown(&self) -> Value<String> {
+        match self.resolve() {
+            Ok(known) => Value::Known(known.to_string()),
+            Err(_) => Value::AfterApply,
+        }
+    }
+}
+
+impl std::fmt::Display for TrafficShift<AtApply> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "alternate {} via rule {} as {}",
+            self.alternate_target_group_arn, self.production_listener_rule, self.role_arn
+        )
+    }
 }
 
 /// The tasks' network in awsvpc mode.
@@ -64,6 +109,11 @@ pub struct ServiceSpec<P: Phase = AtPlan> {
     pub health_check_grace_period: Option<i32>,
     /// The deployment circuit breaker, with rollback.
     pub circuit_breaker: bool,
+    /// How a new revision replaces the running one.
+    pub deployment_strategy: DeploymentStrategy,
+    /// What ECS shifts traffic with, for a strategy other than rolling behind a load
+    /// balancer.
+    pub traffic_shift: Option<TrafficShift<P>>,
     /// Deployment bounds, in percent of the desired count (`None`: ECS's default).
     pub minimum_healthy_percent: Option<i32>,
     /// See `minimum_healthy_percent`.
@@ -108,6 +158,11 @@ impl Resolve for ServiceSpec {
             },
             health_check_grace_period: self.health_check_grace_period,
             circuit_breaker: self.circuit_breaker,
+            deployment_strategy: self.deployment_strategy,
+            traffic_shift: match &self.traffic_shift {
+                Some(t) => Some(t.resolve()?),
+                None => None,
+            },
             minimum_healthy_percent: self.minimum_healthy_percent,
             maximum_percent: self.maximum_percent,
             propagate_tags: self.propagate_tags,
@@ -134,6 +189,10 @@ pub struct FoundService {
     target_group_arn: Option<String>,
     /// `None` when ECS describes no deployment configuration (the emulator does not).
     circuit_breaker: Option<bool>,
+    /// Rolling where ECS describes no strategy (its default).
+    deployment_strategy: DeploymentStrategy,
+    /// The load balancer's `advancedConfiguration`, when it has one.
+    traffic_shift: Option<TrafficShift<AtApply>>,
     minimum_healthy_percent: Option<i32>,
     maximum_percent: Option<i32>,
     propagate_tags: bool,
@@ -191,7 +250,8 @@ fn launch(l: LaunchType) -> &'static str {
 }
 
 fn deployment(d: &ServiceSpec<AtApply>) -> DeploymentConfiguration {
-    DeploymentConfiguration::builder()
+    d.deployment_strategy
+        .configure(DeploymentConfiguration::builder())
         .deployment_circuit_breaker(
             DeploymentCircuitBreaker::builder()
                 .enable(d.circuit_breaker)
@@ -205,10 +265,18 @@ fn deployment(d: &ServiceSpec<AtApply>) -> DeploymentConfiguration {
 
 fn load_balancers(d: &ServiceSpec<AtApply>) -> Option<Vec<EcsLoadBalancer>> {
     let t = d.target.as_ref()?;
+    let advanced = d.traffic_shift.as_ref().map(|shift| {
+        AdvancedConfiguration::builder()
+            .alternate_target_group_arn(&shift.alternate_target_group_arn)
+            .production_listener_rule(&shift.production_listener_rule)
+            .role_arn(&shift.role_arn)
+            .build()
+    });
     Some(vec![EcsLoadBalancer::builder()
         .target_group_arn(&t.target_group_arn)
         .container_name(&t.container_name)
         .container_port(t.container_port)
+        .set_advanced_configuration(advanced)
         .build()])
 }
 
@@ -345,6 +413,8 @@ fn redeploy(delta: &Delta<EcsServiceField>) -> Redeploy {
             | EcsServiceField::TargetGroup
             | EcsServiceField::HealthCheckGracePeriod
             | EcsServiceField::CircuitBreaker
+            | EcsServiceField::DeploymentStrategy
+            | EcsServiceField::TrafficShift
             | EcsServiceField::MinimumHealthyPercent
             | EcsServiceField::MaximumPercent
             | EcsServiceField::PropagateTags => {}
@@ -416,6 +486,22 @@ async fn read_cluster(
                 circuit_breaker: deployment
                     .and_then(|d| d.deployment_circuit_breaker())
                     .map(|c| c.enable()),
+                deployment_strategy: DeploymentStrategy::described(deployment),
+                traffic_shift: s
+                    .load_balancers()
+                    .first()
+                    .and_then(|l| l.advanced_configuration())
+                    .map(|a| TrafficShift {
+                        alternate_target_group_arn: a
+                            .alternate_target_group_arn()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        production_listener_rule: a
+                            .production_listener_rule()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        role_arn: a.role_arn().unwrap_or_default().to_owned(),
+                    }),
                 minimum_healthy_percent: deployment.and_then(|d| d.minimum_healthy_percent()),
                 maximum_percent: deployment.and_then(|d| d.maximum_percent()),
                 propagate_tags: s.propagate_tags() == Some(&PropagateTags::Service),
@@ -489,6 +575,10 @@ pub enum EcsServiceField {
     HealthCheckGracePeriod,
     /// The deployment circuit breaker, with rollback.
     CircuitBreaker,
+    /// How a new revision replaces the running one.
+    DeploymentStrategy,
+    /// What ECS shifts traffic with, under a strategy other than rolling.
+    TrafficShift,
     /// The deployment's lower bound, in percent of the desired count.
     MinimumHealthyPercent,
     /// The deployment's upper bound, in percent of the desired count.
@@ -513,6 +603,8 @@ impl Field for EcsServiceField {
             EcsServiceField::TargetGroup => "target_group",
             EcsServiceField::HealthCheckGracePeriod => "health_check_grace_period_seconds",
             EcsServiceField::CircuitBreaker => "circuit_breaker",
+            EcsServiceField::DeploymentStrategy => "deployment_strategy",
+            EcsServiceField::TrafficShift => "traffic_shift",
             EcsServiceField::MinimumHealthyPercent => "minimum_healthy_percent",
             EcsServiceField::MaximumPercent => "maximum_percent",
             EcsServiceField::PropagateTags => "propagate_tags",
@@ -535,6 +627,8 @@ impl Field for EcsServiceField {
             | EcsServiceField::TargetGroup
             | EcsServiceField::HealthCheckGracePeriod
             | EcsServiceField::CircuitBreaker
+            | EcsServiceField::DeploymentStrategy
+            | EcsServiceField::TrafficShift
             | EcsServiceField::MinimumHealthyPercent
             | EcsServiceField::MaximumPercent
             | EcsServiceField::PropagateTags
@@ -658,6 +752,18 @@ impl Resource for EcsServiceKind {
         if d.enable_execute_command {
             out.push(set(EcsServiceField::EnableExecuteCommand, "true".into()));
         }
+        if d.deployment_strategy.shifts_traffic() {
+            out.push(set(
+                EcsServiceField::DeploymentStrategy,
+                d.deployment_strategy.to_string(),
+            ));
+        }
+        if let Some(shift) = &d.traffic_shift {
+            out.push(set(
+                EcsServiceField::TrafficShift,
+                shift.shown().to_string(),
+            ));
+        }
         if let Some(t) = &d.target {
             out.push(set(
                 EcsServiceField::LoadBalancer,
@@ -731,6 +837,21 @@ impl Resource for EcsServiceKind {
                 &have,
                 &Value::Known(d.circuit_breaker),
             );
+        }
+        delta.compare(
+            EcsServiceField::DeploymentStrategy,
+            &o.deployment_strategy.to_string(),
+            &Value::Known(d.deployment_strategy.to_string()),
+        );
+        match (&o.traffic_shift, &d.traffic_shift) {
+            (None, None) => {}
+            (have, Some(want)) => {
+                let have = have.as_ref().map(ToString::to_string).unwrap_or_default();
+                delta.compare(EcsServiceField::TrafficShift, &have, &want.shown());
+            }
+            (Some(have), None) => {
+                delta.update(EcsServiceField::TrafficShift, Some(have), None::<String>);
+            }
         }
         for (field, have, want) in [
             (
@@ -1013,6 +1134,8 @@ mod tests {
             target: None,
             health_check_grace_period: None,
             circuit_breaker: true,
+            deployment_strategy: DeploymentStrategy::Rolling,
+            traffic_shift: None,
             minimum_healthy_percent: Some(100),
             maximum_percent: Some(200),
             propagate_tags: false,
@@ -1098,6 +1221,8 @@ mod tests {
             health_check_grace_period: None,
             target_group_arn: None,
             circuit_breaker: Some(true),
+            deployment_strategy: DeploymentStrategy::Rolling,
+            traffic_shift: None,
             minimum_healthy_percent: Some(100),
             maximum_percent: Some(200),
             propagate_tags: false,

@@ -5,6 +5,7 @@
 mod agreement;
 mod blocks;
 mod cli;
+mod deployment;
 mod deploys;
 mod duplicates;
 mod iam;

@@ -99,6 +99,7 @@ impl ServiceBuilder {
             task_ingress: self.task_ingress,
             ecs_service_role: self.ecs_service_role,
             circuit_breaker: self.circuit_breaker.unwrap_or(true),
+            deployment_strategy: self.deployment_strategy,
             minimum_healthy_percent: self.minimum_healthy_percent,
             maximum_percent: self.maximum_percent,
             steady_state: self.steady_state,
@@ -313,6 +314,18 @@ impl ServiceBuilder {
             }
         }
         check_deployment(invalid, self.minimum_healthy_percent, self.maximum_percent);
+        self.deployment_strategy
+            .check(invalid, "deployment_strategy");
+        invalid.check(
+            !self.deployment_strategy.shifts_traffic()
+                || self.load_balancer.is_some()
+                || self.listener_rule.is_some(),
+            "deployment_strategy",
+            format_args!(
+                "{} shifts traffic between two target groups: it needs a load_balancer or a listener_rule",
+                self.deployment_strategy.as_str()
+            ),
+        );
     }
 
     /// A target type given on either front matches the network mode.

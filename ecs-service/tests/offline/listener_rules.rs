@@ -151,6 +151,7 @@ fn api_rule(priority: i32) -> Stack {
             host_headers: Vec::new(),
             path_patterns: vec!["/api/*".into()],
             target_group_arn: Value::Known(API_TG.into()),
+            alternate_target_group_arn: None,
         }
     });
     stack

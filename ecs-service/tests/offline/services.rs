@@ -480,11 +480,30 @@ impl Nothing {
                 aws_sdk_applicationautoscaling::config::retry::RetryConfig::disabled()
             )
         );
+        // A rolling service: the infrastructure role of a strategy that shifts traffic is
+        // looked for, and is not there.
+        let no_role = mock!(aws_sdk_iam::Client::get_role)
+            .match_requests(|r| r.role_name().is_some_and(|n| n.ends_with("-ecs-infra")))
+            .then_error(|| {
+                aws_sdk_iam::operation::get_role::GetRoleError::NoSuchEntityException(
+                    aws_sdk_iam::types::error::NoSuchEntityException::builder()
+                        .message("The role cannot be found.")
+                        .meta(
+                            aws_smithy_types::error::ErrorMetadata::builder()
+                                .code("NoSuchEntity")
+                                .build(),
+                        )
+                        .build(),
+                )
+            });
+        let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, &[&no_role], |c| c
+            .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled()));
         Aws::builder()
             .appautoscaling(appautoscaling)
             .ec2(ec2)
             .ecs(ecs)
             .elbv2(elbv2)
+            .iam(iam)
             .retry(Retry::fast())
             .build()
     }
