@@ -485,7 +485,13 @@ async fn service() {
         .send()
         .await
         .unwrap();
-    let service = |count: i32, path: &str, delay: i32, propagate: bool, bounds: bool| {
+    use ecs_modules::ecs_service::DeploymentStrategy;
+    let shifted = |count: i32,
+                   path: &str,
+                   delay: i32,
+                   propagate: bool,
+                   bounds: bool,
+                   strategy: DeploymentStrategy| {
         let mut lb = LoadBalancer {
             internal: false,
             subnets: net.public_subnets.clone(),
@@ -512,11 +518,22 @@ async fn service() {
             .task_memory(512)
             .desired_count(count)
             .load_balancer(lb)
-            .propagate_tags(propagate);
+            .propagate_tags(propagate)
+            .deployment_strategy(strategy);
         if bounds {
             b = b.deployment_percent(50, 200);
         }
         b.build().unwrap()
+    };
+    let service = |count: i32, path: &str, delay: i32, propagate: bool, bounds: bool| {
+        shifted(
+            count,
+            path,
+            delay,
+            propagate,
+            bounds,
+            DeploymentStrategy::Rolling,
+        )
     };
     // A target group of someone else's, for the listener to be pointed at.
     let stray = aws
@@ -556,8 +573,14 @@ async fn service() {
         probe.outputs(&reader).await.unwrap();
         assert_eq!(reader.calls().report().mutating, 0);
     };
-    // The emulator describes no deployment configuration: the bounds' step shows nothing
-    // and sends nothing (see `property`).
+    let blue_green = shifted(
+        2,
+        "/health",
+        60,
+        true,
+        true,
+        DeploymentStrategy::BlueGreen { bake_time: 5 },
+    );
     let walk = vec![
         ("count", service(2, "/", 300, false, false)),
         ("health check", service(2, "/health", 300, false, false)),
@@ -566,7 +589,9 @@ async fn service() {
             service(2, "/health", 60, false, false),
         ),
         ("propagate tags", service(2, "/health", 60, true, false)),
-        ("deployment bounds", changed),
+        ("deployment bounds", changed.clone()),
+        ("blue/green", blue_green),
+        ("back to rolling", changed),
     ];
     life(&aws, service(1, "/", 300, false, false), walk, drift).await;
     aws.elbv2()

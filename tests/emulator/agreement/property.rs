@@ -288,6 +288,16 @@ pub const UPDATES: &[(&str, &str, Sends)] = &[
     ),
     (
         "aws_ecs_service",
+        "deployment_strategy",
+        &[("UpdateService", "deploymentConfiguration")],
+    ),
+    (
+        "aws_ecs_service",
+        "traffic_shift",
+        &[("UpdateService", "loadBalancers")],
+    ),
+    (
+        "aws_ecs_service",
         "minimum_healthy_percent",
         &[("UpdateService", "deploymentConfiguration")],
     ),
@@ -507,6 +517,15 @@ pub const LIFECYCLE: &[(&str, &[&str])] = &[
         &["PutClusterCapacityProviders"],
     ),
     ("aws_lb_listener", &["CreateListener", "DeleteListener"]),
+    ("aws_lb_listener_rule", &["CreateRule", "DeleteRule"]),
+    (
+        "aws_lb_target_group",
+        &[
+            "CreateTargetGroup",
+            "ModifyTargetGroupAttributes",
+            "DeleteTargetGroup",
+        ],
+    ),
     (
         "aws_route53_zone",
         &["CreateHostedZone", "DeleteHostedZone"],
