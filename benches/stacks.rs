@@ -48,8 +48,7 @@ struct Row {
 fn settings(env: String) -> Settings {
     Settings {
         environment: env,
-        wait_steady: false,
-        capacity_provider: false,
+        ..Settings::default()
     }
 }
 

@@ -31,7 +31,9 @@ mod shared_alb;
 use std::time::Duration;
 
 use converge::{Aws, ClusterRefs, Error, LogGroupRefs, RoleRefs};
-use ecs_service::{Listener, LoadBalancer, Service, ServiceBuilder, TargetGroup};
+use ecs_service::{
+    DeploymentStrategy, Listener, LoadBalancer, Service, ServiceBuilder, TargetGroup,
+};
 use task_def::json;
 use vpc::VpcRefs;
 
@@ -44,6 +46,9 @@ use crate::cli::Settings;
 /// The blog's container definitions, with the blog's five variables (`${container_name}`,
 /// `${container_port}`, `${log_group_name}`, `${log_group_region}`, `${log_group_prefix}`).
 pub const CONTAINER_TEMPLATE: &str = include_str!("../../examples/blog.json");
+
+/// How long `--blue-green` keeps the old revision after the shift, to roll back to.
+const BLUE_GREEN_BAKE_MINUTES: u32 = 5;
 
 /// How long `--wait-steady` waits for a service.
 const STEADY_TIMEOUT: Duration = Duration::from_secs(600);
@@ -127,6 +132,11 @@ fn blog_container_service(
         .execution_role(&base.execution_role);
     if settings.wait_steady {
         service = service.wait_for_steady_state(STEADY_TIMEOUT);
+    }
+    if settings.blue_green {
+        service = service.deployment_strategy(DeploymentStrategy::BlueGreen {
+            bake_time: BLUE_GREEN_BAKE_MINUTES,
+        });
     }
     Ok(service)
 }

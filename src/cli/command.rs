@@ -47,6 +47,11 @@ pub struct Args {
     /// scales the instances from zero with the tasks, instead of the EC2 launch type.
     #[arg(long, global = true)]
     pub capacity_provider: bool,
+    /// Deploy the blog's services with ECS's blue/green strategy: ECS moves the load
+    /// balancer's traffic to a new revision at once, keeping the old one five minutes to roll
+    /// back to.
+    #[arg(long, global = true)]
+    pub blue_green: bool,
     /// Destroy or force-unlock without asking.
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
@@ -326,6 +331,7 @@ async fn execute<D: Deployment>(run: Run<'_>, io: &mut Io) -> Result<Finished, F
         environment: args.environment.clone(),
         wait_steady: args.wait_steady,
         capacity_provider: args.capacity_provider,
+        blue_green: args.blue_green,
     };
     let deployment = D::new(&settings).map_err(Failure::Invalid)?;
     if let Some(region) = &args.region {

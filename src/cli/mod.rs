@@ -53,6 +53,10 @@ pub struct Settings {
     /// `fargate_ec2`: run the EC2 service through the instances' capacity provider, which
     /// scales the instances from zero, instead of the EC2 launch type.
     pub capacity_provider: bool,
+    /// Deploy the blog's services with ECS's blue/green strategy (`--blue-green`): an
+    /// alternate target group, a production listener rule and the infrastructure role
+    /// ECS shifts traffic with.
+    pub blue_green: bool,
 }
 
 /// A composition of modules the command line can plan, apply, destroy and show: a

@@ -38,14 +38,16 @@ pub async fn deployment_policy<D: Deployment>(settings: &Settings) -> Result<Pol
 }
 
 /// The three examples' policies merged (`fargate_ec2` with and without its capacity
-/// provider), for environment `environment`: `docs/iam-policy.json` is this for `blog`.
+/// provider, each with and without `--blue-green`), for environment `environment`:
+/// `docs/iam-policy.json` is this for `blog`.
 pub async fn examples_policy(environment: &str) -> Result<Policy, Error> {
     let mut policy = Policy::new();
-    for capacity_provider in [false, true] {
+    for (capacity_provider, blue_green) in [(false, false), (true, false), (false, true)] {
         let settings = Settings {
             environment: environment.to_owned(),
-            wait_steady: false,
             capacity_provider,
+            blue_green,
+            ..Settings::default()
         };
         if !capacity_provider {
             policy.merge(&deployment_policy::<Fargate>(&settings).await?);

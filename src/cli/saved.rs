@@ -40,6 +40,9 @@ pub(crate) struct Inputs {
     pub environment: String,
     pub capacity_provider: bool,
     pub wait_steady: bool,
+    /// Absent from a plan saved before the flag existed: without it.
+    #[serde(default)]
+    pub blue_green: bool,
 }
 
 impl Inputs {
@@ -49,6 +52,7 @@ impl Inputs {
             environment: settings.environment.clone(),
             capacity_provider: settings.capacity_provider,
             wait_steady: settings.wait_steady,
+            blue_green: settings.blue_green,
         }
     }
 
@@ -81,6 +85,7 @@ impl Inputs {
                 run.capacity_provider,
             ),
             ("--wait-steady", self.wait_steady, run.wait_steady),
+            ("--blue-green", self.blue_green, run.blue_green),
         ] {
             if then != now {
                 let with = |on: bool| if on { "with" } else { "without" };
@@ -152,6 +157,7 @@ mod tests {
             environment: environment.into(),
             capacity_provider: false,
             wait_steady: false,
+            blue_green: false,
         }
     }
 

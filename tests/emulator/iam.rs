@@ -45,8 +45,8 @@ fn runtime() -> tokio::runtime::Runtime {
 fn settings(environment: &str, capacity_provider: bool) -> Settings {
     Settings {
         environment: environment.to_owned(),
-        wait_steady: false,
         capacity_provider,
+        ..Settings::default()
     }
 }
 
@@ -333,8 +333,10 @@ fn fargate_ec2_runs_as_a_user_holding_only_its_policy() {
 }
 
 #[test]
-fn shared_alb_runs_as_a_user_holding_only_its_policy() {
-    runs_with_its_own_policy::<SharedAlb>(42, "iams", &[]);
+fn shared_alb_with_blue_green_runs_as_a_user_holding_only_its_policy() {
+    // Blue/green on the shared listener: the alternate groups, the rules and the roles ECS
+    // shifts traffic with are made, and destroyed, under the policy too.
+    runs_with_its_own_policy::<SharedAlb>(42, "iams", &["--blue-green"]);
 }
 
 /// Without a grant the policy makes, the run is refused: the enforcing emulator does check.

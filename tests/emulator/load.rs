@@ -28,8 +28,7 @@ const SCALE: f64 = 4.0;
 async fn fleet(aws: &Aws, env: &str) -> Stack {
     let deployment = Fargate::new(&Settings {
         environment: env.to_owned(),
-        wait_steady: false,
-        capacity_provider: false,
+        ..Settings::default()
     })
     .unwrap();
     let mut stack = Stack::new();

@@ -28,8 +28,7 @@ pub(crate) async fn base_config() -> SdkConfig {
 pub(crate) fn fargate(env: &str) -> Fargate {
     Fargate::new(&Settings {
         environment: env.to_owned(),
-        wait_steady: false,
-        capacity_provider: false,
+        ..Settings::default()
     })
     .unwrap()
 }
@@ -501,8 +500,8 @@ pub(crate) fn fast_fargate_ec2(env: &str) -> FargateEc2 {
 fn fast_fargate_ec2_on(env: &str, capacity_provider: bool) -> FargateEc2 {
     FargateEc2::new(&Settings {
         environment: env.to_owned(),
-        wait_steady: false,
         capacity_provider,
+        ..Settings::default()
     })
     .unwrap()
     .with_wait(crate::util::fast_wait())
