@@ -15,8 +15,15 @@ Patches (see the CreateService / UpdateService API references):
   moves it back to the launch type it had (for a service created with a
   strategy: FARGATE when that strategy was Fargate-only, else EC2).
 
-* CreateService: moto ignores `enableExecuteCommand`; AWS keeps it and
-  describes it (UpdateService stores it already, as any property it is given).
+* CreateService: moto ignores `enableExecuteCommand` and
+  `deploymentConfiguration`; AWS keeps both and describes them (UpdateService
+  stores them already, as any property it is given).
+
+* ListServiceDeployments, DescribeServiceDeployments: moto answers HTTP 500
+  (not implemented). Here CreateService and each UpdateService that starts a
+  deployment (anything but a desired count alone) record one, done at once as
+  the emulator's services are (`SUCCESSFUL`); the harness models its stages and
+  a rollback.
 
 * ModifyVpcEndpoint: moto records route tables added to or removed from a
   gateway endpoint but leaves their routes; AWS adds and removes the route to the
@@ -49,6 +56,7 @@ attribute is left out of the answer, and an empty list is sent as `[]`.
 
 import re
 import sys
+from datetime import datetime, timezone
 from urllib.parse import quote, urlencode
 
 from moto.applicationautoscaling import models as scaling
@@ -56,7 +64,8 @@ from moto.ecs import models, responses
 from botocore.awsrequest import AWSRequest
 from moto.ec2.models.vpcs import VPCEndPoint
 from moto.iam import access_control
-from moto.ecs.exceptions import InvalidParameterException
+from moto.core.responses import ActionResult
+from moto.ecs.exceptions import InvalidParameterException, ServiceNotFoundException
 from moto.server import main
 
 FARGATE_PROVIDERS = {"FARGATE", "FARGATE_SPOT"}
@@ -95,6 +104,7 @@ def create_service(self):
         service.deployment_configuration = deployment
     if strategy:
         _set_launch(service, None, _items(strategy))
+    _record_deployment(service)
     return result
 
 
@@ -102,6 +112,18 @@ _update_service = models.EC2ContainerServiceBackend.update_service
 
 
 def update_service(self, props):
+    deploys = any(v is not None for k, v in props.items() if k not in _NOT_DEPLOYING)
+    service = _update_strategy(self, props)
+    if deploys:
+        _record_deployment(service)
+    return service
+
+
+# What an UpdateService may carry without starting a deployment.
+_NOT_DEPLOYING = {"cluster", "service", "desired_count"}
+
+
+def _update_strategy(self, props):
     strategy = props.get("capacity_provider_strategy")
     if strategy is None:
         return _update_service(self, props)
@@ -122,6 +144,56 @@ def update_service(self, props):
         )
         _set_launch(service, launch_type, [])
     return service
+
+
+# --- Service deployments ---------------------------------------------------
+
+
+def _record_deployment(service):
+    now = datetime.now(timezone.utc)
+    deployments = service.__dict__.setdefault("_service_deployments", [])
+    number = len(deployments) + 1
+    deployments.append(
+        {
+            "serviceDeploymentArn": service.arn.replace(":service/", ":service-deployment/")
+            + f"/{number:012d}",
+            "serviceArn": service.arn,
+            "clusterArn": service.cluster_arn,
+            "createdAt": now,
+            "startedAt": now,
+            "finishedAt": now,
+            "status": "SUCCESSFUL",
+        }
+    )
+
+
+def _deployments(backend, cluster, service):
+    try:
+        found = backend._get_service(cluster or "default", service)
+    except ServiceNotFoundException:
+        return []
+    return getattr(found, "_service_deployments", [])
+
+
+def list_service_deployments(self):
+    found = _deployments(self.ecs_backend, self._get_param("cluster"), self._get_param("service"))
+    statuses = self._get_param("status") or []
+    # Newest first, as AWS lists them.
+    briefs = [d for d in reversed(found) if not statuses or d["status"] in statuses]
+    return ActionResult({"serviceDeployments": briefs})
+
+
+def describe_service_deployments(self):
+    wanted = self._get_param("serviceDeploymentArns") or []
+    every = [
+        d
+        for s in self.ecs_backend.services.values()
+        for d in getattr(s, "_service_deployments", [])
+    ]
+    found = [d for d in every if d["serviceDeploymentArn"] in wanted]
+    known = {d["serviceDeploymentArn"] for d in found}
+    failures = [{"arn": arn, "reason": "MISSING"} for arn in wanted if arn not in known]
+    return ActionResult({"serviceDeployments": found, "failures": failures})
 
 
 _deregister = scaling.ApplicationAutoscalingBackend.deregister_scalable_target
@@ -190,6 +262,10 @@ VPCEndPoint.modify = modify_endpoint
 responses.EC2ContainerServiceResponse.create_service = create_service
 scaling.ApplicationAutoscalingBackend.deregister_scalable_target = deregister_scalable_target
 models.EC2ContainerServiceBackend.update_service = update_service
+responses.EC2ContainerServiceResponse.list_service_deployments = list_service_deployments
+responses.EC2ContainerServiceResponse.describe_service_deployments = (
+    describe_service_deployments
+)
 
 if __name__ == "__main__":
     sys.argv[0] = re.sub(r"(-script\.pyw|\.exe)?$", "", sys.argv[0])

@@ -107,6 +107,18 @@ pub enum Error {
         with: String,
     },
 
+    /// ECS rolled a service's deployment back (its circuit breaker, an alarm, a lifecycle
+    /// hook): the service runs the revision it ran before.
+    #[error("{resource}'s deployment was rolled back ({status}): {reason}")]
+    RolledBack {
+        /// The service.
+        resource: String,
+        /// ECS's status of the deployment: `ROLLBACK_SUCCESSFUL`, `ROLLBACK_FAILED`, ...
+        status: String,
+        /// Why, as ECS says (the alarm in ALARM, the tasks that failed to start).
+        reason: String,
+    },
+
     /// AWS reported a resource in a failed state.
     #[error("{resource} failed: {reason}")]
     Failed {

@@ -145,6 +145,7 @@ mod permissions;
 mod scalable_targets;
 mod scaling_policies;
 mod scheduled_actions;
+mod service_deployments;
 mod services;
 mod shared_load_balancer;
 mod target_groups;

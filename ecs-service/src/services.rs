@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     AdvancedConfiguration, AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker,
-    DeploymentConfiguration, LaunchType as EcsLaunchType, LoadBalancer as EcsLoadBalancer,
-    NetworkConfiguration, PropagateTags, ServiceField,
+    DeploymentConfiguration, DeploymentRolloutState, LaunchType as EcsLaunchType,
+    LoadBalancer as EcsLoadBalancer, NetworkConfiguration, PropagateTags, ServiceField,
 };
 use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
@@ -534,6 +534,24 @@ async fn poll_steady(aws: &Aws, cluster: &str, name: &str) -> Result<Progress<()
     {
         return Ok(Progress::Done(()));
     }
+    // The circuit breaker stopped the new revision: ECS goes back to the one before.
+    let failed = service
+        .and_then(|s| {
+            s.deployments()
+                .iter()
+                .find(|d| d.status() == Some("PRIMARY"))
+        })
+        .filter(|d| d.rollout_state() == Some(&DeploymentRolloutState::Failed));
+    if let Some(d) = failed {
+        return Err(Error::RolledBack {
+            resource: EcsServiceKind::label(name),
+            status: "FAILED".into(),
+            reason: d
+                .rollout_state_reason()
+                .unwrap_or("the circuit breaker stopped the deployment")
+                .to_owned(),
+        });
+    }
     let events: Vec<&str> = service
         .map(|s| {
             s.events()
@@ -655,10 +673,19 @@ impl Resource for EcsServiceKind {
     fn permissions(
         &self,
         _key: &Self::Key,
-        _desired: Option<&Self::Desired>,
+        desired: Option<&Self::Desired>,
     ) -> Vec<converge::permissions::Grant> {
         use converge::permissions::{service_linked_role, Grant};
-        vec![
+        // A traffic shift waited for is followed through ECS's service deployments.
+        let follows = desired
+            .is_some_and(|d| d.steady_state.is_some() && d.deployment_strategy.shifts_traffic());
+        let following = follows.then(|| {
+            Grant::new([
+                "ecs:ListServiceDeployments",
+                "ecs:DescribeServiceDeployments",
+            ])
+        });
+        let mut grants = vec![
             Grant::new([
                 "ecs:DescribeServices",
                 "ecs:CreateService",
@@ -672,7 +699,9 @@ impl Resource for EcsServiceKind {
             Grant::new(["ecs:TagResource"]).tagged(),
             Grant::new(["ecs:DeleteService"]).owned(),
             service_linked_role("ecs.amazonaws.com"),
-        ]
+        ];
+        grants.extend(following);
+        grants
     }
 
     async fn read(
@@ -1038,7 +1067,13 @@ impl Resource for EcsServiceKind {
         if d.steady_state.is_none() {
             return Ok(Progress::Done(out.clone()));
         }
-        Ok(match poll_steady(cx.aws, &d.cluster, cx.name).await? {
+        // A traffic shift is followed through its stages; a rolling deployment until one
+        // deployment runs the desired count.
+        let polled = match d.deployment_strategy.shifts_traffic() {
+            true => crate::service_deployments::newest(cx.aws, &d.cluster, cx.name).await?,
+            false => poll_steady(cx.aws, &d.cluster, cx.name).await?,
+        };
+        Ok(match polled {
             Progress::Done(()) => Progress::Done(out.clone()),
             Progress::Pending {
                 what,

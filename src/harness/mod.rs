@@ -9,7 +9,8 @@
 //! that keep security groups, subnets and the internet gateway in use for a while after a
 //! destroy's first deletes ([`releasing`](HarnessBuilder::releasing)), services that
 //! drain for their target group's deregistration delay ([`draining`](HarnessBuilder::draining)),
-//! and what takes a while to become usable elsewhere: ECS's service-linked role, instance
+//! deployments that shift traffic, bake and end or roll back on an alarm
+//! ([`deploying`](HarnessBuilder::deploying)), and what takes a while to become usable elsewhere: ECS's service-linked role, instance
 //! profiles, listeners' target groups, capacity providers and Auto Scaling groups
 //! ([`propagation`](HarnessBuilder::propagation)), and creates that AWS carries out once per
 //! client token ([`idempotency`](HarnessBuilder::idempotency)), and AWS's API rate limits,
@@ -48,6 +49,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_types::SdkConfig;
 use tokio::sync::Notify;
 
+mod deploying;
 mod draining;
 mod fresh_ids;
 mod idempotency;
@@ -81,6 +83,7 @@ pub struct HarnessBuilder {
     fresh_window: Duration,
     release_window: Duration,
     draining: Option<(f64, Duration)>,
+    deploying: Option<deploying::Deploying>,
     propagation: Duration,
     ecs_used: bool,
     idempotency: bool,
@@ -138,6 +141,18 @@ impl HarnessBuilder {
     /// target group cannot be deleted.
     pub fn draining(mut self, scale: f64, task_stop: Duration) -> Self {
         self.draining = Some((scale, task_stop));
+        self
+    }
+
+    /// Each ECS deployment shifts production traffic for `shift`, then bakes for `bake`,
+    /// then is done, or with `alarm`, is rolled back by that alarm; meanwhile its service
+    /// cannot be deleted (the emulator finishes a deployment at once).
+    pub fn deploying(mut self, shift: Duration, bake: Duration, alarm: Option<&str>) -> Self {
+        self.deploying = Some(deploying::Deploying {
+            shift,
+            bake,
+            alarm: alarm.map(str::to_owned),
+        });
         self
     }
 
@@ -204,6 +219,8 @@ impl HarnessBuilder {
             released_at: Mutex::new(None),
             draining: self.draining,
             drain: Mutex::default(),
+            deploying: self.deploying,
+            deploys: Mutex::default(),
             propagation: self.propagation,
             propagating: Mutex::new(propagation::Propagating::new(self.ecs_used)),
             refused: Mutex::default(),
@@ -259,6 +276,8 @@ struct World {
     released_at: Mutex<Option<Instant>>,
     draining: Option<(f64, Duration)>,
     drain: Mutex<draining::Draining>,
+    deploying: Option<deploying::Deploying>,
+    deploys: Mutex<deploying::Started>,
     propagation: Duration,
     propagating: Mutex<propagation::Propagating>,
     /// How many calls each model refused.
@@ -554,6 +573,7 @@ async fn answer(
     if let Some((what, refused)) = fresh_ids::refusal(&request, world)
         .or_else(|| releasing::refusal(&request, world))
         .or_else(|| draining::before(&request, world))
+        .or_else(|| deploying::before(&request, world))
         .or_else(|| propagation::before(&request, world))
     {
         state.injected.fetch_add(1, Ordering::SeqCst);
@@ -569,13 +589,20 @@ async fn answer(
     let provisioning = Provisioning::of(&request, world);
     let created = fresh_ids::creates(&request, world);
     let drains = draining::rewrites(&request, world);
+    let deploys = deploying::rewrites(&request, world);
     let young_groups = propagation::rewrites(&request, world);
     let lose = state.lost.loses(&request);
     let sent = token
         .is_some()
         .then(|| request.body().bytes().unwrap_or_default().to_vec());
     let mut response = inner.call(request).await;
-    if provisioning.is_some() || created.is_some() || drains || young_groups || token.is_some() {
+    if provisioning.is_some()
+        || created.is_some()
+        || drains
+        || deploys
+        || young_groups
+        || token.is_some()
+    {
         if let Ok(answer) = response.as_mut() {
             if let Some(mut text) = success_text(answer).await {
                 if let Some(created) = created {
@@ -586,6 +613,9 @@ async fn answer(
                 }
                 if drains {
                     draining::rewrite(&mut text, world);
+                }
+                if deploys {
+                    deploying::rewrite(&mut text, world);
                 }
                 if young_groups {
                     propagation::rewrite(&mut text, world);

@@ -2,8 +2,11 @@
 //! service names it, a second apply changes nothing, and turning the strategy off removes
 //! what only it needed, in one update of the service.
 
+use std::time::{Duration, Instant};
+
 use converge::{Action, Aws};
 use ecs_modules::ecs_service::{DeploymentStrategy, Service};
+use ecs_modules::harness::Harness;
 use ecs_modules::vpc::VpcOutputs;
 
 use crate::service::{blog_builder, cluster, network, public_lb};
@@ -218,4 +221,166 @@ async fn a_strategy_that_shifts_traffic_without_a_load_balancer_is_refused() {
         err.contains("LINEAR shifts traffic between two target groups: it needs a load_balancer or a listener_rule"),
         "{err}"
     );
+}
+
+/// The blue/green service, waiting for its deployments, on clients through `harness`.
+fn waited(env: &str, net: &VpcOutputs) -> Service {
+    blog_builder(env, net, IMAGE)
+        .load_balancer(public_lb(net))
+        .deployment_strategy(DeploymentStrategy::BlueGreen { bake_time: 1 })
+        .wait_for_steady_state(Duration::from_secs(120))
+        .build()
+        .unwrap()
+}
+
+async fn harnessed(harness: &Harness) -> Aws {
+    Aws::from_sdk_config(&harness.wrap(&util::sdk_config().await))
+}
+
+/// AWS's deployment stages, modelled: an apply that waits follows the deployment through its
+/// traffic shift and bake to its end; a second apply while one runs changes nothing; a
+/// destroy while one runs waits for it.
+#[tokio::test]
+async fn a_deployment_is_followed_through_its_stages_and_outlived_by_nothing() {
+    let (shift, bake) = (Duration::from_secs(2), Duration::from_secs(2));
+    let harness = Harness::builder().deploying(shift, bake, None).build();
+    let aws = harnessed(&harness).await;
+    let env = environment("bgwait");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+
+    let started = Instant::now();
+    waited(&env, &net).apply(&aws).await.unwrap();
+    assert!(
+        started.elapsed() >= shift + bake,
+        "apply returned before the deployment ended: {:?}",
+        started.elapsed()
+    );
+    let followed = aws
+        .calls()
+        .report()
+        .by_operation
+        .get("DescribeServiceDeployments")
+        .copied()
+        .unwrap_or_default();
+    assert!(followed >= 2, "the deployment was polled {followed} times");
+
+    // Without the wait, a new revision's deployment is left running...
+    let moved = blog_builder(&env, &net, "npalm/040code.github.io:v2")
+        .load_balancer(public_lb(&net))
+        .deployment_strategy(DeploymentStrategy::BlueGreen { bake_time: 1 })
+        .build()
+        .unwrap();
+    moved.apply(&aws).await.unwrap();
+    // ...a second apply meanwhile changes nothing...
+    aws.calls().reset();
+    moved.apply(&aws).await.unwrap();
+    assert_eq!(
+        aws.calls().report().mutating,
+        0,
+        "{:#}",
+        aws.calls().report()
+    );
+    // ...and a destroy waits for it (ECS refuses DeleteService until it ends).
+    moved.destroy(&aws).await.unwrap();
+    assert!(
+        harness
+            .refusals()
+            .get("deployment in progress")
+            .copied()
+            .unwrap_or_default()
+            >= 1,
+        "{:?}",
+        harness.refusals()
+    );
+    vpc.destroy(&aws).await.unwrap();
+    assert!(util::nothing_tagged(&aws, &env).await);
+}
+
+/// An alarm in ALARM during the bake rolls the deployment back: apply fails with ECS's
+/// reason, typed.
+#[tokio::test]
+async fn a_rolled_back_deployment_fails_the_apply_with_ecs_reason() {
+    let harness = Harness::builder()
+        .deploying(
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            Some("blog-5xx-rate"),
+        )
+        .build();
+    let aws = harnessed(&harness).await;
+    let env = environment("bgroll");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+
+    let service = waited(&env, &net);
+    let err = service.apply(&aws).await.unwrap_err();
+    let converge::Error::Stopped { source, .. } = &err else {
+        panic!("not a stopped run: {err}");
+    };
+    let converge::Error::RolledBack {
+        resource,
+        status,
+        reason,
+    } = source.as_ref()
+    else {
+        panic!("not a rollback: {source}");
+    };
+    assert_eq!(resource, "aws_ecs_service \"blog\"");
+    assert_eq!(status, "ROLLBACK_SUCCESSFUL");
+    assert_eq!(reason, "alarm blog-5xx-rate is in ALARM (modelled)");
+
+    service.destroy(&aws).await.unwrap();
+    vpc.destroy(&aws).await.unwrap();
+}
+
+/// `--blue-green --wait-steady` follows the deployments and, when ECS rolls one back, exits
+/// 1 with ECS's reason.
+#[test]
+fn the_command_line_exits_non_zero_with_the_reason_of_a_rollback() {
+    use std::process::ExitCode;
+    use std::sync::{Arc, Mutex};
+
+    use crate::cli::{Buffer, Run};
+    use ecs_modules::blog::Fargate;
+    use ecs_modules::cli::{self, Io};
+
+    util::keep_progress_events_asking();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let config = rt.block_on(util::sdk_config());
+    let harness = Harness::builder()
+        .deploying(
+            Duration::from_millis(500),
+            Duration::from_millis(500),
+            Some("blog-5xx-rate"),
+        )
+        .build();
+    let env = environment("bgcli");
+    let run = |args: &[&str]| {
+        let (out, err) = (Buffer::default(), Buffer::default());
+        let io = Io {
+            out: Box::new(out.clone()),
+            err: Arc::new(Mutex::new(err.clone())),
+            err_is_terminal: false,
+            confirm: None,
+        };
+        let mut argv = vec!["example", "--environment", &env];
+        argv.extend_from_slice(args);
+        let code = cli::run_against::<Fargate>("test", argv, io, harness.wrap(&config));
+        Run {
+            code,
+            out: out.text(),
+            err: err.text(),
+        }
+    };
+    let failed = run(&["apply", "--blue-green", "--wait-steady"]);
+    assert_eq!(failed.code, ExitCode::from(1), "{}", failed.err);
+    assert!(
+        failed.err.contains(
+            "deployment was rolled back (ROLLBACK_SUCCESSFUL): alarm blog-5xx-rate is in ALARM"
+        ),
+        "{}",
+        failed.err
+    );
+    run(&["destroy", "--yes", "--blue-green"]).ok();
 }
