@@ -164,11 +164,11 @@ pub(super) mod tests {
     /// A CloudWatch (Smithy RPC v2 CBOR) request to `operation`.
     pub(in crate::harness) fn cloudwatch(operation: &str) -> HttpRequest {
         let mut request = HttpRequest::new(SdkBody::from(vec![0xa0]));
-        *request.uri_mut() = format!(
-            "http://127.0.0.1:5000/service/GraniteServiceVersion20100801/operation/{operation}"
-        )
-        .parse()
-        .unwrap();
+        request
+            .set_uri(format!(
+                "http://127.0.0.1:5000/service/GraniteServiceVersion20100801/operation/{operation}"
+            ))
+            .unwrap();
         request
             .headers_mut()
             .insert("content-type", "application/cbor");
