@@ -267,6 +267,234 @@ responses.EC2ContainerServiceResponse.describe_service_deployments = (
     describe_service_deployments
 )
 
+
+# --- Smithy RPC v2 CBOR (CloudWatch) ------------------------------------------------------
+#
+# aws-sdk-cloudwatch (1.100 and later) speaks Smithy RPC v2 CBOR: `POST
+# /service/GraniteServiceVersion20100801/operation/<Op>` with a CBOR body, `Content-Type:
+# application/cbor` and `smithy-protocol: rpc-v2-cbor`. moto 5.2.5 has no CBOR protocol and
+# answers 404 there, but serves CloudWatch over AWS JSON 1.0 (`X-Amz-Target:
+# GraniteServiceVersion20100801.<Op>`). This shim, in front of moto's WSGI application:
+#
+# * turns such a request into the JSON 1.0 request of the same operation (CBOR decoded with
+#   cbor2; a timestamp, tag 1, becomes epoch seconds, a byte string base64) and hands it to
+#   moto unchanged otherwise, so moto's own parsing, backend, IAM check and errors apply;
+# * turns moto's JSON answer back into CBOR, typed by the operation's output shape in
+#   botocore's model (timestamps as tag 1, doubles as floats, integers as integers, blobs as
+#   byte strings, nulls left out), with `smithy-protocol: rpc-v2-cbor`;
+# * turns an error into the CBOR envelope the SDK parses, `{"__type": code, "message": text}`,
+#   keeping moto's `x-amzn-query-error` header (CloudWatch is awsQueryCompatible: the SDK
+#   takes the code from it);
+# * with IAM enforced, checks the signature against the request as the SDK signed it (its
+#   path, CBOR body and headers), and names CloudWatch's actions `cloudwatch:<Op>` as IAM
+#   does: moto takes the prefix from the signing name, `monitoring`, for every protocol.
+#
+# Another service that moves to CBOR needs its line in RPC_V2_CBOR_SERVICES.
+
+import base64
+import datetime
+import gzip
+import io
+import json
+import threading
+
+import cbor2
+import botocore.session
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+# Smithy service shape name -> (botocore service name, JSON protocol version).
+RPC_V2_CBOR_SERVICES = {"GraniteServiceVersion20100801": ("cloudwatch", "1.0")}
+# IAM's prefix where it is not the signing name.
+IAM_PREFIX_BY_SIGNING_NAME = {"monitoring": "cloudwatch"}
+
+_RPC_V2_PATH = re.compile(r"^/service/([A-Za-z0-9_.]+)/operation/([A-Za-z0-9_]+)$")
+_rpc_v2_original = threading.local()
+_botocore_session = botocore.session.get_session()
+_service_models = {}
+
+
+def _service_model(name):
+    if name not in _service_models:
+        _service_models[name] = _botocore_session.get_service_model(name)
+    return _service_models[name]
+
+
+def _cbor_to_json(value):
+    """A decoded CBOR request value as the JSON protocol sends it."""
+    if isinstance(value, dict):
+        return {k: _cbor_to_json(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_cbor_to_json(v) for v in value]
+    if isinstance(value, cbor2.CBORTag) and value.tag == 1:
+        return value.value
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        return value.timestamp()
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode()
+    return value
+
+
+def _epoch(value):
+    if isinstance(value, str):
+        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return value
+
+
+def _json_to_cbor(value, shape):
+    """A JSON answer's value typed for CBOR by its botocore shape."""
+    if value is None or shape is None:
+        return value
+    kind = shape.type_name
+    if kind == "structure":
+        return {
+            name: _json_to_cbor(v, shape.members.get(name))
+            for name, v in value.items()
+            if v is not None
+        }
+    if kind == "list":
+        return [_json_to_cbor(v, shape.member) for v in value]
+    if kind == "map":
+        return {k: _json_to_cbor(v, shape.value) for k, v in value.items() if v is not None}
+    if kind == "timestamp":
+        return cbor2.CBORTag(1, _epoch(value))
+    if kind == "blob" and isinstance(value, str):
+        return base64.b64decode(value)
+    if kind in ("double", "float"):
+        return float(value)
+    if kind in ("integer", "long", "short", "byte"):
+        return int(value)
+    return value
+
+
+def _error_of(status, body):
+    """The code and message of moto's error answer (JSON, or XML from its IAM check)."""
+    text = body.decode("utf-8", "replace")
+    try:
+        parsed = json.loads(text)
+        code = parsed.get("__type") or parsed.get("code") or ""
+        message = parsed.get("message") or parsed.get("Message") or ""
+    except (ValueError, AttributeError):
+        code = (re.search(r"<Code>(.*?)</Code>", text, re.S) or [None, ""])[1]
+        message = (re.search(r"<Message>(.*?)</Message>", text, re.S) or [None, text])[1]
+    if not code:
+        code = "InternalFailure" if status >= 500 else "ValidationError"
+    return code, message
+
+
+def _rpc_v2_cbor(app, environ, start_response, shape_name, operation):
+    service, version = RPC_V2_CBOR_SERVICES[shape_name]
+    length = environ.get("CONTENT_LENGTH")
+    raw = environ["wsgi.input"].read(int(length)) if length else environ["wsgi.input"].read()
+    body = raw
+    if "gzip" in environ.get("HTTP_CONTENT_ENCODING", ""):
+        body = gzip.decompress(body)
+    params = _cbor_to_json(cbor2.loads(body)) if body else {}
+    payload = json.dumps(params).encode()
+    target = f"{shape_name}.{operation}"
+    inner = dict(environ)
+    inner.pop("HTTP_CONTENT_ENCODING", None)
+    inner.update(
+        {
+            "PATH_INFO": "/",
+            "RAW_URI": "/",
+            "REQUEST_URI": "/",
+            "CONTENT_TYPE": f"application/x-amz-json-{version}",
+            "CONTENT_LENGTH": str(len(payload)),
+            "HTTP_X_AMZ_TARGET": target,
+            "wsgi.input": io.BytesIO(payload),
+        }
+    )
+    answer = {}
+
+    def capture(status, headers, exc_info=None):
+        answer["status"], answer["headers"] = status, headers
+        return lambda data: None
+
+    # The request as signed, for moto's signature check.
+    _rpc_v2_original.request = (environ.get("PATH_INFO", ""), raw, environ.get("CONTENT_TYPE", ""))
+    try:
+        chunks = app(inner, capture)
+        try:
+            out = b"".join(chunks)
+        finally:
+            getattr(chunks, "close", lambda: None)()
+    finally:
+        _rpc_v2_original.request = None
+    status = int(answer["status"].split()[0])
+    kept = [
+        (k, v)
+        for k, v in answer["headers"]
+        if k.lower() not in ("content-type", "content-length", "x-amzn-errortype", "status")
+    ]
+    if status < 300:
+        model = _service_model(service).operation_model(operation)
+        result = json.loads(out) if out.strip() else {}
+        data = _json_to_cbor(result, model.output_shape) if model.output_shape else {}
+    else:
+        code, message = _error_of(status, out)
+        data = {"__type": code, "message": message}
+    encoded = cbor2.dumps(data)
+    kept += [
+        ("Content-Type", "application/cbor"),
+        ("Content-Length", str(len(encoded))),
+        ("smithy-protocol", "rpc-v2-cbor"),
+    ]
+    start_response(answer["status"], kept)
+    return [encoded]
+
+
+_dispatch_call = DomainDispatcherApplication.__call__
+
+
+def dispatch_call(self, environ, start_response):
+    match = _RPC_V2_PATH.match(environ.get("PATH_INFO", ""))
+    if (
+        environ.get("REQUEST_METHOD") == "POST"
+        and match
+        and match.group(1) in RPC_V2_CBOR_SERVICES
+    ):
+        moto = lambda env, respond: _dispatch_call(self, env, respond)  # noqa: E731
+        return _rpc_v2_cbor(moto, environ, start_response, match.group(1), match.group(2))
+    return _dispatch_call(self, environ, start_response)
+
+
+_iam_request_init = access_control.IAMRequestBase.__init__
+_create_aws_request = access_control.IAMRequestBase._create_aws_request
+
+
+def iam_request_init(self, *args, **kwargs):
+    _iam_request_init(self, *args, **kwargs)
+    prefix = IAM_PREFIX_BY_SIGNING_NAME.get(self._service)
+    if prefix:
+        self._action = f"{prefix}:{self._action.split(':', 1)[1]}"
+
+
+def create_aws_request(self):
+    original = getattr(_rpc_v2_original, "request", None)
+    if not original:
+        return _create_aws_request(self)
+    path, body, content_type = original
+    saved = self._path, self._body, self._data, self._headers
+    headers = dict(self._headers)
+    for key in [k for k in headers if k.lower() in ("content-type", "content-length")]:
+        del headers[key]
+    headers["Content-Type"] = content_type
+    headers["Content-Length"] = str(len(body))
+    self._path, self._body, self._data, self._headers = path, body, {}, headers
+    try:
+        return _create_aws_request(self)
+    finally:
+        self._path, self._body, self._data, self._headers = saved
+
+
+DomainDispatcherApplication.__call__ = dispatch_call
+access_control.IAMRequestBase.__init__ = iam_request_init
+access_control.IAMRequestBase._create_aws_request = create_aws_request
+
+# --- end of Smithy RPC v2 CBOR ------------------------------------------------------------
+
 if __name__ == "__main__":
     sys.argv[0] = re.sub(r"(-script\.pyw|\.exe)?$", "", sys.argv[0])
     sys.exit(main())

@@ -22,6 +22,7 @@ use crate::Error;
 pub struct Aws {
     appautoscaling: aws_sdk_applicationautoscaling::Client,
     autoscaling: aws_sdk_autoscaling::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
     ec2: aws_sdk_ec2::Client,
     ecs: aws_sdk_ecs::Client,
     elbv2: aws_sdk_elasticloadbalancingv2::Client,
@@ -67,6 +68,10 @@ impl Aws {
     /// The Auto Scaling client.
     pub fn autoscaling(&self) -> &aws_sdk_autoscaling::Client {
         &self.autoscaling
+    }
+    /// The CloudWatch client (metric alarms).
+    pub fn cloudwatch(&self) -> &aws_sdk_cloudwatch::Client {
+        &self.cloudwatch
     }
     /// The EC2 client.
     pub fn ec2(&self) -> &aws_sdk_ec2::Client {
@@ -159,6 +164,7 @@ pub struct AwsBuilder {
     config: Option<SdkConfig>,
     appautoscaling: Option<aws_sdk_applicationautoscaling::Client>,
     autoscaling: Option<aws_sdk_autoscaling::Client>,
+    cloudwatch: Option<aws_sdk_cloudwatch::Client>,
     ec2: Option<aws_sdk_ec2::Client>,
     ecs: Option<aws_sdk_ecs::Client>,
     elbv2: Option<aws_sdk_elasticloadbalancingv2::Client>,
@@ -240,6 +246,7 @@ impl AwsBuilder {
     setters! {
         appautoscaling: aws_sdk_applicationautoscaling,
         autoscaling: aws_sdk_autoscaling,
+        cloudwatch: aws_sdk_cloudwatch,
         ec2: aws_sdk_ec2,
         ecs: aws_sdk_ecs,
         elbv2: aws_sdk_elasticloadbalancingv2,
@@ -299,6 +306,15 @@ impl AwsBuilder {
             autoscaling: counted!(
                 aws_sdk_autoscaling,
                 self.autoscaling,
+                &config,
+                calls,
+                timeouts,
+                throttling,
+                run
+            ),
+            cloudwatch: counted!(
+                aws_sdk_cloudwatch,
+                self.cloudwatch,
                 &config,
                 calls,
                 timeouts,

@@ -73,6 +73,8 @@ pub enum TagTarget {
     IamRole(String),
     /// A CloudWatch Logs log group, by ARN without its `:*` (`TagResource`).
     Logs(String),
+    /// A CloudWatch metric alarm, by ARN (`TagResource`).
+    CloudWatch(String),
 }
 
 /// How a kind replaces a resource whose fixed attribute changed.

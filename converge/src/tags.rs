@@ -235,6 +235,19 @@ impl Tags {
         self.for_resource(name).into_iter().collect()
     }
 
+    /// CloudWatch tags for a resource called `name` (a metric alarm).
+    pub fn cloudwatch(&self, name: &str) -> Vec<aws_sdk_cloudwatch::types::Tag> {
+        self.for_resource(name)
+            .into_iter()
+            .map(|(k, v)| {
+                aws_sdk_cloudwatch::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+            })
+            .collect()
+    }
+
     /// IAM tags for a resource called `name`.
     pub fn iam(&self, name: &str) -> Vec<aws_sdk_iam::types::Tag> {
         self.for_resource(name)
@@ -343,6 +356,20 @@ pub(crate) async fn retag(
             .tag_resource()
             .resource_arn(arn)
             .tags(OWNER_TAG, owner)
+            .send()
+            .await
+            .map(drop)
+            .context("TagResource", what),
+        TagTarget::CloudWatch(arn) => aws
+            .cloudwatch()
+            .tag_resource()
+            .resource_arn(arn)
+            .tags(
+                aws_sdk_cloudwatch::types::Tag::builder()
+                    .key(OWNER_TAG)
+                    .value(owner)
+                    .build(),
+            )
             .send()
             .await
             .map(drop)

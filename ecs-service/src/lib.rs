@@ -131,10 +131,14 @@
 // No library function over 120 lines (clippy.toml sets the bound); tests may be longer.
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
+mod alarms;
 mod autoscaling;
 mod deployment;
 mod front_door;
 mod inputs;
+// The deployment alarms' inputs, beside the service's (`inputs.rs`).
+#[path = "inputs/alarms.rs"]
+mod deployment_alarms;
 mod listener_rules;
 mod listeners;
 mod load_balancers;
@@ -151,6 +155,10 @@ mod shared_load_balancer;
 mod target_groups;
 
 // The building blocks live in `converge`, where ecs-instances uses them too.
+pub use alarms::{
+    AlarmMetric, AlarmSource, ComparisonOperator, MetricAlarmField, MetricAlarmKind,
+    MetricAlarmOutputs, MetricAlarmSpec, MetricMath, TreatMissingData,
+};
 pub use autoscaling::{Autoscaling, ScalingMetric, ScheduledScaling, TargetTracking};
 pub use converge::{
     Applied, Cluster, ClusterBuilder, ClusterOutputs, ClusterRef, ClusterRefs, Error, Invalid,
@@ -160,6 +168,7 @@ pub use converge::{
 };
 pub use converge::{StrategyItem, FARGATE, FARGATE_SPOT};
 pub use deployment::{DeploymentStrategy, MAX_BAKE_MINUTES};
+pub use deployment_alarms::{AlarmTarget, DeploymentAlarms, ALARM_SUFFIXES, MAX_ALARM_NAME};
 pub use inputs::{
     AccessLogs, HealthCheck, LaunchType, Listener, ListenerProtocol, ListenerRule, LoadBalancer,
     LoadBalancerAttributes, Service, ServiceBuilder, TargetGroup, TaskIngress, DEFAULT_SSL_POLICY,
@@ -179,6 +188,7 @@ pub use outputs::{ServiceOutputs, ServiceRefs};
 pub use scalable_targets::{
     resource_id, ScalableTargetField, ScalableTargetKind, ScalableTargetOutputs, ScalableTargetSpec,
 };
+pub use scaling_policies::{load_balancer_dimension, target_group_dimension};
 pub use scaling_policies::{
     resource_label, AttachedKey, ScalingPolicyField, ScalingPolicyKind, ScalingPolicyOutputs,
     ScalingPolicySpec,

@@ -84,13 +84,27 @@ pub struct ScalingPolicyOutputs {
 /// The load balancer's part of the resource label: its ARN after `loadbalancer/`, and the
 /// target group's after its account (`targetgroup/<name>/<id>`).
 pub fn resource_label(lb_arn: &str, tg_arn: &str) -> String {
-    let lb = lb_arn
+    format!(
+        "{}/{}",
+        load_balancer_dimension(lb_arn),
+        target_group_dimension(tg_arn)
+    )
+}
+
+/// A load balancer's name in CloudWatch's `LoadBalancer` dimension and in resource labels:
+/// its ARN after `loadbalancer/` (`app/<name>/<id>`).
+pub fn load_balancer_dimension(lb_arn: &str) -> &str {
+    lb_arn
         .split_once("loadbalancer/")
-        .map_or(lb_arn, |(_, l)| l);
-    let tg = tg_arn
+        .map_or(lb_arn, |(_, l)| l)
+}
+
+/// A target group's name in CloudWatch's `TargetGroup` dimension and in resource labels: its
+/// ARN after its account (`targetgroup/<name>/<id>`).
+pub fn target_group_dimension(tg_arn: &str) -> &str {
+    tg_arn
         .find("targetgroup/")
-        .map_or(tg_arn, |at| &tg_arn[at..]);
-    format!("{lb}/{tg}")
+        .map_or(tg_arn, |at| &tg_arn[at..])
 }
 
 /// The policies on each resource id the stack declares some for, one paginated read each.
@@ -440,6 +454,21 @@ mod tests {
             policy: TargetTracking::new(ScalingMetric::Cpu, 60.0),
             resource_label: None,
         }
+    }
+
+    #[test]
+    fn arns_split_into_cloudwatch_dimensions_and_the_resource_label() {
+        let lb = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/blog/50dc6c495c0c9188";
+        let tg = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blog-web/73e2d6bc24d8a067";
+        assert_eq!(load_balancer_dimension(lb), "app/blog/50dc6c495c0c9188");
+        assert_eq!(
+            target_group_dimension(tg),
+            "targetgroup/blog-web/73e2d6bc24d8a067"
+        );
+        assert_eq!(
+            resource_label(lb, tg),
+            "app/blog/50dc6c495c0c9188/targetgroup/blog-web/73e2d6bc24d8a067"
+        );
     }
 
     #[test]

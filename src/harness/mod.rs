@@ -667,10 +667,25 @@ fn set_text(response: &mut HttpResponse, text: String) {
 }
 
 /// A throttling or server error in the protocol of the request: JSON (ECS, CloudWatch Logs,
-/// SSM), EC2's query dialect, or the query and REST-XML of IAM, ELB, Auto Scaling and
-/// Route 53.
+/// SSM), CloudWatch's CBOR, EC2's query dialect, or the query and REST-XML of IAM, ELB,
+/// Auto Scaling and Route 53.
 fn error_answer(request: &HttpRequest, throttle: bool, message: &str) -> HttpResponse {
     let content_type = request.headers().get("content-type").unwrap_or_default();
+    if content_type.starts_with("application/cbor") {
+        let (status, code) = if throttle {
+            (400, "ThrottlingException")
+        } else {
+            (500, "InternalFailure")
+        };
+        let mut response = HttpResponse::new(
+            StatusCode::try_from(status).expect("a valid status"),
+            SdkBody::from(wire::cbor_error_body(code, message)),
+        );
+        let headers = response.headers_mut();
+        headers.insert("content-type", "application/cbor");
+        headers.insert("smithy-protocol", "rpc-v2-cbor");
+        return response;
+    }
     let json = content_type.starts_with("application/x-amz-json");
     let ec2 = request
         .body()

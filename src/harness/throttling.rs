@@ -5,7 +5,7 @@
 //! `Throttling` from the query and REST services).
 //!
 //! The sizes and rates are AWS's where it documents them (EC2, the example on ECS's page,
-//! Route 53, SSM, CloudWatch Logs) and typical values where it does not publish them
+//! Route 53, SSM, CloudWatch Logs, CloudWatch's alarm calls) and typical values where it does not publish them
 //! (ELB, IAM, the Auto Scaling services); a family groups the operations that share a
 //! bucket on AWS, or a service's reads and writes where AWS's grouping is finer than the
 //! calls the modules make.
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 
-use super::wire::{form_body, operation};
+use super::wire::{form_body, operation, rpc_v2_operation};
 
 /// A bucket's size (the burst) and refill rate (the sustained calls per second).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -60,6 +60,9 @@ impl Rates {
             (SSM, 40.0, 40.0),
             // Documented: five requests a second per account.
             (ROUTE53, 5.0, 5.0),
+            // Documented: DescribeAlarms 9 a second; PutMetricAlarm and DeleteAlarms 3.
+            (CLOUDWATCH_READS, 9.0, 9.0),
+            (CLOUDWATCH_WRITES, 3.0, 3.0),
         ];
         Self {
             families: families
@@ -106,6 +109,8 @@ const APP_AUTOSCALING: &str = "Application Auto Scaling";
 const AUTOSCALING: &str = "Auto Scaling";
 const SSM: &str = "SSM";
 const ROUTE53: &str = "Route 53";
+const CLOUDWATCH_READS: &str = "CloudWatch reads";
+const CLOUDWATCH_WRITES: &str = "CloudWatch writes";
 
 /// What a family's bucket holds now and what it has seen.
 #[derive(Debug)]
@@ -202,7 +207,8 @@ impl Buckets {
 }
 
 /// The API family a request belongs to: its service from the JSON target prefix, the query
-/// API version or Route 53's REST path, then reads (`Describe`, `List`, `Get`) or writes.
+/// API version, CloudWatch's RPC v2 path or Route 53's REST path, then reads (`Describe`,
+/// `List`, `Get`) or writes.
 pub(super) fn family(request: &HttpRequest) -> Option<&'static str> {
     if request.uri().contains("/2013-04-01/") {
         return Some(ROUTE53);
@@ -229,6 +235,13 @@ pub(super) fn family(request: &HttpRequest) -> Option<&'static str> {
     if target.starts_with("AnyScaleFrontendService.") {
         return Some(APP_AUTOSCALING);
     }
+    if rpc_v2_operation(request).is_some_and(|(s, _)| s == "GraniteServiceVersion20100801") {
+        return Some(if read {
+            CLOUDWATCH_READS
+        } else {
+            CLOUDWATCH_WRITES
+        });
+    }
     let form = form_body(request);
     let version = |v: &str| form.contains(&format!("Version={v}"));
     if version("2016-11-15") {
@@ -247,7 +260,7 @@ pub(super) fn family(request: &HttpRequest) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harness::wire::tests::{ecs, form};
+    use crate::harness::wire::tests::{cloudwatch, ecs, form};
 
     #[test]
     fn families_follow_service_and_operation() {
@@ -279,6 +292,14 @@ mod tests {
         assert_eq!(
             family(&form("Action=GetRole&Version=2010-05-08")),
             Some(IAM)
+        );
+        assert_eq!(
+            family(&cloudwatch("DescribeAlarms")),
+            Some(CLOUDWATCH_READS)
+        );
+        assert_eq!(
+            family(&cloudwatch("PutMetricAlarm")),
+            Some(CLOUDWATCH_WRITES)
         );
     }
 

@@ -3,6 +3,7 @@
 //! several (see `util::aws`), so that they do not queue on one Python process.
 
 mod agreement;
+mod alarms;
 mod blocks;
 mod cli;
 mod deployment;

@@ -3,6 +3,7 @@
 //!
 //! One binary, not one per file: each test binary links every SDK crate.
 
+mod alarms;
 mod compose;
 mod fixtures;
 mod listener_rules;
