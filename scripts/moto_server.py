@@ -56,7 +56,7 @@ attribute is left out of the answer, and an empty list is sent as `[]`.
 
 import re
 import sys
-from datetime import datetime, timezone
+import datetime
 from urllib.parse import quote, urlencode
 
 from moto.applicationautoscaling import models as scaling
@@ -150,7 +150,7 @@ def _update_strategy(self, props):
 
 
 def _record_deployment(service):
-    now = datetime.now(timezone.utc)
+    now = datetime.datetime.now(datetime.timezone.utc)
     deployments = service.__dict__.setdefault("_service_deployments", [])
     number = len(deployments) + 1
     deployments.append(
@@ -292,7 +292,6 @@ responses.EC2ContainerServiceResponse.describe_service_deployments = (
 # Another service that moves to CBOR needs its line in RPC_V2_CBOR_SERVICES.
 
 import base64
-import datetime
 import gzip
 import io
 import json

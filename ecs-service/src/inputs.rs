@@ -9,6 +9,7 @@ use task_def::{ContainerDefinition, NetworkMode, TaskDefinition, Volume};
 
 use crate::autoscaling::Autoscaling;
 use crate::deployment::DeploymentStrategy;
+use crate::deployment_alarms::DeploymentAlarms;
 use crate::permissions::{is_key_arn, SecretSource};
 use crate::shared_load_balancer::SharedListener;
 
@@ -449,6 +450,7 @@ pub struct Service {
     pub(crate) ecs_service_role: Option<String>,
     pub(crate) circuit_breaker: bool,
     pub(crate) deployment_strategy: DeploymentStrategy,
+    pub(crate) deployment_alarms: Option<DeploymentAlarms>,
     pub(crate) minimum_healthy_percent: Option<i32>,
     pub(crate) maximum_percent: Option<i32>,
     pub(crate) steady_state: Option<Wait>,
@@ -555,6 +557,7 @@ pub struct ServiceBuilder {
     ecs_service_role: Option<String>,
     circuit_breaker: Option<bool>,
     deployment_strategy: DeploymentStrategy,
+    deployment_alarms: Option<DeploymentAlarms>,
     minimum_healthy_percent: Option<i32>,
     maximum_percent: Option<i32>,
     steady_state: Option<Wait>,
@@ -774,6 +777,12 @@ impl ServiceBuilder {
     /// ECS shifts it with ([`DeploymentStrategy`]).
     pub fn deployment_strategy(mut self, strategy: DeploymentStrategy) -> Self {
         self.deployment_strategy = strategy;
+        self
+    }
+    /// Alarms that, in ALARM during a deployment, fail it and (by default) roll it back:
+    /// alarms the user has, and ones the module makes ([`DeploymentAlarms`]).
+    pub fn deployment_alarms(mut self, alarms: DeploymentAlarms) -> Self {
+        self.deployment_alarms = Some(alarms);
         self
     }
     /// Deployment bounds, in percent of the desired count.

@@ -197,8 +197,8 @@ pub use scheduled_actions::{
     ScheduledActionField, ScheduledActionKind, ScheduledActionOutputs, ScheduledActionSpec,
 };
 pub use services::{
-    Awsvpc, EcsServiceField, EcsServiceKind, EcsServiceOutputs, ServiceSpec, ServiceTarget,
-    TrafficShift,
+    Awsvpc, EcsServiceField, EcsServiceKind, EcsServiceOutputs, ServiceAlarms, ServiceSpec,
+    ServiceTarget, TrafficShift,
 };
 pub use shared_load_balancer::{
     SharedListener, SharedLoadBalancer, SharedLoadBalancerBuilder, SharedLoadBalancerOutputs,

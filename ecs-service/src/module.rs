@@ -9,6 +9,7 @@ use converge::kinds::{
 use converge::{Applied, Aws, Error, Handle, Module, Options, Plan, Ref, Stack, Tags, Value};
 use task_def::{DeployedIn, NetworkMode, TaskDefinitionKind, TaskDefinitionSpec};
 
+use crate::deployment_alarms::{AlarmTarget, DeploymentAlarms};
 use crate::front_door::{self, protocol, FrontDoor, REDIRECT_PORT};
 use crate::inputs::{ListenerRule, Service, TaskIngress};
 use crate::listener_rules::{ListenerRuleKind, ListenerRuleSpec, RuleAt};
@@ -19,7 +20,9 @@ use crate::outputs::{ServiceOutputs, ServiceRefs};
 use crate::scalable_targets::{resource_id, ScalableTargetKind, ScalableTargetSpec};
 use crate::scaling_policies::{resource_label, AttachedKey, ScalingPolicyKind, ScalingPolicySpec};
 use crate::scheduled_actions::{ScheduledActionKind, ScheduledActionSpec};
-use crate::services::{Awsvpc, EcsServiceKind, ServiceSpec, ServiceTarget, TrafficShift};
+use crate::services::{
+    Awsvpc, EcsServiceKind, ServiceAlarms, ServiceSpec, ServiceTarget, TrafficShift,
+};
 use crate::target_groups::{TargetGroupKind, TargetGroupSpec};
 
 /// The target group and what the service's outputs read of its front: a load balancer of
@@ -46,6 +49,13 @@ struct Shift {
     alt: Handle<TargetGroupKind>,
     rule: Ref<String>,
     role: Ref<String>,
+}
+
+/// What the service waits for besides what it reads: its task role's policies, and the
+/// deployment alarms it names.
+struct Before {
+    policies: Vec<Handle<RolePolicyKind>>,
+    alarms: Option<Ref<Vec<String>>>,
 }
 
 /// The production rule on a service's own listener: first, and matching every path.
@@ -176,6 +186,29 @@ impl Service {
         Some((alt, role.output(|o| o.role_arn.clone())))
     }
 
+    /// The deployment alarms the module makes, each after the target group and load balancer
+    /// it watches; without any, those an earlier apply made are looked for, and go.
+    fn declare_alarms(
+        &self,
+        stack: &mut Stack,
+        tags: &Tags,
+        front: Option<&Front>,
+    ) -> Option<Ref<Vec<String>>> {
+        let prefix = self.full_name();
+        let Some(alarms) = &self.deployment_alarms else {
+            DeploymentAlarms::track(stack, tags, &prefix);
+            return None;
+        };
+        let mut target = AlarmTarget::new(&self.service_name, &self.cluster).name_prefix(prefix);
+        if let Some(front) = front {
+            target = target.load_balancer(
+                front.tg.output(|o| o.arn.clone()),
+                front.lb.clone().map(|o| o.arn),
+            );
+        }
+        Some(alarms.declare(stack, tags, &target))
+    }
+
     /// Without a load balancer of its own, the one an earlier apply made is still looked for,
     /// and goes with its listeners, target group and security group once the service has
     /// moved (onto a shared listener, or off any).
@@ -249,7 +282,11 @@ impl Service {
 
         let task = self.declare_task_definition(stack);
         let policies = self.declare_policies(aws, stack, &tags);
-        let service = self.declare_service(stack, &tags, task, task_sg, front.clone(), policies);
+        let before = Before {
+            policies,
+            alarms: self.declare_alarms(stack, &tags, front.as_ref()),
+        };
+        let service = self.declare_service(stack, &tags, task, task_sg, front.clone(), before);
 
         self.declare_autoscaling(stack, &tags, service, front.clone());
 
@@ -534,8 +571,10 @@ impl Service {
         task: Handle<TaskDefinitionKind>,
         task_sg: Option<Handle<SecurityGroupKind>>,
         front: Option<Front>,
-        policies: Vec<Handle<RolePolicyKind>>,
+        before: Before,
     ) -> Handle<EcsServiceKind> {
+        let Before { policies, alarms } = before;
+        let rollback = self.deployment_alarms.as_ref().is_some_and(|a| a.rollback);
         let base = ServiceSpec {
             cluster: self.cluster.clone(),
             task_definition: Value::AfterApply,
@@ -549,6 +588,7 @@ impl Service {
             circuit_breaker: self.circuit_breaker,
             deployment_strategy: self.deployment_strategy,
             traffic_shift: None,
+            alarms: None,
             minimum_healthy_percent: self.minimum_healthy_percent,
             maximum_percent: self.maximum_percent,
             propagate_tags: self.propagate_tags,
@@ -597,6 +637,10 @@ impl Service {
                         container_name: name,
                         container_port: port,
                     }),
+                alarms: alarms.as_ref().map(|names| ServiceAlarms {
+                    names: r.value(names),
+                    rollback,
+                }),
                 traffic_shift: front.as_ref().and_then(|f| f.shift.as_ref()).map(|s| {
                     TrafficShift {
                         alternate_target_group_arn: r.get(&s.alt).map(|o| o.arn.clone()),

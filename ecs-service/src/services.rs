@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
-    AdvancedConfiguration, AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker,
-    DeploymentConfiguration, DeploymentRolloutState, LaunchType as EcsLaunchType,
-    LoadBalancer as EcsLoadBalancer, NetworkConfiguration, PropagateTags, ServiceField,
+    AdvancedConfiguration, AssignPublicIp, AwsVpcConfiguration,
+    DeploymentAlarms as EcsDeploymentAlarms, DeploymentCircuitBreaker, DeploymentConfiguration,
+    DeploymentRolloutState, LaunchType as EcsLaunchType, LoadBalancer as EcsLoadBalancer,
+    NetworkConfiguration, PropagateTags, ServiceField,
 };
 use converge::phase::{AtApply, AtPlan, Phase, Resolve, Unknown};
 use converge::{
@@ -75,6 +76,25 @@ impl std::fmt::Display for TrafficShift<AtApply> {
     }
 }
 
+/// The alarms that fail a deployment (`deploymentConfiguration.alarms`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceAlarms<P: Phase = AtPlan> {
+    /// Their names; the module's own are known once made.
+    pub names: P::Value<Vec<String>>,
+    /// Whether a deployment that sets one off is rolled back.
+    pub rollback: bool,
+}
+
+impl ServiceAlarms<AtApply> {
+    /// How a plan and a read show them: `a,b (rollback)`.
+    fn shown(&self) -> String {
+        let mut names = self.names.clone();
+        names.sort();
+        let rollback = if self.rollback { " (rollback)" } else { "" };
+        format!("{}{rollback}", names.join(","))
+    }
+}
+
 /// The tasks' network in awsvpc mode.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Awsvpc<P: Phase = AtPlan> {
@@ -114,6 +134,8 @@ pub struct ServiceSpec<P: Phase = AtPlan> {
     /// What ECS shifts traffic with, for a strategy other than rolling behind a load
     /// balancer.
     pub traffic_shift: Option<TrafficShift<P>>,
+    /// The alarms that fail a deployment.
+    pub alarms: Option<ServiceAlarms<P>>,
     /// Deployment bounds, in percent of the desired count (`None`: ECS's default).
     pub minimum_healthy_percent: Option<i32>,
     /// See `minimum_healthy_percent`.
@@ -163,6 +185,13 @@ impl Resolve for ServiceSpec {
                 Some(t) => Some(t.resolve()?),
                 None => None,
             },
+            alarms: match &self.alarms {
+                Some(a) => Some(ServiceAlarms {
+                    names: a.names.resolve("alarms.names")?,
+                    rollback: a.rollback,
+                }),
+                None => None,
+            },
             minimum_healthy_percent: self.minimum_healthy_percent,
             maximum_percent: self.maximum_percent,
             propagate_tags: self.propagate_tags,
@@ -193,6 +222,8 @@ pub struct FoundService {
     deployment_strategy: DeploymentStrategy,
     /// The load balancer's `advancedConfiguration`, when it has one.
     traffic_shift: Option<TrafficShift<AtApply>>,
+    /// The deployment alarms, when enabled.
+    alarms: Option<ServiceAlarms<AtApply>>,
     minimum_healthy_percent: Option<i32>,
     maximum_percent: Option<i32>,
     propagate_tags: bool,
@@ -260,6 +291,14 @@ fn deployment(d: &ServiceSpec<AtApply>) -> DeploymentConfiguration {
         )
         .set_minimum_healthy_percent(d.minimum_healthy_percent)
         .set_maximum_percent(d.maximum_percent)
+        .set_alarms(d.alarms.as_ref().map(|a| {
+            EcsDeploymentAlarms::builder()
+                .set_alarm_names(Some(a.names.clone()))
+                .enable(true)
+                .rollback(a.rollback)
+                .build()
+                .expect("alarm names set")
+        }))
         .build()
 }
 
@@ -415,6 +454,7 @@ fn redeploy(delta: &Delta<EcsServiceField>) -> Redeploy {
             | EcsServiceField::CircuitBreaker
             | EcsServiceField::DeploymentStrategy
             | EcsServiceField::TrafficShift
+            | EcsServiceField::DeploymentAlarms
             | EcsServiceField::MinimumHealthyPercent
             | EcsServiceField::MaximumPercent
             | EcsServiceField::PropagateTags => {}
@@ -487,6 +527,13 @@ async fn read_cluster(
                     .and_then(|d| d.deployment_circuit_breaker())
                     .map(|c| c.enable()),
                 deployment_strategy: DeploymentStrategy::described(deployment),
+                alarms: deployment
+                    .and_then(|d| d.alarms())
+                    .filter(|a| a.enable())
+                    .map(|a| ServiceAlarms {
+                        names: a.alarm_names().to_vec(),
+                        rollback: a.rollback(),
+                    }),
                 traffic_shift: s
                     .load_balancers()
                     .first()
@@ -597,6 +644,8 @@ pub enum EcsServiceField {
     DeploymentStrategy,
     /// What ECS shifts traffic with, under a strategy other than rolling.
     TrafficShift,
+    /// The alarms that fail a deployment.
+    DeploymentAlarms,
     /// The deployment's lower bound, in percent of the desired count.
     MinimumHealthyPercent,
     /// The deployment's upper bound, in percent of the desired count.
@@ -623,6 +672,7 @@ impl Field for EcsServiceField {
             EcsServiceField::CircuitBreaker => "circuit_breaker",
             EcsServiceField::DeploymentStrategy => "deployment_strategy",
             EcsServiceField::TrafficShift => "traffic_shift",
+            EcsServiceField::DeploymentAlarms => "deployment_alarms",
             EcsServiceField::MinimumHealthyPercent => "minimum_healthy_percent",
             EcsServiceField::MaximumPercent => "maximum_percent",
             EcsServiceField::PropagateTags => "propagate_tags",
@@ -647,6 +697,7 @@ impl Field for EcsServiceField {
             | EcsServiceField::CircuitBreaker
             | EcsServiceField::DeploymentStrategy
             | EcsServiceField::TrafficShift
+            | EcsServiceField::DeploymentAlarms
             | EcsServiceField::MinimumHealthyPercent
             | EcsServiceField::MaximumPercent
             | EcsServiceField::PropagateTags
@@ -881,6 +932,24 @@ impl Resource for EcsServiceKind {
             (Some(have), None) => {
                 delta.update(EcsServiceField::TrafficShift, Some(have), None::<String>);
             }
+        }
+        let have = o.alarms.as_ref().map(ServiceAlarms::shown);
+        match &d.alarms {
+            Some(want) => {
+                let want = want.names.clone().map(|names| {
+                    let rollback = want.rollback;
+                    ServiceAlarms { names, rollback }.shown()
+                });
+                delta.compare(
+                    EcsServiceField::DeploymentAlarms,
+                    &have.unwrap_or_default(),
+                    &want,
+                );
+            }
+            None if have.is_some() => {
+                delta.update(EcsServiceField::DeploymentAlarms, have, None::<String>);
+            }
+            None => {}
         }
         for (field, have, want) in [
             (
@@ -1171,6 +1240,7 @@ mod tests {
             circuit_breaker: true,
             deployment_strategy: DeploymentStrategy::Rolling,
             traffic_shift: None,
+            alarms: None,
             minimum_healthy_percent: Some(100),
             maximum_percent: Some(200),
             propagate_tags: false,
@@ -1258,6 +1328,7 @@ mod tests {
             circuit_breaker: Some(true),
             deployment_strategy: DeploymentStrategy::Rolling,
             traffic_shift: None,
+            alarms: None,
             minimum_healthy_percent: Some(100),
             maximum_percent: Some(200),
             propagate_tags: false,

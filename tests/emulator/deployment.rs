@@ -384,3 +384,77 @@ fn the_command_line_exits_non_zero_with_the_reason_of_a_rollback() {
     );
     run(&["destroy", "--yes", "--blue-green"]).ok();
 }
+
+/// Deployment alarms: the module's are made before the service, which names them with the
+/// user's own; without them, the service names none and the module's go.
+#[tokio::test]
+async fn deployment_alarms_are_made_named_by_the_service_and_removed() {
+    use ecs_modules::ecs_service::DeploymentAlarms;
+
+    let aws = aws().await;
+    let env = environment("bgalarm");
+    let (vpc, net) = network(&aws, &env).await;
+    cluster(&aws, &env).await;
+    let alarmed = |alarms: Option<DeploymentAlarms>| {
+        let mut b = blog_builder(&env, &net, IMAGE)
+            .load_balancer(public_lb(&net))
+            .deployment_strategy(DeploymentStrategy::BlueGreen { bake_time: 5 });
+        if let Some(alarms) = alarms {
+            b = b.deployment_alarms(alarms);
+        }
+        b.build().unwrap()
+    };
+    let with = alarmed(Some(
+        DeploymentAlarms::new()
+            .existing(["team-latency"])
+            .target_5xx_rate(5.0)
+            .cpu(80.0),
+    ));
+    with.apply(&aws).await.unwrap();
+    let described = util::described_service(&aws, &env, "blog").await;
+    let alarms = described
+        .deployment_configuration()
+        .and_then(|d| d.alarms())
+        .expect("deployment alarms");
+    let mut names = alarms.alarm_names().to_vec();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            format!("{env}-blog-5xx-rate"),
+            format!("{env}-blog-cpu"),
+            "team-latency".to_owned()
+        ]
+    );
+    assert!(alarms.enable() && alarms.rollback());
+    let made = aws
+        .cloudwatch()
+        .describe_alarms()
+        .alarm_name_prefix(format!("{env}-blog-"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.metric_alarms().len(), 2);
+    assert!(with.plan(&aws).await.unwrap().is_empty());
+
+    let without = alarmed(None);
+    let plan = without.plan(&aws).await.unwrap();
+    assert_eq!(plan.summary(), (0, 1, 2), "{plan}");
+    assert_eq!(
+        plan.find("aws_ecs_service", "blog").unwrap().diffs[0].field,
+        "deployment_alarms"
+    );
+    without.apply(&aws).await.unwrap();
+    assert!(without.plan(&aws).await.unwrap().is_empty());
+    let left = aws
+        .cloudwatch()
+        .describe_alarms()
+        .alarm_name_prefix(format!("{env}-blog-"))
+        .send()
+        .await
+        .unwrap();
+    assert!(left.metric_alarms().is_empty());
+
+    without.destroy(&aws).await.unwrap();
+    vpc.destroy(&aws).await.unwrap();
+}

@@ -100,6 +100,7 @@ impl ServiceBuilder {
             ecs_service_role: self.ecs_service_role,
             circuit_breaker: self.circuit_breaker.unwrap_or(true),
             deployment_strategy: self.deployment_strategy,
+            deployment_alarms: self.deployment_alarms,
             minimum_healthy_percent: self.minimum_healthy_percent,
             maximum_percent: self.maximum_percent,
             steady_state: self.steady_state,
@@ -316,6 +317,15 @@ impl ServiceBuilder {
         check_deployment(invalid, self.minimum_healthy_percent, self.maximum_percent);
         self.deployment_strategy
             .check(invalid, "deployment_strategy");
+        if let Some(alarms) = &self.deployment_alarms {
+            let prefix = format!(
+                "{}-{}",
+                self.environment.as_deref().unwrap_or_default(),
+                self.service_name.as_deref().unwrap_or_default()
+            );
+            let fronted = self.load_balancer.is_some() || self.listener_rule.is_some();
+            alarms.check(invalid, &prefix, fronted);
+        }
         invalid.check(
             !self.deployment_strategy.shifts_traffic()
                 || self.load_balancer.is_some()

@@ -498,8 +498,15 @@ impl Nothing {
             });
         let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, &[&no_role], |c| c
             .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled()));
+        // No deployment alarms: those an earlier apply may have made are looked for.
+        let no_alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(|| {
+            aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder().build()
+        });
+        let cloudwatch = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&no_alarms], |c| c
+            .retry_config(aws_sdk_cloudwatch::config::retry::RetryConfig::disabled()));
         Aws::builder()
             .appautoscaling(appautoscaling)
+            .cloudwatch(cloudwatch)
             .ec2(ec2)
             .ecs(ecs)
             .elbv2(elbv2)

@@ -298,6 +298,11 @@ pub const UPDATES: &[(&str, &str, Sends)] = &[
     ),
     (
         "aws_ecs_service",
+        "deployment_alarms",
+        &[("UpdateService", "deploymentConfiguration")],
+    ),
+    (
+        "aws_ecs_service",
         "minimum_healthy_percent",
         &[("UpdateService", "deploymentConfiguration")],
     ),
