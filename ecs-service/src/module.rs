@@ -157,27 +157,9 @@ impl Service {
             stack.track(RoleKind, role_name, tags.clone(), (), |_| {});
             return None;
         }
-        let (want, check, _) = self.target_group().expect("a front has a target group");
-        let vpc_id = self.network.vpc_id.clone();
-        let spec = TargetGroupSpec {
-            alt_name: alt_alt_name.clone(),
-            port: want.host_port,
-            protocol: protocol(want.protocol).into(),
-            target_type: self.target_type().into(),
-            vpc_id: Value::AfterApply,
-            health_check: check.clone(),
-            deregistration_delay: want.deregistration_delay,
-        };
-        let alt = stack.add(
-            TargetGroupKind,
-            alt_name,
-            tags.clone(),
-            alt_alt_name,
-            move |r| TargetGroupSpec {
-                vpc_id: r.value(&vpc_id),
-                ..spec.clone()
-            },
-        );
+        let alt = self
+            .add_target_group(stack, tags, [alt_name, alt_alt_name])
+            .expect("a front has a target group");
         let role = RoleSpec {
             assume_role_policy: trust_policy("ecs.amazonaws.com"),
             managed_policy_arns: vec![managed_policy_arn(aws.region(), INFRASTRUCTURE_POLICY)],
@@ -370,11 +352,22 @@ impl Service {
         stack: &mut Stack,
         tags: &Tags,
     ) -> Option<Handle<TargetGroupKind>> {
+        let names = match self.listener_rule {
+            Some(_) => self.rule_tg_names(),
+            None => self.tg_names(),
+        };
+        self.add_target_group(stack, tags, names)
+    }
+
+    /// A target group as the front's inputs ask for it, named `tg_name`, replaced under
+    /// `alt_name` (the alternate name a replacement takes).
+    fn add_target_group(
+        &self,
+        stack: &mut Stack,
+        tags: &Tags,
+        [tg_name, alt_name]: [String; 2],
+    ) -> Option<Handle<TargetGroupKind>> {
         self.target_group().map(|(want, check, _)| {
-            let [tg_name, alt_name] = match self.listener_rule {
-                Some(_) => self.rule_tg_names(),
-                None => self.tg_names(),
-            };
             let vpc_id = self.network.vpc_id.clone();
             let tg_spec = TargetGroupSpec {
                 alt_name: alt_name.clone(),
