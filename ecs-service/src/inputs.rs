@@ -9,10 +9,11 @@ use task_def::{ContainerDefinition, NetworkMode, TaskDefinition, Volume};
 
 use crate::autoscaling::Autoscaling;
 use crate::deployment::DeploymentStrategy;
-use crate::deployment_alarms::DeploymentAlarms;
 use crate::permissions::{is_key_arn, SecretSource};
 use crate::shared_load_balancer::SharedListener;
+use alarms::DeploymentAlarms;
 
+pub(crate) mod alarms;
 mod build;
 
 /// Where the service's tasks run.

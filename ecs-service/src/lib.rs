@@ -136,9 +136,6 @@ mod autoscaling;
 mod deployment;
 mod front_door;
 mod inputs;
-// The deployment alarms' inputs, beside the service's (`inputs.rs`).
-#[path = "inputs/alarms.rs"]
-mod deployment_alarms;
 mod listener_rules;
 mod listeners;
 mod load_balancers;
@@ -168,7 +165,7 @@ pub use converge::{
 };
 pub use converge::{StrategyItem, FARGATE, FARGATE_SPOT};
 pub use deployment::{DeploymentStrategy, MAX_BAKE_MINUTES};
-pub use deployment_alarms::{AlarmTarget, DeploymentAlarms, ALARM_SUFFIXES, MAX_ALARM_NAME};
+pub use inputs::alarms::{AlarmTarget, DeploymentAlarms, ALARM_SUFFIXES, MAX_ALARM_NAME};
 pub use inputs::{
     AccessLogs, HealthCheck, LaunchType, Listener, ListenerProtocol, ListenerRule, LoadBalancer,
     LoadBalancerAttributes, Service, ServiceBuilder, TargetGroup, TaskIngress, DEFAULT_SSL_POLICY,

@@ -9,8 +9,8 @@ use converge::kinds::{
 use converge::{Applied, Aws, Error, Handle, Module, Options, Plan, Ref, Stack, Tags, Value};
 use task_def::{DeployedIn, NetworkMode, TaskDefinitionKind, TaskDefinitionSpec};
 
-use crate::deployment_alarms::{AlarmTarget, DeploymentAlarms};
 use crate::front_door::{self, protocol, FrontDoor, REDIRECT_PORT};
+use crate::inputs::alarms::{AlarmTarget, DeploymentAlarms};
 use crate::inputs::{ListenerRule, Service, TaskIngress};
 use crate::listener_rules::{ListenerRuleKind, ListenerRuleSpec, RuleAt};
 use crate::listeners::{listener_name, ListenerAction, ListenerKind, ListenerOf};
