@@ -22,8 +22,8 @@ Patches (see the CreateService / UpdateService API references):
 * ListServiceDeployments, DescribeServiceDeployments: moto answers HTTP 500
   (not implemented). Here CreateService and each UpdateService that starts a
   deployment (anything but a desired count alone) record one, done at once as
-  the emulator's services are (`SUCCESSFUL`); the harness models its stages and
-  a rollback.
+  the emulator's services are (`SUCCESSFUL`), and the service names it as its
+  `currentServiceDeployment`; the harness models its stages and a rollback.
 
 * ModifyVpcEndpoint: moto records route tables added to or removed from a
   gateway endpoint but leaves their routes; AWS adds and removes the route to the
@@ -165,6 +165,8 @@ def _record_deployment(service):
             "status": "SUCCESSFUL",
         }
     )
+    # AWS names it on the service (`currentServiceDeployment`).
+    service.current_service_deployment = deployments[-1]["serviceDeploymentArn"]
 
 
 def _deployments(backend, cluster, service):

@@ -7,37 +7,37 @@ use converge::{Aws, AwsResultExt, Error, Progress};
 use crate::services::EcsServiceKind;
 use converge::Resource;
 
-/// Where the newest deployment of service `name` of `cluster` is: done, still going (its
+/// Where the current deployment of service `name` of `cluster` is: done, still going (its
 /// stage in the progress report), or rolled back ([`Error::RolledBack`] with ECS's reason).
-pub(crate) async fn newest(aws: &Aws, cluster: &str, name: &str) -> Result<Progress<()>, Error> {
+/// The service names its current deployment itself, so a listing that does not show the
+/// one the last create or update started yet cannot pass for it.
+pub(crate) async fn current(aws: &Aws, cluster: &str, name: &str) -> Result<Progress<()>, Error> {
     let label = EcsServiceKind::label(name);
-    let listed = aws
+    let described = aws
         .ecs()
-        .list_service_deployments()
+        .describe_services()
         .cluster(cluster)
-        .service(name)
-        .max_results(1)
+        .services(name)
         .send()
         .await
-        .context("ListServiceDeployments", &label)?;
-    // Newest first: the one the last create or update started.
-    let Some(arn) = listed
-        .service_deployments()
+        .context("DescribeServices", &label)?;
+    let Some(arn) = described
+        .services()
         .first()
-        .and_then(|d| d.service_deployment_arn())
+        .and_then(|s| s.current_service_deployment())
     else {
         return Ok(Progress::pending(format!(
-            "ECS service {name}'s deployment to be listed"
+            "ECS service {name} to name its current deployment"
         )));
     };
-    let described = aws
+    let deployments = aws
         .ecs()
         .describe_service_deployments()
         .service_deployment_arns(arn)
         .send()
         .await
         .context("DescribeServiceDeployments", &label)?;
-    match described.service_deployments().first() {
+    match deployments.service_deployments().first() {
         Some(deployment) => judge(&label, name, deployment),
         None => Ok(Progress::pending(format!(
             "ECS service {name}'s deployment {arn} to be described"

@@ -730,12 +730,7 @@ impl Resource for EcsServiceKind {
         // A traffic shift waited for is followed through ECS's service deployments.
         let follows = desired
             .is_some_and(|d| d.steady_state.is_some() && d.deployment_strategy.shifts_traffic());
-        let following = follows.then(|| {
-            Grant::new([
-                "ecs:ListServiceDeployments",
-                "ecs:DescribeServiceDeployments",
-            ])
-        });
+        let following = follows.then(|| Grant::new(["ecs:DescribeServiceDeployments"]));
         let mut grants = vec![
             Grant::new([
                 "ecs:DescribeServices",
@@ -1139,7 +1134,7 @@ impl Resource for EcsServiceKind {
         // A traffic shift is followed through its stages; a rolling deployment until one
         // deployment runs the desired count.
         let polled = match d.deployment_strategy.shifts_traffic() {
-            true => crate::service_deployments::newest(cx.aws, &d.cluster, cx.name).await?,
+            true => crate::service_deployments::current(cx.aws, &d.cluster, cx.name).await?,
             false => poll_steady(cx.aws, &d.cluster, cx.name).await?,
         };
         Ok(match polled {
