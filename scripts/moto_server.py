@@ -54,10 +54,18 @@ moto's serializer reads model attributes by the snake_case of the API field, so
 attribute is left out of the answer, and an empty list is sent as `[]`.
 """
 
+import base64
+import datetime
+import gzip
+import io
+import json
 import re
 import sys
-import datetime
+import threading
 from urllib.parse import quote, urlencode
+
+import botocore.session
+import cbor2
 
 from moto.applicationautoscaling import models as scaling
 from moto.ecs import models, responses
@@ -66,6 +74,7 @@ from moto.ec2.models.vpcs import VPCEndPoint
 from moto.iam import access_control
 from moto.core.responses import ActionResult
 from moto.ecs.exceptions import InvalidParameterException, ServiceNotFoundException
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 
 FARGATE_PROVIDERS = {"FARGATE", "FARGATE_SPOT"}
@@ -293,15 +302,6 @@ responses.EC2ContainerServiceResponse.describe_service_deployments = (
 #
 # Another service that moves to CBOR needs its line in RPC_V2_CBOR_SERVICES.
 
-import base64
-import gzip
-import io
-import json
-import threading
-
-import cbor2
-import botocore.session
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 # Smithy service shape name -> (botocore service name, JSON protocol version).
 RPC_V2_CBOR_SERVICES = {"GraniteServiceVersion20100801": ("cloudwatch", "1.0")}
